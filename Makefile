@@ -1,0 +1,21 @@
+# CityGrid: two commands. `make run` serves the demo city; `make test` runs the test suite.
+.PHONY: run test install services stop lint bench-locate
+
+install:
+	@scripts/install.sh
+
+run: install
+	@scripts/run.sh
+
+test: install
+	@scripts/test.sh $(PYTEST_ARGS)
+
+services: install
+	@scripts/services.sh start
+
+stop:
+	@scripts/services.sh stop
+
+lint: install
+	.venv/bin/ruff format --check spatial geocoder tiles cases evaluation data web
+	.venv/bin/ruff check spatial geocoder tiles cases evaluation data web

@@ -1,0 +1,137 @@
+"""The address database (地理编码数据库): place names, roads, door addresses, compounds and
+buildings, organizations and storefronts. Admin areas, unit grids and components are read
+from `spatial`. Three address models sit on top (see `geocoder/README.md`): area-point
+(面-点), line-point (线-点) and mesh (网状)."""
+
+from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+
+
+class Road(models.Model):
+    """A named road (道路) as one oriented centreline, the axis of the line-point model.
+
+    Door numbers grow along the line's direction; `odd_side` says which side carries the odd
+    numbers (looking along the line).
+    """
+
+    class Kind(models.TextChoices):
+        MAIN = "main", "主要道路"
+        STREET = "street", "现状道路"
+        ALLEY = "alley", "胡同"
+        BLOCK_1 = "block1", "一级街坊"
+        BLOCK_2 = "block2", "二级街坊"
+
+    class Side(models.TextChoices):
+        LEFT = "left", "左侧"
+        RIGHT = "right", "右侧"
+
+    name = models.CharField(max_length=64, unique=True)
+    aliases = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STREET)
+    odd_side = models.CharField(max_length=8, choices=Side.choices, default=Side.LEFT)
+    street = models.ForeignKey(
+        "spatial.AdminArea", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    geom = models.LineStringField(srid=4326)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DoorAddress(models.Model):
+    """A door address (门址): road + number, on one side of the road, maybe a courtyard (院落)."""
+
+    road = models.ForeignKey(Road, on_delete=models.CASCADE, related_name="doors")
+    number = models.PositiveIntegerField()
+    suffix = models.CharField(max_length=16, blank=True, help_text="e.g. 甲, 之1")
+    side = models.CharField(max_length=8, choices=Road.Side.choices)
+    measure = models.FloatField(help_text="fraction (0..1) along the road where the door sits")
+    courtyard = models.CharField(max_length=64, blank=True, help_text="院落名称")
+    geom = models.PointField(srid=4326)
+
+    class Meta:
+        indexes = [models.Index(fields=["road", "number"])]
+
+    def __str__(self) -> str:
+        return f"{self.road.name}{self.number}{self.suffix}号"
+
+
+class PlaceName(models.Model):
+    """A place name (地名): current name with historical names and aliases; landmarks
+    (突出建筑) are place names of kind `landmark`."""
+
+    class Kind(models.TextChoices):
+        PLACE = "place", "地名"
+        LANDMARK = "landmark", "突出建筑"
+        POI = "poi", "兴趣点"
+
+    name = models.CharField(max_length=64, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PLACE)
+    aliases = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    historical_names = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    door = models.ForeignKey(
+        DoorAddress, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    geom = models.PointField(srid=4326)
+    area = models.MultiPolygonField(srid=4326, null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Compound(models.Model):
+    """A residential compound (小区) or courtyard, with its buildings."""
+
+    name = models.CharField(max_length=64, db_index=True)
+    aliases = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    door = models.ForeignKey(
+        DoorAddress, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    community = models.ForeignKey(
+        "spatial.AdminArea", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    geom = models.MultiPolygonField(srid=4326)
+    entrance = models.PointField(srid=4326)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Organization(models.Model):
+    """An organization (企事业单位) or a storefront (沿街店面) at a door address."""
+
+    class Kind(models.TextChoices):
+        ORGANIZATION = "organization", "企事业单位"
+        STOREFRONT = "storefront", "沿街店面"
+
+    name = models.CharField(max_length=64, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    aliases = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    door = models.ForeignKey(
+        DoorAddress, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    road = models.ForeignKey(Road, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    geom = models.PointField(srid=4326)
+    area = models.MultiPolygonField(srid=4326, null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Building(models.Model):
+    """A building (楼座) of a compound or an organization: `number` is what people say,
+    e.g. 3 for 3号楼 / 3栋 / 3幢 / 3座."""
+
+    number = models.CharField(max_length=16)
+    name = models.CharField(max_length=64, blank=True)
+    compound = models.ForeignKey(
+        Compound, null=True, blank=True, on_delete=models.CASCADE, related_name="buildings"
+    )
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="buildings"
+    )
+    geom = models.PointField(srid=4326)
+    footprint = models.PolygonField(srid=4326, null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.number}号楼"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `make run`: services, migrations, the demo city when the database is empty, then the web
+# server, a Celery worker and beat. Ctrl-C stops every one of them, the services included.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+PY="$VENV/bin/python"
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  log "stopping"
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  "$ROOT/scripts/services.sh" stop
+}
+trap cleanup INT TERM EXIT
+
+"$ROOT/scripts/services.sh" start
+"$PY" manage.py migrate --noinput -v 0
+"$PY" manage.py collectstatic --noinput -v 0
+"$PY" manage.py demo_city --if-empty --seed "${CITYGRID_DEMO_SEED:-1}" --scale "${CITYGRID_DEMO_SCALE:-1}"
+"$PY" manage.py demo_accounts --print || true
+
+"$VENV/bin/celery" -A web worker -l warning --concurrency 2 -n "citygrid@%h" &
+pids+=($!)
+"$VENV/bin/celery" -A web beat -l warning -s "$VAR/celerybeat-schedule" &
+pids+=($!)
+log "serving on http://127.0.0.1:${CITYGRID_PORT:-8000}/  (map: /map, API docs: /api/v1/docs)"
+"$VENV/bin/gunicorn" web.wsgi:application -b "127.0.0.1:${CITYGRID_PORT:-8000}" \
+  -w "${CITYGRID_WEB_WORKERS:-3}" --threads 4 --access-logfile - --log-level warning &
+pids+=($!)
+wait -n "${pids[@]}"

@@ -1,0 +1,26 @@
+"""Base geography and the layer registry."""
+
+from .geography import (
+    AdminArea,
+    Component,
+    ControlledArea,
+    ResponsibilityGrid,
+    RoadSegment,
+    TimingZone,
+    UnitGrid,
+)
+from .registry import Layer, MapConfig, Theme, ThemeLayer
+
+__all__ = [
+    "AdminArea",
+    "Component",
+    "ControlledArea",
+    "Layer",
+    "MapConfig",
+    "ResponsibilityGrid",
+    "RoadSegment",
+    "Theme",
+    "ThemeLayer",
+    "TimingZone",
+    "UnitGrid",
+]

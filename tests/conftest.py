@@ -1,0 +1,47 @@
+"""Shared fixtures: a small deterministic demo city in the test database, HTTP clients, and a
+real Celery worker (in a thread) consuming a queue of this test database's own."""
+
+import os
+
+import pytest
+from django.core.management import call_command
+
+TEST_CITY = {"seed": 1, "scale": 0.05}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolate_shared_services(django_db_modify_db_settings):
+    """Keys and queues of this test database never meet those of another run."""
+    from django.conf import settings
+
+    from web.celery import app
+
+    name = settings.DATABASES["default"]["TEST"]["NAME"]
+    settings.CACHES["default"]["KEY_PREFIX"] = name
+    app.conf.task_default_queue = name
+    os.environ.setdefault("CITYGRID_CELERY_QUEUE", name)
+
+
+@pytest.fixture(scope="session")
+def city(django_db_setup, django_db_blocker):
+    """The demo city at a small scale, generated once into the test database (kept by
+    --reuse-db; pass --create-db after changing the generator)."""
+    with django_db_blocker.unblock():
+        call_command("demo_city", if_empty=True, verbosity=0, **TEST_CITY)
+    return TEST_CITY
+
+
+@pytest.fixture
+def api(client):
+    return client
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker on the real Redis broker, running in a thread for one test."""
+    from celery.contrib.testing.worker import start_worker
+
+    from web.celery import app
+
+    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        yield app

@@ -1,0 +1,127 @@
+"""One exception hierarchy, mapped to JSON errors in one place.
+
+Services raise `BadInput`, `NotFound`, `Forbidden`, `Unauthorized` or `Conflict`; views never
+build error responses by hand. Every error body reads
+``{"error": {"code": ..., "message": ..., "field": ...}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import JsonResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.views import exception_handler as drf_default_handler
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    status = 400
+    code = "error"
+
+    def __init__(self, message: str, field: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+    def as_dict(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message, "field": self.field}}
+
+
+class BadInput(ApiError):
+    status, code = 400, "bad_input"
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "not_authenticated"
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(ApiError):
+    status, code = 404, "not_found"
+
+
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
+class TooLarge(ApiError):
+    status, code = 413, "too_large"
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> JsonResponse:
+    body = {"error": {"code": code, "message": message, "field": field}}
+    response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="citygrid"'
+    return response
+
+
+def api_error_response(exc: ApiError) -> JsonResponse:
+    return error_response(exc.status, exc.code, exc.message, exc.field)
+
+
+def drf_exception_handler(exc, context):
+    """DRF's handler, reshaped so DRF views answer with the same JSON error body."""
+    if isinstance(exc, ApiError):
+        return _as_drf(api_error_response(exc))
+    response = drf_default_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
+        response.status_code = 401
+    code = getattr(exc, "default_code", "error")
+    field, message = None, str(getattr(exc, "detail", exc))
+    detail = getattr(exc, "detail", None)
+    if isinstance(detail, dict) and detail:
+        field = next(iter(detail))
+        first = detail[field]
+        message = str(first[0] if isinstance(first, list) and first else first)
+        code = "bad_input" if response.status_code == 400 else code
+    elif isinstance(detail, list) and detail:
+        message = str(detail[0])
+    response.data = {"error": {"code": code, "message": message, "field": field}}
+    return response
+
+
+def _as_drf(json_response: JsonResponse):
+    from rest_framework.response import Response
+    import json
+
+    response = Response(json.loads(json_response.content), status=json_response.status_code)
+    if json_response.has_header("WWW-Authenticate"):
+        response["WWW-Authenticate"] = json_response["WWW-Authenticate"]
+    return response
+
+
+class JsonErrorMiddleware:
+    """Turns `ApiError` from plain Django views into JSON, and JSON 404/500 under API paths."""
+
+    API_PREFIXES = ("/api/", "/ogc", "/tiles/", "/styles/", "/nominatim/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and request.path.startswith(self.API_PREFIXES)
+            and not response.get("Content-Type", "").startswith("application/")
+        ):
+            return error_response(404, "not_found", f"no such resource: {request.path}")
+        return response
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, ApiError):
+            return api_error_response(exception)
+        if request.path.startswith(self.API_PREFIXES):
+            log.exception("unhandled error on %s", request.path)
+            return error_response(500, "server_error", "internal error; it has been logged")
+        return None

@@ -1,0 +1,173 @@
+"""CityGrid settings. Every value comes from the environment here and only here."""
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("CITYGRID_VAR", BASE_DIR / "var"))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.lower() in ("1", "true", "yes", "on")
+
+
+DEBUG = _env_bool("CITYGRID_DEBUG", True)
+SECRET_KEY = os.environ.get("CITYGRID_SECRET_KEY", "citygrid-development-key-not-for-production")
+ALLOWED_HOSTS = os.environ.get("CITYGRID_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+ALLOW_DEMO_USERS = _env_bool("CITYGRID_ALLOW_DEMO_USERS", False)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "rest_framework",
+    "rest_framework_gis",
+    "drf_spectacular",
+    "web",
+    "data",
+    "spatial",
+    "geocoder",
+    "tiles",
+    "cases",
+    "evaluation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "web.errors.JsonErrorMiddleware",
+]
+
+ROOT_URLCONF = "web.urls"
+WSGI_APPLICATION = "web.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "web" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+
+def _database_from_env() -> dict:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        parts = urlparse(url)
+        return {
+            "ENGINE": "django.contrib.gis.db.backends.postgis",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": unquote(parts.hostname or ""),
+            "PORT": str(parts.port or ""),
+        }
+    return {
+        "ENGINE": "django.contrib.gis.db.backends.postgis",
+        "NAME": os.environ.get("CITYGRID_PG_DB", "citygrid"),
+        "USER": "citygrid",
+        "HOST": os.environ.get("CITYGRID_PG_SOCKET_DIR", str(VAR_DIR / "postgres" / "run")),
+        "PORT": os.environ.get("CITYGRID_PG_PORT", "54329"),
+    }
+
+
+DATABASES = {
+    "default": {
+        **_database_from_env(),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"NAME": os.environ.get("CITYGRID_TEST_DB", "test_citygrid")},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get(
+    "REDIS_URL", f"redis://127.0.0.1:{os.environ.get('CITYGRID_REDIS_PORT', '63799')}/0"
+)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": os.environ.get("CITYGRID_CACHE_PREFIX", "citygrid"),
+    }
+}
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "Asia/Shanghai"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CITYGRID_CELERY_QUEUE", "citygrid")
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
+LANGUAGE_CODE = "zh-hans"
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "web" / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "web" / "static"]
+UPLOAD_DIR = Path(os.environ.get("CITYGRID_UPLOAD_DIR", VAR_DIR / "uploads"))
+MAX_UPLOAD_BYTES = int(os.environ.get("CITYGRID_MAX_UPLOAD_BYTES", 512 * 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Where the demo city is generated (lon, lat of its centre) and its metric CRS: a CGCS2000
+# 3-degree Gauss-Kruger zone (EPSG:4547 is CM 114E; Beijing's 117E is EPSG:4548).
+CITY_CENTER = tuple(
+    float(v) for v in os.environ.get("CITYGRID_CITY_CENTER", "116.3500,40.0000").split(",")
+)
+CITY_METRIC_SRID = int(os.environ.get("CITYGRID_METRIC_SRID", "4548"))
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "web.errors.drf_exception_handler",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CityGrid API",
+    "DESCRIPTION": "Spatial core of the urban operations management platform.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# GDAL 3.6 cannot block network access for spatial references; we never pass user-supplied
+# SRS strings to GDAL unchecked (see spatial/crs.py).
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("CITYGRID_LOG_LEVEL", "WARNING")},
+}

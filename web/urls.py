@@ -1,0 +1,13 @@
+"""Top-level URLs. Each package mounts its own routes; the OpenAPI document covers every
+JSON endpoint under /api/v1."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/openapi.json", SpectacularAPIView.as_view(), name="openapi"),
+    path("api/v1/docs", SpectacularRedocView.as_view(url_name="openapi"), name="api-docs"),
+    path("api/v1/", include("spatial.urls")),
+]
