@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "rest_framework_gis",
     "drf_spectacular",
     "web",
+    "web.accounts",
     "data",
     "spatial",
     "geocoder",
@@ -48,7 +49,16 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "web.errors.JsonErrorMiddleware",
+    "web.accounts.audit.OperationLogMiddleware",
 ]
+AUTHENTICATION_BACKENDS = ["web.accounts.authentication.PolicyBackend"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "web.accounts.passwords.PolicyPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
 
 ROOT_URLCONF = "web.urls"
 WSGI_APPLICATION = "web.wsgi.application"
@@ -147,6 +157,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "web.errors.drf_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "web.accounts.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],

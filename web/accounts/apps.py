@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    """Accounts (机构设置): departments, positions, people, roles, sign-in, scoping and logs."""
+
+    name = "web.accounts"
+    label = "accounts"
+    verbose_name = "机构与权限"
+
+    def ready(self) -> None:
+        from web.accounts import checks, signals  # noqa: F401  (registers checks and receivers)

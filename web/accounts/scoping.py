@@ -1,0 +1,160 @@
+"""What a caller may see and do: the one scoping mechanism (数据权限) every query builder uses.
+
+``scope_for(request)`` gives a `Scope`. Query builders of OGC items, tiles, identify, exports,
+census, cases and tracking add ``scope.layer_filter(layer, geom)`` to their WHERE clause:
+
+- public layers, system admins and superusers: ``TRUE``;
+- a person whose positions grant the (non-public) layer: ``ST_Intersects(geom, <area>)`` where
+  the area is the person's area union, read by id from ``accounts_person`` in the same query
+  (an InitPlan evaluated once, so the layer's GiST index still serves the condition);
+- everyone else: ``FALSE``.
+
+`Scope.key` is the cache-key fragment: two callers with the same key see exactly the same rows.
+Writes check permissions with ``scope.require(permissions.LAYERS_IMPORT)`` (401 anonymous,
+403 otherwise).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from psycopg2 import sql
+
+from web.accounts import permissions as perms
+from web.accounts.authentication import _django_request, request_user
+from web.errors import Forbidden, Unauthorized
+
+WEB_MERCATOR = 3857
+_AREA_COLUMN = {4326: "area_geom", WEB_MERCATOR: "area_geom_mercator"}
+TRUE = sql.SQL("TRUE")
+FALSE = sql.SQL("FALSE")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A caller's scope: identity, permissions, layer grants and area."""
+
+    user: object | None = None
+    is_anonymous: bool = True
+    sees_everything: bool = False
+    permissions: frozenset[str] = frozenset()
+    all_layers: bool = False
+    layer_ids: frozenset[int] = frozenset()
+    person_id: int | None = None
+    area_digest: str = ""
+    key: str = "anon"
+    position_names: tuple[str, ...] = field(default=())
+
+    @property
+    def has_area(self) -> bool:
+        return self.person_id is not None and bool(self.area_digest)
+
+    def can_read_layer(self, layer) -> bool:
+        """Whether the caller may read `layer` at all (inside its area, for non-public ones)."""
+        if layer.public or self.sees_everything:
+            return True
+        if self.is_anonymous:
+            return False
+        return self.all_layers or layer.pk in self.layer_ids
+
+    def layer_filter(
+        self, layer, geom: sql.Composable, srid: int = 4326
+    ) -> tuple[sql.Composable, list]:
+        """Gives an SQL boolean condition and its parameters restricting `layer`'s rows (whose
+        geometry expression is `geom`, in EPSG `srid`: 4326 or 3857) to what the caller sees."""
+        if srid not in _AREA_COLUMN:
+            raise ValueError(f"layer_filter supports SRID 4326 or 3857, not {srid}")
+        if layer.public or self.sees_everything:
+            return TRUE, []
+        if not self.can_read_layer(layer) or not self.has_area:
+            return FALSE, []
+        condition = sql.SQL(
+            "ST_Intersects({geom}, (SELECT {area} FROM accounts_person WHERE id = %s))"
+        ).format(geom=geom, area=sql.Identifier(_AREA_COLUMN[srid]))
+        return condition, [self.person_id]
+
+    def has_perm(self, permission: str) -> bool:
+        """Whether the caller holds `permission` (system admins hold every permission)."""
+        if self.is_anonymous:
+            return False
+        return self.sees_everything or permission in self.permissions
+
+    def require(self, permission: str) -> None:
+        """Raises `Unauthorized` for anonymous callers and `Forbidden` for callers without
+        `permission`."""
+        if self.is_anonymous:
+            raise Unauthorized("sign in first")
+        if not self.has_perm(permission):
+            label = perms.ALL_PERMISSIONS.get(permission, permission)
+            raise Forbidden(f"your positions do not grant {permission} ({label})")
+
+    def require_signed_in(self) -> None:
+        """Raises `Unauthorized` for anonymous callers."""
+        if self.is_anonymous:
+            raise Unauthorized("sign in first")
+
+
+ANONYMOUS = Scope()
+
+
+def scope_for_user(user) -> Scope:
+    """Gives the scope of a Django user (anonymous scope for None or an anonymous user)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return ANONYMOUS
+    from web.accounts.models import Person
+
+    person = (
+        Person.objects.filter(user=user)
+        .only("id", "area_digest")
+        .prefetch_related("positions__layers")
+        .first()
+    )
+    permissions: set[str] = set()
+    layer_ids: set[int] = set()
+    all_layers = False
+    names: list[str] = []
+    if person is not None:
+        for position in person.positions.all():
+            names.append(position.name)
+            permissions.update(p for p in position.permissions if isinstance(p, str))
+            all_layers = all_layers or position.all_layers
+            layer_ids.update(layer.pk for layer in position.layers.all())
+    sees_everything = bool(user.is_superuser) or perms.SYSTEM_ADMIN in permissions
+    if sees_everything:
+        key = "all"
+    else:
+        grant = "*" if all_layers else ",".join(str(i) for i in sorted(layer_ids))
+        digest = person.area_digest if person is not None else ""
+        key = "p" + hashlib.sha256(f"{digest}|{grant}".encode()).hexdigest()[:20]
+    return Scope(
+        user=user,
+        is_anonymous=False,
+        sees_everything=sees_everything,
+        permissions=frozenset(perms.ALL_PERMISSIONS if sees_everything else permissions),
+        all_layers=all_layers or sees_everything,
+        layer_ids=frozenset(layer_ids),
+        person_id=person.pk if person is not None else None,
+        area_digest=person.area_digest if person is not None else "",
+        key=key,
+        position_names=tuple(names),
+    )
+
+
+def scope_for(request) -> Scope:
+    """Gives the caller's scope for a Django `HttpRequest` or a DRF `Request`.
+
+    Authenticates ``Authorization: Bearer <token>`` itself (for plain Django views such as tiles
+    and OGC), falling back to the session user. Raises `Unauthorized` for a bad bearer token.
+    Cached on the request.
+    """
+    django_request = _django_request(request)
+    cached = getattr(django_request, "_citygrid_scope", None)
+    if cached is not None:
+        return cached
+    user = request.user if request is not django_request else request_user(django_request)
+    if user is not None and not user.is_authenticated:
+        user = None
+    scope = scope_for_user(user)
+    django_request._citygrid_scope = scope
+    return scope

@@ -1,0 +1,42 @@
+"""Refreshes a person's area union whenever its admin areas or grids change, or their shapes."""
+
+from django.db.models.signals import m2m_changed, post_save
+from django.dispatch import receiver
+
+from spatial.models import AdminArea, ResponsibilityGrid
+from web.accounts.areas import refresh_person_area
+from web.accounts.models import Person
+
+
+@receiver(m2m_changed, sender=Person.admin_areas.through)
+@receiver(m2m_changed, sender=Person.grids.through)
+def _areas_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if not reverse:
+        refresh_person_area(instance.pk)
+    else:
+        for person_id in pk_set or ():
+            refresh_person_area(person_id)
+
+
+@receiver(post_save, sender=AdminArea)
+def _admin_area_saved(sender, instance, created, **kwargs) -> None:
+    if created:
+        return
+    through = Person.admin_areas.through
+    for person_id in through.objects.filter(adminarea_id=instance.pk).values_list(
+        "person_id", flat=True
+    ):
+        refresh_person_area(person_id)
+
+
+@receiver(post_save, sender=ResponsibilityGrid)
+def _grid_saved(sender, instance, created, **kwargs) -> None:
+    if created:
+        return
+    through = Person.grids.through
+    for person_id in through.objects.filter(responsibilitygrid_id=instance.pk).values_list(
+        "person_id", flat=True
+    ):
+        refresh_person_area(person_id)
