@@ -1,3 +1,11 @@
+"""Routes of the spatial core, mounted under /api/v1/."""
+
 from django.urls import path
 
-urlpatterns: list = []
+from .api import CensusView, HealthView, LocateView
+
+urlpatterns: list = [
+    path("locate", LocateView.as_view(), name="locate"),
+    path("health", HealthView.as_view(), name="health"),
+    path("stats/census", CensusView.as_view(), name="census"),
+]

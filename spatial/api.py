@@ -1,0 +1,122 @@
+"""HTTP endpoints of the spatial core: locate, health, census. Thin: parse, call, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from web.access import public
+from web.errors import BadInput
+
+from . import census as census_service
+from . import crs as crs_module
+from . import health as health_service
+from .locate import locate
+from .serializers import (
+    CensusSerializer,
+    ErrorSerializer,
+    HealthSerializer,
+    LocateResponseSerializer,
+)
+
+
+def _required(request: Request, name: str) -> str:
+    value = request.query_params.get(name)
+    if value is None or value.strip() == "":
+        raise BadInput(f"{name} is required", field=name)
+    return value.strip()
+
+
+def parse_at(value: str | None) -> dt.datetime | None:
+    """Gives the aware datetime an ``at`` parameter names (naive means Asia/Shanghai)."""
+    if value is None or value.strip() == "":
+        return None
+    try:
+        parsed = parse_datetime(value.strip().replace(" ", "+", 1) if "T" in value else value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise BadInput("at must be an ISO 8601 date-time, e.g. 2026-05-01T08:30:00+08:00", "at")
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, timezone.get_default_timezone())
+    return parsed
+
+
+@public
+class LocateView(APIView):
+    """Where a point is: admin areas, grids, timing zone, controlled areas, nearest road."""
+
+    @extend_schema(
+        operation_id="locate",
+        summary="Place a point (落点): everything it belongs to, in one query",
+        parameters=[
+            OpenApiParameter("lon", float, required=True, description="longitude, or x/easting"),
+            OpenApiParameter("lat", float, required=True, description="latitude, or y/northing"),
+            OpenApiParameter(
+                "crs", str, required=False, description=f"one of {crs_module.ACCEPTED}"
+            ),
+            OpenApiParameter(
+                "at",
+                OpenApiTypes.DATETIME,
+                required=False,
+                description="time for controlled areas (default now; naive = Asia/Shanghai)",
+            ),
+        ],
+        responses={200: LocateResponseSerializer, 400: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        crs = crs_module.parse_crs(request.query_params.get("crs"))
+        x_text, y_text = _required(request, "lon"), _required(request, "lat")
+        lon, lat = crs_module.to_wgs84(x_text, y_text, crs)
+        at = parse_at(request.query_params.get("at"))
+        placement = locate(lon, lat, at)
+        return Response(
+            {
+                "input": {"x": float(x_text), "y": float(y_text), "crs": crs.label},
+                "wgs84": {"lon": round(lon, 9), "lat": round(lat, 9)},
+                "placement": placement.as_dict(),
+            }
+        )
+
+
+@public
+class HealthView(APIView):
+    """Health of the database, PostGIS, Redis and Celery."""
+
+    @extend_schema(
+        operation_id="health",
+        summary="Health: database, PostGIS version, Redis, Celery workers",
+        responses={200: HealthSerializer, 503: HealthSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        report = health_service.health()
+        return Response(report, status=200 if report["database"]["ok"] else 503)
+
+
+@public
+class CensusView(APIView):
+    """Census results (普查成果) for the city or an admin area. Public: aggregate counts only."""
+
+    @extend_schema(
+        operation_id="census",
+        summary="Census results (普查成果) of the city or an admin area",
+        parameters=[
+            OpenApiParameter(
+                "area",
+                str,
+                required=False,
+                description="admin area code (6, 9 or 12 digits); omit for the whole city",
+            )
+        ],
+        responses={200: CensusSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        area = census_service.resolve_area(request.query_params.get("area", "").strip() or None)
+        return Response(census_service.census(area))

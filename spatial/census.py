@@ -1,0 +1,159 @@
+"""Census results (普查成果, spec 5.1.4.1.3) for the city or one admin area.
+
+Counting rules (one per kind of thing, tested against direct counts):
+
+* the area: an admin area's own polygon; the city is every top-level admin area together
+  (areas without a parent), so the city's km² is the sum of its districts';
+* unit grids belong to the area through their community: a grid counts when its community is
+  the area or lies below it (the grid code already says so, CJ/T 213); the city counts all;
+* responsibility grids have no community, so one counts when the point on its surface
+  (ST_PointOnSurface) lies in the area polygon; the city counts all that have a geometry;
+* components count when their geometry intersects the area polygon; the city counts all.
+
+Areas are measured on the ellipsoid (geography), never in degrees.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db import connection
+
+from web.errors import BadInput, NotFound
+
+from .models import AdminArea
+
+AREA_CODE_RE = re.compile(r"^\d{6}(\d{3}){0,2}$")
+
+# Area km² and bbox of the whole city: the top-level admin areas (parent NULL). A few rows.
+CITY_SHAPE_SQL = """
+SELECT coalesce(sum(ST_Area(geom::geography)), 0) / 1e6,
+       ST_XMin(ST_Extent(geom)), ST_YMin(ST_Extent(geom)),
+       ST_XMax(ST_Extent(geom)), ST_YMax(ST_Extent(geom))
+FROM spatial_adminarea WHERE parent_id IS NULL
+"""
+
+AREA_SHAPE_SQL = """
+SELECT ST_Area(geom::geography) / 1e6, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom)
+FROM spatial_adminarea WHERE id = %(area)s
+"""
+
+# Unit grids by community FK within the area's subtree (recursive over parent_id, served by
+# the parent_id and community_id btree indexes). %(area)s NULL means the whole city.
+UNIT_GRIDS_SQL = """
+WITH RECURSIVE subtree AS (
+    SELECT id FROM spatial_adminarea WHERE id = %(area)s
+    UNION ALL
+    SELECT a.id FROM spatial_adminarea a JOIN subtree s ON a.parent_id = s.id
+)
+SELECT count(*), avg(u.area_m2)
+FROM spatial_unitgrid u
+WHERE %(area)s::bigint IS NULL OR u.community_id IN (SELECT id FROM subtree)
+"""
+
+# Responsibility grids whose point on surface lies in the area polygon (GiST on the admin area
+# is irrelevant here: the few hundred grids are scanned and tested against one prepared polygon).
+RESPONSIBILITY_GRIDS_SQL = """
+SELECT count(*), avg(ST_Area(r.geom::geography))
+FROM spatial_responsibilitygrid r
+WHERE r.geom IS NOT NULL
+  AND (%(area)s::bigint IS NULL OR EXISTS (
+        SELECT 1 FROM spatial_adminarea a
+        WHERE a.id = %(area)s AND ST_Intersects(a.geom, ST_PointOnSurface(r.geom))))
+"""
+
+# Components per minor class: the component GiST index finds those intersecting the area
+# polygon; for the city no spatial filter is needed. Major classes are summed from minors.
+COMPONENTS_SQL = """
+SELECT k.code, k.name, coalesce(major.code, k.code), coalesce(major.name, k.name), n.count
+FROM (
+    SELECT c.category_id, count(*) AS count
+    FROM spatial_component c
+    WHERE %(area)s::bigint IS NULL OR EXISTS (
+        SELECT 1 FROM spatial_adminarea a
+        WHERE a.id = %(area)s AND ST_Intersects(a.geom, c.geom))
+    GROUP BY c.category_id
+) n
+JOIN data_category k ON k.id = n.category_id
+LEFT JOIN data_category major ON major.id = k.parent_id
+ORDER BY k.code
+"""
+
+
+@dataclass(frozen=True)
+class ClassCount:
+    """Components of one class: count and density per km²."""
+
+    code: str
+    name: str
+    count: int
+    density_per_km2: float | None
+    major_code: str | None = None
+
+
+def resolve_area(code: str | None) -> AdminArea | None:
+    """Gives the admin area with this code (None for the city); `BadInput` if malformed,
+    `NotFound` if no such area."""
+    if code is None or code == "":
+        return None
+    if not AREA_CODE_RE.match(code):
+        raise BadInput("area must be an admin area code of 6, 9 or 12 digits", field="area")
+    area = AdminArea.objects.filter(code=code).first()
+    if area is None:
+        raise NotFound(f"no admin area with code {code}", field="area")
+    return area
+
+
+def census(area: AdminArea | None = None) -> dict:
+    """Gives the census (普查成果) of an admin area, or of the whole city when `area` is None."""
+    params = {"area": area.pk if area else None}
+    with connection.cursor() as cursor:
+        cursor.execute(AREA_SHAPE_SQL if area else CITY_SHAPE_SQL, params)
+        area_km2, *bbox = cursor.fetchone()
+        cursor.execute(UNIT_GRIDS_SQL, params)
+        ug_count, ug_mean = cursor.fetchone()
+        cursor.execute(RESPONSIBILITY_GRIDS_SQL, params)
+        rg_count, rg_mean = cursor.fetchone()
+        cursor.execute(COMPONENTS_SQL, params)
+        rows = cursor.fetchall()
+    area_km2 = float(area_km2 or 0.0)
+    by_minor, majors = [], {}
+    for code, name, major_code, major_name, count in rows:
+        major_code = major_code or code[:2]
+        by_minor.append(ClassCount(code, name, count, _density(count, area_km2), major_code))
+        key = (major_code, major_name or "")
+        majors[key] = majors.get(key, 0) + count
+    by_major = [
+        ClassCount(code, name, count, _density(count, area_km2))
+        for (code, name), count in sorted(majors.items())
+    ]
+    total = sum(c.count for c in by_minor)
+    return {
+        "area": ({"code": area.code, "name": area.name, "level": area.level} if area else None),
+        "area_km2": round(area_km2, 6),
+        "bbox": [float(v) for v in bbox] if bbox[0] is not None else None,
+        "unit_grids": {"count": ug_count, "mean_area_m2": _round(ug_mean)},
+        "responsibility_grids": {"count": rg_count, "mean_area_m2": _round(rg_mean)},
+        "components": {
+            "count": total,
+            "density_per_km2": _density(total, area_km2),
+            "by_major": [_class_dict(c) for c in by_major],
+            "by_minor": [_class_dict(c) for c in by_minor],
+        },
+    }
+
+
+def _density(count: int, area_km2: float) -> float | None:
+    return round(count / area_km2, 3) if area_km2 > 0 else None
+
+
+def _round(value) -> float | None:
+    return round(float(value), 2) if value is not None else None
+
+
+def _class_dict(c: ClassCount) -> dict:
+    data = {"code": c.code, "name": c.name, "count": c.count, "density_per_km2": c.density_per_km2}
+    if c.major_code is not None:
+        data["major_code"] = c.major_code
+    return data

@@ -1,0 +1,244 @@
+"""The one placement call: everything a point belongs to, in one SQL query.
+
+`locate(lon, lat, at)` gives a `Placement` (落点): district, street and community, unit grid,
+responsibility grid, timing zone, the controlled areas in force at `at`, and the nearest road
+segment within `ROAD_SEARCH_METRES`. Case registration, reverse geocoding, the field app and the
+dispatcher's map click all call it.
+
+Boundary rule: a point on an edge shared by two polygons touches both (ST_Intersects is true for
+the boundary), so every part picks ONE candidate by a fixed order and the answer is stable:
+
+* admin areas: the finest level that contains the point (community, else street, else
+  district), lowest id first; street and district are then that area's parents, so the three
+  always form one chain;
+* unit grid: grids of the chosen community first, then the lowest id;
+* responsibility grid: the one that lists the chosen unit grid first, then the lowest id;
+* timing zone: core before general before outer, then the lowest id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import asdict, dataclass, field
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+ROAD_SEARCH_METRES = 50.0
+_METRES_PER_DEGREE_LAT = 110_574.0
+_METRES_PER_DEGREE_LON_EQUATOR = 111_320.0
+
+# One round trip. Each LATERAL subquery probes one GiST index with the constant point `pt.g`
+# (no per-row transform: every table is stored in EPSG:4326 and compared in 4326):
+#   area      -> spatial_adminarea_geom gist (ST_Intersects), parents by primary key
+#   ug        -> spatial_unitgrid_geom gist
+#   rg        -> spatial_responsibilitygrid_geom gist; membership via the m2m unitgrid_id index
+#   tz        -> spatial_timingzone_geom gist
+#   ctrl      -> spatial_controlledarea_geom gist, then the time filters on the few hits
+#   road      -> spatial_roadsegment_geom gist on a bounding box of +-50 m (`&&`), then the
+#                exact spheroid distance on the handful of segments inside it
+LOCATE_SQL = """
+WITH pt AS (
+    SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g,
+           (%(at)s::timestamptz AT TIME ZONE %(tz)s)::time AS local_time
+)
+SELECT
+    area.level, area.code, area.name,
+    p1.level, p1.code, p1.name,
+    p2.level, p2.code, p2.name,
+    ug.code,
+    rg.code, rg.name,
+    tz.kind, tz.name,
+    ctrl.items,
+    road.name, road.road_class, road.distance_m
+FROM pt
+LEFT JOIN LATERAL (
+    SELECT a.id, a.level, a.code, a.name, a.parent_id
+    FROM spatial_adminarea a
+    WHERE ST_Intersects(a.geom, pt.g)
+    ORDER BY CASE a.level WHEN 'community' THEN 0 WHEN 'street' THEN 1 ELSE 2 END, a.id
+    LIMIT 1
+) area ON true
+LEFT JOIN spatial_adminarea p1 ON p1.id = area.parent_id
+LEFT JOIN spatial_adminarea p2 ON p2.id = p1.parent_id
+LEFT JOIN LATERAL (
+    SELECT u.id, u.code
+    FROM spatial_unitgrid u
+    WHERE ST_Intersects(u.geom, pt.g)
+    ORDER BY (u.community_id IS NOT DISTINCT FROM area.id) DESC, u.id
+    LIMIT 1
+) ug ON true
+LEFT JOIN LATERAL (
+    SELECT r.code, r.name
+    FROM spatial_responsibilitygrid r
+    WHERE ST_Intersects(r.geom, pt.g)
+    ORDER BY EXISTS (
+        SELECT 1 FROM spatial_responsibilitygrid_unit_grids m
+        WHERE m.unitgrid_id = ug.id AND m.responsibilitygrid_id = r.id
+    ) DESC, r.id
+    LIMIT 1
+) rg ON true
+LEFT JOIN LATERAL (
+    SELECT t.kind, t.name
+    FROM spatial_timingzone t
+    WHERE ST_Intersects(t.geom, pt.g)
+    ORDER BY CASE t.kind WHEN 'core' THEN 0 WHEN 'general' THEN 1 ELSE 2 END, t.id
+    LIMIT 1
+) tz ON true
+LEFT JOIN LATERAL (
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'id', c.id, 'name', c.name, 'action', c.action, 'categories', c.categories,
+               'reason', c.reason, 'valid_from', c.valid_from, 'valid_to', c.valid_to,
+               'daily_windows', c.daily_windows) ORDER BY c.id), '[]'::jsonb) AS items
+    FROM spatial_controlledarea c
+    WHERE ST_Intersects(c.geom, pt.g)
+      AND (c.valid_from IS NULL OR c.valid_from <= %(at)s::timestamptz)
+      AND (c.valid_to IS NULL OR %(at)s::timestamptz < c.valid_to)
+      AND (jsonb_array_length(c.daily_windows) = 0 OR EXISTS (
+            SELECT 1
+            FROM jsonb_array_elements(c.daily_windows) w,
+                 LATERAL (SELECT (w->>0)::time AS t0, (w->>1)::time AS t1) win
+            WHERE CASE
+                WHEN win.t0 = win.t1 THEN true
+                WHEN win.t0 < win.t1 THEN pt.local_time >= win.t0 AND pt.local_time < win.t1
+                ELSE pt.local_time >= win.t0 OR pt.local_time < win.t1
+            END))
+) ctrl ON true
+LEFT JOIN LATERAL (
+    SELECT s.name, s.road_class, d.metres AS distance_m
+    FROM spatial_roadsegment s,
+         LATERAL (SELECT ST_Distance(s.geom::geography, pt.g::geography) AS metres) d
+    WHERE s.geom && ST_Expand(pt.g, %(dlon)s, %(dlat)s)
+      AND d.metres <= %(radius)s
+    ORDER BY d.metres, s.id
+    LIMIT 1
+) road ON true
+"""
+
+
+@dataclass(frozen=True)
+class AreaRef:
+    """An admin area as a placement names it."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class GridRef:
+    """A responsibility grid (责任网格) as a placement names it."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TimingZoneRef:
+    """The timing zone (计时区域) a point falls in."""
+
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ControlledAreaHit:
+    """A controlled area (管控区域) in force at the placement time."""
+
+    id: int
+    name: str
+    action: str
+    categories: list[str]
+    reason: str
+    valid_from: str | None
+    valid_to: str | None
+    daily_windows: list
+
+
+@dataclass(frozen=True)
+class RoadRef:
+    """The nearest road segment and its distance in metres."""
+
+    name: str
+    road_class: str
+    distance_m: float
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Everything a point belongs to (落点结果); every part is None/empty outside the city."""
+
+    at: dt.datetime
+    district: AreaRef | None = None
+    street: AreaRef | None = None
+    community: AreaRef | None = None
+    unit_grid: str | None = None
+    responsibility_grid: GridRef | None = None
+    timing_zone: TimingZoneRef | None = None
+    controlled_areas: list[ControlledAreaHit] = field(default_factory=list)
+    road: RoadRef | None = None
+
+    def as_dict(self) -> dict:
+        """Gives the placement as plain JSON-ready data."""
+        data = asdict(self)
+        data["at"] = timezone.localtime(self.at).isoformat()
+        return data
+
+
+def search_box_degrees(lat: float, metres: float = ROAD_SEARCH_METRES) -> tuple[float, float]:
+    """Gives (dlon, dlat) in degrees that cover at least `metres` around latitude `lat`."""
+    cos_lat = max(math.cos(math.radians(min(abs(lat), 89.0))), 0.01)
+    margin = 1.01  # the spheroid's metres-per-degree vary by <1% around these constants
+    return (
+        metres / (_METRES_PER_DEGREE_LON_EQUATOR * cos_lat) * margin,
+        metres / _METRES_PER_DEGREE_LAT * margin,
+    )
+
+
+def locate(lon: float, lat: float, at: dt.datetime | None = None) -> Placement:
+    """Gives the `Placement` of a WGS84 point at time `at` (default now) in one query."""
+    at = at or timezone.now()
+    if timezone.is_naive(at):
+        at = timezone.make_aware(at, timezone.get_default_timezone())
+    dlon, dlat = search_box_degrees(lat)
+    params = {
+        "lon": lon,
+        "lat": lat,
+        "at": at,
+        "tz": settings.TIME_ZONE,
+        "dlon": dlon,
+        "dlat": dlat,
+        "radius": ROAD_SEARCH_METRES,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(LOCATE_SQL, params)
+        row = cursor.fetchone()
+    return _placement(row, at)
+
+
+def _placement(row: tuple, at: dt.datetime) -> Placement:
+    levels: dict[str, AreaRef] = {}
+    for level, code, name in (row[0:3], row[3:6], row[6:9]):
+        if level is not None:
+            levels[level] = AreaRef(code, name)
+    ug_code, rg_code, rg_name, tz_kind, tz_name, ctrl, road_name, road_class, road_m = row[9:]
+    return Placement(
+        at=at,
+        district=levels.get("district"),
+        street=levels.get("street"),
+        community=levels.get("community"),
+        unit_grid=ug_code,
+        responsibility_grid=GridRef(rg_code, rg_name) if rg_code is not None else None,
+        timing_zone=TimingZoneRef(tz_kind, tz_name) if tz_kind is not None else None,
+        controlled_areas=[ControlledAreaHit(**item) for item in _json(ctrl)],
+        road=RoadRef(road_name, road_class, round(road_m, 2)) if road_name is not None else None,
+    )
+
+
+def _json(value) -> list:
+    if isinstance(value, str):
+        import json
+
+        return json.loads(value)
+    return value or []
