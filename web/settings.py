@@ -140,7 +140,11 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "web" / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "web" / "static"]
+STATICFILES_DIRS = [
+    BASE_DIR / "web" / "static",
+    # MapLibre GL JS from npm (package.json; scripts/install.sh runs npm ci): /static/maplibre-gl/
+    ("maplibre-gl", BASE_DIR / "node_modules" / "maplibre-gl" / "dist"),
+]
 UPLOAD_DIR = Path(os.environ.get("CITYGRID_UPLOAD_DIR", VAR_DIR / "uploads"))
 MAX_UPLOAD_BYTES = int(os.environ.get("CITYGRID_MAX_UPLOAD_BYTES", 512 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -152,6 +156,15 @@ CITY_CENTER = tuple(
     float(v) for v in os.environ.get("CITYGRID_CITY_CENTER", "116.3500,40.0000").split(",")
 )
 CITY_METRIC_SRID = int(os.environ.get("CITYGRID_METRIC_SRID", "4548"))
+
+# Tiles (tiles/): the server-side tile cache (off for cold benchmark runs), its lifetime, the
+# browser's max-age (0: revalidate by ETag each time, so an edit shows on the next request),
+# the highest zoom served and the simplification tolerance in tile units (1/4096 of a tile).
+TILES_CACHE_ENABLED = _env_bool("CITYGRID_TILES_CACHE", True)
+TILES_CACHE_SECONDS = int(os.environ.get("CITYGRID_TILES_CACHE_SECONDS", 7 * 24 * 3600))
+TILES_MAX_AGE = int(os.environ.get("CITYGRID_TILES_MAX_AGE", 0))
+TILES_MAX_ZOOM = int(os.environ.get("CITYGRID_TILES_MAX_ZOOM", 24))
+TILES_SIMPLIFY_PX = float(os.environ.get("CITYGRID_TILES_SIMPLIFY_PX", 1.0))
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -170,6 +183,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"DepartmentKindEnum": "web.accounts.models.Department.Kind"},
 }
 
 # GDAL 3.6 cannot block network access for spatial references; we never pass user-supplied

@@ -5,9 +5,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from web.access import public
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/openapi.json", SpectacularAPIView.as_view(), name="openapi"),
-    path("api/v1/docs", SpectacularRedocView.as_view(url_name="openapi"), name="api-docs"),
+    path("api/v1/openapi.json", public(SpectacularAPIView.as_view()), name="openapi"),
+    path(
+        "api/v1/docs", public(SpectacularRedocView.as_view(url_name="openapi")), name="api-docs"
+    ),
     path("api/v1/", include("spatial.urls")),
+    path("api/v1/", include("web.accounts.urls")),
+    path("accounts/", include("web.accounts.urls_pages")),
 ]

@@ -9,4 +9,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "机构与权限"
 
     def ready(self) -> None:
-        from web.accounts import checks, signals  # noqa: F401  (registers checks and receivers)
+        from web.accounts import checks, schema, signals  # noqa: F401  (registers them)

@@ -1,5 +1,6 @@
 """Refreshes a person's area union whenever its admin areas or grids change, or their shapes."""
 
+from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
@@ -40,3 +41,16 @@ def _grid_saved(sender, instance, created, **kwargs) -> None:
         "person_id", flat=True
     ):
         refresh_person_area(person_id)
+
+
+@receiver(user_logged_out)
+def _logged_out(sender, request, user, **kwargs) -> None:
+    if user is None:
+        return
+    from web.accounts.authentication import log_login
+    from web.accounts.models import LoginLog
+
+    method = (
+        LoginLog.Method.ADMIN if request.path.startswith("/admin/") else LoginLog.Method.SESSION
+    )
+    log_login(request, user.get_username(), LoginLog.Outcome.LOGOUT, method, user)
