@@ -119,6 +119,21 @@ def _transformer(epsg: int, inverse: bool) -> Transformer:
     return Transformer.from_crs(epsg, WGS84, always_xy=True)
 
 
+AREA_OF_USE_MARGIN_DEG = 1.0
+
+
+@lru_cache(maxsize=128)
+def _area_of_use(epsg: int) -> tuple[float, float, float, float]:
+    """The (west, south, east, north) degrees where `epsg` is meant to be used, widened by
+    `AREA_OF_USE_MARGIN_DEG`: a Gauss-Kruger easting far outside its zone, or a Mercator
+    northing beyond the square, converts to numbers that mean nothing."""
+    from pyproj import CRS
+
+    area = CRS.from_epsg(epsg).area_of_use
+    m = AREA_OF_USE_MARGIN_DEG
+    return area.west - m, area.south - m, area.east + m, area.north + m
+
+
 # --- GCJ-02 and BD-09, vectorised -------------------------------------------------------------
 
 
@@ -218,8 +233,9 @@ def valid_lonlat(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 
 
 def to_wgs84_array(x, y, crs: str | Crs | None) -> tuple[np.ndarray, np.ndarray]:
-    """Gives WGS84 lon/lat arrays for coordinate arrays in `crs`; rows that cannot be converted
-    or fall outside lon ±180 / lat ±90 come back as NaN (see `valid_lonlat`)."""
+    """Gives WGS84 lon/lat arrays for coordinate arrays in `crs`; rows that cannot be converted,
+    fall outside lon ±180 / lat ±90 or outside a projected CRS's area of use come back as NaN
+    (see `valid_lonlat`)."""
     parsed = parse_crs(crs)
     x, y = _as_float_arrays(x, y)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -233,16 +249,25 @@ def to_wgs84_array(x, y, crs: str | Crs | None) -> tuple[np.ndarray, np.ndarray]
             lon, lat = _transformer(parsed.epsg, False).transform(x, y, errcheck=False)
             lon, lat = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
     bad = ~valid_lonlat(lon, lat)
+    if parsed.kind == "epsg":
+        west, south, east, north = _area_of_use(parsed.epsg)
+        with np.errstate(invalid="ignore"):
+            bad |= (lon < west) | (lon > east) | (lat < south) | (lat > north)
     if bad.any():
         lon, lat = np.where(bad, np.nan, lon), np.where(bad, np.nan, lat)
     return lon, lat
 
 
 def from_wgs84_array(lon, lat, crs: str | Crs | None) -> tuple[np.ndarray, np.ndarray]:
-    """Gives coordinate arrays in `crs` for WGS84 lon/lat arrays (NaN where not convertible)."""
+    """Gives coordinate arrays in `crs` for WGS84 lon/lat arrays (NaN where not convertible or
+    outside a projected CRS's area of use)."""
     parsed = parse_crs(crs)
     lon, lat = _as_float_arrays(lon, lat)
     ok = valid_lonlat(lon, lat)
+    if parsed.kind == "epsg":
+        west, south, east, north = _area_of_use(parsed.epsg)
+        with np.errstate(invalid="ignore"):
+            ok &= (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
     lon, lat = np.where(ok, lon, np.nan), np.where(ok, lat, np.nan)
     with np.errstate(invalid="ignore", over="ignore"):
         if parsed.kind == "wgs84":
