@@ -1,0 +1,158 @@
+"""Scoping: a street inspector sees only its street's rows of a non-public layer, in SQL."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.gis.geos import Point
+from django.db import connection
+from django.test import RequestFactory
+from psycopg2 import sql
+
+from data.models import Category
+from spatial.models import Component, Layer
+from tests.accounts.conftest import SIDE, X0, Y0
+from web.accounts.areas import set_person_areas
+from web.accounts.scoping import ANONYMOUS, scope_for, scope_for_user
+from web.errors import Forbidden, Unauthorized
+
+
+@pytest.fixture
+def components(streets) -> dict[str, list[str]]:
+    """Three components inside street A and two inside street B (codes by street)."""
+    category = Category.objects.get(kind="component", code="0101")
+    placed = {"A": [], "B": []}
+    spots = {"A": [(0.2, 0.2), (0.5, 0.5), (0.8, 0.3)], "B": [(1.3, 0.4), (1.7, 0.7)]}
+    serial = 0
+    for street, offsets in spots.items():
+        for dx, dy in offsets:
+            serial += 1
+            code = f"9901000101{serial:06d}"
+            Component.objects.create(
+                code=code,
+                category=category,
+                geom=Point(X0 + dx * SIDE, Y0 + dy * SIDE, srid=4326),
+            )
+            placed[street].append(code)
+    return placed
+
+
+@pytest.fixture
+def private_layer(db) -> Layer:
+    layer = Layer.objects.get(key="components")
+    assert not layer.public
+    return layer
+
+
+def visible_codes(scope, layer, codes, srid=4326) -> list[str]:
+    """Runs the scope's filter in a raw query over the component table, as query builders do."""
+    column = "geom" if srid == 4326 else "geom_mercator"
+    condition, params = scope.layer_filter(layer, sql.Identifier("c", column), srid=srid)
+    query = sql.SQL("SELECT c.code FROM spatial_component c WHERE c.code = ANY(%s) AND {}").format(
+        condition
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query.as_string(cursor.connection), [codes, *params])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.parametrize("srid", [4326, 3857])
+def test_street_inspector_sees_only_its_street(
+    inspector_a, inspector_b, components, private_layer, srid
+):
+    everything = components["A"] + components["B"]
+    scope_a = scope_for_user(inspector_a.user)
+    scope_b = scope_for_user(inspector_b.user)
+    assert scope_a.can_read_layer(private_layer)
+    assert visible_codes(scope_a, private_layer, everything, srid) == sorted(components["A"])
+    assert visible_codes(scope_b, private_layer, everything, srid) == sorted(components["B"])
+    assert not set(visible_codes(scope_b, private_layer, components["A"], srid))
+
+
+def test_anonymous_gets_false_and_sysadmin_true(sysadmin, components, private_layer):
+    condition, params = ANONYMOUS.layer_filter(private_layer, sql.Identifier("geom"))
+    assert condition.as_string(None) == "FALSE" and params == []
+    everything = components["A"] + components["B"]
+    assert visible_codes(ANONYMOUS, private_layer, everything) == []
+    admin_scope = scope_for_user(sysadmin.user)
+    assert admin_scope.sees_everything and admin_scope.key == "all"
+    condition, params = admin_scope.layer_filter(private_layer, sql.Identifier("geom"))
+    assert condition.as_string(None) == "TRUE" and params == []
+    assert visible_codes(admin_scope, private_layer, everything) == sorted(everything)
+
+
+def test_public_layer_is_true_for_everyone(inspector_a):
+    public = Layer.objects.get(key="streets")
+    for scope in (ANONYMOUS, scope_for_user(inspector_a.user)):
+        assert scope.can_read_layer(public)
+        assert scope.layer_filter(public, sql.Identifier("geom"))[0].as_string(None) == "TRUE"
+
+
+def test_layer_grants_decide_non_public_layers(make_person, streets, components, private_layer):
+    other = Layer.objects.get(key="timing_zones")
+    granted = make_person("granted", [], [streets["A"]], all_layers=False, layers=[private_layer])
+    ungranted = make_person("ungranted", [], [streets["A"]], all_layers=False, layers=[other])
+    scope_yes, scope_no = scope_for_user(granted.user), scope_for_user(ungranted.user)
+    assert scope_yes.can_read_layer(private_layer) and not scope_no.can_read_layer(private_layer)
+    assert visible_codes(scope_yes, private_layer, components["A"]) == sorted(components["A"])
+    assert visible_codes(scope_no, private_layer, components["A"]) == []
+    assert scope_yes.key != scope_no.key
+
+
+def test_person_without_areas_sees_nothing_private(make_person, components, private_layer):
+    nobody = make_person("no-area", [], [])
+    assert visible_codes(scope_for_user(nobody.user), private_layer, components["A"]) == []
+
+
+def test_area_change_moves_the_scope(inspector_a, streets, components, private_layer):
+    before = scope_for_user(inspector_a.user)
+    set_person_areas(inspector_a, [streets["B"]])
+    after = scope_for_user(inspector_a.user)
+    assert before.key != after.key
+    everything = components["A"] + components["B"]
+    assert visible_codes(after, private_layer, everything) == sorted(components["B"])
+    # The m2m signal refreshes the union too, without the service.
+    inspector_a.admin_areas.add(streets["A"])
+    both = scope_for_user(inspector_a.user)
+    assert visible_codes(both, private_layer, everything) == sorted(everything)
+
+
+def test_same_areas_and_grants_share_a_cache_key(make_person, streets):
+    one = make_person("twin-1", ["cases.read"], [streets["A"]])
+    two = make_person("twin-2", ["cases.report"], [streets["A"]])
+    assert scope_for_user(one.user).key == scope_for_user(two.user).key
+    assert ANONYMOUS.key == "anon"
+
+
+def test_require_raises_401_then_403(inspector_a):
+    with pytest.raises(Unauthorized):
+        ANONYMOUS.require("layers.import")
+    scope = scope_for_user(inspector_a.user)
+    assert scope.has_perm("cases.report") and not scope.has_perm("layers.import")
+    with pytest.raises(Forbidden):
+        scope.require("layers.import")
+
+
+def test_scope_for_plain_django_request_reads_bearer_token(client, inspector_a):
+    from tests.accounts.conftest import token_for
+
+    token = token_for(client, "inspector-a").json()["token"]
+    request = RequestFactory().get("/tiles/x", HTTP_AUTHORIZATION=f"Bearer {token}")
+    scope = scope_for(request)
+    assert not scope.is_anonymous and scope.user == inspector_a.user
+    bad = RequestFactory().get("/tiles/x", HTTP_AUTHORIZATION="Bearer nonsense")
+    with pytest.raises(Unauthorized):
+        scope_for(bad)
+    assert scope_for(RequestFactory().get("/tiles/x")).is_anonymous
+
+
+def test_filter_uses_the_spatial_index(inspector_a, private_layer):
+    """The area is an InitPlan by person id, so the GiST index on geom_mercator serves it."""
+    condition, params = scope_for_user(inspector_a.user).layer_filter(
+        private_layer, sql.Identifier("geom_mercator"), srid=3857
+    )
+    query = sql.SQL("EXPLAIN SELECT id FROM spatial_component WHERE {}").format(condition)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(query.as_string(cursor.connection), params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "component_merc_gist" in plan, plan
