@@ -145,7 +145,7 @@ def census(area: AdminArea | None = None) -> dict:
 
 
 def _density(count: int, area_km2: float) -> float | None:
-    return round(count / area_km2, 3) if area_km2 > 0 else None
+    return round(count / area_km2, 6) if area_km2 > 0 else None
 
 
 def _round(value) -> float | None:

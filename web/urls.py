@@ -3,13 +3,13 @@ JSON endpoint under /api/v1."""
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
 from web.access import public
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/openapi.json", public(SpectacularAPIView.as_view()), name="openapi"),
+    path("api/v1/openapi.json", public(SpectacularJSONAPIView.as_view()), name="openapi"),
     path(
         "api/v1/docs", public(SpectacularRedocView.as_view(url_name="openapi")), name="api-docs"
     ),
