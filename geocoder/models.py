@@ -135,3 +135,10 @@ class Building(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number}号楼"
+
+
+class AddressVersion(models.Model):
+    """One row whose `version` grows on every write to the address tables, so in-memory
+    indexes (the gazetteer, the suggest prefix index) know when to rebuild."""
+
+    version = models.BigIntegerField(default=0)

@@ -1,0 +1,327 @@
+"""The address parser: free Chinese text → tokens (names, door and building numbers, codes,
+qualifiers) → interpretations tagged with the spec's combination number (组合编号, 5.1.6).
+
+Names come from the gazetteer by longest match; numbers are read after names so 三里屯 stays a
+name while 十三号 becomes door 13; unmatched runs are prefixes (北京市…区, dropped with a note),
+stop words, or typos sent to the fuzzy index.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+
+from pypinyin import lazy_pinyin
+from rapidfuzz.distance import Levenshtein
+
+from .dictionary import Entry, Gazetteer, name_grams
+from .normalize import MAX_QUERY_CHARS, clean, number_value
+
+QUALIFIERS = sorted(
+    ["附近", "对面", "斜对面", "旁边", "旁", "门口", "门前", "周边", "一带", "路口", "交叉口",
+     "东侧", "西侧", "南侧", "北侧", "东边", "西边", "南边", "北边", "后面", "前面", "边上",
+     "隔壁", "里面", "内", "外", "处"],
+    key=len,
+    reverse=True,
+)
+STOP_CHARS = set(" 的在了是和与及-/#()[]{}:.\"'")
+_NUM = r"\d+|[零〇一二两三四五六七八九十百千]+"
+NUMBER_RE = re.compile(
+    rf"(?P<pre>[甲乙丙丁])?(?P<num>{_NUM})(?:(?:-|之)(?P<sub>\d+|[一二三四五六七八九十]+))?"
+    r"(?P<unit>号楼|号院|号|栋|幢|座|楼|单元|室|层|门)?"
+)
+LETTER_BUILDING_RE = re.compile(r"(?P<num>[a-z])(?P<unit>座|栋|幢|号楼)")
+CODE_RE = re.compile(r"\d{16}|\d{14}")
+PREFIX_RE = re.compile(
+    r"^(?:中国)?(?:[^\d]{1,8}?(?:省|自治区))?(?:[^\d]{1,6}?市)?(?:[^\d]{1,6}?(?:区|县|旗))?"
+)
+BUILDING_UNITS = {"号楼", "栋", "幢", "座", "楼"}
+DETAIL_UNITS = {"单元", "室", "层", "门"}
+FUZZY_MIN = 0.6
+MAX_INTERPRETATIONS = 48
+
+# Which named kinds play which role in a combination.
+PLACE_KINDS = {"place"}
+COURTYARD_KINDS = {"compound", "courtyard"}
+ORG_KINDS = {"organization", "storefront"}
+
+
+@dataclass
+class Token:
+    kind: str  # name door building detail code qualifier prefix residue
+    text: str
+    start: int
+    end: int
+    entries: list[Entry] = field(default_factory=list)
+    number: int | None = None
+    suffix: str = ""
+    similarity: float = 1.0
+
+
+@dataclass
+class Parse:
+    text: str
+    tokens: list[Token]
+
+    @property
+    def qualifiers(self) -> list[str]:
+        return [t.text for t in self.tokens if t.kind == "qualifier"]
+
+    def first(self, kind: str) -> Token | None:
+        return next((t for t in self.tokens if t.kind == kind), None)
+
+    @property
+    def names(self) -> list[Token]:
+        return [t for t in self.tokens if t.kind == "name"]
+
+
+@dataclass
+class Interpretation:
+    """One reading of a parse: which entry each name stands for, and the combination."""
+
+    combination: int | None
+    main: Entry | None
+    road: Entry | None = None
+    place: Entry | None = None
+    district: Entry | None = None
+    street: Entry | None = None
+    community: Entry | None = None
+    door: Token | None = None
+    building: Token | None = None
+    code: str | None = None
+    similarity: float = 1.0
+
+
+def parse(query: str, g: Gazetteer) -> Parse:
+    """Gives the tokens of `query` read against the gazetteer `g`."""
+    text = clean(query)[:MAX_QUERY_CHARS]
+    tokens = _scan(text, g)
+    tokens = _explain_residue(tokens, text, g)
+    return Parse(text, tokens)
+
+
+def _longest_name(text: str, i: int, g: Gazetteer) -> tuple[int, list[Entry]] | None:
+    for j in range(min(len(text), i + g.max_len), i + 1, -1):
+        bucket = g.names.get(text[i:j])
+        if bucket:
+            return j, bucket
+    return None
+
+
+def _longest_pinyin_name(text: str, i: int, g: Gazetteer) -> tuple[int, list[Entry]] | None:
+    """Longest match where Latin letters stand for the pinyin of a name (xueyuan路 → 学院路)."""
+    for j in range(min(len(text), i + g.max_len), i + 2, -1):
+        chunk = text[i:j]
+        if not chunk[-1].isalnum():
+            continue
+        bucket = g.names.get("".join(lazy_pinyin(chunk)).replace(" ", ""))
+        if bucket:
+            return j, bucket
+    return None
+
+
+def _scan(text: str, g: Gazetteer) -> list[Token]:
+    tokens: list[Token] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        code = CODE_RE.match(text, i) if ch.isdigit() else None
+        if code and not text[code.end() : code.end() + 1].isdigit():
+            tokens.append(Token("code", code.group(), i, code.end()))
+            i = code.end()
+            continue
+        named = _longest_name(text, i, g)
+        if named is None and ch.isascii() and ch.isalpha():
+            named = _longest_pinyin_name(text, i, g)
+        if named:
+            j, entries = named
+            tokens.append(Token("name", text[i:j], i, j, entries=list(entries)))
+            i = j
+            continue
+        number = _number_at(text, i, tokens)
+        if number:
+            tokens.append(number)
+            i = number.end
+            continue
+        qualifier = next((q for q in QUALIFIERS if text.startswith(q, i)), None)
+        if qualifier:
+            tokens.append(Token("qualifier", qualifier, i, i + len(qualifier)))
+            i += len(qualifier)
+            continue
+        if tokens and tokens[-1].kind == "residue" and tokens[-1].end == i:
+            tokens[-1].text += ch
+            tokens[-1].end = i + 1
+        else:
+            tokens.append(Token("residue", ch, i, i + 1))
+        i += 1
+    return tokens
+
+
+def _number_at(text: str, i: int, before: list[Token]) -> Token | None:
+    letter = LETTER_BUILDING_RE.match(text, i)
+    if letter:
+        return Token("building", letter.group("num"), i, letter.end())
+    m = NUMBER_RE.match(text, i)
+    if not m:
+        return None
+    num, unit = m.group("num"), m.group("unit")
+    if not unit and not num.isdigit():
+        return None  # a Chinese numeral with no unit is part of some text, not a number
+    value = number_value(num)
+    if value is None:
+        return None
+    sub = m.group("sub")
+    suffix = (m.group("pre") or "") + (f"之{number_value(sub)}" if sub else "")
+    has_door = any(t.kind == "door" for t in before)
+    if unit in BUILDING_UNITS or (unit is None and has_door):
+        return Token("building", str(value), i, m.end(), number=value)
+    if unit in DETAIL_UNITS or (unit is None and any(t.kind == "building" for t in before)):
+        return Token("detail", m.group(), i, m.end(), number=value)
+    return Token("door", m.group(), i, m.end(), number=value, suffix=suffix)
+
+
+def _explain_residue(tokens: list[Token], text: str, g: Gazetteer) -> list[Token]:
+    """Marks prefixes and stop words, and replaces typo runs by fuzzy-matched names."""
+    out: list[Token] = []
+    first_name_seen = False
+    for idx, tok in enumerate(tokens):
+        if tok.kind != "residue":
+            first_name_seen |= tok.kind == "name"
+            out.append(tok)
+            continue
+        body = "".join(ch for ch in tok.text if ch not in STOP_CHARS)
+        if not body:
+            continue
+        if not first_name_seen:
+            prefix = PREFIX_RE.match(tok.text)
+            if prefix and prefix.end() > 0:
+                out.append(Token("prefix", prefix.group(), tok.start, tok.start + prefix.end()))
+                rest = tok.text[prefix.end() :]
+                if not rest.strip():
+                    continue
+                tok = Token("residue", rest, tok.start + prefix.end(), tok.end)
+        fuzzy = _fuzzy_token(tok, out, tokens[idx + 1] if idx + 1 < len(tokens) else None, text, g)
+        if fuzzy is None:
+            out.append(tok)
+            continue
+        while out and out[-1].start >= fuzzy.start:
+            out.pop()
+        out.append(fuzzy)
+        if idx + 1 < len(tokens) and fuzzy.end >= tokens[idx + 1].end:
+            tokens[idx + 1] = Token("residue", "", tokens[idx + 1].start, tokens[idx + 1].end)
+    return [t for t in out if t.kind != "residue" or t.text]
+
+
+def _fuzzy_token(
+    tok: Token, before: list[Token], after: Token | None, text: str, g: Gazetteer
+) -> Token | None:
+    """Gives the best name within one typo of the residue, alone or joined to a neighbour."""
+    spans = [(tok.start, tok.end)]
+    left = before[-1] if before and before[-1].kind == "name" and before[-1].end == tok.start else None
+    right = after if after is not None and after.kind == "name" and after.start == tok.end else None
+    if left:
+        spans.append((left.start, tok.end))
+    if right:
+        spans.append((tok.start, right.end))
+    if left and right:
+        spans.append((left.start, right.end))
+    best: tuple[float, int, int, str] | None = None
+    for start, end in spans:
+        probe = text[start:end]
+        if len(probe) < 2:
+            continue
+        for name, sim in fuzzy_names(probe, g):
+            rank = sim + 0.01 * (end - start)
+            if sim >= FUZZY_MIN and (best is None or rank > best[0]):
+                best = (rank, start, end, name)
+    if best is None:
+        return None
+    _, start, end, name = best
+    sim = Levenshtein.normalized_similarity(text[start:end], name)
+    return Token("name", name, start, end, entries=list(g.names[name]), similarity=sim)
+
+
+def fuzzy_names(probe: str, g: Gazetteer, limit: int = 40) -> list[tuple[str, float]]:
+    """Gives names sharing a bigram or skip-bigram with `probe`, with their similarity."""
+    counts: dict[str, int] = {}
+    for gram in name_grams(probe):
+        for name in g.grams.get(gram, ()):
+            counts[name] = counts.get(name, 0) + 1
+    if not counts:
+        return []
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])[: limit * 4]
+    scored = [(name, Levenshtein.normalized_similarity(probe, name)) for name, _ in ranked]
+    scored.sort(key=lambda kv: -kv[1])
+    return scored[:limit]
+
+
+def interpretations(p: Parse) -> list[Interpretation]:
+    """Gives every reading of the parse, each tagged with its combination number."""
+    code = p.first("code")
+    if code is not None:
+        return [Interpretation(17 if len(code.text) == 14 else 18, None, code=code.text)]
+    names = p.names
+    if not names:
+        return []
+    door, building = p.first("door"), p.first("building")
+    out: list[Interpretation] = []
+    choices = [t.entries[:6] for t in names]
+    for combo in itertools.islice(itertools.product(*choices), MAX_INTERPRETATIONS):
+        sim = min(t.similarity for t in names)
+        reading = _classify(list(combo), door, building, sim)
+        if reading is not None:
+            out.append(reading)
+    return out
+
+
+def _classify(
+    entries: list[Entry], door: Token | None, building: Token | None, sim: float
+) -> Interpretation | None:
+    """Gives the interpretation for one choice of entries, or None when it makes no sense."""
+    roles: dict[str, Entry] = {}
+    for e in entries:
+        role = e.kind
+        if role in PLACE_KINDS:
+            role = "place"
+        elif role in COURTYARD_KINDS:
+            role = "courtyard"
+        elif role in ORG_KINDS:
+            role = "org"
+        if role in roles:
+            if roles[role].id != e.id:
+                return None  # two different roads (or places…) in one address
+            continue
+        roles[role] = e
+    r = Interpretation(None, None, door=door, building=building, similarity=sim)
+    r.district, r.street, r.community = roles.get("district"), roles.get("street"), roles.get("community")
+    road, place, yard, org = roles.get("road"), roles.get("place"), roles.get("courtyard"), roles.get("org")
+    r.road, r.place = road, place
+    has_door, has_bldg = door is not None, building is not None
+    if org is not None and road is not None and org.kind == "storefront":
+        r.combination, r.main = 6, org
+    elif org is not None:
+        r.combination, r.main = (13 if has_bldg else 12), org
+    elif yard is not None and (has_door or has_bldg) and road is None and place is None:
+        r.combination, r.main = (16 if has_door else 10), yard
+    elif yard is not None and road is None and place is None:
+        r.combination = 15 if r.community else 14 if r.street else 7
+        r.main = yard
+    elif road is not None and place is not None and has_door:
+        r.combination, r.main = 11, road
+    elif road is not None:
+        r.main = road
+        if has_door:
+            r.combination = 4 if has_bldg else 3
+        elif has_bldg:
+            r.combination = 5
+        elif r.street is not None:
+            r.combination = 2 if r.community else 1
+    elif place is not None:
+        r.main = place
+        r.combination = (9 if has_bldg else 8) if has_door else (10 if has_bldg else 7)
+    elif yard is not None:
+        r.main = yard
+    else:
+        r.main = r.community or r.street or r.district
+    return r

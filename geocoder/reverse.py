@@ -1,0 +1,145 @@
+"""Reverse geocoding (逆地理编码): a point → the standard address string and its parts.
+
+Order of answers: inside a compound → its nearest building (or the compound); else the
+nearest door on the nearest road's side of the point within `DOOR_RADIUS_M`; else that road
+with the door number the point's position along it implies; else the nearest place name;
+else the admin area from `spatial.locate`. Outside the city every part is None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from .dictionary import Gazetteer, gazetteer
+from .linepoint import RoadGeometry
+from .match import door_label, metres
+
+DOOR_RADIUS_M = 100.0
+ROAD_RADIUS_M = 250.0
+PLACE_RADIUS_M = 300.0
+BUILDING_RADIUS_M = 80.0
+
+# One round trip. The compound probe is served by the GiST index on geocoder_compound.geom;
+# the road and place probes are KNN (`<->`) scans of the GiST indexes on their geom columns.
+NEARBY_SQL = """
+WITH p AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g)
+(SELECT 'compound', c.id, 0.0::float8, 0.0::float8 FROM geocoder_compound c, p
+  WHERE ST_Intersects(c.geom, p.g) LIMIT 1)
+UNION ALL
+(SELECT 'road', r.id, ST_Distance(r.geom::geography, p.g::geography), ST_LineLocatePoint(r.geom, p.g)
+   FROM geocoder_road r, p ORDER BY r.geom <-> p.g LIMIT 3)
+UNION ALL
+(SELECT 'place', pl.id, ST_Distance(pl.geom::geography, p.g::geography), 0.0::float8
+   FROM geocoder_placename pl, p ORDER BY pl.geom <-> p.g LIMIT 1)
+"""
+
+
+@dataclass
+class ReverseResult:
+    address: str | None = None
+    match_level: str | None = None
+    parts: dict = field(default_factory=dict)
+    lon: float | None = None
+    lat: float | None = None
+    distance_m: float | None = None
+
+
+def reverse(lon: float, lat: float, g: Gazetteer | None = None) -> ReverseResult:
+    """Gives the standard address of a WGS84 point (empty result outside the city)."""
+    g = g or gazetteer()
+    with connection.cursor() as cur:
+        cur.execute(NEARBY_SQL, {"lon": lon, "lat": lat})
+        rows = cur.fetchall()
+    compounds = [r for r in rows if r[0] == "compound"]
+    roads = sorted((r for r in rows if r[0] == "road" and r[2] <= ROAD_RADIUS_M), key=lambda r: r[2])
+    places = [r for r in rows if r[0] == "place" and r[2] <= PLACE_RADIUS_M]
+    if compounds:
+        return _in_compound(g, compounds[0][1], lon, lat)
+    if roads:
+        _, road_id, dist, measure = roads[0]
+        return _on_road(g, road_id, measure, lon, lat)
+    if places:
+        entry = g.entries[("place", places[0][1])]
+        return _finish(g, entry, entry.name, "place", entry.lon, entry.lat, lon, lat)
+    return _in_area(g, lon, lat)
+
+
+# Served by the GiST index on spatial_adminarea.geom.
+AREA_SQL = """
+SELECT id FROM spatial_adminarea
+ WHERE ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326))
+ ORDER BY CASE level WHEN 'community' THEN 0 WHEN 'street' THEN 1 ELSE 2 END LIMIT 1
+"""
+
+
+def _in_area(g: Gazetteer, lon: float, lat: float) -> ReverseResult:
+    with connection.cursor() as cur:
+        cur.execute(AREA_SQL, [lon, lat])
+        row = cur.fetchone()
+    if row is None:
+        return ReverseResult()
+    for level in ("community", "street", "district"):
+        entry = g.entries.get((level, row[0]))
+        if entry is not None:
+            core = entry.name if level == "community" else ""
+            return _finish(g, entry, core, "area", lon, lat, lon, lat)
+    return ReverseResult()
+
+
+def _finish(g, entry, core, level, alon, alat, lon, lat, **parts) -> ReverseResult:
+    from .match import _names, _prefix
+
+    names = _names(g, entry)
+    names.update(parts)
+    return ReverseResult(_prefix(names) + core, level, names, alon, alat,
+                         round(metres(lon, lat, alon, alat), 2))
+
+
+def _in_compound(g: Gazetteer, compound_id: int, lon: float, lat: float) -> ReverseResult:
+    yard = g.entries[("compound", compound_id)]
+    door_id = g.owner_doors.get(("compound", compound_id))
+    base = door_label(g, g.doors[door_id]) if door_id in g.doors else ""
+    best, best_d = None, BUILDING_RADIUS_M
+    for b in g.buildings.get(("compound", compound_id), {}).values():
+        d = metres(lon, lat, b.lon, b.lat)
+        if d < best_d:
+            best, best_d = b, d
+    if best is not None:
+        return _finish(g, yard, f"{base}{yard.name}{best.number}号楼", "building", best.lon,
+                       best.lat, lon, lat, name=yard.name, building=best.number)
+    return _finish(g, yard, base + yard.name, "place", yard.lon, yard.lat, lon, lat,
+                   name=yard.name)
+
+
+def point_side(geom: RoadGeometry, measure: float, lon: float, lat: float) -> str:
+    """Gives the side ('left'/'right', looking along the road) of a point near `measure`."""
+    x, y, ux, uy = geom.at(measure)
+    px, py = geom.frame.to_xy(lon, lat)
+    return "left" if ux * (py - y) - uy * (px - x) >= 0 else "right"
+
+
+def _on_road(g: Gazetteer, road_id: int, measure: float, lon: float, lat: float) -> ReverseResult:
+    line = g.roads[road_id]
+    road = g.entries[("road", road_id)]
+    geom = RoadGeometry(line.coords)
+    side = point_side(geom, measure, lon, lat)
+    best, best_d = None, DOOR_RADIUS_M
+    for door in line.doors:
+        if door.side != side:
+            continue
+        d = metres(lon, lat, door.lon, door.lat)
+        if d < best_d:
+            best, best_d = door, d
+    if best is not None:
+        return _finish(g, road, door_label(g, best), "door", best.lon, best.lat, lon, lat,
+                       road=line.name, number=best.number, side=side)
+    same_side = [d for d in line.doors if d.side == side] or line.doors
+    x, y, _, _ = geom.at(measure)
+    plon, plat = geom.frame.to_lonlat(x, y)
+    if not same_side:
+        return _finish(g, road, line.name, "road", plon, plat, lon, lat, road=line.name, side=side)
+    nearest = min(same_side, key=lambda d: abs(d.measure - measure))
+    return _finish(g, road, f"{line.name}{nearest.number}号附近", "road", plon, plat, lon, lat,
+                   road=line.name, number=nearest.number, side=side)
