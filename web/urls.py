@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
 from web.access import public
+from web.pages import map_page
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -16,4 +17,6 @@ urlpatterns = [
     path("api/v1/", include("spatial.urls")),
     path("api/v1/", include("web.accounts.urls")),
     path("accounts/", include("web.accounts.urls_pages")),
+    path("", include("tiles.urls")),
+    path("map", map_page, name="map"),
 ]

@@ -1,0 +1,216 @@
+"""Vector tiles as a client sees them: decoded features compared with direct SQL."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.tiles.conftest import TOWN_CENTRE, count_in_tile, decode, make_user, tile_of
+
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+@pytest.fixture
+def admin(client, town):
+    client.force_login(make_user("tiles-admin", superuser=True))
+    return client
+
+
+def get_tile(client, path: str, **headers):
+    return client.get(path, **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()})
+
+
+def test_grid_tile_matches_sql_counts_and_attributes(client, town):
+    z, x, y = tile_of(*TOWN_CENTRE, 15)
+    response = client.get(f"/tiles/unit_grids/{z}/{x}/{y}.mvt")
+    assert response.status_code == 200
+    assert response["Content-Type"] == MVT
+    features = decode(response.content)["unit_grids"]
+    # The query grows the tile by its 64-unit buffer; direct SQL over the same box agrees.
+    buffered = count_in_tile_buffered("spatial_unitgrid", z, x, y)
+    assert len(features) == buffered > 0
+    codes = {f["properties"]["code"] for f in features}
+    with_sql = sql_values("SELECT code FROM spatial_unitgrid", z, x, y)
+    assert codes == with_sql
+    assert set(features[0]["properties"]) == {"code", "area_m2"}
+    assert all(isinstance(f["id"], int) for f in features)
+
+
+def count_in_tile_buffered(table, z, x, y):
+    from django.db import connection
+
+    from tiles.sql import BUFFER, EXTENT, tile_bounds, tile_size
+
+    g = tile_size(z) * BUFFER / EXTENT
+    b = tile_bounds(z, x, y)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT count(*) FROM {table} WHERE geom_mercator && ST_MakeEnvelope(%s,%s,%s,%s,3857)",
+            [b[0] - g, b[1] - g, b[2] + g, b[3] + g],
+        )
+        return cur.fetchone()[0]
+
+
+def sql_values(select: str, z, x, y) -> set:
+    from django.db import connection
+
+    from tiles.sql import BUFFER, EXTENT, tile_bounds, tile_size
+
+    g = tile_size(z) * BUFFER / EXTENT
+    b = tile_bounds(z, x, y)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"{select} WHERE geom_mercator && ST_MakeEnvelope(%s,%s,%s,%s,3857)",
+            [b[0] - g, b[1] - g, b[2] + g, b[3] + g],
+        )
+        return {r[0] for r in cur.fetchall()}
+
+
+def test_fixed_layer_filter_keeps_streets_apart_from_districts(client, town):
+    z, x, y = tile_of(*TOWN_CENTRE, 13)
+    layers = decode(client.get(f"/tiles/districts,streets/{z}/{x}/{y}.mvt").content)
+    assert {f["properties"]["level"] for f in layers["districts"]} == {"district"}
+    assert {f["properties"]["name"] for f in layers["streets"]} == {"甲街道", "乙街道"}
+
+
+def test_composite_tile_holds_every_layer_in_one_response(admin):
+    z, x, y = tile_of(*TOWN_CENTRE, 16)
+    response = admin.get(f"/tiles/districts,unit_grids,roads,components/{z}/{x}/{y}.mvt")
+    layers = decode(response.content)
+    assert set(layers) == {"districts", "unit_grids", "roads", "components"}
+    assert len(layers["components"]) == count_in_tile_buffered("spatial_component", z, x, y)
+
+
+def test_points_cluster_below_the_cluster_zoom_and_totals_match(admin):
+    for z in (10, 12, 14):
+        z, x, y = tile_of(*TOWN_CENTRE, z)
+        features = decode(admin.get(f"/tiles/components/{z}/{x}/{y}.mvt").content)["components"]
+        assert all("point_count" in f["properties"] for f in features)
+        total = sum(f["properties"]["point_count"] for f in features)
+        assert total == count_in_tile("spatial_component", z, x, y) > 0
+    z, x, y = tile_of(*TOWN_CENTRE, 12)
+    clusters = decode(admin.get(f"/tiles/components/{z}/{x}/{y}.mvt").content)["components"]
+    assert len(clusters) < 200  # 1,500 points at z12 are a handful of clusters
+
+
+def test_square_bins_add_up_and_hexagons_cover_every_point(admin):
+    z, x, y = tile_of(*TOWN_CENTRE, 13)
+    bins = decode(admin.get(f"/tiles/components_bins/{z}/{x}/{y}.mvt").content)["components_bins"]
+    assert sum(f["properties"]["count"] for f in bins) == count_in_tile("spatial_component", z, x, y)
+    hexes = decode(admin.get(f"/tiles/components_hex/{z}/{x}/{y}.mvt").content)["components_hex"]
+    assert hexes and all(f["geometry"]["type"] == "Polygon" for f in hexes)
+    # Hexagons on the tile's edge count their points outside it too: never fewer.
+    assert sum(f["properties"]["count"] for f in hexes) >= count_in_tile(
+        "spatial_component", z, x, y
+    )
+
+
+def test_filters_narrow_the_component_tile(admin):
+    z, x, y = tile_of(*TOWN_CENTRE, 16)
+    all_ = decode(admin.get(f"/tiles/components/{z}/{x}/{y}.mvt").content)["components"]
+    damaged = decode(admin.get(f"/tiles/components/{z}/{x}/{y}.mvt?status=damaged").content)
+    assert {f["properties"]["status"] for f in damaged["components"]} == {"damaged"}
+    assert 0 < len(damaged["components"]) < len(all_)
+    major = all_[0]["properties"]["code"][6:8]
+    by_major = decode(admin.get(f"/tiles/components/{z}/{x}/{y}.mvt?major={major}").content)
+    assert {f["properties"]["code"][6:8] for f in by_major["components"]} == {major}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "status=' OR 1=1 --",
+        "status=normal');DROP TABLE spatial_component;--",
+        "category=1 OR 1=1",
+    ],
+)
+def test_sql_shaped_filter_values_are_just_values(admin, query):
+    z, x, y = tile_of(*TOWN_CENTRE, 16)
+    response = admin.get(f"/tiles/components/{z}/{x}/{y}.mvt?{query}")
+    if query.startswith("category"):
+        assert response.status_code == 400
+        assert response.json()["error"]["field"] == "category"
+    else:
+        assert response.status_code == 204  # matches nothing
+    assert count_in_tile("spatial_component", 0, 0, 0) == 1500
+
+
+@pytest.mark.parametrize(
+    "path, status, field",
+    [
+        ("/tiles/components/16/1/1.mvt?colour=red", 400, "colour"),
+        ("/tiles/nope/10/1/1.mvt", 404, "layers"),
+        ("/tiles/unit_grids/25/1/1.mvt", 400, "z"),
+        ("/tiles/unit_grids/99999999999999999999/1/1.mvt", 400, "z"),
+        ("/tiles/unit_grids/-1/0/0.mvt", 400, "z"),
+        ("/tiles/unit_grids/3/8/0.mvt", 400, "x"),
+        ("/tiles/unit_grids/3/0/-2.mvt", 400, "y"),
+        ("/tiles/unit_grids,unit_grids/3/0/0.mvt", 400, "layers"),
+        ("/tiles/Robert');DROP/3/0/0.mvt", 400, "layers"),
+    ],
+)
+def test_bad_input_is_a_clear_json_4xx(admin, path, status, field):
+    response = admin.get(path)
+    assert response.status_code == status, response.content
+    assert response.json()["error"]["field"] == field
+
+
+def test_zoom_outside_the_layer_range_is_an_empty_204(client, town):
+    z, x, y = tile_of(*TOWN_CENTRE, 9)  # unit grids start at zoom 12
+    response = client.get(f"/tiles/unit_grids/{z}/{x}/{y}.mvt")
+    assert response.status_code == 204 and response.content == b""
+    assert response["ETag"]
+    assert client.get("/tiles/unit_grids/16/0/0.mvt").status_code == 204  # nothing there
+
+
+def test_anonymous_callers_get_no_non_public_layer(client, town):
+    z, x, y = tile_of(*TOWN_CENTRE, 16)
+    assert client.get(f"/tiles/components/{z}/{x}/{y}.mvt").status_code == 401
+    composite = client.get(f"/tiles/unit_grids,components/{z}/{x}/{y}.mvt")
+    assert set(decode(composite.content)) == {"unit_grids"}
+    assert composite["Cache-Control"].startswith("public")
+
+
+def test_a_street_inspector_sees_only_components_of_that_street(client, town):
+    from spatial.models import Layer
+
+    street_a, street_b = town["streets"]
+    user = make_user("inspector-a", layers=[Layer.objects.get(key="components")], areas=[street_a])
+    z, x, y = tile_of(*TOWN_CENTRE, 14)  # a tile over both streets
+    admin = make_user("tiles-admin2", superuser=True)
+    client.force_login(admin)
+    everything = decode(client.get(f"/tiles/components/{z}/{x}/{y}.mvt?status=normal").content)
+    client.force_login(user)
+    mine = decode(client.get(f"/tiles/components/{z}/{x}/{y}.mvt?status=normal").content)
+    mine_total = sum(f["properties"]["point_count"] for f in mine["components"])
+    all_total = sum(f["properties"]["point_count"] for f in everything["components"])
+    in_a = count_in_tile(
+        "spatial_component", z, x, y,
+        "status = 'normal' AND ST_Intersects(geom, (SELECT geom FROM spatial_adminarea WHERE id = %s))",
+        [street_a.id],
+    )
+    assert mine_total == in_a and 0 < in_a < all_total
+    # At feature zoom every feature lies in street A.
+    z, x, y = tile_of(town["streets"][0].geom.centroid.x, town["streets"][0].geom.centroid.y, 16)
+    features = decode(client.get(f"/tiles/components/{z}/{x}/{y}.mvt").content)["components"]
+    assert features
+    from spatial.models import Component
+
+    ids = {f["id"] for f in features}
+    assert not Component.objects.filter(id__in=ids, geom__intersects=street_b.geom.difference(
+        street_a.geom)).exists()
+
+
+def test_gdal_reads_a_tile(admin, tmp_path):
+    z, x, y = tile_of(*TOWN_CENTRE, 16)
+    path = tmp_path / f"{y}.mvt"
+    path.write_bytes(admin.get(f"/tiles/unit_grids,roads,components/{z}/{x}/{y}.mvt").content)
+    out = subprocess.run(
+        ["ogrinfo", "-ro", "-so", "-al", "-oo", f"X={x}", "-oo", f"Y={y}", "-oo", f"Z={z}",
+         str(path)],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert "Layer name: unit_grids" in out and "Layer name: components" in out
+    counts = [int(line.split(":")[1]) for line in out.splitlines() if "Feature Count" in line]
+    assert len(counts) == 3 and all(c > 0 for c in counts)

@@ -1,0 +1,247 @@
+"""Vector tiles for callers: resolve registry layers, apply scope and filters, build or reuse.
+
+`vector_tile(request-ish inputs)` is what the view calls; `seed` (tasks.py) and the benchmark
+call the same functions, so there is one path from a layer key to tile bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+from psycopg2 import sql
+
+from spatial.models import Layer
+from tiles import cache, filters
+from tiles import sql as tsql
+from web.errors import BadInput, Forbidden, NotFound, Unauthorized
+
+KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+MAX_LAYERS = 16
+AGGREGATES = {"hex": tsql.hexagon_bins_query, "bins": tsql.square_bins_query}
+
+
+@dataclass
+class TileLayer:
+    """A registry layer as one tile layer: itself, or an aggregate (`_hex`/`_bins`) of it."""
+
+    name: str
+    layer: Layer
+    aggregate: str = ""
+
+    @property
+    def tiling(self):
+        return getattr(self.layer, "tiling", None)
+
+    @property
+    def filter_specs(self) -> list[dict]:
+        return list(self.tiling.filters) if self.tiling else []
+
+    def scope_part(self, scope) -> str:
+        """Gives the cache-key fragment of the caller's view of this layer."""
+        return "pub" if self.layer.public else scope.key
+
+
+def check_address(z: int, x: int, y: int) -> None:
+    """Raises BadInput unless z/x/y is a tile of the XYZ pyramid up to TILES_MAX_ZOOM."""
+    if not 0 <= z <= settings.TILES_MAX_ZOOM:
+        raise BadInput(f"zoom must be 0..{settings.TILES_MAX_ZOOM}, not {z}", field="z")
+    n = 1 << z
+    if not 0 <= x < n:
+        raise BadInput(f"x must be 0..{n - 1} at zoom {z}, not {x}", field="x")
+    if not 0 <= y < n:
+        raise BadInput(f"y must be 0..{n - 1} at zoom {z}, not {y}", field="y")
+
+
+def split_keys(text: str) -> list[str]:
+    """Gives the layer names of a "a,b,c" path segment, refusing malformed or repeated ones."""
+    names = [k.strip() for k in text.split(",")]
+    if not names or len(names) > MAX_LAYERS:
+        raise BadInput(f"give 1..{MAX_LAYERS} layer names", field="layers")
+    for name in names:
+        if not KEY_RE.match(name):
+            raise BadInput(f"bad layer name {name[:70]!r}", field="layers")
+    if len(set(names)) != len(names):
+        raise BadInput("a layer is named twice", field="layers")
+    return names
+
+
+def resolve(names: list[str], scope, kinds: tuple[str, ...] | None = None) -> list[TileLayer]:
+    """Gives the tile layers for `names` the caller may read, in order.
+
+    Unknown names are 404. A single unreadable layer is 401 (anonymous) or 403; in a composite
+    an unreadable layer is left out, so one base-map URL serves every caller, and only a
+    composite with nothing readable is 401/403.
+    """
+    wanted: dict[str, tuple[str, str]] = {}
+    for name in names:
+        base, aggregate = name, ""
+        for suffix in AGGREGATES:
+            if name.endswith("_" + suffix):
+                base, aggregate = name[: -len(suffix) - 1], suffix
+        wanted[name] = (base, aggregate)
+    rows = {
+        layer.key: layer
+        for layer in Layer.objects.filter(
+            key__in={n for n in names} | {b for b, _ in wanted.values()}
+        ).select_related("tiling")
+    }
+    found: list[TileLayer] = []
+    for name in names:
+        if name in rows:
+            found.append(TileLayer(name, rows[name]))
+            continue
+        base, aggregate = wanted[name]
+        layer = rows.get(base)
+        tiling = getattr(layer, "tiling", None) if layer else None
+        if not aggregate or tiling is None or not tiling.points:
+            raise NotFound(f"no such layer: {name}", field="layers")
+        found.append(TileLayer(name, layer, aggregate))
+    for item in found:
+        if kinds and item.layer.kind not in kinds:
+            raise NotFound(f"layer {item.name} has no tiles of this format", field="layers")
+    readable = [t for t in found if scope.can_read_layer(t.layer)]
+    if not readable:
+        if scope.is_anonymous:
+            raise Unauthorized(f"sign in to read layer {found[0].name}")
+        raise Forbidden(f"your positions do not grant layer {found[0].name}")
+    return readable
+
+
+_columns_cache: dict[tuple[str, str, int], dict[str, str]] = {}
+
+
+def table_columns(layer: Layer) -> dict[str, str]:
+    """Gives {column: data type} of the layer's table (cached per layer version)."""
+    key = (layer.schema_name, layer.table_name, layer.version)
+    if key not in _columns_cache:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = %s",
+                [layer.schema_name, layer.table_name],
+            )
+            columns = dict(cur.fetchall())
+        if len(_columns_cache) > 1000:
+            _columns_cache.clear()
+        _columns_cache[key] = columns
+    return _columns_cache[key]
+
+
+def visible_fields(layer: Layer) -> list[tuple[str, str]]:
+    """Gives (name, type) of the layer's visible fields that its table really has."""
+    columns = table_columns(layer)
+    out = []
+    for f in layer.fields or []:
+        name = f.get("name") if isinstance(f, dict) else None
+        if name and f.get("visible", True) and name in columns and not name.startswith("__"):
+            out.append((name, columns[name]))
+    return out
+
+
+def tile_source(item: TileLayer, scope, conditions: list, params: list) -> tsql.TileSource:
+    """Gives the SQL builder's view of a tile layer for this caller and these filters."""
+    layer = item.layer
+    columns = table_columns(layer)
+    if tsql.MERCATOR_COLUMN not in columns:
+        raise NotFound(f"layer {item.name} has no {tsql.MERCATOR_COLUMN} column", field="layers")
+    fixed: list[sql.Composable] = []
+    fixed_params: list = []
+    if layer.filter_sql:
+        fixed.append(sql.SQL(layer.filter_sql))
+    cond, cond_params = scope.layer_filter(layer, sql.Identifier(tsql.MERCATOR_COLUMN), srid=3857)
+    fixed.append(cond)
+    fixed_params += cond_params
+    id_column = layer.id_column if columns.get(layer.id_column) in tsql.INTEGER_TYPES else None
+    gtype = (layer.geometry_type or "").lower()
+    return tsql.TileSource(
+        name=item.name,
+        schema=layer.schema_name,
+        table=layer.table_name,
+        id_column=id_column,
+        columns=visible_fields(layer),
+        conditions=fixed + conditions,
+        params=fixed_params + params,
+        simplify="point" not in gtype,
+    )
+
+
+def parse_request_filters(
+    items: list[TileLayer], query: dict[str, list[str]]
+) -> tuple[dict[str, tuple[list, list]], dict]:
+    """Gives per layer name (conditions, params), and the canonical filter values; refuses
+    names that no layer in the tile declares (400)."""
+    declared: set[str] = set()
+    for item in items:
+        declared |= filters.declared_names(item.filter_specs)
+    unknown = sorted(set(query) - declared)
+    if unknown:
+        allowed = ", ".join(sorted(declared)) or "none"
+        raise BadInput(f"unknown filter {unknown[0]!r}; allowed: {allowed}", field=unknown[0])
+    per_layer: dict[str, tuple[list, list]] = {}
+    canonical: dict = {}
+    for item in items:
+        conds, params, canon = filters.parse_filters(item.filter_specs, query)
+        per_layer[item.name] = (conds, params)
+        canonical.update(canon)
+    return per_layer, canonical
+
+
+def layer_query(item: TileLayer, source: tsql.TileSource, z: int, x: int, y: int):
+    """Gives the (query, params) of one tile layer at z/x/y, or None outside its zooms."""
+    layer, tiling = item.layer, item.tiling
+    if z < layer.min_zoom or z > layer.max_zoom:
+        return None
+    if item.aggregate:
+        return AGGREGATES[item.aggregate](source, z, x, y, tiling.bin_cell_px)
+    if tiling is not None and tiling.points and z < tiling.cluster_below_zoom:
+        return tsql.clusters_query(source, z, x, y, tiling.cluster_cell_px)
+    return tsql.features_query(source, z, x, y, settings.TILES_SIMPLIFY_PX)
+
+
+def build(items: list[TileLayer], scope, per_layer: dict, z: int, x: int, y: int) -> bytes:
+    """Gives the encoded tile (b"" when empty) in one query over every layer."""
+    parts = []
+    for item in items:
+        conds, params = per_layer.get(item.name, ([], []))
+        query = layer_query(item, tile_source(item, scope, conds, params), z, x, y)
+        if query is not None:
+            parts.append(query)
+    if not parts:
+        return b""
+    query, params = tsql.combine(parts)
+    with connection.cursor() as cur:
+        cur.execute(query.as_string(cur.cursor), params)
+        data = cur.fetchone()[0]
+    return bytes(data) if data else b""
+
+
+def tile_etag(items: list[TileLayer], scope, z: int, x: int, y: int, fmt: str, canon: dict) -> str:
+    """Gives the cache key / ETag of a tile for this caller."""
+    parts = [(i.name, i.layer.version, i.scope_part(scope)) for i in items]
+    return cache.tile_key(parts, f"{z}/{x}/{y}", fmt, canon)
+
+
+def vector_tile(
+    names_text: str, z: int, x: int, y: int, query: dict[str, list[str]], scope,
+    if_none_match: str | None = None,
+) -> tuple[str, bytes | None, list[TileLayer]]:
+    """Gives (etag, tile bytes, layers in the tile) for the caller; bytes is None when
+    `if_none_match` matches.
+
+    Served from the cache when a tile with the same layer versions, scope and filters was
+    built before; built in one query otherwise.
+    """
+    check_address(z, x, y)
+    items = resolve(split_keys(names_text), scope, kinds=(Layer.Kind.CORE, Layer.Kind.MANAGED))
+    per_layer, canon = parse_request_filters(items, query)
+    etag = tile_etag(items, scope, z, x, y, "mvt", canon)
+    if if_none_match and etag in if_none_match:
+        return etag, None, items
+    data = cache.get(etag)
+    if data is None:
+        data = build(items, scope, per_layer, z, x, y)
+        cache.put(etag, data)
+    return etag, data, items

@@ -1,0 +1,185 @@
+"""MapLibre styles (地图样式) v8 for themes, in a dark and a light variant.
+
+Vector layers share one composite source (`/tiles/a,b,c/{z}/{x}/{y}.mvt`: one request per tile
+for the whole base map); each raster layer has its own source. Style layers are typed by the
+registry's geometry type: fill + outline for polygons, line for lines, circle for points, and
+for point layers clusters (sized by `point_count`) below the cluster zoom plus a hexagon-bin
+heat layer (hidden until switched on). No symbol layers: labels need glyph PBFs, which cannot
+be fetched offline; names are shown by click-to-identify instead.
+"""
+
+from __future__ import annotations
+
+from spatial.models import Layer, Theme
+from tiles.tilejson import OSM_ATTRIBUTION, uses_osm_data
+
+VARIANTS = ("dark", "light")
+SOURCE = "citygrid"
+
+BACKGROUND = {"light": "#f2efe9", "dark": "#0b1622"}
+# Colours by purpose or key; anything else takes the next palette colour.
+COLOURS = {
+    "light": {
+        "districts": "#6a3d9a", "streets": "#1f78b4", "communities": "#33a02c",
+        "unit_grids": "#b2a58a", "responsibility_grids": "#ff7f00", "timing_zones": "#e31a1c",
+        "controlled_areas": "#d62728", "roads": "#7f7f7f", "components": "#e6550d",
+    },
+    "dark": {
+        "districts": "#cab2d6", "streets": "#a6cee3", "communities": "#b2df8a",
+        "unit_grids": "#4d6a8a", "responsibility_grids": "#fdbf6f", "timing_zones": "#fb9a99",
+        "controlled_areas": "#ff6b6b", "roads": "#d9d9d9", "components": "#ffb000",
+    },
+}
+PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
+LINE_WIDTH = {"districts": 2.5, "streets": 1.8, "communities": 1.2, "roads": 1.6}
+
+
+def theme_layers(theme_key: str, scope) -> tuple[str, list[tuple[Layer, bool]]]:
+    """Gives the theme's title and its (layer, visible) entries the caller may read.
+
+    `base` without a Theme row is every readable layer of the registry, all visible.
+    """
+    from web.errors import NotFound
+
+    theme = Theme.objects.filter(key=theme_key).first()
+    if theme is not None:
+        entries = theme.entries.select_related("layer").order_by("order")
+        pairs = [(e.layer, e.visible) for e in entries]
+        title = theme.title
+    elif theme_key == "base":
+        pairs = [(layer, True) for layer in Layer.objects.select_related("tiling")]
+        title = "基础底图"
+    else:
+        raise NotFound(f"no such theme: {theme_key}", field="theme")
+    return title, [(layer, vis) for layer, vis in pairs if scope.can_read_layer(layer)]
+
+
+def _colour(layer: Layer, variant: str, index: int) -> str:
+    custom = layer.style.get(f"color_{variant}") or layer.style.get("color")
+    return custom or COLOURS[variant].get(layer.key) or PALETTE[index % len(PALETTE)]
+
+
+def _geometry_kind(layer: Layer) -> str:
+    tiling = getattr(layer, "tiling", None)
+    gtype = (layer.geometry_type or "").lower()
+    if (tiling is not None and tiling.points) or "point" in gtype:
+        return "point"
+    if "line" in gtype:
+        return "line"
+    return "polygon"
+
+
+def _vector_style_layers(layer: Layer, visible: bool, colour: str, variant: str) -> list[dict]:
+    common = {
+        "source": SOURCE,
+        "source-layer": layer.key,
+        "minzoom": layer.min_zoom,
+        "maxzoom": min(layer.max_zoom + 1, 24),
+        "layout": {"visibility": "visible" if visible else "none"},
+        "metadata": {"citygrid:layer": layer.key, "citygrid:title": layer.title},
+    }
+    kind = _geometry_kind(layer)
+    halo = "#ffffff" if variant == "light" else "#0b1622"
+    if kind == "polygon":
+        return [
+            {**common, "id": f"{layer.key}-fill", "type": "fill",
+             "paint": {"fill-color": colour, "fill-opacity": 0.12}},
+            {**common, "id": f"{layer.key}-line", "type": "line",
+             "paint": {"line-color": colour, "line-width": LINE_WIDTH.get(layer.key, 1.0)}},
+        ]
+    if kind == "line":
+        return [
+            {**common, "id": f"{layer.key}-line", "type": "line",
+             "layout": {**common["layout"], "line-cap": "round", "line-join": "round"},
+             "paint": {"line-color": colour,
+                       "line-width": ["interpolate", ["linear"], ["zoom"], 10, 0.8, 18,
+                                      LINE_WIDTH.get(layer.key, 1.0) * 4]}},
+        ]
+    out = [
+        {**common, "id": f"{layer.key}-point", "type": "circle",
+         "filter": ["!", ["has", "point_count"]],
+         "paint": {"circle-color": colour, "circle-radius": 4, "circle-stroke-width": 1,
+                   "circle-stroke-color": halo}},
+    ]
+    tiling = getattr(layer, "tiling", None)
+    if tiling is not None and tiling.points:
+        out.append(
+            {**common, "id": f"{layer.key}-cluster", "type": "circle",
+             "filter": ["has", "point_count"],
+             "paint": {"circle-color": colour, "circle-opacity": 0.75,
+                       "circle-stroke-width": 1, "circle-stroke-color": halo,
+                       "circle-radius": ["interpolate", ["linear"],
+                                         ["sqrt", ["get", "point_count"]], 1, 4, 10, 12, 100, 40]}}
+        )
+    return out
+
+
+def _heat_layers(layer: Layer, colour: str) -> tuple[dict, list[dict]]:
+    tiling = layer.tiling
+    name = f"{layer.key}_hex"
+    source = {"type": "vector", "tiles": [], "minzoom": layer.min_zoom,
+              "maxzoom": max(layer.min_zoom, tiling.cluster_below_zoom - 1)}
+    style_layer = {
+        "id": f"{name}-fill", "type": "fill", "source": name, "source-layer": name,
+        "layout": {"visibility": "none"},
+        "metadata": {"citygrid:layer": name, "citygrid:title": f"{layer.title}热力"},
+        "paint": {"fill-opacity": 0.55,
+                  "fill-color": ["interpolate", ["linear"], ["get", "count"],
+                                 1, "#ffffb2", 10, "#fd8d3c", 100, "#bd0026"]},
+    }
+    return source, [style_layer]
+
+
+def style(theme_key: str, variant: str, scope, base_url: str) -> dict:
+    """Gives the MapLibre style v8 of a theme for the caller's readable layers."""
+    title, entries = theme_layers(theme_key, scope)
+    sources: dict[str, dict] = {}
+    layers: list[dict] = [
+        {"id": "background", "type": "background",
+         "paint": {"background-color": BACKGROUND[variant]}}
+    ]
+    vector = [(layer, vis) for layer, vis in entries if layer.kind != Layer.Kind.RASTER]
+    for layer, vis in entries:
+        if layer.kind == Layer.Kind.RASTER:
+            sources[layer.key] = {
+                "type": "raster", "tileSize": 256, "minzoom": layer.min_zoom,
+                "maxzoom": min(layer.max_zoom, 22),
+                "tiles": [f"{base_url}/tiles/{layer.key}/{{z}}/{{x}}/{{y}}.png"],
+            }
+            layers.append({"id": f"{layer.key}-raster", "type": "raster", "source": layer.key,
+                           "layout": {"visibility": "visible" if vis else "none"},
+                           "metadata": {"citygrid:layer": layer.key,
+                                        "citygrid:title": layer.title}})
+    if vector:
+        keys = ",".join(layer.key for layer, _ in vector)
+        sources[SOURCE] = {
+            "type": "vector",
+            "tiles": [f"{base_url}/tiles/{keys}/{{z}}/{{x}}/{{y}}.mvt"],
+            "minzoom": min(layer.min_zoom for layer, _ in vector),
+            "maxzoom": min(max(layer.max_zoom for layer, _ in vector), 22),
+        }
+        if any(uses_osm_data(layer) for layer, _ in vector):
+            sources[SOURCE]["attribution"] = OSM_ATTRIBUTION
+    order = {"polygon": 0, "line": 1, "point": 2}
+    heat: list[dict] = []
+    insert_at = len(layers)
+    for index, (layer, vis) in enumerate(
+        sorted(vector, key=lambda e: order[_geometry_kind(e[0])])
+    ):
+        colour = _colour(layer, variant, index)
+        layers += _vector_style_layers(layer, vis, colour, variant)
+        tiling = getattr(layer, "tiling", None)
+        if tiling is not None and tiling.points:
+            source, style_layers = _heat_layers(layer, colour)
+            source["tiles"] = [f"{base_url}/tiles/{layer.key}_hex/{{z}}/{{x}}/{{y}}.mvt"]
+            sources[f"{layer.key}_hex"] = source
+            heat += style_layers
+    layers[insert_at:insert_at] = heat
+    return {
+        "version": 8,
+        "name": f"{title} ({'深色' if variant == 'dark' else '浅色'})",
+        "metadata": {"citygrid:theme": theme_key, "citygrid:variant": variant},
+        "sources": sources,
+        "layers": layers,
+    }
+

@@ -1,0 +1,110 @@
+"""Tile seeding (预生成切片): build a zoom range of a layer's tiles into the cache, as a Job."""
+
+from __future__ import annotations
+
+import math
+
+from celery import shared_task
+from django.utils import timezone
+
+from tiles import cache, service
+from tiles.sql import WORLD
+from web.models import Job
+
+MAX_SEED_TILES = 200_000
+
+
+def _tile_x(lon: float, z: int) -> int:
+    return min((1 << z) - 1, max(0, int((lon + 180.0) / 360.0 * (1 << z))))
+
+
+def _tile_y(lat: float, z: int) -> int:
+    lat = max(-85.0511, min(85.0511, lat))
+    r = math.radians(lat)
+    y = (1.0 - math.asinh(math.tan(r)) / math.pi) / 2.0 * (1 << z)
+    return min((1 << z) - 1, max(0, int(y)))
+
+
+def tiles_in_bbox(bbox: list[float], zmin: int, zmax: int):
+    """Yields (z, x, y) of every tile from zmin to zmax touching bbox [minlon, minlat, maxlon,
+    maxlat]."""
+    for z in range(zmin, zmax + 1):
+        for x in range(_tile_x(bbox[0], z), _tile_x(bbox[2], z) + 1):
+            for y in range(_tile_y(bbox[3], z), _tile_y(bbox[1], z) + 1):
+                yield z, x, y
+
+
+def count_tiles(bbox: list[float], zmin: int, zmax: int) -> int:
+    """Gives how many tiles `tiles_in_bbox` yields."""
+    total = 0
+    for z in range(zmin, zmax + 1):
+        nx = _tile_x(bbox[2], z) - _tile_x(bbox[0], z) + 1
+        ny = _tile_y(bbox[1], z) - _tile_y(bbox[3], z) + 1
+        total += nx * ny
+    return total
+
+
+def start_seed(layer: str, zmin: int, zmax: int, bbox: list[float] | None, owner=None) -> Job:
+    """Gives a new seeding Job (validated) and queues it on Celery."""
+    from web.errors import BadInput
+
+    from spatial.models import Layer
+
+    names = service.split_keys(layer)
+    known = set(Layer.objects.filter(key__in=names).values_list("key", flat=True))
+    if known != set(names):
+        raise BadInput(f"no such layer: {sorted(set(names) - known)[0]}", field="layer")
+    service.check_address(zmin, 0, 0)
+    service.check_address(zmax, 0, 0)
+    if zmin > zmax:
+        raise BadInput("zmin must not exceed zmax", field="zmin")
+    box = list(bbox) if bbox else [-180.0, -85.0511, 180.0, 85.0511]
+    if len(box) != 4 or box[0] > box[2] or box[1] > box[3]:
+        raise BadInput("bbox is minlon,minlat,maxlon,maxlat", field="bbox")
+    total = count_tiles(box, zmin, zmax)
+    if total > MAX_SEED_TILES:
+        raise BadInput(f"{total} tiles; seed at most {MAX_SEED_TILES} at once", field="bbox")
+    job = Job.objects.create(
+        kind="seed_tiles", owner=owner, rows_total=total,
+        params={"layer": layer, "zmin": zmin, "zmax": zmax, "bbox": box},
+    )
+    seed_tiles.delay(str(job.id))
+    return job
+
+
+@shared_task(name="tiles.seed_tiles")
+def seed_tiles(job_id: str) -> dict:
+    """Builds every tile of the job's layer, zoom range and bbox into the cache, as the
+    system scope sees them (tiles of public layers are shared with every caller); gives the
+    job's report."""
+    from web.accounts.scoping import scope_for_user
+
+    job = Job.objects.get(pk=job_id)
+    job.state, job.started_at = Job.State.RUNNING, timezone.now()
+    job.save(update_fields=["state", "started_at"])
+    p = job.params
+    scope = scope_for_user(job.owner)
+    built = reused = empty = 0
+    try:
+        items = service.resolve(service.split_keys(p["layer"]), scope)
+        for n, (z, x, y) in enumerate(tiles_in_bbox(p["bbox"], p["zmin"], p["zmax"]), 1):
+            etag = service.tile_etag(items, scope, z, x, y, "mvt", {})
+            data = cache.get(etag)
+            if data is None:
+                data = service.build(items, scope, {}, z, x, y)
+                cache.put(etag, data)
+                built += 1
+            else:
+                reused += 1
+            empty += not data
+            if n % 50 == 0:
+                Job.objects.filter(pk=job.pk).update(rows_done=n)
+        job.state = Job.State.SUCCEEDED
+    except Exception as exc:  # the job records why it stopped; the worker stays up
+        job.state = Job.State.FAILED
+        job.errors = [str(exc)]
+    job.rows_done = built + reused
+    job.report = {"built": built, "reused": reused, "empty": empty, "cache": cache.enabled()}
+    job.finished_at = timezone.now()
+    job.save()
+    return job.report

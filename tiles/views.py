@@ -1,0 +1,163 @@
+"""Tile endpoints: vector tiles (MVT), raster tiles (PNG), TileJSON and MapLibre styles.
+
+Tiles are binary, so the tile views are plain Django views; TileJSON and styles are DRF views
+documented in the OpenAPI document. An empty tile is answered `204 No Content` (MapLibre draws
+nothing for it), with the same ETag and Cache-Control as a full one.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from spatial.models import Layer
+from tiles import cache, raster, service, styles, tilejson
+from web.access import public
+from web.accounts.scoping import scope_for
+from web.errors import BadInput, NotFound
+
+MVT_TYPE = "application/vnd.mapbox-vector-tile"
+MAX_DIGITS = 10
+
+
+def _ints(z: str, x: str, y: str) -> tuple[int, int, int]:
+    for name, value in (("z", z), ("x", x), ("y", y)):
+        if len(value.lstrip("-")) > MAX_DIGITS:
+            raise BadInput(f"{name} is out of range", field=name)
+    return int(z), int(x), int(y)
+
+
+def _cache_headers(response: HttpResponse, etag: str, private: bool) -> HttpResponse:
+    response["ETag"] = f'"{etag}"'
+    age = settings.TILES_MAX_AGE
+    response["Cache-Control"] = f"{'private' if private else 'public'}, max-age={age}"
+    if private:
+        response["Vary"] = "Authorization, Cookie"
+    return response
+
+
+def _tile_response(data: bytes | None, content_type: str, etag: str, private: bool):
+    if data is None:
+        response = HttpResponse(status=304)
+    elif not data:
+        response = HttpResponse(status=204)
+    else:
+        response = HttpResponse(data, content_type=content_type)
+    return _cache_headers(response, etag, private)
+
+
+@public
+@require_GET
+def vector_tile(request: HttpRequest, layers: str, z: str, x: str, y: str) -> HttpResponse:
+    """Gives the MVT of one layer or of a comma list of layers at z/x/y (204 when empty).
+
+    Query parameters are the filters the layers declare (e.g. `?status=damaged&major=01`).
+    """
+    zi, xi, yi = _ints(z, x, y)
+    scope = scope_for(request)
+    query = {k: request.GET.getlist(k) for k in request.GET}
+    etag, data, items = service.vector_tile(
+        layers, zi, xi, yi, query, scope, request.headers.get("If-None-Match")
+    )
+    private = not all(item.layer.public for item in items)
+    return _tile_response(data, MVT_TYPE, etag, private)
+
+
+@public
+@require_GET
+def raster_tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpResponse:
+    """Gives the PNG of a raster layer at z/x/y (204 outside the image)."""
+    zi, xi, yi = _ints(z, x, y)
+    service.check_address(zi, xi, yi)
+    scope = scope_for(request)
+    names = service.split_keys(layer)
+    if len(names) != 1:
+        raise BadInput("raster tiles take one layer", field="layers")
+    item = service.resolve(names, scope, kinds=(Layer.Kind.RASTER,))[0]
+    if request.GET:
+        raise BadInput(f"unknown parameter {next(iter(request.GET))!r}", field="query")
+    etag = service.tile_etag([item], scope, zi, xi, yi, "png", {})
+    private = not item.layer.public
+    if etag in (request.headers.get("If-None-Match") or ""):
+        return _tile_response(None, "image/png", etag, private)
+    if not item.layer.min_zoom <= zi <= item.layer.max_zoom:
+        return _tile_response(b"", "image/png", etag, private)
+    data = cache.get(etag)
+    if data is None:
+        if not item.layer.raster_path:
+            raise NotFound(f"layer {item.name} has no raster file", field="layers")
+        data = raster.png_tile(item.layer.raster_path, zi, xi, yi)
+        cache.put(etag, data)
+    return _tile_response(data, "image/png", etag, private)
+
+
+TILEJSON = inline_serializer(
+    "TileJSON",
+    {
+        "tilejson": serializers.CharField(),
+        "name": serializers.CharField(),
+        "tiles": serializers.ListField(child=serializers.URLField()),
+        "minzoom": serializers.IntegerField(),
+        "maxzoom": serializers.IntegerField(),
+        "bounds": serializers.ListField(child=serializers.FloatField()),
+        "center": serializers.ListField(child=serializers.FloatField()),
+        "vector_layers": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+@public
+class TileJsonView(APIView):
+    """TileJSON 3.0.0 of a layer or a comma list of layers."""
+
+    @extend_schema(
+        operation_id="tilejson",
+        summary="TileJSON 3.0.0 of one layer or a comma list of layers",
+        parameters=[OpenApiParameter("layers", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        responses={200: TILEJSON},
+        tags=["tiles"],
+    )
+    def get(self, request, layers: str):
+        scope = scope_for(request)
+        items = service.resolve(service.split_keys(layers), scope)
+        base = request.build_absolute_uri("/")[:-1]
+        return Response(tilejson.document(items, layers, base))
+
+
+STYLE = inline_serializer(
+    "MapLibreStyle",
+    {
+        "version": serializers.IntegerField(),
+        "name": serializers.CharField(),
+        "sources": serializers.DictField(),
+        "layers": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+@public
+class StyleView(APIView):
+    """A MapLibre style v8 of a theme, dark or light, with the caller's readable layers."""
+
+    @extend_schema(
+        operation_id="map_style",
+        summary="MapLibre style v8 of a theme (专题), or `base` for every readable layer",
+        parameters=[
+            OpenApiParameter("theme", OpenApiTypes.STR, OpenApiParameter.PATH),
+            OpenApiParameter("variant", OpenApiTypes.STR, enum=["dark", "light"]),
+        ],
+        responses={200: STYLE},
+        tags=["tiles"],
+    )
+    def get(self, request, theme: str):
+        variant = request.query_params.get("variant", "light")
+        if variant not in styles.VARIANTS:
+            raise BadInput("variant must be dark or light", field="variant")
+        base = request.build_absolute_uri("/")[:-1]
+        return Response(styles.style(theme, variant, scope_for(request), base))
