@@ -1,0 +1,162 @@
+"""Realistic Chinese names for the demo city's roads, communities, compounds, organizations,
+shops and places, drawn from syllable lists with a seeded generator and never repeated."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Two-character stems are drawn as FIRST + SECOND; a few real Haidian-flavoured stems come first so
+# the main roads read like 学院路, 知春路, 成府路, 双清路.
+FAMOUS_STEMS = [
+    "学院",
+    "知春",
+    "成府",
+    "双清",
+    "志新",
+    "花园",
+    "北土城",
+    "塔院",
+    "明光",
+    "文慧",
+    "蓟门",
+    "牡丹园",
+    "皂君庙",
+    "大钟寺",
+    "清华东",
+    "中关村",
+    "科学院",
+    "展春",
+    "惠新",
+    "五道口",
+]
+FIRST = list(
+    "学知成双志花塔明文蓟牡皂清展惠育京安和宁永兴福德嘉华康泰春秋青翠云林月星光"
+    "长新东西南北金银玉瑞祥丰盛平乐昌宏德鸿海天"
+)
+SECOND = list(
+    "院春府清华新园光慧门丹庙泉苑林桥坊营庄屯台河湖山岭塘湾坡庆安平和宁德兴乐昌盛源溪松竹梅兰"
+)
+DIRECTIONS = ["东", "西", "南", "北"]
+ROAD_SUFFIX = {
+    "main": ["路", "大街", "大道"],
+    "secondary": ["路", "街", "东路", "西路", "北路", "南路"],
+    "branch": ["路", "街", "一街", "二街", "中路", "支路"],
+    "alley": ["胡同", "巷", "头条", "二条", "里"],
+}
+COMMUNITY_SUFFIX = ["社区"]
+COMPOUND_SUFFIX = [
+    "家园",
+    "花园",
+    "小区",
+    "嘉园",
+    "公寓",
+    "苑",
+    "里",
+    "新村",
+    "雅苑",
+    "西里",
+    "北里",
+]
+SCHOOL_KIND = ["小学", "中学", "实验学校", "幼儿园", "职业学院"]
+HOSPITAL_KIND = ["医院", "社区卫生服务中心", "中医医院", "口腔医院"]
+COMPANY_KIND = [
+    "科技有限公司",
+    "信息技术有限公司",
+    "建设集团",
+    "设计研究院",
+    "物业管理有限公司",
+    "网络科技有限公司",
+    "研究所",
+]
+SHOP_KIND = [
+    "超市",
+    "便利店",
+    "餐厅",
+    "面馆",
+    "药店",
+    "水果店",
+    "理发店",
+    "书店",
+    "咖啡馆",
+    "五金店",
+    "眼镜店",
+    "烟酒店",
+    "洗衣店",
+    "花店",
+    "包子铺",
+    "快餐店",
+]
+SHOP_BRAND_SECOND = list("记味家香福兴顺隆发祥")
+LANDMARK_KIND = ["大厦", "中心", "广场", "国际大厦", "科技大厦", "大楼"]
+NUMERALS = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十"]
+
+
+class NameBook:
+    """Hands out unique names of every kind from one seeded generator."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.used: set[str] = set()
+        self._famous = list(FAMOUS_STEMS)
+
+    def stem(self, famous_first: bool = False) -> str:
+        """A two-character (sometimes a real, longer) stem such as 学院 or 嘉兴."""
+        if famous_first and self._famous:
+            return self._famous.pop(0)
+        return str(self.rng.choice(FIRST)) + str(self.rng.choice(SECOND))
+
+    def unique(self, make) -> str:
+        """The first name `make()` gives that is not taken yet (`make` draws from self.rng)."""
+        for attempt in range(200):
+            name = make()
+            if attempt > 50:
+                name = f"{name[:-1]}{NUMERALS[attempt % 10]}{name[-1]}"
+            if name not in self.used:
+                self.used.add(name)
+                return name
+        raise RuntimeError("name space exhausted")
+
+    def road(self, road_class: str) -> str:
+        """A road name of the class, e.g. 学院路 (main), 嘉兴东路 (secondary), 玉泉胡同 (alley)."""
+        suffixes = ROAD_SUFFIX[road_class]
+        famous = road_class == "main"
+        return self.unique(lambda: self.stem(famous) + str(self.rng.choice(suffixes)))
+
+    def community(self) -> str:
+        return self.unique(lambda: self.stem() + str(self.rng.choice(COMMUNITY_SUFFIX)))
+
+    def compound(self) -> str:
+        return self.unique(lambda: self.stem() + str(self.rng.choice(COMPOUND_SUFFIX)))
+
+    def school(self, area_word: str) -> str:
+        return self.unique(lambda: area_word + self.stem()[:1] + str(self.rng.choice(SCHOOL_KIND)))
+
+    def hospital(self, area_word: str) -> str:
+        return self.unique(lambda: area_word + self.stem() + str(self.rng.choice(HOSPITAL_KIND)))
+
+    def company(self) -> str:
+        return self.unique(lambda: "北京" + self.stem() + str(self.rng.choice(COMPANY_KIND)))
+
+    def shop(self) -> str:
+        return self.unique(
+            lambda: str(self.rng.choice(FIRST))
+            + str(self.rng.choice(SHOP_BRAND_SECOND))
+            + str(self.rng.choice(SHOP_KIND))
+        )
+
+    def landmark(self) -> str:
+        return self.unique(lambda: self.stem() + str(self.rng.choice(LANDMARK_KIND)))
+
+    def park(self) -> str:
+        return self.unique(
+            lambda: self.stem() + str(self.rng.choice(["公园", "绿地", "游园", "广场"]))
+        )
+
+    def place(self) -> str:
+        """A locality name such as 五道口 or 双榆树."""
+        return self.unique(
+            lambda: str(self.rng.choice(NUMERALS[:9]))
+            + str(self.rng.choice(["道口", "棵松", "里屯", "孔桥", "间房", "里河"]))
+            if self.rng.random() < 0.4
+            else self.stem() + str(self.rng.choice(["口", "桥", "村", "屯", "营", "庄"]))
+        )

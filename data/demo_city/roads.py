@@ -1,0 +1,123 @@
+"""The demo city's named roads: one oriented centreline per name (geocoder ``Road``) and one
+``RoadSegment`` per block edge, with classes 主干道/次干道/支路/背街小巷.
+
+Main roads keep one name across the district; secondary roads change name at the middle main
+road; branch roads get a name per stretch between two main roads; alleys (胡同/巷) run inside the
+blocks of the old town and of a few other blocks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from shapely.geometry import LineString
+
+from .layout import ALLEY, BRANCH, MAIN, SECONDARY, Layout
+from .names import NameBook
+from .plan import CityPlan, Road, RoadSegment
+
+ROAD_KIND = {MAIN: "main", SECONDARY: "street", BRANCH: "street", ALLEY: "alley"}
+ALIAS_SWAP = {"大街": "路", "路": "大街", "大道": "路"}
+ALLEY_SHARE_OUTSIDE_OLD_TOWN = 0.08
+
+
+def _spans(n_cross: int, cross_classes: list[str], road_class: str) -> list[tuple[int, int]]:
+    """Crossing-index spans [a, b] that carry one road name."""
+    if road_class == MAIN:
+        return [(0, n_cross - 1)]
+    mains = [k for k, c in enumerate(cross_classes) if c == MAIN]
+    spans = list(zip(mains[:-1], mains[1:]))
+    if road_class == SECONDARY and len(spans) > 1:
+        half = len(spans) // 2
+        return [(spans[0][0], spans[half - 1][1]), (spans[half][0], spans[-1][1])]
+    return spans
+
+
+def _aliases(name: str, road_class: str, rng: np.random.Generator) -> list[str]:
+    """Other names people use: 学院路 <-> 学院大街 for main roads, a short form for some."""
+    aliases = []
+    if road_class == MAIN:
+        for suffix, other in ALIAS_SWAP.items():
+            if name.endswith(suffix):
+                aliases.append(name[: -len(suffix)] + other)
+                break
+    elif road_class == ALLEY and name.endswith("胡同") and rng.random() < 0.5:
+        aliases.append(name[:-2] + "巷")
+    return aliases
+
+
+def _street_of(cell: tuple[int, int], layout: Layout, cell_code) -> str:
+    u_max, v_max = layout.shape
+    u = min(max(cell[0], 0), u_max - 1)
+    v = min(max(cell[1], 0), v_max - 1)
+    return cell_code[(u, v)][:9]
+
+
+def _add_road(plan, names, layout, cell_code, road_class, coords, mid_cell, segments) -> None:
+    """Appends one named road and its block-edge segments (`segments`: lists of coords)."""
+    rng = names.rng
+    name = names.road(road_class)
+    index = len(plan.roads)
+    plan.roads.append(
+        Road(
+            name=name,
+            aliases=_aliases(name, road_class, rng),
+            kind=ROAD_KIND[road_class],
+            road_class=road_class,
+            odd_side=str(rng.choice(["left", "right"])),
+            street=_street_of(mid_cell, layout, cell_code),
+            geom=LineString(coords),
+        )
+    )
+    for k, seg in enumerate(segments):
+        plan.road_segments.append(
+            RoadSegment(
+                name=name,
+                road_class=road_class,
+                geom=LineString(seg),
+                source_id=f"demo:{index}:{k}",
+            )
+        )
+
+
+def build_roads(plan: CityPlan, layout: Layout, cell_code, names: NameBook) -> None:
+    """Fills `plan.roads` and `plan.road_segments` from the layout's lines."""
+    nodes = layout.nodes
+    for axis in (0, 1):
+        line_idx = layout.line_u if axis == 0 else layout.line_v
+        cross_idx = layout.line_v if axis == 0 else layout.line_u
+        classes = layout.class_x if axis == 0 else layout.class_y
+        cross_classes = layout.class_y if axis == 0 else layout.class_x
+        for k, fine in enumerate(line_idx):
+            line = nodes[fine, :] if axis == 0 else nodes[:, fine]
+            for a, b in _spans(len(cross_idx), cross_classes, classes[k]):
+                coords = line[cross_idx[a] : cross_idx[b] + 1]
+                segs = [line[cross_idx[e] : cross_idx[e + 1] + 1] for e in range(a, b)]
+                mid = (cross_idx[a] + cross_idx[b]) // 2
+                cell = (fine, mid) if axis == 0 else (mid, fine)
+                _add_road(plan, names, layout, cell_code, classes[k], coords, cell, segs)
+    _build_alleys(plan, layout, cell_code, names)
+
+
+def _build_alleys(plan: CityPlan, layout: Layout, cell_code, names: NameBook) -> None:
+    """Alleys along the inner grid lines of old-town blocks and a few others."""
+    nodes = layout.nodes
+    rng = names.rng
+    for i in range(layout.n_blocks_x):
+        for j in range(layout.n_blocks_y):
+            old = layout.in_old_town(i, j)
+            if not old and rng.random() >= ALLEY_SHARE_OUTSIDE_OLD_TOWN:
+                continue
+            us, vs = layout.block_cells(i, j)
+            inner_u = list(us)[1:]
+            inner_v = list(vs)[1:]
+            lines = [(0, u) for u in inner_u] + [(1, v) for v in inner_v]
+            if not old and lines:
+                lines = [lines[int(rng.integers(len(lines)))]]
+            for axis, fine in lines:
+                if axis == 0:
+                    coords = nodes[fine, vs.start : vs.stop + 1]
+                    cell = (fine, vs.start)
+                else:
+                    coords = nodes[us.start : us.stop + 1, fine]
+                    cell = (us.start, fine)
+                _add_road(plan, names, layout, cell_code, ALLEY, coords, cell, [coords])
