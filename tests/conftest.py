@@ -18,6 +18,9 @@ def _isolate_shared_services(django_db_modify_db_settings):
 
     name = settings.DATABASES["default"]["TEST"]["NAME"]
     settings.CACHES["default"]["KEY_PREFIX"] = name
+    from django.core.cache import cache
+
+    cache.key_prefix = name  # the cache object may already exist with the old prefix
     app.conf.task_default_queue = name
     os.environ.setdefault("CITYGRID_CELERY_QUEUE", name)
 
