@@ -27,9 +27,10 @@ def box(minx: float, miny: float, maxx: float, maxy: float) -> MultiPolygon:
 def _fresh_tile_cache():
     """Drops this test database's tile keys: rolled-back tests reuse layer version numbers."""
     client = cache._cache.get_client()  # django's RedisCache
-    prefix = settings.CACHES["default"]["KEY_PREFIX"]
-    for key in client.scan_iter(f"{prefix}:*:tile*"):
-        client.delete(key)
+    assert settings.CACHES["default"]["KEY_PREFIX"] in cache.make_key("tile:*")
+    for pattern in ("tile:*", "tiles:*"):
+        for key in client.scan_iter(cache.make_key(pattern)):
+            client.delete(key)
     yield
 
 
