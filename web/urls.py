@@ -15,6 +15,10 @@ urlpatterns = [
         "api/v1/docs", public(SpectacularRedocView.as_view(url_name="openapi")), name="api-docs"
     ),
     path("api/v1/", include("spatial.urls")),
+    path("api/v1/", include("spatial.layers.urls")),
+    path("api/v1/", include("geocoder.urls")),
+    path("nominatim/", include("geocoder.nominatim_urls")),
+    path("ogc", include("spatial.ogc.urls")),
     path("api/v1/", include("web.accounts.urls")),
     path("accounts/", include("web.accounts.urls_pages")),
     path("", include("tiles.urls")),

@@ -1,0 +1,297 @@
+"""HTTP endpoints of layer management: registry, import, jobs, export, identify, map
+configuration and themes. Thin: parse, check the caller's scope, call a service, render."""
+
+from __future__ import annotations
+
+import shutil
+
+from django.conf import settings
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from spatial.serializers import ErrorSerializer
+from web.access import public
+from web.accounts import permissions as perms
+from web.accounts.scoping import scope_for
+from web.errors import BadInput, TooLarge
+
+from . import export as export_service
+from . import identify as identify_service
+from . import jobs, mapconfig, registry
+from .importer import ImportOptions
+from .serializers import (
+    IdentifySerializer,
+    ImportAcceptedSerializer,
+    JobSerializer,
+    LayerImportSerializer,
+    LayerListSerializer,
+    LayerPatchSerializer,
+    LayerSerializer,
+    MapConfigSerializer,
+    RefreshSerializer,
+    ThemeListSerializer,
+    ThemeSerializer,
+)
+
+ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+
+
+def _body(request: Request) -> dict:
+    if not isinstance(request.data, dict):
+        raise BadInput("the body must be a JSON object")
+    return dict(request.data)
+
+
+@public
+class LayerListView(APIView):
+    """The layers the caller may read (public layers for anonymous callers)."""
+
+    @extend_schema(
+        operation_id="layers_list",
+        summary="List layers (图层列表), scoped to the caller",
+        parameters=[
+            OpenApiParameter("kind", str, required=False, enum=["core", "managed", "raster"]),
+            OpenApiParameter("group", str, required=False),
+        ],
+        responses={200: LayerListSerializer, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        scope = scope_for(request)
+        layers = registry.list_layers(
+            scope, request.query_params.get("kind"), request.query_params.get("group")
+        )
+        return Response({"layers": [registry.describe(layer) for layer in layers]})
+
+
+@public
+class LayerDetailView(APIView):
+    """One layer: read (scoped), edit its presentation, delete a managed layer."""
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(operation_id="layers_read", summary="Describe a layer",
+                   responses={200: LayerSerializer, **ERRORS})
+    def get(self, request: Request, key: str) -> Response:
+        return Response(registry.describe(registry.get_layer(key, scope_for(request))))
+
+    @extend_schema(
+        operation_id="layers_edit",
+        summary="Edit a layer: title, field aliases and visibility, group, zooms, public, style",
+        request=LayerPatchSerializer,
+        responses={200: LayerSerializer, **ERRORS},
+    )
+    def patch(self, request: Request, key: str) -> Response:
+        scope = scope_for(request)
+        scope.require(perms.LAYERS_EDIT)
+        layer = registry.get_layer(key, scope)
+        return Response(registry.describe(registry.edit_layer(layer, _body(request))))
+
+    @extend_schema(operation_id="layers_delete", summary="Delete a managed layer and its table",
+                   responses={204: None, **ERRORS, 409: ErrorSerializer})
+    def delete(self, request: Request, key: str) -> Response:
+        scope = scope_for(request)
+        scope.require(perms.LAYERS_DELETE)
+        registry.delete_layer(registry.get_layer(key, scope))
+        return Response(status=204)
+
+
+class LayerRefreshView(APIView):
+    """Recomputes a layer's extent and feature count from its table."""
+
+    @extend_schema(operation_id="layers_refresh", request=None,
+                   summary="Refresh extent and count of a layer ('all' for every layer)",
+                   responses={200: RefreshSerializer, **ERRORS})
+    def post(self, request: Request, key: str) -> Response:
+        scope = scope_for(request)
+        scope.require(perms.LAYERS_EDIT)
+        layers = (registry.list_layers(scope) if key == "all"
+                  else [registry.get_layer(key, scope)])
+        return Response({"layers": [registry.describe(registry.refresh_stats(x)) for x in layers]})
+
+
+class LayerImportView(APIView):
+    """Starts an import job for an uploaded vector file (GIS admins)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="layers_import",
+        summary="Import a vector file as a managed layer or into core geography",
+        request={"multipart/form-data": LayerImportSerializer},
+        responses={202: ImportAcceptedSerializer, 413: ErrorSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        scope = scope_for(request)
+        scope.require(perms.LAYERS_IMPORT)
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > settings.MAX_UPLOAD_BYTES + 64 * 1024:
+            raise TooLarge(f"upload is larger than the limit of {settings.MAX_UPLOAD_BYTES} bytes",
+                           field="file")
+        form = LayerImportSerializer(data=request.data)
+        if not form.is_valid():
+            name, problems = next(iter(form.errors.items()))
+            raise BadInput(f"{name}: {problems[0]}", field=name)
+        data = form.validated_data
+        upload = data.pop("file")
+        options = ImportOptions(
+            target=data.pop("target", "managed"), mapping=data.pop("map", "") or {},
+            **{k: v for k, v in data.items() if v is not None},
+        )
+        job = jobs.start_import(upload, upload.name, options, owner=request.user)
+        return Response(
+            {"job": jobs.describe_job(job), "url": f"/api/v1/jobs/{job.pk}"}, status=202
+        )
+
+
+class JobView(APIView):
+    """A background job's state, progress, errors and report (owner or system admin)."""
+
+    @extend_schema(operation_id="jobs_read", summary="Read a job's progress and report",
+                   responses={200: JobSerializer, **ERRORS})
+    def get(self, request: Request, job_id: str) -> Response:
+        return Response(jobs.describe_job(jobs.get_job(job_id, scope_for(request))))
+
+
+class LayerExportView(APIView):
+    """A layer as GeoJSON, GeoPackage or zipped Shapefile, in a chosen CRS (scoped rows)."""
+
+    @extend_schema(
+        operation_id="layers_export",
+        summary="Export a layer (only the rows the caller may see)",
+        parameters=[
+            OpenApiParameter("format", str, enum=list(export_service.FORMATS), required=False),
+            OpenApiParameter("crs", str, required=False, description="EPSG:4326 (default), "
+                             "EPSG:4490, EPSG:3857, EPSG:4491-4554, gcj02, bd09"),
+        ],
+        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="the file"), **ERRORS},
+    )
+    def get(self, request: Request, key: str):
+        scope = scope_for(request)
+        scope.require_signed_in()
+        layer = registry.get_layer(key, scope)
+        path, name, content_type = export_service.export_layer(
+            layer, scope, request.query_params.get("format", "geojson"),
+            request.query_params.get("crs"),
+        )
+        handle = open(path, "rb")
+        shutil.rmtree(path.parent, ignore_errors=True)  # the open handle keeps the data
+        return FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
+
+
+def _number(request: Request, name: str, default: float | None = None) -> float:
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        if default is None:
+            raise BadInput(f"{name} is required", field=name)
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise BadInput(f"{name} must be a number", field=name) from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise BadInput(f"{name} must be a finite number", field=name)
+    return number
+
+
+@public
+class IdentifyView(APIView):
+    """Features of the chosen layers at a map click, nearest first (图层查询)."""
+
+    @extend_schema(
+        operation_id="identify",
+        summary="Identify features at a map click (spec 5.1.6.5)",
+        parameters=[
+            OpenApiParameter("lon", float, required=True),
+            OpenApiParameter("lat", float, required=True),
+            OpenApiParameter("crs", str, required=False, description="crs of lon/lat"),
+            OpenApiParameter("layers", str, required=True, description="layer keys, a,b"),
+            OpenApiParameter("tolerance_px", float, required=False, description="default 5"),
+            OpenApiParameter("zoom", float, required=False, description="default 16"),
+        ],
+        responses={200: IdentifySerializer, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        from spatial import crs as crs_module
+
+        lon, lat = crs_module.to_wgs84(_number(request, "lon"), _number(request, "lat"),
+                                       request.query_params.get("crs"))
+        keys = [k for k in request.query_params.get("layers", "").split(",") if k.strip()]
+        config = mapconfig.default_config()
+        result = identify_service.identify(
+            scope_for(request), lon, lat, [k.strip() for k in keys],
+            _number(request, "tolerance_px", 5.0), _number(request, "zoom", 16.0),
+            config.tile_size,
+        )
+        return Response(result)
+
+
+@public
+class MapConfigView(APIView):
+    """The map configuration the web map reads (地图配置)."""
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(operation_id="mapconfig_read", summary="Read the map configuration",
+                   responses={200: MapConfigSerializer, **ERRORS})
+    def get(self, request: Request) -> Response:
+        return Response(mapconfig.describe_config(mapconfig.default_config()))
+
+    @extend_schema(operation_id="mapconfig_write", summary="Change the map configuration",
+                   request=MapConfigSerializer, responses={200: MapConfigSerializer, **ERRORS})
+    def put(self, request: Request) -> Response:
+        scope_for(request).require(perms.MAPCONFIG_EDIT)
+        changes = {k: v for k, v in _body(request).items()
+                   if k not in ("name", "purposes", "updated_at")}
+        return Response(mapconfig.describe_config(mapconfig.update_config(changes)))
+
+
+@public
+class ThemeListView(APIView):
+    """Themes (专题): named, ordered sets of layers."""
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(operation_id="themes_list", summary="List themes",
+                   responses={200: ThemeListSerializer, **ERRORS})
+    def get(self, request: Request) -> Response:
+        scope = scope_for(request)
+        return Response({"themes": [mapconfig.describe_theme(t, scope)
+                                    for t in mapconfig.list_themes()]})
+
+    @extend_schema(operation_id="themes_create", summary="Create a theme",
+                   request=ThemeSerializer, responses={201: ThemeSerializer, **ERRORS})
+    def post(self, request: Request) -> Response:
+        scope = scope_for(request)
+        scope.require(perms.MAPCONFIG_EDIT)
+        theme = mapconfig.save_theme(_body(request))
+        return Response(mapconfig.describe_theme(theme, scope), status=201)
+
+
+@public
+class ThemeDetailView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(operation_id="themes_read", summary="Read a theme",
+                   responses={200: ThemeSerializer, **ERRORS})
+    def get(self, request: Request, key: str) -> Response:
+        return Response(mapconfig.describe_theme(mapconfig.get_theme(key), scope_for(request)))
+
+    @extend_schema(operation_id="themes_edit", summary="Edit a theme (layers replace the list)",
+                   request=ThemeSerializer, responses={200: ThemeSerializer, **ERRORS})
+    def patch(self, request: Request, key: str) -> Response:
+        scope = scope_for(request)
+        scope.require(perms.MAPCONFIG_EDIT)
+        theme = mapconfig.save_theme(_body(request), mapconfig.get_theme(key))
+        return Response(mapconfig.describe_theme(theme, scope))
+
+    @extend_schema(operation_id="themes_delete", summary="Delete a theme",
+                   responses={204: None, **ERRORS})
+    def delete(self, request: Request, key: str) -> Response:
+        scope_for(request).require(perms.MAPCONFIG_EDIT)
+        mapconfig.delete_theme(mapconfig.get_theme(key))
+        return Response(status=204)

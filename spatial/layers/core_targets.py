@@ -1,0 +1,312 @@
+"""Gives core geography rows from an imported file: unit grids (单元网格), responsibility grids
+(责任网格), admin areas (行政区划), road segments and components (部件), with a field mapping
+(`code=BGID,name=MC`) and code validation. All or nothing: one transaction, and any invalid
+code refuses the whole file with the rows named."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+from django.db import connection
+from psycopg2 import sql
+
+from web.errors import BadInput
+
+MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class Target:
+    """One core table an import can write: its fields (required first) and geometry family."""
+
+    key: str
+    layer_keys: tuple[str, ...]
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    family: str  # "Polygon", "LineString" or "" for any
+
+
+TARGETS = {
+    "unit_grids": Target("unit_grids", ("unit_grids",), ("code",), (), "Polygon"),
+    "responsibility_grids": Target(
+        "responsibility_grids", ("responsibility_grids",), ("code", "name"), ("street",), "Polygon"
+    ),
+    "admin_areas": Target(
+        "admin_areas", ("districts", "streets", "communities"), ("code", "name"), (), "Polygon"
+    ),
+    "roads": Target("roads", ("roads",), ("name",), ("road_class", "source_id"), "LineString"),
+    "components": Target(
+        "components",
+        ("components",),
+        ("code",),
+        ("name", "status", "owner_department", "maintenance_unit"),
+        "",
+    ),
+}
+ROAD_CLASSES = {
+    "main": "main", "motorway": "main", "trunk": "main", "primary": "main", "主干道": "main",
+    "secondary": "secondary", "tertiary": "secondary", "次干道": "secondary",
+    "branch": "branch", "residential": "branch", "unclassified": "branch", "living_street":
+    "branch", "支路": "branch",
+    "alley": "alley", "service": "alley", "footway": "alley", "path": "alley", "pedestrian":
+    "alley", "track": "alley", "背街小巷": "alley",
+}
+COMPONENT_STATUS = ("normal", "damaged", "missing", "removed")
+
+
+def parse_mapping(text: str | dict | None) -> dict[str, str]:
+    """Gives {target field: file column} from `code=BGID,name=MC` (or a dict)."""
+    if not text:
+        return {}
+    if isinstance(text, dict):
+        return {str(k).strip(): str(v).strip() for k, v in text.items()}
+    mapping = {}
+    for part in str(text).split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise BadInput(f"mapping entry {part!r} is not target=column", field="map")
+        target, column = (s.strip() for s in part.split("=", 1))
+        mapping[target] = column
+    return mapping
+
+
+def mapped_columns(target: Target, mapping: dict[str, str], columns: list[str]) -> dict[str, str]:
+    """Gives {target field: file column}, defaulting to same-named columns; `BadInput` for
+    unknown targets, missing columns or missing required fields."""
+    allowed = target.required + target.optional
+    unknown = [k for k in mapping if k not in allowed]
+    if unknown:
+        raise BadInput(
+            f"--as {target.key} has no field {', '.join(unknown)}; fields: {', '.join(allowed)}",
+            field="map",
+        )
+    lower = {c.lower(): c for c in columns}
+    result = {}
+    for name in allowed:
+        wanted = mapping.get(name, name)
+        column = lower.get(wanted.lower())
+        if column is None and name in mapping:
+            raise BadInput(
+                f"the mapping names column {wanted!r} for {name}, but the file has only "
+                f"{', '.join(columns) or '(no columns)'}",
+                field="map",
+            )
+        if column is not None:
+            result[name] = column
+    missing = [n for n in target.required if n not in result]
+    if missing:
+        raise BadInput(
+            f"--as {target.key} needs {', '.join(missing)}; map them with --map "
+            f"{missing[0]}=COLUMN (the file has {', '.join(columns) or 'no columns'})",
+            field="map",
+        )
+    return result
+
+
+def _codes(frame: pd.DataFrame, column: str) -> pd.Series:
+    values = frame[column]
+    if pd.api.types.is_float_dtype(values.dtype):
+        values = values.astype("Int64")
+    return values.astype("string").str.strip()
+
+
+def _refuse(what: str, bad: np.ndarray, values: pd.Series) -> None:
+    rows = np.flatnonzero(bad)
+    if len(rows):
+        shown = ", ".join(f"row {i + 1} ({values.iloc[i]!r})" for i in rows[:MAX_LISTED])
+        raise BadInput(f"{len(rows)} rows have {what}: {shown}", field="map")
+
+
+def _existing(table: str, codes: list[str], where: str = "", params: list | None = None) -> set:
+    with connection.cursor() as cur:
+        cur.execute(
+            sql.SQL("SELECT code FROM {} WHERE code = ANY(%s) " + where).format(
+                sql.Identifier(table)
+            ),
+            [codes, *(params or [])],
+        )
+        return {r[0] for r in cur.fetchall()}
+
+
+def validate(target: Target, data: pd.DataFrame) -> pd.DataFrame:
+    """Gives the validated rows for `target` (code checks per CJ/T 213/214 and GB/T 2260)."""
+    if "code" in data:
+        code = data["code"]
+        _refuse("no code", code.isna().to_numpy() | (code == "").fillna(True).to_numpy(), code)
+        duplicated = code.duplicated(keep=False).to_numpy()
+        _refuse("a code that appears twice in the file", duplicated, code)
+    if target.key == "unit_grids":
+        code = data["code"]
+        _refuse("a unit grid code that is not 14 digits",
+                ~code.str.fullmatch(r"\d{14}").fillna(False).to_numpy(), code)
+        prefixes = code.str[:12]
+        known = _existing("spatial_adminarea", sorted(set(prefixes)), "AND level = %s",
+                          ["community"])
+        _refuse("a code whose first 12 digits are not an existing community",
+                ~prefixes.isin(known).to_numpy(), code)
+    elif target.key == "admin_areas":
+        code = data["code"]
+        _refuse("an admin area code that is not 6, 9 or 12 digits",
+                ~code.str.fullmatch(r"\d{6}|\d{9}|\d{12}").fillna(False).to_numpy(), code)
+        parents = code.where(code.str.len() > 6).str[:-3]
+        parents = parents.where(code.str.len() != 9, code.str[:6])
+        known = _existing("spatial_adminarea", sorted(set(parents.dropna())))
+        known |= set(code)
+        orphan = parents.notna().to_numpy() & ~parents.isin(known).to_numpy()
+        _refuse("a parent area (code prefix) that exists neither in the database nor the file",
+                orphan, code)
+        _refuse("an empty name", data["name"].isna().to_numpy(), code)
+    elif target.key == "responsibility_grids":
+        _refuse("an empty name", data["name"].isna().to_numpy(), data["code"])
+        if "street" in data:
+            street = data["street"]
+            known = _existing("spatial_adminarea", sorted(set(street.dropna())), "AND level = %s",
+                              ["street"])
+            _refuse("a street code that is not an existing street",
+                    street.notna().to_numpy() & ~street.isin(known).to_numpy(), street)
+    elif target.key == "components":
+        code = data["code"]
+        _refuse("a component code that is not 16 digits",
+                ~code.str.fullmatch(r"\d{16}").fillna(False).to_numpy(), code)
+        minors = code.str[6:10]
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT code FROM data_category WHERE kind = %s AND parent_id IS NOT NULL "
+                "AND code = ANY(%s)",
+                ["component", sorted(set(minors.dropna()))],
+            )
+            known = {r[0] for r in cur.fetchall()}
+        _refuse("a minor class (digits 7-10) that is not a component class",
+                ~minors.isin(known).to_numpy(), code)
+        if "status" in data:
+            status = data["status"].fillna("normal")
+            _refuse(f"a status other than {', '.join(COMPONENT_STATUS)}",
+                    ~status.isin(COMPONENT_STATUS).to_numpy(), status)
+            data["status"] = status
+    elif target.key == "roads":
+        _refuse("an empty name", data["name"].isna().to_numpy() | (data["name"] == "").fillna(
+            True).to_numpy(), data["name"])
+        if "road_class" in data:
+            mapped = data["road_class"].str.lower().map(ROAD_CLASSES)
+            data["road_class"] = mapped.fillna("branch")
+    return data
+
+
+def frame_for(target: Target, frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """Gives the file's columns renamed to the target's fields, as trimmed text."""
+    data = pd.DataFrame(index=frame.index)
+    for name, column in columns.items():
+        data[name] = _codes(frame, column) if name in ("code", "street") else (
+            frame[column].astype("string").str.strip()
+        )
+    return data.reset_index(drop=True)
+
+
+def write(target: Target, data: pd.DataFrame, geoms: np.ndarray) -> dict:
+    """Writes validated rows into the core table (caller's transaction); gives counts."""
+    if target.key == "admin_areas":
+        return write_admin_areas(data, geoms)
+    if target.key == "roads":
+        geoms, index = shapely.get_parts(geoms, return_index=True)
+        data = data.iloc[index].reset_index(drop=True)
+    return {"rows_written": _write_rows(data, geoms, _UPSERT[target.key], [])}
+
+
+_UPSERT = {
+    "unit_grids": """
+        INSERT INTO spatial_unitgrid (code, community_id, area_m2, geom)
+        SELECT t.code, c.id, ST_Area(ST_Multi(t.geom)::geography), ST_Multi(t.geom)
+          FROM import_rows t JOIN spatial_adminarea c
+            ON c.code = left(t.code, 12) AND c.level = 'community'
+        ON CONFLICT (code) DO UPDATE SET community_id = EXCLUDED.community_id,
+            area_m2 = EXCLUDED.area_m2, geom = EXCLUDED.geom""",
+    "responsibility_grids": """
+        INSERT INTO spatial_responsibilitygrid (code, name, street_id, geom)
+        SELECT t.code, t.name, s.id, ST_Multi(t.geom)
+          FROM import_rows t LEFT JOIN spatial_adminarea s
+            ON s.code = t.street AND s.level = 'street'
+        ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, street_id = EXCLUDED.street_id,
+            geom = EXCLUDED.geom""",
+    "roads": """
+        INSERT INTO spatial_roadsegment (name, road_class, geom, source_id)
+        SELECT t.name, COALESCE(t.road_class, 'branch'), t.geom, COALESCE(t.source_id, '')
+          FROM import_rows t""",
+    "components": """
+        INSERT INTO spatial_component (code, category_id, name, geom, owner_department,
+            maintenance_unit, status, attributes, updated_at)
+        SELECT t.code, c.id, COALESCE(t.name, ''), t.geom, COALESCE(t.owner_department, ''),
+            COALESCE(t.maintenance_unit, ''), COALESCE(t.status, 'normal'), '{}'::jsonb, now()
+          FROM import_rows t JOIN data_category c
+            ON c.kind = 'component' AND c.code = substr(t.code, 7, 4) AND c.parent_id IS NOT NULL
+        ON CONFLICT (code) DO UPDATE SET category_id = EXCLUDED.category_id,
+            name = EXCLUDED.name, geom = EXCLUDED.geom, status = EXCLUDED.status,
+            owner_department = EXCLUDED.owner_department,
+            maintenance_unit = EXCLUDED.maintenance_unit, updated_at = now()""",
+}
+def write_admin_areas(data: pd.DataFrame, geoms: np.ndarray) -> dict:
+    """Writes admin areas level by level (districts, streets, communities); gives counts."""
+    total = 0
+    order = data["code"].str.len().to_numpy()
+    for length in (6, 9, 12):
+        mask = order == length
+        if not mask.any():
+            continue
+        sub = data[mask].reset_index(drop=True)
+        total += _write_rows(sub, geoms[mask], _ADMIN_LEVEL_SQL, [length, length])
+    return {"rows_written": total}
+
+
+_ADMIN_LEVEL_SQL = """
+    INSERT INTO spatial_adminarea (code, name, level, parent_id, geom)
+    SELECT t.code, t.name,
+           CASE %s WHEN 6 THEN 'district' WHEN 9 THEN 'street' ELSE 'community' END,
+           p.id, ST_Multi(t.geom)
+      FROM import_rows t
+      LEFT JOIN spatial_adminarea p
+        ON p.code = CASE %s WHEN 9 THEN left(t.code, 6) WHEN 12 THEN left(t.code, 9) END
+    ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, parent_id = EXCLUDED.parent_id,
+        geom = EXCLUDED.geom"""
+
+
+def _write_rows(data: pd.DataFrame, geoms: np.ndarray, statement: str, params: list) -> int:
+    columns = list(data.columns)
+    with connection.cursor() as cur:
+        cur.execute(
+            sql.SQL("CREATE TEMP TABLE import_rows ({}, geom geometry NOT NULL) ON COMMIT DROP")
+            .format(sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c))
+                                       for c in columns))
+        )
+        buffer = io.StringIO()
+        for values, geom in zip(_text_rows(data), shapely.to_wkb(geoms, hex=True,
+                                                                 include_srid=True)):
+            buffer.write("\t".join([*values, geom]) + "\n")
+        buffer.seek(0)
+        cur.cursor.copy_expert(
+            sql.SQL("COPY import_rows ({}, geom) FROM STDIN").format(
+                sql.SQL(", ").join(map(sql.Identifier, columns))
+            ).as_string(cur.cursor.connection),
+            buffer,
+        )
+        cur.execute(statement, params)
+        written = cur.rowcount
+        cur.execute("DROP TABLE import_rows")
+    return written
+
+
+_ESCAPE = re.compile(r"[\\\t\n\r]")
+
+
+def _text_rows(data: pd.DataFrame):
+    escape = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+    for row in data.itertuples(index=False):
+        yield [
+            "\\N" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+            else _ESCAPE.sub(lambda m: escape[m.group()], str(v))
+            for v in row
+        ]

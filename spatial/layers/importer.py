@@ -1,0 +1,270 @@
+"""Gives imported layers: one file read, converted to EPSG:4326, checked and written either as a
+managed layer (new table + atomic swap) or into core geography, with progress and a report in
+the job (web.models.Job)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+
+from spatial.models import Layer
+from web.errors import ApiError, BadInput, Conflict
+from web.models import Job
+
+from . import core_targets, geometry, readers, registry, transform, writer
+
+log = logging.getLogger(__name__)
+JOB_KIND = "layer_import"
+EXTENT_CHECKS = ("city", "china", "off")
+RESERVED_KEYS = {"import", "all"}
+
+
+@dataclass
+class ImportOptions:
+    """What the caller chose for one import (the command's flags, the API's form fields)."""
+
+    target: str = "managed"
+    key: str = ""
+    title: str = ""
+    crs: str = ""
+    mapping: dict = field(default_factory=dict)
+    layer: str = ""
+    format: str = ""
+    x: str = ""
+    y: str = ""
+    wkt: str = ""
+    public: bool = False
+    invalid: str = "repair"
+    mixed: str = "refuse"
+    extent_check: str = "city"
+    purpose: str = ""
+    group: str = ""
+
+    def validate(self) -> ImportOptions:
+        """Gives the options checked (BadInput naming the field) before any work starts."""
+        if self.target != "managed" and self.target not in core_targets.TARGETS:
+            raise BadInput(
+                f"--as must be one of {', '.join(core_targets.TARGETS)} (or omitted for a "
+                "managed layer)",
+                field="target",
+            )
+        if self.crs:
+            transform.resolve_source_crs(None, self.crs, "geojson")
+        if self.invalid not in geometry.INVALID_MODES:
+            raise BadInput(f"invalid must be one of {', '.join(geometry.INVALID_MODES)}", "invalid")
+        if self.mixed not in geometry.MIXED_MODES:
+            raise BadInput(f"mixed must be one of {', '.join(geometry.MIXED_MODES)}", "mixed")
+        if self.extent_check not in EXTENT_CHECKS:
+            raise BadInput(f"extent_check must be one of {', '.join(EXTENT_CHECKS)}",
+                           "extent_check")
+        if self.format:
+            readers.detect_format(Path("x"), self.format)
+        if self.key and (slugify(self.key) != self.key.lower() or len(self.key) > 40):
+            raise BadInput("key must be a slug (a-z, 0-9, - and _) of at most 40 characters",
+                           field="key")
+        if self.key in RESERVED_KEYS:
+            raise BadInput(f"key {self.key!r} is reserved; choose another", field="key")
+        if self.purpose and self.purpose not in Layer.Purpose.values:
+            raise BadInput(f"unknown purpose {self.purpose!r}", field="purpose")
+        if self.target != "managed" and self.key:
+            raise BadInput("--key names a managed layer; core targets have fixed layers", "key")
+        if isinstance(self.mapping, str):
+            self.mapping = core_targets.parse_mapping(self.mapping)
+        if self.mapping and self.target == "managed":
+            raise BadInput("--map is for core targets (--as ...)", field="map")
+        self.key = self.key.lower()
+        return self
+
+
+def set_progress(job: Job, **values) -> None:
+    """Writes job progress at once (outside any import transaction, so pollers see it)."""
+    for name, value in values.items():
+        setattr(job, name, value)
+    Job.objects.filter(pk=job.pk).update(**values)
+
+
+def run_import(job: Job) -> dict:
+    """Runs the import a job describes; gives the report. Failures mark the job failed with
+    a clear error and leave the database as it was."""
+    params = job.params
+    options = ImportOptions(**params["options"])
+    set_progress(job, state=Job.State.RUNNING, started_at=timezone.now())
+    started = time.monotonic()
+    try:
+        options.validate()
+        report = _import(job, Path(params["path"]), Path(params["work_dir"]), options)
+    except ApiError as exc:
+        set_progress(job, state=Job.State.FAILED, finished_at=timezone.now(),
+                     errors=[exc.as_dict()["error"]])
+        return {}
+    except Exception as exc:  # noqa: BLE001 - reported in the job, logged in full
+        log.exception("layer import %s failed", job.pk)
+        set_progress(job, state=Job.State.FAILED, finished_at=timezone.now(),
+                     errors=[{"code": "server_error", "message": f"import failed: {exc}",
+                              "field": None}])
+        return {}
+    report["seconds"] = round(time.monotonic() - started, 2)
+    set_progress(job, state=Job.State.SUCCEEDED, finished_at=timezone.now(), report=report)
+    return report
+
+
+def _import(job: Job, path: Path, work_dir: Path, options: ImportOptions) -> dict:
+    fmt = readers.detect_format(path, options.format or None)
+    source = readers.read_source(
+        path, work_dir, fmt, layer=options.layer or None, x=options.x or None,
+        y=options.y or None, wkt=options.wkt or None,
+    )
+    src_crs = transform.resolve_source_crs(source.declared_crs, options.crs or None, fmt)
+    frame = source.frame
+    set_progress(job, rows_total=len(frame))
+    prepared = geometry.prepare(
+        np.asarray(frame.geometry.array, dtype=object), options.invalid, options.mixed
+    )
+    keep = prepared.keep
+    converted = transform.to_wgs84(prepared.geoms[keep], src_crs)
+    if options.extent_check != "off":
+        box = transform.city_box() if options.extent_check == "city" else None
+        transform.check_extent(prepared.geoms[keep], converted, src_crs, box)
+    attributes = frame.drop(columns=frame.geometry.name)[keep].reset_index(drop=True)
+    report = {
+        **prepared.report,
+        "format": fmt,
+        "source_layer": source.layer,
+        "crs": src_crs.label,
+        "geometry_type": prepared.geometry_type,
+        "refused": prepared.refused,
+        "gcj02_offset_here_m": round(transform.metres_to_check_gcj_shift(), 1),
+    }
+    invalid_kept = int(np.isin(np.flatnonzero(keep), prepared.invalid_rows).sum())
+    if options.target == "managed":
+        report.update(_write_managed(job, options, path, attributes, converted,
+                                     prepared.geometry_type, invalid_kept))
+    else:
+        report.update(_write_core(options, attributes, converted, prepared.geometry_type))
+        set_progress(job, rows_done=report["rows_written"])
+    return report
+
+
+def layer_key_for(options: ImportOptions, path: Path) -> str:
+    """Gives the managed layer's key: the caller's, or one made from the file name."""
+    if options.key:
+        return options.key
+    stem = path.name.split(".")[0]
+    return (slugify(stem)[:40].strip("-_") or f"layer-{int(time.time())}").lower()
+
+
+def _write_managed(job, options, path, attributes, geoms, geometry_type, invalid_kept) -> dict:
+    key = layer_key_for(options, path)
+    existing = Layer.objects.filter(key=key).first()
+    if existing and existing.kind != Layer.Kind.MANAGED:
+        raise Conflict(f"{key!r} is a {existing.kind} layer; choose another key", field="key")
+    table = existing.table_name if existing else key.replace("-", "_")
+    names = readers.column_names(list(attributes.columns))
+    columns = [
+        writer.Column(name, source, writer.field_type(attributes[source]))
+        for name, source in zip(names, attributes.columns)
+    ]
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [f"layer-import:{key}"])
+        if not cur.fetchone()[0]:
+            raise Conflict(f"layer {key!r} is being imported right now", field="key")
+    staging = writer.staging_name(table)
+    try:
+        writer.ensure_schema()
+        writer.drop_leftover_staging(table)
+        writer.create_table(staging, columns, geometry_type)
+        writer.copy_rows(staging, columns, attributes, geoms,
+                         progress=lambda done: set_progress(job, rows_done=done))
+        repaired = dropped = 0
+        if invalid_kept:
+            repaired, dropped = writer.repair_invalid(staging, geometry_type)
+        writer.finish_table(staging)
+        with transaction.atomic():
+            writer.swap_in(staging, table)
+            layer = _register(existing, key, table, options, path, columns, geometry_type)
+        registry.refresh_stats(layer)
+    except BaseException:
+        writer.drop_table(staging)
+        raise
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(hashtext(%s))", [f"layer-import:{key}"])
+    layer.refresh_from_db()
+    return {
+        "layer": key,
+        "table": f"{writer.SCHEMA}.{table}",
+        "rows_written": layer.feature_count,
+        "repaired": repaired,
+        "dropped_after_repair": dropped,
+        "replaced": existing is not None,
+    }
+
+
+def _register(existing, key, table, options, path, columns, geometry_type) -> Layer:
+    """Creates or updates the registry entry, keeping aliases/visibility of kept fields."""
+    previous = {f["name"]: f for f in (existing.fields if existing else [])}
+    fields = [
+        {
+            "name": c.name,
+            "type": c.type,
+            "alias": previous.get(c.name, {}).get("alias") or str(c.source),
+            "visible": previous.get(c.name, {}).get("visible", True),
+        }
+        for c in columns
+    ]
+    values = {
+        "kind": Layer.Kind.MANAGED,
+        "schema_name": writer.SCHEMA,
+        "table_name": table,
+        "geometry_column": "geom",
+        "id_column": "id",
+        "geometry_type": geometry_type,
+        "fields": fields,
+        "filter_sql": "",
+    }
+    if existing is None:
+        values.update(
+            title=options.title or path.stem,
+            public=options.public,
+            purpose=options.purpose,
+            group=options.group,
+        )
+        return Layer.objects.create(key=key, **values)
+    for name, value in values.items():
+        setattr(existing, name, value)
+    if options.title:
+        existing.title = options.title
+    existing.save(update_fields=[*values, "title", "updated_at"])
+    Layer.objects.filter(pk=existing.pk).update(version=F("version") + 1)
+    return existing
+
+
+def _write_core(options, attributes, geoms, geometry_type) -> dict:
+    target = core_targets.TARGETS[options.target]
+    family = geometry.FAMILY.get(geometry_type.removeprefix("Multi"), "")
+    if target.family and family != target.family:
+        raise BadInput(
+            f"--as {target.key} needs {target.family} geometries; the file has {geometry_type}",
+            field="target",
+        )
+    columns = core_targets.mapped_columns(target, options.mapping, list(attributes.columns))
+    data = core_targets.frame_for(target, attributes, columns)
+    data = core_targets.validate(target, data)
+    with transaction.atomic():
+        counts = core_targets.write(target, data, geoms)
+    for layer in Layer.objects.filter(key__in=target.layer_keys):
+        registry.refresh_stats(layer)
+    return {"target": target.key, "layers": list(target.layer_keys), **counts}
+
+
+def options_dict(options: ImportOptions) -> dict:
+    """Gives the options as JSON-ready data for Job.params."""
+    return asdict(options)

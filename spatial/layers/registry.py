@@ -1,0 +1,148 @@
+"""Gives the layer registry as callers see it (图层管理): scoped lists, one layer's description,
+edits of its presentation, deletion of managed layers, and up-to-date extent and count."""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+from psycopg2 import sql
+
+from spatial.models import Layer
+from web.errors import BadInput, Conflict, NotFound
+
+from . import writer
+
+EDITABLE = ("title", "description", "group", "min_zoom", "max_zoom", "public", "style", "fields",
+            "purpose", "sort_order")
+
+
+def table_of(layer: Layer) -> sql.Composable:
+    """Gives the quoted schema.table of a layer."""
+    return sql.Identifier(layer.schema_name or "public", layer.table_name)
+
+
+def base_condition(layer: Layer) -> sql.Composable:
+    """Gives the layer's fixed condition (admin-defined filter_sql, never user input)."""
+    return sql.SQL("({})").format(sql.SQL(layer.filter_sql)) if layer.filter_sql else sql.SQL(
+        "TRUE")
+
+
+def refresh_stats(layer: Layer) -> Layer:
+    """Gives the layer with extent and feature_count recomputed from its table."""
+    if layer.kind == Layer.Kind.RASTER or not layer.table_name:
+        return layer
+    # One sequential aggregate over the layer's rows (filter_sql applied).
+    query = sql.SQL(
+        "SELECT n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+        "(SELECT count(*), ST_Extent({geom}) FROM {table} WHERE {cond}) s(n, e)"
+    ).format(
+        geom=sql.Identifier(layer.geometry_column), table=table_of(layer),
+        cond=base_condition(layer),
+    )
+    with connection.cursor() as cur:
+        cur.execute(query)
+        count, *bounds = cur.fetchone()
+    layer.feature_count = count
+    layer.extent = [round(v, 7) for v in bounds] if bounds[0] is not None else None
+    Layer.objects.filter(pk=layer.pk).update(feature_count=count, extent=layer.extent)
+    return layer
+
+
+def get_layer(key: str, scope) -> Layer:
+    """Gives the layer `key` if the caller may read it; `NotFound` otherwise (no existence
+    leak)."""
+    layer = Layer.objects.filter(key=key).first()
+    if layer is None or not scope.can_read_layer(layer):
+        raise NotFound(f"no layer {key!r}")
+    return layer
+
+
+def list_layers(scope, kind: str | None = None, group: str | None = None) -> list[Layer]:
+    """Gives the layers the caller may read, in display order."""
+    layers = Layer.objects.all()
+    if kind:
+        layers = layers.filter(kind=kind)
+    if group:
+        layers = layers.filter(group=group)
+    return [layer for layer in layers if scope.can_read_layer(layer)]
+
+
+def describe(layer: Layer) -> dict:
+    """Gives the JSON description of a layer."""
+    return {
+        "key": layer.key,
+        "title": layer.title,
+        "description": layer.description,
+        "kind": layer.kind,
+        "geometry_type": layer.geometry_type,
+        "fields": layer.fields,
+        "purpose": layer.purpose,
+        "purpose_label": layer.get_purpose_display() if layer.purpose else "",
+        "group": layer.group,
+        "min_zoom": layer.min_zoom,
+        "max_zoom": layer.max_zoom,
+        "public": layer.public,
+        "style": layer.style,
+        "extent": layer.extent,
+        "feature_count": layer.feature_count,
+        "datetime_column": layer.datetime_column,
+        "version": layer.version,
+        "sort_order": layer.sort_order,
+        "updated_at": layer.updated_at.isoformat() if layer.updated_at else None,
+    }
+
+
+def edit_layer(layer: Layer, changes: dict) -> Layer:
+    """Gives the layer after applying presentation edits (title, field aliases/visibility,
+    group, zoom range, public, style, purpose)."""
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise BadInput(f"cannot edit {', '.join(unknown)}; editable: {', '.join(EDITABLE)}",
+                       field=unknown[0])
+    if "fields" in changes:
+        changes["fields"] = _merge_fields(layer.fields, changes["fields"])
+    if "purpose" in changes and changes["purpose"] not in Layer.Purpose.values:
+        raise BadInput(f"unknown purpose {changes['purpose']!r}", field="purpose")
+    for name in ("min_zoom", "max_zoom"):
+        if name in changes and not (isinstance(changes[name], int) and 0 <= changes[name] <= 24):
+            raise BadInput(f"{name} must be an integer 0..24", field=name)
+    low = changes.get("min_zoom", layer.min_zoom)
+    high = changes.get("max_zoom", layer.max_zoom)
+    if low > high:
+        raise BadInput("min_zoom must not exceed max_zoom", field="min_zoom")
+    if "style" in changes and not isinstance(changes["style"], dict):
+        raise BadInput("style must be an object", field="style")
+    if "public" in changes and not isinstance(changes["public"], bool):
+        raise BadInput("public must be true or false", field="public")
+    if "title" in changes and not str(changes["title"]).strip():
+        raise BadInput("title must not be empty", field="title")
+    for name, value in changes.items():
+        setattr(layer, name, value)
+    layer.save(update_fields=[*changes, "updated_at"])
+    return layer
+
+
+def _merge_fields(current: list[dict], edits) -> list[dict]:
+    if not isinstance(edits, list) or not all(isinstance(e, dict) and "name" in e for e in edits):
+        raise BadInput("fields must be a list of {name, alias?, visible?}", field="fields")
+    by_name = {f["name"]: dict(f) for f in current}
+    for edit in edits:
+        field = by_name.get(edit["name"])
+        if field is None:
+            raise BadInput(f"the layer has no field {edit['name']!r}", field="fields")
+        if "alias" in edit:
+            field["alias"] = str(edit["alias"])[:128]
+        if "visible" in edit:
+            if not isinstance(edit["visible"], bool):
+                raise BadInput("visible must be true or false", field="fields")
+            field["visible"] = edit["visible"]
+    return [by_name[f["name"]] for f in current]
+
+
+def delete_layer(layer: Layer) -> None:
+    """Deletes a managed layer: its registry entry and its table, in one transaction."""
+    if layer.kind != Layer.Kind.MANAGED:
+        raise Conflict(f"{layer.key!r} is a {layer.kind} layer; only managed layers are deleted")
+    with transaction.atomic():
+        table = layer.table_name
+        layer.delete()
+        writer.drop_table(table)

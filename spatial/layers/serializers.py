@@ -1,0 +1,158 @@
+"""Request and response shapes of the layer endpoints (for validation and the OpenAPI document)."""
+
+from rest_framework import serializers
+
+from spatial.models import Layer
+
+from .core_targets import TARGETS
+from .geometry import INVALID_MODES, MIXED_MODES
+from .importer import EXTENT_CHECKS
+from .readers import FORMATS
+
+
+class LayerFieldSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField(required=False)
+    alias = serializers.CharField(required=False)
+    visible = serializers.BooleanField(required=False)
+
+
+class LayerSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    kind = serializers.ChoiceField(choices=Layer.Kind.choices)
+    geometry_type = serializers.CharField(allow_blank=True)
+    fields = LayerFieldSerializer(many=True)
+    purpose = serializers.CharField(allow_blank=True)
+    purpose_label = serializers.CharField(allow_blank=True)
+    group = serializers.CharField(allow_blank=True)
+    min_zoom = serializers.IntegerField()
+    max_zoom = serializers.IntegerField()
+    public = serializers.BooleanField()
+    style = serializers.DictField()
+    extent = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    feature_count = serializers.IntegerField()
+    datetime_column = serializers.CharField(allow_blank=True)
+    version = serializers.IntegerField()
+    sort_order = serializers.IntegerField()
+    updated_at = serializers.CharField(allow_null=True)
+
+
+class LayerListSerializer(serializers.Serializer):
+    layers = LayerSerializer(many=True)
+
+
+class LayerPatchSerializer(serializers.Serializer):
+    title = serializers.CharField(required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    group = serializers.CharField(required=False, allow_blank=True)
+    purpose = serializers.ChoiceField(choices=Layer.Purpose.choices, required=False)
+    min_zoom = serializers.IntegerField(required=False)
+    max_zoom = serializers.IntegerField(required=False)
+    public = serializers.BooleanField(required=False)
+    style = serializers.DictField(required=False)
+    sort_order = serializers.IntegerField(required=False)
+    fields = LayerFieldSerializer(many=True, required=False)
+
+
+class LayerImportSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="zipped Shapefile, GeoJSON, GeoPackage, KML, CSV, OSM")
+    target = serializers.ChoiceField(
+        choices=["managed", *TARGETS], required=False, default="managed",
+        help_text="managed layer (default) or a core geography table (--as)",
+    )
+    key = serializers.CharField(required=False, allow_blank=True)
+    title = serializers.CharField(required=False, allow_blank=True)
+    crs = serializers.CharField(required=False, allow_blank=True,
+                                help_text="source CRS when the file has none or a wrong one")
+    map = serializers.CharField(required=False, allow_blank=True,
+                                help_text="field mapping for core targets: code=BGID,name=MC")
+    layer = serializers.CharField(required=False, allow_blank=True,
+                                  help_text="GeoPackage/KML layer, or roads|pois|buildings (OSM)")
+    format = serializers.ChoiceField(choices=FORMATS, required=False)
+    x = serializers.CharField(required=False, allow_blank=True, help_text="CSV longitude column")
+    y = serializers.CharField(required=False, allow_blank=True, help_text="CSV latitude column")
+    wkt = serializers.CharField(required=False, allow_blank=True, help_text="CSV WKT column")
+    public = serializers.BooleanField(required=False, default=False)
+    invalid = serializers.ChoiceField(choices=INVALID_MODES, required=False, default="repair")
+    mixed = serializers.ChoiceField(choices=MIXED_MODES, required=False, default="refuse")
+    extent_check = serializers.ChoiceField(choices=EXTENT_CHECKS, required=False, default="city")
+    purpose = serializers.ChoiceField(choices=Layer.Purpose.choices, required=False)
+    group = serializers.CharField(required=False, allow_blank=True)
+
+
+class JobSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    state = serializers.ChoiceField(choices=["pending", "running", "succeeded", "failed"])
+    rows_done = serializers.IntegerField()
+    rows_total = serializers.IntegerField(allow_null=True)
+    progress = serializers.FloatField(allow_null=True)
+    errors = serializers.ListField(child=serializers.DictField())
+    report = serializers.DictField()
+    file_name = serializers.CharField(allow_null=True)
+    created_at = serializers.CharField()
+    started_at = serializers.CharField(allow_null=True)
+    finished_at = serializers.CharField(allow_null=True)
+
+
+class ImportAcceptedSerializer(serializers.Serializer):
+    job = JobSerializer()
+    url = serializers.CharField(help_text="where to poll the job")
+
+
+class IdentifyFeatureSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    id = serializers.IntegerField()
+    geometry = serializers.DictField(allow_null=True)
+    properties = serializers.DictField()
+    layer = serializers.CharField()
+    layer_title = serializers.CharField()
+    distance_m = serializers.FloatField()
+    aliases = serializers.DictField()
+
+
+class IdentifySerializer(serializers.Serializer):
+    lon = serializers.FloatField()
+    lat = serializers.FloatField()
+    tolerance_m = serializers.FloatField()
+    features = IdentifyFeatureSerializer(many=True)
+
+
+class MapConfigSerializer(serializers.Serializer):
+    name = serializers.CharField(read_only=True)
+    title = serializers.CharField(required=False, allow_blank=True)
+    extent = serializers.ListField(child=serializers.FloatField(), required=False)
+    center = serializers.ListField(child=serializers.FloatField(), required=False)
+    zoom = serializers.FloatField(required=False)
+    min_zoom = serializers.FloatField(required=False)
+    max_zoom = serializers.FloatField(required=False)
+    crs = serializers.CharField(required=False)
+    tile_size = serializers.IntegerField(required=False)
+    resolutions = serializers.ListField(child=serializers.FloatField(), required=False)
+    default_theme = serializers.CharField(required=False, allow_null=True)
+    purposes = serializers.DictField(read_only=True)
+    updated_at = serializers.CharField(read_only=True, allow_null=True)
+
+
+class ThemeLayerSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField(read_only=True)
+    order = serializers.IntegerField(required=False)
+    visible = serializers.BooleanField(required=False)
+
+
+class ThemeSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField(required=False, allow_blank=True)
+    layers = ThemeLayerSerializer(many=True, required=False)
+
+
+class ThemeListSerializer(serializers.Serializer):
+    themes = ThemeSerializer(many=True)
+
+
+class RefreshSerializer(serializers.Serializer):
+    layers = LayerSerializer(many=True)

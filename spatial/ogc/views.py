@@ -1,0 +1,228 @@
+"""OGC API – Features (Part 1: core, GeoJSON) over the layer registry: landing page,
+conformance, collections, items (bbox, limit, offset, datetime, property filters) and one item.
+
+Every layer, core or managed, is a collection; the caller's scope decides which ones are listed
+and which rows each returns (`Scope.layer_filter` in the SQL of `spatial.layers.features`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+
+from spatial.layers import registry
+from spatial.layers.features import (
+    MAX_LIMIT,
+    FeatureQuery,
+    Filters,
+    parse_bbox,
+    parse_datetime_range,
+    property_filters,
+)
+from spatial.models import Layer
+from web.access import public
+from web.accounts.scoping import scope_for
+from web.errors import BadInput, NotFound
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+]
+DEFAULT_LIMIT = 10
+RESERVED = {"bbox", "bbox-crs", "limit", "offset", "datetime", "f", "crs"}
+
+
+def _respond(body: dict, content_type: str = JSON, status: int = 200) -> HttpResponse:
+    return HttpResponse(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        content_type=content_type,
+        status=status,
+    )
+
+
+def _base(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/ogc").rstrip("/")
+
+
+def _check_format(request: HttpRequest) -> None:
+    fmt = request.GET.get("f")
+    if fmt not in (None, "", "json", "geojson", "application/json", GEOJSON):
+        raise BadInput("only JSON is offered: f=json", field="f")
+
+
+@public
+@require_GET
+def landing(request: HttpRequest) -> HttpResponse:
+    """The landing page: links to conformance, collections and the API definition."""
+    _check_format(request)
+    base = _base(request)
+    root = request.build_absolute_uri("/").rstrip("/")
+    return _respond({
+        "title": "CityGrid OGC API – Features",
+        "description": "Every layer of the city's layer registry as a feature collection.",
+        "links": [
+            {"href": base, "rel": "self", "type": JSON, "title": "this document"},
+            {"href": f"{root}/api/v1/openapi.json", "rel": "service-desc",
+             "type": "application/vnd.oai.openapi+json;version=3.0", "title": "API definition"},
+            {"href": f"{root}/api/v1/docs", "rel": "service-doc", "type": "text/html",
+             "title": "API documentation"},
+            {"href": f"{base}/conformance", "rel": "conformance", "type": JSON,
+             "title": "conformance classes"},
+            {"href": f"{base}/collections", "rel": "data", "type": JSON, "title": "collections"},
+        ],
+    })
+
+
+@public
+@require_GET
+def conformance(request: HttpRequest) -> HttpResponse:
+    """The conformance classes implemented."""
+    _check_format(request)
+    return _respond({"conformsTo": CONFORMANCE})
+
+
+def _collection(layer: Layer, base: str) -> dict:
+    href = f"{base}/collections/{layer.key}"
+    body = {
+        "id": layer.key,
+        "title": layer.title,
+        "description": layer.description or layer.get_kind_display(),
+        "itemType": "feature",
+        "crs": [CRS84],
+        "links": [
+            {"href": href, "rel": "self", "type": JSON, "title": layer.title},
+            {"href": f"{href}/items", "rel": "items", "type": GEOJSON, "title": "features"},
+        ],
+    }
+    if layer.extent:
+        body["extent"] = {"spatial": {"bbox": [layer.extent], "crs": CRS84}}
+    if layer.datetime_column:
+        body.setdefault("extent", {})["temporal"] = {"interval": [[None, None]]}
+    return body
+
+
+def _vector_layer(key: str, scope) -> Layer:
+    layer = registry.get_layer(key, scope)
+    if layer.kind == Layer.Kind.RASTER or not layer.table_name:
+        raise NotFound(f"no feature collection {key!r}")
+    return layer
+
+
+@public
+@require_GET
+def collections(request: HttpRequest) -> HttpResponse:
+    """The collections the caller may read."""
+    _check_format(request)
+    scope = scope_for(request)
+    base = _base(request)
+    layers = [x for x in registry.list_layers(scope)
+              if x.kind != Layer.Kind.RASTER and x.table_name]
+    return _respond({
+        "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
+        "collections": [_collection(layer, base) for layer in layers],
+    })
+
+
+@public
+@require_GET
+def collection(request: HttpRequest, key: str) -> HttpResponse:
+    """One collection's description."""
+    _check_format(request)
+    return _respond(_collection(_vector_layer(key, scope_for(request)), _base(request)))
+
+
+def _int(request: HttpRequest, name: str, default: int, low: int, high: int | None) -> int:
+    text = request.GET.get(name)
+    if text in (None, ""):
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadInput(f"{name} must be an integer", field=name) from None
+    if value < low:
+        raise BadInput(f"{name} must be at least {low}", field=name)
+    return min(value, high) if high is not None else value
+
+
+def _check_crs_params(request: HttpRequest) -> None:
+    for name in ("bbox-crs", "crs"):
+        value = request.GET.get(name)
+        if value and value not in (CRS84, "EPSG:4326", "http://www.opengis.net/def/crs/EPSG/0/4326"):
+            raise BadInput(f"{name} must be {CRS84}", field=name)
+
+
+@public
+@require_GET
+def items(request: HttpRequest, key: str) -> HttpResponse:
+    """A page of a collection's features (GeoJSON FeatureCollection with paging links)."""
+    _check_format(request)
+    _check_crs_params(request)
+    scope = scope_for(request)
+    layer = _vector_layer(key, scope)
+    limit = _int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = _int(request, "offset", 0, 0, None)
+    query_values = {k: request.GET.get(k) for k in request.GET}
+    filters = Filters(
+        bbox=parse_bbox(request.GET.get("bbox")),
+        datetime=parse_datetime_range(request.GET.get("datetime")),
+        properties=property_filters(layer, query_values, RESERVED),
+    )
+    query = FeatureQuery(layer, scope)
+    matched = query.count(filters)
+    features = query.features(filters, limit, offset)
+    href = f"{_base(request)}/collections/{layer.key}/items"
+    kept = {k: v for k, v in query_values.items() if k not in ("offset", "limit")}
+
+    def page(at: int) -> str:
+        return f"{href}?{urlencode({**kept, 'limit': limit, 'offset': at})}"
+
+    links = [
+        {"href": page(offset), "rel": "self", "type": GEOJSON, "title": "this page"},
+        {"href": f"{_base(request)}/collections/{layer.key}", "rel": "collection", "type": JSON},
+    ]
+    if offset + len(features) < matched:
+        links.append({"href": page(offset + limit), "rel": "next", "type": GEOJSON,
+                      "title": "next page"})
+    if offset > 0:
+        links.append({"href": page(max(0, offset - limit)), "rel": "prev", "type": GEOJSON,
+                      "title": "previous page"})
+    return _respond(
+        {
+            "type": "FeatureCollection",
+            "features": features,
+            "numberMatched": matched,
+            "numberReturned": len(features),
+            "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "links": links,
+        },
+        GEOJSON,
+    )
+
+
+@public
+@require_GET
+def item(request: HttpRequest, key: str, fid: str) -> HttpResponse:
+    """One feature by id."""
+    _check_format(request)
+    scope = scope_for(request)
+    layer = _vector_layer(key, scope)
+    try:
+        number = int(fid)
+    except ValueError:
+        raise NotFound(f"no feature {fid!r} in {key!r}") from None
+    found = FeatureQuery(layer, scope).features(Filters(fid=number), 1)
+    if not found:
+        raise NotFound(f"no feature {fid!r} in {key!r}")
+    feature = found[0]
+    href = f"{_base(request)}/collections/{layer.key}"
+    feature["links"] = [
+        {"href": f"{href}/items/{number}", "rel": "self", "type": GEOJSON},
+        {"href": href, "rel": "collection", "type": JSON},
+    ]
+    return _respond(feature, GEOJSON)
