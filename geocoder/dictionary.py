@@ -158,14 +158,24 @@ _CHECKED_AT = 0.0
 
 
 def current_version() -> tuple:
-    """Gives the (address tables, admin-area layer) version pair from the database."""
+    """Gives the version of the address tables and admin areas in the database.
+
+    The trigger-bumped counter catches updates and deletes; the highest ids (served by the
+    primary keys) also catch a rolled-back writer's successor, since sequences never go back.
+    """
     with connection.cursor() as cur:
         cur.execute(
             "SELECT (SELECT version FROM geocoder_addressversion WHERE id = 1),"
             " (SELECT coalesce(sum(version), 0) FROM spatial_layer"
-            "   WHERE table_name IN ('spatial_adminarea', 'spatial_unitgrid'))"
+            "   WHERE table_name IN ('spatial_adminarea', 'spatial_unitgrid')),"
+            + ",".join(f" (SELECT max(id) FROM {t})" for t in VERSIONED_TABLES)
         )
         return tuple(cur.fetchone())
+
+
+VERSIONED_TABLES = ("geocoder_road", "geocoder_dooraddress", "geocoder_placename",
+                    "geocoder_compound", "geocoder_organization", "geocoder_building",
+                    "spatial_adminarea")
 
 
 def gazetteer() -> Gazetteer:

@@ -1,0 +1,303 @@
+"""HTTP endpoints of the geocoder: forward, suggest, reverse, batch. Thin: parse, call, render."""
+
+from __future__ import annotations
+
+import re
+
+from django.db import connection
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from spatial import crs as crs_module
+from spatial.locate import locate
+from spatial.serializers import ErrorSerializer
+from web.access import public
+from web.errors import BadInput
+
+from .dictionary import gazetteer
+from .match import Candidate, geocode
+from .normalize import clean
+from .reverse import reverse
+from .serializers import (
+    GeocodeResponseSerializer,
+    JobSerializer,
+    ReverseResponseSerializer,
+    SuggestResponseSerializer,
+)
+
+MAX_Q_CHARS = 500
+MAX_LIMIT = 20
+BBOX_RE = re.compile(r"^\s*-?\d+(\.\d+)?(\s*,\s*-?\d+(\.\d+)?){3}\s*$")
+
+
+def query_text(request: Request, name: str = "q") -> str:
+    """Gives the query text, or `BadInput` when it is missing, blank or too long."""
+    q = request.query_params.get(name, "")
+    if len(q) > MAX_Q_CHARS:
+        raise BadInput(f"{name} is longer than {MAX_Q_CHARS} characters", field=name)
+    if not clean(q):
+        raise BadInput(f"{name} is required", field=name)
+    return q
+
+
+def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """Gives an integer query parameter within low..high, or `BadInput`."""
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadInput(f"{name} must be an integer", field=name) from None
+    if not low <= value <= high:
+        raise BadInput(f"{name} must be within {low}..{high}", field=name)
+    return value
+
+
+def within_filter(raw: str | None):
+    """Gives a predicate on (lon, lat) for `within`: an admin area code or a bbox
+    `minlon,minlat,maxlon,maxlat`; `BadInput` for anything else."""
+    if not raw:
+        return None
+    if BBOX_RE.match(raw):
+        x0, y0, x1, y1 = (float(v) for v in raw.split(","))
+        if x0 > x1 or y0 > y1:
+            raise BadInput("within bbox must be minlon,minlat,maxlon,maxlat", field="within")
+        return lambda lon, lat: x0 <= lon <= x1 and y0 <= lat <= y1
+    if raw.isdigit() and len(raw) in (6, 9, 12):
+        with connection.cursor() as cur:
+            cur.execute("SELECT id FROM spatial_adminarea WHERE code = %s", [raw])
+            row = cur.fetchone()
+        if row is None:
+            raise BadInput(f"no admin area has code {raw}", field="within")
+        area_id = row[0]
+
+        def inside(lon: float, lat: float) -> bool:
+            # Served by the primary key; one point-in-polygon test per candidate.
+            with connection.cursor() as cur:
+                cur.execute(
+                    "SELECT ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326))"
+                    " FROM spatial_adminarea WHERE id = %s",
+                    [lon, lat, area_id],
+                )
+                return bool(cur.fetchone()[0])
+
+        return inside
+    raise BadInput("within must be an admin area code or minlon,minlat,maxlon,maxlat",
+                   field="within")
+
+
+def candidate_json(c: Candidate, with_placement: bool = True) -> dict:
+    """Gives one candidate as JSON-ready data, with the `locate` placement of its point."""
+    return {
+        "address": c.address,
+        "match_level": c.match_level,
+        "combination": c.combination,
+        "score": c.score,
+        "lon": round(c.lon, 7),
+        "lat": round(c.lat, 7),
+        "qualifier": c.qualifier,
+        "parts": c.parts,
+        "placement": locate(c.lon, c.lat).as_dict() if with_placement else None,
+    }
+
+
+@public
+class GeocodeView(APIView):
+    """Forward geocoding (地址匹配): free text → ranked candidates."""
+
+    @extend_schema(
+        operation_id="geocode",
+        summary="Geocode an address (地理编码): the spec's 18 combinations, noise-tolerant",
+        parameters=[
+            OpenApiParameter("q", str, required=True, description="free text, e.g. 学院路18号附近"),
+            OpenApiParameter("limit", int, required=False, description="1..20, default 5"),
+            OpenApiParameter("within", str, required=False,
+                             description="admin area code (6/9/12 digits) or bbox minlon,minlat,maxlon,maxlat"),
+        ],
+        responses={200: GeocodeResponseSerializer, 400: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        q = query_text(request)
+        limit = int_param(request, "limit", 5, 1, MAX_LIMIT)
+        inside = within_filter(request.query_params.get("within"))
+        parsed, cands = geocode(q, limit=MAX_LIMIT if inside else limit)
+        if inside is not None:
+            cands = [c for c in cands if inside(c.lon, c.lat)][:limit]
+        return Response({
+            "query": q,
+            "normalized": parsed.text,
+            "tokens": [{"kind": t.kind, "text": t.text,
+                        "kinds": sorted({e.kind for e in t.entries})} for t in parsed.tokens],
+            "results": [candidate_json(c) for c in cands],
+        })
+
+
+@public
+class SuggestView(APIView):
+    """Prefix suggestions for the dispatcher's address box."""
+
+    @extend_schema(
+        operation_id="geocode_suggest",
+        summary="Suggest names (地址联想) starting with the typed text",
+        parameters=[
+            OpenApiParameter("q", str, required=True),
+            OpenApiParameter("limit", int, required=False, description="1..20, default 10"),
+        ],
+        responses={200: SuggestResponseSerializer, 400: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        q = query_text(request)
+        limit = int_param(request, "limit", 10, 1, MAX_LIMIT)
+        return Response({"query": q, "suggestions": suggest(q, limit)})
+
+
+def suggest(q: str, limit: int) -> list[dict]:
+    """Gives up to `limit` names starting with the cleaned `q` (in-memory sorted index), and
+    for a road name followed by digits, that road's doors whose number starts with them."""
+    g = gazetteer()
+    text = clean(q)
+    out: list[dict] = []
+    seen: set[str] = set()
+    m = re.match(r"^(.*?)(\d+)$", text)
+    if m and m.group(1) in g.names:
+        for entry in g.names[m.group(1)]:
+            if entry.kind != "road":
+                continue
+            for door in g.roads[entry.id].doors:
+                label = f"{entry.name}{door.suffix}{door.number}号"
+                if str(door.number).startswith(m.group(2)) and label not in seen:
+                    seen.add(label)
+                    out.append({"text": label, "kind": "door", "lon": door.lon, "lat": door.lat})
+                    if len(out) >= limit:
+                        return out
+    for key, entry in g.prefixed(text, limit * 3):
+        label = entry.name
+        if label in seen:
+            continue
+        seen.add(label)
+        out.append({"text": label, "kind": entry.kind, "lon": entry.lon, "lat": entry.lat})
+        if len(out) >= limit:
+            break
+    return out
+
+
+@public
+class ReverseView(APIView):
+    """Reverse geocoding (逆地理编码): a point → its standard address."""
+
+    @extend_schema(
+        operation_id="reverse_geocode",
+        summary="Standard address of a point: nearest door on the road side, else road, place, area",
+        parameters=[
+            OpenApiParameter("lon", float, required=True, description="longitude, or x/easting"),
+            OpenApiParameter("lat", float, required=True, description="latitude, or y/northing"),
+            OpenApiParameter("crs", str, required=False,
+                             description=f"one of {crs_module.ACCEPTED}"),
+        ],
+        responses={200: ReverseResponseSerializer, 400: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        crs = crs_module.parse_crs(request.query_params.get("crs"))
+        for name in ("lon", "lat"):
+            if not request.query_params.get(name):
+                raise BadInput(f"{name} is required", field=name)
+        lon, lat = crs_module.to_wgs84(request.query_params["lon"], request.query_params["lat"], crs)
+        return Response(reverse_json(lon, lat))
+
+
+def reverse_json(lon: float, lat: float) -> dict:
+    """Gives the reverse answer for a WGS84 point as JSON-ready data."""
+    found = reverse(lon, lat)
+    return {
+        "address": found.address,
+        "match_level": found.match_level,
+        "parts": found.parts,
+        "lon": None if found.lon is None else round(found.lon, 7),
+        "lat": None if found.lat is None else round(found.lat, 7),
+        "distance_m": found.distance_m,
+        "placement": locate(lon, lat).as_dict(),
+    }
+
+
+def job_json(job) -> dict:
+    """Gives a batch job's state and progress as JSON-ready data."""
+    done = job.state == job.State.SUCCEEDED and bool(job.result_path)
+    return {
+        "id": str(job.pk),
+        "state": job.state,
+        "rows_done": job.rows_done,
+        "rows_total": job.rows_total,
+        "report": job.report,
+        "errors": job.errors,
+        "result_url": f"/api/v1/geocode/batch/{job.pk}/result" if done else None,
+    }
+
+
+def _batch_job(request: Request, job_id):
+    from web.accounts.permissions import GEOCODE_BATCH
+    from web.accounts.scoping import scope_for
+    from web.errors import NotFound
+    from web.models import Job
+
+    scope = scope_for(request)
+    scope.require(GEOCODE_BATCH)
+    job = Job.objects.filter(pk=job_id, kind="geocode_batch").first()
+    if job is None or (not scope.sees_everything and job.owner_id != request.user.pk):
+        raise NotFound("no such batch job")
+    return job
+
+
+class BatchView(APIView):
+    """Batch geocoding: upload a CSV, get a job."""
+
+    @extend_schema(
+        operation_id="geocode_batch",
+        summary="Geocode a CSV of addresses (批量地理编码) as a background job",
+        request={"multipart/form-data": {"type": "object", "properties": {
+            "file": {"type": "string", "format": "binary",
+                     "description": "CSV with a column address / 地址"}}}},
+        responses={202: JobSerializer, 400: ErrorSerializer, 401: ErrorSerializer,
+                   403: ErrorSerializer, 413: ErrorSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        from web.accounts.permissions import GEOCODE_BATCH
+        from web.accounts.scoping import scope_for
+
+        from .batch import start_batch
+
+        scope_for(request).require(GEOCODE_BATCH)
+        job = start_batch(request.FILES.get("file"), request.user)
+        return Response(job_json(job), status=202)
+
+
+class BatchJobView(APIView):
+    """A batch job's progress."""
+
+    @extend_schema(operation_id="geocode_batch_job", summary="Progress of a batch job",
+                   responses={200: JobSerializer, 401: ErrorSerializer, 404: ErrorSerializer})
+    def get(self, request: Request, job) -> Response:
+        return Response(job_json(_batch_job(request, job)))
+
+
+class BatchResultView(APIView):
+    """A finished batch job's result CSV."""
+
+    @extend_schema(
+        operation_id="geocode_batch_result",
+        summary="Result CSV: every input row with match level, score, coordinates or the reason",
+        responses={(200, "text/csv"): {"type": "string"}, 401: ErrorSerializer,
+                   404: ErrorSerializer, 409: ErrorSerializer},
+    )
+    def get(self, request: Request, job):
+        from django.http import FileResponse
+
+        from web.errors import Conflict
+
+        found = _batch_job(request, job)
+        if found.state != found.State.SUCCEEDED or not found.result_path:
+            raise Conflict(f"the job is {found.state}, no result yet")
+        return FileResponse(open(found.result_path, "rb"), content_type="text/csv",
+                            as_attachment=True, filename=f"geocode-{found.pk}.csv")

@@ -1,0 +1,151 @@
+"""Nominatim-compatible search and reverse (format=jsonv2 or json), so existing clients
+(geopy, Leaflet plugins, QGIS) can use the geocoder unchanged."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from spatial import crs as crs_module
+from spatial.serializers import ErrorSerializer
+from web.access import public
+from web.errors import BadInput
+
+from .api import int_param, query_text
+from .match import Candidate, geocode
+from .reverse import reverse
+
+LICENCE = "CityGrid address database"
+FORMATS = ("jsonv2", "json")
+RANK = {"door": 30, "interpolated": 30, "building": 30, "component": 30, "organization": 30,
+        "place": 26, "road": 26, "grid": 22, "area": 18}
+TYPE = {"door": "house", "interpolated": "house", "building": "building", "road": "road",
+        "place": "place", "organization": "office", "area": "administrative", "grid": "grid",
+        "component": "component"}
+CATEGORY = {"door": "place", "interpolated": "place", "building": "building",
+            "road": "highway", "place": "place", "organization": "office", "area": "boundary",
+            "grid": "boundary", "component": "man_made"}
+
+PLACE_FIELDS = {
+    "place_id": serializers.IntegerField(), "licence": serializers.CharField(),
+    "osm_type": serializers.CharField(), "osm_id": serializers.IntegerField(),
+    "lat": serializers.CharField(), "lon": serializers.CharField(),
+    "category": serializers.CharField(help_text="jsonv2; json calls it class"),
+    "type": serializers.CharField(), "place_rank": serializers.IntegerField(),
+    "importance": serializers.FloatField(), "addresstype": serializers.CharField(),
+    "name": serializers.CharField(), "display_name": serializers.CharField(),
+    "address": serializers.DictField(required=False),
+    "boundingbox": serializers.ListField(child=serializers.CharField()),
+}
+
+
+def _format(request: Request) -> str:
+    fmt = request.query_params.get("format", "jsonv2")
+    if fmt not in FORMATS:
+        raise BadInput(f"format must be one of {FORMATS}", field="format")
+    return fmt
+
+
+def _address(parts: dict) -> dict:
+    out = {"house_number": parts.get("number"), "road": parts.get("road"),
+           "neighbourhood": parts.get("community"), "suburb": parts.get("street"),
+           "city_district": parts.get("district"), "building": parts.get("building"),
+           "country": "中国", "country_code": "cn"}
+    return {k: str(v) for k, v in out.items() if v not in (None, "")}
+
+
+def place_json(address: str, level: str, lon: float, lat: float, parts: dict, score: float,
+               ident: int, fmt: str, details: bool) -> dict:
+    """Gives one result in Nominatim's shape."""
+    d = 0.0002
+    item = {
+        "place_id": ident, "licence": LICENCE, "osm_type": "node", "osm_id": ident,
+        "lat": f"{lat:.7f}", "lon": f"{lon:.7f}",
+        ("category" if fmt == "jsonv2" else "class"): CATEGORY.get(level, "place"),
+        "type": TYPE.get(level, "place"), "place_rank": RANK.get(level, 30),
+        "importance": score, "addresstype": TYPE.get(level, "place"),
+        "name": parts.get("name") or address, "display_name": address,
+        "boundingbox": [f"{lat - d:.7f}", f"{lat + d:.7f}", f"{lon - d:.7f}", f"{lon + d:.7f}"],
+    }
+    if fmt == "json":
+        item.pop("addresstype")
+    if details:
+        item["address"] = _address(parts)
+    return item
+
+
+def _ident(c: Candidate) -> int:
+    return abs(hash((c.match_level, c.ref, round(c.lon, 6), round(c.lat, 6)))) % 2**31
+
+
+class JsonOnly(APIView):
+    """Always JSON: Nominatim's `format=` parameter is not DRF's format suffix."""
+
+    renderer_classes = [JSONRenderer]
+
+    def perform_content_negotiation(self, request, force=False):
+        return JSONRenderer(), JSONRenderer.media_type
+
+
+@public
+class SearchView(JsonOnly):
+    @extend_schema(
+        operation_id="nominatim_search",
+        summary="Nominatim-compatible search",
+        parameters=[OpenApiParameter("q", str, required=True),
+                    OpenApiParameter("format", str, required=False, enum=list(FORMATS)),
+                    OpenApiParameter("limit", int, required=False),
+                    OpenApiParameter("addressdetails", int, required=False)],
+        responses={200: inline_serializer("NominatimPlaces", PLACE_FIELDS, many=True),
+                   400: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        fmt = _format(request)
+        q = query_text(request)
+        limit = int_param(request, "limit", 10, 1, 40)
+        details = request.query_params.get("addressdetails") in ("1", "true")
+        _, cands = geocode(q, limit=limit)
+        return Response([place_json(c.address, c.match_level, c.lon, c.lat, c.parts, c.score,
+                                    _ident(c), fmt, details) for c in cands])
+
+
+@public
+class ReverseNominatimView(JsonOnly):
+    @extend_schema(
+        operation_id="nominatim_reverse",
+        summary="Nominatim-compatible reverse",
+        parameters=[OpenApiParameter("lat", float, required=True),
+                    OpenApiParameter("lon", float, required=True),
+                    OpenApiParameter("format", str, required=False, enum=list(FORMATS))],
+        responses={200: inline_serializer("NominatimPlace", PLACE_FIELDS), 400: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        fmt = _format(request)
+        for name in ("lon", "lat"):
+            if not request.query_params.get(name):
+                raise BadInput(f"{name} is required", field=name)
+        lon, lat = crs_module.to_wgs84(request.query_params["lon"], request.query_params["lat"])
+        found = reverse(lon, lat)
+        if found.address is None:
+            return Response({"error": "Unable to geocode"})
+        ident = abs(hash((found.address, found.lon, found.lat))) % 2**31
+        return Response(place_json(found.address, found.match_level or "place", found.lon,
+                                   found.lat, found.parts, 1.0, ident, fmt, True))
+
+
+@public
+class StatusView(JsonOnly):
+    @extend_schema(operation_id="nominatim_status", summary="Nominatim-compatible status",
+                   responses={200: inline_serializer("NominatimStatus", {
+                       "status": serializers.IntegerField(), "message": serializers.CharField()})})
+    def get(self, request: Request) -> Response:
+        return Response({"status": 0, "message": "OK"})
+
+
+search_view = SearchView.as_view()
+reverse_view = ReverseNominatimView.as_view()
+status_view = StatusView.as_view()

@@ -1,0 +1,64 @@
+"""Response shapes of the geocoder endpoints (for the OpenAPI document)."""
+
+from rest_framework import serializers
+
+from spatial.serializers import PlacementSerializer
+
+MATCH_LEVELS = ["door", "interpolated", "building", "road", "place", "organization", "area",
+                "grid", "component"]
+
+
+class TokenSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="name door building detail code qualifier prefix residue")
+    text = serializers.CharField()
+    kinds = serializers.ListField(child=serializers.CharField(), help_text="kinds a name can be")
+
+
+class CandidateSerializer(serializers.Serializer):
+    address = serializers.CharField(help_text="standard address string (标准地址)")
+    match_level = serializers.ChoiceField(choices=MATCH_LEVELS)
+    combination = serializers.IntegerField(allow_null=True, help_text="spec 5.1.6 组合编号 1–18")
+    score = serializers.FloatField(help_text="0..1")
+    lon = serializers.FloatField()
+    lat = serializers.FloatField()
+    qualifier = serializers.ListField(child=serializers.CharField(), help_text="附近, 对面, …")
+    parts = serializers.DictField(help_text="district, street, community, road, number, …")
+    placement = PlacementSerializer(allow_null=True)
+
+
+class GeocodeResponseSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    normalized = serializers.CharField()
+    tokens = TokenSerializer(many=True)
+    results = CandidateSerializer(many=True)
+
+
+class SuggestionSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    kind = serializers.CharField()
+    lon = serializers.FloatField()
+    lat = serializers.FloatField()
+
+
+class SuggestResponseSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    suggestions = SuggestionSerializer(many=True)
+
+
+class ReverseResponseSerializer(serializers.Serializer):
+    address = serializers.CharField(allow_null=True)
+    match_level = serializers.CharField(allow_null=True)
+    parts = serializers.DictField()
+    lon = serializers.FloatField(allow_null=True, help_text="the address point")
+    lat = serializers.FloatField(allow_null=True)
+    distance_m = serializers.FloatField(allow_null=True)
+    placement = PlacementSerializer()
+
+
+class JobSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    state = serializers.CharField()
+    rows_done = serializers.IntegerField()
+    rows_total = serializers.IntegerField(allow_null=True)
+    report = serializers.DictField()
+    result_url = serializers.CharField(allow_null=True)
