@@ -26,6 +26,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from web.errors import BadInput
+
 ROAD_SEARCH_METRES = 50.0
 _METRES_PER_DEGREE_LAT = 110_574.0
 _METRES_PER_DEGREE_LON_EQUATOR = 111_320.0
@@ -198,6 +200,8 @@ def search_box_degrees(lat: float, metres: float = ROAD_SEARCH_METRES) -> tuple[
 
 def locate(lon: float, lat: float, at: dt.datetime | None = None) -> Placement:
     """Gives the `Placement` of a WGS84 point at time `at` (default now) in one query."""
+    if not (math.isfinite(lon) and math.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90):
+        raise BadInput("lon/lat must be a WGS84 point within lon ±180, lat ±90", field="lon")
     at = at or timezone.now()
     if timezone.is_naive(at):
         at = timezone.make_aware(at, timezone.get_default_timezone())
