@@ -193,7 +193,7 @@ def validate(target: Target, data: pd.DataFrame) -> pd.DataFrame:
         _refuse("an empty name", data["name"].isna().to_numpy() | (data["name"] == "").fillna(
             True).to_numpy(), data["name"])
         if "road_class" in data:
-            mapped = data["road_class"].str.lower().map(ROAD_CLASSES)
+            mapped = data["road_class"].str.lower().map(ROAD_CLASSES).astype("string")
             data["road_class"] = mapped.fillna("branch")
     return data
 
@@ -201,10 +201,14 @@ def validate(target: Target, data: pd.DataFrame) -> pd.DataFrame:
 def frame_for(target: Target, frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     """Gives the file's columns renamed to the target's fields, as trimmed text."""
     data = pd.DataFrame(index=frame.index)
-    for name, column in columns.items():
-        data[name] = _codes(frame, column) if name in ("code", "street") else (
-            frame[column].astype("string").str.strip()
-        )
+    for name in target.required + target.optional:
+        column = columns.get(name)
+        if column is None:
+            data[name] = pd.Series(pd.NA, index=frame.index, dtype="string")
+        elif name in ("code", "street"):
+            data[name] = _codes(frame, column)
+        else:
+            data[name] = frame[column].astype("string").str.strip()
     return data.reset_index(drop=True)
 
 

@@ -85,7 +85,7 @@ def ensure_schema() -> None:
 
 def staging_name(table: str) -> str:
     """Gives a fresh name for the table a re-import fills before the swap."""
-    return f"{table[:40]}__new_{uuid.uuid4().hex[:8]}"
+    return f"{table[:30]}__new_{uuid.uuid4().hex[:8]}"
 
 
 def create_table(table: str, columns: list[Column], geometry_type: str) -> None:
@@ -183,7 +183,7 @@ def finish_table(table: str) -> None:
 def swap_in(staging: str, table: str) -> None:
     """Replaces `layers.table` by `layers.staging` (renames + drop, caller's transaction)."""
     assert transaction.get_connection().in_atomic_block
-    old = f"{table[:40]}__old_{uuid.uuid4().hex[:8]}"
+    old = f"{table[:30]}__old_{uuid.uuid4().hex[:8]}"
     with connection.cursor() as cur:
         if table_exists(table):
             cur.execute(
@@ -198,11 +198,11 @@ def swap_in(staging: str, table: str) -> None:
         )
         if table_exists(old):
             cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(SCHEMA, old)))
-        for column in ("geom", "geom_mercator"):
+        for suffix in ("geom_gist", "geom_mercator_gist", "pkey"):
             cur.execute(
                 sql.SQL("ALTER INDEX {} RENAME TO {}").format(
-                    sql.Identifier(SCHEMA, f"{staging}_{column}_gist"),
-                    sql.Identifier(f"{table}_{column}_gist"),
+                    sql.Identifier(SCHEMA, f"{staging}_{suffix}"),
+                    sql.Identifier(f"{table}_{suffix}"),
                 )
             )
     install_version_trigger(SCHEMA, table)
@@ -227,7 +227,7 @@ def drop_leftover_staging(table: str) -> None:
         cur.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = %s AND "
             "(tablename LIKE %s OR tablename LIKE %s)",
-            [SCHEMA, f"{table[:40]}\\_\\_new\\_%", f"{table[:40]}\\_\\_old\\_%"],
+            [SCHEMA, f"{table[:30]}\\_\\_new\\_%", f"{table[:30]}\\_\\_old\\_%"],
         )
         for (name,) in cur.fetchall():
             drop_table(name)
