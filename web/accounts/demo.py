@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from spatial.models import AdminArea
@@ -86,12 +87,13 @@ def _department(code: str, name: str, kind: str, parent=None, area=None, order=1
     return dept
 
 
-def _person(username: str, name: str, department, positions, areas, superuser=False) -> Person:
+def _person(
+    username: str, name: str, department, positions, areas, password: str, superuser=False
+) -> Person:
     user_model = get_user_model()
     user = user_model.objects.filter(username=username).first()
     if user is None:
-        user = user_model(username=username)
-        user.set_password(DEMO_PASSWORD)
+        user = user_model(username=username, password=password)
     user.is_superuser = user.is_staff = superuser
     user.is_active = True
     user.save()
@@ -134,13 +136,20 @@ def build_demo_organization() -> list[Person]:
         )
         for d in districts
     }
-    people = [_person("admin", "系统管理员", centre, [positions["sysadmin"]], districts, True)]
+    # One argon2 hash for every demo user: the password is public anyway, and hashing it once
+    # keeps the command fast.
+    hashed = make_password(DEMO_PASSWORD)
+    people = [
+        _person("admin", "系统管理员", centre, [positions["sysadmin"]], districts, hashed, True)
+    ]
     for username, name, key in CITY_USERS:
-        people.append(_person(username, name, centre, [positions[key]], districts))
+        people.append(_person(username, name, centre, [positions[key]], districts, hashed))
     for order, (key, name) in enumerate(HANDLING):
         dept = _department(f"H-{key}", name, Department.Kind.HANDLING, centre, order=50 + order)
         people.append(
-            _person(f"dept-{key}", f"{name}处置人员", dept, [positions["handler"]], districts)
+            _person(
+                f"dept-{key}", f"{name}处置人员", dept, [positions["handler"]], districts, hashed
+            )
         )
     for street in streets:
         parent = district_depts.get(street.parent_id, centre)
@@ -154,6 +163,7 @@ def build_demo_organization() -> list[Person]:
                 office,
                 [positions["inspector"]],
                 [street],
+                hashed,
             )
         )
     return people
