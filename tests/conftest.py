@@ -26,11 +26,22 @@ def _isolate_shared_services(django_db_modify_db_settings):
 
 
 @pytest.fixture(scope="session")
-def city(django_db_setup, django_db_blocker):
-    """The demo city at a small scale, generated once into the test database (kept by
-    --reuse-db; pass --create-db after changing the generator)."""
+def _city_committed(django_db_setup, django_db_blocker):
+    """Generates the demo city once, committed, into the test database (kept by --reuse-db;
+    pass --create-db after changing the generator)."""
     with django_db_blocker.unblock():
         call_command("demo_city", if_empty=True, verbosity=0, **TEST_CITY)
+
+
+@pytest.fixture
+def city(_city_committed, django_db_blocker):
+    """The demo city at a small scale. A transactional test flushes the database when it ends
+    (pytest-django runs those last), so this generates the city again when it is gone."""
+    from spatial.models import UnitGrid
+
+    with django_db_blocker.unblock():
+        if not UnitGrid.objects.filter(code__startswith="110108").exists():
+            call_command("demo_city", if_empty=True, verbosity=0, **TEST_CITY)
     return TEST_CITY
 
 
