@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -157,8 +158,17 @@ class JobView(APIView):
         return Response(jobs.describe_job(jobs.get_job(job_id, scope_for(request))))
 
 
+class FileFormatNegotiation(DefaultContentNegotiation):
+    """Leaves `?format=` to the view (it names the export file format, not a DRF renderer)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class LayerExportView(APIView):
     """A layer as GeoJSON, GeoPackage or zipped Shapefile, in a chosen CRS (scoped rows)."""
+
+    content_negotiation_class = FileFormatNegotiation
 
     @extend_schema(
         operation_id="layers_export",

@@ -112,3 +112,11 @@ def assert_positions(features: list[dict], truth: gpd.GeoDataFrame, tolerance_m:
     assert worst < tolerance_m, f"worst position error {worst:.3f} m"
     assert math.isfinite(worst)
     return worst
+
+
+@pytest.fixture
+def anon():
+    """A client that is not signed in (separate from `admin_client`)."""
+    from django.test import Client
+
+    return Client()
