@@ -40,6 +40,8 @@ BUILDING_UNITS = {"号楼", "栋", "幢", "座", "楼"}
 DETAIL_UNITS = {"单元", "室", "层", "门"}
 FUZZY_MIN = 0.6
 MAX_INTERPRETATIONS = 48
+PREFIX_OVER_TYPO = 0.7  # below this, a leading 某市/某区 run is a prefix, not a typo
+UNUSED_NAME = 0.8  # a reading that ignores a recognized name is less likely
 
 # Which named kinds play which role in a combination.
 PLACE_KINDS = {"place"}
@@ -193,7 +195,8 @@ def _explain_residue(tokens: list[Token], text: str, g: Gazetteer) -> list[Token
         body = "".join(ch for ch in tok.text if ch not in STOP_CHARS)
         if not body:
             continue
-        if not first_name_seen:
+        whole = _fuzzy_token(tok, out, tokens[idx + 1] if idx + 1 < len(tokens) else None, text, g)
+        if not first_name_seen and (whole is None or whole.similarity < PREFIX_OVER_TYPO):
             prefix = PREFIX_RE.match(tok.text)
             if prefix and prefix.end() > 0:
                 out.append(Token("prefix", prefix.group(), tok.start, tok.start + prefix.end()))
@@ -232,7 +235,7 @@ def _fuzzy_token(
         if len(probe) < 2:
             continue
         for name, sim in fuzzy_names(probe, g):
-            rank = sim + 0.01 * (end - start)
+            rank = sim - 0.02 * ((start, end) != (tok.start, tok.end))
             if sim >= FUZZY_MIN and (best is None or rank > best[0]):
                 best = (rank, start, end, name)
     if best is None:
@@ -324,4 +327,9 @@ def _classify(
         r.main = yard
     else:
         r.main = r.community or r.street or r.district
+    used = {id(e) for e in (r.main, r.district, r.street, r.community) if e is not None}
+    if r.combination in (1, 2, 3, 4, 5, 6, 11):
+        used |= {id(e) for e in (road, place) if e is not None}
+    unused = sum(1 for e in roles.values() if id(e) not in used)
+    r.similarity *= UNUSED_NAME**unused
     return r

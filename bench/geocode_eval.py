@@ -1,0 +1,128 @@
+"""Geocoder accuracy and latency on a labelled set built from the demo city.
+
+    CITYGRID_PG_DB=bench_geocoder .venv/bin/python bench/geocode_eval.py [--per 400] [--seed 7]
+
+(the database must hold the demo city: `manage.py migrate && manage.py demo_city --seed 1
+--scale 0.05`). Top-1 is right when it lies within 30 m of the truth point, inside the truth
+area (area-level items), or within 30 m of the road's part inside the named area (1, 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "web.settings")
+os.environ.setdefault("CITYGRID_PG_DB", "bench_geocoder")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+
+from geocode_evalset import build  # noqa: E402
+from geocoder.dictionary import gazetteer  # noqa: E402
+from geocoder.match import geocode, metres  # noqa: E402
+from geocoder.reverse import reverse  # noqa: E402
+from spatial.locate import locate  # noqa: E402
+
+
+def right(item: dict, lon: float, lat: float) -> bool:
+    truth = item["truth"]
+    if truth[0] == "point":
+        return metres(lon, lat, truth[1], truth[2]) <= 30.0
+    with connection.cursor() as cur:
+        if truth[0] == "area":
+            table = {"spatial_unitgrid": "spatial_unitgrid", "spatial_adminarea": "spatial_adminarea"}[truth[1]]
+            cur.execute(f"SELECT ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326)) FROM {table}"
+                        " WHERE id = %s", [lon, lat, truth[2]])
+        else:
+            cur.execute("SELECT ST_Distance(ST_Intersection(r.geom, a.geom)::geography,"
+                        " ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography) <= 30"
+                        " FROM geocoder_road r, spatial_adminarea a WHERE r.id = %s AND a.id = %s",
+                        [lon, lat, truth[1], truth[2]])
+        return bool(cur.fetchone()[0])
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--per", type=int, default=400, help="sources per combination")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--show-misses", type=int, default=0)
+    args = ap.parse_args()
+    items = build(args.seed, args.per)
+    g = gazetteer()
+    by_combo, by_noise = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0])
+    forward_ms: list[float] = []
+    misses = []
+    for item in items:
+        t0 = time.perf_counter()
+        _, cands = geocode(item["q"], limit=5, g=g)
+        forward_ms.append((time.perf_counter() - t0) * 1000)
+        ok = bool(cands) and right(item, cands[0].lon, cands[0].lat)
+        for table, key in ((by_combo, item["combination"]), (by_noise, item["noise"])):
+            table[key][0] += ok
+            table[key][1] += 1
+        if not ok:
+            misses.append((item, cands[0].address if cands else None))
+    with_placement: list[float] = []
+    for item in items[:: max(1, len(items) // 500)]:
+        t0 = time.perf_counter()
+        _, cands = geocode(item["q"], limit=5, g=g)
+        for c in cands[:1]:
+            locate(c.lon, c.lat)
+        with_placement.append((time.perf_counter() - t0) * 1000)
+    rng = random.Random(args.seed)
+    with connection.cursor() as cur:
+        cur.execute("SELECT id, ST_X(geom), ST_Y(geom) FROM geocoder_dooraddress")
+        doors = cur.fetchall()
+    reverse_ms, reverse_locate_ms, reverse_ok = [], [], 0
+    sample = rng.sample(doors, min(1000, len(doors)))
+    for _, lon, lat in sample:
+        plon = lon + rng.uniform(-2, 2) / 85_000
+        plat = lat + rng.uniform(-2, 2) / 110_574
+        t0 = time.perf_counter()
+        found = reverse(plon, plat, g)
+        reverse_ms.append((time.perf_counter() - t0) * 1000)
+        locate(plon, plat)
+        reverse_locate_ms.append((time.perf_counter() - t0) * 1000)
+        reverse_ok += found.lon is not None and metres(found.lon, found.lat, lon, lat) < 1.0
+    clean = [i for i in items if i["noise"] == "clean"]
+    print(f"items: {len(items)} ({len(clean)} clean, {len(items) - len(clean)} noisy)")
+    print("\n| combination | n | top-1 |\n|---|---|---|")
+    for key in sorted(by_combo):
+        ok, n = by_combo[key]
+        print(f"| {key or 'area only'} | {n} | {100 * ok / n:.1f}% |")
+    print("\n| noise | n | top-1 |\n|---|---|---|")
+    for key in sorted(by_noise, key=lambda k: (k != "clean", k)):
+        ok, n = by_noise[key]
+        print(f"| {key} | {n} | {100 * ok / n:.1f}% |")
+    noisy = [v for k, v in by_noise.items() if k != "clean"]
+    print(f"\nclean top-1 {100 * by_noise['clean'][0] / by_noise['clean'][1]:.1f}%, "
+          f"noisy top-1 {100 * sum(o for o, _ in noisy) / sum(n for _, n in noisy):.1f}%")
+    print(f"forward (parse+match, in-process): p50 {pct(forward_ms, .5):.2f} ms, "
+          f"p99 {pct(forward_ms, .99):.2f} ms; with locate of the top candidate: "
+          f"p50 {pct(with_placement, .5):.2f} ms, p99 {pct(with_placement, .99):.2f} ms")
+    print(f"reverse ({len(sample)} points 0-2 m from a door): right door {100 * reverse_ok / len(sample):.1f}%, "
+          f"p50 {pct(reverse_ms, .5):.2f} ms, p99 {pct(reverse_ms, .99):.2f} ms; with locate: "
+          f"p50 {pct(reverse_locate_ms, .5):.2f} ms, p99 {pct(reverse_locate_ms, .99):.2f} ms")
+    for item, got in misses[: args.show_misses]:
+        print("MISS", item["combination"], item["noise"], item["q"], "→", got)
+
+
+if __name__ == "__main__":
+    main()
