@@ -23,44 +23,51 @@ BLOCK_USES = [("residential", 0.55), ("organization", 0.17), ("park", 0.08), ("m
 STOREFRONT_SHARE = 0.25
 
 
-def _side_normal(dx: np.ndarray, dy: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray]:
-    """Unit normals pointing to the left or the right of the direction (dx, dy)."""
-    length = np.hypot(dx, dy)
-    nx, ny = -dy / length, dx / length
-    return (nx, ny) if side == "left" else (-nx, -ny)
+def _along_line(
+    coords: np.ndarray, dist: np.ndarray, offset: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Points `offset` metres to the left (negative: right) of a polyline at distances `dist`
+    from its start, and the unit directions there."""
+    seg = np.diff(coords, axis=0)
+    seg_len = np.hypot(seg[:, 0], seg[:, 1])
+    cum = np.concatenate([[0.0], np.cumsum(seg_len)])
+    k = np.clip(np.searchsorted(cum, dist, side="right") - 1, 0, len(seg) - 1)
+    unit = seg[k] / seg_len[k, None]
+    base = coords[k] + (dist - cum[k])[:, None] * unit
+    normal = np.column_stack([-unit[:, 1], unit[:, 0]])
+    return base + offset * normal, unit
 
 
 def _doors_of_road(plan: CityPlan, index: int, rng: np.random.Generator) -> None:
     road = plan.roads[index]
     coords = np.asarray(road.geom.coords)
-    seg = np.diff(coords, axis=0)
-    seg_len = np.hypot(seg[:, 0], seg[:, 1])
-    cum = np.concatenate([[0.0], np.cumsum(seg_len)])
-    total = cum[-1]
+    total = float(road.geom.length)
     spacing = DOOR_SPACING_M[road.road_class]
     offset = DOOR_OFFSET_M[road.road_class]
     even_side = "right" if road.odd_side == "left" else "left"
     for side, first in ((road.odd_side, 1), (even_side, 2)):
-        number = first
-        d = spacing * rng.uniform(0.3, 0.8)
-        while d < total - 5.0:
-            k = min(int(np.searchsorted(cum, d, side="right")) - 1, len(seg) - 1)
-            frac = (d - cum[k]) / seg_len[k]
-            base = coords[k] + frac * seg[k]
-            nx, ny = _side_normal(seg[k, 0], seg[k, 1], side)
-            point = Point(base[0] + nx * offset, base[1] + ny * offset)
-            plan.doors.append(Door(index, number, "", side, d / total, point))
+        n_max = int(total / (spacing * 0.75)) + 2
+        steps = spacing * rng.uniform(0.75, 1.25, size=n_max)
+        dist = spacing * rng.uniform(0.3, 0.8) + np.concatenate([[0.0], np.cumsum(steps[:-1])])
+        dist = dist[dist < total - 5.0]
+        if not len(dist):
+            continue
+        increments = np.where(rng.random(len(dist)) < NUMBER_SKIP_SHARE, 4, 2)
+        numbers = first + np.concatenate([[0], np.cumsum(increments[:-1])])
+        signed = offset if side == "left" else -offset
+        xy, unit = _along_line(coords, dist, signed)
+        points = shapely.points(xy)
+        extra = rng.random(len(dist))
+        for k in range(len(dist)):
+            plan.doors.append(Door(index, int(numbers[k]), "", side, dist[k] / total, points[k]))
+            threshold = 0.0
             for suffix, share in SUFFIXES:
-                if rng.random() < share:
-                    d2 = min(d + 4.0, total)
-                    p2 = Point(
-                        point.x + seg[k, 0] / seg_len[k] * 4.0,
-                        point.y + seg[k, 1] / seg_len[k] * 4.0,
-                    )
-                    plan.doors.append(Door(index, number, suffix, side, d2 / total, p2))
+                threshold += share
+                if extra[k] < threshold:
+                    d2 = min(dist[k] + 4.0, total)
+                    p2 = Point(xy[k] + 4.0 * unit[k])
+                    plan.doors.append(Door(index, int(numbers[k]), suffix, side, d2 / total, p2))
                     break
-            number += 4 if rng.random() < NUMBER_SKIP_SHARE else 2
-            d += spacing * rng.uniform(0.75, 1.25)
 
 
 def build_doors(plan: CityPlan, rng: np.random.Generator) -> None:
@@ -278,28 +285,42 @@ def build_storefronts(plan: CityPlan, names: NameBook) -> None:
         if rng.random() < STOREFRONT_SHARE:
             plan.organizations.append(
                 Organization(
-                    name=names.shop(), kind="storefront", geom=door.geom, door=k, road=door.road
+                    name=names.shop(road.name),
+                    kind="storefront",
+                    geom=door.geom,
+                    door=k,
+                    road=door.road,
                 )
             )
 
 
 def build_places(plan: CityPlan, layout: Layout, names: NameBook) -> None:
-    """Locality names at main road crossings (e.g. 五道口, alias 五道口路口, once 五道口村)."""
+    """Locality names at main road crossings (五道口, alias 五道口地区, once 五道口村) and
+    landmark towers (突出建筑) at some corners where a main road meets a secondary one."""
     rng = names.rng
     n = layout.nodes
+    doors = DoorIndex(plan)
     for a, cx in enumerate(layout.class_x):
         for b, cy in enumerate(layout.class_y):
-            if cx != MAIN or cy != MAIN or rng.random() < 0.3:
-                continue
-            name = names.place()
             point = Point(n[layout.line_u[a], layout.line_v[b]])
-            historical = [name[:-1] + "村"] if not name.endswith("村") else [name[:-1] + "庄"]
-            plan.places.append(
-                Place(
-                    name=name,
-                    kind="place",
-                    geom=point,
-                    aliases=[f"{name}路口", f"{name}地区"],
-                    historical_names=historical,
+            if cx == MAIN and cy == MAIN and rng.random() < 0.7:
+                name, aliases, historical = names.place()
+                plan.places.append(
+                    Place(
+                        name=name,
+                        kind="place",
+                        geom=point,
+                        aliases=aliases,
+                        historical_names=historical,
+                    )
                 )
-            )
+            elif MAIN in (cx, cy) and SECONDARY in (cx, cy) and rng.random() < 0.35:
+                corner = Point(
+                    point.x + 45.0 * rng.choice([-1, 1]), point.y + 45.0 * rng.choice([-1, 1])
+                )
+                door = doors.nearest(corner)
+                tower = names.landmark()
+                short = tower.replace("国际", "") if "国际" in tower else tower[:2] + "大楼"
+                plan.places.append(
+                    Place(name=tower, kind="landmark", geom=corner, door=door, aliases=[short])
+                )

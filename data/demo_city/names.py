@@ -91,6 +91,16 @@ LANDMARK_KIND = ["大厦", "中心", "广场", "国际大厦", "科技大厦", "
 NUMERALS = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十"]
 
 
+FAMOUS_PLACES = [
+    ("五道口", ["五道口地区", "五道口路口"], ["五道口村"]),
+    ("双榆树", ["双榆树地区"], ["双榆树村"]),
+    ("魏公村", ["魏公村路口"], ["畏吾村"]),
+    ("知春里", ["知春里小区一带"], []),
+    ("学院桥", ["学院路桥"], ["学院路口"]),
+    ("牡丹园", ["牡丹园地区"], ["北太平庄牡丹园"]),
+]
+
+
 class NameBook:
     """Hands out unique names of every kind from one seeded generator."""
 
@@ -98,12 +108,19 @@ class NameBook:
         self.rng = rng
         self.used: set[str] = set()
         self._famous = list(FAMOUS_STEMS)
+        self._famous_places = list(FAMOUS_PLACES)
+
+    def pick(self, seq):
+        """One element of `seq`, drawn from the generator (cheaper than rng.choice on a list)."""
+        return seq[int(self.rng.integers(len(seq)))]
 
     def stem(self, famous_first: bool = False) -> str:
         """A two-character (sometimes a real, longer) stem such as 学院 or 嘉兴."""
         if famous_first and self._famous:
             return self._famous.pop(0)
-        return str(self.rng.choice(FIRST)) + str(self.rng.choice(SECOND))
+        first = self.pick(FIRST)
+        second = self.pick(SECOND)
+        return first + (second if second != first else self.pick(SECOND[:10]))
 
     def unique(self, make) -> str:
         """The first name `make()` gives that is not taken yet (`make` draws from self.rng)."""
@@ -120,43 +137,53 @@ class NameBook:
         """A road name of the class, e.g. 学院路 (main), 嘉兴东路 (secondary), 玉泉胡同 (alley)."""
         suffixes = ROAD_SUFFIX[road_class]
         famous = road_class == "main"
-        return self.unique(lambda: self.stem(famous) + str(self.rng.choice(suffixes)))
+        return self.unique(lambda: self.stem(famous) + self.pick(suffixes))
 
     def community(self) -> str:
-        return self.unique(lambda: self.stem() + str(self.rng.choice(COMMUNITY_SUFFIX)))
+        return self.unique(lambda: self.stem() + self.pick(COMMUNITY_SUFFIX))
 
     def compound(self) -> str:
-        return self.unique(lambda: self.stem() + str(self.rng.choice(COMPOUND_SUFFIX)))
+        return self.unique(lambda: self.stem() + self.pick(COMPOUND_SUFFIX))
 
     def school(self, area_word: str) -> str:
-        return self.unique(lambda: area_word + self.stem()[:1] + str(self.rng.choice(SCHOOL_KIND)))
+        return self.unique(lambda: area_word + self.stem()[:1] + self.pick(SCHOOL_KIND))
 
     def hospital(self, area_word: str) -> str:
-        return self.unique(lambda: area_word + self.stem() + str(self.rng.choice(HOSPITAL_KIND)))
+        return self.unique(lambda: area_word + self.stem() + self.pick(HOSPITAL_KIND))
 
     def company(self) -> str:
-        return self.unique(lambda: "北京" + self.stem() + str(self.rng.choice(COMPANY_KIND)))
+        return self.unique(lambda: "北京" + self.stem() + self.pick(COMPANY_KIND))
 
-    def shop(self) -> str:
-        return self.unique(
-            lambda: str(self.rng.choice(FIRST))
-            + str(self.rng.choice(SHOP_BRAND_SECOND))
-            + str(self.rng.choice(SHOP_KIND))
-        )
+    def shop(self, road_name: str) -> str:
+        """A shop name; a second shop of the same brand is a branch named after its road, as
+        chains do: 福记面馆 then 福记面馆(学院路店)."""
+        base = self.pick(FIRST) + self.pick(SHOP_BRAND_SECOND) + self.pick(SHOP_KIND)
+        for name in (base, f"{base}({road_name}店)"):
+            if name not in self.used:
+                self.used.add(name)
+                return name
+        return self.unique(lambda: f"{base}({road_name}{self.pick(NUMERALS)}店)")
 
     def landmark(self) -> str:
-        return self.unique(lambda: self.stem() + str(self.rng.choice(LANDMARK_KIND)))
+        return self.unique(lambda: self.stem() + self.pick(LANDMARK_KIND))
 
     def park(self) -> str:
-        return self.unique(
-            lambda: self.stem() + str(self.rng.choice(["公园", "绿地", "游园", "广场"]))
-        )
+        return self.unique(lambda: self.stem() + self.pick(["公园", "绿地", "游园", "广场"]))
 
-    def place(self) -> str:
-        """A locality name such as 五道口 or 双榆树."""
-        return self.unique(
-            lambda: str(self.rng.choice(NUMERALS[:9]))
-            + str(self.rng.choice(["道口", "棵松", "里屯", "孔桥", "间房", "里河"]))
-            if self.rng.random() < 0.4
-            else self.stem() + str(self.rng.choice(["口", "桥", "村", "屯", "营", "庄"]))
-        )
+    def place(self) -> tuple[str, list[str], list[str]]:
+        """A locality (name, aliases, historical names): the real 五道口 (alias 五道口地区,
+        once 五道口村) and its neighbours first, then made-up ones like 三里屯 or 嘉兴桥."""
+        while self._famous_places:
+            name, aliases, historical = self._famous_places.pop(0)
+            if name not in self.used:
+                self.used.add(name)
+                return name, list(aliases), list(historical)
+
+        def make() -> str:
+            if self.rng.random() < 0.4:
+                return self.pick(NUMERALS[:9]) + self.pick(["道口", "棵松", "里屯", "孔桥", "间房"])
+            return self.stem() + self.pick(["口", "桥", "村", "屯", "营", "庄"])
+
+        name = self.unique(make)
+        old = name[:-1] + ("庄" if name.endswith("村") else "村")
+        return name, [f"{name}地区", f"{name}路口"], [old]

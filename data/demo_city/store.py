@@ -123,12 +123,23 @@ def _ts(value: datetime | None) -> str | None:
 
 
 def delete_city() -> dict[str, int]:
-    """Deletes every row of the tables the demo city fills (admin areas last); gives counts."""
+    """Deletes every row of the tables the demo city fills, dependants first; gives counts.
+
+    Plain SQL DELETEs: the ORM's cascade collection takes minutes on a million components.
+    Rows of other packages that still point at these tables make the transaction fail at
+    commit (the foreign keys are deferred), so nothing is left dangling."""
     counts = {}
-    for model in DEMO_MODELS:
-        counts[model._meta.db_table] = model.objects.all().delete()[0]
-    for level in ("community", "street", "district"):
-        counts[f"adminarea.{level}"] = sm.AdminArea.objects.filter(level=level).delete()[0]
+    with connection.cursor() as cursor:
+        for model in DEMO_MODELS:
+            for field in model._meta.many_to_many:
+                through = field.remote_field.through._meta.db_table
+                cursor.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(through)))
+            cursor.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(model._meta.db_table)))
+            counts[model._meta.db_table] = cursor.rowcount
+        table = sql.Identifier(sm.AdminArea._meta.db_table)
+        for level in ("community", "street", "district"):
+            cursor.execute(sql.SQL("DELETE FROM {} WHERE level = %s").format(table), [level])
+            counts[f"admin areas ({level})"] = cursor.rowcount
     return counts
 
 

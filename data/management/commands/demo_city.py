@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from data.demo_city import generate
 from data.demo_city.admin_codes import DEFAULT_DISTRICT
@@ -89,10 +89,15 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         generated = time.monotonic()
-        with transaction.atomic():
-            if replace:
-                delete_city()
-            counts = write_plan(plan)
+        try:
+            with transaction.atomic():
+                if replace:
+                    delete_city()
+                counts = write_plan(plan)
+        except IntegrityError as exc:
+            raise CommandError(
+                f"other data still refers to the old city, nothing changed: {exc}"
+            ) from exc
         done = time.monotonic()
         if verbosity >= 1:
             self.stdout.write(
