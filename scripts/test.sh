@@ -10,4 +10,5 @@ if [ -f "$PG_DATA/postmaster.pid" ] && redis-cli -p "$REDIS_PORT" ping >/dev/nul
 fi
 "$ROOT/scripts/services.sh" start
 [ "$was_running" = 1 ] || trap '"$ROOT/scripts/services.sh" stop' EXIT
+"$VENV/bin/python" manage.py collectstatic --noinput -v 0
 "$VENV/bin/python" -m pytest "$@"
