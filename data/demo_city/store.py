@@ -122,12 +122,14 @@ def _ts(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def delete_city() -> dict[str, int]:
-    """Deletes every row of the tables the demo city fills, dependants first; gives counts.
+def delete_city(keep_area_codes: frozenset[str] = frozenset()) -> dict[str, int]:
+    """Deletes the rows of the tables the demo city fills, dependants first; gives counts.
 
-    Plain SQL DELETEs: the ORM's cascade collection takes minutes on a million components.
-    Rows of other packages that still point at these tables make the transaction fail at
-    commit (the foreign keys are deferred), so nothing is left dangling."""
+    Admin areas whose code is in `keep_area_codes` stay (``write_plan`` updates them in place),
+    so people and departments bound to a district or street keep their binding across a
+    regeneration. Plain SQL DELETEs: the ORM's cascade collection takes minutes on a million
+    components. Rows of other packages that still point at deleted rows make the transaction
+    fail at commit (the foreign keys are deferred), so nothing is left dangling."""
     counts = {}
     with connection.cursor() as cursor:
         for model in DEMO_MODELS:
@@ -138,7 +140,10 @@ def delete_city() -> dict[str, int]:
             counts[model._meta.db_table] = cursor.rowcount
         table = sql.Identifier(sm.AdminArea._meta.db_table)
         for level in ("community", "street", "district"):
-            cursor.execute(sql.SQL("DELETE FROM {} WHERE level = %s").format(table), [level])
+            cursor.execute(
+                sql.SQL("DELETE FROM {} WHERE level = %s AND NOT code = ANY(%s)").format(table),
+                [level, sorted(keep_area_codes)],
+            )
             counts[f"admin areas ({level})"] = cursor.rowcount
     return counts
 
@@ -158,16 +163,31 @@ def write_plan(plan: CityPlan) -> dict[str, int]:
 
 
 def _write_areas(w: _Writer, plan: CityPlan, counts) -> dict[str, int]:
-    ids = w.ids(sm.AdminArea, len(plan.areas))
-    by_code = {a.code: i for a, i in zip(plan.areas, ids)}
+    """Inserts the admin areas, or updates in place those whose code already exists."""
+    w.cursor.execute(
+        "SELECT code, id FROM spatial_adminarea WHERE code = ANY(%s)",
+        [[a.code for a in plan.areas]],
+    )
+    existing = dict(w.cursor.fetchall())
+    fresh = iter(w.ids(sm.AdminArea, len(plan.areas) - len(existing)))
+    by_code = {a.code: existing.get(a.code) or next(fresh) for a in plan.areas}
     geoms = w.to_4326([a.geom for a in plan.areas], multi=True)
     rows = [
-        (i, a.code, a.name, a.level, by_code.get(a.parent) if a.parent else None, g)
-        for a, i, g in zip(plan.areas, ids, geoms)
+        (by_code[a.code], a.code, a.name, a.level, by_code.get(a.parent) if a.parent else None, g)
+        for a, g in zip(plan.areas, geoms)
     ]
-    counts["admin areas"] = w.copy(
-        sm.AdminArea, ["id", "code", "name", "level", "parent_id", "geom"], rows
+    columns = ["id", "code", "name", "level", "parent_id", "geom"]
+    counts["admin areas"] = w.copy(sm.AdminArea, columns, [r for r in rows if r[1] not in existing])
+    w.cursor.executemany(
+        "UPDATE spatial_adminarea SET name = %s, level = %s, parent_id = %s, "
+        "geom = %s::geometry WHERE id = %s",
+        [
+            (name, level, parent, geom, i)
+            for i, code, name, level, parent, geom in rows
+            if code in existing
+        ],
     )
+    counts["admin areas"] += len(existing)
     return by_code
 
 

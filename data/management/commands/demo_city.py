@@ -92,7 +92,7 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 if replace:
-                    delete_city()
+                    delete_city(frozenset(a.code for a in plan.areas))
                 counts = write_plan(plan)
         except IntegrityError as exc:
             raise CommandError(
