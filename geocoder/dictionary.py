@@ -322,6 +322,9 @@ def load(version: tuple = ()) -> Gazetteer:
         point = BuildingPoint(bid, key, owner[0], owner[1], lon, lat)
         g.buildings[owner][key] = point
         g.buildings_by_number[key].append(point)
+    for entry in g.entries.values():
+        if entry.district_id is None and entry.street_id in areas:
+            entry.district_id = areas[entry.street_id][2]
     g.finish()
     return g
 

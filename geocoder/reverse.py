@@ -58,6 +58,12 @@ def reverse(lon: float, lat: float, g: Gazetteer | None = None) -> ReverseResult
     if compounds:
         return _in_compound(g, compounds[0][1], lon, lat)
     if roads:
+        doors = [d for d in (_door_on_side(g, r[1], r[3], lon, lat) for r in roads) if d[0]]
+        if doors:
+            door, side, dist = min(doors, key=lambda d: d[2])
+            road = g.entries[("road", door.road_id)]
+            return _finish(g, road, door_label(g, door), "door", door.lon, door.lat, lon, lat,
+                           road=road.name, number=door.number, side=side)
         _, road_id, dist, measure = roads[0]
         return _on_road(g, road_id, measure, lon, lat)
     if places:
@@ -120,11 +126,11 @@ def point_side(geom: RoadGeometry, measure: float, lon: float, lat: float) -> st
     return "left" if ux * (py - y) - uy * (px - x) >= 0 else "right"
 
 
-def _on_road(g: Gazetteer, road_id: int, measure: float, lon: float, lat: float) -> ReverseResult:
+def _door_on_side(g: Gazetteer, road_id: int, measure: float, lon: float, lat: float):
+    """Gives (door, side, metres): the nearest door within `DOOR_RADIUS_M` on the point's side
+    of one road, or (None, side, inf)."""
     line = g.roads[road_id]
-    road = g.entries[("road", road_id)]
-    geom = RoadGeometry(line.coords)
-    side = point_side(geom, measure, lon, lat)
+    side = point_side(RoadGeometry(line.coords), measure, lon, lat)
     best, best_d = None, DOOR_RADIUS_M
     for door in line.doors:
         if door.side != side:
@@ -132,9 +138,16 @@ def _on_road(g: Gazetteer, road_id: int, measure: float, lon: float, lat: float)
         d = metres(lon, lat, door.lon, door.lat)
         if d < best_d:
             best, best_d = door, d
-    if best is not None:
-        return _finish(g, road, door_label(g, best), "door", best.lon, best.lat, lon, lat,
-                       road=line.name, number=best.number, side=side)
+    return best, side, best_d
+
+
+def _on_road(g: Gazetteer, road_id: int, measure: float, lon: float, lat: float) -> ReverseResult:
+    """Gives the road with the number of its nearest door along the road on the point's side
+    (学院路18号附近), or the road alone when it has no doors."""
+    line = g.roads[road_id]
+    road = g.entries[("road", road_id)]
+    geom = RoadGeometry(line.coords)
+    side = point_side(geom, measure, lon, lat)
     same_side = [d for d in line.doors if d.side == side] or line.doors
     x, y, _, _ = geom.at(measure)
     plon, plat = geom.frame.to_lonlat(x, y)
