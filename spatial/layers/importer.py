@@ -117,6 +117,7 @@ def run_import(job: Job) -> dict:
 
 
 def _import(job: Job, path: Path, work_dir: Path, options: ImportOptions) -> dict:
+    clock = _Clock()
     fmt = readers.detect_format(path, options.format or None)
     source = readers.read_source(
         path, work_dir, fmt, layer=options.layer or None, x=options.x or None,
@@ -125,14 +126,17 @@ def _import(job: Job, path: Path, work_dir: Path, options: ImportOptions) -> dic
     src_crs = transform.resolve_source_crs(source.declared_crs, options.crs or None, fmt)
     frame = source.frame
     set_progress(job, rows_total=len(frame))
+    clock.mark("read")
     prepared = geometry.prepare(
         np.asarray(frame.geometry.array, dtype=object), options.invalid, options.mixed
     )
     keep = prepared.keep
+    clock.mark("prepare")
     converted = transform.to_wgs84(prepared.geoms[keep], src_crs)
     if options.extent_check != "off":
         box = transform.city_box() if options.extent_check == "city" else None
         transform.check_extent(prepared.geoms[keep], converted, src_crs, box)
+    clock.mark("convert")
     attributes = frame.drop(columns=frame.geometry.name)[keep].reset_index(drop=True)
     report = {
         **prepared.report,
@@ -150,7 +154,22 @@ def _import(job: Job, path: Path, work_dir: Path, options: ImportOptions) -> dic
     else:
         report.update(_write_core(options, attributes, converted, prepared.geometry_type))
         set_progress(job, rows_done=report["rows_written"])
+    clock.mark("write")
+    report["timings_s"] = clock.laps
     return report
+
+
+class _Clock:
+    """Gives the seconds each import phase took (for the report and the benchmark)."""
+
+    def __init__(self):
+        self.last = time.monotonic()
+        self.laps: dict[str, float] = {}
+
+    def mark(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = round(now - self.last, 3)
+        self.last = now
 
 
 def layer_key_for(options: ImportOptions, path: Path) -> str:
