@@ -6,7 +6,7 @@ import random
 import pytest
 
 from spatial.crs import from_wgs84, to_wgs84
-from spatial.locate import locate
+from spatial.locate import PREPARED_NAME, locate
 
 from .conftest import LAT0, LON0, SHANGHAI, STEP
 
@@ -144,3 +144,23 @@ def test_refresh_responsibility_grid_is_the_union_of_its_unit_grids(small_city):
     assert grid.geom.geom_type == "MultiPolygon"
     assert grid.geom.transform(4548, clone=True).area == pytest.approx(union_area, rel=1e-6)
     assert grid.geom.equals(small_city.communities["C3"].geom)
+
+
+def test_prepared_query_is_reused_and_prepared_again_when_forgotten(small_city):
+    from django.db import connection
+
+    first = locate(121.405, 31.205, at=NOON)
+    connection._citygrid_locate_prepared_on = None  # as if the connection were new to us
+    assert locate(121.405, 31.205, at=NOON) == first
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [PREPARED_NAME]
+        )
+        assert cursor.fetchone()[0] == 1
+        cursor.execute("SHOW plan_cache_mode")
+        # SET LOCAL holds until this test's transaction ends (in autocommit, for one statement).
+        assert cursor.fetchone()[0] == "force_generic_plan"
+        cursor.execute(
+            "SELECT generic_plans FROM pg_prepared_statements WHERE name = %s", [PREPARED_NAME]
+        )
+        assert cursor.fetchone()[0] >= 1
