@@ -23,7 +23,14 @@ from django.conf import settings
 from pyproj import Transformer
 from shapely.strtree import STRtree
 
-from .addresses import block_polygon, build_blocks, build_doors, build_offices, build_places
+from .addresses import (
+    block_polygon,
+    block_uses,
+    build_blocks,
+    build_doors,
+    build_offices,
+    build_places,
+)
 from .addresses import build_storefronts
 from .admin_codes import DEFAULT_DISTRICT, District, load_district
 from .components import build_components
@@ -90,7 +97,8 @@ def generate(
     base = _generate_base(seed, scale, center, district_code)
     plan, layout, names = base.plan, base.layout, base.names
     rng = names.rng
-    build_roads(plan, layout, base.cell_code, names)
+    uses = block_uses(layout, rng)
+    build_roads(plan, layout, base.cell_code, names, uses)
     build_doors(plan, rng)
     tree = STRtree([g.geom for g in plan.grids])
 
@@ -98,7 +106,7 @@ def generate(
         hits = tree.query(point, predicate="intersects")
         return plan.grids[int(min(hits))].code if len(hits) else None
 
-    blocks = build_blocks(plan, layout, names, grid_of_point)
+    blocks = build_blocks(plan, layout, names, uses, grid_of_point)
     blocks["block_polygon"] = lambda i, j: block_polygon(layout, i, j)
     build_offices(plan, names)
     build_storefronts(plan, names)

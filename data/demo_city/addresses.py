@@ -142,15 +142,17 @@ def _buildings_in(area: Polygon, count_range, rng, size=(14.0, 45.0), gap=(30.0,
     if len(slots) < lo:
         return slots
     n = int(rng.integers(lo, min(hi, len(slots)) + 1))
-    return slots[:n]
+    keep = np.unique(np.round(np.linspace(0, len(slots) - 1, n)).astype(int))
+    return [slots[k] for k in keep]
 
 
-def build_blocks(plan: CityPlan, layout: Layout, names: NameBook, grid_of_point) -> dict:
+def build_blocks(
+    plan: CityPlan, layout: Layout, names: NameBook, uses: dict, grid_of_point
+) -> dict:
     """Compounds, organizations, parks and landmarks on the blocks; gives the block uses and
     the park and school polygons other steps place things in."""
     rng = names.rng
     doors = DoorIndex(plan)
-    uses = block_uses(layout, rng)
     parks: list[Polygon] = []
     schools: list[int] = []
     for (i, j), use in sorted(uses.items()):

@@ -138,9 +138,9 @@ def build_layout(rng: np.random.Generator, area_m2: float, origin: tuple[float, 
     nodes = (1 - s) * (1 - t) * c00 + s * (1 - t) * c10 + s * t * c11 + (1 - s) * t * c01
 
     # An old town (老城区) quarter of narrow alleys (胡同) near one corner.
-    oi = max(1, nx // 4)
-    oj = max(1, ny // 4)
-    old_town = (0, min(nx, oi + 1), ny - min(ny, oj + 1), ny)
+    oi = max(1, nx // 5)
+    oj = max(1, ny // 5)
+    old_town = (0, min(nx, oi), ny - min(ny, oj), ny)
     return Layout(
         origin=origin,
         nodes=nodes,

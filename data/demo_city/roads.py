@@ -17,7 +17,7 @@ from .plan import CityPlan, Road, RoadSegment
 
 ROAD_KIND = {MAIN: "main", SECONDARY: "street", BRANCH: "street", ALLEY: "alley"}
 ALIAS_SWAP = {"大街": "路", "路": "大街", "大道": "路"}
-ALLEY_SHARE_OUTSIDE_OLD_TOWN = 0.08
+ALLEY_SHARE_OF_MIXED_BLOCKS = 0.4
 
 
 def _spans(n_cross: int, cross_classes: list[str], road_class: str) -> list[tuple[int, int]]:
@@ -79,8 +79,9 @@ def _add_road(plan, names, layout, cell_code, road_class, coords, mid_cell, segm
         )
 
 
-def build_roads(plan: CityPlan, layout: Layout, cell_code, names: NameBook) -> None:
-    """Fills `plan.roads` and `plan.road_segments` from the layout's lines."""
+def build_roads(plan: CityPlan, layout: Layout, cell_code, names: NameBook, uses: dict) -> None:
+    """Fills `plan.roads` and `plan.road_segments` from the layout's lines (alleys only in
+    blocks whose use is ``mixed``)."""
     nodes = layout.nodes
     for axis in (0, 1):
         line_idx = layout.line_u if axis == 0 else layout.line_v
@@ -95,24 +96,28 @@ def build_roads(plan: CityPlan, layout: Layout, cell_code, names: NameBook) -> N
                 mid = (cross_idx[a] + cross_idx[b]) // 2
                 cell = (fine, mid) if axis == 0 else (mid, fine)
                 _add_road(plan, names, layout, cell_code, classes[k], coords, cell, segs)
-    _build_alleys(plan, layout, cell_code, names)
+    _build_alleys(plan, layout, cell_code, names, uses)
 
 
-def _build_alleys(plan: CityPlan, layout: Layout, cell_code, names: NameBook) -> None:
-    """Alleys along the inner grid lines of old-town blocks and a few others."""
+def _build_alleys(plan: CityPlan, layout: Layout, cell_code, names: NameBook, uses) -> None:
+    """Alleys along inner grid lines: east-west hutongs (胡同) through every old-town block,
+    one back lane (背街小巷) through some mixed blocks; never through compounds or parks."""
     nodes = layout.nodes
     rng = names.rng
     for i in range(layout.n_blocks_x):
         for j in range(layout.n_blocks_y):
             old = layout.in_old_town(i, j)
-            if not old and rng.random() >= ALLEY_SHARE_OUTSIDE_OLD_TOWN:
+            if uses[(i, j)] != "mixed":
+                continue
+            if not old and rng.random() >= ALLEY_SHARE_OF_MIXED_BLOCKS:
                 continue
             us, vs = layout.block_cells(i, j)
             inner_u = list(us)[1:]
             inner_v = list(vs)[1:]
-            lines = [(0, u) for u in inner_u] + [(1, v) for v in inner_v]
-            if not old and lines:
-                lines = [lines[int(rng.integers(len(lines)))]]
+            lines = [(1, v) for v in inner_v]
+            if not old:
+                lines += [(0, u) for u in inner_u]
+                lines = [lines[int(rng.integers(len(lines)))]] if lines else []
             for axis, fine in lines:
                 if axis == 0:
                     coords = nodes[fine, vs.start : vs.stop + 1]
