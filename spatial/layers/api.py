@@ -28,7 +28,7 @@ from .importer import ImportOptions
 from .serializers import (
     IdentifySerializer,
     ImportAcceptedSerializer,
-    JobSerializer,
+    JobProgressSerializer,
     LayerImportSerializer,
     LayerListSerializer,
     LayerPatchSerializer,
@@ -153,7 +153,7 @@ class JobView(APIView):
     """A background job's state, progress, errors and report (owner or system admin)."""
 
     @extend_schema(operation_id="jobs_read", summary="Read a job's progress and report",
-                   responses={200: JobSerializer, **ERRORS})
+                   responses={200: JobProgressSerializer, **ERRORS})
     def get(self, request: Request, job_id: str) -> Response:
         return Response(jobs.describe_job(jobs.get_job(job_id, scope_for(request))))
 

@@ -136,6 +136,7 @@ def _import(job: Job, path: Path, work_dir: Path, options: ImportOptions) -> dic
     if options.extent_check != "off":
         box = transform.city_box() if options.extent_check == "city" else None
         transform.check_extent(prepared.geoms[keep], converted, src_crs, box)
+    transform.check_finite(converted, src_crs)
     clock.mark("convert")
     attributes = frame.drop(columns=frame.geometry.name)[keep].reset_index(drop=True)
     report = {

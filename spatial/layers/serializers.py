@@ -82,7 +82,7 @@ class LayerImportSerializer(serializers.Serializer):
     group = serializers.CharField(required=False, allow_blank=True)
 
 
-class JobSerializer(serializers.Serializer):
+class JobProgressSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     kind = serializers.CharField()
     state = serializers.ChoiceField(choices=["pending", "running", "succeeded", "failed"])
@@ -98,7 +98,7 @@ class JobSerializer(serializers.Serializer):
 
 
 class ImportAcceptedSerializer(serializers.Serializer):
-    job = JobSerializer()
+    job = JobProgressSerializer()
     url = serializers.CharField(help_text="where to poll the job")
 
 

@@ -79,6 +79,19 @@ def to_wgs84(geoms: np.ndarray, source: SourceCrs) -> np.ndarray:
     return shapely.transform(geoms, lambda xy: _convert(xy, source))
 
 
+def check_finite(converted: np.ndarray, source: SourceCrs) -> None:
+    """Raises `BadInput` naming rows whose coordinates have no WGS84 position in `source`."""
+    coords, index = shapely.get_coordinates(converted, return_index=True)
+    bad = np.unique(index[~np.isfinite(coords).all(axis=1)])
+    if len(bad):
+        rows = ", ".join(str(i + 1) for i in bad[:10])
+        raise BadInput(
+            f"{len(bad)} features have coordinates outside the valid area of {source.label} "
+            f"(rows {rows}); check the file's CRS (--crs)",
+            field="crs",
+        )
+
+
 def city_box() -> tuple[float, float, float, float]:
     """Gives the accepted (minx, miny, maxx, maxy): the districts' extent, or the configured
     city centre, widened by settings.LAYER_IMPORT_MARGIN_DEG."""

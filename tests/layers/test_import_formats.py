@@ -122,3 +122,17 @@ def test_api_import_runs_on_celery_and_reports_progress(admin_client, tmp_path, 
     listed = admin_client.get("/api/v1/layers").json()["layers"]
     entry = next(x for x in listed if x["key"] == "api-points")
     assert entry["public"] is True and entry["feature_count"] == len(truth)
+
+
+def test_command_waits_for_the_celery_job_with_progress(tmp_path, upload_dir, celery_worker,
+                                                        capsys):
+    import io
+
+    truth = truth_points()
+    path = tmp_path / "cmd.geojson"
+    truth.to_file(path, driver="GeoJSON", engine="pyogrio")
+    out = io.StringIO()
+    call_command("load_layer", str(path), key="cmd-points", stdout=out, timeout=60)
+    assert "imported 25 features (Point, from EPSG:4326) into cmd-points" in out.getvalue()
+    assert "25/25" in capsys.readouterr().err  # the tqdm bar reached the total
+    assert Layer.objects.get(key="cmd-points").feature_count == 25
