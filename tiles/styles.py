@@ -122,7 +122,8 @@ def _heat_layers(layer: Layer, colour: str) -> tuple[dict, list[dict]]:
     style_layer = {
         "id": f"{name}-fill", "type": "fill", "source": name, "source-layer": name,
         "layout": {"visibility": "none"},
-        "metadata": {"citygrid:layer": name, "citygrid:title": f"{layer.title}热力"},
+        "metadata": {"citygrid:layer": name, "citygrid:title": f"{layer.title}热力",
+                     "citygrid:identify": False},
         "paint": {"fill-opacity": 0.55,
                   "fill-color": ["interpolate", ["linear"], ["get", "count"],
                                  1, "#ffffb2", 10, "#fd8d3c", 100, "#bd0026"]},

@@ -43,7 +43,7 @@
       var key = l.metadata && l.metadata["citygrid:layer"];
       if (!key) { return; }
       var g = groups[key] || (groups[key] = { title: l.metadata["citygrid:title"], ids: [], colour: null,
-        visible: false });
+        visible: false, identify: l.metadata["citygrid:identify"] !== false });
       g.ids.push(l.id);
       var paint = l.paint || {};
       var colour = paint["fill-color"] || paint["line-color"] || paint["circle-color"];
@@ -134,7 +134,10 @@
   map.on("click", function (e) {
     var popup = new maplibregl.Popup({ maxWidth: "320px" }).setLngLat(e.lngLat)
       .setHTML("<div class='identify'>查询中…</div>").addTo(map);
-    var layers = Object.keys(styleGroups()).filter(function (k) { return hidden[k] !== true; });
+    var groups = styleGroups();
+    var layers = Object.keys(groups).filter(function (k) {
+      return groups[k].identify && groups[k].visible && hidden[k] !== true;
+    });
     var url = config.identifyUrl + "?lon=" + e.lngLat.lng.toFixed(7) + "&lat=" + e.lngLat.lat.toFixed(7) +
       "&zoom=" + map.getZoom().toFixed(2) + "&layers=" + encodeURIComponent(layers.join(","));
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
