@@ -21,6 +21,7 @@ SUFFIXES = [("甲", 0.03), ("乙", 0.01), ("之1", 0.02)]
 SETBACK_M = 22.0  # compounds and organizations start this far from the road centrelines
 BLOCK_USES = [("residential", 0.55), ("organization", 0.17), ("park", 0.08), ("mixed", 0.20)]
 STOREFRONT_SHARE = 0.25
+ORG_KINDS = ["school", "hospital", "company", "company"]  # the first two blocks: school, hospital
 
 
 def _along_line(
@@ -103,7 +104,7 @@ def block_polygon(layout: Layout, i: int, j: int) -> Polygon:
 
 def block_uses(layout: Layout, rng: np.random.Generator) -> dict[tuple[int, int], str]:
     """What each block holds: residential, organization, park or mixed (shops and offices);
-    old-town blocks are courtyard housing (mixed)."""
+    old-town blocks are courtyard housing (mixed). Even a tiny city gets one block of each."""
     kinds = [k for k, _ in BLOCK_USES]
     probs = np.array([p for _, p in BLOCK_USES])
     uses = {}
@@ -111,6 +112,14 @@ def block_uses(layout: Layout, rng: np.random.Generator) -> dict[tuple[int, int]
         for j in range(layout.n_blocks_y):
             use = "mixed" if layout.in_old_town(i, j) else str(rng.choice(kinds, p=probs))
             uses[(i, j)] = use
+    free = [b for b in sorted(uses) if not layout.in_old_town(*b)]
+    for kind in kinds:
+        if kind not in uses.values() and free:
+            # the free block whose use is most common gives way
+            counts = {k: list(uses.values()).count(k) for k in kinds}
+            donor = max(free, key=lambda b: (counts[uses[b]], b))
+            uses[donor] = kind
+            free.remove(donor)
     return uses
 
 
@@ -155,6 +164,7 @@ def build_blocks(
     doors = DoorIndex(plan)
     parks: list[Polygon] = []
     schools: list[int] = []
+    org_count = 0
     for (i, j), use in sorted(uses.items()):
         inner = block_polygon(layout, i, j).buffer(-SETBACK_M, join_style="mitre")
         if inner.is_empty or inner.area < 2_000:
@@ -162,7 +172,8 @@ def build_blocks(
         if use == "residential":
             _compound(plan, doors, inner, names, grid_of_point)
         elif use == "organization":
-            kind = str(rng.choice(["school", "hospital", "company", "company"]))
+            kind = ORG_KINDS[org_count] if org_count < 2 else str(rng.choice(ORG_KINDS))
+            org_count += 1
             org = _organization(plan, doors, inner, names, kind)
             if kind == "school":
                 schools.append(org)
@@ -173,6 +184,7 @@ def build_blocks(
                 kind="place",
                 geom=inner.representative_point(),
                 area=shapely.MultiPolygon([inner]),
+                door=_entrance(plan, doors, inner)[0],
             )
             place.aliases = [place.name[:-2] + "公园"] if not place.name.endswith("公园") else []
             plan.places.append(place)
@@ -312,6 +324,7 @@ def build_places(plan: CityPlan, layout: Layout, names: NameBook) -> None:
                         name=name,
                         kind="place",
                         geom=point,
+                        door=doors.nearest(point),
                         aliases=aliases,
                         historical_names=historical,
                     )

@@ -237,6 +237,10 @@ def test_organizations_storefronts_and_place_names(city):
     assert offices == streets
     assert one("SELECT count(*) FROM geocoder_organization WHERE door_id IS NULL")[0] == 0
     assert one("SELECT count(*) FROM geocoder_placename WHERE cardinality(aliases) > 0")[0] > 0
+    assert one("SELECT count(*) FROM geocoder_placename WHERE door_id IS NULL")[0] == 0
+    kinds = {r[0] for r in rows("SELECT DISTINCT kind FROM geocoder_placename")}
+    assert {"place", "landmark"} <= kinds
+    assert one("SELECT count(*) FROM geocoder_building WHERE organization_id IS NOT NULL")[0] > 0
     assert one("SELECT count(*) FROM geocoder_road WHERE cardinality(aliases) > 0")[0] > 0
     names = [r[0] for r in rows("SELECT name FROM geocoder_road")]
     assert len(names) == len(set(names))
