@@ -149,6 +149,12 @@ UPLOAD_DIR = Path(os.environ.get("CITYGRID_UPLOAD_DIR", VAR_DIR / "uploads"))
 MAX_UPLOAD_BYTES = int(os.environ.get("CITYGRID_MAX_UPLOAD_BYTES", 512 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Large uploads spool here, not in /tmp, so nothing an upload writes lands outside UPLOAD_DIR
+# (spatial.layers.files creates it).
+FILE_UPLOAD_TEMP_DIR = str(UPLOAD_DIR / "spool")
+# Layer imports refuse coordinates outside the districts' extent (or CITY_CENTER ± 1°) widened
+# by this many degrees: catches a wrong CRS (metres read as degrees, swapped lat/lon).
+LAYER_IMPORT_MARGIN_DEG = float(os.environ.get("CITYGRID_LAYER_IMPORT_MARGIN_DEG", "1.0"))
 
 # Where the demo city is generated (lon, lat of its centre) and its metric CRS: a CGCS2000
 # 3-degree Gauss-Kruger zone (EPSG:4547 is CM 114E; Beijing's 117E is EPSG:4548).

@@ -23,7 +23,7 @@ from web.errors import BadInput, TooLarge
 
 from . import export as export_service
 from . import identify as identify_service
-from . import jobs, mapconfig, registry
+from . import files, jobs, mapconfig, registry
 from .importer import ImportOptions
 from .serializers import (
     IdentifySerializer,
@@ -119,6 +119,10 @@ class LayerImportView(APIView):
     """Starts an import job for an uploaded vector file (GIS admins)."""
 
     parser_classes = [MultiPartParser, FormParser]
+
+    def initial(self, request, *args, **kwargs):
+        files.ensure_spool_dir()  # before anything parses the multipart body
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="layers_import",

@@ -25,6 +25,13 @@ def upload_root() -> Path:
     return root
 
 
+def ensure_spool_dir() -> None:
+    """Creates the directory Django spools large request bodies into (FILE_UPLOAD_TEMP_DIR)."""
+    spool = getattr(settings, "FILE_UPLOAD_TEMP_DIR", None)
+    if spool:
+        Path(spool).mkdir(parents=True, exist_ok=True)
+
+
 def new_work_dir() -> Path:
     """Gives a fresh directory under the upload root for one import."""
     path = upload_root() / f"import-{uuid.uuid4().hex}"

@@ -265,3 +265,16 @@ def test_failure_after_staging_drops_the_new_table(admin_client, tmp_path, monke
     assert layers_tables() == tables
     assert Layer.objects.get(key="stage").version == version
     assert len(all_features(admin_client, "stage")) == len(truth)
+
+
+def test_large_upload_spools_inside_the_upload_dir(admin_client, tmp_path, settings):
+    """A body bigger than FILE_UPLOAD_MAX_MEMORY_SIZE is spooled under UPLOAD_DIR, not /tmp."""
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1000
+    settings.FILE_UPLOAD_TEMP_DIR = str(settings.UPLOAD_DIR / "spool")
+    path = tmp_path / "spooled.geojson"
+    truth_points(200).to_file(path, driver="GeoJSON", engine="pyogrio")
+    assert path.stat().st_size > 1000
+    with open(path, "rb") as fh:
+        response = admin_client.post("/api/v1/layers/import", {"file": fh, "key": "spooled"})
+    assert response.status_code == 202, response.content
+    assert (settings.UPLOAD_DIR / "spool").is_dir()
