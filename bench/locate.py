@@ -29,7 +29,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from spatial.locate import LOCATE_SQL, locate, search_box_degrees  # noqa: E402
+from spatial.locate import _EXECUTE_SQL, locate, search_box_degrees  # noqa: E402
 
 # One random point strictly inside each of N random unit grids (seeded, so runs compare).
 SAMPLE_SQL = """
@@ -98,14 +98,16 @@ def start_gunicorn(workers: int) -> tuple[subprocess.Popen, str]:
     url = f"http://127.0.0.1:{port}"
     import requests
 
-    for _ in range(100):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         try:
-            requests.get(f"{url}/api/v1/locate?lon=0&lat=0", timeout=1)
+            requests.get(f"{url}/api/v1/locate?lon=0&lat=0", timeout=10)
             return process, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
+        except requests.RequestException:
+            time.sleep(0.2)
     process.terminate()
-    raise SystemExit("gunicorn did not start")
+    process.wait(timeout=10)
+    raise SystemExit("gunicorn did not start within 60 s")
 
 
 def bench_http(points, url: str) -> tuple[list[float], int]:
@@ -125,10 +127,11 @@ def bench_http(points, url: str) -> tuple[list[float], int]:
 
 
 def explain(lon: float, lat: float) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of the prepared statement as locate() runs it (generic plan)."""
+    from django.conf import settings
     from django.utils import timezone
 
-    from django.conf import settings
-
+    locate(lon, lat)  # makes sure the statement is prepared on this connection
     dlon, dlat = search_box_degrees(lat)
     params = {
         "lon": lon,
@@ -139,8 +142,9 @@ def explain(lon: float, lat: float) -> str:
         "dlat": dlat,
         "radius": 50.0,
     }
+    execute = _EXECUTE_SQL.replace("EXECUTE", "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE", 1)
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + LOCATE_SQL, params)
+        cursor.execute(execute, params)
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
@@ -167,10 +171,10 @@ def main() -> None:
 
     print(f"database {connection.settings_dict['NAME']}: {table_sizes()}")
     points = sample_points(args.points, args.seed)
-    if args.explain:
-        print(explain(*points[0]))
     samples, found = bench_in_process(points)
     print(f"in-process locate(): {percentiles(samples)} (grid found for {found}/{len(points)})")
+    if args.explain:
+        print(explain(*points[0]))
     if args.http or args.url:
         process, url = (None, args.url) if args.url else start_gunicorn(args.workers)
         try:
