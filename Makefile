@@ -19,3 +19,6 @@ stop:
 lint: install
 	.venv/bin/ruff format --check spatial geocoder tiles cases evaluation data web
 	.venv/bin/ruff check spatial geocoder tiles cases evaluation data web
+
+bench-locate: install
+	.venv/bin/python bench/locate.py --points 10000 --http
