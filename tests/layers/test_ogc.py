@@ -105,12 +105,17 @@ def test_datetime_filter_on_a_layer_with_time(client, tmp_path, upload_dir):
 
 def test_core_layer_items_use_filter_sql(client, upload_dir):
     square = shapely.multipolygons([shapely.box(LON0, LAT0, LON0 + 0.01, LAT0 + 0.01)]).wkt
-    district = AdminArea.objects.create(code="110108", name="海淀区", level="district", geom=square)
-    AdminArea.objects.create(code="110108001", name="街道", level="street", parent=district,
+    district = AdminArea.objects.create(code="990101", name="测试区", level="district", geom=square)
+    AdminArea.objects.create(code="990101001", name="街道", level="street", parent=district,
                              geom=square)
-    body = client.get("/ogc/collections/districts/items").json()
-    assert body["numberMatched"] == 1 and body["features"][0]["properties"]["name"] == "海淀区"
-    assert client.get("/ogc/collections/streets/items").json()["numberMatched"] == 1
+    body = client.get("/ogc/collections/districts/items", {"code": "990101"}).json()
+    assert body["numberMatched"] == 1 and body["features"][0]["properties"]["name"] == "测试区"
+    assert client.get("/ogc/collections/districts/items",
+                      {"code": "990101001"}).json()["numberMatched"] == 0
+    assert client.get("/ogc/collections/streets/items",
+                      {"code": "990101001"}).json()["numberMatched"] == 1
+    total = client.get("/ogc/collections/districts/items").json()["numberMatched"]
+    assert total == AdminArea.objects.filter(level="district").count()
 
 
 def test_scope_limits_rows_of_a_private_layer(client, tmp_path, upload_dir):
@@ -120,7 +125,7 @@ def test_scope_limits_rows_of_a_private_layer(client, tmp_path, upload_dir):
         "succeeded"
     layer = Layer.objects.get(key="private")
     area = AdminArea.objects.create(
-        code="110108", name="海淀区", level="district",
+        code="990101", name="测试区", level="district",
         geom=shapely.multipolygons([shapely.box(LON0 - 0.003, LAT0 - 0.003, LON0 + 0.003,
                                                 LAT0 + 0.003)]).wkt)
     position = Position.objects.create(key="inspector", name="网格员")
