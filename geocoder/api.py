@@ -29,15 +29,24 @@ from .serializers import (
 
 MAX_Q_CHARS = 500
 MAX_LIMIT = 20
+WITHIN_SCHEMA = {"type": "string",
+                 "pattern": r"^(\d{6}|\d{9}|\d{12}|-?\d+(\.\d+)?(,-?\d+(\.\d+)?){3})$"}
+CRS_SCHEMA = {"type": "string", "pattern": r"^(([Ee][Pp][Ss][Gg]:)?(4326|4490|3857|449[1-9]|45[0-4]"
+              r"[0-9]|455[0-4])|[Gg][Cc][Jj]02|[Bb][Dd]09)$"}
 BBOX_RE = re.compile(r"^\s*-?\d+(\.\d+)?(\s*,\s*-?\d+(\.\d+)?){3}\s*$")
 
 
+Q_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_Q_CHARS}
+
+
 def query_text(request: Request, name: str = "q") -> str:
-    """Gives the query text, or `BadInput` when it is missing, blank or too long."""
+    """Gives the query text, or `BadInput` when it is missing, empty or too long (text that
+    cleans to nothing, e.g. only spaces or control characters, is a query that matches
+    nothing)."""
     q = request.query_params.get(name, "")
     if len(q) > MAX_Q_CHARS:
         raise BadInput(f"{name} is longer than {MAX_Q_CHARS} characters", field=name)
-    if not clean(q):
+    if not q:
         raise BadInput(f"{name} is required", field=name)
     return q
 
@@ -45,7 +54,7 @@ def query_text(request: Request, name: str = "q") -> str:
 def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
     """Gives an integer query parameter within low..high, or `BadInput`."""
     raw = request.query_params.get(name)
-    if raw in (None, ""):
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -62,16 +71,15 @@ def within_filter(raw: str | None):
     if not raw:
         return None
     if BBOX_RE.match(raw):
-        x0, y0, x1, y1 = (float(v) for v in raw.split(","))
-        if x0 > x1 or y0 > y1:
-            raise BadInput("within bbox must be minlon,minlat,maxlon,maxlat", field="within")
+        a, b, c, d = (float(v) for v in raw.split(","))
+        (x0, x1), (y0, y1) = sorted((a, c)), sorted((b, d))
         return lambda lon, lat: x0 <= lon <= x1 and y0 <= lat <= y1
     if raw.isdigit() and len(raw) in (6, 9, 12):
         with connection.cursor() as cur:
             cur.execute("SELECT id FROM spatial_adminarea WHERE code = %s", [raw])
             row = cur.fetchone()
         if row is None:
-            raise BadInput(f"no admin area has code {raw}", field="within")
+            return lambda lon, lat: False  # nothing lies inside an area that does not exist
         area_id = row[0]
 
         def inside(lon: float, lat: float) -> bool:
@@ -112,9 +120,10 @@ class GeocodeView(APIView):
         operation_id="geocode",
         summary="Geocode an address (地理编码): the spec's 18 combinations, noise-tolerant",
         parameters=[
-            OpenApiParameter("q", str, required=True, description="free text, e.g. 学院路18号附近"),
-            OpenApiParameter("limit", int, required=False, description="1..20, default 5"),
-            OpenApiParameter("within", str, required=False,
+            OpenApiParameter("q", Q_SCHEMA, required=True, description="free text, e.g. 学院路18号附近"),
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                             required=False, description="default 5"),
+            OpenApiParameter("within", WITHIN_SCHEMA, required=False,
                              description="admin area code (6/9/12 digits) or bbox minlon,minlat,maxlon,maxlat"),
         ],
         responses={200: GeocodeResponseSerializer, 400: ErrorSerializer},
@@ -143,8 +152,9 @@ class SuggestView(APIView):
         operation_id="geocode_suggest",
         summary="Suggest names (地址联想) starting with the typed text",
         parameters=[
-            OpenApiParameter("q", str, required=True),
-            OpenApiParameter("limit", int, required=False, description="1..20, default 10"),
+            OpenApiParameter("q", Q_SCHEMA, required=True),
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                             required=False, description="default 10"),
         ],
         responses={200: SuggestResponseSerializer, 400: ErrorSerializer},
     )
@@ -160,6 +170,8 @@ def suggest(q: str, limit: int) -> list[dict]:
     g = gazetteer()
     text = clean(q)
     out: list[dict] = []
+    if not text:
+        return out
     seen: set[str] = set()
     m = re.match(r"^(.*?)(\d+)$", text)
     if m and m.group(1) in g.names:
@@ -194,7 +206,7 @@ class ReverseView(APIView):
         parameters=[
             OpenApiParameter("lon", float, required=True, description="longitude, or x/easting"),
             OpenApiParameter("lat", float, required=True, description="latitude, or y/northing"),
-            OpenApiParameter("crs", str, required=False,
+            OpenApiParameter("crs", CRS_SCHEMA, required=False,
                              description=f"one of {crs_module.ACCEPTED}"),
         ],
         responses={200: ReverseResponseSerializer, 400: ErrorSerializer},

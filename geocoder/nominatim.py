@@ -15,7 +15,7 @@ from spatial.serializers import ErrorSerializer
 from web.access import public
 from web.errors import BadInput
 
-from .api import int_param, query_text
+from .api import Q_SCHEMA, int_param, query_text
 from .match import Candidate, geocode
 from .reverse import reverse
 
@@ -96,10 +96,11 @@ class SearchView(JsonOnly):
     @extend_schema(
         operation_id="nominatim_search",
         summary="Nominatim-compatible search",
-        parameters=[OpenApiParameter("q", str, required=True),
+        parameters=[OpenApiParameter("q", Q_SCHEMA, required=True),
                     OpenApiParameter("format", str, required=False, enum=list(FORMATS)),
-                    OpenApiParameter("limit", int, required=False),
-                    OpenApiParameter("addressdetails", int, required=False)],
+                    OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 40},
+                                     required=False),
+                    OpenApiParameter("addressdetails", int, required=False, enum=[0, 1])],
         responses={200: inline_serializer("NominatimPlaces", PLACE_FIELDS, many=True),
                    400: ErrorSerializer},
     )
@@ -107,7 +108,10 @@ class SearchView(JsonOnly):
         fmt = _format(request)
         q = query_text(request)
         limit = int_param(request, "limit", 10, 1, 40)
-        details = request.query_params.get("addressdetails") in ("1", "true")
+        details = request.query_params.get("addressdetails", "0")
+        if details not in ("0", "1", "true", "false"):
+            raise BadInput("addressdetails must be 0 or 1", field="addressdetails")
+        details = details in ("1", "true")
         _, cands = geocode(q, limit=limit)
         return Response([place_json(c.address, c.match_level, c.lon, c.lat, c.parts, c.score,
                                     _ident(c), fmt, details) for c in cands])
@@ -118,8 +122,10 @@ class ReverseNominatimView(JsonOnly):
     @extend_schema(
         operation_id="nominatim_reverse",
         summary="Nominatim-compatible reverse",
-        parameters=[OpenApiParameter("lat", float, required=True),
-                    OpenApiParameter("lon", float, required=True),
+        parameters=[OpenApiParameter("lat", {"type": "number", "minimum": -90, "maximum": 90},
+                                     required=True),
+                    OpenApiParameter("lon", {"type": "number", "minimum": -180, "maximum": 180},
+                                     required=True),
                     OpenApiParameter("format", str, required=False, enum=list(FORMATS))],
         responses={200: inline_serializer("NominatimPlace", PLACE_FIELDS), 400: ErrorSerializer},
     )
