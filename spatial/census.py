@@ -40,8 +40,8 @@ FROM spatial_adminarea WHERE id = %(area)s
 """
 
 # Unit grids by community FK within the area's subtree (recursive over parent_id, served by
-# the parent_id and community_id btree indexes). %(area)s NULL means the whole city.
-UNIT_GRIDS_SQL = """
+# the parent_id and community_id btree indexes).
+AREA_UNIT_GRIDS_SQL = """
 WITH RECURSIVE subtree AS (
     SELECT id FROM spatial_adminarea WHERE id = %(area)s
     UNION ALL
@@ -49,36 +49,44 @@ WITH RECURSIVE subtree AS (
 )
 SELECT count(*), avg(u.area_m2)
 FROM spatial_unitgrid u
-WHERE %(area)s::bigint IS NULL OR u.community_id IN (SELECT id FROM subtree)
+WHERE u.community_id IN (SELECT id FROM subtree)
 """
+CITY_UNIT_GRIDS_SQL = "SELECT count(*), avg(area_m2) FROM spatial_unitgrid"
 
-# Responsibility grids whose point on surface lies in the area polygon (GiST on the admin area
-# is irrelevant here: the few hundred grids are scanned and tested against one prepared polygon).
-RESPONSIBILITY_GRIDS_SQL = """
+# Responsibility grids whose point on surface lies in the area polygon: the GiST index on the
+# grids' geom finds those whose box meets the polygon, and the point test runs on those only.
+AREA_RESPONSIBILITY_GRIDS_SQL = """
 SELECT count(*), avg(ST_Area(r.geom::geography))
-FROM spatial_responsibilitygrid r
-WHERE r.geom IS NOT NULL
-  AND (%(area)s::bigint IS NULL OR EXISTS (
-        SELECT 1 FROM spatial_adminarea a
-        WHERE a.id = %(area)s AND ST_Intersects(a.geom, ST_PointOnSurface(r.geom))))
+FROM spatial_adminarea a
+JOIN spatial_responsibilitygrid r ON r.geom && a.geom
+WHERE a.id = %(area)s AND ST_Intersects(a.geom, ST_PointOnSurface(r.geom))
+"""
+CITY_RESPONSIBILITY_GRIDS_SQL = """
+SELECT count(*), avg(ST_Area(geom::geography)) FROM spatial_responsibilitygrid
+WHERE geom IS NOT NULL
 """
 
-# Components per minor class: the component GiST index finds those intersecting the area
-# polygon; for the city no spatial filter is needed. Major classes are summed from minors.
-COMPONENTS_SQL = """
+# Components per minor class. For an area the join drives the component GiST index with the
+# one area polygon (PostGIS prepares that polygon once for the whole join); for the city no
+# spatial filter is needed. Major classes are summed from the minors in Python.
+_COMPONENT_CLASSES_SQL = """
 SELECT k.code, k.name, coalesce(major.code, k.code), coalesce(major.name, k.name), n.count
-FROM (
-    SELECT c.category_id, count(*) AS count
-    FROM spatial_component c
-    WHERE %(area)s::bigint IS NULL OR EXISTS (
-        SELECT 1 FROM spatial_adminarea a
-        WHERE a.id = %(area)s AND ST_Intersects(a.geom, c.geom))
-    GROUP BY c.category_id
-) n
+FROM ({counts}) n
 JOIN data_category k ON k.id = n.category_id
 LEFT JOIN data_category major ON major.id = k.parent_id
 ORDER BY k.code
 """
+AREA_COMPONENTS_SQL = _COMPONENT_CLASSES_SQL.format(
+    counts="""
+    SELECT c.category_id, count(*) AS count
+    FROM spatial_adminarea a
+    JOIN spatial_component c ON ST_Intersects(a.geom, c.geom)
+    WHERE a.id = %(area)s
+    GROUP BY c.category_id"""
+)
+CITY_COMPONENTS_SQL = _COMPONENT_CLASSES_SQL.format(
+    counts="SELECT category_id, count(*) AS count FROM spatial_component GROUP BY category_id"
+)
 
 
 @dataclass(frozen=True)
@@ -108,15 +116,20 @@ def resolve_area(code: str | None) -> AdminArea | None:
 def census(area: AdminArea | None = None) -> dict:
     """Gives the census (普查成果) of an admin area, or of the whole city when `area` is None."""
     params = {"area": area.pk if area else None}
+    if area is None:
+        queries = (CITY_SHAPE_SQL, CITY_UNIT_GRIDS_SQL, CITY_RESPONSIBILITY_GRIDS_SQL)
+        components_sql = CITY_COMPONENTS_SQL
+    else:
+        queries = (AREA_SHAPE_SQL, AREA_UNIT_GRIDS_SQL, AREA_RESPONSIBILITY_GRIDS_SQL)
+        components_sql = AREA_COMPONENTS_SQL
     with connection.cursor() as cursor:
-        cursor.execute(AREA_SHAPE_SQL if area else CITY_SHAPE_SQL, params)
-        area_km2, *bbox = cursor.fetchone()
-        cursor.execute(UNIT_GRIDS_SQL, params)
-        ug_count, ug_mean = cursor.fetchone()
-        cursor.execute(RESPONSIBILITY_GRIDS_SQL, params)
-        rg_count, rg_mean = cursor.fetchone()
-        cursor.execute(COMPONENTS_SQL, params)
+        results = []
+        for sql in queries:
+            cursor.execute(sql, params)
+            results.append(cursor.fetchone())
+        cursor.execute(components_sql, params)
         rows = cursor.fetchall()
+    (area_km2, *bbox), (ug_count, ug_mean), (rg_count, rg_mean) = results
     area_km2 = float(area_km2 or 0.0)
     by_minor, majors = [], {}
     for code, name, major_code, major_name, count in rows:
