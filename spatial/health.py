@@ -14,11 +14,12 @@ _POSTGIS_RE = re.compile(r'POSTGIS="([^" ]+)')
 _LIB_RE = re.compile(r'\b(GEOS|PROJ)="([^" ]+)')
 
 
-def check_database() -> dict:
-    """Gives the database status and the PostGIS version (short form of postgis_full_version)."""
+def check_database(database=None) -> dict:
+    """Gives the database status and the PostGIS version (short form of postgis_full_version);
+    `database` is a Django connection, the default one unless given."""
     started = time.perf_counter()
     try:
-        with connection.cursor() as cursor:
+        with (database or connection).cursor() as cursor:
             cursor.execute("SELECT postgis_full_version(), current_setting('server_version')")
             full, server = cursor.fetchone()
     except Exception as exc:  # any driver error means the database is not usable
@@ -77,9 +78,10 @@ def overall_status(database: dict, redis_status: dict, celery: dict) -> str:
     return "degraded"
 
 
-def health() -> dict:
-    """Gives the health report the health endpoint serves."""
-    database = check_database()
+def health(database=None) -> dict:
+    """Gives the health report the health endpoint serves (for `database`, default the default
+    connection)."""
+    database = check_database(database)
     redis_status = check_redis()
     celery = check_celery(redis_status["ok"])
     return {

@@ -106,6 +106,26 @@ def test_health_sees_a_running_celery_worker(api, celery_worker):
     assert body["status"] == "ok"
 
 
+def test_health_of_an_unreachable_database_is_failed(db):
+    import socket
+
+    from django.db import connections
+
+    from spatial.health import health
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    default = connections["default"]
+    unreachable = default.__class__(
+        {**default.settings_dict, "HOST": "127.0.0.1", "PORT": str(port)}, alias="unreachable"
+    )
+    report = health(unreachable)
+    assert report["status"] == "failed"
+    assert report["database"]["ok"] is False and "OperationalError" in report["database"]["error"]
+    assert report["redis"]["ok"] is True
+
+
 def test_overall_status_rules():
     from spatial.health import overall_status
 
