@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
+from spatial.ogc.views import LandingView as OgcLandingView
 from web.access import public
 from web.pages import map_page
 
@@ -18,7 +19,8 @@ urlpatterns = [
     path("api/v1/", include("spatial.layers.urls")),
     path("api/v1/", include("geocoder.urls")),
     path("nominatim/", include("geocoder.nominatim_urls")),
-    path("ogc", include("spatial.ogc.urls")),
+    path("ogc", OgcLandingView.as_view(), name="ogc-landing"),
+    path("ogc/", include("spatial.ogc.urls")),
     path("api/v1/", include("web.accounts.urls")),
     path("accounts/", include("web.accounts.urls_pages")),
     path("", include("tiles.urls")),

@@ -1,16 +1,14 @@
-"""Routes of the OGC API – Features, mounted at /ogc (with or without a trailing slash; `[/]` keeps Django from
-warning about a leading slash, which is needed because the include has none)."""
+"""Routes of the OGC API – Features, mounted at /ogc/ (the landing page also at /ogc)."""
 
-from django.urls import re_path
+from django.urls import path
 
 from . import views
 
 urlpatterns = [
-    re_path(r"^[/]?$", views.landing, name="ogc-landing"),
-    re_path(r"^[/]conformance/?$", views.conformance, name="ogc-conformance"),
-    re_path(r"^[/]collections/?$", views.collections, name="ogc-collections"),
-    re_path(r"^[/]collections/(?P<key>[-\w]+)/?$", views.collection, name="ogc-collection"),
-    re_path(r"^[/]collections/(?P<key>[-\w]+)/items/?$", views.items, name="ogc-items"),
-    re_path(r"^[/]collections/(?P<key>[-\w]+)/items/(?P<fid>[^/]+)/?$", views.item,
-            name="ogc-item"),
+    path("", views.LandingSlashView.as_view(), name="ogc-landing-slash"),
+    path("conformance", views.ConformanceView.as_view(), name="ogc-conformance"),
+    path("collections", views.CollectionsView.as_view(), name="ogc-collections"),
+    path("collections/<slug:key>", views.CollectionView.as_view(), name="ogc-collection"),
+    path("collections/<slug:key>/items", views.ItemsView.as_view(), name="ogc-items"),
+    path("collections/<slug:key>/items/<str:fid>", views.ItemView.as_view(), name="ogc-item"),
 ]

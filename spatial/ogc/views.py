@@ -11,7 +11,11 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.views import APIView
 
 from spatial.layers import registry
 from spatial.layers.features import (
@@ -56,8 +60,6 @@ def _check_format(request: HttpRequest) -> None:
         raise BadInput("only JSON is offered: f=json", field="f")
 
 
-@public
-@require_GET
 def landing(request: HttpRequest) -> HttpResponse:
     """The landing page: links to conformance, collections and the API definition."""
     _check_format(request)
@@ -79,8 +81,6 @@ def landing(request: HttpRequest) -> HttpResponse:
     })
 
 
-@public
-@require_GET
 def conformance(request: HttpRequest) -> HttpResponse:
     """The conformance classes implemented."""
     _check_format(request)
@@ -114,8 +114,6 @@ def _vector_layer(key: str, scope) -> Layer:
     return layer
 
 
-@public
-@require_GET
 def collections(request: HttpRequest) -> HttpResponse:
     """The collections the caller may read."""
     _check_format(request)
@@ -129,8 +127,6 @@ def collections(request: HttpRequest) -> HttpResponse:
     })
 
 
-@public
-@require_GET
 def collection(request: HttpRequest, key: str) -> HttpResponse:
     """One collection's description."""
     _check_format(request)
@@ -157,8 +153,6 @@ def _check_crs_params(request: HttpRequest) -> None:
             raise BadInput(f"{name} must be {CRS84}", field=name)
 
 
-@public
-@require_GET
 def items(request: HttpRequest, key: str) -> HttpResponse:
     """A page of a collection's features (GeoJSON FeatureCollection with paging links)."""
     _check_format(request)
@@ -205,8 +199,6 @@ def items(request: HttpRequest, key: str) -> HttpResponse:
     )
 
 
-@public
-@require_GET
 def item(request: HttpRequest, key: str, fid: str) -> HttpResponse:
     """One feature by id."""
     _check_format(request)
@@ -226,3 +218,57 @@ def item(request: HttpRequest, key: str, fid: str) -> HttpResponse:
         {"href": href, "rel": "collection", "type": JSON},
     ]
     return _respond(feature, GEOJSON)
+
+
+# --- DRF views: the same handlers, described in the OpenAPI document (service-desc) ----------
+
+
+class _AnyAccept(DefaultContentNegotiation):
+    """OGC clients ask for application/geo+json; the handlers set their own content type."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+def _ogc_view(handler, operation_id: str, summary: str, parameters=(), geojson: bool = False,
+              exclude: bool = False):
+    """Gives a public DRF view class whose GET runs `handler` on the Django request."""
+    media = GEOJSON if geojson else JSON
+
+    class View(APIView):
+        content_negotiation_class = _AnyAccept
+
+        @extend_schema(
+            operation_id=operation_id,
+            summary=summary,
+            parameters=[OpenApiParameter("f", str, required=False, enum=["json"]), *parameters],
+            responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description=media),
+                       400: OpenApiResponse(OpenApiTypes.OBJECT, description="bad parameter"),
+                       404: OpenApiResponse(OpenApiTypes.OBJECT, description="not found")},
+            tags=["ogcapi-features"],
+            exclude=exclude,
+        )
+        def get(self, request, **kwargs):
+            return handler(request._request, **kwargs)
+
+    View.__name__ = View.__qualname__ = f"Ogc{operation_id.title().replace('_', '')}View"
+    return public(View)
+
+
+ITEM_PARAMETERS = [
+    OpenApiParameter("bbox", str, required=False, description="minlon,minlat,maxlon,maxlat"),
+    OpenApiParameter("limit", int, required=False, description=f"1..{MAX_LIMIT}, default 10"),
+    OpenApiParameter("offset", int, required=False),
+    OpenApiParameter("datetime", str, required=False,
+                     description="RFC 3339 instant or start/end (.. for open), where the "
+                     "collection has time"),
+]
+LandingView = _ogc_view(landing, "ogc_landing", "OGC API – Features landing page")
+# The same landing page at /ogc/, which some clients request; documented once.
+LandingSlashView = _ogc_view(landing, "ogc_landing_slash", "landing page", exclude=True)
+ConformanceView = _ogc_view(conformance, "ogc_conformance", "Conformance classes")
+CollectionsView = _ogc_view(collections, "ogc_collections", "Feature collections (layers)")
+CollectionView = _ogc_view(collection, "ogc_collection", "One feature collection")
+ItemsView = _ogc_view(items, "ogc_items", "Features of a collection (GeoJSON), paged; "
+                      "declared fields filter by ?name=value", ITEM_PARAMETERS, geojson=True)
+ItemView = _ogc_view(item, "ogc_item", "One feature (GeoJSON)", geojson=True)

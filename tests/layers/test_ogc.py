@@ -37,7 +37,8 @@ def test_landing_conformance_collections(client, points_layer):
     assert rels["service-desc"].endswith("/api/v1/openapi.json")
     conf = client.get("/ogc/conformance").json()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conf
-    listed = client.get("/ogc/collections/").json()["collections"]
+    listed = client.get("/ogc/collections").json()["collections"]
+    assert client.get("/ogc/").status_code == 200
     keys = {c["id"] for c in listed}
     assert "pts" in keys and "districts" in keys  # public core layers too
     assert "responsibility_grids" not in keys  # not public: hidden from anonymous callers
