@@ -143,3 +143,34 @@ def test_scope_limits_rows_of_a_private_layer(client, tmp_path, upload_dir):
     assert 0 < body["numberMatched"] == expected < 25
     ids = {c["id"] for c in client.get("/ogc/collections").json()["collections"]}
     assert "private" in ids and "responsibility_grids" not in ids
+
+
+def test_scope_applies_to_identify_and_export(client, tmp_path, upload_dir):
+    path = tmp_path / "secret.geojson"
+    truth = truth_points(25)
+    truth.to_file(path, driver="GeoJSON", engine="pyogrio")
+    assert jobs.start_import(path, None, ImportOptions(key="secret"), sync=True).state == \
+        "succeeded"
+    area = AdminArea.objects.create(
+        code="990101", name="测试区", level="district",
+        geom=shapely.multipolygons([shapely.box(LON0 - 0.001, LAT0 - 0.001, LON0 + 0.001,
+                                                LAT0 + 0.001)]).wkt)
+    position = Position.objects.create(key="viewer", name="查看")
+    position.layers.add(Layer.objects.get(key="secret"))
+    person = create_person("li", None, positions=[position], admin_areas=[area])
+    far = truth.geometry.values[24]  # well outside the person's area
+    params = {"lon": far.x, "lat": far.y, "layers": "secret", "tolerance_px": 10, "zoom": 18}
+    assert client.get("/api/v1/identify", params).status_code == 404  # anonymous
+    client.force_login(person.user)
+    assert client.get("/api/v1/identify", params).json()["features"] == []
+    near = client.get("/api/v1/identify", {**params, "lon": LON0, "lat": LAT0}).json()
+    assert [f["properties"]["name"] for f in near["features"]] == ["井盖0"]
+    exported = client.get("/api/v1/layers/secret/export", {"format": "geojson"})
+    import json
+
+    names = {f["properties"]["name"] for f in json.loads(b"".join(exported.streaming_content))[
+        "features"]}
+    inside = {n for n, g in zip(truth["name"], truth.geometry.values)
+              if shapely.intersects(g, shapely.box(LON0 - 0.001, LAT0 - 0.001, LON0 + 0.001,
+                                                   LAT0 + 0.001))}
+    assert names == inside and "井盖24" not in names
