@@ -75,6 +75,13 @@ def resolve(names: list[str], scope, kinds: tuple[str, ...] | None = None) -> li
     an unreadable layer is left out, so one base-map URL serves every caller, and only a
     composite with nothing readable is 401/403.
     """
+    return resolve_lazily(names, lambda: scope, kinds)[0]
+
+
+def resolve_lazily(names: list[str], get_scope, kinds: tuple[str, ...] | None = None):
+    """Gives (tile layers, scope) like `resolve`, calling `get_scope()` only when a layer is
+    not public: public layers read the same rows for everyone, so a tile of public layers
+    never pays for the caller's session, user and grants."""
     wanted: dict[str, tuple[str, str]] = {}
     for name in names:
         base, aggregate = name, ""
@@ -102,12 +109,17 @@ def resolve(names: list[str], scope, kinds: tuple[str, ...] | None = None) -> li
     for item in found:
         if kinds and item.layer.kind not in kinds:
             raise NotFound(f"layer {item.name} has no tiles of this format", field="layers")
+    if all(t.layer.public for t in found):
+        from web.accounts.scoping import ANONYMOUS
+
+        return found, ANONYMOUS
+    scope = get_scope()
     readable = [t for t in found if scope.can_read_layer(t.layer)]
     if not readable:
         if scope.is_anonymous:
             raise Unauthorized(f"sign in to read layer {found[0].name}")
         raise Forbidden(f"your positions do not grant layer {found[0].name}")
-    return readable
+    return readable, scope
 
 
 _columns_cache: dict[tuple[str, str, int], dict[str, str]] = {}
@@ -225,7 +237,7 @@ def tile_etag(items: list[TileLayer], scope, z: int, x: int, y: int, fmt: str, c
 
 
 def vector_tile(
-    names_text: str, z: int, x: int, y: int, query: dict[str, list[str]], scope,
+    names_text: str, z: int, x: int, y: int, query: dict[str, list[str]], get_scope,
     if_none_match: str | None = None,
 ) -> tuple[str, bytes | None, list[TileLayer]]:
     """Gives (etag, tile bytes, layers in the tile) for the caller; bytes is None when
@@ -235,7 +247,9 @@ def vector_tile(
     built before; built in one query otherwise.
     """
     check_address(z, x, y)
-    items = resolve(split_keys(names_text), scope, kinds=(Layer.Kind.CORE, Layer.Kind.MANAGED))
+    items, scope = resolve_lazily(
+        split_keys(names_text), get_scope, kinds=(Layer.Kind.CORE, Layer.Kind.MANAGED)
+    )
     per_layer, canon = parse_request_filters(items, query)
     etag = tile_etag(items, scope, z, x, y, "mvt", canon)
     if if_none_match and etag in if_none_match:

@@ -60,10 +60,9 @@ def vector_tile(request: HttpRequest, layers: str, z: str, x: str, y: str) -> Ht
     Query parameters are the filters the layers declare (e.g. `?status=damaged&major=01`).
     """
     zi, xi, yi = _ints(z, x, y)
-    scope = scope_for(request)
     query = {k: request.GET.getlist(k) for k in request.GET}
     etag, data, items = service.vector_tile(
-        layers, zi, xi, yi, query, scope, request.headers.get("If-None-Match")
+        layers, zi, xi, yi, query, lambda: scope_for(request), request.headers.get("If-None-Match")
     )
     private = not all(item.layer.public for item in items)
     return _tile_response(data, MVT_TYPE, etag, private)
@@ -75,11 +74,13 @@ def raster_tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> Htt
     """Gives the PNG of a raster layer at z/x/y (204 outside the image)."""
     zi, xi, yi = _ints(z, x, y)
     service.check_address(zi, xi, yi)
-    scope = scope_for(request)
     names = service.split_keys(layer)
     if len(names) != 1:
         raise BadInput("raster tiles take one layer", field="layers")
-    item = service.resolve(names, scope, kinds=(Layer.Kind.RASTER,))[0]
+    found, scope = service.resolve_lazily(
+        names, lambda: scope_for(request), kinds=(Layer.Kind.RASTER,)
+    )
+    item = found[0]
     if request.GET:
         raise BadInput(f"unknown parameter {next(iter(request.GET))!r}", field="query")
     etag = service.tile_etag([item], scope, zi, xi, yi, "png", {})
