@@ -43,15 +43,21 @@ def private_layer(db) -> Layer:
     return layer
 
 
-def visible_codes(scope, layer, codes, srid=4326) -> list[str]:
-    """Runs the scope's filter in a raw query over the component table, as query builders do."""
+def visible_codes(scope, layer, codes, srid=4326, bbox=None) -> list[str]:
+    """Runs the scope's filter in a raw query over the component table, as query builders do
+    (bounded by `bbox` in EPSG:4326 when given)."""
     column = "geom" if srid == 4326 else "geom_mercator"
-    condition, params = scope.layer_filter(layer, sql.Identifier("c", column), srid=srid)
-    query = sql.SQL("SELECT c.code FROM spatial_component c WHERE c.code = ANY(%s) AND {}").format(
-        condition
-    )
+    condition, params = scope.layer_filter(layer, sql.Identifier("c", column), srid=srid, bbox=bbox)
+    box = sql.SQL("")
+    box_params = []
+    if bbox is not None:
+        box = sql.SQL(" AND c.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)")
+        box_params = list(bbox)
+    query = sql.SQL(
+        "SELECT c.code FROM spatial_component c WHERE c.code = ANY(%s){} AND {}"
+    ).format(box, condition)
     with connection.cursor() as cursor:
-        cursor.execute(query.as_string(cursor.connection), [codes, *params])
+        cursor.execute(query.as_string(cursor.connection), [codes, *box_params, *params])
         return sorted(row[0] for row in cursor.fetchall())
 
 
@@ -66,6 +72,17 @@ def test_street_inspector_sees_only_its_street(
     assert visible_codes(scope_a, private_layer, everything, srid) == sorted(components["A"])
     assert visible_codes(scope_b, private_layer, everything, srid) == sorted(components["B"])
     assert not set(visible_codes(scope_b, private_layer, components["A"], srid))
+
+
+def test_bbox_shortcut_keeps_the_same_answers(inspector_a, components, private_layer):
+    scope = scope_for_user(inspector_a.user)
+    everything = components["A"] + components["B"]
+    inside_a = (X0 + 0.1 * SIDE, Y0 + 0.1 * SIDE, X0 + 0.9 * SIDE, Y0 + 0.9 * SIDE)
+    across = (X0, Y0, X0 + 2 * SIDE, Y0 + SIDE)
+    inside_b = (X0 + 1.1 * SIDE, Y0 + 0.1 * SIDE, X0 + 1.9 * SIDE, Y0 + 0.9 * SIDE)
+    assert visible_codes(scope, private_layer, everything, bbox=inside_a) == sorted(components["A"])
+    assert visible_codes(scope, private_layer, everything, bbox=across) == sorted(components["A"])
+    assert visible_codes(scope, private_layer, everything, bbox=inside_b) == []
 
 
 def test_anonymous_gets_false_and_sysadmin_true(sysadmin, components, private_layer):

@@ -59,20 +59,40 @@ class Scope:
         return self.all_layers or layer.pk in self.layer_ids
 
     def layer_filter(
-        self, layer, geom: sql.Composable, srid: int = 4326
+        self,
+        layer,
+        geom: sql.Composable,
+        srid: int = 4326,
+        bbox: tuple[float, float, float, float] | None = None,
     ) -> tuple[sql.Composable, list]:
         """Gives an SQL boolean condition and its parameters restricting `layer`'s rows (whose
-        geometry expression is `geom`, in EPSG `srid`: 4326 or 3857) to what the caller sees."""
+        geometry expression is `geom`, in EPSG `srid`: 4326 or 3857) to what the caller sees.
+
+        `bbox` (minx, miny, maxx, maxy in `srid`), when the query is bounded by a box such as a
+        tile envelope, lets a box that lies wholly inside the caller's area skip the per-row
+        test: an InitPlan checks ST_Covers(area, box) once and the per-row OR short-circuits.
+        Pass it only when the query keeps just the rows that intersect the box (ST_Intersects
+        with the box, points with &&, or tiles clipped by ST_AsMVTGeom): rows outside the box
+        are not tested against the area when the box is covered.
+        """
         if srid not in _AREA_COLUMN:
             raise ValueError(f"layer_filter supports SRID 4326 or 3857, not {srid}")
         if layer.public or self.sees_everything:
             return TRUE, []
         if not self.can_read_layer(layer) or not self.has_area:
             return FALSE, []
+        area = sql.Identifier(_AREA_COLUMN[srid])
         condition = sql.SQL(
             "ST_Intersects({geom}, (SELECT {area} FROM accounts_person WHERE id = %s))"
-        ).format(geom=geom, area=sql.Identifier(_AREA_COLUMN[srid]))
-        return condition, [self.person_id]
+        ).format(geom=geom, area=area)
+        if bbox is None:
+            return condition, [self.person_id]
+        covered = sql.SQL(
+            "(SELECT ST_Covers({area}, ST_MakeEnvelope(%s, %s, %s, %s, {srid})) "
+            "FROM accounts_person WHERE id = %s)"
+        ).format(area=area, srid=sql.Literal(srid))
+        either = sql.SQL("({} OR {})").format(covered, condition)
+        return either, [*(float(v) for v in bbox), self.person_id, self.person_id]
 
     def has_perm(self, permission: str) -> bool:
         """Whether the caller holds `permission` (system admins hold every permission)."""
