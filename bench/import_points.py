@@ -40,13 +40,15 @@ def make_csv(path: Path, rows: int, crs: str) -> None:
     lon = lon0 + rng.uniform(-0.2, 0.2, rows)
     lat = lat0 + rng.uniform(-0.2, 0.2, rows)
     x, y = crs_module.from_wgs84_array(lon, lat, crs)
-    pd.DataFrame({
-        "x": np.round(x, 7),
-        "y": np.round(y, 7),
-        "name": np.char.add("井盖", np.arange(rows).astype(str)),
-        "kind": rng.choice(["雨水", "污水", "电力", "通信"], rows),
-        "depth": np.round(rng.uniform(0.5, 3.0, rows), 2),
-    }).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "x": np.round(x, 7),
+            "y": np.round(y, 7),
+            "name": np.char.add("井盖", np.arange(rows).astype(str)),
+            "kind": rng.choice(["雨水", "污水", "电力", "通信"], rows),
+            "depth": np.round(rng.uniform(0.5, 3.0, rows), 2),
+        }
+    ).to_csv(path, index=False)
 
 
 def main() -> None:
@@ -59,17 +61,22 @@ def main() -> None:
         path = Path(tmp) / "points.csv"
         started = time.monotonic()
         make_csv(path, args.rows, args.crs)
-        print(f"wrote {args.rows} rows ({path.stat().st_size / 1e6:.0f} MB) in "
-              f"{time.monotonic() - started:.1f} s")
+        print(
+            f"wrote {args.rows} rows ({path.stat().st_size / 1e6:.0f} MB) in "
+            f"{time.monotonic() - started:.1f} s"
+        )
         started = time.monotonic()
-        job = jobs.start_import(path, None, ImportOptions(key="bench-points", crs=args.crs,
-                                                          x="x", y="y"), sync=True)
+        job = jobs.start_import(
+            path, None, ImportOptions(key="bench-points", crs=args.crs, x="x", y="y"), sync=True
+        )
         elapsed = time.monotonic() - started
     if job.state != "succeeded":
         raise SystemExit(f"import failed: {job.errors}")
     report = job.report
-    print(f"imported {report['rows_written']} points from {args.crs} in {elapsed:.1f} s "
-          f"({report['rows_written'] / elapsed:,.0f} rows/s)")
+    print(
+        f"imported {report['rows_written']} points from {args.crs} in {elapsed:.1f} s "
+        f"({report['rows_written'] / elapsed:,.0f} rows/s)"
+    )
     print("phases (s):", report["timings_s"])
     if not args.keep:
         registry.delete_layer(Layer.objects.get(key="bench-points"))

@@ -75,8 +75,11 @@ class LayerDetailView(APIView):
 
     parser_classes = [JSONParser]
 
-    @extend_schema(operation_id="layers_read", summary="Describe a layer",
-                   responses={200: LayerSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="layers_read",
+        summary="Describe a layer",
+        responses={200: LayerSerializer, **ERRORS},
+    )
     def get(self, request: Request, key: str) -> Response:
         return Response(registry.describe(registry.get_layer(key, scope_for(request))))
 
@@ -92,8 +95,11 @@ class LayerDetailView(APIView):
         layer = registry.get_layer(key, scope)
         return Response(registry.describe(registry.edit_layer(layer, _body(request))))
 
-    @extend_schema(operation_id="layers_delete", summary="Delete a managed layer and its table",
-                   responses={204: None, **ERRORS, 409: ErrorSerializer})
+    @extend_schema(
+        operation_id="layers_delete",
+        summary="Delete a managed layer and its table",
+        responses={204: None, **ERRORS, 409: ErrorSerializer},
+    )
     def delete(self, request: Request, key: str) -> Response:
         scope = scope_for(request)
         scope.require(perms.LAYERS_DELETE)
@@ -104,14 +110,16 @@ class LayerDetailView(APIView):
 class LayerRefreshView(APIView):
     """Recomputes a layer's extent and feature count from its table."""
 
-    @extend_schema(operation_id="layers_refresh", request=None,
-                   summary="Refresh extent and count of a layer ('all' for every layer)",
-                   responses={200: RefreshSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="layers_refresh",
+        request=None,
+        summary="Refresh extent and count of a layer ('all' for every layer)",
+        responses={200: RefreshSerializer, **ERRORS},
+    )
     def post(self, request: Request, key: str) -> Response:
         scope = scope_for(request)
         scope.require(perms.LAYERS_EDIT)
-        layers = (registry.list_layers(scope) if key == "all"
-                  else [registry.get_layer(key, scope)])
+        layers = registry.list_layers(scope) if key == "all" else [registry.get_layer(key, scope)]
         return Response({"layers": [registry.describe(registry.refresh_stats(x)) for x in layers]})
 
 
@@ -135,8 +143,10 @@ class LayerImportView(APIView):
         scope.require(perms.LAYERS_IMPORT)
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > settings.MAX_UPLOAD_BYTES + 64 * 1024:
-            raise TooLarge(f"upload is larger than the limit of {settings.MAX_UPLOAD_BYTES} bytes",
-                           field="file")
+            raise TooLarge(
+                f"upload is larger than the limit of {settings.MAX_UPLOAD_BYTES} bytes",
+                field="file",
+            )
         form = LayerImportSerializer(data=request.data)
         if not form.is_valid():
             name, problems = next(iter(form.errors.items()))
@@ -144,7 +154,8 @@ class LayerImportView(APIView):
         data = form.validated_data
         upload = data.pop("file")
         options = ImportOptions(
-            target=data.pop("target", "managed"), mapping=data.pop("map", "") or {},
+            target=data.pop("target", "managed"),
+            mapping=data.pop("map", "") or {},
             **{k: v for k, v in data.items() if v is not None},
         )
         job = jobs.start_import(upload, upload.name, options, owner=request.user)
@@ -156,8 +167,11 @@ class LayerImportView(APIView):
 class JobView(APIView):
     """A background job's state, progress, errors and report (owner or system admin)."""
 
-    @extend_schema(operation_id="jobs_read", summary="Read a job's progress and report",
-                   responses={200: JobProgressSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="jobs_read",
+        summary="Read a job's progress and report",
+        responses={200: JobProgressSerializer, **ERRORS},
+    )
     def get(self, request: Request, job_id: str) -> Response:
         return Response(jobs.describe_job(jobs.get_job(job_id, scope_for(request))))
 
@@ -179,8 +193,13 @@ class LayerExportView(APIView):
         summary="Export a layer (only the rows the caller may see)",
         parameters=[
             OpenApiParameter("format", str, enum=list(export_service.FORMATS), required=False),
-            OpenApiParameter("crs", str, required=False, description="EPSG:4326 (default), "
-                             "EPSG:4490, EPSG:3857, EPSG:4491-4554, gcj02, bd09"),
+            OpenApiParameter(
+                "crs",
+                str,
+                required=False,
+                description="EPSG:4326 (default), "
+                "EPSG:4490, EPSG:3857, EPSG:4491-4554, gcj02, bd09",
+            ),
         ],
         responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="the file"), **ERRORS},
     )
@@ -189,7 +208,9 @@ class LayerExportView(APIView):
         scope.require_signed_in()
         layer = registry.get_layer(key, scope)
         path, name, content_type = export_service.export_layer(
-            layer, scope, request.query_params.get("format", "geojson"),
+            layer,
+            scope,
+            request.query_params.get("format", "geojson"),
             request.query_params.get("crs"),
         )
         handle = open(path, "rb")
@@ -232,13 +253,18 @@ class IdentifyView(APIView):
     def get(self, request: Request) -> Response:
         from spatial import crs as crs_module
 
-        lon, lat = crs_module.to_wgs84(_number(request, "lon"), _number(request, "lat"),
-                                       request.query_params.get("crs"))
+        lon, lat = crs_module.to_wgs84(
+            _number(request, "lon"), _number(request, "lat"), request.query_params.get("crs")
+        )
         keys = [k for k in request.query_params.get("layers", "").split(",") if k.strip()]
         config = mapconfig.default_config()
         result = identify_service.identify(
-            scope_for(request), lon, lat, [k.strip() for k in keys],
-            _number(request, "tolerance_px", 5.0), _number(request, "zoom", 16.0),
+            scope_for(request),
+            lon,
+            lat,
+            [k.strip() for k in keys],
+            _number(request, "tolerance_px", 5.0),
+            _number(request, "zoom", 16.0),
             config.tile_size,
         )
         return Response(result)
@@ -250,17 +276,25 @@ class MapConfigView(APIView):
 
     parser_classes = [JSONParser]
 
-    @extend_schema(operation_id="mapconfig_read", summary="Read the map configuration",
-                   responses={200: MapConfigSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="mapconfig_read",
+        summary="Read the map configuration",
+        responses={200: MapConfigSerializer, **ERRORS},
+    )
     def get(self, request: Request) -> Response:
         return Response(mapconfig.describe_config(mapconfig.default_config()))
 
-    @extend_schema(operation_id="mapconfig_write", summary="Change the map configuration",
-                   request=MapConfigSerializer, responses={200: MapConfigSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="mapconfig_write",
+        summary="Change the map configuration",
+        request=MapConfigSerializer,
+        responses={200: MapConfigSerializer, **ERRORS},
+    )
     def put(self, request: Request) -> Response:
         scope_for(request).require(perms.MAPCONFIG_EDIT)
-        changes = {k: v for k, v in _body(request).items()
-                   if k not in ("name", "purposes", "updated_at")}
+        changes = {
+            k: v for k, v in _body(request).items() if k not in ("name", "purposes", "updated_at")
+        }
         return Response(mapconfig.describe_config(mapconfig.update_config(changes)))
 
 
@@ -270,15 +304,23 @@ class ThemeListView(APIView):
 
     parser_classes = [JSONParser]
 
-    @extend_schema(operation_id="themes_list", summary="List themes",
-                   responses={200: ThemeListSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="themes_list",
+        summary="List themes",
+        responses={200: ThemeListSerializer, **ERRORS},
+    )
     def get(self, request: Request) -> Response:
         scope = scope_for(request)
-        return Response({"themes": [mapconfig.describe_theme(t, scope)
-                                    for t in mapconfig.list_themes()]})
+        return Response(
+            {"themes": [mapconfig.describe_theme(t, scope) for t in mapconfig.list_themes()]}
+        )
 
-    @extend_schema(operation_id="themes_create", summary="Create a theme",
-                   request=ThemeSerializer, responses={201: ThemeSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="themes_create",
+        summary="Create a theme",
+        request=ThemeSerializer,
+        responses={201: ThemeSerializer, **ERRORS},
+    )
     def post(self, request: Request) -> Response:
         scope = scope_for(request)
         scope.require(perms.MAPCONFIG_EDIT)
@@ -290,21 +332,29 @@ class ThemeListView(APIView):
 class ThemeDetailView(APIView):
     parser_classes = [JSONParser]
 
-    @extend_schema(operation_id="themes_read", summary="Read a theme",
-                   responses={200: ThemeSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="themes_read",
+        summary="Read a theme",
+        responses={200: ThemeSerializer, **ERRORS},
+    )
     def get(self, request: Request, key: str) -> Response:
         return Response(mapconfig.describe_theme(mapconfig.get_theme(key), scope_for(request)))
 
-    @extend_schema(operation_id="themes_edit", summary="Edit a theme (layers replace the list)",
-                   request=ThemeSerializer, responses={200: ThemeSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="themes_edit",
+        summary="Edit a theme (layers replace the list)",
+        request=ThemeSerializer,
+        responses={200: ThemeSerializer, **ERRORS},
+    )
     def patch(self, request: Request, key: str) -> Response:
         scope = scope_for(request)
         scope.require(perms.MAPCONFIG_EDIT)
         theme = mapconfig.save_theme(_body(request), mapconfig.get_theme(key))
         return Response(mapconfig.describe_theme(theme, scope))
 
-    @extend_schema(operation_id="themes_delete", summary="Delete a theme",
-                   responses={204: None, **ERRORS})
+    @extend_schema(
+        operation_id="themes_delete", summary="Delete a theme", responses={204: None, **ERRORS}
+    )
     def delete(self, request: Request, key: str) -> Response:
         scope_for(request).require(perms.MAPCONFIG_EDIT)
         mapconfig.delete_theme(mapconfig.get_theme(key))

@@ -49,12 +49,26 @@ TARGETS = {
     ),
 }
 ROAD_CLASSES = {
-    "main": "main", "motorway": "main", "trunk": "main", "primary": "main", "主干道": "main",
-    "secondary": "secondary", "tertiary": "secondary", "次干道": "secondary",
-    "branch": "branch", "residential": "branch", "unclassified": "branch", "living_street":
-    "branch", "支路": "branch",
-    "alley": "alley", "service": "alley", "footway": "alley", "path": "alley", "pedestrian":
-    "alley", "track": "alley", "背街小巷": "alley",
+    "main": "main",
+    "motorway": "main",
+    "trunk": "main",
+    "primary": "main",
+    "主干道": "main",
+    "secondary": "secondary",
+    "tertiary": "secondary",
+    "次干道": "secondary",
+    "branch": "branch",
+    "residential": "branch",
+    "unclassified": "branch",
+    "living_street": "branch",
+    "支路": "branch",
+    "alley": "alley",
+    "service": "alley",
+    "footway": "alley",
+    "path": "alley",
+    "pedestrian": "alley",
+    "track": "alley",
+    "背街小巷": "alley",
 }
 COMPONENT_STATUS = ("normal", "damaged", "missing", "removed")
 
@@ -143,37 +157,57 @@ def validate(target: Target, data: pd.DataFrame) -> pd.DataFrame:
         _refuse("a code that appears twice in the file", duplicated, code)
     if target.key == "unit_grids":
         code = data["code"]
-        _refuse("a unit grid code that is not 14 digits",
-                ~code.str.fullmatch(r"\d{14}").fillna(False).to_numpy(), code)
+        _refuse(
+            "a unit grid code that is not 14 digits",
+            ~code.str.fullmatch(r"\d{14}").fillna(False).to_numpy(),
+            code,
+        )
         prefixes = code.str[:12]
-        known = _existing("spatial_adminarea", sorted(set(prefixes)), "AND level = %s",
-                          ["community"])
-        _refuse("a code whose first 12 digits are not an existing community",
-                ~prefixes.isin(known).to_numpy(), code)
+        known = _existing(
+            "spatial_adminarea", sorted(set(prefixes)), "AND level = %s", ["community"]
+        )
+        _refuse(
+            "a code whose first 12 digits are not an existing community",
+            ~prefixes.isin(known).to_numpy(),
+            code,
+        )
     elif target.key == "admin_areas":
         code = data["code"]
-        _refuse("an admin area code that is not 6, 9 or 12 digits",
-                ~code.str.fullmatch(r"\d{6}|\d{9}|\d{12}").fillna(False).to_numpy(), code)
+        _refuse(
+            "an admin area code that is not 6, 9 or 12 digits",
+            ~code.str.fullmatch(r"\d{6}|\d{9}|\d{12}").fillna(False).to_numpy(),
+            code,
+        )
         parents = code.where(code.str.len() > 6).str[:-3]
         parents = parents.where(code.str.len() != 9, code.str[:6])
         known = _existing("spatial_adminarea", sorted(set(parents.dropna())))
         known |= set(code)
         orphan = parents.notna().to_numpy() & ~parents.isin(known).to_numpy()
-        _refuse("a parent area (code prefix) that exists neither in the database nor the file",
-                orphan, code)
+        _refuse(
+            "a parent area (code prefix) that exists neither in the database nor the file",
+            orphan,
+            code,
+        )
         _refuse("an empty name", data["name"].isna().to_numpy(), code)
     elif target.key == "responsibility_grids":
         _refuse("an empty name", data["name"].isna().to_numpy(), data["code"])
         if "street" in data:
             street = data["street"]
-            known = _existing("spatial_adminarea", sorted(set(street.dropna())), "AND level = %s",
-                              ["street"])
-            _refuse("a street code that is not an existing street",
-                    street.notna().to_numpy() & ~street.isin(known).to_numpy(), street)
+            known = _existing(
+                "spatial_adminarea", sorted(set(street.dropna())), "AND level = %s", ["street"]
+            )
+            _refuse(
+                "a street code that is not an existing street",
+                street.notna().to_numpy() & ~street.isin(known).to_numpy(),
+                street,
+            )
     elif target.key == "components":
         code = data["code"]
-        _refuse("a component code that is not 16 digits",
-                ~code.str.fullmatch(r"\d{16}").fillna(False).to_numpy(), code)
+        _refuse(
+            "a component code that is not 16 digits",
+            ~code.str.fullmatch(r"\d{16}").fillna(False).to_numpy(),
+            code,
+        )
         minors = code.str[6:10]
         with connection.cursor() as cur:
             cur.execute(
@@ -182,16 +216,25 @@ def validate(target: Target, data: pd.DataFrame) -> pd.DataFrame:
                 ["component", sorted(set(minors.dropna()))],
             )
             known = {r[0] for r in cur.fetchall()}
-        _refuse("a minor class (digits 7-10) that is not a component class",
-                ~minors.isin(known).to_numpy(), code)
+        _refuse(
+            "a minor class (digits 7-10) that is not a component class",
+            ~minors.isin(known).to_numpy(),
+            code,
+        )
         if "status" in data:
             status = data["status"].fillna("normal")
-            _refuse(f"a status other than {', '.join(COMPONENT_STATUS)}",
-                    ~status.isin(COMPONENT_STATUS).to_numpy(), status)
+            _refuse(
+                f"a status other than {', '.join(COMPONENT_STATUS)}",
+                ~status.isin(COMPONENT_STATUS).to_numpy(),
+                status,
+            )
             data["status"] = status
     elif target.key == "roads":
-        _refuse("an empty name", data["name"].isna().to_numpy() | (data["name"] == "").fillna(
-            True).to_numpy(), data["name"])
+        _refuse(
+            "an empty name",
+            data["name"].isna().to_numpy() | (data["name"] == "").fillna(True).to_numpy(),
+            data["name"],
+        )
         if "road_class" in data:
             mapped = data["road_class"].str.lower().map(ROAD_CLASSES).astype("string")
             data["road_class"] = mapped.fillna("branch")
@@ -253,6 +296,8 @@ _UPSERT = {
             owner_department = EXCLUDED.owner_department,
             maintenance_unit = EXCLUDED.maintenance_unit, updated_at = now()""",
 }
+
+
 def write_admin_areas(data: pd.DataFrame, geoms: np.ndarray) -> dict:
     """Writes admin areas level by level (districts, streets, communities); gives counts."""
     total = 0
@@ -282,19 +327,22 @@ def _write_rows(data: pd.DataFrame, geoms: np.ndarray, statement: str, params: l
     columns = list(data.columns)
     with connection.cursor() as cur:
         cur.execute(
-            sql.SQL("CREATE TEMP TABLE import_rows ({}, geom geometry NOT NULL) ON COMMIT DROP")
-            .format(sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c))
-                                       for c in columns))
+            sql.SQL(
+                "CREATE TEMP TABLE import_rows ({}, geom geometry NOT NULL) ON COMMIT DROP"
+            ).format(
+                sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in columns)
+            )
         )
         buffer = io.StringIO()
-        for values, geom in zip(_text_rows(data), shapely.to_wkb(geoms, hex=True,
-                                                                 include_srid=True)):
+        for values, geom in zip(
+            _text_rows(data), shapely.to_wkb(geoms, hex=True, include_srid=True)
+        ):
             buffer.write("\t".join([*values, geom]) + "\n")
         buffer.seek(0)
         cur.cursor.copy_expert(
-            sql.SQL("COPY import_rows ({}, geom) FROM STDIN").format(
-                sql.SQL(", ").join(map(sql.Identifier, columns))
-            ).as_string(cur.cursor.connection),
+            sql.SQL("COPY import_rows ({}, geom) FROM STDIN")
+            .format(sql.SQL(", ").join(map(sql.Identifier, columns)))
+            .as_string(cur.cursor.connection),
             buffer,
         )
         cur.execute(statement, params)
@@ -310,7 +358,8 @@ def _text_rows(data: pd.DataFrame):
     escape = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
     for row in data.itertuples(index=False):
         yield [
-            "\\N" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+            "\\N"
+            if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
             else _ESCAPE.sub(lambda m: escape[m.group()], str(v))
             for v in row
         ]

@@ -39,16 +39,21 @@ def export_layer(layer: Layer, scope, fmt: str, crs: str | None) -> tuple[Path, 
         data[column] = [r[2 + i] for r in rows]
     if target.label != "EPSG:4326" and len(geoms):
         geoms = shapely.transform(
-            geoms, lambda xy: np.column_stack(crs_module.from_wgs84_array(xy[:, 0], xy[:, 1],
-                                                                          target))
+            geoms,
+            lambda xy: np.column_stack(crs_module.from_wgs84_array(xy[:, 0], xy[:, 1], target)),
         )
     frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms), crs=_file_crs(target))
     driver, suffix, content_type = FORMATS[fmt]
     work = new_work_dir()
     try:
         path = work / f"{layer.key}{suffix}"
-        frame.to_file(path, driver=driver, engine="pyogrio", layer=layer.key,
-                      **({"encoding": "UTF-8"} if fmt == "shp" else {}))
+        frame.to_file(
+            path,
+            driver=driver,
+            engine="pyogrio",
+            layer=layer.key,
+            **({"encoding": "UTF-8"} if fmt == "shp" else {}),
+        )
         if fmt == "shp":
             archive = work / f"{layer.key}.zip"
             with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:

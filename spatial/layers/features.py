@@ -38,8 +38,11 @@ def field_columns(layer: Layer, visible_only: bool = True) -> list[str]:
     names = []
     for field in layer.fields:
         name = field.get("name")
-        if name in present and name not in names and (field.get("visible", True) or
-                                                      not visible_only):
+        if (
+            name in present
+            and name not in names
+            and (field.get("visible", True) or not visible_only)
+        ):
             names.append(name)
     return names
 
@@ -118,9 +121,12 @@ class FeatureQuery:
             params.append(filters.fid)
         if filters.bbox:
             # Served by the GiST index on the layer's geom column.
-            parts.append(sql.SQL("{g} && ST_MakeEnvelope(%s, %s, %s, %s, 4326) AND "
-                                 "ST_Intersects({g}, ST_MakeEnvelope(%s, %s, %s, %s, 4326))")
-                         .format(g=self.geom))
+            parts.append(
+                sql.SQL(
+                    "{g} && ST_MakeEnvelope(%s, %s, %s, %s, 4326) AND "
+                    "ST_Intersects({g}, ST_MakeEnvelope(%s, %s, %s, %s, 4326))"
+                ).format(g=self.geom)
+            )
             params += [*filters.bbox, *filters.bbox]
         if filters.datetime and self.layer.datetime_column:
             column = sql.Identifier(self.layer.datetime_column)
@@ -140,8 +146,10 @@ class FeatureQuery:
         """Gives the number of matching features."""
         where, params = self.where(filters)
         with connection.cursor() as cur:
-            cur.execute(sql.SQL("SELECT count(*) FROM {} WHERE {}").format(
-                table_of(self.layer), where), params)
+            cur.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE {}").format(table_of(self.layer), where),
+                params,
+            )
             return cur.fetchone()[0]
 
     def _select(self, geometry: sql.Composable) -> sql.Composable:
@@ -153,7 +161,9 @@ class FeatureQuery:
         where, params = self.where(filters)
         query = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT %s OFFSET %s").format(
             self._select(sql.SQL("ST_AsGeoJSON({}, 7)").format(self.geom)),
-            table_of(self.layer), where, self.id,
+            table_of(self.layer),
+            where,
+            self.id,
         )
         with connection.cursor() as cur:
             cur.execute(query, [*params, limit, offset])
@@ -174,7 +184,9 @@ class FeatureQuery:
         where, params = self.where(filters)
         query = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {}").format(
             self._select(sql.SQL("ST_AsBinary({})").format(self.geom)),
-            table_of(self.layer), where, self.id,
+            table_of(self.layer),
+            where,
+            self.id,
         )
         with connection.cursor() as cur:
             cur.execute(query, params)

@@ -68,8 +68,10 @@ def save_upload(fileobj, name: str, work_dir: Path, limit: int | None = None) ->
         raise BadInput("upload path escapes the upload directory", field="file")
     written = 0
     with open(target, "wb") as out:
-        chunks = fileobj.chunks(CHUNK) if hasattr(fileobj, "chunks") else iter(
-            lambda: fileobj.read(CHUNK), b""
+        chunks = (
+            fileobj.chunks(CHUNK)
+            if hasattr(fileobj, "chunks")
+            else iter(lambda: fileobj.read(CHUNK), b"")
         )
         for chunk in chunks:
             written += len(chunk)

@@ -25,8 +25,15 @@ def tolerance_metres(tolerance_px: float, zoom: float, lat: float, tile_size: in
     return tolerance_px * resolution
 
 
-def identify(scope, lon: float, lat: float, keys: list[str], tolerance_px: float, zoom: float,
-             tile_size: int = 512) -> dict:
+def identify(
+    scope,
+    lon: float,
+    lat: float,
+    keys: list[str],
+    tolerance_px: float,
+    zoom: float,
+    tile_size: int = 512,
+) -> dict:
     """Gives {"tolerance_m", "features": [...]} for the layers `keys` at (lon, lat)."""
     if not keys:
         raise BadInput("name at least one layer: layers=a,b", field="layers")
@@ -59,11 +66,26 @@ def _near(query: FeatureQuery, lon: float, lat: float, metres: float) -> list[di
         "FROM {table} WHERE {where} AND {g} && ST_MakeEnvelope(%s, %s, %s, %s, 4326) "
         "AND ST_DWithin({g}::geography, {pt}::geography, %s) ORDER BY d, {id} LIMIT %s"
     ).format(
-        id=query.id, g=query.geom, pt=point, table=table_of(query.layer), where=where,
+        id=query.id,
+        g=query.geom,
+        pt=point,
+        table=table_of(query.layer),
+        where=where,
         cols=sql.SQL("").join(sql.SQL("{}, ").format(sql.Identifier(c)) for c in query.columns),
     )
-    values = [lon, lat, *params, lon - dlon, lat - dlat, lon + dlon, lat + dlat, lon, lat,
-              metres, PER_LAYER]
+    values = [
+        lon,
+        lat,
+        *params,
+        lon - dlon,
+        lat - dlat,
+        lon + dlon,
+        lat + dlat,
+        lon,
+        lat,
+        metres,
+        PER_LAYER,
+    ]
     with connection.cursor() as cur:
         cur.execute(statement, values)
         rows = cur.fetchall()

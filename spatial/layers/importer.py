@@ -63,13 +63,15 @@ class ImportOptions:
         if self.mixed not in geometry.MIXED_MODES:
             raise BadInput(f"mixed must be one of {', '.join(geometry.MIXED_MODES)}", "mixed")
         if self.extent_check not in EXTENT_CHECKS:
-            raise BadInput(f"extent_check must be one of {', '.join(EXTENT_CHECKS)}",
-                           "extent_check")
+            raise BadInput(
+                f"extent_check must be one of {', '.join(EXTENT_CHECKS)}", "extent_check"
+            )
         if self.format:
             readers.detect_format(Path("x"), self.format)
         if self.key and (slugify(self.key) != self.key.lower() or len(self.key) > 40):
-            raise BadInput("key must be a slug (a-z, 0-9, - and _) of at most 40 characters",
-                           field="key")
+            raise BadInput(
+                "key must be a slug (a-z, 0-9, - and _) of at most 40 characters", field="key"
+            )
         if self.key in RESERVED_KEYS:
             raise BadInput(f"key {self.key!r} is reserved; choose another", field="key")
         if self.purpose and self.purpose not in Layer.Purpose.values:
@@ -102,14 +104,18 @@ def run_import(job: Job) -> dict:
         options.validate()
         report = _import(job, Path(params["path"]), Path(params["work_dir"]), options)
     except ApiError as exc:
-        set_progress(job, state=Job.State.FAILED, finished_at=timezone.now(),
-                     errors=[exc.as_dict()["error"]])
+        set_progress(
+            job, state=Job.State.FAILED, finished_at=timezone.now(), errors=[exc.as_dict()["error"]]
+        )
         return {}
     except Exception as exc:  # noqa: BLE001 - reported in the job, logged in full
         log.exception("layer import %s failed", job.pk)
-        set_progress(job, state=Job.State.FAILED, finished_at=timezone.now(),
-                     errors=[{"code": "server_error", "message": f"import failed: {exc}",
-                              "field": None}])
+        set_progress(
+            job,
+            state=Job.State.FAILED,
+            finished_at=timezone.now(),
+            errors=[{"code": "server_error", "message": f"import failed: {exc}", "field": None}],
+        )
         return {}
     report["seconds"] = round(time.monotonic() - started, 2)
     set_progress(job, state=Job.State.SUCCEEDED, finished_at=timezone.now(), report=report)
@@ -120,8 +126,13 @@ def _import(job: Job, path: Path, work_dir: Path, options: ImportOptions) -> dic
     clock = _Clock()
     fmt = readers.detect_format(path, options.format or None)
     source = readers.read_source(
-        path, work_dir, fmt, layer=options.layer or None, x=options.x or None,
-        y=options.y or None, wkt=options.wkt or None,
+        path,
+        work_dir,
+        fmt,
+        layer=options.layer or None,
+        x=options.x or None,
+        y=options.y or None,
+        wkt=options.wkt or None,
     )
     src_crs = transform.resolve_source_crs(source.declared_crs, options.crs or None, fmt)
     frame = source.frame
@@ -150,8 +161,11 @@ def _import(job: Job, path: Path, work_dir: Path, options: ImportOptions) -> dic
     }
     invalid_kept = int(np.isin(np.flatnonzero(keep), prepared.invalid_rows).sum())
     if options.target == "managed":
-        report.update(_write_managed(job, options, path, attributes, converted,
-                                     prepared.geometry_type, invalid_kept))
+        report.update(
+            _write_managed(
+                job, options, path, attributes, converted, prepared.geometry_type, invalid_kept
+            )
+        )
     else:
         report.update(_write_core(options, attributes, converted, prepared.geometry_type))
         set_progress(job, rows_done=report["rows_written"])
@@ -201,8 +215,13 @@ def _write_managed(job, options, path, attributes, geoms, geometry_type, invalid
         writer.ensure_schema()
         writer.drop_leftover_staging(table)
         writer.create_table(staging, columns, geometry_type)
-        writer.copy_rows(staging, columns, attributes, geoms,
-                         progress=lambda done: set_progress(job, rows_done=done))
+        writer.copy_rows(
+            staging,
+            columns,
+            attributes,
+            geoms,
+            progress=lambda done: set_progress(job, rows_done=done),
+        )
         repaired = dropped = 0
         if invalid_kept:
             repaired, dropped = writer.repair_invalid(staging, geometry_type)

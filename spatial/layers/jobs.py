@@ -31,8 +31,12 @@ def start_import(source, name: str, options: ImportOptions, owner=None, sync: bo
     job = Job.objects.create(
         kind=JOB_KIND,
         owner=owner if owner is not None and owner.is_authenticated else None,
-        params={"path": str(path), "work_dir": str(work_dir), "file_name": name or path.name,
-                "options": options_dict(options)},
+        params={
+            "path": str(path),
+            "work_dir": str(work_dir),
+            "file_name": name or path.name,
+            "options": options_dict(options),
+        },
     )
     if sync:
         from spatial.tasks import run_layer_import

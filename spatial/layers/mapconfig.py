@@ -18,8 +18,18 @@ from . import registry
 WEB_MERCATOR_ORIGIN_RES = 156_543.033_928_041  # metres per pixel at zoom 0, 256-pixel tiles
 DEFAULT_THEME = "base"
 BASE_LAYERS = ("districts", "streets", "communities", "roads", "unit_grids")
-CONFIG_FIELDS = ("title", "extent", "center", "zoom", "min_zoom", "max_zoom", "crs", "tile_size",
-                 "resolutions", "default_theme")
+CONFIG_FIELDS = (
+    "title",
+    "extent",
+    "center",
+    "zoom",
+    "min_zoom",
+    "max_zoom",
+    "crs",
+    "tile_size",
+    "resolutions",
+    "default_theme",
+)
 
 
 def resolutions(tile_size: int, min_zoom: float = 0, max_zoom: float = 22) -> list[float]:
@@ -101,8 +111,11 @@ def update_config(changes: dict) -> MapConfig:
     if "extent" in changes:
         _check_numbers(changes["extent"], 4, "extent")
         minx, miny, maxx, maxy = changes["extent"]
-        if minx >= maxx or miny >= maxy or not (-180 <= minx and maxx <= 180 and -90 <= miny
-                                                and maxy <= 90):
+        if (
+            minx >= maxx
+            or miny >= maxy
+            or not (-180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90)
+        ):
             raise BadInput("extent must be [minlon, minlat, maxlon, maxlat]", field="extent")
     if "center" in changes:
         _check_numbers(changes["center"], 2, "center")
@@ -137,9 +150,13 @@ def update_config(changes: dict) -> MapConfig:
 
 
 def _check_numbers(values, count: int, field: str) -> None:
-    if not isinstance(values, list) or len(values) != count or not all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-        for v in values
+    if (
+        not isinstance(values, list)
+        or len(values) != count
+        or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            for v in values
+        )
     ):
         raise BadInput(f"{field} must be {count} number(s)", field=field)
 

@@ -212,8 +212,9 @@ def _read_csv(path: Path, x: str | None, y: str | None, wkt: str | None) -> Sour
         geom_col = next((columns[n] for n in WKT_NAMES if n in columns), None)
     if geom_col is not None:
         try:
-            geoms = shapely.from_wkt(table[geom_col].astype("string").fillna("").to_numpy(),
-                                     on_invalid="raise")
+            geoms = shapely.from_wkt(
+                table[geom_col].astype("string").fillna("").to_numpy(), on_invalid="raise"
+            )
         except shapely.errors.ShapelyError as exc:
             raise BadInput(f"column {geom_col!r} holds text that is not WKT: {exc}", "wkt") from exc
         geoms = np.where(shapely.is_empty(geoms), None, geoms)
@@ -263,8 +264,18 @@ def _guess(columns: dict[str, str], names: tuple[str, ...], what: str, field: st
 
 
 IDENT_RE = re.compile(r"[^\w]+", re.UNICODE)
-RESERVED = {"id", "geom", "geom_mercator", "ctid", "oid", "xmin", "xmax", "cmin", "cmax",
-            "tableoid"}
+RESERVED = {
+    "id",
+    "geom",
+    "geom_mercator",
+    "ctid",
+    "oid",
+    "xmin",
+    "xmax",
+    "cmin",
+    "cmax",
+    "tableoid",
+}
 
 
 def column_names(names: list[str]) -> list[str]:

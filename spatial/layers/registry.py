@@ -11,8 +11,18 @@ from web.errors import BadInput, Conflict, NotFound
 
 from . import writer
 
-EDITABLE = ("title", "description", "group", "min_zoom", "max_zoom", "public", "style", "fields",
-            "purpose", "sort_order")
+EDITABLE = (
+    "title",
+    "description",
+    "group",
+    "min_zoom",
+    "max_zoom",
+    "public",
+    "style",
+    "fields",
+    "purpose",
+    "sort_order",
+)
 
 
 def table_of(layer: Layer) -> sql.Composable:
@@ -22,8 +32,9 @@ def table_of(layer: Layer) -> sql.Composable:
 
 def base_condition(layer: Layer) -> sql.Composable:
     """Gives the layer's fixed condition (admin-defined filter_sql, never user input)."""
-    return sql.SQL("({})").format(sql.SQL(layer.filter_sql)) if layer.filter_sql else sql.SQL(
-        "TRUE")
+    return (
+        sql.SQL("({})").format(sql.SQL(layer.filter_sql)) if layer.filter_sql else sql.SQL("TRUE")
+    )
 
 
 def refresh_stats(layer: Layer) -> Layer:
@@ -35,7 +46,8 @@ def refresh_stats(layer: Layer) -> Layer:
         "SELECT n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
         "(SELECT count(*), ST_Extent({geom}) FROM {table} WHERE {cond}) s(n, e)"
     ).format(
-        geom=sql.Identifier(layer.geometry_column), table=table_of(layer),
+        geom=sql.Identifier(layer.geometry_column),
+        table=table_of(layer),
         cond=base_condition(layer),
     )
     with connection.cursor() as cur:
@@ -96,8 +108,9 @@ def edit_layer(layer: Layer, changes: dict) -> Layer:
     group, zoom range, public, style, purpose)."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
-        raise BadInput(f"cannot edit {', '.join(unknown)}; editable: {', '.join(EDITABLE)}",
-                       field=unknown[0])
+        raise BadInput(
+            f"cannot edit {', '.join(unknown)}; editable: {', '.join(EDITABLE)}", field=unknown[0]
+        )
     if "fields" in changes:
         changes["fields"] = _merge_fields(layer.fields, changes["fields"])
     if "purpose" in changes and changes["purpose"] not in Layer.Purpose.values:

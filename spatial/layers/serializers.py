@@ -59,17 +59,28 @@ class LayerPatchSerializer(serializers.Serializer):
 class LayerImportSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="zipped Shapefile, GeoJSON, GeoPackage, KML, CSV, OSM")
     target = serializers.ChoiceField(
-        choices=["managed", *TARGETS], required=False, default="managed",
+        choices=["managed", *TARGETS],
+        required=False,
+        default="managed",
         help_text="managed layer (default) or a core geography table (--as)",
     )
     key = serializers.CharField(required=False, allow_blank=True)
     title = serializers.CharField(required=False, allow_blank=True)
-    crs = serializers.CharField(required=False, allow_blank=True,
-                                help_text="source CRS when the file has none or a wrong one")
-    map = serializers.CharField(required=False, allow_blank=True,
-                                help_text="field mapping for core targets: code=BGID,name=MC")
-    layer = serializers.CharField(required=False, allow_blank=True,
-                                  help_text="GeoPackage/KML layer, or roads|pois|buildings (OSM)")
+    crs = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="source CRS when the file has none or a wrong one",
+    )
+    map = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="field mapping for core targets: code=BGID,name=MC",
+    )
+    layer = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="GeoPackage/KML layer, or roads|pois|buildings (OSM)",
+    )
     format = serializers.ChoiceField(choices=FORMATS, required=False)
     x = serializers.CharField(required=False, allow_blank=True, help_text="CSV longitude column")
     y = serializers.CharField(required=False, allow_blank=True, help_text="CSV latitude column")

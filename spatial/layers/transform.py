@@ -119,8 +119,10 @@ def _inside(xy: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarra
     with np.errstate(invalid="ignore"):
         return (
             np.isfinite(xy).all(axis=1)
-            & (xy[:, 0] >= box[0]) & (xy[:, 0] <= box[2])
-            & (xy[:, 1] >= box[1]) & (xy[:, 1] <= box[3])
+            & (xy[:, 0] >= box[0])
+            & (xy[:, 0] <= box[2])
+            & (xy[:, 1] >= box[1])
+            & (xy[:, 1] <= box[3])
         )
 
 

@@ -157,9 +157,9 @@ def repair_invalid(table: str, geometry_type: str) -> tuple[int, int]:
             )
         else:
             cur.execute(
-                sql.SQL("UPDATE {} SET geom = ST_MakeValid(geom) WHERE NOT ST_IsValid(geom)").format(
-                    target
-                )
+                sql.SQL(
+                    "UPDATE {} SET geom = ST_MakeValid(geom) WHERE NOT ST_IsValid(geom)"
+                ).format(target)
             )
         repaired = cur.rowcount
         cur.execute(sql.SQL("DELETE FROM {} WHERE ST_IsEmpty(geom)").format(target))

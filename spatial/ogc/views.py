@@ -65,20 +65,39 @@ def landing(request: HttpRequest) -> HttpResponse:
     _check_format(request)
     base = _base(request)
     root = request.build_absolute_uri("/").rstrip("/")
-    return _respond({
-        "title": "CityGrid OGC API – Features",
-        "description": "Every layer of the city's layer registry as a feature collection.",
-        "links": [
-            {"href": base, "rel": "self", "type": JSON, "title": "this document"},
-            {"href": f"{root}/api/v1/openapi.json", "rel": "service-desc",
-             "type": "application/vnd.oai.openapi+json;version=3.0", "title": "API definition"},
-            {"href": f"{root}/api/v1/docs", "rel": "service-doc", "type": "text/html",
-             "title": "API documentation"},
-            {"href": f"{base}/conformance", "rel": "conformance", "type": JSON,
-             "title": "conformance classes"},
-            {"href": f"{base}/collections", "rel": "data", "type": JSON, "title": "collections"},
-        ],
-    })
+    return _respond(
+        {
+            "title": "CityGrid OGC API – Features",
+            "description": "Every layer of the city's layer registry as a feature collection.",
+            "links": [
+                {"href": base, "rel": "self", "type": JSON, "title": "this document"},
+                {
+                    "href": f"{root}/api/v1/openapi.json",
+                    "rel": "service-desc",
+                    "type": "application/vnd.oai.openapi+json;version=3.0",
+                    "title": "API definition",
+                },
+                {
+                    "href": f"{root}/api/v1/docs",
+                    "rel": "service-doc",
+                    "type": "text/html",
+                    "title": "API documentation",
+                },
+                {
+                    "href": f"{base}/conformance",
+                    "rel": "conformance",
+                    "type": JSON,
+                    "title": "conformance classes",
+                },
+                {
+                    "href": f"{base}/collections",
+                    "rel": "data",
+                    "type": JSON,
+                    "title": "collections",
+                },
+            ],
+        }
+    )
 
 
 def conformance(request: HttpRequest) -> HttpResponse:
@@ -119,12 +138,15 @@ def collections(request: HttpRequest) -> HttpResponse:
     _check_format(request)
     scope = scope_for(request)
     base = _base(request)
-    layers = [x for x in registry.list_layers(scope)
-              if x.kind != Layer.Kind.RASTER and x.table_name]
-    return _respond({
-        "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
-        "collections": [_collection(layer, base) for layer in layers],
-    })
+    layers = [
+        x for x in registry.list_layers(scope) if x.kind != Layer.Kind.RASTER and x.table_name
+    ]
+    return _respond(
+        {
+            "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
+            "collections": [_collection(layer, base) for layer in layers],
+        }
+    )
 
 
 def collection(request: HttpRequest, key: str) -> HttpResponse:
@@ -149,7 +171,11 @@ def _int(request: HttpRequest, name: str, default: int, low: int, high: int | No
 def _check_crs_params(request: HttpRequest) -> None:
     for name in ("bbox-crs", "crs"):
         value = request.GET.get(name)
-        if value and value not in (CRS84, "EPSG:4326", "http://www.opengis.net/def/crs/EPSG/0/4326"):
+        if value and value not in (
+            CRS84,
+            "EPSG:4326",
+            "http://www.opengis.net/def/crs/EPSG/0/4326",
+        ):
             raise BadInput(f"{name} must be {CRS84}", field=name)
 
 
@@ -181,11 +207,18 @@ def items(request: HttpRequest, key: str) -> HttpResponse:
         {"href": f"{_base(request)}/collections/{layer.key}", "rel": "collection", "type": JSON},
     ]
     if offset + len(features) < matched:
-        links.append({"href": page(offset + limit), "rel": "next", "type": GEOJSON,
-                      "title": "next page"})
+        links.append(
+            {"href": page(offset + limit), "rel": "next", "type": GEOJSON, "title": "next page"}
+        )
     if offset > 0:
-        links.append({"href": page(max(0, offset - limit)), "rel": "prev", "type": GEOJSON,
-                      "title": "previous page"})
+        links.append(
+            {
+                "href": page(max(0, offset - limit)),
+                "rel": "prev",
+                "type": GEOJSON,
+                "title": "previous page",
+            }
+        )
     return _respond(
         {
             "type": "FeatureCollection",
@@ -230,8 +263,14 @@ class _AnyAccept(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-def _ogc_view(handler, operation_id: str, summary: str, parameters=(), geojson: bool = False,
-              exclude: bool = False):
+def _ogc_view(
+    handler,
+    operation_id: str,
+    summary: str,
+    parameters=(),
+    geojson: bool = False,
+    exclude: bool = False,
+):
     """Gives a public DRF view class whose GET runs `handler` on the Django request."""
     media = GEOJSON if geojson else JSON
 
@@ -242,9 +281,11 @@ def _ogc_view(handler, operation_id: str, summary: str, parameters=(), geojson: 
             operation_id=operation_id,
             summary=summary,
             parameters=[OpenApiParameter("f", str, required=False, enum=["json"]), *parameters],
-            responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description=media),
-                       400: OpenApiResponse(OpenApiTypes.OBJECT, description="bad parameter"),
-                       404: OpenApiResponse(OpenApiTypes.OBJECT, description="not found")},
+            responses={
+                200: OpenApiResponse(OpenApiTypes.OBJECT, description=media),
+                400: OpenApiResponse(OpenApiTypes.OBJECT, description="bad parameter"),
+                404: OpenApiResponse(OpenApiTypes.OBJECT, description="not found"),
+            },
             tags=["ogcapi-features"],
             exclude=exclude,
         )
@@ -259,9 +300,12 @@ ITEM_PARAMETERS = [
     OpenApiParameter("bbox", str, required=False, description="minlon,minlat,maxlon,maxlat"),
     OpenApiParameter("limit", int, required=False, description=f"1..{MAX_LIMIT}, default 10"),
     OpenApiParameter("offset", int, required=False),
-    OpenApiParameter("datetime", str, required=False,
-                     description="RFC 3339 instant or start/end (.. for open), where the "
-                     "collection has time"),
+    OpenApiParameter(
+        "datetime",
+        str,
+        required=False,
+        description="RFC 3339 instant or start/end (.. for open), where the collection has time",
+    ),
 ]
 LandingView = _ogc_view(landing, "ogc_landing", "OGC API – Features landing page")
 # The same landing page at /ogc/, which some clients request; documented once.
@@ -269,6 +313,11 @@ LandingSlashView = _ogc_view(landing, "ogc_landing_slash", "landing page", exclu
 ConformanceView = _ogc_view(conformance, "ogc_conformance", "Conformance classes")
 CollectionsView = _ogc_view(collections, "ogc_collections", "Feature collections (layers)")
 CollectionView = _ogc_view(collection, "ogc_collection", "One feature collection")
-ItemsView = _ogc_view(items, "ogc_items", "Features of a collection (GeoJSON), paged; "
-                      "declared fields filter by ?name=value", ITEM_PARAMETERS, geojson=True)
+ItemsView = _ogc_view(
+    items,
+    "ogc_items",
+    "Features of a collection (GeoJSON), paged; declared fields filter by ?name=value",
+    ITEM_PARAMETERS,
+    geojson=True,
+)
 ItemView = _ogc_view(item, "ogc_item", "One feature (GeoJSON)", geojson=True)

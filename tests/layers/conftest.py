@@ -48,10 +48,13 @@ def truth_points(n: int = 25) -> gpd.GeoDataFrame:
 
 def truth_polygons(n: int = 6) -> gpd.GeoDataFrame:
     """Small squares (about 100 m) east of the city centre."""
-    boxes = [shapely.box(LON0 + 0.002 * k, LAT0, LON0 + 0.002 * k + 0.0012, LAT0 + 0.0009)
-             for k in range(n)]
-    return gpd.GeoDataFrame({"name": [f"park{k}" for k in range(n)]}, geometry=boxes,
-                            crs="EPSG:4326")
+    boxes = [
+        shapely.box(LON0 + 0.002 * k, LAT0, LON0 + 0.002 * k + 0.0012, LAT0 + 0.0009)
+        for k in range(n)
+    ]
+    return gpd.GeoDataFrame(
+        {"name": [f"park{k}" for k in range(n)]}, geometry=boxes, crs="EPSG:4326"
+    )
 
 
 def in_crs(frame: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
@@ -67,8 +70,9 @@ def in_crs(frame: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
     return out
 
 
-def zip_shapefile(frame: gpd.GeoDataFrame, folder: Path, name: str = "grids",
-                  drop_prj: bool = False) -> Path:
+def zip_shapefile(
+    frame: gpd.GeoDataFrame, folder: Path, name: str = "grids", drop_prj: bool = False
+) -> Path:
     """Writes a Shapefile and zips its parts; gives the zip's path."""
     shp_dir = folder / f"{name}_shp"
     shp_dir.mkdir(parents=True, exist_ok=True)
@@ -99,8 +103,9 @@ def all_features(client, key: str) -> list[dict]:
 
 def assert_positions(features: list[dict], truth: gpd.GeoDataFrame, tolerance_m: float = 0.5):
     """Every feature's coordinates match the truth (matched by name) within the tolerance."""
-    by_name = {row["name"]: geom for row, geom in zip(truth.to_dict("records"),
-                                                      truth.geometry.values)}
+    by_name = {
+        row["name"]: geom for row, geom in zip(truth.to_dict("records"), truth.geometry.values)
+    }
     assert len(features) == len(truth)
     worst = 0.0
     for feature in features:

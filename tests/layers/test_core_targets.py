@@ -20,21 +20,28 @@ COMMUNITY = "990101001001"
 
 @pytest.fixture
 def community(upload_dir):
-    square = shapely.multipolygons([shapely.box(LON0 - 0.01, LAT0 - 0.01, LON0 + 0.01,
-                                                LAT0 + 0.01)])
-    district = AdminArea.objects.create(code="990101", name="测试区", level="district",
-                                        geom=square.wkt)
-    street = AdminArea.objects.create(code="990101001", name="测试街道", level="street",
-                                      parent=district, geom=square.wkt)
-    return AdminArea.objects.create(code=COMMUNITY, name="某社区", level="community",
-                                    parent=street, geom=square.wkt)
+    square = shapely.multipolygons(
+        [shapely.box(LON0 - 0.01, LAT0 - 0.01, LON0 + 0.01, LAT0 + 0.01)]
+    )
+    district = AdminArea.objects.create(
+        code="990101", name="测试区", level="district", geom=square.wkt
+    )
+    street = AdminArea.objects.create(
+        code="990101001", name="测试街道", level="street", parent=district, geom=square.wkt
+    )
+    return AdminArea.objects.create(
+        code=COMMUNITY, name="某社区", level="community", parent=street, geom=square.wkt
+    )
 
 
 def grids_frame(codes):
-    boxes = [shapely.box(LON0 + 0.001 * i, LAT0, LON0 + 0.001 * i + 0.001, LAT0 + 0.001)
-             for i in range(len(codes))]
-    return gpd.GeoDataFrame({"BGID": codes, "MC": [f"网格{c[-2:]}" for c in codes]},
-                            geometry=boxes, crs="EPSG:4326")
+    boxes = [
+        shapely.box(LON0 + 0.001 * i, LAT0, LON0 + 0.001 * i + 0.001, LAT0 + 0.001)
+        for i in range(len(codes))
+    ]
+    return gpd.GeoDataFrame(
+        {"BGID": codes, "MC": [f"网格{c[-2:]}" for c in codes]}, geometry=boxes, crs="EPSG:4326"
+    )
 
 
 def load(path, **options):
@@ -53,8 +60,11 @@ def test_unit_grids_from_gauss_kruger_shapefile(community, tmp_path):
         got = shapely.get_coordinates(shapely.from_wkt(grid.geom.wkt))
         exp = shapely.get_coordinates(shapely.multipolygons([want]))
         import numpy as np
-        assert metres_between(np.unique(got.round(9), axis=0),
-                              np.unique(exp.round(9), axis=0)).max() < 0.5
+
+        assert (
+            metres_between(np.unique(got.round(9), axis=0), np.unique(exp.round(9), axis=0)).max()
+            < 0.5
+        )
     layer = Layer.objects.get(key="unit_grids")
     assert layer.feature_count == UnitGrid.objects.count() >= 4 and layer.extent is not None
     # Re-import updates by code instead of duplicating.
@@ -70,8 +80,9 @@ def test_unit_grid_code_validation_is_all_or_nothing(community, tmp_path):
         load(path, target="unit_grids", map="code=BGID")
     assert "not 14 digits" in str(caught.value) and "row 3" in str(caught.value)
     path2 = tmp_path / "bad2.geojson"
-    grids_frame([f"{COMMUNITY}01", "99999999999901"]).to_file(path2, driver="GeoJSON",
-                                                              engine="pyogrio")
+    grids_frame([f"{COMMUNITY}01", "99999999999901"]).to_file(
+        path2, driver="GeoJSON", engine="pyogrio"
+    )
     with pytest.raises(CommandError, match="not an existing community"):
         load(path2, target="unit_grids", map="code=BGID")
     assert UnitGrid.objects.filter(code__startswith=COMMUNITY).count() == 0
@@ -87,8 +98,9 @@ def test_wrong_field_mapping(community, tmp_path):
     with pytest.raises(CommandError, match="has no field colour"):
         load(path, target="unit_grids", map="colour=MC")
     with pytest.raises(CommandError, match="needs Polygon"):
-        points = gpd.GeoDataFrame({"BGID": [f"{COMMUNITY}01"]},
-                                  geometry=[shapely.Point(LON0, LAT0)], crs="EPSG:4326")
+        points = gpd.GeoDataFrame(
+            {"BGID": [f"{COMMUNITY}01"]}, geometry=[shapely.Point(LON0, LAT0)], crs="EPSG:4326"
+        )
         points.to_file(tmp_path / "p.geojson", driver="GeoJSON", engine="pyogrio")
         load(tmp_path / "p.geojson", target="unit_grids", map="code=BGID")
     assert UnitGrid.objects.filter(code__startswith=COMMUNITY).count() == 0
@@ -97,22 +109,28 @@ def test_wrong_field_mapping(community, tmp_path):
 def test_admin_areas_and_responsibility_grids(upload_dir, tmp_path):
     frame = gpd.GeoDataFrame(
         {"DM": ["990201", "990201002", "990201002003"], "MC": ["门头沟区", "某街道", "某社区"]},
-        geometry=[shapely.box(LON0, LAT0, LON0 + 0.01, LAT0 + 0.01)] * 3, crs="EPSG:4326")
+        geometry=[shapely.box(LON0, LAT0, LON0 + 0.01, LAT0 + 0.01)] * 3,
+        crs="EPSG:4326",
+    )
     path = tmp_path / "areas.geojson"
     frame.iloc[::-1].to_file(path, driver="GeoJSON", engine="pyogrio")
     load(path, target="admin_areas", map="code=DM,name=MC")
     community = AdminArea.objects.get(code="990201002003")
     assert community.level == "community" and community.parent.code == "990201002"
     assert community.parent.parent.code == "990201"
-    orphan = gpd.GeoDataFrame({"DM": ["990299001"], "MC": ["孤儿"]},
-                              geometry=[shapely.box(LON0, LAT0, LON0 + 0.01, LAT0 + 0.01)],
-                              crs="EPSG:4326")
+    orphan = gpd.GeoDataFrame(
+        {"DM": ["990299001"], "MC": ["孤儿"]},
+        geometry=[shapely.box(LON0, LAT0, LON0 + 0.01, LAT0 + 0.01)],
+        crs="EPSG:4326",
+    )
     orphan.to_file(tmp_path / "o.geojson", driver="GeoJSON", engine="pyogrio")
     with pytest.raises(CommandError, match="parent area"):
         load(tmp_path / "o.geojson", target="admin_areas", map="code=DM,name=MC")
-    resp = gpd.GeoDataFrame({"code": ["ZR-01"], "name": ["责任网格一"], "JD": ["990201002"]},
-                            geometry=[shapely.box(LON0, LAT0, LON0 + 0.01, LAT0 + 0.01)],
-                            crs="EPSG:4326")
+    resp = gpd.GeoDataFrame(
+        {"code": ["ZR-01"], "name": ["责任网格一"], "JD": ["990201002"]},
+        geometry=[shapely.box(LON0, LAT0, LON0 + 0.01, LAT0 + 0.01)],
+        crs="EPSG:4326",
+    )
     resp.to_file(tmp_path / "r.geojson", driver="GeoJSON", engine="pyogrio")
     load(tmp_path / "r.geojson", target="responsibility_grids", map="street=JD")
     grid = ResponsibilityGrid.objects.get(code="ZR-01")
@@ -124,8 +142,9 @@ def test_components_need_a_known_minor_class(upload_dir, tmp_path):
 
     minor = Category.objects.filter(kind="component", parent__isnull=False).first()
     good = f"990101{minor.code}999999"
-    frame = gpd.GeoDataFrame({"BM": [good], "MC": ["井盖"]},
-                             geometry=[shapely.Point(LON0, LAT0)], crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        {"BM": [good], "MC": ["井盖"]}, geometry=[shapely.Point(LON0, LAT0)], crs="EPSG:4326"
+    )
     frame.to_file(tmp_path / "c.geojson", driver="GeoJSON", engine="pyogrio")
     load(tmp_path / "c.geojson", target="components", map="code=BM,name=MC")
     component = Component.objects.get(code=good)
@@ -139,12 +158,19 @@ def test_components_need_a_known_minor_class(upload_dir, tmp_path):
 def test_roads_with_class_mapping(upload_dir, tmp_path):
     frame = gpd.GeoDataFrame(
         {"name": ["测试甲路", "测试乙路"], "highway": ["primary", "residential"]},
-        geometry=[shapely.LineString([(LON0, LAT0), (LON0 + 0.01, LAT0)]),
-                  shapely.MultiLineString([[(LON0, LAT0 + 0.001), (LON0 + 0.01, LAT0 + 0.001)],
-                                           [(LON0, LAT0 + 0.002), (LON0 + 0.01, LAT0 + 0.002)]])],
-        crs="EPSG:4326")
+        geometry=[
+            shapely.LineString([(LON0, LAT0), (LON0 + 0.01, LAT0)]),
+            shapely.MultiLineString(
+                [
+                    [(LON0, LAT0 + 0.001), (LON0 + 0.01, LAT0 + 0.001)],
+                    [(LON0, LAT0 + 0.002), (LON0 + 0.01, LAT0 + 0.002)],
+                ]
+            ),
+        ],
+        crs="EPSG:4326",
+    )
     frame.to_file(tmp_path / "roads.geojson", driver="GeoJSON", engine="pyogrio")
     load(tmp_path / "roads.geojson", target="roads", map="road_class=highway")
-    assert sorted(RoadSegment.objects.filter(name__startswith="测试").values_list(
-        "name", "road_class")) == [("测试乙路", "branch"), ("测试乙路", "branch"),
-                                   ("测试甲路", "main")]
+    assert sorted(
+        RoadSegment.objects.filter(name__startswith="测试").values_list("name", "road_class")
+    ) == [("测试乙路", "branch"), ("测试乙路", "branch"), ("测试甲路", "main")]

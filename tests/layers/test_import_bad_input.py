@@ -16,8 +16,7 @@ from spatial.layers.importer import ImportOptions
 from spatial.models import Layer
 from web.errors import BadInput, TooLarge
 
-from .conftest import LAT0, LON0, all_features, in_crs, truth_points, truth_polygons, \
-    zip_shapefile
+from .conftest import LAT0, LON0, all_features, in_crs, truth_points, truth_polygons, zip_shapefile
 
 pytestmark = pytest.mark.django_db
 
@@ -78,11 +77,11 @@ def test_polygon_and_multipolygon_import_as_one_multi_type(upload_dir, tmp_path)
 
 
 def bowtie_file(tmp_path):
-    bowtie = shapely.Polygon([(LON0, LAT0), (LON0 + 0.001, LAT0 + 0.001),
-                              (LON0 + 0.001, LAT0), (LON0, LAT0 + 0.001)])
+    bowtie = shapely.Polygon(
+        [(LON0, LAT0), (LON0 + 0.001, LAT0 + 0.001), (LON0 + 0.001, LAT0), (LON0, LAT0 + 0.001)]
+    )
     good = shapely.box(LON0 + 0.002, LAT0, LON0 + 0.003, LAT0 + 0.001)
-    frame = gpd.GeoDataFrame({"name": ["bowtie", "good"]}, geometry=[bowtie, good],
-                             crs="EPSG:4326")
+    frame = gpd.GeoDataFrame({"name": ["bowtie", "good"]}, geometry=[bowtie, good], crs="EPSG:4326")
     path = tmp_path / "selfx.geojson"
     frame.to_file(path, driver="GeoJSON", engine="pyogrio")
     return path
@@ -110,17 +109,30 @@ def test_self_intersecting_polygon_refused_or_skipped(upload_dir, tmp_path):
 
 def test_3d_and_measured_coordinates_dropped_to_2d(upload_dir, tmp_path):
     path = tmp_path / "z.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "a"},
-         "geometry": {"type": "Point", "coordinates": [LON0, LAT0, 42.0]}},
-        {"type": "Feature", "properties": {"name": "b"},
-         "geometry": {"type": "Point", "coordinates": [LON0 + 0.001, LAT0]}},
-    ]}))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"name": "a"},
+                        "geometry": {"type": "Point", "coordinates": [LON0, LAT0, 42.0]},
+                    },
+                    {
+                        "type": "Feature",
+                        "properties": {"name": "b"},
+                        "geometry": {"type": "Point", "coordinates": [LON0 + 0.001, LAT0]},
+                    },
+                ],
+            }
+        )
+    )
     job = run(path, key="zpoints")
     assert job.state == "succeeded", job.errors
     assert job.report["dropped_z_m"] == 1
     csv = tmp_path / "m.csv"
-    csv.write_text(f"name,wkt\nm,\"POINT M ({LON0} {LAT0} 7)\"\nzm,\"POINT ZM ({LON0} {LAT0} 1 2)\"\n")
+    csv.write_text(f'name,wkt\nm,"POINT M ({LON0} {LAT0} 7)"\nzm,"POINT ZM ({LON0} {LAT0} 1 2)"\n')
     job = run(csv, key="mpoints")
     assert job.state == "succeeded", job.errors
     assert job.report["dropped_z_m"] == 2
@@ -151,7 +163,8 @@ def test_wrong_crs_is_caught_and_the_likely_one_named(upload_dir, tmp_path):
     assert "EPSG:4548" in message
     swapped = tmp_path / "swapped.csv"
     truth.assign(lon=truth.geometry.y, lat=truth.geometry.x).drop(columns="geometry").to_csv(
-        swapped, index=False)
+        swapped, index=False
+    )
     assert "lat/lon swapped" in failed_with(run(swapped, key="swapped"), "outside the city")
     merc = tmp_path / "merc.csv"
     m = in_crs(truth, "EPSG:3857")
@@ -210,8 +223,12 @@ def test_oversize_upload_gets_413_json(admin_client, settings, tmp_path):
 def test_bad_options_refused_before_any_work(admin_client, tmp_path):
     path = tmp_path / "p.geojson"
     truth_points(2).to_file(path, driver="GeoJSON", engine="pyogrio")
-    for options, field in (({"crs": "EPSG:2000"}, "crs"), ({"target": "lakes"}, "target"),
-                           ({"invalid": "ignore"}, "invalid"), ({"key": "../x"}, "key")):
+    for options, field in (
+        ({"crs": "EPSG:2000"}, "crs"),
+        ({"target": "lakes"}, "target"),
+        ({"invalid": "ignore"}, "invalid"),
+        ({"key": "../x"}, "key"),
+    ):
         with pytest.raises(BadInput) as caught:
             run(path, **options)
         assert caught.value.field == field
@@ -237,11 +254,15 @@ def test_failed_reimport_leaves_the_old_layer(admin_client, tmp_path):
     tables = layers_tables()
     bad = tmp_path / "keep_bad.geojson"
     in_crs(truth, "EPSG:3857").set_crs(None, allow_override=True).to_file(
-        bad, driver="GeoJSON", engine="pyogrio")
+        bad, driver="GeoJSON", engine="pyogrio"
+    )
     failed_with(run(bad, key="keep"), "outside the city")
     after = Layer.objects.get(key="keep")
     assert (after.version, after.feature_count, after.fields) == (
-        before.version, before.feature_count, before.fields)
+        before.version,
+        before.feature_count,
+        before.fields,
+    )
     assert layers_tables() == tables
     assert len(all_features(admin_client, "keep")) == len(truth)
 

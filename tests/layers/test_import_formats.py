@@ -10,8 +10,14 @@ from django.core.management import call_command
 from spatial import crs as crs_module
 from spatial.models import Layer
 
-from .conftest import all_features, assert_positions, in_crs, truth_points, truth_polygons, \
-    zip_shapefile
+from .conftest import (
+    all_features,
+    assert_positions,
+    in_crs,
+    truth_points,
+    truth_polygons,
+    zip_shapefile,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +36,10 @@ def test_geojson_wgs84(admin_client, tmp_path):
     assert layer.kind == "managed" and layer.geometry_type == "Point"
     assert layer.feature_count == len(truth)
     assert {f["name"]: f["type"] for f in layer.fields} == {
-        "name": "string", "depth": "number", "count": "integer"}
+        "name": "string",
+        "depth": "number",
+        "count": "integer",
+    }
     assert_positions(all_features(admin_client, "manholes"), truth)
 
 
@@ -81,9 +90,12 @@ def test_csv_bd09_named_columns_and_wkt(admin_client, tmp_path):
     assert_positions(all_features(admin_client, "csv-bd"), truth)
 
     wkt_path = tmp_path / "wkt.csv"
-    pd.DataFrame({"name": truth["name"], "wkt": shapely.to_wkt(
-        in_crs(truth, "EPSG:4548").geometry.values, rounding_precision=4)}).to_csv(wkt_path,
-                                                                                  index=False)
+    pd.DataFrame(
+        {
+            "name": truth["name"],
+            "wkt": shapely.to_wkt(in_crs(truth, "EPSG:4548").geometry.values, rounding_precision=4),
+        }
+    ).to_csv(wkt_path, index=False)
     load(wkt_path, key="csv-wkt", crs="EPSG:4548")
     assert_positions(all_features(admin_client, "csv-wkt"), truth)
 
@@ -124,8 +136,9 @@ def test_api_import_runs_on_celery_and_reports_progress(admin_client, tmp_path, 
     assert entry["public"] is True and entry["feature_count"] == len(truth)
 
 
-def test_command_waits_for_the_celery_job_with_progress(tmp_path, upload_dir, celery_worker,
-                                                        capsys):
+def test_command_waits_for_the_celery_job_with_progress(
+    tmp_path, upload_dir, celery_worker, capsys
+):
     import io
 
     truth = truth_points()

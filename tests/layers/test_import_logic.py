@@ -29,8 +29,10 @@ def test_column_names_are_unique_safe_identifiers(names):
         assert not name[0].isdigit() and '"' not in name and " " not in name
 
 
-@given(st.lists(st.tuples(st.floats(-0.01, 0.01), st.floats(-0.01, 0.01)), min_size=1,
-                max_size=30), st.booleans())
+@given(
+    st.lists(st.tuples(st.floats(-0.01, 0.01), st.floats(-0.01, 0.01)), min_size=1, max_size=30),
+    st.booleans(),
+)
 def test_points_keep_their_count_and_one_type(offsets, with_multi):
     geoms = [shapely.Point(LON0 + dx, LAT0 + dy) for dx, dy in offsets]
     if with_multi:
@@ -66,7 +68,8 @@ def test_gauss_kruger_values_are_recognised(dx, dy):
 @given(st.floats(0, 100), st.floats(0, 22), st.floats(-85, 85))
 def test_tolerance_halves_per_zoom(px, zoom, lat):
     assert tolerance_metres(px, zoom + 1, lat) == pytest.approx(
-        tolerance_metres(px, zoom, lat) / 2, rel=1e-9, abs=1e-12)
+        tolerance_metres(px, zoom, lat) / 2, rel=1e-9, abs=1e-12
+    )
 
 
 def test_gcj02_offset_is_reported():

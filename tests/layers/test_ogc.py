@@ -71,16 +71,21 @@ def test_bbox_and_property_filters(client, points_layer):
     truth = truth_points(25)
     bbox = (LON0 - 0.003, LAT0 - 0.003, LON0 + 0.003, LAT0 + 0.003)
     inside = int(truth.geometry.within(shapely.box(*bbox)).sum())
-    body = client.get("/ogc/collections/pts/items",
-                      {"bbox": ",".join(map(str, bbox)), "limit": 100}).json()
+    body = client.get(
+        "/ogc/collections/pts/items", {"bbox": ",".join(map(str, bbox)), "limit": 100}
+    ).json()
     assert 0 < body["numberMatched"] == inside < 25
     named = client.get("/ogc/collections/pts/items", {"name": "井盖7"}).json()
     assert [f["properties"]["count"] for f in named["features"]] == [7]
     injection = client.get("/ogc/collections/pts/items", {"name": "x' OR '1'='1"}).json()
     assert injection["numberMatched"] == 0
-    for params, field in (({"bbox": "1,2,3"}, "bbox"), ({"limit": "0"}, "limit"),
-                          ({"colour": "red"}, "colour"), ({"datetime": "yesterday"}, "datetime"),
-                          ({"bbox-crs": "EPSG:3857"}, "bbox-crs")):
+    for params, field in (
+        ({"bbox": "1,2,3"}, "bbox"),
+        ({"limit": "0"}, "limit"),
+        ({"colour": "red"}, "colour"),
+        ({"datetime": "yesterday"}, "datetime"),
+        ({"bbox-crs": "EPSG:3857"}, "bbox-crs"),
+    ):
         response = client.get("/ogc/collections/pts/items", params)
         assert response.status_code == 400, params
         assert response.json()["error"]["field"] == field
@@ -88,17 +93,26 @@ def test_bbox_and_property_filters(client, points_layer):
 
 def test_datetime_filter_on_a_layer_with_time(client, tmp_path, upload_dir):
     frame = gpd.GeoDataFrame(
-        {"name": ["a", "b", "c"],
-         "seen": np.array(["2024-01-01T08:00:00", "2024-06-01T08:00:00", "2025-01-01T08:00:00"],
-                          dtype="datetime64[ns]")},
-        geometry=shapely.points([LON0, LON0 + 0.001, LON0 + 0.002], [LAT0] * 3), crs="EPSG:4326")
+        {
+            "name": ["a", "b", "c"],
+            "seen": np.array(
+                ["2024-01-01T08:00:00", "2024-06-01T08:00:00", "2025-01-01T08:00:00"],
+                dtype="datetime64[ns]",
+            ),
+        },
+        geometry=shapely.points([LON0, LON0 + 0.001, LON0 + 0.002], [LAT0] * 3),
+        crs="EPSG:4326",
+    )
     path = tmp_path / "timed.gpkg"
     frame.to_file(path, driver="GPKG", engine="pyogrio")
-    assert jobs.start_import(path, None, ImportOptions(key="timed", public=True),
-                             sync=True).state == "succeeded"
+    assert (
+        jobs.start_import(path, None, ImportOptions(key="timed", public=True), sync=True).state
+        == "succeeded"
+    )
     Layer.objects.filter(key="timed").update(datetime_column="seen")
-    body = client.get("/ogc/collections/timed/items",
-                      {"datetime": "2024-03-01T00:00:00Z/2024-12-31T00:00:00Z"}).json()
+    body = client.get(
+        "/ogc/collections/timed/items", {"datetime": "2024-03-01T00:00:00Z/2024-12-31T00:00:00Z"}
+    ).json()
     assert [f["properties"]["name"] for f in body["features"]] == ["b"]
     open_end = client.get("/ogc/collections/timed/items", {"datetime": "2024-03-01/.."}).json()
     assert open_end["numberMatched"] == 2
@@ -107,14 +121,21 @@ def test_datetime_filter_on_a_layer_with_time(client, tmp_path, upload_dir):
 def test_core_layer_items_use_filter_sql(client, upload_dir):
     square = shapely.multipolygons([shapely.box(LON0, LAT0, LON0 + 0.01, LAT0 + 0.01)]).wkt
     district = AdminArea.objects.create(code="990101", name="测试区", level="district", geom=square)
-    AdminArea.objects.create(code="990101001", name="街道", level="street", parent=district,
-                             geom=square)
+    AdminArea.objects.create(
+        code="990101001", name="街道", level="street", parent=district, geom=square
+    )
     body = client.get("/ogc/collections/districts/items", {"code": "990101"}).json()
     assert body["numberMatched"] == 1 and body["features"][0]["properties"]["name"] == "测试区"
-    assert client.get("/ogc/collections/districts/items",
-                      {"code": "990101001"}).json()["numberMatched"] == 0
-    assert client.get("/ogc/collections/streets/items",
-                      {"code": "990101001"}).json()["numberMatched"] == 1
+    assert (
+        client.get("/ogc/collections/districts/items", {"code": "990101001"}).json()[
+            "numberMatched"
+        ]
+        == 0
+    )
+    assert (
+        client.get("/ogc/collections/streets/items", {"code": "990101001"}).json()["numberMatched"]
+        == 1
+    )
     total = client.get("/ogc/collections/districts/items").json()["numberMatched"]
     assert total == AdminArea.objects.filter(level="district").count()
 
@@ -122,13 +143,18 @@ def test_core_layer_items_use_filter_sql(client, upload_dir):
 def test_scope_limits_rows_of_a_private_layer(client, tmp_path, upload_dir):
     path = tmp_path / "private.geojson"
     truth_points(25).to_file(path, driver="GeoJSON", engine="pyogrio")
-    assert jobs.start_import(path, None, ImportOptions(key="private"), sync=True).state == \
-        "succeeded"
+    assert (
+        jobs.start_import(path, None, ImportOptions(key="private"), sync=True).state == "succeeded"
+    )
     layer = Layer.objects.get(key="private")
     area = AdminArea.objects.create(
-        code="990101", name="测试区", level="district",
-        geom=shapely.multipolygons([shapely.box(LON0 - 0.003, LAT0 - 0.003, LON0 + 0.003,
-                                                LAT0 + 0.003)]).wkt)
+        code="990101",
+        name="测试区",
+        level="district",
+        geom=shapely.multipolygons(
+            [shapely.box(LON0 - 0.003, LAT0 - 0.003, LON0 + 0.003, LAT0 + 0.003)]
+        ).wkt,
+    )
     position = Position.objects.create(key="inspector", name="网格员")
     position.layers.add(layer)
     person = create_person("wang", None, positions=[position], admin_areas=[area])
@@ -136,9 +162,11 @@ def test_scope_limits_rows_of_a_private_layer(client, tmp_path, upload_dir):
     client.force_login(person.user)
     body = client.get("/ogc/collections/private/items", {"limit": 100}).json()
     with connection.cursor() as cur:
-        cur.execute("SELECT count(*) FROM layers.private WHERE ST_Intersects(geom, "
-                    "ST_MakeEnvelope(%s, %s, %s, %s, 4326))",
-                    [LON0 - 0.003, LAT0 - 0.003, LON0 + 0.003, LAT0 + 0.003])
+        cur.execute(
+            "SELECT count(*) FROM layers.private WHERE ST_Intersects(geom, "
+            "ST_MakeEnvelope(%s, %s, %s, %s, 4326))",
+            [LON0 - 0.003, LAT0 - 0.003, LON0 + 0.003, LAT0 + 0.003],
+        )
         expected = cur.fetchone()[0]
     assert 0 < body["numberMatched"] == expected < 25
     ids = {c["id"] for c in client.get("/ogc/collections").json()["collections"]}
@@ -149,12 +177,17 @@ def test_scope_applies_to_identify_and_export(client, tmp_path, upload_dir):
     path = tmp_path / "secret.geojson"
     truth = truth_points(25)
     truth.to_file(path, driver="GeoJSON", engine="pyogrio")
-    assert jobs.start_import(path, None, ImportOptions(key="secret"), sync=True).state == \
-        "succeeded"
+    assert (
+        jobs.start_import(path, None, ImportOptions(key="secret"), sync=True).state == "succeeded"
+    )
     area = AdminArea.objects.create(
-        code="990101", name="测试区", level="district",
-        geom=shapely.multipolygons([shapely.box(LON0 - 0.001, LAT0 - 0.001, LON0 + 0.001,
-                                                LAT0 + 0.001)]).wkt)
+        code="990101",
+        name="测试区",
+        level="district",
+        geom=shapely.multipolygons(
+            [shapely.box(LON0 - 0.001, LAT0 - 0.001, LON0 + 0.001, LAT0 + 0.001)]
+        ).wkt,
+    )
     position = Position.objects.create(key="viewer", name="查看")
     position.layers.add(Layer.objects.get(key="secret"))
     person = create_person("li", None, positions=[position], admin_areas=[area])
@@ -168,9 +201,15 @@ def test_scope_applies_to_identify_and_export(client, tmp_path, upload_dir):
     exported = client.get("/api/v1/layers/secret/export", {"format": "geojson"})
     import json
 
-    names = {f["properties"]["name"] for f in json.loads(b"".join(exported.streaming_content))[
-        "features"]}
-    inside = {n for n, g in zip(truth["name"], truth.geometry.values)
-              if shapely.intersects(g, shapely.box(LON0 - 0.001, LAT0 - 0.001, LON0 + 0.001,
-                                                   LAT0 + 0.001))}
+    names = {
+        f["properties"]["name"]
+        for f in json.loads(b"".join(exported.streaming_content))["features"]
+    }
+    inside = {
+        n
+        for n, g in zip(truth["name"], truth.geometry.values)
+        if shapely.intersects(
+            g, shapely.box(LON0 - 0.001, LAT0 - 0.001, LON0 + 0.001, LAT0 + 0.001)
+        )
+    }
     assert names == inside and "井盖24" not in names

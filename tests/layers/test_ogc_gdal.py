@@ -18,8 +18,13 @@ pytestmark = pytest.mark.skipif(shutil.which("ogr2ogr") is None, reason="GDAL CL
 
 
 def gdal(*args: str) -> str:
-    done = subprocess.run(args, capture_output=True, text=True, timeout=120,
-                          env={"GDAL_HTTP_TIMEOUT": "30", "CPL_DEBUG": "OFF", "PATH": "/usr/bin"})
+    done = subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"GDAL_HTTP_TIMEOUT": "30", "CPL_DEBUG": "OFF", "PATH": "/usr/bin"},
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -27,8 +27,9 @@ def test_osm_extract_imports(upload_dir, path, layer):
     # The Shanghai extract lies outside the configured (Beijing) city: check only "in China".
     check = "city" if "beijing" in path.stem else "china"
     key = f"{path.stem[:20]}-{layer}"
-    job = jobs.start_import(path, None, ImportOptions(key=key, layer=layer, extent_check=check),
-                            sync=True)
+    job = jobs.start_import(
+        path, None, ImportOptions(key=key, layer=layer, extent_check=check), sync=True
+    )
     if layer != "roads" and job.state == "failed" and "no features" in job.errors[0]["message"]:
         pytest.skip(f"{path.name} has no {layer}")
     assert job.state == "succeeded", job.errors

@@ -23,8 +23,9 @@ def points_file(tmp_path, n: int, name: str):
     rng = np.random.default_rng(n)
     frame = gpd.GeoDataFrame(
         {"n": np.arange(n)},
-        geometry=shapely.points(LON0 + rng.uniform(-0.05, 0.05, n),
-                                LAT0 + rng.uniform(-0.05, 0.05, n)),
+        geometry=shapely.points(
+            LON0 + rng.uniform(-0.05, 0.05, n), LAT0 + rng.uniform(-0.05, 0.05, n)
+        ),
         crs="EPSG:4326",
     )
     path = tmp_path / f"{name}.gpkg"
@@ -34,8 +35,9 @@ def points_file(tmp_path, n: int, name: str):
 
 @pytest.mark.django_db(transaction=True)
 def test_reimport_swaps_atomically(tmp_path, upload_dir):
-    first = jobs.start_import(points_file(tmp_path, 1000, "a"), None,
-                              ImportOptions(key="swap"), sync=True)
+    first = jobs.start_import(
+        points_file(tmp_path, 1000, "a"), None, ImportOptions(key="swap"), sync=True
+    )
     assert first.state == "succeeded", first.errors
     params = connection.get_connection_params()
     seen: list[int] = []
@@ -57,8 +59,9 @@ def test_reimport_swaps_atomically(tmp_path, upload_dir):
     thread = threading.Thread(target=reader)
     thread.start()
     try:
-        second = jobs.start_import(points_file(tmp_path, 60_000, "b"), None,
-                                   ImportOptions(key="swap"), sync=True)
+        second = jobs.start_import(
+            points_file(tmp_path, 60_000, "b"), None, ImportOptions(key="swap"), sync=True
+        )
     finally:
         stop.set()
         thread.join()
@@ -69,10 +72,17 @@ def test_reimport_swaps_atomically(tmp_path, upload_dir):
     layer = Layer.objects.get(key="swap")
     assert layer.feature_count == 60_000 and layer.version > 1
     with connection.cursor() as cur:
-        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'layers' "
-                    "AND tablename LIKE 'swap%%'")
+        cur.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'layers' "
+            "AND tablename LIKE 'swap%%'"
+        )
         assert [r[0] for r in cur.fetchall()] == ["swap"]
-        cur.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'layers' "
-                    "AND tablename = 'swap' ORDER BY 1")
+        cur.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'layers' "
+            "AND tablename = 'swap' ORDER BY 1"
+        )
         assert [r[0] for r in cur.fetchall()] == [
-            "swap_geom_gist", "swap_geom_mercator_gist", "swap_pkey"]
+            "swap_geom_gist",
+            "swap_geom_mercator_gist",
+            "swap_pkey",
+        ]

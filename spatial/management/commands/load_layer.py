@@ -24,12 +24,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file")
-        parser.add_argument("--as", dest="target", choices=["managed", *TARGETS],
-                            default="managed")
+        parser.add_argument("--as", dest="target", choices=["managed", *TARGETS], default="managed")
         parser.add_argument("--crs", default="", help="source CRS: EPSG:4548, gcj02, bd09, ...")
         parser.add_argument("--map", default="", help="core field mapping: code=BGID,name=MC")
-        parser.add_argument("--layer", default="",
-                            help="GeoPackage/KML layer; OSM: roads, pois or buildings")
+        parser.add_argument(
+            "--layer", default="", help="GeoPackage/KML layer; OSM: roads, pois or buildings"
+        )
         parser.add_argument("--key", default="", help="managed layer key (default: file name)")
         parser.add_argument("--title", default="")
         parser.add_argument("--public", action="store_true")
@@ -39,8 +39,12 @@ class Command(BaseCommand):
         parser.add_argument("--x", default="", help="CSV longitude column")
         parser.add_argument("--y", default="", help="CSV latitude column")
         parser.add_argument("--wkt", default="", help="CSV WKT column")
-        parser.add_argument("--extent-check", choices=EXTENT_CHECKS, default="city",
-                            help="city (default), china (any Chinese city) or off")
+        parser.add_argument(
+            "--extent-check",
+            choices=EXTENT_CHECKS,
+            default="city",
+            help="city (default), china (any Chinese city) or off",
+        )
         parser.add_argument("--purpose", default="")
         parser.add_argument("--group", default="")
         parser.add_argument("--sync", action="store_true", help="run in this process")
@@ -48,10 +52,21 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         options = ImportOptions(
-            target=opts["target"], key=opts["key"], title=opts["title"], crs=opts["crs"],
-            mapping=opts["map"], layer=opts["layer"], format=opts["format"], x=opts["x"],
-            y=opts["y"], wkt=opts["wkt"], public=opts["public"], invalid=opts["invalid"],
-            mixed=opts["mixed"], extent_check=opts["extent_check"], purpose=opts["purpose"],
+            target=opts["target"],
+            key=opts["key"],
+            title=opts["title"],
+            crs=opts["crs"],
+            mapping=opts["map"],
+            layer=opts["layer"],
+            format=opts["format"],
+            x=opts["x"],
+            y=opts["y"],
+            wkt=opts["wkt"],
+            public=opts["public"],
+            invalid=opts["invalid"],
+            mixed=opts["mixed"],
+            extent_check=opts["extent_check"],
+            purpose=opts["purpose"],
             group=opts["group"],
         )
         try:
