@@ -39,6 +39,9 @@ PREFIX_RE = re.compile(
 BUILDING_UNITS = {"号楼", "栋", "幢", "座", "楼"}
 DETAIL_UNITS = {"单元", "室", "层", "门"}
 FUZZY_MIN = 0.6
+FUZZY_TIES = 8
+JOIN_MAX = 2  # a residue this short may be the torn-off end of a misspelt name
+JOIN_MIN = 0.75
 MAX_INTERPRETATIONS = 48
 PREFIX_OVER_TYPO = 0.7  # below this, a leading 某市/某区 run is a prefix, not a typo
 UNUSED_NAME = 0.8  # a reading that ignores a recognized name is less likely
@@ -146,7 +149,8 @@ def _scan(text: str, g: Gazetteer) -> list[Token]:
             tokens.append(number)
             i = number.end
             continue
-        qualifier = next((q for q in QUALIFIERS if text.startswith(q, i)), None)
+        qualifier = next((q for q in QUALIFIERS if text.startswith(q, i)
+                          and (len(q) > 1 or _only_qualifiers_after(text, i + 1))), None)
         if qualifier:
             tokens.append(Token("qualifier", qualifier, i, i + len(qualifier)))
             i += len(qualifier)
@@ -158,6 +162,21 @@ def _scan(text: str, g: Gazetteer) -> list[Token]:
             tokens.append(Token("residue", ch, i, i + 1))
         i += 1
     return tokens
+
+
+def _only_qualifiers_after(text: str, i: int) -> bool:
+    """Whether nothing but qualifiers and stop characters follow position `i` (a one-character
+    qualifier such as 旁 or 处 counts only at the end, never inside a name)."""
+    rest = text[i:]
+    while rest:
+        q = next((q for q in QUALIFIERS if rest.startswith(q)), None)
+        if q:
+            rest = rest[len(q):]
+        elif rest[0] in STOP_CHARS:
+            rest = rest[1:]
+        else:
+            return False
+    return True
 
 
 def _number_at(text: str, i: int, before: list[Token]) -> Token | None:
@@ -229,20 +248,29 @@ def _fuzzy_token(
         spans.append((tok.start, right.end))
     if left and right:
         spans.append((left.start, right.end))
-    best: tuple[float, int, int, str] | None = None
+    best: tuple[float, int, int, list[str]] | None = None
     for start, end in spans:
         probe = text[start:end]
-        if len(probe) < 2:
-            continue
+        joined = (start, end) != (tok.start, tok.end)
+        if len(probe) < 2 or (joined and (best is not None or len(tok.text) > JOIN_MAX)):
+            continue  # join a neighbour only to a short residue that matches nothing alone
+        own = {(e.kind, e.id) for t in (left, right) if t is not None for e in t.entries}
         for name, sim in fuzzy_names(probe, g):
-            rank = sim - 0.02 * ((start, end) != (tok.start, tok.end))
-            if sim >= FUZZY_MIN and (best is None or rank > best[0]):
-                best = (rank, start, end, name)
+            if sim < (JOIN_MIN if joined else FUZZY_MIN) or (
+                joined and {(e.kind, e.id) for e in g.names[name]} <= own
+            ):
+                continue  # a neighbour that swallows the residue explains nothing
+            rank = sim - 0.02 * joined
+            if best is None or rank > best[0] + 1e-9:
+                best = (rank, start, end, [name])
+            elif abs(rank - best[0]) <= 1e-9 and (start, end) == best[1:3]:
+                best[3].append(name)  # equally close names: let the context choose
     if best is None:
         return None
-    _, start, end, name = best
-    sim = Levenshtein.normalized_similarity(text[start:end], name)
-    return Token("name", name, start, end, entries=list(g.names[name]), similarity=sim)
+    _, start, end, names = best
+    sim = Levenshtein.normalized_similarity(text[start:end], names[0])
+    entries = [e for name in names[:FUZZY_TIES] for e in g.names[name]]
+    return Token("name", names[0], start, end, entries=entries, similarity=sim)
 
 
 def fuzzy_names(probe: str, g: Gazetteer, limit: int = 40) -> list[tuple[str, float]]:
@@ -269,7 +297,7 @@ def interpretations(p: Parse) -> list[Interpretation]:
         return []
     door, building = p.first("door"), p.first("building")
     out: list[Interpretation] = []
-    choices = [t.entries[:6] for t in names]
+    choices = [t.entries[:FUZZY_TIES] for t in names]
     for combo in itertools.islice(itertools.product(*choices), MAX_INTERPRETATIONS):
         sim = min(t.similarity for t in names)
         reading = _classify(list(combo), door, building, sim)
