@@ -296,9 +296,18 @@ def _write_core(options, attributes, geoms, geometry_type) -> dict:
         )
     columns = core_targets.mapped_columns(target, options.mapping, list(attributes.columns))
     data = core_targets.frame_for(target, attributes, columns)
+    skipped = {}
+    if target.key == "roads":
+        # A road segment is known by its name: unnamed ways (footpaths in an OSM extract) are
+        # left out and counted rather than refusing the file.
+        named = (data["name"].fillna("") != "").to_numpy()
+        skipped["skipped_unnamed"] = int((~named).sum())
+        if not named.any():
+            raise BadInput("no row has a road name; map one with --map name=COLUMN", "map")
+        data, geoms = data[named].reset_index(drop=True), geoms[named]
     data = core_targets.validate(target, data)
     with transaction.atomic():
-        counts = core_targets.write(target, data, geoms)
+        counts = {**core_targets.write(target, data, geoms), **skipped}
     for layer in Layer.objects.filter(key__in=target.layer_keys):
         registry.refresh_stats(layer)
     return {"target": target.key, "layers": list(target.layer_keys), **counts}

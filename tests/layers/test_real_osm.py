@@ -44,3 +44,24 @@ def test_osm_extract_imports(upload_dir, path, layer):
         assert "highway" in {f["name"] for f in registered.fields}
     if layer == "buildings":
         assert registered.geometry_type == "MultiPolygon"
+
+
+def test_osm_roads_into_core_road_segments(upload_dir):
+    from spatial.models import RoadSegment
+
+    path = next((p for p in FILES if "beijing" in p.stem), None)
+    if path is None:
+        pytest.skip("the Beijing extract is absent")
+    before = RoadSegment.objects.count()
+    job = jobs.start_import(
+        path,
+        None,
+        ImportOptions(target="roads", layer="roads", mapping="road_class=highway,source_id=osm_id"),
+        sync=True,
+    )
+    assert job.state == "succeeded", job.errors
+    added = RoadSegment.objects.filter(source_id__gt="").exclude(source_id="")
+    assert RoadSegment.objects.count() - before == job.report["rows_written"] > 0
+    assert job.report["skipped_unnamed"] > 0
+    assert added.filter(road_class="main").exists()
+    assert Layer.objects.get(key="roads").feature_count == RoadSegment.objects.count()
