@@ -157,7 +157,7 @@ def _import(job: Job, path: Path, work_dir: Path, options: ImportOptions) -> dic
         "crs": src_crs.label,
         "geometry_type": prepared.geometry_type,
         "refused": prepared.refused,
-        "gcj02_offset_here_m": round(transform.metres_to_check_gcj_shift(), 1),
+        "gcj02_offset_here_m": round(transform.gcj02_offset_metres(), 1),
     }
     invalid_kept = int(np.isin(np.flatnonzero(keep), prepared.invalid_rows).sum())
     if options.target == "managed":

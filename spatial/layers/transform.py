@@ -178,7 +178,7 @@ def likely_crs(xy: np.ndarray, box: tuple) -> list[str]:
     return found
 
 
-def metres_to_check_gcj_shift() -> float:
+def gcj02_offset_metres() -> float:
     """Gives the typical GCJ-02 offset (metres) near the city: the shift a wrong `gcj02`/WGS84
     choice would cause, reported in the import report for the admin's eye."""
     lon, lat = settings.CITY_CENTER

@@ -75,7 +75,7 @@ def test_tolerance_halves_per_zoom(px, zoom, lat):
 def test_gcj02_offset_is_reported():
     # GCJ-02 moves points a few hundred metres, still inside the city box, so the job report
     # states the offset's size near the city for the admin to judge.
-    assert 100 < transform.metres_to_check_gcj_shift() < 1000
+    assert 100 < transform.gcj02_offset_metres() < 1000
 
 
 def test_upload_names_stay_inside_the_upload_dir(tmp_path, settings):
