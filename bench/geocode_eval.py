@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
 import time
 from collections import defaultdict
@@ -42,14 +41,22 @@ def right(item: dict, lon: float, lat: float) -> bool:
         return metres(lon, lat, truth[1], truth[2]) <= 30.0
     with connection.cursor() as cur:
         if truth[0] == "area":
-            table = {"spatial_unitgrid": "spatial_unitgrid", "spatial_adminarea": "spatial_adminarea"}[truth[1]]
-            cur.execute(f"SELECT ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326)) FROM {table}"
-                        " WHERE id = %s", [lon, lat, truth[2]])
+            table = {
+                "spatial_unitgrid": "spatial_unitgrid",
+                "spatial_adminarea": "spatial_adminarea",
+            }[truth[1]]
+            cur.execute(
+                f"SELECT ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326)) FROM {table}"
+                " WHERE id = %s",
+                [lon, lat, truth[2]],
+            )
         else:
-            cur.execute("SELECT ST_Distance(ST_Intersection(r.geom, a.geom)::geography,"
-                        " ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography) <= 30"
-                        " FROM geocoder_road r, spatial_adminarea a WHERE r.id = %s AND a.id = %s",
-                        [lon, lat, truth[1], truth[2]])
+            cur.execute(
+                "SELECT ST_Distance(ST_Intersection(r.geom, a.geom)::geography,"
+                " ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography) <= 30"
+                " FROM geocoder_road r, spatial_adminarea a WHERE r.id = %s AND a.id = %s",
+                [lon, lat, truth[1], truth[2]],
+            )
         return bool(cur.fetchone()[0])
 
 
@@ -112,14 +119,20 @@ def main() -> None:
         ok, n = by_noise[key]
         print(f"| {key} | {n} | {100 * ok / n:.1f}% |")
     noisy = [v for k, v in by_noise.items() if k != "clean"]
-    print(f"\nclean top-1 {100 * by_noise['clean'][0] / by_noise['clean'][1]:.1f}%, "
-          f"noisy top-1 {100 * sum(o for o, _ in noisy) / sum(n for _, n in noisy):.1f}%")
-    print(f"forward (parse+match, in-process): p50 {pct(forward_ms, .5):.2f} ms, "
-          f"p99 {pct(forward_ms, .99):.2f} ms; with locate of the top candidate: "
-          f"p50 {pct(with_placement, .5):.2f} ms, p99 {pct(with_placement, .99):.2f} ms")
-    print(f"reverse ({len(sample)} points 0-2 m from a door): right door {100 * reverse_ok / len(sample):.1f}%, "
-          f"p50 {pct(reverse_ms, .5):.2f} ms, p99 {pct(reverse_ms, .99):.2f} ms; with locate: "
-          f"p50 {pct(reverse_locate_ms, .5):.2f} ms, p99 {pct(reverse_locate_ms, .99):.2f} ms")
+    print(
+        f"\nclean top-1 {100 * by_noise['clean'][0] / by_noise['clean'][1]:.1f}%, "
+        f"noisy top-1 {100 * sum(o for o, _ in noisy) / sum(n for _, n in noisy):.1f}%"
+    )
+    print(
+        f"forward (parse+match, in-process): p50 {pct(forward_ms, 0.5):.2f} ms, "
+        f"p99 {pct(forward_ms, 0.99):.2f} ms; with locate of the top candidate: "
+        f"p50 {pct(with_placement, 0.5):.2f} ms, p99 {pct(with_placement, 0.99):.2f} ms"
+    )
+    print(
+        f"reverse ({len(sample)} points 0-2 m from a door): right door {100 * reverse_ok / len(sample):.1f}%, "
+        f"p50 {pct(reverse_ms, 0.5):.2f} ms, p99 {pct(reverse_ms, 0.99):.2f} ms; with locate: "
+        f"p50 {pct(reverse_locate_ms, 0.5):.2f} ms, p99 {pct(reverse_locate_ms, 0.99):.2f} ms"
+    )
     for item, got in misses[: args.show_misses]:
         print("MISS", item["combination"], item["noise"], item["q"], "→", got)
 

@@ -31,8 +31,17 @@ def cn_number(n: int) -> str:
     if n < 100:
         return CN[n // 10] + "十" + (CN[n % 10] if n % 10 else "")
     rest = n % 100
-    tail = "" if rest == 0 else ("零" + CN[rest] if rest < 10 else cn_number(rest) if rest >= 20
-                                 else "一" + cn_number(rest))
+    tail = (
+        ""
+        if rest == 0
+        else (
+            "零" + CN[rest]
+            if rest < 10
+            else cn_number(rest)
+            if rest >= 20
+            else "一" + cn_number(rest)
+        )
+    )
     return CN[n // 100] + "百" + tail
 
 
@@ -50,10 +59,14 @@ class Builder:
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
         self.items: list[dict] = []
-        self.names = {r[0] for r in rows(
-            "SELECT name FROM geocoder_road UNION SELECT unnest(aliases) FROM geocoder_road "
-            "UNION SELECT name FROM geocoder_placename UNION SELECT name FROM geocoder_compound "
-            "UNION SELECT name FROM geocoder_organization UNION SELECT name FROM spatial_adminarea")}
+        self.names = {
+            r[0]
+            for r in rows(
+                "SELECT name FROM geocoder_road UNION SELECT unnest(aliases) FROM geocoder_road "
+                "UNION SELECT name FROM geocoder_placename UNION SELECT name FROM geocoder_compound "
+                "UNION SELECT name FROM geocoder_organization UNION SELECT name FROM spatial_adminarea"
+            )
+        }
         self.chars = sorted({c for n in self.names for c in n})
 
     def typo(self, name: str) -> str | None:
@@ -70,12 +83,22 @@ class Builder:
                 return out
         return None
 
-    def add(self, combination: int, name: str, tail: str, truth: tuple, aliases=(),
-            numbers: tuple = (), head: str = "") -> None:
+    def add(
+        self,
+        combination: int,
+        name: str,
+        tail: str,
+        truth: tuple,
+        aliases=(),
+        numbers: tuple = (),
+        head: str = "",
+    ) -> None:
         """Emits the clean query and every noisy variant that applies; `name` is the main name, `tail` the
         numbers part, `numbers` the (n, unit) pairs behind `tail` for numeral noise."""
         clean = head + name + tail
-        self.items.append({"q": clean, "combination": combination, "noise": "clean", "truth": truth})
+        self.items.append(
+            {"q": clean, "combination": combination, "noise": "clean", "truth": truth}
+        )
         for noise in NOISES[1:]:
             self._noisy(combination, name, tail, truth, aliases, numbers, head, clean, noise)
 
@@ -116,18 +139,32 @@ def build(seed: int = 7, per_combination: int = 400) -> list[dict]:
     areas = {r[0]: r[1:] for r in rows("SELECT id, name, level, parent_id FROM spatial_adminarea")}
     road_alias = {r[0]: r[1] for r in rows("SELECT name, aliases FROM geocoder_road")}
     # 1 and 2: a road with its part inside a street (or a community of it).
-    for rid, rname, aid in sample(rows(
-        "SELECT r.id, r.name, a.id FROM geocoder_road r JOIN spatial_adminarea a"
-        " ON a.level = 'street' AND ST_Length(ST_Intersection(r.geom, a.geom)::geography) > 100")):
+    for rid, rname, aid in sample(
+        rows(
+            "SELECT r.id, r.name, a.id FROM geocoder_road r JOIN spatial_adminarea a"
+            " ON a.level = 'street' AND ST_Length(ST_Intersection(r.geom, a.geom)::geography) > 100"
+        )
+    ):
         b.add(1, rname, "", ("road_in", rid, aid), road_alias[rname], head=areas[aid][0])
-    for rid, rname, cid in sample(rows(
-        "SELECT r.id, r.name, a.id FROM geocoder_road r JOIN spatial_adminarea a"
-        " ON a.level = 'community' AND ST_Length(ST_Intersection(r.geom, a.geom)::geography) > 100")):
+    for rid, rname, cid in sample(
+        rows(
+            "SELECT r.id, r.name, a.id FROM geocoder_road r JOIN spatial_adminarea a"
+            " ON a.level = 'community' AND ST_Length(ST_Intersection(r.geom, a.geom)::geography) > 100"
+        )
+    ):
         street = areas[cid][2]
-        b.add(2, rname, "", ("road_in", rid, cid), road_alias[rname],
-              head=areas[street][0] + areas[cid][0])
-    doors = rows("SELECT d.id, r.name, d.number, d.suffix, ST_X(d.geom), ST_Y(d.geom)"
-                 " FROM geocoder_dooraddress d JOIN geocoder_road r ON r.id = d.road_id")
+        b.add(
+            2,
+            rname,
+            "",
+            ("road_in", rid, cid),
+            road_alias[rname],
+            head=areas[street][0] + areas[cid][0],
+        )
+    doors = rows(
+        "SELECT d.id, r.name, d.number, d.suffix, ST_X(d.geom), ST_Y(d.geom)"
+        " FROM geocoder_dooraddress d JOIN geocoder_road r ON r.id = d.road_id"
+    )
     # 3: road + door.
     for _, rname, n, suffix, lon, lat in sample(doors):
         if suffix:
@@ -139,64 +176,100 @@ def build(seed: int = 7, per_combination: int = 400) -> list[dict]:
         " LEFT JOIN geocoder_compound c ON c.id = b.compound_id"
         " LEFT JOIN geocoder_organization o ON o.id = b.organization_id"
         " JOIN geocoder_dooraddress d ON d.id = coalesce(c.door_id, o.door_id)"
-        " JOIN geocoder_road r ON r.id = d.road_id")
+        " JOIN geocoder_road r ON r.id = d.road_id"
+    )
     per_road_number = defaultdict(int)
     for rname, _, _, bnum, *_ in owners:
         per_road_number[(rname, bnum)] += 1
     for rname, n, suffix, bnum, lon, lat, _ in sample(owners):
         if suffix or not bnum.isdigit():
             continue
-        b.add(4, rname, f"{n}号{bnum}号楼", ("point", lon, lat), road_alias[rname],
-              ((n, "号"), (int(bnum), "号楼")))
+        b.add(
+            4,
+            rname,
+            f"{n}号{bnum}号楼",
+            ("point", lon, lat),
+            road_alias[rname],
+            ((n, "号"), (int(bnum), "号楼")),
+        )
         if per_road_number[(rname, bnum)] == 1:
-            b.add(5, rname, f"{bnum}号楼", ("point", lon, lat), road_alias[rname],
-                  ((int(bnum), "号楼"),))
-    for name, rname, lon, lat in sample(rows(
-        "SELECT o.name, r.name, ST_X(o.geom), ST_Y(o.geom) FROM geocoder_organization o"
-        " JOIN geocoder_road r ON r.id = o.road_id WHERE o.kind = 'storefront'")):
+            b.add(
+                5,
+                rname,
+                f"{bnum}号楼",
+                ("point", lon, lat),
+                road_alias[rname],
+                ((int(bnum), "号楼"),),
+            )
+    for name, rname, lon, lat in sample(
+        rows(
+            "SELECT o.name, r.name, ST_X(o.geom), ST_Y(o.geom) FROM geocoder_organization o"
+            " JOIN geocoder_road r ON r.id = o.road_id WHERE o.kind = 'storefront'"
+        )
+    ):
         b.add(6, name, "", ("point", lon, lat), head=rname)
-    for name, lon, lat in sample(rows(
-        "SELECT name, ST_X(geom), ST_Y(geom) FROM geocoder_placename")):
+    for name, lon, lat in sample(
+        rows("SELECT name, ST_X(geom), ST_Y(geom) FROM geocoder_placename")
+    ):
         b.add(7, name, "", ("point", lon, lat))
-    for name, n, rname, lon, lat in sample(rows(
-        "SELECT p.name, d.number, r.name, ST_X(d.geom), ST_Y(d.geom) FROM geocoder_placename p"
-        " JOIN geocoder_dooraddress d ON d.id = p.door_id JOIN geocoder_road r ON r.id = d.road_id"
-        " WHERE d.suffix = ''")):
+    for name, n, rname, lon, lat in sample(
+        rows(
+            "SELECT p.name, d.number, r.name, ST_X(d.geom), ST_Y(d.geom) FROM geocoder_placename p"
+            " JOIN geocoder_dooraddress d ON d.id = p.door_id JOIN geocoder_road r ON r.id = d.road_id"
+            " WHERE d.suffix = ''"
+        )
+    ):
         b.add(8, name, f"{n}号", ("point", lon, lat), numbers=((n, "号"),))
         b.add(11, name + rname, f"{n}号", ("point", lon, lat), numbers=((n, "号"),))
-    for name, lon, lat in sample(rows(
-        "SELECT name, ST_X(geom), ST_Y(geom) FROM geocoder_organization"
-        " WHERE kind = 'organization'")):
+    for name, lon, lat in sample(
+        rows(
+            "SELECT name, ST_X(geom), ST_Y(geom) FROM geocoder_organization"
+            " WHERE kind = 'organization'"
+        )
+    ):
         b.add(12, name, "", ("point", lon, lat))
-    for name, bnum, lon, lat in sample(rows(
-        "SELECT o.name, b.number, ST_X(b.geom), ST_Y(b.geom) FROM geocoder_building b"
-        " JOIN geocoder_organization o ON o.id = b.organization_id")):
+    for name, bnum, lon, lat in sample(
+        rows(
+            "SELECT o.name, b.number, ST_X(b.geom), ST_Y(b.geom) FROM geocoder_building b"
+            " JOIN geocoder_organization o ON o.id = b.organization_id"
+        )
+    ):
         if bnum.isdigit():
             b.add(13, name, f"{bnum}号楼", ("point", lon, lat), numbers=((int(bnum), "号楼"),))
     compounds = rows(
         "SELECT c.id, c.name, c.aliases, ST_X(c.entrance), ST_Y(c.entrance), s.id, m.id"
         " FROM geocoder_compound c"
         " JOIN spatial_adminarea m ON m.level = 'community' AND ST_Intersects(m.geom, c.entrance)"
-        " JOIN spatial_adminarea s ON s.id = m.parent_id")
+        " JOIN spatial_adminarea s ON s.id = m.parent_id"
+    )
     for _, name, aliases, lon, lat, sid, cid in sample(compounds):
         b.add(14, name, "", ("point", lon, lat), aliases, head=areas[sid][0])
         b.add(15, name, "", ("point", lon, lat), aliases, head=areas[sid][0] + areas[cid][0])
-    for name, bnum, lon, lat in sample(rows(
-        "SELECT c.name, b.number, ST_X(b.geom), ST_Y(b.geom) FROM geocoder_building b"
-        " JOIN geocoder_compound c ON c.id = b.compound_id")):
+    for name, bnum, lon, lat in sample(
+        rows(
+            "SELECT c.name, b.number, ST_X(b.geom), ST_Y(b.geom) FROM geocoder_building b"
+            " JOIN geocoder_compound c ON c.id = b.compound_id"
+        )
+    ):
         if bnum.isdigit():
             b.add(10, name, f"{bnum}号楼", ("point", lon, lat), numbers=((int(bnum), "号楼"),))
-    for yard, n, lon, lat in sample(rows(
-        "SELECT d.courtyard, d.number, ST_X(d.geom), ST_Y(d.geom) FROM geocoder_dooraddress d"
-        " WHERE d.courtyard <> '' AND d.suffix = ''"
-        " UNION ALL SELECT c.name, d.number, ST_X(d.geom), ST_Y(d.geom) FROM geocoder_compound c"
-        " JOIN geocoder_dooraddress d ON d.id = c.door_id WHERE d.suffix = ''")):
+    for yard, n, lon, lat in sample(
+        rows(
+            "SELECT d.courtyard, d.number, ST_X(d.geom), ST_Y(d.geom) FROM geocoder_dooraddress d"
+            " WHERE d.courtyard <> '' AND d.suffix = ''"
+            " UNION ALL SELECT c.name, d.number, ST_X(d.geom), ST_Y(d.geom) FROM geocoder_compound c"
+            " JOIN geocoder_dooraddress d ON d.id = c.door_id WHERE d.suffix = ''"
+        )
+    ):
         b.add(16, yard, f"{n}号", ("point", lon, lat), numbers=((n, "号"),))
     for gid, code in sample(rows("SELECT id, code FROM spatial_unitgrid")):
         b.add(17, code, "", ("area", "spatial_unitgrid", gid))
-    for code, lon, lat in sample(rows(
-        "SELECT code, ST_X(p), ST_Y(p) FROM (SELECT code, ST_PointOnSurface(geom) p"
-        " FROM spatial_component) c")):
+    for code, lon, lat in sample(
+        rows(
+            "SELECT code, ST_X(p), ST_Y(p) FROM (SELECT code, ST_PointOnSurface(geom) p"
+            " FROM spatial_component) c"
+        )
+    ):
         b.add(18, code, "", ("point", lon, lat))
     for aid, (name, level, _) in areas.items():
         b.add(0, name, "", ("area", "spatial_adminarea", aid))

@@ -29,10 +29,15 @@ from .serializers import (
 
 MAX_Q_CHARS = 500
 MAX_LIMIT = 20
-WITHIN_SCHEMA = {"type": "string",
-                 "pattern": r"^(\d{6}|\d{9}|\d{12}|-?\d+(\.\d+)?(,-?\d+(\.\d+)?){3})$"}
-CRS_SCHEMA = {"type": "string", "pattern": r"^(([Ee][Pp][Ss][Gg]:)?(4326|4490|3857|449[1-9]|45[0-4]"
-              r"[0-9]|455[0-4])|[Gg][Cc][Jj]02|[Bb][Dd]09)$"}
+WITHIN_SCHEMA = {
+    "type": "string",
+    "pattern": r"^(\d{6}|\d{9}|\d{12}|-?\d+(\.\d+)?(,-?\d+(\.\d+)?){3})$",
+}
+CRS_SCHEMA = {
+    "type": "string",
+    "pattern": r"^(([Ee][Pp][Ss][Gg]:)?(4326|4490|3857|449[1-9]|45[0-4]"
+    r"[0-9]|455[0-4])|[Gg][Cc][Jj]02|[Bb][Dd]09)$",
+}
 BBOX_RE = re.compile(r"^\s*-?\d+(\.\d+)?(\s*,\s*-?\d+(\.\d+)?){3}\s*$")
 
 
@@ -93,8 +98,9 @@ def within_filter(raw: str | None):
                 return bool(cur.fetchone()[0])
 
         return inside
-    raise BadInput("within must be an admin area code or minlon,minlat,maxlon,maxlat",
-                   field="within")
+    raise BadInput(
+        "within must be an admin area code or minlon,minlat,maxlon,maxlat", field="within"
+    )
 
 
 def candidate_json(c: Candidate, with_placement: bool = True) -> dict:
@@ -120,11 +126,21 @@ class GeocodeView(APIView):
         operation_id="geocode",
         summary="Geocode an address (地理编码): the spec's 18 combinations, noise-tolerant",
         parameters=[
-            OpenApiParameter("q", Q_SCHEMA, required=True, description="free text, e.g. 学院路18号附近"),
-            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-                             required=False, description="default 5"),
-            OpenApiParameter("within", WITHIN_SCHEMA, required=False,
-                             description="admin area code (6/9/12 digits) or bbox minlon,minlat,maxlon,maxlat"),
+            OpenApiParameter(
+                "q", Q_SCHEMA, required=True, description="free text, e.g. 学院路18号附近"
+            ),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                required=False,
+                description="default 5",
+            ),
+            OpenApiParameter(
+                "within",
+                WITHIN_SCHEMA,
+                required=False,
+                description="admin area code (6/9/12 digits) or bbox minlon,minlat,maxlon,maxlat",
+            ),
         ],
         responses={200: GeocodeResponseSerializer, 400: ErrorSerializer},
     )
@@ -135,13 +151,17 @@ class GeocodeView(APIView):
         parsed, cands = geocode(q, limit=MAX_LIMIT if inside else limit)
         if inside is not None:
             cands = [c for c in cands if inside(c.lon, c.lat)][:limit]
-        return Response({
-            "query": q,
-            "normalized": parsed.text,
-            "tokens": [{"kind": t.kind, "text": t.text,
-                        "kinds": sorted({e.kind for e in t.entries})} for t in parsed.tokens],
-            "results": [candidate_json(c) for c in cands],
-        })
+        return Response(
+            {
+                "query": q,
+                "normalized": parsed.text,
+                "tokens": [
+                    {"kind": t.kind, "text": t.text, "kinds": sorted({e.kind for e in t.entries})}
+                    for t in parsed.tokens
+                ],
+                "results": [candidate_json(c) for c in cands],
+            }
+        )
 
 
 @public
@@ -153,8 +173,12 @@ class SuggestView(APIView):
         summary="Suggest names (地址联想) starting with the typed text",
         parameters=[
             OpenApiParameter("q", Q_SCHEMA, required=True),
-            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-                             required=False, description="default 10"),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                required=False,
+                description="default 10",
+            ),
         ],
         responses={200: SuggestResponseSerializer, 400: ErrorSerializer},
     )
@@ -206,8 +230,9 @@ class ReverseView(APIView):
         parameters=[
             OpenApiParameter("lon", float, required=True, description="longitude, or x/easting"),
             OpenApiParameter("lat", float, required=True, description="latitude, or y/northing"),
-            OpenApiParameter("crs", CRS_SCHEMA, required=False,
-                             description=f"one of {crs_module.ACCEPTED}"),
+            OpenApiParameter(
+                "crs", CRS_SCHEMA, required=False, description=f"one of {crs_module.ACCEPTED}"
+            ),
         ],
         responses={200: ReverseResponseSerializer, 400: ErrorSerializer},
     )
@@ -216,7 +241,9 @@ class ReverseView(APIView):
         for name in ("lon", "lat"):
             if not request.query_params.get(name):
                 raise BadInput(f"{name} is required", field=name)
-        lon, lat = crs_module.to_wgs84(request.query_params["lon"], request.query_params["lat"], crs)
+        lon, lat = crs_module.to_wgs84(
+            request.query_params["lon"], request.query_params["lat"], crs
+        )
         return Response(reverse_json(lon, lat))
 
 
@@ -268,11 +295,25 @@ class BatchView(APIView):
     @extend_schema(
         operation_id="geocode_batch",
         summary="Geocode a CSV of addresses (批量地理编码) as a background job",
-        request={"multipart/form-data": {"type": "object", "properties": {
-            "file": {"type": "string", "format": "binary",
-                     "description": "CSV with a column address / 地址"}}}},
-        responses={202: JobSerializer, 400: ErrorSerializer, 401: ErrorSerializer,
-                   403: ErrorSerializer, 413: ErrorSerializer},
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "CSV with a column address / 地址",
+                    }
+                },
+            }
+        },
+        responses={
+            202: JobSerializer,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            413: ErrorSerializer,
+        },
     )
     def post(self, request: Request) -> Response:
         from web.accounts.permissions import GEOCODE_BATCH
@@ -288,8 +329,11 @@ class BatchView(APIView):
 class BatchJobView(APIView):
     """A batch job's progress."""
 
-    @extend_schema(operation_id="geocode_batch_job", summary="Progress of a batch job",
-                   responses={200: JobSerializer, 401: ErrorSerializer, 404: ErrorSerializer})
+    @extend_schema(
+        operation_id="geocode_batch_job",
+        summary="Progress of a batch job",
+        responses={200: JobSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+    )
     def get(self, request: Request, job) -> Response:
         return Response(job_json(_batch_job(request, job)))
 
@@ -300,8 +344,12 @@ class BatchResultView(APIView):
     @extend_schema(
         operation_id="geocode_batch_result",
         summary="Result CSV: every input row with match level, score, coordinates or the reason",
-        responses={(200, "text/csv"): {"type": "string"}, 401: ErrorSerializer,
-                   404: ErrorSerializer, 409: ErrorSerializer},
+        responses={
+            (200, "text/csv"): {"type": "string"},
+            401: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+        },
     )
     def get(self, request: Request, job):
         from django.http import FileResponse
@@ -311,5 +359,9 @@ class BatchResultView(APIView):
         found = _batch_job(request, job)
         if found.state != found.State.SUCCEEDED or not found.result_path:
             raise Conflict(f"the job is {found.state}, no result yet")
-        return FileResponse(open(found.result_path, "rb"), content_type="text/csv",
-                            as_attachment=True, filename=f"geocode-{found.pk}.csv")
+        return FileResponse(
+            open(found.result_path, "rb"),
+            content_type="text/csv",
+            as_attachment=True,
+            filename=f"geocode-{found.pk}.csv",
+        )

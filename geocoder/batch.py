@@ -60,8 +60,12 @@ def start_batch(upload, owner, sync: bool = False) -> Job:
         raise TooLarge(f"the file is larger than {MAX_BATCH_BYTES} bytes", field="file")
     data = upload.read()
     _, rows, _ = read_rows(data)
-    job = Job.objects.create(kind=JOB_KIND, owner=owner, rows_total=len(rows),
-                             params={"file_name": getattr(upload, "name", "upload.csv")})
+    job = Job.objects.create(
+        kind=JOB_KIND,
+        owner=owner,
+        rows_total=len(rows),
+        params={"file_name": getattr(upload, "name", "upload.csv")},
+    )
     path = batch_dir() / f"{job.pk}.csv"
     path.write_bytes(data)
     job.params["path"] = str(path)
@@ -105,10 +109,15 @@ def run_batch(job_id: str) -> dict:
                 parsed, cands = geocode(row.get(column) or "", limit=1)
                 if cands:
                     c = cands[0]
-                    row.update(match_address=c.address, match_level=c.match_level,
-                               combination=c.combination or "", score=c.score,
-                               lon=round(c.lon, 7), lat=round(c.lat, 7),
-                               note="qualifier: " + ",".join(c.qualifier) if c.qualifier else "")
+                    row.update(
+                        match_address=c.address,
+                        match_level=c.match_level,
+                        combination=c.combination or "",
+                        score=c.score,
+                        lon=round(c.lon, 7),
+                        lat=round(c.lat, 7),
+                        note="qualifier: " + ",".join(c.qualifier) if c.qualifier else "",
+                    )
                     levels[c.match_level] = levels.get(c.match_level, 0) + 1
                 else:
                     unmatched += 1

@@ -173,13 +173,24 @@ def current_version() -> tuple:
         return tuple(cur.fetchone())
 
 
-VERSIONED_TABLES = ("geocoder_road", "geocoder_dooraddress", "geocoder_placename",
-                    "geocoder_compound", "geocoder_organization", "geocoder_building",
-                    "spatial_adminarea")
+VERSIONED_TABLES = (
+    "geocoder_road",
+    "geocoder_dooraddress",
+    "geocoder_placename",
+    "geocoder_compound",
+    "geocoder_organization",
+    "geocoder_building",
+    "spatial_adminarea",
+)
 
 
 def gazetteer() -> Gazetteer:
-    """Gives the current gazetteer, rebuilt when the address tables changed."""
+    """Gives the current gazetteer, rebuilt when the address tables changed.
+
+    A small gazetteer (last load under `SYNC_REBUILD_SECONDS`) is rebuilt before answering;
+    a large one is rebuilt in a background thread while requests keep the previous one, so
+    no caller waits seconds for a city-sized rebuild.
+    """
     global _CURRENT, _CHECKED_AT
     now = time.monotonic()
     if _CURRENT is not None and now - _CHECKED_AT < VERSION_CHECK_SECONDS:
@@ -188,10 +199,44 @@ def gazetteer() -> Gazetteer:
     _CHECKED_AT = now
     if _CURRENT is not None and _CURRENT.version == version:
         return _CURRENT
+    if _CURRENT is not None and _LAST_LOAD_SECONDS > SYNC_REBUILD_SECONDS:
+        _rebuild_in_background(version)
+        return _CURRENT
     with _LOCK:
         if _CURRENT is None or _CURRENT.version != version:
-            _CURRENT = load(version)
+            _CURRENT = _timed_load(version)
     return _CURRENT
+
+
+SYNC_REBUILD_SECONDS = 1.0
+_LAST_LOAD_SECONDS = 0.0
+_REBUILDING = threading.Event()
+
+
+def _timed_load(version: tuple) -> Gazetteer:
+    global _LAST_LOAD_SECONDS
+    started = time.monotonic()
+    loaded = load(version)
+    _LAST_LOAD_SECONDS = time.monotonic() - started
+    return loaded
+
+
+def _rebuild_in_background(version: tuple) -> None:
+    if _REBUILDING.is_set():
+        return
+    _REBUILDING.set()
+
+    def run() -> None:
+        global _CURRENT
+        try:
+            fresh = _timed_load(version)
+            with _LOCK:
+                _CURRENT = fresh
+        finally:
+            connection.close()  # this thread's own connection
+            _REBUILDING.clear()
+
+    threading.Thread(target=run, name="gazetteer-rebuild", daemon=True).start()
 
 
 def invalidate() -> None:
@@ -272,8 +317,16 @@ def load(version: tuple = ()) -> Gazetteer:
             key = clean(courtyard)
             g.doors_by_courtyard[key].append(door)
             road = g.entries[("road", rid)]
-            entry = Entry("courtyard", did, courtyard, lon, lat, road.street_id,
-                          road.community_id, road.district_id)
+            entry = Entry(
+                "courtyard",
+                did,
+                courtyard,
+                lon,
+                lat,
+                road.street_id,
+                road.community_id,
+                road.district_id,
+            )
             g.add_name(courtyard, entry)
 
     for pid, name, kind, aliases, historical, door_id, lon, lat, comm in _rows(

@@ -17,9 +17,17 @@ from .linepoint import DoorMark, interpolate, side_for
 from .parse import Interpretation, Parse, interpretations, parse
 
 NEAR_PLACE_M = 400.0
-LEVEL_WEIGHT = {"door": 1.0, "building": 1.0, "component": 1.0, "grid": 1.0,
-                "organization": 0.97, "place": 0.97, "interpolated": 0.93, "road": 0.85,
-                "area": 0.8}
+LEVEL_WEIGHT = {
+    "door": 1.0,
+    "building": 1.0,
+    "component": 1.0,
+    "grid": 1.0,
+    "organization": 0.97,
+    "place": 0.97,
+    "interpolated": 0.93,
+    "road": 0.85,
+    "area": 0.8,
+}
 WRONG_AREA = 0.85
 UNUSED_TOKEN = 0.9
 
@@ -43,7 +51,9 @@ class Candidate:
         return (self.match_level, self.ref, round(self.lon, 5), round(self.lat, 5))
 
 
-def geocode(query: str, limit: int = 5, g: Gazetteer | None = None) -> tuple[Parse, list[Candidate]]:
+def geocode(
+    query: str, limit: int = 5, g: Gazetteer | None = None
+) -> tuple[Parse, list[Candidate]]:
     """Gives the parse of `query` and up to `limit` candidates, best first."""
     g = g or gazetteer()
     p = parse(query, g)
@@ -94,8 +104,11 @@ def _area_factor(r: Interpretation, g: Gazetteer) -> float:
     factor = 1.0
     if main.kind == "road":
         return factor  # roads cross areas; combos 1 and 2 check the part inside in SQL
-    for area, attr in ((r.district, "district_id"), (r.street, "street_id"),
-                       (r.community, "community_id")):
+    for area, attr in (
+        (r.district, "district_id"),
+        (r.street, "street_id"),
+        (r.community, "community_id"),
+    ):
         if area is not None and getattr(main, attr) is not None and getattr(main, attr) != area.id:
             factor *= WRONG_AREA
     return factor
@@ -118,8 +131,11 @@ def _resolve_main(r: Interpretation, g: Gazetteer) -> list[Candidate]:
 
 def _names(g: Gazetteer, e: Entry) -> dict:
     parts: dict = {}
-    for level, attr in (("district", "district_id"), ("street", "street_id"),
-                        ("community", "community_id")):
+    for level, attr in (
+        ("district", "district_id"),
+        ("street", "street_id"),
+        ("community", "community_id"),
+    ):
         ident = getattr(e, attr)
         area = g.entries.get((level, ident)) if ident else None
         parts[level] = area.name if area else None
@@ -130,13 +146,22 @@ def _prefix(parts: dict) -> str:
     return "".join(parts.get(k) or "" for k in ("district", "street"))
 
 
-def _candidate(g: Gazetteer, e: Entry, level: str, core: str, lon: float, lat: float,
-               used: tuple[str, ...] = (), **parts) -> Candidate:
+def _candidate(
+    g: Gazetteer,
+    e: Entry,
+    level: str,
+    core: str,
+    lon: float,
+    lat: float,
+    used: tuple[str, ...] = (),
+    **parts,
+) -> Candidate:
     names = _names(g, e)
     names.update(parts)
     names["_used"] = used
-    return Candidate(_prefix(names) + core, level, None, LEVEL_WEIGHT[level], lon, lat, names,
-                     ref=(e.kind, e.id))
+    return Candidate(
+        _prefix(names) + core, level, None, LEVEL_WEIGHT[level], lon, lat, names, ref=(e.kind, e.id)
+    )
 
 
 def _area_candidate(r: Interpretation, area: Entry, g: Gazetteer) -> Candidate:
@@ -179,24 +204,49 @@ def _door_or_interpolated(r: Interpretation, road: Entry, g: Gazetteer, used=("d
     number, suffix = r.door.number, r.door.suffix
     door = find_door(g, road.id, number, suffix)
     if door is not None:
-        cand = _candidate(g, road, "door", door_label(g, door), door.lon, door.lat, used,
-                          road=road.name, number=door.number)
+        cand = _candidate(
+            g,
+            road,
+            "door",
+            door_label(g, door),
+            door.lon,
+            door.lat,
+            used,
+            road=road.name,
+            number=door.number,
+        )
         if door.suffix != suffix:
             cand.score *= 0.95
         cand.ref = ("door", door.id)
         return cand, door
     line = g.roads[road.id]
     side = side_for(number, line.odd_side)
-    marks = [DoorMark(d.number, d.measure, d.lon, d.lat) for d in line.doors
-             if d.number % 2 == number % 2 and d.side == side]
+    marks = [
+        DoorMark(d.number, d.measure, d.lon, d.lat)
+        for d in line.doors
+        if d.number % 2 == number % 2 and d.side == side
+    ]
     if not marks:
-        marks = [DoorMark(d.number, d.measure, d.lon, d.lat) for d in line.doors
-                 if d.number % 2 == number % 2]
+        marks = [
+            DoorMark(d.number, d.measure, d.lon, d.lat)
+            for d in line.doors
+            if d.number % 2 == number % 2
+        ]
     placed = interpolate(line.coords, number, line.odd_side, marks)
     if placed is None:
         return None, None
-    cand = _candidate(g, road, "interpolated", f"{road.name}{number}号", placed.lon, placed.lat,
-                      used, road=road.name, number=number, measure=round(placed.measure, 5))
+    cand = _candidate(
+        g,
+        road,
+        "interpolated",
+        f"{road.name}{number}号",
+        placed.lon,
+        placed.lat,
+        used,
+        road=road.name,
+        number=number,
+        measure=round(placed.measure, 5),
+    )
     cand.extrapolated = placed.extrapolated
     cand.parts["extrapolated"] = placed.extrapolated
     return cand, None
@@ -212,8 +262,17 @@ def _building_at_door(g: Gazetteer, door: Door, number: str) -> BuildingPoint | 
 
 def _building_candidate(g: Gazetteer, b: BuildingPoint, base: str, used) -> Candidate:
     owner = g.entries[(b.owner_kind, b.owner_id)]
-    cand = _candidate(g, owner, "building", f"{base}{owner.name}{b.number}号楼", b.lon, b.lat,
-                      used, building=b.number, owner=owner.name)
+    cand = _candidate(
+        g,
+        owner,
+        "building",
+        f"{base}{owner.name}{b.number}号楼",
+        b.lon,
+        b.lat,
+        used,
+        building=b.number,
+        owner=owner.name,
+    )
     cand.ref = ("building", b.id)
     return cand
 
@@ -258,7 +317,9 @@ def _road_candidate(r: Interpretation, road: Entry, g: Gazetteer) -> Candidate:
     cand = _candidate(g, road, "road", road.name, lon, lat, road=road.name)
     if area is not None:
         cand.parts.update(_names(g, area))
-        cand.address = _prefix(cand.parts) + (cand.parts["community"] or "" if r.community else "") + road.name
+        cand.address = (
+            _prefix(cand.parts) + (cand.parts["community"] or "" if r.community else "") + road.name
+        )
         cand.ref = ("road", road.id * 1_000_003 + area.id)
     if not inside:
         cand.score *= WRONG_AREA
@@ -301,8 +362,11 @@ def _resolve_courtyard(r: Interpretation, yard: Entry, g: Gazetteer) -> list[Can
     if yard.kind == "courtyard":
         door = g.doors[yard.id]
         if r.door is not None and r.door.number is not None:
-            same = [d for d in g.doors_by_courtyard.get(_key(yard.name), ())
-                    if d.number == r.door.number]
+            same = [
+                d
+                for d in g.doors_by_courtyard.get(_key(yard.name), ())
+                if d.number == r.door.number
+            ]
             if same:
                 door = same[0]
         if r.building is not None:
@@ -310,8 +374,16 @@ def _resolve_courtyard(r: Interpretation, yard: Entry, g: Gazetteer) -> list[Can
             if b is not None:
                 return [_building_candidate(g, b, door_label(g, door), ("building",))]
         used = ("door",) if r.door is not None and door.number == r.door.number else ()
-        cand = _candidate(g, yard, "door", door_label(g, door) + yard.name, door.lon, door.lat,
-                          used, name=yard.name)
+        cand = _candidate(
+            g,
+            yard,
+            "door",
+            door_label(g, door) + yard.name,
+            door.lon,
+            door.lat,
+            used,
+            name=yard.name,
+        )
         cand.ref = ("door", door.id)
         return [cand]
     if r.building is not None:
@@ -326,8 +398,11 @@ def _resolve_courtyard(r: Interpretation, yard: Entry, g: Gazetteer) -> list[Can
             cand, _ = _door_or_interpolated(r, road, g)
             if cand is not None:
                 return [cand]
-    return [_candidate(g, yard, "place", _owner_base(g, yard) + yard.name, yard.lon, yard.lat,
-                       name=yard.name)]
+    return [
+        _candidate(
+            g, yard, "place", _owner_base(g, yard) + yard.name, yard.lon, yard.lat, name=yard.name
+        )
+    ]
 
 
 def _key(name: str) -> str:
@@ -344,8 +419,17 @@ def _resolve_place(r: Interpretation, place: Entry, g: Gazetteer) -> list[Candid
                 b = _building_at_door(g, door, r.building.text)
                 if b is not None:
                     return [_building_candidate(g, b, door_label(g, door), ("door", "building"))]
-            cand = _candidate(g, place, "door", door_label(g, door), door.lon, door.lat,
-                              ("door",), name=place.name, number=door.number)
+            cand = _candidate(
+                g,
+                place,
+                "door",
+                door_label(g, door),
+                door.lon,
+                door.lat,
+                ("door",),
+                name=place.name,
+                number=door.number,
+            )
             cand.ref = ("door", door.id)
             return [cand]
     if r.building is not None:
@@ -353,8 +437,7 @@ def _resolve_place(r: Interpretation, place: Entry, g: Gazetteer) -> list[Candid
         if b is not None:
             return [_building_candidate(g, b, "", ("building",))]
     base = _owner_base(g, place)
-    return [_candidate(g, place, "place", base + place.name, place.lon, place.lat,
-                       name=place.name)]
+    return [_candidate(g, place, "place", base + place.name, place.lon, place.lat, name=place.name)]
 
 
 def _door_near(g: Gazetteer, place: Entry, number: int) -> Door | None:
@@ -396,5 +479,15 @@ def _by_code(r: Interpretation) -> list[Candidate]:
     ident, code, lon, lat, label = row
     level = "grid" if grid else "component"
     address = f"{label}单元网格{code}" if grid else f"{label}({code})"
-    return [Candidate(address, level, r.combination, 1.0, lon, lat,
-                      {"code": code, "name": label}, ref=(level, ident))]
+    return [
+        Candidate(
+            address,
+            level,
+            r.combination,
+            1.0,
+            lon,
+            lat,
+            {"code": code, "name": label},
+            ref=(level, ident),
+        )
+    ]

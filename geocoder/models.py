@@ -110,7 +110,9 @@ class Organization(models.Model):
     door = models.ForeignKey(
         DoorAddress, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    road = models.ForeignKey(Road, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    road = models.ForeignKey(
+        Road, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     geom = models.PointField(srid=4326)
     area = models.MultiPolygonField(srid=4326, null=True, blank=True)
 

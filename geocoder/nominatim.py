@@ -21,23 +21,54 @@ from .reverse import reverse
 
 LICENCE = "CityGrid address database"
 FORMATS = ("jsonv2", "json")
-RANK = {"door": 30, "interpolated": 30, "building": 30, "component": 30, "organization": 30,
-        "place": 26, "road": 26, "grid": 22, "area": 18}
-TYPE = {"door": "house", "interpolated": "house", "building": "building", "road": "road",
-        "place": "place", "organization": "office", "area": "administrative", "grid": "grid",
-        "component": "component"}
-CATEGORY = {"door": "place", "interpolated": "place", "building": "building",
-            "road": "highway", "place": "place", "organization": "office", "area": "boundary",
-            "grid": "boundary", "component": "man_made"}
+RANK = {
+    "door": 30,
+    "interpolated": 30,
+    "building": 30,
+    "component": 30,
+    "organization": 30,
+    "place": 26,
+    "road": 26,
+    "grid": 22,
+    "area": 18,
+}
+TYPE = {
+    "door": "house",
+    "interpolated": "house",
+    "building": "building",
+    "road": "road",
+    "place": "place",
+    "organization": "office",
+    "area": "administrative",
+    "grid": "grid",
+    "component": "component",
+}
+CATEGORY = {
+    "door": "place",
+    "interpolated": "place",
+    "building": "building",
+    "road": "highway",
+    "place": "place",
+    "organization": "office",
+    "area": "boundary",
+    "grid": "boundary",
+    "component": "man_made",
+}
 
 PLACE_FIELDS = {
-    "place_id": serializers.IntegerField(), "licence": serializers.CharField(),
-    "osm_type": serializers.CharField(), "osm_id": serializers.IntegerField(),
-    "lat": serializers.CharField(), "lon": serializers.CharField(),
+    "place_id": serializers.IntegerField(),
+    "licence": serializers.CharField(),
+    "osm_type": serializers.CharField(),
+    "osm_id": serializers.IntegerField(),
+    "lat": serializers.CharField(),
+    "lon": serializers.CharField(),
     "category": serializers.CharField(help_text="jsonv2; json calls it class"),
-    "type": serializers.CharField(), "place_rank": serializers.IntegerField(),
-    "importance": serializers.FloatField(), "addresstype": serializers.CharField(),
-    "name": serializers.CharField(), "display_name": serializers.CharField(),
+    "type": serializers.CharField(),
+    "place_rank": serializers.IntegerField(),
+    "importance": serializers.FloatField(),
+    "addresstype": serializers.CharField(),
+    "name": serializers.CharField(),
+    "display_name": serializers.CharField(),
     "address": serializers.DictField(required=False),
     "boundingbox": serializers.ListField(child=serializers.CharField()),
 }
@@ -51,24 +82,46 @@ def _format(request: Request) -> str:
 
 
 def _address(parts: dict) -> dict:
-    out = {"house_number": parts.get("number"), "road": parts.get("road"),
-           "neighbourhood": parts.get("community"), "suburb": parts.get("street"),
-           "city_district": parts.get("district"), "building": parts.get("building"),
-           "country": "中国", "country_code": "cn"}
+    out = {
+        "house_number": parts.get("number"),
+        "road": parts.get("road"),
+        "neighbourhood": parts.get("community"),
+        "suburb": parts.get("street"),
+        "city_district": parts.get("district"),
+        "building": parts.get("building"),
+        "country": "中国",
+        "country_code": "cn",
+    }
     return {k: str(v) for k, v in out.items() if v not in (None, "")}
 
 
-def place_json(address: str, level: str, lon: float, lat: float, parts: dict, score: float,
-               ident: int, fmt: str, details: bool) -> dict:
+def place_json(
+    address: str,
+    level: str,
+    lon: float,
+    lat: float,
+    parts: dict,
+    score: float,
+    ident: int,
+    fmt: str,
+    details: bool,
+) -> dict:
     """Gives one result in Nominatim's shape."""
     d = 0.0002
     item = {
-        "place_id": ident, "licence": LICENCE, "osm_type": "node", "osm_id": ident,
-        "lat": f"{lat:.7f}", "lon": f"{lon:.7f}",
+        "place_id": ident,
+        "licence": LICENCE,
+        "osm_type": "node",
+        "osm_id": ident,
+        "lat": f"{lat:.7f}",
+        "lon": f"{lon:.7f}",
         ("category" if fmt == "jsonv2" else "class"): CATEGORY.get(level, "place"),
-        "type": TYPE.get(level, "place"), "place_rank": RANK.get(level, 30),
-        "importance": score, "addresstype": TYPE.get(level, "place"),
-        "name": parts.get("name") or address, "display_name": address,
+        "type": TYPE.get(level, "place"),
+        "place_rank": RANK.get(level, 30),
+        "importance": score,
+        "addresstype": TYPE.get(level, "place"),
+        "name": parts.get("name") or address,
+        "display_name": address,
         "boundingbox": [f"{lat - d:.7f}", f"{lat + d:.7f}", f"{lon - d:.7f}", f"{lon + d:.7f}"],
     }
     if fmt == "json":
@@ -96,13 +149,18 @@ class SearchView(JsonOnly):
     @extend_schema(
         operation_id="nominatim_search",
         summary="Nominatim-compatible search",
-        parameters=[OpenApiParameter("q", Q_SCHEMA, required=True),
-                    OpenApiParameter("format", str, required=False, enum=list(FORMATS)),
-                    OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 40},
-                                     required=False),
-                    OpenApiParameter("addressdetails", int, required=False, enum=[0, 1])],
-        responses={200: inline_serializer("NominatimPlaces", PLACE_FIELDS, many=True),
-                   400: ErrorSerializer},
+        parameters=[
+            OpenApiParameter("q", Q_SCHEMA, required=True),
+            OpenApiParameter("format", str, required=False, enum=list(FORMATS)),
+            OpenApiParameter(
+                "limit", {"type": "integer", "minimum": 1, "maximum": 40}, required=False
+            ),
+            OpenApiParameter("addressdetails", int, required=False, enum=[0, 1]),
+        ],
+        responses={
+            200: inline_serializer("NominatimPlaces", PLACE_FIELDS, many=True),
+            400: ErrorSerializer,
+        },
     )
     def get(self, request: Request) -> Response:
         fmt = _format(request)
@@ -113,8 +171,22 @@ class SearchView(JsonOnly):
             raise BadInput("addressdetails must be 0 or 1", field="addressdetails")
         details = details in ("1", "true")
         _, cands = geocode(q, limit=limit)
-        return Response([place_json(c.address, c.match_level, c.lon, c.lat, c.parts, c.score,
-                                    _ident(c), fmt, details) for c in cands])
+        return Response(
+            [
+                place_json(
+                    c.address,
+                    c.match_level,
+                    c.lon,
+                    c.lat,
+                    c.parts,
+                    c.score,
+                    _ident(c),
+                    fmt,
+                    details,
+                )
+                for c in cands
+            ]
+        )
 
 
 @public
@@ -122,11 +194,15 @@ class ReverseNominatimView(JsonOnly):
     @extend_schema(
         operation_id="nominatim_reverse",
         summary="Nominatim-compatible reverse",
-        parameters=[OpenApiParameter("lat", {"type": "number", "minimum": -90, "maximum": 90},
-                                     required=True),
-                    OpenApiParameter("lon", {"type": "number", "minimum": -180, "maximum": 180},
-                                     required=True),
-                    OpenApiParameter("format", str, required=False, enum=list(FORMATS))],
+        parameters=[
+            OpenApiParameter(
+                "lat", {"type": "number", "minimum": -90, "maximum": 90}, required=True
+            ),
+            OpenApiParameter(
+                "lon", {"type": "number", "minimum": -180, "maximum": 180}, required=True
+            ),
+            OpenApiParameter("format", str, required=False, enum=list(FORMATS)),
+        ],
         responses={200: inline_serializer("NominatimPlace", PLACE_FIELDS), 400: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
@@ -139,15 +215,33 @@ class ReverseNominatimView(JsonOnly):
         if found.address is None:
             return Response({"error": "Unable to geocode"})
         ident = abs(hash((found.address, found.lon, found.lat))) % 2**31
-        return Response(place_json(found.address, found.match_level or "place", found.lon,
-                                   found.lat, found.parts, 1.0, ident, fmt, True))
+        return Response(
+            place_json(
+                found.address,
+                found.match_level or "place",
+                found.lon,
+                found.lat,
+                found.parts,
+                1.0,
+                ident,
+                fmt,
+                True,
+            )
+        )
 
 
 @public
 class StatusView(JsonOnly):
-    @extend_schema(operation_id="nominatim_status", summary="Nominatim-compatible status",
-                   responses={200: inline_serializer("NominatimStatus", {
-                       "status": serializers.IntegerField(), "message": serializers.CharField()})})
+    @extend_schema(
+        operation_id="nominatim_status",
+        summary="Nominatim-compatible status",
+        responses={
+            200: inline_serializer(
+                "NominatimStatus",
+                {"status": serializers.IntegerField(), "message": serializers.CharField()},
+            )
+        },
+    )
     def get(self, request: Request) -> Response:
         return Response({"status": 0, "message": "OK"})
 

@@ -19,9 +19,35 @@ from .dictionary import Entry, Gazetteer, name_grams
 from .normalize import MAX_QUERY_CHARS, clean, number_value
 
 QUALIFIERS = sorted(
-    ["附近", "对面", "斜对面", "旁边", "旁", "门口", "门前", "周边", "一带", "路口", "交叉口",
-     "东侧", "西侧", "南侧", "北侧", "东边", "西边", "南边", "北边", "后面", "前面", "边上",
-     "隔壁", "里面", "内", "外", "处"],
+    [
+        "附近",
+        "对面",
+        "斜对面",
+        "旁边",
+        "旁",
+        "门口",
+        "门前",
+        "周边",
+        "一带",
+        "路口",
+        "交叉口",
+        "东侧",
+        "西侧",
+        "南侧",
+        "北侧",
+        "东边",
+        "西边",
+        "南边",
+        "北边",
+        "后面",
+        "前面",
+        "边上",
+        "隔壁",
+        "里面",
+        "内",
+        "外",
+        "处",
+    ],
     key=len,
     reverse=True,
 )
@@ -149,8 +175,14 @@ def _scan(text: str, g: Gazetteer) -> list[Token]:
             tokens.append(number)
             i = number.end
             continue
-        qualifier = next((q for q in QUALIFIERS if text.startswith(q, i)
-                          and (len(q) > 1 or _only_qualifiers_after(text, i + 1))), None)
+        qualifier = next(
+            (
+                q
+                for q in QUALIFIERS
+                if text.startswith(q, i) and (len(q) > 1 or _only_qualifiers_after(text, i + 1))
+            ),
+            None,
+        )
         if qualifier:
             tokens.append(Token("qualifier", qualifier, i, i + len(qualifier)))
             i += len(qualifier)
@@ -171,7 +203,7 @@ def _only_qualifiers_after(text: str, i: int) -> bool:
     while rest:
         q = next((q for q in QUALIFIERS if rest.startswith(q)), None)
         if q:
-            rest = rest[len(q):]
+            rest = rest[len(q) :]
         elif rest[0] in STOP_CHARS:
             rest = rest[1:]
         else:
@@ -240,7 +272,9 @@ def _fuzzy_token(
 ) -> Token | None:
     """Gives the best name within one typo of the residue, alone or joined to a neighbour."""
     spans = [(tok.start, tok.end)]
-    left = before[-1] if before and before[-1].kind == "name" and before[-1].end == tok.start else None
+    left = (
+        before[-1] if before and before[-1].kind == "name" and before[-1].end == tok.start else None
+    )
     right = after if after is not None and after.kind == "name" and after.start == tok.end else None
     if left:
         spans.append((left.start, tok.end))
@@ -325,8 +359,17 @@ def _classify(
             continue
         roles[role] = e
     r = Interpretation(None, None, door=door, building=building, similarity=sim)
-    r.district, r.street, r.community = roles.get("district"), roles.get("street"), roles.get("community")
-    road, place, yard, org = roles.get("road"), roles.get("place"), roles.get("courtyard"), roles.get("org")
+    r.district, r.street, r.community = (
+        roles.get("district"),
+        roles.get("street"),
+        roles.get("community"),
+    )
+    road, place, yard, org = (
+        roles.get("road"),
+        roles.get("place"),
+        roles.get("courtyard"),
+        roles.get("org"),
+    )
     r.road, r.place = road, place
     has_door, has_bldg = door is not None, building is not None
     if org is not None and road is not None and org.kind == "storefront":

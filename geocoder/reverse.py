@@ -53,7 +53,9 @@ def reverse(lon: float, lat: float, g: Gazetteer | None = None) -> ReverseResult
         cur.execute(NEARBY_SQL, {"lon": lon, "lat": lat})
         rows = cur.fetchall()
     compounds = [r for r in rows if r[0] == "compound"]
-    roads = sorted((r for r in rows if r[0] == "road" and r[2] <= ROAD_RADIUS_M), key=lambda r: r[2])
+    roads = sorted(
+        (r for r in rows if r[0] == "road" and r[2] <= ROAD_RADIUS_M), key=lambda r: r[2]
+    )
     places = [r for r in rows if r[0] == "place" and r[2] <= PLACE_RADIUS_M]
     if compounds:
         return _in_compound(g, compounds[0][1], lon, lat)
@@ -62,8 +64,19 @@ def reverse(lon: float, lat: float, g: Gazetteer | None = None) -> ReverseResult
         if doors:
             door, side, dist = min(doors, key=lambda d: d[2])
             road = g.entries[("road", door.road_id)]
-            return _finish(g, road, door_label(g, door), "door", door.lon, door.lat, lon, lat,
-                           road=road.name, number=door.number, side=side)
+            return _finish(
+                g,
+                road,
+                door_label(g, door),
+                "door",
+                door.lon,
+                door.lat,
+                lon,
+                lat,
+                road=road.name,
+                number=door.number,
+                side=side,
+            )
         _, road_id, dist, measure = roads[0]
         return _on_road(g, road_id, measure, lon, lat)
     if places:
@@ -99,8 +112,9 @@ def _finish(g, entry, core, level, alon, alat, lon, lat, **parts) -> ReverseResu
 
     names = _names(g, entry)
     names.update(parts)
-    return ReverseResult(_prefix(names) + core, level, names, alon, alat,
-                         round(metres(lon, lat, alon, alat), 2))
+    return ReverseResult(
+        _prefix(names) + core, level, names, alon, alat, round(metres(lon, lat, alon, alat), 2)
+    )
 
 
 def _in_compound(g: Gazetteer, compound_id: int, lon: float, lat: float) -> ReverseResult:
@@ -113,10 +127,19 @@ def _in_compound(g: Gazetteer, compound_id: int, lon: float, lat: float) -> Reve
         if d < best_d:
             best, best_d = b, d
     if best is not None:
-        return _finish(g, yard, f"{base}{yard.name}{best.number}号楼", "building", best.lon,
-                       best.lat, lon, lat, name=yard.name, building=best.number)
-    return _finish(g, yard, base + yard.name, "place", yard.lon, yard.lat, lon, lat,
-                   name=yard.name)
+        return _finish(
+            g,
+            yard,
+            f"{base}{yard.name}{best.number}号楼",
+            "building",
+            best.lon,
+            best.lat,
+            lon,
+            lat,
+            name=yard.name,
+            building=best.number,
+        )
+    return _finish(g, yard, base + yard.name, "place", yard.lon, yard.lat, lon, lat, name=yard.name)
 
 
 def point_side(geom: RoadGeometry, measure: float, lon: float, lat: float) -> str:
@@ -154,5 +177,16 @@ def _on_road(g: Gazetteer, road_id: int, measure: float, lon: float, lat: float)
     if not same_side:
         return _finish(g, road, line.name, "road", plon, plat, lon, lat, road=line.name, side=side)
     nearest = min(same_side, key=lambda d: abs(d.measure - measure))
-    return _finish(g, road, f"{line.name}{nearest.number}号附近", "road", plon, plat, lon, lat,
-                   road=line.name, number=nearest.number, side=side)
+    return _finish(
+        g,
+        road,
+        f"{line.name}{nearest.number}号附近",
+        "road",
+        plon,
+        plat,
+        lon,
+        lat,
+        road=line.name,
+        number=nearest.number,
+        side=side,
+    )

@@ -4,12 +4,23 @@ from rest_framework import serializers
 
 from spatial.serializers import PlacementSerializer
 
-MATCH_LEVELS = ["door", "interpolated", "building", "road", "place", "organization", "area",
-                "grid", "component"]
+MATCH_LEVELS = [
+    "door",
+    "interpolated",
+    "building",
+    "road",
+    "place",
+    "organization",
+    "area",
+    "grid",
+    "component",
+]
 
 
 class TokenSerializer(serializers.Serializer):
-    kind = serializers.CharField(help_text="name door building detail code qualifier prefix residue")
+    kind = serializers.CharField(
+        help_text="name door building detail code qualifier prefix residue"
+    )
     text = serializers.CharField()
     kinds = serializers.ListField(child=serializers.CharField(), help_text="kinds a name can be")
 

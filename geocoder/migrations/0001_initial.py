@@ -7,99 +7,295 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('spatial', '0001_initial'),
+        ("spatial", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DoorAddress',
+            name="DoorAddress",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('suffix', models.CharField(blank=True, help_text='e.g. 甲, 之1', max_length=16)),
-                ('side', models.CharField(choices=[('left', '左侧'), ('right', '右侧')], max_length=8)),
-                ('measure', models.FloatField(help_text='fraction (0..1) along the road where the door sits')),
-                ('courtyard', models.CharField(blank=True, help_text='院落名称', max_length=64)),
-                ('geom', django.contrib.gis.db.models.fields.PointField(srid=4326)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("suffix", models.CharField(blank=True, help_text="e.g. 甲, 之1", max_length=16)),
+                (
+                    "side",
+                    models.CharField(choices=[("left", "左侧"), ("right", "右侧")], max_length=8),
+                ),
+                (
+                    "measure",
+                    models.FloatField(
+                        help_text="fraction (0..1) along the road where the door sits"
+                    ),
+                ),
+                ("courtyard", models.CharField(blank=True, help_text="院落名称", max_length=64)),
+                ("geom", django.contrib.gis.db.models.fields.PointField(srid=4326)),
             ],
         ),
         migrations.CreateModel(
-            name='Compound',
+            name="Compound",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(db_index=True, max_length=64)),
-                ('aliases', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=64), blank=True, default=list, size=None)),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
-                ('entrance', django.contrib.gis.db.models.fields.PointField(srid=4326)),
-                ('community', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='spatial.adminarea')),
-                ('door', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='geocoder.dooraddress')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(db_index=True, max_length=64)),
+                (
+                    "aliases",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=64),
+                        blank=True,
+                        default=list,
+                        size=None,
+                    ),
+                ),
+                ("geom", django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
+                ("entrance", django.contrib.gis.db.models.fields.PointField(srid=4326)),
+                (
+                    "community",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="spatial.adminarea",
+                    ),
+                ),
+                (
+                    "door",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="geocoder.dooraddress",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Organization',
+            name="Organization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(db_index=True, max_length=64)),
-                ('kind', models.CharField(choices=[('organization', '企事业单位'), ('storefront', '沿街店面')], max_length=16)),
-                ('aliases', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=64), blank=True, default=list, size=None)),
-                ('geom', django.contrib.gis.db.models.fields.PointField(srid=4326)),
-                ('area', django.contrib.gis.db.models.fields.MultiPolygonField(blank=True, null=True, srid=4326)),
-                ('door', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='geocoder.dooraddress')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(db_index=True, max_length=64)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("organization", "企事业单位"), ("storefront", "沿街店面")],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "aliases",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=64),
+                        blank=True,
+                        default=list,
+                        size=None,
+                    ),
+                ),
+                ("geom", django.contrib.gis.db.models.fields.PointField(srid=4326)),
+                (
+                    "area",
+                    django.contrib.gis.db.models.fields.MultiPolygonField(
+                        blank=True, null=True, srid=4326
+                    ),
+                ),
+                (
+                    "door",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="geocoder.dooraddress",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Building',
+            name="Building",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=16)),
-                ('name', models.CharField(blank=True, max_length=64)),
-                ('geom', django.contrib.gis.db.models.fields.PointField(srid=4326)),
-                ('footprint', django.contrib.gis.db.models.fields.PolygonField(blank=True, null=True, srid=4326)),
-                ('compound', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='buildings', to='geocoder.compound')),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='buildings', to='geocoder.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=16)),
+                ("name", models.CharField(blank=True, max_length=64)),
+                ("geom", django.contrib.gis.db.models.fields.PointField(srid=4326)),
+                (
+                    "footprint",
+                    django.contrib.gis.db.models.fields.PolygonField(
+                        blank=True, null=True, srid=4326
+                    ),
+                ),
+                (
+                    "compound",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="buildings",
+                        to="geocoder.compound",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="buildings",
+                        to="geocoder.organization",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PlaceName',
+            name="PlaceName",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(db_index=True, max_length=64)),
-                ('kind', models.CharField(choices=[('place', '地名'), ('landmark', '突出建筑'), ('poi', '兴趣点')], default='place', max_length=16)),
-                ('aliases', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=64), blank=True, default=list, size=None)),
-                ('historical_names', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=64), blank=True, default=list, size=None)),
-                ('geom', django.contrib.gis.db.models.fields.PointField(srid=4326)),
-                ('area', django.contrib.gis.db.models.fields.MultiPolygonField(blank=True, null=True, srid=4326)),
-                ('door', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='geocoder.dooraddress')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(db_index=True, max_length=64)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("place", "地名"), ("landmark", "突出建筑"), ("poi", "兴趣点")],
+                        default="place",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "aliases",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=64),
+                        blank=True,
+                        default=list,
+                        size=None,
+                    ),
+                ),
+                (
+                    "historical_names",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=64),
+                        blank=True,
+                        default=list,
+                        size=None,
+                    ),
+                ),
+                ("geom", django.contrib.gis.db.models.fields.PointField(srid=4326)),
+                (
+                    "area",
+                    django.contrib.gis.db.models.fields.MultiPolygonField(
+                        blank=True, null=True, srid=4326
+                    ),
+                ),
+                (
+                    "door",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="geocoder.dooraddress",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Road',
+            name="Road",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, unique=True)),
-                ('aliases', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=64), blank=True, default=list, size=None)),
-                ('kind', models.CharField(choices=[('main', '主要道路'), ('street', '现状道路'), ('alley', '胡同'), ('block1', '一级街坊'), ('block2', '二级街坊')], default='street', max_length=16)),
-                ('odd_side', models.CharField(choices=[('left', '左侧'), ('right', '右侧')], default='left', max_length=8)),
-                ('geom', django.contrib.gis.db.models.fields.LineStringField(srid=4326)),
-                ('street', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='spatial.adminarea')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, unique=True)),
+                (
+                    "aliases",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=64),
+                        blank=True,
+                        default=list,
+                        size=None,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("main", "主要道路"),
+                            ("street", "现状道路"),
+                            ("alley", "胡同"),
+                            ("block1", "一级街坊"),
+                            ("block2", "二级街坊"),
+                        ],
+                        default="street",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "odd_side",
+                    models.CharField(
+                        choices=[("left", "左侧"), ("right", "右侧")], default="left", max_length=8
+                    ),
+                ),
+                ("geom", django.contrib.gis.db.models.fields.LineStringField(srid=4326)),
+                (
+                    "street",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="spatial.adminarea",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='organization',
-            name='road',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='geocoder.road'),
+            model_name="organization",
+            name="road",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="geocoder.road",
+            ),
         ),
         migrations.AddField(
-            model_name='dooraddress',
-            name='road',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='doors', to='geocoder.road'),
+            model_name="dooraddress",
+            name="road",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="doors",
+                to="geocoder.road",
+            ),
         ),
         migrations.AddIndex(
-            model_name='dooraddress',
-            index=models.Index(fields=['road', 'number'], name='geocoder_do_road_id_c7b4a0_idx'),
+            model_name="dooraddress",
+            index=models.Index(fields=["road", "number"], name="geocoder_do_road_id_c7b4a0_idx"),
         ),
     ]

@@ -3,8 +3,14 @@
 from django.db import migrations, models
 
 
-TABLES = ["geocoder_road", "geocoder_dooraddress", "geocoder_placename", "geocoder_compound",
-          "geocoder_organization", "geocoder_building"]
+TABLES = [
+    "geocoder_road",
+    "geocoder_dooraddress",
+    "geocoder_placename",
+    "geocoder_compound",
+    "geocoder_organization",
+    "geocoder_building",
+]
 
 FUNCTION = """
 CREATE OR REPLACE FUNCTION geocoder_bump_address_version() RETURNS trigger
@@ -25,19 +31,24 @@ DROP = "".join(f"DROP TRIGGER IF EXISTS geocoder_address_version ON {t};\n" for 
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('geocoder', '0001_initial'),
+        ("geocoder", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AddressVersion',
+            name="AddressVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.BigIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.BigIntegerField(default=0)),
             ],
         ),
-        migrations.RunSQL(FUNCTION + TRIGGERS,
-                      DROP + "DROP FUNCTION IF EXISTS geocoder_bump_address_version();"),
+        migrations.RunSQL(
+            FUNCTION + TRIGGERS, DROP + "DROP FUNCTION IF EXISTS geocoder_bump_address_version();"
+        ),
     ]

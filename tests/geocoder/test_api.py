@@ -48,8 +48,17 @@ def test_control_characters_only_match_nothing(api, small_city):
         assert body[key] == []
 
 
-@pytest.mark.parametrize("q", ["'; DROP TABLE geocoder_road; --", "枫杨路7号' OR 1=1 --",
-                               "枫杨\x07路\x1b7号", "％％＿＿", "1234567890123", "号号号楼楼栋"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "'; DROP TABLE geocoder_road; --",
+        "枫杨路7号' OR 1=1 --",
+        "枫杨\x07路\x1b7号",
+        "％％＿＿",
+        "1234567890123",
+        "号号号楼楼栋",
+    ],
+)
 def test_hostile_queries_never_fail(api, small_city, q):
     status, body = get(api, "/api/v1/geocode", q=q)
     assert status == 200
@@ -77,7 +86,12 @@ def test_suggest_prefixes_and_doors(api, small_city):
     texts = [s["text"] for s in body["suggestions"]]
     assert "枫杨路" in texts and "枫林科技大学" in texts
     _, body = get(api, "/api/v1/geocode/suggest", q="枫杨路1")
-    assert [s["text"] for s in body["suggestions"]][:4] == ["枫杨路1号", "枫杨路10号", "枫杨路11号", "枫杨路12号"]
+    assert [s["text"] for s in body["suggestions"]][:4] == [
+        "枫杨路1号",
+        "枫杨路10号",
+        "枫杨路11号",
+        "枫杨路12号",
+    ]
 
 
 def test_reverse_nearest_door_on_the_right_side(api, small_city):

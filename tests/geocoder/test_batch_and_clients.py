@@ -22,7 +22,13 @@ def csv_upload(rows, name="addresses.csv"):
 def test_batch_job_keeps_every_row_and_explains_misses(client, celery_worker, small_city):
     admin = get_user_model().objects.create_superuser("gis", password="pw-123456-long")
     client.force_login(admin)
-    rows = [(1, "枫杨路7号"), (2, "枫杨路5号附近"), (3, "火星基地"), (4, ""), (5, "枫林科技大学5号楼")]
+    rows = [
+        (1, "枫杨路7号"),
+        (2, "枫杨路5号附近"),
+        (3, "火星基地"),
+        (4, ""),
+        (5, "枫林科技大学5号楼"),
+    ]
     r = client.post("/api/v1/geocode/batch", {"file": csv_upload(rows)})
     assert r.status_code == 202, r.content
     job_id = r.json()["id"]

@@ -137,7 +137,11 @@ def test_18_component_code(small_city):
 
 
 def test_area_point_model_names_resolve_to_their_area(small_city):
-    for q, name in (("枫林区", "枫林区"), ("榆树街道办", "榆树街道"), ("竹韵社区居委会", "竹韵社区")):
+    for q, name in (
+        ("枫林区", "枫林区"),
+        ("榆树街道办", "榆树街道"),
+        ("竹韵社区居委会", "竹韵社区"),
+    ):
         c = top(q)
         assert c.match_level == "area"
         assert name in c.address
@@ -151,9 +155,22 @@ def test_unknown_codes_and_names_give_nothing(small_city):
 # -- noise ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("q", ["北京市海淀区枫杨路7号", "枫林区枫杨路7号", "朝阳区枫杨路7号",
-                               "枫杨路七号", "枫杨路７号", "枫杨路 7 号", "枫杨大街7号",
-                               "fengyanglu7号", "枫样路7号", "枫路7号", "枫杨路7号对面"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "北京市海淀区枫杨路7号",
+        "枫林区枫杨路7号",
+        "朝阳区枫杨路7号",
+        "枫杨路七号",
+        "枫杨路７号",
+        "枫杨路 7 号",
+        "枫杨大街7号",
+        "fengyanglu7号",
+        "枫样路7号",
+        "枫路7号",
+        "枫杨路7号对面",
+    ],
+)
 def test_noisy_forms_find_the_same_door(small_city, q):
     c = top(q)
     assert c.match_level == "door"

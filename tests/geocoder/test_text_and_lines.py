@@ -43,14 +43,18 @@ def test_side_for_parity():
 
 
 marks_strategy = st.lists(
-    st.tuples(st.integers(1, 200), st.floats(0, 1)), min_size=2, max_size=12,
+    st.tuples(st.integers(1, 200), st.floats(0, 1)),
+    min_size=2,
+    max_size=12,
     unique_by=lambda t: t[0],
 ).map(lambda pairs: sorted(pairs))
 
 
 @given(marks_strategy, st.integers(1, 400))
 def test_measure_stays_on_the_road_and_between_neighbours(pairs, number):
-    pairs = list(zip([p[0] for p in pairs], sorted(p[1] for p in pairs)))  # measures grow with numbers
+    pairs = list(
+        zip([p[0] for p in pairs], sorted(p[1] for p in pairs))
+    )  # measures grow with numbers
     marks = [DoorMark(n, m, 0, 0) for n, m in pairs]
     measure, extrapolated = measure_for(number, marks)
     assert 0.0 <= measure <= 1.0
@@ -79,7 +83,11 @@ def test_offset_point_is_on_the_asked_side_at_the_asked_distance(angle, measure,
 def test_interpolate_needs_a_door_on_that_side():
     coords = [(116.30, 39.97), (116.31, 39.97)]
     assert interpolate(coords, 5, "left", []) is None
-    placed = interpolate(coords, 5, "left", [DoorMark(3, 0.2, 116.302, 39.97013),
-                                             DoorMark(7, 0.4, 116.304, 39.97013)])
+    placed = interpolate(
+        coords,
+        5,
+        "left",
+        [DoorMark(3, 0.2, 116.302, 39.97013), DoorMark(7, 0.4, 116.304, 39.97013)],
+    )
     assert abs(placed.measure - 0.3) < 1e-12 and not placed.extrapolated
     assert placed.lat > 39.97
