@@ -16,20 +16,14 @@ from psycopg2 import sql
 from spatial.models import Layer
 from web.errors import BadInput
 
-from .registry import base_condition, table_of
+from .registry import base_condition, column_types, table_of
 
 MAX_LIMIT = 10_000
 
 
 def existing_columns(layer: Layer) -> dict[str, str]:
     """Gives {column: data type} of the layer's table."""
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = %s AND table_name = %s",
-            [layer.schema_name or "public", layer.table_name],
-        )
-        return dict(cur.fetchall())
+    return column_types(layer)
 
 
 def field_columns(layer: Layer, visible_only: bool = True) -> list[str]:

@@ -22,6 +22,7 @@ EDITABLE = (
     "fields",
     "purpose",
     "sort_order",
+    "datetime_column",
 )
 
 
@@ -126,6 +127,11 @@ def edit_layer(layer: Layer, changes: dict) -> Layer:
         raise BadInput("style must be an object", field="style")
     if "public" in changes and not isinstance(changes["public"], bool):
         raise BadInput("public must be true or false", field="public")
+    if changes.get("datetime_column"):
+        column = changes["datetime_column"]
+        types = column_types(layer)
+        if not str(types.get(column, "")).startswith("timestamp") and types.get(column) != "date":
+            raise BadInput(f"{column!r} is not a date/time column of the layer", "datetime_column")
     if "title" in changes and not str(changes["title"]).strip():
         raise BadInput("title must not be empty", field="title")
     for name, value in changes.items():
@@ -159,3 +165,14 @@ def delete_layer(layer: Layer) -> None:
         table = layer.table_name
         layer.delete()
         writer.drop_table(table)
+
+
+def column_types(layer: Layer) -> dict[str, str]:
+    """Gives {column: SQL data type} of the layer's table."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s",
+            [layer.schema_name or "public", layer.table_name],
+        )
+        return dict(cur.fetchall())

@@ -91,7 +91,7 @@ def test_bbox_and_property_filters(client, points_layer):
         assert response.json()["error"]["field"] == field
 
 
-def test_datetime_filter_on_a_layer_with_time(client, tmp_path, upload_dir):
+def test_datetime_filter_on_a_layer_with_time(client, tmp_path, upload_dir, django_user_model):
     frame = gpd.GeoDataFrame(
         {
             "name": ["a", "b", "c"],
@@ -109,7 +109,19 @@ def test_datetime_filter_on_a_layer_with_time(client, tmp_path, upload_dir):
         jobs.start_import(path, None, ImportOptions(key="timed", public=True), sync=True).state
         == "succeeded"
     )
-    Layer.objects.filter(key="timed").update(datetime_column="seen")
+    admin = django_user_model.objects.create_superuser("t", "t@example.org", "pw-12345678")
+    client.force_login(admin)
+    wrong = client.patch(
+        "/api/v1/layers/timed", {"datetime_column": "name"}, content_type="application/json"
+    )
+    assert wrong.status_code == 400 and wrong.json()["error"]["field"] == "datetime_column"
+    assert (
+        client.patch(
+            "/api/v1/layers/timed", {"datetime_column": "seen"}, content_type="application/json"
+        ).status_code
+        == 200
+    )
+    client.logout()
     body = client.get(
         "/ogc/collections/timed/items", {"datetime": "2024-03-01T00:00:00Z/2024-12-31T00:00:00Z"}
     ).json()
