@@ -53,6 +53,7 @@ class LayerPatchSerializer(serializers.Serializer):
     public = serializers.BooleanField(required=False)
     style = serializers.DictField(required=False)
     sort_order = serializers.IntegerField(required=False)
+    datetime_column = serializers.CharField(required=False, allow_blank=True)
     fields = LayerFieldSerializer(many=True, required=False)
 
 
