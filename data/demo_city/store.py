@@ -22,6 +22,7 @@ from . import metric_transformers
 from .plan import CityPlan
 
 NULL = "\\N"
+BULK_ROWS = 100_000  # from this many rows, a table's indexes and foreign keys are rebuilt
 STATUS_SHARES = [("normal", 0.955), ("damaged", 0.03), ("missing", 0.01), ("removed", 0.005)]
 MATERIALS = {
     "01": ["铸铁", "球墨铸铁", "复合材料", "钢"],
@@ -94,8 +95,22 @@ class _Writer:
         )
         return [r[0] for r in self.cursor.fetchall()]
 
-    def copy(self, model, columns: list[str], rows) -> int:
-        """COPYs `rows` (tuples in `columns` order; None is NULL) into the model's table."""
+    def copy(self, model, columns: list[str], rows, bulk: bool = False) -> int:
+        """COPYs `rows` (tuples in `columns` order; None is NULL) into the model's table.
+
+        With `bulk`, and only when the table is empty, its foreign keys and the indexes that
+        back no constraint are dropped first and added again afterwards, in the same
+        transaction: a GiST index built in one sorted pass, and a foreign key validated by one
+        join, are several times faster than row-by-row maintenance and checks."""
+        table = model._meta.db_table
+        rebuild: list[str] = []
+        if bulk:
+            self.cursor.execute(
+                sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table))
+            )
+            if self.cursor.fetchone()[0]:
+                self._check_pending()
+                rebuild = self._drop_foreign_keys(table) + self._drop_plain_indexes(table)
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         count = 0
@@ -104,12 +119,57 @@ class _Writer:
             count += 1
         buf.seek(0)
         stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL {})").format(
-            sql.Identifier(model._meta.db_table),
+            sql.Identifier(table),
             sql.SQL(", ").join(sql.Identifier(c) for c in columns),
             sql.Literal(NULL),
         )
         self.cursor.copy_expert(stmt.as_string(self.cursor.connection), buf)
+        if rebuild:
+            self._check_pending()
+            for statement in rebuild:
+                self.cursor.execute(statement)
         return count
+
+    def _check_pending(self) -> None:
+        """Runs the deferred foreign-key checks queued so far (a violation fails here rather
+        than at commit): ALTER TABLE and CREATE INDEX refuse to run while any are pending."""
+        self.cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        self.cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+    def _drop_foreign_keys(self, table: str) -> list[str]:
+        """Drops the table's foreign keys; gives the statements that add them back."""
+        self.cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
+            [table],
+        )
+        found = self.cursor.fetchall()
+        ident = sql.Identifier(table)
+        readd = []
+        for name, definition in found:
+            self.cursor.execute(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(ident, sql.Identifier(name))
+            )
+            readd.append(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ")
+                .format(ident, sql.Identifier(name))
+                .as_string(self.cursor.connection)
+                + definition
+            )
+        return readd
+
+    def _drop_plain_indexes(self, table: str) -> list[str]:
+        """Drops the table's indexes that back no constraint; gives their CREATE statements."""
+        self.cursor.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = "
+            "current_schema() AND i.tablename = %s AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+            "WHERE c.conname = i.indexname) ORDER BY i.indexname",
+            [table],
+        )
+        found = self.cursor.fetchall()
+        for name, _ in found:
+            self.cursor.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        return [definition for _, definition in found]
 
 
 def pg_array(values: list[str]) -> str:
@@ -284,9 +344,19 @@ def _write_roads(w: _Writer, plan: CityPlan, area_ids, counts) -> None:
         gm.DoorAddress,
         ["id", "road_id", "number", "suffix", "side", "measure", "courtyard", "geom"],
         [
-            (i, road_ids[d.road], d.number, d.suffix, d.side, round(d.measure, 6), d.courtyard, g)
+            (
+                i,
+                road_ids[d.road],
+                d.number,
+                d.suffix,
+                d.side,
+                round(float(d.measure), 6),
+                d.courtyard,
+                g,
+            )
             for d, i, g in zip(plan.doors, door_ids, geoms)
         ],
+        bulk=len(plan.doors) >= BULK_ROWS,
     )
 
     def door_id(k):
@@ -385,15 +455,22 @@ def _write_components(w: _Writer, plan: CityPlan, counts) -> None:
     now = datetime.now(timezone.utc).isoformat()
     d = plan.district_code
 
+    attrs_cache: dict[tuple[str, int], str] = {}
+
+    def attributes(material: str, year: int) -> str:
+        key = (material, year)
+        if key not in attrs_cache:
+            attrs_cache[key] = json.dumps(
+                {"material": material, "install_year": year}, ensure_ascii=False
+            )
+        return attrs_cache[key]
+
     def rows():
         for k in range(len(minor)):
             m = minor[k]
             cat = cats[m]
             mats = MATERIALS[m[:2]]
-            attrs = json.dumps(
-                {"material": mats[mat_pick[k] % len(mats)], "install_year": int(years[k])},
-                ensure_ascii=False,
-            )
+            attrs = attributes(mats[mat_pick[k] % len(mats)], int(years[k]))
             yield (
                 f"{d}{m}{serial[k]:06d}",
                 cat.id,
@@ -420,4 +497,5 @@ def _write_components(w: _Writer, plan: CityPlan, counts) -> None:
             "updated_at",
         ],
         rows(),
+        bulk=len(minor) >= BULK_ROWS,
     )
