@@ -279,3 +279,30 @@ def test_if_empty_keeps_the_city_and_a_second_run_refuses(city):
         call_command("demo_city", replace=True, verbosity=0, seed=1, scale=0)
     with pytest.raises(CommandError, match="LON,LAT"):
         call_command("demo_city", replace=True, verbosity=0, center="nonsense")
+
+
+def test_bulk_path_restores_indexes_and_foreign_keys(city, monkeypatch):
+    """From BULK_ROWS rows, a table's indexes and foreign keys are dropped for the COPY and
+    added back: force that path on the small city and compare the schema and the rows."""
+    from data.demo_city import store
+
+    def schema():
+        return rows(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE tablename IN "
+            "('spatial_component', 'geocoder_dooraddress') UNION ALL "
+            "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid IN ('spatial_component'::regclass, 'geocoder_dooraddress'::regclass) "
+            "ORDER BY 1, 2"
+        )
+
+    before, data = schema(), one(CITY_HASH)[0]
+    assert any("gist (geom_mercator)" in d for _, d in before)
+    monkeypatch.setattr(store, "BULK_ROWS", 1)
+    call_command("demo_city", replace=True, verbosity=0, **city)
+    assert schema() == before
+    assert one(CITY_HASH)[0] == data
+    bad_doors = one(
+        "SELECT count(*) FROM geocoder_dooraddress d LEFT JOIN geocoder_road r "
+        "ON r.id = d.road_id WHERE r.id IS NULL"
+    )[0]
+    assert bad_doors == 0
