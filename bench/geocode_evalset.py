@@ -23,26 +23,19 @@ CN = "零一二三四五六七八九"
 
 
 def cn_number(n: int) -> str:
-    """13 → 十三, 105 → 一百零五 (written here independently of the geocoder)."""
-    if n < 10:
-        return CN[n]
-    if n < 20:
-        return "十" + (CN[n % 10] if n % 10 else "")
-    if n < 100:
-        return CN[n // 10] + "十" + (CN[n % 10] if n % 10 else "")
-    rest = n % 100
-    tail = (
-        ""
-        if rest == 0
-        else (
-            "零" + CN[rest]
-            if rest < 10
-            else cn_number(rest)
-            if rest >= 20
-            else "一" + cn_number(rest)
-        )
-    )
-    return CN[n // 100] + "百" + tail
+    """13 → 十三, 105 → 一百零五, 1010 → 一千零一十 (written here apart from the geocoder)."""
+    if n == 0:
+        return "零"
+    out, zero = "", False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit = n // value % 10
+        if digit == 0:
+            zero = bool(out)
+            continue
+        if zero:
+            out, zero = out + "零", False
+        out += ("" if (digit == 1 and value == 10 and not out) else CN[digit]) + unit
+    return out
 
 
 def fullwidth(text: str) -> str:

@@ -15,6 +15,7 @@ from django.db import connection
 from .dictionary import Gazetteer, gazetteer
 from .linepoint import RoadGeometry
 from .match import door_label, metres
+from .normalize import clean
 
 DOOR_RADIUS_M = 100.0
 ROAD_RADIUS_M = 250.0
@@ -25,13 +26,18 @@ BUILDING_RADIUS_M = 80.0
 # the road and place probes are KNN (`<->`) scans of the GiST indexes on their geom columns.
 NEARBY_SQL = """
 WITH p AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g)
-(SELECT 'compound', c.id, 0.0::float8, 0.0::float8 FROM geocoder_compound c, p
-  WHERE ST_Intersects(c.geom, p.g) LIMIT 1)
+(SELECT 'compound', c.id, 0.0::float8, 0.0::float8, NULL::text, NULL::geometry
+   FROM geocoder_compound c, p WHERE ST_Intersects(c.geom, p.g) LIMIT 1)
 UNION ALL
-(SELECT 'road', r.id, ST_Distance(r.geom::geography, p.g::geography), ST_LineLocatePoint(r.geom, p.g)
+(SELECT 'road', r.id, ST_Distance(r.geom::geography, p.g::geography),
+        ST_LineLocatePoint(r.geom, p.g), NULL, NULL
    FROM geocoder_road r, p ORDER BY r.geom <-> p.g LIMIT 3)
 UNION ALL
-(SELECT 'place', pl.id, ST_Distance(pl.geom::geography, p.g::geography), 0.0::float8
+(SELECT 'segment', s.id, ST_Distance(s.geom::geography, p.g::geography), 0.0, s.name,
+        ST_ClosestPoint(s.geom, p.g)
+   FROM spatial_roadsegment s, p ORDER BY s.geom <-> p.g LIMIT 1)
+UNION ALL
+(SELECT 'place', pl.id, ST_Distance(pl.geom::geography, p.g::geography), 0.0, NULL, NULL
    FROM geocoder_placename pl, p ORDER BY pl.geom <-> p.g LIMIT 1)
 """
 
@@ -57,6 +63,7 @@ def reverse(lon: float, lat: float, g: Gazetteer | None = None) -> ReverseResult
         (r for r in rows if r[0] == "road" and r[2] <= ROAD_RADIUS_M), key=lambda r: r[2]
     )
     places = [r for r in rows if r[0] == "place" and r[2] <= PLACE_RADIUS_M]
+    segments = [r for r in rows if r[0] == "segment" and r[2] <= ROAD_RADIUS_M]
     if compounds:
         return _in_compound(g, compounds[0][1], lon, lat)
     if roads:
@@ -77,7 +84,15 @@ def reverse(lon: float, lat: float, g: Gazetteer | None = None) -> ReverseResult
                 number=door.number,
                 side=side,
             )
-        _, road_id, dist, measure = roads[0]
+    same_road = bool(segments and roads) and clean(segments[0][4]) == clean(
+        g.roads[roads[0][1]].name
+    )
+    if segments and not same_road and (not roads or segments[0][2] < roads[0][2]):
+        # A road segment (the base road layer holds every piece of every road) is nearer than
+        # any addressed road centreline: name the road by that segment.
+        return _on_segment(g, segments[0], lon, lat)
+    if roads:
+        _, road_id, dist, measure = roads[0][:4]
         return _on_road(g, road_id, measure, lon, lat)
     if places:
         entry = g.entries[("place", places[0][1])]
@@ -147,6 +162,20 @@ def point_side(geom: RoadGeometry, measure: float, lon: float, lat: float) -> st
     x, y, ux, uy = geom.at(measure)
     px, py = geom.frame.to_xy(lon, lat)
     return "left" if ux * (py - y) - uy * (px - x) >= 0 else "right"
+
+
+def _on_segment(g: Gazetteer, row: tuple, lon: float, lat: float) -> ReverseResult:
+    """Gives the road named by the nearest road segment, at its closest point."""
+    from django.contrib.gis.geos import GEOSGeometry
+
+    name, closest = row[4], GEOSGeometry(row[5]) if isinstance(row[5], str) else row[5]
+    plon, plat = (closest.x, closest.y) if closest is not None else (lon, lat)
+    entry = next((e for e in g.names.get(clean(name), ()) if e.kind == "road"), None)
+    if entry is None:
+        return ReverseResult(
+            name, "road", {"road": name}, plon, plat, round(metres(lon, lat, plon, plat), 2)
+        )
+    return _finish(g, entry, entry.name, "road", plon, plat, lon, lat, road=entry.name)
 
 
 def _door_on_side(g: Gazetteer, road_id: int, measure: float, lon: float, lat: float):

@@ -158,3 +158,26 @@ def test_nominatim_search_and_reverse_shapes(api, small_city):
     _, body = get(api, "/nominatim/reverse", lon=100, lat=30, format="jsonv2")
     assert body == {"error": "Unable to geocode"}
     assert get(api, "/nominatim/search", q="x", format="xml")[0] == 400
+
+
+def test_reverse_names_a_road_by_its_nearer_segment(api, small_city):
+    from django.contrib.gis.geos import LineString
+
+    from spatial.models import RoadSegment
+
+    # a piece of 桦皮胡同 beyond its addressed centreline, and a road with no addresses at all
+    RoadSegment.objects.create(
+        name="桦皮胡同",
+        road_class="alley",
+        geom=LineString((116.325, 39.988), (116.3345, 39.9895), srid=4326),
+    )
+    RoadSegment.objects.create(
+        name="榆钱路",
+        road_class="branch",
+        geom=LineString((116.3005, 39.985), (116.3015, 39.989), srid=4326),
+    )
+    _, body = get(api, "/api/v1/reverse", lon=116.333, lat=39.98935)
+    assert body["match_level"] == "road" and body["parts"]["road"] == "桦皮胡同"
+    assert body["distance_m"] < 20
+    _, body = get(api, "/api/v1/reverse", lon=116.3011, lat=39.987)
+    assert body["address"] == "榆钱路"
