@@ -1,0 +1,56 @@
+"""The geocoder on the demo city: every kind of address the generator wrote comes back."""
+
+import random
+
+import pytest
+from django.db import connection
+
+from geocoder.match import geocode, metres
+from geocoder.reverse import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def sample(sql, k=25):
+    with connection.cursor() as cur:
+        cur.execute(sql)
+        rows = cur.fetchall()
+    return random.Random(3).sample(rows, min(k, len(rows)))
+
+
+def test_doors_come_back_from_their_address_and_their_point(city):
+    rows = sample(
+        "SELECT r.name, d.number, ST_X(d.geom), ST_Y(d.geom) FROM geocoder_dooraddress d"
+        " JOIN geocoder_road r ON r.id = d.road_id WHERE d.suffix = ''"
+    )
+    assert rows
+    for road, number, lon, lat in rows:
+        _, cands = geocode(f"{road}{number}号")
+        assert cands and cands[0].match_level == "door"
+        assert metres(cands[0].lon, cands[0].lat, lon, lat) < 1
+        back = reverse(lon + 0.000005, lat)
+        assert back.address is not None
+
+
+def test_organizations_and_compound_buildings_come_back(city):
+    for name, lon, lat in sample(
+        "SELECT name, ST_X(geom), ST_Y(geom) FROM geocoder_organization WHERE kind = 'organization'"
+    ):
+        _, cands = geocode(name)
+        assert metres(cands[0].lon, cands[0].lat, lon, lat) < 30, name
+    for name, number, lon, lat in sample(
+        "SELECT c.name, b.number, ST_X(b.geom), ST_Y(b.geom) FROM geocoder_building b"
+        " JOIN geocoder_compound c ON c.id = b.compound_id"
+    ):
+        _, cands = geocode(f"{name}{number}号楼")
+        assert cands[0].match_level == "building"
+        assert metres(cands[0].lon, cands[0].lat, lon, lat) < 1
+
+
+def test_grid_and_component_codes_come_back(city):
+    for (code,) in sample("SELECT code FROM spatial_unitgrid", 5):
+        _, cands = geocode(code)
+        assert cands[0].match_level == "grid" and cands[0].parts["code"] == code
+    for (code,) in sample("SELECT code FROM spatial_component", 5):
+        _, cands = geocode(code)
+        assert cands[0].match_level == "component" and cands[0].parts["code"] == code
