@@ -140,6 +140,17 @@ def test_same_areas_and_grants_share_a_cache_key(make_person, streets):
     assert ANONYMOUS.key == "anon"
 
 
+def test_layer_keys_share_what_can_be_shared(inspector_a, inspector_b, sysadmin, private_layer):
+    public = Layer.objects.get(key="streets")
+    scope_a, scope_b = scope_for_user(inspector_a.user), scope_for_user(inspector_b.user)
+    admin = scope_for_user(sysadmin.user)
+    assert {s.layer_key(public) for s in (ANONYMOUS, scope_a, scope_b, admin)} == {"public"}
+    assert ANONYMOUS.layer_key(private_layer) == "none"
+    assert admin.layer_key(private_layer) == "all"
+    assert scope_a.layer_key(private_layer) != scope_b.layer_key(private_layer)
+    assert scope_a.layer_key(private_layer) == scope_a.key
+
+
 def test_require_raises_401_then_403(inspector_a):
     with pytest.raises(Unauthorized):
         ANONYMOUS.require("layers.import")

@@ -94,6 +94,18 @@ class Scope:
         either = sql.SQL("({} OR {})").format(covered, condition)
         return either, [*(float(v) for v in bbox), self.person_id, self.person_id]
 
+    def layer_key(self, layer) -> str:
+        """Gives the cache-key fragment for one layer: "public" for public layers (every caller
+        sees the same rows), "all" for system admins, "none" when the caller sees no row, else
+        the caller's `key`. Finer than `key`, so caches of public layers are shared by all."""
+        if layer.public:
+            return "public"
+        if self.sees_everything:
+            return "all"
+        if not self.can_read_layer(layer) or not self.has_area:
+            return "none"
+        return self.key
+
     def has_perm(self, permission: str) -> bool:
         """Whether the caller holds `permission` (system admins hold every permission)."""
         if self.is_anonymous:
