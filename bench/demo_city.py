@@ -26,7 +26,7 @@ django.setup()
 from django.db import transaction  # noqa: E402
 
 from data.demo_city import generate  # noqa: E402
-from data.demo_city.store import delete_city, write_plan  # noqa: E402
+from data.demo_city.store import coded_rows, delete_city, write_plan  # noqa: E402
 
 
 def run(scale: float, seed: int) -> None:
@@ -34,7 +34,7 @@ def run(scale: float, seed: int) -> None:
     plan = generate(seed=seed, scale=scale)
     generated = time.perf_counter()
     with transaction.atomic():
-        delete_city(frozenset(a.code for a in plan.areas))
+        delete_city(coded_rows(plan))
         cleared = time.perf_counter()
         counts = write_plan(plan)
         stored = time.perf_counter()

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import numpy as np
 import shapely
 from django.db import connection
+from pyproj import Geod
 from psycopg2 import sql
 
 from data.models import Category
@@ -101,8 +102,9 @@ class _Writer:
         With `bulk`, and only when the table is empty, its foreign keys and the indexes that
         back no constraint are dropped first and added again afterwards, in the same
         transaction: a GiST index built in one sorted pass, and a foreign key validated by one
-        join, are several times faster than row-by-row maintenance and checks."""
-        table = model._meta.db_table
+        join, are several times faster than row-by-row maintenance and checks. `model` may
+        also be a plain table name."""
+        table = model if isinstance(model, str) else model._meta.db_table
         rebuild: list[str] = []
         if bulk:
             self.cursor.execute(
@@ -129,6 +131,44 @@ class _Writer:
             for statement in rebuild:
                 self.cursor.execute(statement)
         return count
+
+    def ids_by_code(self, model, codes: list[str]) -> tuple[dict[str, int], set[str]]:
+        """An id for each code: the existing row's, else a fresh one; and the existing codes."""
+        self.cursor.execute(
+            sql.SQL("SELECT code, id FROM {} WHERE code = ANY(%s)").format(
+                sql.Identifier(model._meta.db_table)
+            ),
+            [codes],
+        )
+        existing = dict(self.cursor.fetchall())
+        fresh = iter(self.ids(model, len(codes) - len(existing)))
+        return {c: existing[c] if c in existing else next(fresh) for c in codes}, set(existing)
+
+    def upsert(self, model, columns: list[str], rows: list[tuple], existing: set[str]) -> int:
+        """Writes rows whose ``columns`` start with id and code: COPY for new codes, one
+        UPDATE from a temporary table for the codes in `existing`."""
+        self.copy(model, columns, [r for r in rows if r[1] not in existing])
+        old = [r for r in rows if r[1] in existing]
+        if old:
+            table = sql.Identifier(model._meta.db_table)
+            cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+            self.cursor.execute(
+                sql.SQL(
+                    "CREATE TEMP TABLE demo_upsert ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
+                ).format(cols, table)
+            )
+            self.copy("demo_upsert", columns, old)
+            sets = sql.SQL(", ").join(
+                sql.SQL("{} = t.{}").format(sql.Identifier(c), sql.Identifier(c))
+                for c in columns[1:]
+            )
+            self.cursor.execute(
+                sql.SQL("UPDATE {} SET {} FROM demo_upsert t WHERE {}.id = t.id").format(
+                    table, sets, table
+                )
+            )
+            self.cursor.execute("DROP TABLE demo_upsert")
+        return len(rows)
 
     def _check_pending(self) -> None:
         """Runs the deferred foreign-key checks queued so far (a violation fails here rather
@@ -182,29 +222,41 @@ def _ts(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def delete_city(keep_area_codes: frozenset[str] = frozenset()) -> dict[str, int]:
+def coded_rows(plan: CityPlan) -> dict[str, frozenset[str]]:
+    """The codes of `plan`'s coded rows by table: rows with these codes survive a --replace."""
+    return {
+        sm.AdminArea._meta.db_table: frozenset(a.code for a in plan.areas),
+        sm.UnitGrid._meta.db_table: frozenset(g.code for g in plan.grids),
+        sm.ResponsibilityGrid._meta.db_table: frozenset(r.code for r in plan.responsibility_grids),
+    }
+
+
+def delete_city(keep: dict[str, frozenset[str]] | None = None) -> dict[str, int]:
     """Deletes the rows of the tables the demo city fills, dependants first; gives counts.
 
-    Admin areas whose code is in `keep_area_codes` stay (``write_plan`` updates them in place),
-    so people and departments bound to a district or street keep their binding across a
-    regeneration. Plain SQL DELETEs: the ORM's cascade collection takes minutes on a million
-    components. Rows of other packages that still point at deleted rows make the transaction
-    fail at commit (the foreign keys are deferred), so nothing is left dangling."""
+    Admin areas, unit grids and responsibility grids whose code is in ``keep[table]`` stay
+    (``write_plan`` updates them in place), so people, departments and cases bound to them keep
+    their binding across a regeneration. Plain SQL DELETEs: the ORM's cascade collection takes
+    minutes on a million components. Rows of other packages that still point at deleted rows
+    make the transaction fail (the foreign keys are deferred), so nothing is left dangling."""
+    keep = keep or {}
     counts = {}
     with connection.cursor() as cursor:
-        for model in DEMO_MODELS:
+        for model in DEMO_MODELS + [sm.AdminArea]:
+            table = model._meta.db_table
             for field in model._meta.many_to_many:
                 through = field.remote_field.through._meta.db_table
                 cursor.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(through)))
-            cursor.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(model._meta.db_table)))
-            counts[model._meta.db_table] = cursor.rowcount
-        table = sql.Identifier(sm.AdminArea._meta.db_table)
-        for level in ("community", "street", "district"):
-            cursor.execute(
-                sql.SQL("DELETE FROM {} WHERE level = %s AND NOT code = ANY(%s)").format(table),
-                [level, sorted(keep_area_codes)],
-            )
-            counts[f"admin areas ({level})"] = cursor.rowcount
+            if table in keep:
+                cursor.execute(
+                    sql.SQL("DELETE FROM {} WHERE NOT code = ANY(%s)").format(
+                        sql.Identifier(table)
+                    ),
+                    [sorted(keep[table])],
+                )
+            else:
+                cursor.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+            counts[table] = cursor.rowcount
     return counts
 
 
@@ -224,62 +276,43 @@ def write_plan(plan: CityPlan) -> dict[str, int]:
 
 def _write_areas(w: _Writer, plan: CityPlan, counts) -> dict[str, int]:
     """Inserts the admin areas, or updates in place those whose code already exists."""
-    w.cursor.execute(
-        "SELECT code, id FROM spatial_adminarea WHERE code = ANY(%s)",
-        [[a.code for a in plan.areas]],
-    )
-    existing = dict(w.cursor.fetchall())
-    fresh = iter(w.ids(sm.AdminArea, len(plan.areas) - len(existing)))
-    by_code = {a.code: existing.get(a.code) or next(fresh) for a in plan.areas}
+    by_code, existing = w.ids_by_code(sm.AdminArea, [a.code for a in plan.areas])
     geoms = w.to_4326([a.geom for a in plan.areas], multi=True)
     rows = [
         (by_code[a.code], a.code, a.name, a.level, by_code.get(a.parent) if a.parent else None, g)
         for a, g in zip(plan.areas, geoms)
     ]
     columns = ["id", "code", "name", "level", "parent_id", "geom"]
-    counts["admin areas"] = w.copy(sm.AdminArea, columns, [r for r in rows if r[1] not in existing])
-    w.cursor.executemany(
-        "UPDATE spatial_adminarea SET name = %s, level = %s, parent_id = %s, "
-        "geom = %s::geometry WHERE id = %s",
-        [
-            (name, level, parent, geom, i)
-            for i, code, name, level, parent, geom in rows
-            if code in existing
-        ],
-    )
-    counts["admin areas"] += len(existing)
+    counts["admin areas"] = w.upsert(sm.AdminArea, columns, rows, existing)
     return by_code
 
 
 def _write_grids(w: _Writer, plan: CityPlan, area_ids, counts) -> dict[str, int]:
-    from pyproj import Geod
-
-    ids = w.ids(sm.UnitGrid, len(plan.grids))
+    """Unit grids with their area on the CGCS2000 ellipsoid (GRS80)."""
+    by_code, existing = w.ids_by_code(sm.UnitGrid, [g.code for g in plan.grids])
     geoms = w.to_4326([g.geom for g in plan.grids], multi=True)
-    geod = Geod(ellps="GRS80")  # CGCS2000's ellipsoid
+    geod = Geod(ellps="GRS80")
     _, inv = metric_transformers()
     rows = []
-    for g, i, wkb in zip(plan.grids, ids, geoms):
+    for g, wkb in zip(plan.grids, geoms):
         xy = np.asarray(g.geom.exterior.coords)
         lon, lat = inv.transform(xy[:, 0], xy[:, 1])
         area = abs(geod.polygon_area_perimeter(lon, lat)[0])
-        rows.append((i, g.code, area_ids[g.community], area, wkb))
-    counts["unit grids"] = w.copy(
-        sm.UnitGrid, ["id", "code", "community_id", "area_m2", "geom"], rows
-    )
-    return {g.code: i for g, i in zip(plan.grids, ids)}
+        rows.append((by_code[g.code], g.code, area_ids[g.community], area, wkb))
+    columns = ["id", "code", "community_id", "area_m2", "geom"]
+    counts["unit grids"] = w.upsert(sm.UnitGrid, columns, rows, existing)
+    return by_code
 
 
 def _write_responsibility(w: _Writer, plan, area_ids, grid_ids, counts) -> None:
     rgs = plan.responsibility_grids
-    ids = w.ids(sm.ResponsibilityGrid, len(rgs))
+    by_code, existing = w.ids_by_code(sm.ResponsibilityGrid, [r.code for r in rgs])
     geoms = w.to_4326([r.geom for r in rgs], multi=True)
-    rows = [(i, r.code, r.name, area_ids[r.street], g) for r, i, g in zip(rgs, ids, geoms)]
-    counts["responsibility grids"] = w.copy(
-        sm.ResponsibilityGrid, ["id", "code", "name", "street_id", "geom"], rows
-    )
+    rows = [(by_code[r.code], r.code, r.name, area_ids[r.street], g) for r, g in zip(rgs, geoms)]
+    columns = ["id", "code", "name", "street_id", "geom"]
+    counts["responsibility grids"] = w.upsert(sm.ResponsibilityGrid, columns, rows, existing)
     through = sm.ResponsibilityGrid.unit_grids.through
-    links = ((i, grid_ids[code]) for r, i in zip(rgs, ids) for code in r.grids)
+    links = ((by_code[r.code], grid_ids[code]) for r in rgs for code in r.grids)
     w.copy(through, ["responsibilitygrid_id", "unitgrid_id"], links)
 
 

@@ -30,6 +30,11 @@ FROM (SELECT code, geom FROM spatial_unitgrid UNION ALL SELECT code, geom FROM s
       UNION ALL SELECT code, geom FROM spatial_adminarea) t
 """
 
+CODED_IDS = """
+SELECT 'a', code, id FROM spatial_adminarea UNION ALL SELECT 'g', code, id FROM spatial_unitgrid
+UNION ALL SELECT 'r', code, id FROM spatial_responsibilitygrid ORDER BY 1, 2
+"""
+
 
 def test_every_table_is_filled(city):
     tables = [
@@ -260,13 +265,15 @@ def test_known_points_fall_in_their_stored_grids(city):
 
 def test_same_seed_gives_the_same_city_and_another_seed_does_not(city):
     before = one(CITY_HASH)[0]
-    area_ids = rows("SELECT code, id FROM spatial_adminarea ORDER BY code")
+    ids = rows(CODED_IDS)
     call_command("demo_city", replace=True, verbosity=0, **city)
     assert one(CITY_HASH)[0] == before
-    # replacing keeps admin areas by code, so what refers to them stays valid
-    assert rows("SELECT code, id FROM spatial_adminarea ORDER BY code") == area_ids
+    # replacing keeps coded rows by code, so what refers to them (users, cases) stays valid
+    assert rows(CODED_IDS) == ids
     call_command("demo_city", replace=True, verbosity=0, seed=city["seed"] + 1, scale=city["scale"])
     assert one(CITY_HASH)[0] != before
+    kept = {code: i for _, code, i in rows(CODED_IDS)}
+    assert kept["110108"] == {code: i for _, code, i in ids}["110108"]
 
 
 def test_if_empty_keeps_the_city_and_a_second_run_refuses(city):

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from data.demo_city import generate
 from data.demo_city.admin_codes import DEFAULT_DISTRICT
-from data.demo_city.store import delete_city, write_plan
+from data.demo_city.store import coded_rows, delete_city, write_plan
 from spatial.models import AdminArea, UnitGrid
 
 
@@ -92,7 +92,7 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 if replace:
-                    delete_city(frozenset(a.code for a in plan.areas))
+                    delete_city(coded_rows(plan))
                 counts = write_plan(plan)
         except IntegrityError as exc:
             raise CommandError(
