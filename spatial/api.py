@@ -44,8 +44,13 @@ def parse_at(value: str | None) -> dt.datetime | None:
         parsed = None
     if parsed is None:
         raise BadInput("at must be an ISO 8601 date-time, e.g. 2026-05-01T08:30:00+08:00", "at")
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.get_default_timezone())
+    try:
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed, timezone.get_default_timezone())
+        parsed.astimezone(dt.timezone.utc)
+        timezone.localtime(parsed)
+    except (OverflowError, ValueError):
+        raise BadInput("at is too close to the ends of the calendar", field="at") from None
     return parsed
 
 
@@ -66,7 +71,10 @@ class LocateView(APIView):
                 "at",
                 OpenApiTypes.DATETIME,
                 required=False,
-                description="time for controlled areas (default now; naive = Asia/Shanghai)",
+                description=(
+                    "time for controlled areas (default now; without an offset it is "
+                    "Asia/Shanghai time)"
+                ),
             ),
         ],
         responses={200: LocateResponseSerializer, 400: ErrorSerializer},
@@ -112,11 +120,12 @@ class CensusView(APIView):
                 "area",
                 str,
                 required=False,
+                pattern=census_service.AREA_CODE_RE.pattern,
                 description="admin area code (6, 9 or 12 digits); omit for the whole city",
             )
         ],
         responses={200: CensusSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
-        area = census_service.resolve_area(request.query_params.get("area", "").strip() or None)
+        area = census_service.resolve_area(request.query_params.get("area"))
         return Response(census_service.census(area))

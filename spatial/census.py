@@ -24,7 +24,7 @@ from web.errors import BadInput, NotFound
 
 from .models import AdminArea
 
-AREA_CODE_RE = re.compile(r"^\d{6}(\d{3}){0,2}$")
+AREA_CODE_RE = re.compile(r"^[0-9]{6}([0-9]{3}){0,2}$")
 
 # Area km² and bbox of the whole city: the top-level admin areas (parent NULL). A few rows.
 CITY_SHAPE_SQL = """
@@ -101,11 +101,11 @@ class ClassCount:
 
 
 def resolve_area(code: str | None) -> AdminArea | None:
-    """Gives the admin area with this code (None for the city); `BadInput` if malformed,
-    `NotFound` if no such area."""
-    if code is None or code == "":
+    """Gives the admin area with this code (None, when no code is given, for the city);
+    `BadInput` if malformed (an empty code too), `NotFound` if no such area."""
+    if code is None:
         return None
-    if not AREA_CODE_RE.match(code):
+    if not AREA_CODE_RE.fullmatch(code):
         raise BadInput("area must be an admin area code of 6, 9 or 12 digits", field="area")
     area = AdminArea.objects.filter(code=code).first()
     if area is None:

@@ -64,7 +64,7 @@ _ALIASES = {
     "bd-09": "bd09",
     "bd09ll": "bd09",
 }
-_EPSG_RE = re.compile(r"^(?:epsg:)?(\d{4,5})$")
+_EPSG_RE = re.compile(r"(?:epsg:)?([0-9]{4,5})")
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def parse_crs(value: str | int | Crs | None, field: str = "crs") -> Crs:
 def _parse_crs_text(text: str, field: str) -> Crs:
     if text in _ALIASES:
         return Crs(_ALIASES[text])
-    match = _EPSG_RE.match(text)
+    match = _EPSG_RE.fullmatch(text)
     if match:
         code = int(match.group(1))
         if code in (WGS84, CGCS2000):

@@ -184,7 +184,11 @@ class Placement:
     def as_dict(self) -> dict:
         """Gives the placement as plain JSON-ready data."""
         data = asdict(self)
-        data["at"] = timezone.localtime(self.at).isoformat()
+        local = timezone.localtime(self.at)
+        # Before 1901 Asia/Shanghai is local mean time (+08:05:43), which RFC 3339 cannot write.
+        data["at"] = (
+            local if local.utcoffset().seconds % 60 == 0 else self.at.astimezone(dt.UTC)
+        ).isoformat()
         return data
 
 

@@ -79,6 +79,8 @@ def test_point_outside_the_city_answers_200_with_null_fields(api, small_city):
         ({"lon": "121", "lat": "31", "crs": "wgs84'; drop table x"}, "crs"),
         ({"lon": "121", "lat": "31", "at": "tomorrow"}, "at"),
         ({"lon": "121", "lat": "31", "at": "2026-13-40T25:00"}, "at"),
+        ({"lon": "121", "lat": "31", "at": "0001-01-01T00:00:00+08:00"}, "at"),
+        ({"lon": "121", "lat": "31", "at": "9999-12-31T23:59:59-08:00"}, "at"),
         ({"lon": "0", "lat": "0", "crs": "EPSG:4548"}, "lon"),
     ],
 )
@@ -147,11 +149,19 @@ def test_census_endpoint_for_the_city_and_an_area(api, small_city):
     assert body["bbox"] == pytest.approx([121.42, 31.20, 121.44, 31.24])
 
 
+def test_locate_at_any_representable_time_answers_rfc3339(api, small_city):
+    body = api.get("/api/v1/locate", {"lon": 121.405, "lat": 31.205, "at": "0226-06-15T22:32:45Z"})
+    assert body.status_code == 200
+    at = body.json()["placement"]["at"]
+    assert at == "0226-06-15T22:32:45+00:00"  # LMT offsets (+08:05:43) are written in UTC
+
+
 def test_census_endpoint_errors(api, db):
     missing = api.get("/api/v1/stats/census", {"area": "999999"})
     assert missing.status_code == 404 and missing.json()["error"]["field"] == "area"
-    malformed = api.get("/api/v1/stats/census", {"area": "abc"})
-    assert malformed.status_code == 400 and malformed.json()["error"]["field"] == "area"
+    for bad in ("abc", ""):
+        malformed = api.get("/api/v1/stats/census", {"area": bad})
+        assert malformed.status_code == 400 and malformed.json()["error"]["field"] == "area"
 
 
 def all_refs(node):
