@@ -46,9 +46,18 @@ STREETS_AT_SCALE_1 = 6
 COMPONENT_DENSITY = 0.55
 
 
-def metric_transformers(srid: int | None = None) -> tuple[Transformer, Transformer]:
-    """(lon/lat -> metric, metric -> lon/lat) for the city's metric CRS."""
-    srid = srid or settings.CITY_METRIC_SRID
+def metric_srid(lon: float) -> int:
+    """The CGCS2000 3-degree Gauss-Krüger CRS (central-meridian variant, EPSG:4534-4554) for a
+    longitude; settings.CITY_METRIC_SRID when the longitude lies in that zone."""
+    cm = int(round(lon / 3.0)) * 3
+    cm = min(max(cm, 75), 135)
+    srid = 4534 + (cm - 75) // 3
+    configured = settings.CITY_METRIC_SRID
+    return configured if configured == srid else srid
+
+
+def metric_transformers(srid: int) -> tuple[Transformer, Transformer]:
+    """(lon/lat -> metric, metric -> lon/lat) for a metric CRS."""
     fwd = Transformer.from_crs(4326, srid, always_xy=True)
     inv = Transformer.from_crs(srid, 4326, always_xy=True)
     return fwd, inv
@@ -60,11 +69,13 @@ def street_count(scale: float, district: District) -> int:
     return max(2, min(n, len(district.streets)))
 
 
-def _origin(center: tuple[float, float] | None) -> tuple[float, float]:
+def _origin(center: tuple[float, float] | None) -> tuple[tuple[float, float], int]:
+    """The district centre in metres and the metric CRS it is in."""
     lon, lat = center or settings.CITY_CENTER
-    fwd, _ = metric_transformers()
+    srid = metric_srid(lon)
+    fwd, _ = metric_transformers(srid)
     x, y = fwd.transform(lon, lat)
-    return float(x), float(y)
+    return (float(x), float(y)), srid
 
 
 @dataclass
@@ -80,8 +91,9 @@ def _generate_base(seed: int, scale: float, center, district_code: str) -> _Base
         raise ValueError("scale must be positive")
     rng = np.random.default_rng(seed)
     district = load_district(district_code)
-    plan = CityPlan(seed=seed, scale=scale, district_code=district.code)
-    layout = build_layout(rng, GRIDS_PER_SCALE * scale * GRID_TARGET_M2, _origin(center))
+    origin, srid = _origin(center)
+    plan = CityPlan(seed=seed, scale=scale, district_code=district.code, metric_srid=srid)
+    layout = build_layout(rng, GRIDS_PER_SCALE * scale * GRID_TARGET_M2, origin)
     names = NameBook(rng)
     cell_code = build_areas(plan, layout, district, street_count(scale, district), names)
     return _Base(plan, layout, names, cell_code)
@@ -128,7 +140,7 @@ def known_points(
     base = _generate_base(city_seed, scale, center, DEFAULT_DISTRICT)
     grids = base.plan.grids
     rng = np.random.default_rng(seed)
-    _, inv = metric_transformers()
+    _, inv = metric_transformers(base.plan.metric_srid)
     out: list[dict] = []
     while len(out) < n:
         grid = grids[int(rng.integers(len(grids)))]

@@ -20,9 +20,9 @@ NULL = "\\N"
 class BulkWriter:
     """Reprojection and COPY helpers bound to one database cursor."""
 
-    def __init__(self, cursor) -> None:
+    def __init__(self, cursor, metric_srid: int) -> None:
         self.cursor = cursor
-        _, inv = metric_transformers()
+        _, inv = metric_transformers(metric_srid)
         self._inv = inv
 
     def to_4326(self, geoms, multi: bool = False) -> list[str]:

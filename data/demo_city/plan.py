@@ -155,6 +155,7 @@ class CityPlan:
     seed: int
     scale: float
     district_code: str
+    metric_srid: int  # the CGCS2000 Gauss-Krüger CRS every geometry here is in
     areas: list[Area] = field(default_factory=list)
     grids: list[Grid] = field(default_factory=list)
     responsibility_grids: list[ResponsibilityGrid] = field(default_factory=list)

@@ -92,7 +92,7 @@ def delete_city(keep: dict[str, frozenset[str]] | None = None) -> dict[str, int]
 def write_plan(plan: CityPlan) -> dict[str, int]:
     """Writes every row of `plan`; gives the row count per table."""
     with connection.cursor() as cursor:
-        w = BulkWriter(cursor.cursor if hasattr(cursor, "cursor") else cursor)
+        w = BulkWriter(cursor.cursor, plan.metric_srid)
         counts: dict[str, int] = {}
         area_ids = _write_areas(w, plan, counts)
         grid_ids = _write_grids(w, plan, area_ids, counts)
@@ -121,7 +121,7 @@ def _write_grids(w: BulkWriter, plan: CityPlan, area_ids, counts) -> dict[str, i
     by_code, existing = w.ids_by_code(sm.UnitGrid, [g.code for g in plan.grids])
     geoms = w.to_4326([g.geom for g in plan.grids], multi=True)
     geod = Geod(ellps="GRS80")
-    _, inv = metric_transformers()
+    _, inv = metric_transformers(plan.metric_srid)
     rows = []
     for g, wkb in zip(plan.grids, geoms):
         xy = np.asarray(g.geom.exterior.coords)

@@ -313,3 +313,26 @@ def test_bulk_path_restores_indexes_and_foreign_keys(city, monkeypatch):
         "ON r.id = d.road_id WHERE r.id IS NULL"
     )[0]
     assert bad_doors == 0
+
+
+def test_center_elsewhere_in_china_uses_its_own_gauss_kruger_zone(city):
+    call_command("demo_city", replace=True, verbosity=0, center="121.47,31.23", **city)
+    lon, lat, gap = one(
+        "SELECT ST_X(c), ST_Y(c), ST_Distance(c::geography, ST_MakePoint(121.47, 31.23)::geography) "
+        "FROM (SELECT ST_Centroid(geom) c FROM spatial_adminarea WHERE level = 'district') t"
+    )
+    assert gap < 300
+    grids, district = one(
+        "SELECT (SELECT sum(area_m2) FROM spatial_unitgrid), "
+        "(SELECT ST_Area(geom::geography) FROM spatial_adminarea WHERE level = 'district')"
+    )
+    assert grids == pytest.approx(district, rel=1e-3)
+    for p in known_points(
+        10, seed=5, city_seed=city["seed"], scale=city["scale"], center=(121.47, 31.23)
+    ):
+        found = rows(
+            "SELECT code FROM spatial_unitgrid "
+            "WHERE ST_Contains(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+            [p["lon"], p["lat"]],
+        )
+        assert found == [(p["grid"],)]
