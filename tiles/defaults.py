@@ -22,3 +22,26 @@ def install_default_tiling(sender=None, **kwargs) -> None:
         LayerTiling.objects.get_or_create(
             layer=layer, defaults={"points": True, "filters": COMPONENT_FILTERS}
         )
+    install_cells()
+
+
+def install_cells() -> None:
+    """Installs point cells (tiles.cells) for every point layer whose table has a
+    geom_mercator column, and marks them ready."""
+    from django.db import connection
+
+    from tiles.cells import install_point_cells
+    from tiles.models import LayerTiling
+
+    for tiling in LayerTiling.objects.filter(points=True).select_related("layer"):
+        layer = tiling.layer
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = %s "
+                "AND table_name = %s AND column_name = 'geom_mercator'",
+                [layer.schema_name, layer.table_name],
+            )
+            has_column = cur.fetchone() is not None
+        if has_column and not layer.filter_sql:
+            install_point_cells(layer.schema_name, layer.table_name)
+            LayerTiling.objects.filter(pk=tiling.pk).update(cells_ready=True)

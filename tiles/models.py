@@ -34,6 +34,32 @@ class LayerTiling(models.Model):
         default=32, help_text="hexagon/square bin size, in pixels of a 512-pixel tile"
     )
     filters = models.JSONField(default=list, blank=True)
+    cells_ready = models.BooleanField(
+        default=False, help_text="point cells (PointCell) are kept for this layer's table"
+    )
 
     def __str__(self) -> str:
         return f"tiling of {self.layer_id}"
+
+
+class PointCell(models.Model):
+    """Point counts per fine grid cell (聚合格网) of a point table, kept by triggers.
+
+    Cells are the 2^18 × 2^18 Web Mercator grid (about 150 m at the equator), indexed from the
+    top-left like XYZ tiles, so every cluster cell of a tile at zoom z ≤ 14 is a block of these
+    cells. `sx`/`sy` sum the members' coordinates so a cluster sits at their mean. Statement
+    triggers with transition tables on the source table add and remove rows in the writing
+    transaction, so the cells always agree with the table.
+    """
+
+    source = models.CharField(max_length=130, help_text="schema.table")
+    ix = models.BigIntegerField()
+    iy = models.BigIntegerField()
+    n = models.BigIntegerField()
+    sx = models.FloatField()
+    sy = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "ix", "iy"], name="pointcell_source_cell")
+        ]

@@ -167,6 +167,7 @@ def tile_source(item: TileLayer, scope, conditions: list, params: list) -> tsql.
     fixed.append(cond)
     fixed_params += cond_params
     id_column = layer.id_column if columns.get(layer.id_column) in tsql.INTEGER_TYPES else None
+    sees_all = isinstance(cond, sql.SQL) and cond.string.strip().upper() == "TRUE"
     gtype = (layer.geometry_type or "").lower()
     return tsql.TileSource(
         name=item.name,
@@ -177,6 +178,7 @@ def tile_source(item: TileLayer, scope, conditions: list, params: list) -> tsql.
         conditions=fixed + conditions,
         params=fixed_params + params,
         simplify="point" not in gtype,
+        unrestricted=sees_all and not layer.filter_sql and not conditions,
     )
 
 
@@ -209,6 +211,13 @@ def layer_query(item: TileLayer, source: tsql.TileSource, z: int, x: int, y: int
     if item.aggregate:
         return AGGREGATES[item.aggregate](source, z, x, y, tiling.bin_cell_px)
     if tiling is not None and tiling.points and z < tiling.cluster_below_zoom:
+        if tiling.cells_ready and source.unrestricted:
+            fast = tsql.cell_clusters_query(
+                item.name, f"{layer.schema_name}.{layer.table_name}", z, x, y,
+                tiling.cluster_cell_px,
+            )
+            if fast is not None:
+                return fast
         return tsql.clusters_query(source, z, x, y, tiling.cluster_cell_px)
     return tsql.features_query(source, z, x, y, settings.TILES_SIMPLIFY_PX)
 

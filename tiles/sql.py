@@ -20,6 +20,7 @@ EXTENT = 4096
 BUFFER = 64
 MAX_ZOOM = 24
 MERCATOR_COLUMN = "geom_mercator"
+CELL_LEVEL = 18  # tiles.cells: point counts per cell of the 2^18 x 2^18 grid
 
 # Column types ST_AsMVT encodes natively; any other type is sent as text.
 NATIVE_TYPES = {
@@ -65,6 +66,7 @@ class TileSource:
     conditions: list[sql.Composable] = field(default_factory=list)
     params: list = field(default_factory=list)
     simplify: bool = True
+    unrestricted: bool = False  # every row of the table: no fixed filter, scope or filters
 
 
 def _envelope(bounds: tuple[float, float, float, float]) -> tuple[sql.Composable, list]:
@@ -142,12 +144,13 @@ def clusters_query(
     """Gives the query for grid clusters (聚合点) of a point layer in tile z/x/y.
 
     Rows inside the tile box (GiST, no buffer, so each point counts in one tile) are grouped by
-    a grid of `cell_px` pixels of a 512-pixel tile anchored at the tile's corner; each cluster
+    a grid of about `cell_px` pixels of a 512-pixel tile (a power-of-two division of the tile,
+    the same cells as `cell_clusters_query`) anchored at the tile's corner; each cluster
     is the mean position of its members with `point_count`. Grid snapping by arithmetic is
     linear in the rows, unlike ST_ClusterDBSCAN.
     """
     bounds = tile_bounds(z, x, y)
-    cell = tile_size(z) * cell_px / 512
+    cell = tile_size(z) / cluster_cells_per_tile(cell_px)
     env, env_params = _envelope(bounds)
     where, where_params = _where(src, bounds)
     query = sql.SQL(
@@ -155,14 +158,58 @@ def clusters_query(
         " SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(avg(cx), avg(cy)), 3857), {env}, %s, %s, true)"
         " AS __geom, count(*)::integer AS point_count"
         " FROM (SELECT {cx} AS cx, {cy} AS cy FROM {table} WHERE {where}) AS p"
+        " WHERE cx >= %s AND cx < %s AND cy > %s AND cy <= %s"
         " GROUP BY floor((cx - %s) / %s), floor((cy - %s) / %s)"
         ") AS t WHERE t.__geom IS NOT NULL"
     ).format(
         env=env, cx=_centre_x(), cy=_centre_y(), table=sql.Identifier(src.schema, src.table),
         where=where,
     )
-    params = [src.name, EXTENT, *env_params, EXTENT, BUFFER, *where_params]
+    params = [src.name, EXTENT, *env_params, EXTENT, BUFFER, *where_params, *_half_open(bounds)]
     params += [bounds[0], cell, bounds[1], cell]
+    return query, params
+
+
+def _half_open(bounds: tuple[float, float, float, float]) -> list[float]:
+    """Gives (minx, maxx, miny, maxy) for `x >= minx AND x < maxx AND y > miny AND y <= maxy`:
+    a point on a tile edge counts in exactly one tile, as in the point cells (the && box test
+    alone is float4-rounded and takes edge points into both tiles)."""
+    return [bounds[0], bounds[2], bounds[1], bounds[3]]
+
+
+def cluster_cells_per_tile(cell_px: int) -> int:
+    """Gives the clusters per tile side for `cell_px` (pixels of a 512 tile): a power of two,
+    so that cluster cells are blocks of the point-cell grid."""
+    return 1 << max(0, min(8, round(math.log2(512 / max(cell_px, 1)))))
+
+
+def cell_clusters_query(
+    name: str, source: str, z: int, x: int, y: int, cell_px: int
+) -> tuple[sql.Composable, list] | None:
+    """Gives the query for clusters of every point of table `source` in tile z/x/y read from
+    its point cells (tiles.cells), or None when the zoom is too deep for the cells.
+
+    The rows are found by the unique index (source, ix, iy): a tile at zoom z spans
+    2^(18 - z) cells a side. Totals equal the points in the tile; a cluster sits at the mean
+    of its members, like `clusters_query`.
+    """
+    per_tile = cluster_cells_per_tile(cell_px)
+    shift = CELL_LEVEL - z - int(math.log2(per_tile))
+    if shift < 0:
+        return None
+    span = 1 << (CELL_LEVEL - z)
+    bounds = tile_bounds(z, x, y)
+    env, env_params = _envelope(bounds)
+    query = sql.SQL(
+        "SELECT ST_AsMVT(t, %s, %s, '__geom') FROM ("
+        " SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(sum(sx) / sum(n), sum(sy) / sum(n)), 3857),"
+        " {env}, %s, %s, true) AS __geom, sum(n)::integer AS point_count"
+        " FROM tiles_pointcell WHERE source = %s AND ix BETWEEN %s AND %s AND iy BETWEEN %s AND %s"
+        " GROUP BY ix >> %s, iy >> %s"
+        ") AS t WHERE t.__geom IS NOT NULL"
+    ).format(env=env)
+    params = [name, EXTENT, *env_params, EXTENT, BUFFER, source]
+    params += [x * span, (x + 1) * span - 1, y * span, (y + 1) * span - 1, shift, shift]
     return query, params
 
 
@@ -186,7 +233,8 @@ def square_bins_query(
         " n AS count FROM ("
         "  SELECT greatest(0, least(floor(({cx} - %s) / %s), %s - 1)) AS i,"
         "   greatest(0, least(floor(({cy} - %s) / %s), %s - 1)) AS j, count(*)::integer AS n"
-        "  FROM {table} WHERE {where} GROUP BY 1, 2"
+        "  FROM {table} WHERE {where} AND {cx} >= %s AND {cx} < %s AND {cy} > %s AND {cy} <= %s"
+        "  GROUP BY 1, 2"
         " ) AS b) AS t WHERE t.__geom IS NOT NULL"
     ).format(
         env=env, cx=_centre_x(), cy=_centre_y(), table=sql.Identifier(src.schema, src.table),
@@ -195,7 +243,7 @@ def square_bins_query(
     minx, miny = bounds[0], bounds[1]
     params = [src.name, EXTENT, minx, cell, miny, cell, minx, cell, miny, cell]
     params += [*env_params, EXTENT, BUFFER]
-    params += [minx, cell, per_tile, miny, cell, per_tile, *where_params]
+    params += [minx, cell, per_tile, miny, cell, per_tile, *where_params, *_half_open(bounds)]
     return query, params
 
 

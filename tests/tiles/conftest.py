@@ -126,12 +126,15 @@ def decode(data: bytes) -> dict:
 
 
 def count_in_tile(table: str, z: int, x: int, y: int, where: str = "true", params=()) -> int:
-    """Gives the rows of `table` whose geom_mercator box meets tile z/x/y, by direct SQL."""
+    """Gives the points of `table` in tile z/x/y by direct SQL: x in [minx, maxx), y in
+    (miny, maxy], so a point on an edge belongs to one tile."""
+    minx, miny, maxx, maxy = tile_bounds(z, x, y)
     with connection.cursor() as cur:
         cur.execute(
-            f"SELECT count(*) FROM {table} WHERE geom_mercator && "
-            f"ST_MakeEnvelope(%s, %s, %s, %s, 3857) AND ({where})",
-            [*tile_bounds(z, x, y), *params],
+            f"SELECT count(*) FROM {table} WHERE ST_X(geom_mercator) >= %s AND "
+            f"ST_X(geom_mercator) < %s AND ST_Y(geom_mercator) > %s AND "
+            f"ST_Y(geom_mercator) <= %s AND ({where})",
+            [minx, maxx, miny, maxy, *params],
         )
         return cur.fetchone()[0]
 

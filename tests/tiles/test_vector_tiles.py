@@ -214,3 +214,34 @@ def test_gdal_reads_a_tile(admin, tmp_path):
     assert "Layer name: unit_grids" in out and "Layer name: components" in out
     counts = [int(line.split(":")[1]) for line in out.splitlines() if "Feature Count" in line]
     assert len(counts) == 3 and all(c > 0 for c in counts)
+
+
+def test_point_cells_stay_exact_through_writes_and_match_the_scan(admin, town):
+    """The wall screen's clusters come from point cells; filtered ones scan the table."""
+    from django.contrib.gis.geos import Point
+
+    from spatial.models import Component
+
+    z, x, y = tile_of(*TOWN_CENTRE, 12)
+    url = f"/tiles/components/{z}/{x}/{y}.mvt"
+    every_status = "?status=normal,damaged,missing,removed"  # same rows, scanned
+
+    def clusters(suffix=""):
+        return sorted(
+            (f["properties"]["point_count"], f["geometry"]["coordinates"])
+            for f in decode(admin.get(url + suffix).content)["components"]
+        )
+
+    assert clusters() == clusters(every_status)
+    first = Component.objects.order_by("id").first()
+    Component.objects.filter(pk=first.pk).update(geom=Point(TOWN_CENTRE[0] + 0.3, TOWN_CENTRE[1]))
+    Component.objects.filter(pk__in=Component.objects.order_by("-id").values("id")[:10]).delete()
+    template = Component.objects.order_by("id").last()
+    Component.objects.bulk_create([
+        Component(code=f"1101089901{n:06d}", category=template.category,
+                  geom=Point(TOWN_CENTRE[0] + n * 1e-4, TOWN_CENTRE[1]))
+        for n in range(25)
+    ])
+    total = sum(c for c, _ in clusters())
+    assert total == count_in_tile("spatial_component", z, x, y) == 1500 - 1 - 10 + 25
+    assert clusters() == clusters(every_status)
