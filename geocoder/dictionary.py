@@ -94,6 +94,7 @@ class Gazetteer:
         default_factory=lambda: defaultdict(list)
     )
     entries: dict[tuple[str, int], Entry] = field(default_factory=dict)
+    road_areas: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     prefix_keys: list[str] = field(default_factory=list)
     prefix_entries: list[Entry] = field(default_factory=list)
     version: tuple = ()
@@ -127,6 +128,12 @@ class Gazetteer:
             road.doors.sort(key=lambda d: (d.number, d.suffix))
 
     # -- reading --------------------------------------------------------------------------
+    def within(self, entry: Entry, area_id: int) -> bool:
+        """Whether a named thing lies in (a road: passes through) the admin area `area_id`."""
+        if entry.kind == "road":
+            return area_id in self.road_areas.get(entry.id, ()) or entry.street_id == area_id
+        return area_id in (entry.community_id, entry.street_id, entry.district_id, entry.id)
+
     def prefixed(self, prefix: str, limit: int) -> list[tuple[str, Entry]]:
         """Gives up to `limit` (name, entry) pairs whose cleaned name starts with `prefix`."""
         out: list[tuple[str, Entry]] = []
@@ -304,6 +311,13 @@ def load(version: tuple = ()) -> Gazetteer:
             entry.street_id = street_id
         for n in [name, *aliases]:
             g.add_name(n, entry)
+
+    # Which streets and communities each road passes through (GiST on spatial_adminarea.geom).
+    for rid, aid in _rows(
+        "SELECT r.id, a.id FROM geocoder_road r JOIN spatial_adminarea a"
+        " ON a.level IN ('street', 'community') AND ST_Intersects(r.geom, a.geom)"
+    ):
+        g.road_areas[rid].add(aid)
 
     for did, rid, number, suffix, side, measure, courtyard, lon, lat in _rows(
         "SELECT id, road_id, number, suffix, side, measure, courtyard, ST_X(geom), ST_Y(geom)"

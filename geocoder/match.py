@@ -103,7 +103,10 @@ def _area_factor(r: Interpretation, g: Gazetteer) -> float:
         return 1.0
     factor = 1.0
     if main.kind == "road":
-        return factor  # roads cross areas; combos 1 and 2 check the part inside in SQL
+        for area in (r.street, r.community):
+            if area is not None and not g.within(main, area.id):
+                factor *= WRONG_AREA
+        return factor
     for area, attr in (
         (r.district, "district_id"),
         (r.street, "street_id"),

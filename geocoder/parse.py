@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pypinyin import lazy_pinyin
 from rapidfuzz.distance import Levenshtein
 
-from .dictionary import Entry, Gazetteer, name_grams
+from .dictionary import AREA_KINDS, Entry, Gazetteer, name_grams
 from .normalize import MAX_QUERY_CHARS, clean, number_value
 
 QUALIFIERS = sorted(
@@ -68,6 +68,7 @@ FUZZY_MIN = 0.6
 FUZZY_TIES = 8
 JOIN_MAX = 2  # a residue this short may be the torn-off end of a misspelt name
 JOIN_MIN = 0.75
+CONTEXT_BONUS = 0.1
 MAX_INTERPRETATIONS = 48
 PREFIX_OVER_TYPO = 0.7  # below this, a leading 某市/某区 run is a prefix, not a typo
 UNUSED_NAME = 0.8  # a reading that ignores a recognized name is less likely
@@ -282,6 +283,7 @@ def _fuzzy_token(
         spans.append((tok.start, right.end))
     if left and right:
         spans.append((left.start, right.end))
+    context = {e.id for t in before if t.kind == "name" for e in t.entries if e.kind in AREA_KINDS}
     best: tuple[float, int, int, list[str]] | None = None
     for start, end in spans:
         probe = text[start:end]
@@ -295,6 +297,8 @@ def _fuzzy_token(
             ):
                 continue  # a neighbour that swallows the residue explains nothing
             rank = sim - 0.02 * joined
+            if context and any(g.within(e, a) for e in g.names[name] for a in context):
+                rank += CONTEXT_BONUS  # the street or community the caller named holds it
             if best is None or rank > best[0] + 1e-9:
                 best = (rank, start, end, [name])
             elif abs(rank - best[0]) <= 1e-9 and (start, end) == best[1:3]:
@@ -307,7 +311,7 @@ def _fuzzy_token(
     return Token("name", names[0], start, end, entries=entries, similarity=sim)
 
 
-def fuzzy_names(probe: str, g: Gazetteer, limit: int = 40) -> list[tuple[str, float]]:
+def fuzzy_names(probe: str, g: Gazetteer, limit: int = 60) -> list[tuple[str, float]]:
     """Gives names sharing a bigram or skip-bigram with `probe`, with their similarity."""
     counts: dict[str, int] = {}
     for gram in name_grams(probe):

@@ -33,6 +33,13 @@ def road_point(a, b, m, side_sign, offset_m=15.0):
     return x + nx * offset_m * M_LON, y + ny * offset_m * M_LAT
 
 
+@pytest.fixture(autouse=True)
+def _fresh_gazetteer():
+    """Each test compares the gazetteer's version with the database before its first query
+    (in service the check runs at most every 2 s; tests roll back faster than that)."""
+    dictionary.invalidate()
+
+
 @pytest.fixture
 def small_city(db):
     from data.models import Category
