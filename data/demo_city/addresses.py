@@ -39,7 +39,7 @@ def _along_line(
     return base + offset * normal, unit
 
 
-def _doors_of_road(plan: CityPlan, index: int, rng: np.random.Generator) -> None:
+def _doors_of_road(plan: CityPlan, index: int, rng: np.random.Generator, water) -> None:
     road = plan.roads[index]
     coords = np.asarray(road.geom.coords)
     total = float(road.geom.length)
@@ -59,7 +59,8 @@ def _doors_of_road(plan: CityPlan, index: int, rng: np.random.Generator) -> None
         xy, unit = _along_line(coords, dist, signed)
         points = shapely.points(xy)
         extra = rng.random(len(dist))
-        for k in range(len(dist)):
+        dry = ~shapely.contains_xy(water, xy[:, 0], xy[:, 1])
+        for k in np.flatnonzero(dry):
             plan.doors.append(Door(index, int(numbers[k]), "", side, dist[k] / total, points[k]))
             threshold = 0.0
             for suffix, share in SUFFIXES:
@@ -73,9 +74,11 @@ def _doors_of_road(plan: CityPlan, index: int, rng: np.random.Generator) -> None
 
 def build_doors(plan: CityPlan, rng: np.random.Generator) -> None:
     """Door addresses on both sides of every named road: odd numbers on the road's odd side,
-    numbers growing along the road, some numbers skipped and a few 甲/之1 suffixes."""
+    numbers growing along the road, some numbers skipped and a few 甲/之1 suffixes; none on
+    the water where a road crosses the river (only the river has an area at this point)."""
+    water = shapely.union_all([p.area for p in plan.places if p.area is not None])
     for index in range(len(plan.roads)):
-        _doors_of_road(plan, index, rng)
+        _doors_of_road(plan, index, rng, water)
 
 
 class DoorIndex:

@@ -185,6 +185,15 @@ def _guardrails(plan: CityPlan, comps: Components, density: float, rng) -> None:
     comps.add("0205", np.array(tunnels, dtype=object))
 
 
+def _riverside(plan: CityPlan, comps: Components, density: float, rng) -> None:
+    """Water facilities (0603: steps, gauges, outfalls) and railings (0208) on both banks."""
+    for line in plan.rivers:
+        c = np.asarray(line.coords)
+        for bank in (15.0, -15.0):
+            comps.add("0603", along(c[:-1], c[1:], 150.0 / density, bank, rng))
+            comps.add("0208", np.array([shapely.offset_curve(line, bank)], dtype=object))
+
+
 def build_components(
     plan: CityPlan, layout: Layout, blocks: dict, density: float, rng: np.random.Generator
 ) -> None:
@@ -199,6 +208,7 @@ def build_components(
     for minor, offset, which in AT_CROSSINGS:
         comps.add(minor, _at_crossings(layout, which, offset, density, rng))
     _guardrails(plan, comps, density, rng)
+    _riverside(plan, comps, density, rng)
     parks = blocks["parks"]
     comps.add("0405", np.array([shapely.MultiPolygon([p]) for p in parks], dtype=object))
     for minor, per_m2 in IN_PARKS:

@@ -22,6 +22,7 @@ LINE_SPACING_M = (190.0, 330.0)
 MAIN_EVERY = 4  # every 4th line is a main road (主干道), every 2nd a secondary road (次干道)
 
 MAIN, SECONDARY, BRANCH, ALLEY = "main", "secondary", "branch", "alley"
+RIVER = "river"  # one east-west line is a small river (河), not a road
 
 
 @dataclass
@@ -95,6 +96,16 @@ def line_classes(n_lines: int) -> list[str]:
     return classes
 
 
+def with_river(classes: list[str]) -> list[str]:
+    """The classes with the branch line nearest a third of the way along turned into a river."""
+    branches = [k for k, c in enumerate(classes) if c == BRANCH]
+    if branches:
+        target = (len(classes) - 1) / 3
+        river = min(branches, key=lambda k: (abs(k - target), k))
+        classes = classes[:river] + [RIVER] + classes[river + 1 :]
+    return classes
+
+
 def _smooth_offsets(rng: np.random.Generator, n_lines: int, n_nodes: int, amp: float) -> np.ndarray:
     """Per-line gentle bends (a low-frequency sine) plus small per-node noise, in metres."""
     t = np.linspace(0.0, 1.0, n_nodes)
@@ -147,6 +158,6 @@ def build_layout(rng: np.random.Generator, area_m2: float, origin: tuple[float, 
         line_u=line_u,
         line_v=line_v,
         class_x=line_classes(nx + 1),
-        class_y=line_classes(ny + 1),
+        class_y=with_river(line_classes(ny + 1)),
         old_town=old_town,
     )

@@ -169,3 +169,4 @@ class CityPlan:
     organizations: list[Organization] = field(default_factory=list)
     buildings: list[Building] = field(default_factory=list)
     components: Components = field(default_factory=Components)
+    rivers: list[BaseGeometry] = field(default_factory=list)  # centrelines, for placement

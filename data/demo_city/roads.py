@@ -9,11 +9,12 @@ blocks of the old town and of a few other blocks.
 from __future__ import annotations
 
 import numpy as np
+import shapely
 from shapely.geometry import LineString
 
-from .layout import ALLEY, BRANCH, MAIN, SECONDARY, Layout
+from .layout import ALLEY, BRANCH, MAIN, RIVER, SECONDARY, Layout
 from .names import NameBook
-from .plan import CityPlan, Road, RoadSegment
+from .plan import CityPlan, Place, Road, RoadSegment
 
 ROAD_KIND = {MAIN: "main", SECONDARY: "street", BRANCH: "street", ALLEY: "alley"}
 ALIAS_SWAP = {"大街": "路", "路": "大街", "大道": "路"}
@@ -50,6 +51,34 @@ def _street_of(cell: tuple[int, int], layout: Layout, cell_code) -> str:
     u = min(max(cell[0], 0), u_max - 1)
     v = min(max(cell[1], 0), v_max - 1)
     return cell_code[(u, v)][:9]
+
+
+RIVER_NAMES = [("小月河", ["小月河水系"], ["土城沟"]), ("万泉河", ["万泉河水系"], [])]
+RIVER_HALF_WIDTH_M = 12.0
+
+
+def _add_river(plan: CityPlan, names: NameBook, coords) -> None:
+    """A small river (河) along a grid line: a place name whose area is the water surface;
+    its banks bound unit grids as roads do."""
+    for name, aliases, historical in RIVER_NAMES:
+        if name not in names.used:
+            break
+    else:
+        name, aliases, historical = names.unique(lambda: names.stem() + "河"), [], []
+    names.used.add(name)
+    line = LineString(coords)
+    water = line.buffer(RIVER_HALF_WIDTH_M, cap_style="flat")
+    plan.places.append(
+        Place(
+            name=name,
+            kind="place",
+            geom=line.interpolate(0.5, normalized=True),
+            aliases=list(aliases),
+            historical_names=list(historical),
+            area=shapely.MultiPolygon([water]),
+        )
+    )
+    plan.rivers.append(line)
 
 
 def _add_road(plan, names, layout, cell_code, road_class, coords, mid_cell, segments) -> None:
@@ -90,6 +119,9 @@ def build_roads(plan: CityPlan, layout: Layout, cell_code, names: NameBook, uses
         cross_classes = layout.class_y if axis == 0 else layout.class_x
         for k, fine in enumerate(line_idx):
             line = nodes[fine, :] if axis == 0 else nodes[:, fine]
+            if classes[k] == RIVER:
+                _add_river(plan, names, line)
+                continue
             for a, b in _spans(len(cross_idx), cross_classes, classes[k]):
                 coords = line[cross_idx[a] : cross_idx[b] + 1]
                 segs = [line[cross_idx[e] : cross_idx[e + 1] + 1] for e in range(a, b)]

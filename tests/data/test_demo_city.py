@@ -242,7 +242,18 @@ def test_organizations_storefronts_and_place_names(city):
     assert offices == streets
     assert one("SELECT count(*) FROM geocoder_organization WHERE door_id IS NULL")[0] == 0
     assert one("SELECT count(*) FROM geocoder_placename WHERE cardinality(aliases) > 0")[0] > 0
-    assert one("SELECT count(*) FROM geocoder_placename WHERE door_id IS NULL")[0] == 0
+    assert (
+        one("SELECT count(*) FROM geocoder_placename WHERE kind = 'landmark' AND door_id IS NULL")[
+            0
+        ]
+        == 0
+    )
+    assert one("SELECT count(*) FROM geocoder_placename WHERE door_id IS NOT NULL")[0] > 0
+    wet_doors = one(
+        "SELECT count(*) FROM geocoder_dooraddress d JOIN geocoder_placename p "
+        "ON p.name LIKE '%河' AND ST_Contains(p.area, d.geom)"
+    )[0]
+    assert wet_doors == 0
     kinds = {r[0] for r in rows("SELECT DISTINCT kind FROM geocoder_placename")}
     assert {"place", "landmark"} <= kinds
     assert one("SELECT count(*) FROM geocoder_building WHERE organization_id IS NOT NULL")[0] > 0
