@@ -293,9 +293,17 @@ def _fuzzy_token(
         own = {(e.kind, e.id) for t in (left, right) if t is not None for e in t.entries}
         for name, sim in fuzzy_names(probe, g):
             if sim < (JOIN_MIN if joined else FUZZY_MIN) or (
-                joined and {(e.kind, e.id) for e in g.names[name]} <= own
+                joined
+                and (
+                    {(e.kind, e.id) for e in g.names[name]} <= own
+                    or any(
+                        t is not None and t.text not in name
+                        for t in (left, right)
+                        if t is not None and t.start >= start and t.end <= end
+                    )
+                )
             ):
-                continue  # a neighbour that swallows the residue explains nothing
+                continue  # a joined name must extend the neighbour it swallows
             rank = sim - 0.02 * joined
             if context and any(g.within(e, a) for e in g.names[name] for a in context):
                 rank += CONTEXT_BONUS  # the street or community the caller named holds it
