@@ -25,6 +25,9 @@ def parse_center(value: str) -> tuple[float, float]:
     return lon, lat
 
 
+MAX_SCALE = 40
+
+
 class Command(BaseCommand):
     help = (
         "Generate the demo city: a realistic Chinese urban district (streets, communities, unit "
@@ -69,16 +72,18 @@ class Command(BaseCommand):
         verbosity=1,
         **options,
     ):
-        if scale <= 0 or scale > 200:
-            raise CommandError("--scale must be in (0, 200]")
+        if not 0 < scale <= MAX_SCALE:
+            # beyond this, street trees (0402) outgrow the 6-digit CJ/T 214 serial
+            raise CommandError(f"--scale must be in (0, {MAX_SCALE}]")
         if isinstance(center, str):
             center = parse_center(center)
-        exists = UnitGrid.objects.exists() or AdminArea.objects.exists()
-        if exists and if_empty:
+        if if_empty and UnitGrid.objects.exists():
             if verbosity >= 1:
                 self.stdout.write("demo city: unit grids exist, nothing to do (--if-empty)")
             return
-        if exists and not replace:
+        if if_empty:
+            replace = True  # no grids: whatever else is there (admin areas) is regenerated
+        if not replace and (UnitGrid.objects.exists() or AdminArea.objects.exists()):
             raise CommandError(
                 "the database already holds a city; pass --replace to regenerate it "
                 "or --if-empty to keep it"
