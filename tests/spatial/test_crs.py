@@ -193,3 +193,25 @@ def test_array_conversion_of_a_million_points_is_fast():
     out_lon, _ = crs.to_wgs84_array(*crs.from_wgs84_array(lon, lat, "gcj02"), "gcj02")
     assert time.perf_counter() - started < 10
     assert np.abs(out_lon - 116.4).max() < 1e-8
+
+
+any_number = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(min_value=-1e8, max_value=1e8),
+    st.text(max_size=8),
+)
+any_crs = st.sampled_from(
+    ["EPSG:4326", "EPSG:4490", "EPSG:3857", "EPSG:4491", "EPSG:4527", "EPSG:4548", "gcj02", "bd09"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(any_number, any_number, any_crs)
+def test_to_wgs84_gives_a_valid_point_or_bad_input_and_nothing_else(x, y, code):
+    try:
+        lon, lat = crs.to_wgs84(x, y, code)
+    except BadInput as err:
+        assert err.field in ("lon", "lat")
+        return
+    assert math.isfinite(lon) and math.isfinite(lat)
+    assert -180 <= lon <= 180 and -90 <= lat <= 90
