@@ -166,6 +166,7 @@ def test_unknown_codes_and_names_give_nothing(small_city):
         "枫杨路 7 号",
         "枫杨大街7号",
         "fengyanglu7号",
+        "fengyang路7号",
         "枫样路7号",
         "枫路7号",
         "枫杨路7号对面",
