@@ -1,6 +1,6 @@
 """Geocoder accuracy and latency on a labelled set built from the demo city.
 
-    CITYGRID_PG_DB=bench_geocoder .venv/bin/python bench/geocode_eval.py [--per 400] [--seed 7]
+    CITYGRID_PG_DB=bench_geocoder .venv/bin/python bench/geocode_eval.py [--per 400] [--seed 7] [--http]
 
 (the database must hold the demo city: `manage.py migrate && manage.py demo_city --seed 1
 --scale 0.05`). Top-1 is right when it lies within 30 m of the truth point, inside the truth
@@ -31,6 +31,7 @@ from django.db import connection  # noqa: E402
 from geocode_evalset import build  # noqa: E402
 from geocoder.dictionary import gazetteer  # noqa: E402
 from geocoder.match import geocode, metres  # noqa: E402
+from geocoder.api import suggest  # noqa: E402
 from geocoder.reverse import reverse  # noqa: E402
 from spatial.locate import locate  # noqa: E402
 
@@ -65,11 +66,51 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
+def http_latency(items: list[dict], doors: list[tuple], rng: random.Random) -> None:
+    """Times forward (limit 1, with placement), reverse and suggest over HTTP."""
+    import requests
+    from locate import start_gunicorn
+
+    process, url = start_gunicorn(2)
+    try:
+        session = requests.Session()
+        for _ in range(20):  # both workers load their gazetteer
+            session.get(f"{url}/api/v1/geocode", params={"q": items[0]["q"]}, timeout=120)
+        runs = {"forward": [], "reverse": [], "suggest": []}
+        for item in rng.sample(items, min(500, len(items))):
+            t0 = time.perf_counter()
+            session.get(
+                f"{url}/api/v1/geocode", params={"q": item["q"], "limit": 1}
+            ).raise_for_status()
+            runs["forward"].append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            session.get(
+                f"{url}/api/v1/geocode/suggest", params={"q": item["q"][:2]}
+            ).raise_for_status()
+            runs["suggest"].append((time.perf_counter() - t0) * 1000)
+        for _, lon, lat in doors[:500]:
+            t0 = time.perf_counter()
+            session.get(f"{url}/api/v1/reverse", params={"lon": lon, "lat": lat}).raise_for_status()
+            runs["reverse"].append((time.perf_counter() - t0) * 1000)
+        for name, ms in runs.items():
+            print(
+                f"HTTP {name}: p50 {pct(ms, 0.5):.2f} ms, p99 {pct(ms, 0.99):.2f} ms ({len(ms)} requests)"
+            )
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--per", type=int, default=400, help="sources per combination")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--show-misses", type=int, default=0)
+    ap.add_argument(
+        "--http",
+        action="store_true",
+        help="also time the HTTP endpoints on a gunicorn (2 workers) it starts",
+    )
     args = ap.parse_args()
     items = build(args.seed, args.per)
     g = gazetteer()
@@ -133,6 +174,18 @@ def main() -> None:
         f"p50 {pct(reverse_ms, 0.5):.2f} ms, p99 {pct(reverse_ms, 0.99):.2f} ms; with locate: "
         f"p50 {pct(reverse_locate_ms, 0.5):.2f} ms, p99 {pct(reverse_locate_ms, 0.99):.2f} ms"
     )
+    prefixes = [i["q"][:n] for i in clean[:500] for n in (1, 2, 3)][:1000]
+    suggest_ms = []
+    for prefix in prefixes:
+        t0 = time.perf_counter()
+        suggest(prefix, 10)
+        suggest_ms.append((time.perf_counter() - t0) * 1000)
+    print(
+        f"suggest ({len(prefixes)} prefixes of 1-3 characters): p50 {pct(suggest_ms, 0.5):.3f} ms, "
+        f"p99 {pct(suggest_ms, 0.99):.3f} ms"
+    )
+    if args.http:
+        http_latency(items, sample, rng)
     for item, got in misses[: args.show_misses]:
         print("MISS", item["combination"], item["noise"], item["q"], "→", got)
 
