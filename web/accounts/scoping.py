@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from django.db import connection
 from psycopg2 import sql
 
 from web.accounts import permissions as perms
@@ -130,44 +131,58 @@ class Scope:
 ANONYMOUS = Scope()
 
 
+# One round trip for a person's scope: its area digest, positions, permissions and layer grants.
+PERSON_SCOPE_SQL = """
+SELECT p.id, p.area_digest,
+  ARRAY(SELECT pos.name FROM accounts_person_positions pp
+        JOIN accounts_position pos ON pos.id = pp.position_id
+        WHERE pp.person_id = p.id ORDER BY pos.sort_order, pos.key),
+  ARRAY(SELECT DISTINCT perm FROM accounts_person_positions pp
+        JOIN accounts_position pos ON pos.id = pp.position_id
+        CROSS JOIN LATERAL jsonb_array_elements_text(
+            CASE WHEN jsonb_typeof(pos.permissions) = 'array' THEN pos.permissions
+                 ELSE '[]'::jsonb END) perm
+        WHERE pp.person_id = p.id),
+  EXISTS(SELECT 1 FROM accounts_person_positions pp
+         JOIN accounts_position pos ON pos.id = pp.position_id
+         WHERE pp.person_id = p.id AND pos.all_layers),
+  ARRAY(SELECT DISTINCT pl.layer_id FROM accounts_person_positions pp
+        JOIN accounts_position_layers pl ON pl.position_id = pp.position_id
+        WHERE pp.person_id = p.id)
+FROM accounts_person p WHERE p.user_id = %s
+"""
+
+
 def scope_for_user(user) -> Scope:
     """Gives the scope of a Django user (anonymous scope for None or an anonymous user)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return ANONYMOUS
-    from web.accounts.models import Person
-
-    person = (
-        Person.objects.filter(user=user)
-        .only("id", "area_digest")
-        .prefetch_related("positions__layers")
-        .first()
+    with connection.cursor() as cursor:
+        cursor.execute(PERSON_SCOPE_SQL, [user.pk])
+        row = cursor.fetchone()
+    person_id, digest, names, permissions, all_layers, layer_ids = row or (
+        None,
+        "",
+        [],
+        [],
+        False,
+        [],
     )
-    permissions: set[str] = set()
-    layer_ids: set[int] = set()
-    all_layers = False
-    names: list[str] = []
-    if person is not None:
-        for position in person.positions.all():
-            names.append(position.name)
-            permissions.update(p for p in position.permissions if isinstance(p, str))
-            all_layers = all_layers or position.all_layers
-            layer_ids.update(layer.pk for layer in position.layers.all())
     sees_everything = bool(user.is_superuser) or perms.SYSTEM_ADMIN in permissions
     if sees_everything:
         key = "all"
     else:
         grant = "*" if all_layers else ",".join(str(i) for i in sorted(layer_ids))
-        digest = person.area_digest if person is not None else ""
         key = "p" + hashlib.sha256(f"{digest}|{grant}".encode()).hexdigest()[:20]
     return Scope(
         user=user,
         is_anonymous=False,
         sees_everything=sees_everything,
         permissions=frozenset(perms.ALL_PERMISSIONS if sees_everything else permissions),
-        all_layers=all_layers or sees_everything,
+        all_layers=bool(all_layers) or sees_everything,
         layer_ids=frozenset(layer_ids),
-        person_id=person.pk if person is not None else None,
-        area_digest=person.area_digest if person is not None else "",
+        person_id=person_id,
+        area_digest=digest or "",
         key=key,
         position_names=tuple(names),
     )
