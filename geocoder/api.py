@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from django.db import connection
@@ -103,6 +104,24 @@ def within_filter(raw: str | None):
     )
 
 
+# Served by the primary keys. Table names are constants chosen by match level, never input.
+AREA_GEOMETRY_SQL = {
+    "area": "SELECT ST_AsGeoJSON(geom, 7) FROM spatial_adminarea WHERE id = %s",
+    "grid": "SELECT ST_AsGeoJSON(geom, 7) FROM spatial_unitgrid WHERE id = %s",
+}
+
+
+def area_geometry(c: Candidate) -> dict | None:
+    """Gives the polygon (GeoJSON) of an area or grid candidate, else None."""
+    sql = AREA_GEOMETRY_SQL.get(c.match_level)
+    if sql is None or c.ref is None:
+        return None
+    with connection.cursor() as cur:
+        cur.execute(sql, [c.ref[1]])
+        row = cur.fetchone()
+    return json.loads(row[0]) if row and row[0] else None
+
+
 def candidate_json(c: Candidate, with_placement: bool = True) -> dict:
     """Gives one candidate as JSON-ready data, with the `locate` placement of its point."""
     return {
@@ -114,6 +133,7 @@ def candidate_json(c: Candidate, with_placement: bool = True) -> dict:
         "lat": round(c.lat, 7),
         "qualifier": c.qualifier,
         "parts": c.parts,
+        "geometry": area_geometry(c),
         "placement": locate(c.lon, c.lat).as_dict() if with_placement else None,
     }
 

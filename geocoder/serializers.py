@@ -34,6 +34,9 @@ class CandidateSerializer(serializers.Serializer):
     lat = serializers.FloatField()
     qualifier = serializers.ListField(child=serializers.CharField(), help_text="附近, 对面, …")
     parts = serializers.DictField(help_text="district, street, community, road, number, …")
+    geometry = serializers.JSONField(
+        allow_null=True, help_text="GeoJSON polygon of an area or grid match (面-点), else null"
+    )
     placement = PlacementSerializer(allow_null=True)
 
 

@@ -181,3 +181,17 @@ def test_reverse_names_a_road_by_its_nearer_segment(api, small_city):
     assert body["distance_m"] < 20
     _, body = get(api, "/api/v1/reverse", lon=116.3011, lat=39.987)
     assert body["address"] == "榆钱路"
+
+
+def test_area_and_grid_matches_carry_their_polygon(api, small_city):
+    _, body = get(api, "/api/v1/geocode", q="松鹤社区")
+    top = body["results"][0]
+    assert top["match_level"] == "area" and top["geometry"]["type"] == "MultiPolygon"
+    ring = top["geometry"]["coordinates"][0][0]
+    assert min(x for x, _ in ring) == pytest.approx(116.30) and max(
+        y for _, y in ring
+    ) == pytest.approx(39.975)
+    _, body = get(api, "/api/v1/geocode", q="11019900100101")
+    assert body["results"][0]["geometry"]["type"] == "MultiPolygon"
+    _, body = get(api, "/api/v1/geocode", q="枫杨路7号")
+    assert body["results"][0]["geometry"] is None
