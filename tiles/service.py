@@ -177,7 +177,7 @@ def tile_source(item: TileLayer, scope, conditions: list, params: list) -> tsql.
         columns=visible_fields(layer),
         conditions=fixed + conditions,
         params=fixed_params + params,
-        simplify="point" not in gtype,
+        simplify="point" not in gtype and not (item.tiling and item.tiling.points),
         unrestricted=sees_all and not layer.filter_sql and not conditions,
     )
 

@@ -96,8 +96,12 @@ def _vector_style_layers(layer: Layer, visible: bool, colour: str, variant: str)
                                       LINE_WIDTH.get(layer.key, 1.0) * 4]}},
         ]
     out = [
+        # Point layers may hold a few lines or areas (a component can be a kerb or a pit).
+        {**common, "id": f"{layer.key}-shape", "type": "line",
+         "filter": ["!=", ["geometry-type"], "Point"],
+         "paint": {"line-color": colour, "line-width": 2}},
         {**common, "id": f"{layer.key}-point", "type": "circle",
-         "filter": ["!", ["has", "point_count"]],
+         "filter": ["all", ["!", ["has", "point_count"]], ["==", ["geometry-type"], "Point"]],
          "paint": {"circle-color": colour, "circle-radius": 4, "circle-stroke-width": 1,
                    "circle-stroke-color": halo}},
     ]
