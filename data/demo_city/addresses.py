@@ -92,6 +92,22 @@ class DoorIndex:
         return int(self.tree.nearest(point))
 
 
+def landmark_aliases(name: str) -> list[str]:
+    """What people also call a tower: 光湾国际大厦 -> 光湾大厦, 昌乐大楼 -> 昌乐大厦."""
+    if "国际" in name:
+        return [name.replace("国际", "")]
+    return [name[:2] + ("大厦" if name.endswith("大楼") else "大楼")]
+
+
+def park_aliases(name: str) -> list[str]:
+    """金竹绿地 -> 金竹公园; a square keeps its name (金竹广场 -> 金竹文化广场)."""
+    if name.endswith("公园"):
+        return []
+    if name.endswith("广场"):
+        return [name[:-2] + "文化广场"]
+    return [name[:-2] + "公园"]
+
+
 def block_polygon(layout: Layout, i: int, j: int) -> Polygon:
     """The block between four road crossings, along the roads' fine vertices."""
     us, vs = layout.block_cells(i, j)
@@ -189,7 +205,7 @@ def build_blocks(
                 area=shapely.MultiPolygon([inner]),
                 door=_entrance(plan, doors, inner)[0],
             )
-            place.aliases = [place.name[:-2] + "公园"] if not place.name.endswith("公园") else []
+            place.aliases = park_aliases(place.name)
             plan.places.append(place)
     return {"uses": uses, "parks": parks, "schools": schools}
 
@@ -224,11 +240,11 @@ def _organization(plan, doors, area, names, kind: str) -> int:
     rng = names.rng
     door, entrance = _entrance(plan, doors, area)
     road = plan.doors[door].road
-    area_word = plan.roads[road].name[:2]
+    road_name = plan.roads[road].name
     if kind == "school":
-        name = names.school(area_word)
+        name = names.school(road_name)
     elif kind == "hospital":
-        name = names.hospital(area_word)
+        name = names.hospital(road_name)
     else:
         name = names.company()
     aliases = [name[2:]] if name.startswith("北京") else []
@@ -262,7 +278,7 @@ def _organization(plan, doors, area, names, kind: str) -> int:
                 kind="landmark",
                 geom=area.representative_point(),
                 door=door,
-                aliases=[tower.replace("国际", "")] if "国际" in tower else [tower[:2] + "大楼"],
+                aliases=landmark_aliases(tower),
             )
         )
     return index
@@ -338,7 +354,12 @@ def build_places(plan: CityPlan, layout: Layout, names: NameBook) -> None:
                 )
                 door = doors.nearest(corner)
                 tower = names.landmark()
-                short = tower.replace("国际", "") if "国际" in tower else tower[:2] + "大楼"
                 plan.places.append(
-                    Place(name=tower, kind="landmark", geom=corner, door=door, aliases=[short])
+                    Place(
+                        name=tower,
+                        kind="landmark",
+                        geom=corner,
+                        door=door,
+                        aliases=landmark_aliases(tower),
+                    )
                 )

@@ -145,11 +145,29 @@ class NameBook:
     def compound(self) -> str:
         return self.unique(lambda: self.stem() + self.pick(COMPOUND_SUFFIX))
 
-    def school(self, area_word: str) -> str:
-        return self.unique(lambda: area_word + self.stem()[:1] + self.pick(SCHOOL_KIND))
+    def school(self, road_name: str) -> str:
+        """A school named the usual ways: after its road (学院路小学), by number (北京市第
+        一二三中学), or after a place (嘉兴实验学校)."""
 
-    def hospital(self, area_word: str) -> str:
-        return self.unique(lambda: area_word + self.stem() + self.pick(HOSPITAL_KIND))
+        def make() -> str:
+            style = int(self.rng.integers(3))
+            if style == 0:
+                return road_name + self.pick(["小学", "中学", "幼儿园"])
+            if style == 1:
+                return f"北京市第{int(self.rng.integers(20, 180))}中学"
+            return self.stem() + self.pick(SCHOOL_KIND)
+
+        return self.unique(make)
+
+    def hospital(self, road_name: str) -> str:
+        """A hospital or clinic, e.g. 嘉兴医院 or 学院路社区卫生服务中心."""
+
+        def make() -> str:
+            if self.rng.random() < 0.4:
+                return road_name + "社区卫生服务中心"
+            return self.stem() + self.pick(HOSPITAL_KIND)
+
+        return self.unique(make)
 
     def company(self) -> str:
         return self.unique(lambda: "北京" + self.stem() + self.pick(COMPANY_KIND))

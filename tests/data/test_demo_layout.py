@@ -38,7 +38,7 @@ def test_cells_tile_the_outline_without_gaps_or_overlaps(seed, area):
     outline = Polygon(list(n[:, 0]) + list(n[-1, 1:]) + list(n[-2::-1, -1]) + list(n[0, -2:0:-1]))
     assert abs(outline.area - total) < 1e-6 * total  # no gaps
     assert abs(total / area - 1) < 0.05  # the jittered outline moves the area a little
-    assert 8_000 < total / len(cells) < 12_500
+    assert 8_000 < total / len(cells) < 13_500  # near 10,000 m²; a few blocks sway small towns
 
 
 @settings(max_examples=25, deadline=None)
