@@ -103,6 +103,8 @@ def read_source(
 def _gdal_read(path: Path, layer: str | None = None, **kwargs) -> gpd.GeoDataFrame:
     try:
         return pyogrio.read_dataframe(path, layer=layer, use_arrow=False, **kwargs)
+    except UnicodeDecodeError:
+        raise  # the caller may retry with another encoding
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise BadInput(f"cannot read {path.name}: {_first_line(exc)}", field="file") from exc
     except (pyogrio.errors.FieldError, pyogrio.errors.GeometryError, ValueError) as exc:
@@ -151,7 +153,18 @@ def _read_shapefile(path: Path, work_dir: Path, layer: str | None) -> SourceData
     for part in (".shx", ".dbf"):
         if not _sidecar(path, part):
             raise BadInput(f"the shapefile {path.name} has no {part} file", field="file")
-    frame = _gdal_read(path, encoding=None if _sidecar(path, ".cpg") else "UTF-8")
+    if _sidecar(path, ".cpg"):
+        frame = _gdal_read(path)
+    else:
+        # No .cpg: Chinese shapefiles are UTF-8 or, from older desktop GIS, GBK (GB18030 reads
+        # both GBK and GB2312).
+        try:
+            frame = _gdal_read(path, encoding="UTF-8")
+        except UnicodeDecodeError:
+            try:
+                frame = _gdal_read(path, encoding="GB18030")
+            except UnicodeDecodeError as exc:
+                raise BadInput(f"the shapefile's text is neither UTF-8 nor GBK: {exc}", "file")
     declared = _crs_text(frame) if _sidecar(path, ".prj") else None
     return SourceData(frame, declared, "shapefile", path.stem)
 

@@ -149,3 +149,19 @@ def test_command_waits_for_the_celery_job_with_progress(
     assert "imported 25 features (Point, from EPSG:4326) into cmd-points" in out.getvalue()
     assert "25/25" in capsys.readouterr().err  # the tqdm bar reached the total
     assert Layer.objects.get(key="cmd-points").feature_count == 25
+
+
+def test_shapefile_in_gbk_without_cpg(admin_client, tmp_path):
+    import zipfile
+
+    truth = truth_polygons(3).assign(name=["学院路网格", "海淀公园", "五道口"])
+    folder = tmp_path / "gbk"
+    folder.mkdir()
+    truth.to_file(folder / "gbk.shp", engine="pyogrio", encoding="GB18030")
+    archive = tmp_path / "gbk.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in folder.iterdir():
+            if part.suffix != ".cpg":
+                zf.write(part, part.name)
+    load(archive, key="gbk")
+    assert_positions(all_features(admin_client, "gbk"), truth)
