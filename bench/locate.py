@@ -1,7 +1,7 @@
 """Benchmark of the one placement call: p50/p99 of locate() in-process and of GET
 /api/v1/locate over HTTP, on random points inside the unit grids of the dev database.
 
-    .venv/bin/python bench/locate.py [--points 10000] [--http] [--url URL] [--explain]
+    .venv/bin/python bench/locate.py [--points 10000] [--http] [--url URL] [--explain] [--census]
 
 --http starts gunicorn (2 workers) on a free loopback port unless --url names a running
 server, and stops it afterwards. Results are printed; copy them into bench/README.md.
@@ -148,6 +148,25 @@ def explain(lon: float, lat: float) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+def bench_census() -> None:
+    """Times one census of the city and of the first district, street and community."""
+    from spatial.census import census
+    from spatial.models import AdminArea
+
+    areas = [None] + [
+        AdminArea.objects.filter(level=level).order_by("code").first()
+        for level in ("district", "street", "community")
+    ]
+    for area in areas:
+        started = time.perf_counter()
+        result = census(area)
+        label = f"{area.level} {area.code}" if area else "city"
+        print(
+            f"census {label}: {time.perf_counter() - started:.3f} s "
+            f"({result['components']['count']} components, {result['unit_grids']['count']} grids)"
+        )
+
+
 def table_sizes() -> str:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -167,6 +186,7 @@ def main() -> None:
     parser.add_argument("--url", help="a running server; default: start gunicorn")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--census", action="store_true", help="also time the census queries")
     args = parser.parse_args()
 
     print(f"database {connection.settings_dict['NAME']}: {table_sizes()}")
@@ -175,6 +195,8 @@ def main() -> None:
     print(f"in-process locate(): {percentiles(samples)} (grid found for {found}/{len(points)})")
     if args.explain:
         print(explain(*points[0]))
+    if args.census:
+        bench_census()
     if args.http or args.url:
         process, url = (None, args.url) if args.url else start_gunicorn(args.workers)
         try:

@@ -62,8 +62,18 @@ class LocateView(APIView):
         operation_id="locate",
         summary="Place a point (落点): everything it belongs to, in one query",
         parameters=[
-            OpenApiParameter("lon", float, required=True, description="longitude, or x/easting"),
-            OpenApiParameter("lat", float, required=True, description="latitude, or y/northing"),
+            OpenApiParameter(
+                "lon",
+                float,
+                required=True,
+                description="longitude (-180..180), or x/easting for a projected crs",
+            ),
+            OpenApiParameter(
+                "lat",
+                float,
+                required=True,
+                description="latitude (-90..90), or y/northing for a projected crs",
+            ),
             OpenApiParameter(
                 "crs", str, required=False, description=f"one of {crs_module.ACCEPTED}"
             ),
