@@ -95,6 +95,15 @@ def test_session_login_page_uses_the_same_lockout(policy, inspector_a):
     assert Client(enforce_csrf_checks=True).post("/accounts/login/", form).status_code == 403
 
 
+def test_login_page_follows_its_configuration(db):
+    policy = LoginPolicy.current()
+    policy.page_title, policy.page_footer = "某市城市管理平台", "某市城市管理指挥中心 版权所有"
+    policy.logo_url = "/static/logo.png"
+    policy.save()
+    page = Client().get("/accounts/login/").content.decode()
+    assert "某市城市管理平台" in page and "版权所有" in page and "/static/logo.png" in page
+
+
 def test_token_expiry(client, inspector_a):
     token = token_for(client, "inspector-a").json()["token"]
     assert me(client, token).status_code == 200

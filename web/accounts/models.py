@@ -151,6 +151,11 @@ class LoginPolicy(models.Model):
         default=2, help_text="how many different character classes a password needs at least"
     )
     token_hours = models.PositiveIntegerField(default=12, validators=[MinValueValidator(1)])
+    # The sign-in page (登录页面配置, spec 5.1.8.1.2).
+    page_title = models.CharField(max_length=64, default="城市运行管理服务平台")
+    page_footer = models.CharField(max_length=256, blank=True)
+    logo_url = models.CharField(max_length=512, blank=True, help_text="URL of the logo image")
+    background_url = models.CharField(max_length=512, blank=True, help_text="URL of the backdrop")
 
     class Meta:
         verbose_name_plural = "login policies"

@@ -3,6 +3,7 @@
 from django.contrib.auth import views as auth_views
 
 from web.access import public
+from web.accounts.models import LoginPolicy
 
 
 @public
@@ -11,6 +12,9 @@ class LoginPage(auth_views.LoginView):
 
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "policy": LoginPolicy.current()}
 
 
 class LogoutPage(auth_views.LogoutView):
