@@ -218,3 +218,13 @@ def test_people_api_enforces_password_policy(manager):
     )
     assert strong.status_code == 201, strong.content
     assert token_for(Client(), "newbie", "Sturdy-pass-2024").status_code == 200
+
+
+def test_django_admin_sign_in_goes_through_the_policy(client, policy, sysadmin):
+    form = {"username": "root", "password": "wrong", "next": "/admin/"}
+    for _ in range(policy.max_failures):
+        assert client.post("/admin/login/", form).status_code == 200
+    locked = client.post("/admin/login/", {**form, "password": PASSWORD})
+    assert locked.status_code == 200 and "_auth_user_id" not in client.session
+    methods = set(LoginLog.objects.filter(username="root").values_list("method", "outcome"))
+    assert methods == {("admin", "failure"), ("admin", "locked")}
