@@ -4,7 +4,8 @@ sculptures in parks, bulletin boards and garbage rooms in compounds, a few lines
 sound barriers, bridges) and polygons (green spaces, parking lots, construction sites).
 
 Placement is vectorised over all road edges with numpy, so a million components take seconds.
-``density`` multiplies every count (spacings shrink by it).
+``density`` multiplies the counts along roads and inside areas (spacings shrink by it); corner
+items stay one per corner.
 """
 
 from __future__ import annotations
@@ -150,15 +151,12 @@ def _crossings(layout: Layout, which: str) -> np.ndarray:
     return np.array(pts)
 
 
-def _at_crossings(layout: Layout, which: str, offset: float, density: float, rng) -> np.ndarray:
+def _at_crossings(layout: Layout, which: str, offset: float, rng) -> np.ndarray:
+    """One point at each of the four corners of the crossings, `offset` metres out along both
+    diagonals, jittered by a metre or two."""
     base = _crossings(layout, which)
     corners = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]]) * offset
-    reps = max(1, int(round(density)))
-    xy = (
-        base[:, None, None, :]
-        + corners[None, None, :, :]
-        + rng.normal(0, 1.5, size=(len(base), reps, 4, 2)) * np.arange(reps)[None, :, None, None]
-    )
+    xy = base[:, None, :] + corners[None, :, :] + rng.normal(0, 1.5, size=(len(base), 4, 2))
     return shapely.points(xy.reshape(-1, 2))
 
 
@@ -206,7 +204,7 @@ def build_components(
         for off in offsets:
             comps.add(minor, along(starts, ends, spacing / density, off, rng))
     for minor, offset, which in AT_CROSSINGS:
-        comps.add(minor, _at_crossings(layout, which, offset, density, rng))
+        comps.add(minor, _at_crossings(layout, which, offset, rng))
     _guardrails(plan, comps, density, rng)
     _riverside(plan, comps, density, rng)
     parks = blocks["parks"]
