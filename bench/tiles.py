@@ -74,8 +74,9 @@ def session_tiles(centre: tuple[float, float], zooms=range(10, 19)) -> list[tupl
 
 
 def start(cmd: list[str], env: dict, port: int, probe: str) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     for _ in range(200):
         try:
             if requests.get(f"http://127.0.0.1:{port}{probe}", timeout=5).status_code < 500:
@@ -132,8 +133,10 @@ def city_centre() -> tuple[float, float]:
     from django.db import connection
 
     with connection.cursor() as cur:
-        cur.execute("SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Extent(geom)::geometry)"
-                    " AS c FROM spatial_unitgrid) AS s")
+        cur.execute(
+            "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Extent(geom)::geometry)"
+            " AS c FROM spatial_unitgrid) AS s"
+        )
         return cur.fetchone()
 
 
@@ -149,12 +152,14 @@ def sessions() -> tuple[str, str, tuple[float, float]]:
     from web.accounts.models import Person, Position
 
     User = get_user_model()
-    admin, _ = User.objects.get_or_create(username="bench-tiles-admin",
-                                          defaults={"is_superuser": True, "is_staff": True})
+    admin, _ = User.objects.get_or_create(
+        username="bench-tiles-admin", defaults={"is_superuser": True, "is_staff": True}
+    )
     inspector, _ = User.objects.get_or_create(username="bench-tiles-inspector")
     street = AdminArea.objects.filter(level="street").order_by("code").first()
-    position, _ = Position.objects.get_or_create(key="bench-tiles-inspector",
-                                                 defaults={"name": "基准巡查员"})
+    position, _ = Position.objects.get_or_create(
+        key="bench-tiles-inspector", defaults={"name": "基准巡查员"}
+    )
     position.layers.set([Layer.objects.get(key="components")])
     person, _ = Person.objects.get_or_create(user=inspector, defaults={"name": "基准巡查员"})
     person.positions.set([position])
@@ -184,7 +189,9 @@ def explain(db: str, z: int, x: int, y: int, path: Path) -> str:
         text = query.as_string(cur.cursor)
         cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + text, params)
         plan = "\n".join(r[0] for r in cur.fetchall())
-    path.write_text(f"-- components {z}/{x}/{y}\n{cur.cursor.mogrify(text, params).decode()}\n\n{plan}\n")
+    path.write_text(
+        f"-- components {z}/{x}/{y}\n{cur.cursor.mogrify(text, params).decode()}\n\n{plan}\n"
+    )
     return plan
 
 
@@ -202,24 +209,58 @@ def main() -> None:
     tiles = session_tiles(centre)
     OUT.mkdir(parents=True, exist_ok=True)
     db = settings.DATABASES["default"]
-    base_env = {**os.environ, "CITYGRID_PG_DB": args.db, "CITYGRID_DEBUG": "0",
-                "CITYGRID_ALLOWED_HOSTS": "127.0.0.1", "CITYGRID_LOG_LEVEL": "ERROR",
-                "CITYGRID_CACHE_PREFIX": f"bench-{args.db}-{int(time.time())}"}
-    gunicorn = [str(ROOT / ".venv" / "bin" / "gunicorn"), "web.wsgi:application",
-                "-w", str(args.workers), "--log-level", "error"]
+    base_env = {
+        **os.environ,
+        "CITYGRID_PG_DB": args.db,
+        "CITYGRID_DEBUG": "0",
+        "CITYGRID_ALLOWED_HOSTS": "127.0.0.1",
+        "CITYGRID_LOG_LEVEL": "ERROR",
+        "CITYGRID_CACHE_PREFIX": f"bench-{args.db}-{int(time.time())}",
+    }
+    gunicorn = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "web.wsgi:application",
+        "-w",
+        str(args.workers),
+        "--log-level",
+        "error",
+    ]
     ports = {"cold": free_port(), "warm": free_port(), "tipg": free_port()}
     # asyncpg takes a percent-encoded socket directory as the host (tipg's URL check needs one).
     dsn = f"postgresql://{db['USER']}@{quote(db['HOST'], safe='')}:{db['PORT']}/{args.db}"
     procs = [
-        start(gunicorn + ["-b", f"127.0.0.1:{ports['cold']}"],
-              {**base_env, "CITYGRID_TILES_CACHE": "0"}, ports["cold"], "/tiles/roads.json"),
-        start(gunicorn + ["-b", f"127.0.0.1:{ports['warm']}"],
-              {**base_env, "CITYGRID_TILES_CACHE": "1"}, ports["warm"], "/tiles/roads.json"),
-        start([f"{args.tipg_venv}/bin/uvicorn", "tipg.main:app", "--port", str(ports["tipg"]),
-               "--workers", str(args.workers), "--log-level", "error"],
-              {**os.environ, "DATABASE_URL": dsn, "TIPG_TILE_BUFFER": "64",
-               "TIPG_MAX_FEATURES_PER_TILE": "1000000"},
-              ports["tipg"], "/collections"),
+        start(
+            gunicorn + ["-b", f"127.0.0.1:{ports['cold']}"],
+            {**base_env, "CITYGRID_TILES_CACHE": "0"},
+            ports["cold"],
+            "/tiles/roads.json",
+        ),
+        start(
+            gunicorn + ["-b", f"127.0.0.1:{ports['warm']}"],
+            {**base_env, "CITYGRID_TILES_CACHE": "1"},
+            ports["warm"],
+            "/tiles/roads.json",
+        ),
+        start(
+            [
+                f"{args.tipg_venv}/bin/uvicorn",
+                "tipg.main:app",
+                "--port",
+                str(ports["tipg"]),
+                "--workers",
+                str(args.workers),
+                "--log-level",
+                "error",
+            ],
+            {
+                **os.environ,
+                "DATABASE_URL": dsn,
+                "TIPG_TILE_BUFFER": "64",
+                "TIPG_MAX_FEATURES_PER_TILE": "1000000",
+            },
+            ports["tipg"],
+            "/collections",
+        ),
     ]
     results: dict = {"db": args.db, "centre": centre, "tiles_per_layer": {}, "rows": []}
     try:
@@ -228,27 +269,44 @@ def main() -> None:
         for key, (collection, props, minzoom) in LAYERS.items():
             addresses = [t for t in tiles if t[0] >= minzoom]
             results["tiles_per_layer"][key] = len(addresses)
-            our_urls = {m: [f"http://127.0.0.1:{ports[m]}/tiles/{key}/{z}/{x}/{y}.mvt"
-                            for z, x, y in addresses] for m in ("cold", "warm")}
-            tipg_urls = [f"http://127.0.0.1:{ports['tipg']}/collections/{collection}/tiles/"
-                         f"WebMercatorQuad/{z}/{x}/{y}?properties={props}" for z, x, y in addresses]
+            our_urls = {
+                m: [
+                    f"http://127.0.0.1:{ports[m]}/tiles/{key}/{z}/{x}/{y}.mvt"
+                    for z, x, y in addresses
+                ]
+                for m in ("cold", "warm")
+            }
+            tipg_urls = [
+                f"http://127.0.0.1:{ports['tipg']}/collections/{collection}/tiles/"
+                f"WebMercatorQuad/{z}/{x}/{y}?properties={props}"
+                for z, x, y in addresses
+            ]
             # One untimed pass each so both start with the same warm PostgreSQL buffers.
             replay(ours, our_urls["cold"])
             replay(tipg, tipg_urls)
-            row = {"layer": key, "ours_cold": replay(ours, our_urls["cold"]),
-                   "tipg": replay(tipg, tipg_urls)}
+            row = {
+                "layer": key,
+                "ours_cold": replay(ours, our_urls["cold"]),
+                "tipg": replay(tipg, tipg_urls),
+            }
             replay(ours, our_urls["warm"])  # fills the cache
             row["ours_warm"] = replay(ours, our_urls["warm"])
             results["rows"].append(row)
         # z12 component tiles, cold.
         z12 = [t for t in tiles if t[0] == 12]
         results["z12_components_cold"] = replay(
-            ours, [f"http://127.0.0.1:{ports['cold']}/tiles/components/{z}/{x}/{y}.mvt"
-                   for z, x, y in z12])
+            ours,
+            [
+                f"http://127.0.0.1:{ports['cold']}/tiles/components/{z}/{x}/{y}.mvt"
+                for z, x, y in z12
+            ],
+        )
         # Scoping: the inspector's street, z14-16, as inspector and as admin (cold).
         street_tiles = session_tiles(street_centre, zooms=range(14, 17))
-        urls = [f"http://127.0.0.1:{ports['cold']}/tiles/components/{z}/{x}/{y}.mvt"
-                for z, x, y in street_tiles]
+        urls = [
+            f"http://127.0.0.1:{ports['cold']}/tiles/components/{z}/{x}/{y}.mvt"
+            for z, x, y in street_tiles
+        ]
         inspector = client(inspector_sid)
         replay(inspector, urls)
         results["scoped_inspector"] = replay(inspector, urls)
@@ -271,17 +329,26 @@ def print_table(results: dict) -> None:
     print("| layer | server | tiles/s | p50 ms | p99 ms | bytes/tile |")
     print("|---|---|---:|---:|---:|---:|")
     for row in results["rows"]:
-        for name, label in (("ours_cold", "ours cold"), ("tipg", "tipg 1.6"),
-                            ("ours_warm", "ours warm")):
+        for name, label in (
+            ("ours_cold", "ours cold"),
+            ("tipg", "tipg 1.6"),
+            ("ours_warm", "ours warm"),
+        ):
             r = row[name]
-            print(f"| {row['layer']} | {label} | {r['tiles_per_s']} | {r['p50_ms']} | "
-                  f"{r['p99_ms']} | {r['bytes_per_tile']} |")
+            print(
+                f"| {row['layer']} | {label} | {r['tiles_per_s']} | {r['p50_ms']} | "
+                f"{r['p99_ms']} | {r['bytes_per_tile']} |"
+            )
     z12 = results["z12_components_cold"]
-    print(f"\nz12 components cold: p50 {z12['p50_ms']} ms, max {z12['max_ms']} ms "
-          f"over {z12['n']} tiles")
+    print(
+        f"\nz12 components cold: p50 {z12['p50_ms']} ms, max {z12['max_ms']} ms "
+        f"over {z12['n']} tiles"
+    )
     si, sa = results["scoped_inspector"], results["scoped_admin"]
-    print(f"scoping (components z14-16 over one street, cold): inspector p50 {si['p50_ms']} ms,"
-          f" admin p50 {sa['p50_ms']} ms, ratio {si['p50_ms'] / max(sa['p50_ms'], 1e-9):.2f}")
+    print(
+        f"scoping (components z14-16 over one street, cold): inspector p50 {si['p50_ms']} ms,"
+        f" admin p50 {sa['p50_ms']} ms, ratio {si['p50_ms'] / max(sa['p50_ms'], 1e-9):.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -82,20 +82,33 @@ def install_point_cells(schema: str, table: str) -> int:
             ("del", "DELETE", "REFERENCING OLD TABLE AS old_rows"),
         ):
             name = sql.Identifier(f"citygrid_pointcells_{op}")
-            cur.execute(sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(name, target).as_string(cur.cursor))
+            cur.execute(
+                sql.SQL("DROP TRIGGER IF EXISTS {} ON {}")
+                .format(name, target)
+                .as_string(cur.cursor)
+            )
             cur.execute(
                 sql.SQL(
-                    "CREATE TRIGGER {} AFTER " + when + " ON {} " + fn
+                    "CREATE TRIGGER {} AFTER "
+                    + when
+                    + " ON {} "
+                    + fn
                     + " FOR EACH STATEMENT EXECUTE FUNCTION citygrid_pointcells_apply()"
-                ).format(name, target).as_string(cur.cursor)
+                )
+                .format(name, target)
+                .as_string(cur.cursor)
             )
         name = sql.Identifier("citygrid_pointcells_trunc")
-        cur.execute(sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(name, target).as_string(cur.cursor))
+        cur.execute(
+            sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(name, target).as_string(cur.cursor)
+        )
         cur.execute(
             sql.SQL(
                 "CREATE TRIGGER {} AFTER TRUNCATE ON {} FOR EACH STATEMENT "
                 "EXECUTE FUNCTION citygrid_pointcells_truncate()"
-            ).format(name, target).as_string(cur.cursor)
+            )
+            .format(name, target)
+            .as_string(cur.cursor)
         )
         cur.execute("DELETE FROM tiles_pointcell WHERE source = %s", [source])
         rebuild = _cells_select(target.as_string(cur.cursor))

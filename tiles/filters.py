@@ -49,7 +49,9 @@ def _condition(spec: dict, values: list) -> sql.Composable:
     column: sql.Composable = sql.Identifier(spec["column"])
     if spec.get("substr"):
         start, length = (int(v) for v in spec["substr"])
-        column = sql.SQL("substr({}, {}, {})").format(column, sql.Literal(start), sql.Literal(length))
+        column = sql.SQL("substr({}, {}, {})").format(
+            column, sql.Literal(start), sql.Literal(length)
+        )
     op = OPS[spec.get("op", "in")]
     if op is None:
         return sql.SQL("{} = ANY(%s)").format(column)
@@ -78,7 +80,9 @@ def parse_filters(
         if not parts:
             raise BadInput(f"filter {spec['name']}: no value given", field=spec["name"])
         if len(parts) > MAX_VALUES:
-            raise BadInput(f"filter {spec['name']}: at most {MAX_VALUES} values", field=spec["name"])
+            raise BadInput(
+                f"filter {spec['name']}: at most {MAX_VALUES} values", field=spec["name"]
+            )
         values = [_parse_value(spec, p) for p in parts]
         op = spec.get("op", "in")
         if op != "in" and len(values) != 1:

@@ -213,7 +213,11 @@ def layer_query(item: TileLayer, source: tsql.TileSource, z: int, x: int, y: int
     if tiling is not None and tiling.points and z < tiling.cluster_below_zoom:
         if tiling.cells_ready and source.unrestricted:
             fast = tsql.cell_clusters_query(
-                item.name, f"{layer.schema_name}.{layer.table_name}", z, x, y,
+                item.name,
+                f"{layer.schema_name}.{layer.table_name}",
+                z,
+                x,
+                y,
                 tiling.cluster_cell_px,
             )
             if fast is not None:
@@ -246,7 +250,12 @@ def tile_etag(items: list[TileLayer], scope, z: int, x: int, y: int, fmt: str, c
 
 
 def vector_tile(
-    names_text: str, z: int, x: int, y: int, query: dict[str, list[str]], get_scope,
+    names_text: str,
+    z: int,
+    x: int,
+    y: int,
+    query: dict[str, list[str]],
+    get_scope,
     if_none_match: str | None = None,
 ) -> tuple[str, bytes | None, list[TileLayer]]:
     """Gives (etag, tile bytes, layers in the tile) for the caller; bytes is None when

@@ -162,7 +162,10 @@ def clusters_query(
         " GROUP BY floor((cx - %s) / %s), floor((cy - %s) / %s)"
         ") AS t WHERE t.__geom IS NOT NULL"
     ).format(
-        env=env, cx=_centre_x(), cy=_centre_y(), table=sql.Identifier(src.schema, src.table),
+        env=env,
+        cx=_centre_x(),
+        cy=_centre_y(),
+        table=sql.Identifier(src.schema, src.table),
         where=where,
     )
     params = [src.name, EXTENT, *env_params, EXTENT, BUFFER, *where_params, *_half_open(bounds)]
@@ -237,7 +240,10 @@ def square_bins_query(
         "  GROUP BY 1, 2"
         " ) AS b) AS t WHERE t.__geom IS NOT NULL"
     ).format(
-        env=env, cx=_centre_x(), cy=_centre_y(), table=sql.Identifier(src.schema, src.table),
+        env=env,
+        cx=_centre_x(),
+        cy=_centre_y(),
+        table=sql.Identifier(src.schema, src.table),
         where=where,
     )
     minx, miny = bounds[0], bounds[1]
@@ -269,7 +275,9 @@ def hexagon_bins_query(
         " GROUP BY h.i, h.j, h.geom"
         ") AS t WHERE t.__geom IS NOT NULL"
     ).format(
-        env=env, table=sql.Identifier(src.schema, src.table), where=where,
+        env=env,
+        table=sql.Identifier(src.schema, src.table),
+        where=where,
         g=sql.Identifier(MERCATOR_COLUMN),
     )
     params = [src.name, EXTENT, *env_params, EXTENT, BUFFER, side, *env_params, *where_params]

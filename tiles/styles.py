@@ -20,14 +20,26 @@ BACKGROUND = {"light": "#f2efe9", "dark": "#0b1622"}
 # Colours by purpose or key; anything else takes the next palette colour.
 COLOURS = {
     "light": {
-        "districts": "#6a3d9a", "streets": "#1f78b4", "communities": "#33a02c",
-        "unit_grids": "#b2a58a", "responsibility_grids": "#ff7f00", "timing_zones": "#e31a1c",
-        "controlled_areas": "#d62728", "roads": "#7f7f7f", "components": "#e6550d",
+        "districts": "#6a3d9a",
+        "streets": "#1f78b4",
+        "communities": "#33a02c",
+        "unit_grids": "#b2a58a",
+        "responsibility_grids": "#ff7f00",
+        "timing_zones": "#e31a1c",
+        "controlled_areas": "#d62728",
+        "roads": "#7f7f7f",
+        "components": "#e6550d",
     },
     "dark": {
-        "districts": "#cab2d6", "streets": "#a6cee3", "communities": "#b2df8a",
-        "unit_grids": "#4d6a8a", "responsibility_grids": "#fdbf6f", "timing_zones": "#fb9a99",
-        "controlled_areas": "#ff6b6b", "roads": "#d9d9d9", "components": "#ffb000",
+        "districts": "#cab2d6",
+        "streets": "#a6cee3",
+        "communities": "#b2df8a",
+        "unit_grids": "#4d6a8a",
+        "responsibility_grids": "#fdbf6f",
+        "timing_zones": "#fb9a99",
+        "controlled_areas": "#ff6b6b",
+        "roads": "#d9d9d9",
+        "components": "#ffb000",
     },
 }
 PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
@@ -82,38 +94,88 @@ def _vector_style_layers(layer: Layer, visible: bool, colour: str, variant: str)
     halo = "#ffffff" if variant == "light" else "#0b1622"
     if kind == "polygon":
         return [
-            {**common, "id": f"{layer.key}-fill", "type": "fill",
-             "paint": {"fill-color": colour, "fill-opacity": 0.12}},
-            {**common, "id": f"{layer.key}-line", "type": "line",
-             "paint": {"line-color": colour, "line-width": LINE_WIDTH.get(layer.key, 1.0)}},
+            {
+                **common,
+                "id": f"{layer.key}-fill",
+                "type": "fill",
+                "paint": {"fill-color": colour, "fill-opacity": 0.12},
+            },
+            {
+                **common,
+                "id": f"{layer.key}-line",
+                "type": "line",
+                "paint": {"line-color": colour, "line-width": LINE_WIDTH.get(layer.key, 1.0)},
+            },
         ]
     if kind == "line":
         return [
-            {**common, "id": f"{layer.key}-line", "type": "line",
-             "layout": {**common["layout"], "line-cap": "round", "line-join": "round"},
-             "paint": {"line-color": colour,
-                       "line-width": ["interpolate", ["linear"], ["zoom"], 10, 0.8, 18,
-                                      LINE_WIDTH.get(layer.key, 1.0) * 4]}},
+            {
+                **common,
+                "id": f"{layer.key}-line",
+                "type": "line",
+                "layout": {**common["layout"], "line-cap": "round", "line-join": "round"},
+                "paint": {
+                    "line-color": colour,
+                    "line-width": [
+                        "interpolate",
+                        ["linear"],
+                        ["zoom"],
+                        10,
+                        0.8,
+                        18,
+                        LINE_WIDTH.get(layer.key, 1.0) * 4,
+                    ],
+                },
+            },
         ]
     out = [
         # Point layers may hold a few lines or areas (a component can be a kerb or a pit).
-        {**common, "id": f"{layer.key}-shape", "type": "line",
-         "filter": ["!=", ["geometry-type"], "Point"],
-         "paint": {"line-color": colour, "line-width": 2}},
-        {**common, "id": f"{layer.key}-point", "type": "circle",
-         "filter": ["all", ["!", ["has", "point_count"]], ["==", ["geometry-type"], "Point"]],
-         "paint": {"circle-color": colour, "circle-radius": 4, "circle-stroke-width": 1,
-                   "circle-stroke-color": halo}},
+        {
+            **common,
+            "id": f"{layer.key}-shape",
+            "type": "line",
+            "filter": ["!=", ["geometry-type"], "Point"],
+            "paint": {"line-color": colour, "line-width": 2},
+        },
+        {
+            **common,
+            "id": f"{layer.key}-point",
+            "type": "circle",
+            "filter": ["all", ["!", ["has", "point_count"]], ["==", ["geometry-type"], "Point"]],
+            "paint": {
+                "circle-color": colour,
+                "circle-radius": 4,
+                "circle-stroke-width": 1,
+                "circle-stroke-color": halo,
+            },
+        },
     ]
     tiling = getattr(layer, "tiling", None)
     if tiling is not None and tiling.points:
         out.append(
-            {**common, "id": f"{layer.key}-cluster", "type": "circle",
-             "filter": ["has", "point_count"],
-             "paint": {"circle-color": colour, "circle-opacity": 0.75,
-                       "circle-stroke-width": 1, "circle-stroke-color": halo,
-                       "circle-radius": ["interpolate", ["linear"],
-                                         ["sqrt", ["get", "point_count"]], 1, 4, 10, 12, 100, 40]}}
+            {
+                **common,
+                "id": f"{layer.key}-cluster",
+                "type": "circle",
+                "filter": ["has", "point_count"],
+                "paint": {
+                    "circle-color": colour,
+                    "circle-opacity": 0.75,
+                    "circle-stroke-width": 1,
+                    "circle-stroke-color": halo,
+                    "circle-radius": [
+                        "interpolate",
+                        ["linear"],
+                        ["sqrt", ["get", "point_count"]],
+                        1,
+                        4,
+                        10,
+                        12,
+                        100,
+                        40,
+                    ],
+                },
+            }
         )
     return out
 
@@ -121,16 +183,37 @@ def _vector_style_layers(layer: Layer, visible: bool, colour: str, variant: str)
 def _heat_layers(layer: Layer, colour: str) -> tuple[dict, list[dict]]:
     tiling = layer.tiling
     name = f"{layer.key}_hex"
-    source = {"type": "vector", "tiles": [], "minzoom": layer.min_zoom,
-              "maxzoom": max(layer.min_zoom, tiling.cluster_below_zoom - 1)}
+    source = {
+        "type": "vector",
+        "tiles": [],
+        "minzoom": layer.min_zoom,
+        "maxzoom": max(layer.min_zoom, tiling.cluster_below_zoom - 1),
+    }
     style_layer = {
-        "id": f"{name}-fill", "type": "fill", "source": name, "source-layer": name,
+        "id": f"{name}-fill",
+        "type": "fill",
+        "source": name,
+        "source-layer": name,
         "layout": {"visibility": "none"},
-        "metadata": {"citygrid:layer": name, "citygrid:title": f"{layer.title}热力",
-                     "citygrid:identify": False},
-        "paint": {"fill-opacity": 0.55,
-                  "fill-color": ["interpolate", ["linear"], ["get", "count"],
-                                 1, "#ffffb2", 10, "#fd8d3c", 100, "#bd0026"]},
+        "metadata": {
+            "citygrid:layer": name,
+            "citygrid:title": f"{layer.title}热力",
+            "citygrid:identify": False,
+        },
+        "paint": {
+            "fill-opacity": 0.55,
+            "fill-color": [
+                "interpolate",
+                ["linear"],
+                ["get", "count"],
+                1,
+                "#ffffb2",
+                10,
+                "#fd8d3c",
+                100,
+                "#bd0026",
+            ],
+        },
     }
     return source, [style_layer]
 
@@ -140,21 +223,31 @@ def style(theme_key: str, variant: str, scope, base_url: str) -> dict:
     title, entries = theme_layers(theme_key, scope)
     sources: dict[str, dict] = {}
     layers: list[dict] = [
-        {"id": "background", "type": "background",
-         "paint": {"background-color": BACKGROUND[variant]}}
+        {
+            "id": "background",
+            "type": "background",
+            "paint": {"background-color": BACKGROUND[variant]},
+        }
     ]
     vector = [(layer, vis) for layer, vis in entries if layer.kind != Layer.Kind.RASTER]
     for layer, vis in entries:
         if layer.kind == Layer.Kind.RASTER:
             sources[layer.key] = {
-                "type": "raster", "tileSize": 256, "minzoom": layer.min_zoom,
+                "type": "raster",
+                "tileSize": 256,
+                "minzoom": layer.min_zoom,
                 "maxzoom": min(layer.max_zoom, 22),
                 "tiles": [f"{base_url}/tiles/{layer.key}/{{z}}/{{x}}/{{y}}.png"],
             }
-            layers.append({"id": f"{layer.key}-raster", "type": "raster", "source": layer.key,
-                           "layout": {"visibility": "visible" if vis else "none"},
-                           "metadata": {"citygrid:layer": layer.key,
-                                        "citygrid:title": layer.title}})
+            layers.append(
+                {
+                    "id": f"{layer.key}-raster",
+                    "type": "raster",
+                    "source": layer.key,
+                    "layout": {"visibility": "visible" if vis else "none"},
+                    "metadata": {"citygrid:layer": layer.key, "citygrid:title": layer.title},
+                }
+            )
     if vector:
         keys = ",".join(layer.key for layer, _ in vector)
         sources[SOURCE] = {
@@ -168,9 +261,7 @@ def style(theme_key: str, variant: str, scope, base_url: str) -> dict:
     order = {"polygon": 0, "line": 1, "point": 2}
     heat: list[dict] = []
     insert_at = len(layers)
-    for index, (layer, vis) in enumerate(
-        sorted(vector, key=lambda e: order[_geometry_kind(e[0])])
-    ):
+    for index, (layer, vis) in enumerate(sorted(vector, key=lambda e: order[_geometry_kind(e[0])])):
         colour = _colour(layer, variant, index)
         layers += _vector_style_layers(layer, vis, colour, variant)
         tiling = getattr(layer, "tiling", None)
@@ -187,4 +278,3 @@ def style(theme_key: str, variant: str, scope, base_url: str) -> dict:
         "sources": sources,
         "layers": layers,
     }
-

@@ -8,7 +8,6 @@ from celery import shared_task
 from django.utils import timezone
 
 from tiles import cache, service
-from tiles.sql import WORLD
 from web.models import Job
 
 MAX_SEED_TILES = 200_000
@@ -65,7 +64,9 @@ def start_seed(layer: str, zmin: int, zmax: int, bbox: list[float] | None, owner
     if total > MAX_SEED_TILES:
         raise BadInput(f"{total} tiles; seed at most {MAX_SEED_TILES} at once", field="bbox")
     job = Job.objects.create(
-        kind="seed_tiles", owner=owner, rows_total=total,
+        kind="seed_tiles",
+        owner=owner,
+        rows_total=total,
         params={"layer": layer, "zmin": zmin, "zmax": zmax, "bbox": box},
     )
     seed_tiles.delay(str(job.id))

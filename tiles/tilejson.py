@@ -11,7 +11,9 @@ from tiles import raster
 from tiles.service import TileLayer, visible_fields
 
 WORLD_BOUNDS = [-180.0, -85.0511, 180.0, 85.0511]
-OSM_ATTRIBUTION = '<a href="https://www.openstreetmap.org/copyright">© OpenStreetMap contributors</a>'
+OSM_ATTRIBUTION = (
+    '<a href="https://www.openstreetmap.org/copyright">© OpenStreetMap contributors</a>'
+)
 
 # PostgreSQL types as TileJSON field descriptions (TileJSON only says "a description").
 FIELD_TYPES = {
@@ -31,7 +33,11 @@ def layer_bounds(layer: Layer) -> list[float]:
     if layer.extent and len(layer.extent) == 4:
         return [float(v) for v in layer.extent]
     if layer.kind == Layer.Kind.RASTER:
-        return list(raster.raster_bounds_4326(layer.raster_path)) if layer.raster_path else WORLD_BOUNDS
+        return (
+            list(raster.raster_bounds_4326(layer.raster_path))
+            if layer.raster_path
+            else WORLD_BOUNDS
+        )
     key = f"tiles:bounds:{layer.pk}:{layer.version}"
     bounds = cache.get(key)
     if bounds is None:

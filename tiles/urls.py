@@ -12,9 +12,7 @@ ZXY = r"(?P<z>-?\d+)/(?P<x>-?\d+)/(?P<y>-?\d+)"
 
 urlpatterns = [
     re_path(rf"^tiles/{LAYERS}/{ZXY}\.(?:mvt|pbf)$", views.vector_tile, name="tile-mvt"),
-    re_path(
-        rf"^tiles/(?P<layer>[^/]+)/{ZXY}\.png$", views.raster_tile, name="tile-png"
-    ),
+    re_path(rf"^tiles/(?P<layer>[^/]+)/{ZXY}\.png$", views.raster_tile, name="tile-png"),
     re_path(rf"^tiles/{LAYERS}\.json$", views.TileJsonView.as_view(), name="tilejson"),
     re_path(r"^styles/(?P<theme>[^/]+)\.json$", views.StyleView.as_view(), name="style"),
 ]

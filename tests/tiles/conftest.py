@@ -42,13 +42,18 @@ def town(db):
     from spatial.models import AdminArea, Component, RoadSegment, UnitGrid
 
     district = AdminArea.objects.create(
-        code="110108", name="测试区", level="district",
+        code="110108",
+        name="测试区",
+        level="district",
         geom=box(LON0, LAT0, LON0 + WIDTH, LAT0 + HEIGHT),
     )
     half = WIDTH / 2
     streets = [
         AdminArea.objects.create(
-            code=f"110108{i + 1:03d}", name=name, level="street", parent=district,
+            code=f"110108{i + 1:03d}",
+            name=name,
+            level="street",
+            parent=district,
             geom=box(LON0 + i * half, LAT0, LON0 + (i + 1) * half, LAT0 + HEIGHT),
         )
         for i, name in enumerate(["甲街道", "乙街道"])
@@ -65,18 +70,32 @@ def town(db):
             for gy in range(4):
                 minx = LON0 + ci * half + gx * half / 8
                 miny = LAT0 + gy * HEIGHT / 4
-                grids.append(UnitGrid(
-                    code=f"{community.code}{gx * 4 + gy:02d}", community=community, area_m2=1e4,
-                    geom=box(minx, miny, minx + half / 8, miny + HEIGHT / 4),
-                ))
+                grids.append(
+                    UnitGrid(
+                        code=f"{community.code}{gx * 4 + gy:02d}",
+                        community=community,
+                        area_m2=1e4,
+                        geom=box(minx, miny, minx + half / 8, miny + HEIGHT / 4),
+                    )
+                )
     UnitGrid.objects.bulk_create(grids)
     roads = [
-        RoadSegment(name=f"东西路{i}", road_class="main",
-                    geom=LineString((LON0, LAT0 + i * HEIGHT / 5), (LON0 + WIDTH, LAT0 + i * HEIGHT / 5), srid=4326))
+        RoadSegment(
+            name=f"东西路{i}",
+            road_class="main",
+            geom=LineString(
+                (LON0, LAT0 + i * HEIGHT / 5), (LON0 + WIDTH, LAT0 + i * HEIGHT / 5), srid=4326
+            ),
+        )
         for i in range(6)
     ] + [
-        RoadSegment(name=f"南北路{i}", road_class="branch",
-                    geom=LineString((LON0 + i * WIDTH / 8, LAT0), (LON0 + i * WIDTH / 8, LAT0 + HEIGHT), srid=4326))
+        RoadSegment(
+            name=f"南北路{i}",
+            road_class="branch",
+            geom=LineString(
+                (LON0 + i * WIDTH / 8, LAT0), (LON0 + i * WIDTH / 8, LAT0 + HEIGHT), srid=4326
+            ),
+        )
         for i in range(9)
     ]
     RoadSegment.objects.bulk_create(roads)
@@ -88,11 +107,16 @@ def town(db):
         cat = minors[n % len(minors)]
         lon = LON0 + rng.random() * WIDTH
         lat = LAT0 + rng.random() * HEIGHT
-        components.append(Component(
-            code=f"110108{cat.code}{n:06d}", category=cat, name=f"部件{n}",
-            geom=Point(lon, lat, srid=4326), status=statuses[n % len(statuses)],
-            owner_department="城管委",
-        ))
+        components.append(
+            Component(
+                code=f"110108{cat.code}{n:06d}",
+                category=cat,
+                name=f"部件{n}",
+                geom=Point(lon, lat, srid=4326),
+                status=statuses[n % len(statuses)],
+                owner_department="城管委",
+            )
+        )
     Component.objects.bulk_create(components)
     return {"district": district, "streets": streets, "communities": communities}
 
@@ -106,8 +130,9 @@ def make_user(username: str, *, superuser: bool = False, layers=(), areas=()):
     from web.accounts.models import Person, Position
 
     User = get_user_model()
-    user = User.objects.create_user(username, password="x-Tiles-2026!", is_superuser=superuser,
-                                    is_staff=superuser)
+    user = User.objects.create_user(
+        username, password="x-Tiles-2026!", is_superuser=superuser, is_staff=superuser
+    )
     if layers or areas:
         position = Position.objects.create(key=f"pos-{username}", name=f"岗位{username}")
         position.layers.set(layers)

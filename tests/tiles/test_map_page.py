@@ -17,9 +17,16 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = ROOT / "docs" / "screenshot-map.png"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--enable-unsafe-swiftshader", "--use-angle=swiftshader"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--enable-unsafe-swiftshader",
+    "--use-angle=swiftshader",
+]
 
 
 def free_port() -> int:
@@ -54,9 +61,20 @@ def server(city, django_db_blocker):
         "CITYGRID_ALLOWED_HOSTS": "127.0.0.1",
     }
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "web.wsgi:application", "-b",
-         f"127.0.0.1:{port}", "-w", "2", "--threads", "4", "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "web.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "2",
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -124,7 +142,8 @@ def test_map_page_draws_grids_roads_and_components(server):
         try:  # tiles of all three layers arrive (or the assertions below say which did not)
             page.wait_for_function(
                 f"() => {{ const c = ({COUNT_JS})(); return c.unit_grids && c.roads && "
-                f"c.components; }}", timeout=30000,
+                f"c.components; }}",
+                timeout=30000,
             )
         except Exception:
             pass
@@ -162,15 +181,17 @@ def test_map_page_draws_grids_roads_and_components(server):
         page.wait_for_timeout(300)
         wait_idle(page)
         page.mouse.click(640, 400)
-        page.wait_for_selector(".maplibregl-popup .identify h3, .maplibregl-popup .identify p",
-                               timeout=15000)
+        page.wait_for_selector(
+            ".maplibregl-popup .identify h3, .maplibregl-popup .identify p", timeout=15000
+        )
         assert "查询中" not in page.locator(".maplibregl-popup .identify").inner_text()
 
         # The dark variant restyles the map.
         page.select_option("#variant", "dark")
         page.wait_for_function(
             "() => window.citygridMap.isStyleLoaded() && window.citygridMap.getStyle().name"
-            ".includes('深色')", timeout=20000,
+            ".includes('深色')",
+            timeout=20000,
         )
         bg = page.evaluate(
             "() => window.citygridMap.getPaintProperty('background', 'background-color')"

@@ -24,8 +24,16 @@ def geotiff(tmp_path):
     data[1] = 30
     data[:, :20, :20] = 0
     with rasterio.open(
-        path, "w", driver="GTiff", width=200, height=100, count=3, dtype="uint8",
-        crs="EPSG:4326", transform=from_origin(116.30, 39.97, 0.0002, 0.0002), nodata=0,
+        path,
+        "w",
+        driver="GTiff",
+        width=200,
+        height=100,
+        count=3,
+        dtype="uint8",
+        crs="EPSG:4326",
+        transform=from_origin(116.30, 39.97, 0.0002, 0.0002),
+        nodata=0,
     ) as dst:
         dst.write(data)
     return path
@@ -38,7 +46,9 @@ def png_array(content: bytes) -> np.ndarray:
 
 def test_load_raster_registers_and_serves_reprojected_png(client, db, geotiff):
     out = io.StringIO()
-    call_command("load_raster", str(geotiff), key="ortho", title="正射影像", public=True, stdout=out)
+    call_command(
+        "load_raster", str(geotiff), key="ortho", title="正射影像", public=True, stdout=out
+    )
     assert "registered raster layer ortho" in out.getvalue()
     z, x, y = tile_of(116.31, 39.96, 16)  # inside the red half
     response = client.get(f"/tiles/ortho/{z}/{x}/{y}.png")
@@ -46,20 +56,31 @@ def test_load_raster_registers_and_serves_reprojected_png(client, db, geotiff):
     rgba = png_array(response.content)
     assert rgba.shape == (4, 256, 256)
     assert rgba[3].min() == 255 and rgba[0].mean() > 200 and rgba[2].mean() < 10
-    blue = png_array(client.get("/tiles/ortho/{}/{}/{}.png".format(*tile_of(116.335, 39.96, 16))).content)
+    blue = png_array(
+        client.get("/tiles/ortho/{}/{}/{}.png".format(*tile_of(116.335, 39.96, 16))).content
+    )
     assert blue[2].mean() > 180 and blue[0].mean() < 10
 
 
 def test_nodata_is_transparent_and_outside_is_204(client, db, geotiff):
-    call_command("load_raster", str(geotiff), key="ortho", title="正射影像", public=True,
-                 stdout=io.StringIO())
+    call_command(
+        "load_raster",
+        str(geotiff),
+        key="ortho",
+        title="正射影像",
+        public=True,
+        stdout=io.StringIO(),
+    )
     z, x, y = tile_of(116.3005, 39.9695, 18)  # wholly in the nodata hole at the top-left
     assert client.get(f"/tiles/ortho/{z}/{x}/{y}.png").status_code == 204
     z, x, y = tile_of(116.304, 39.966, 17)  # on the hole's corner: transparent and opaque
     rgba = png_array(client.get(f"/tiles/ortho/{z}/{x}/{y}.png").content)
     assert (rgba[3] == 0).any() and (rgba[3] == 255).any()
     assert rgba[0][rgba[3] == 255].mean() > 200
-    assert client.get("/tiles/ortho/{}/{}/{}.png".format(*tile_of(117.0, 39.96, 16))).status_code == 204
+    assert (
+        client.get("/tiles/ortho/{}/{}/{}.png".format(*tile_of(117.0, 39.96, 16))).status_code
+        == 204
+    )
     doc = client.get("/tiles/ortho.json").json()
     assert doc["tiles"][0].endswith("/tiles/ortho/{z}/{x}/{y}.png") and "vector_layers" not in doc
     assert doc["bounds"][0] == pytest.approx(116.30)

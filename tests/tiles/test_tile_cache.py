@@ -106,7 +106,6 @@ def test_cached_tile_is_served_without_a_query(client, town, django_assert_max_n
 def test_seed_job_fills_the_cache_with_progress(celery_worker, client):
     import time
 
-    from web.models import Job
     from tiles.tasks import count_tiles, start_seed
 
     bbox = [116.30, 39.95, 116.34, 39.97]

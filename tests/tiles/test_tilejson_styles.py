@@ -26,7 +26,9 @@ def validate_tilejson(doc: dict, tmp_path: Path, raster: bool = False) -> str:
     out = subprocess.run(
         ["/work/main/.venv/bin/python", str(TOOLS / "tilejson_check.py"), str(path)]
         + (["--raster"] if raster else []),
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout.strip().splitlines()[-1]
@@ -64,7 +66,9 @@ def style_check(style: dict, tmp_path: Path) -> str:
     path = tmp_path / "style.json"
     path.write_text(json.dumps(style))
     out = subprocess.run(
-        ["bash", str(TOOLS / "style_check.sh"), str(path)], capture_output=True, text=True,
+        ["bash", str(TOOLS / "style_check.sh"), str(path)],
+        capture_output=True,
+        text=True,
         timeout=300,
     )
     last = (out.stdout.strip().splitlines() or [""])[-1]
@@ -78,7 +82,7 @@ def style_check(style: dict, tmp_path: Path) -> str:
 def test_base_style_validates_and_holds_only_readable_layers(client, town, tmp_path, variant):
     style = client.get(f"/styles/base.json?variant={variant}").json()
     assert style_check(style, tmp_path).startswith("OK")
-    keys = {l["metadata"]["citygrid:layer"] for l in style["layers"] if "metadata" in l}
+    keys = {layer["metadata"]["citygrid:layer"] for layer in style["layers"] if "metadata" in layer}
     assert "components" not in keys and {"districts", "unit_grids", "roads"} <= keys
     tiles_url = style["sources"]["citygrid"]["tiles"][0]
     assert "components" not in tiles_url
@@ -88,7 +92,7 @@ def test_admin_style_has_clusters_and_heat_layer(client, town, tmp_path):
     client.force_login(make_user("style-admin", superuser=True))
     style = client.get("/styles/base.json?variant=dark").json()
     style_check(style, tmp_path)
-    ids = {l["id"] for l in style["layers"]}
+    ids = {x["id"] for x in style["layers"]}
     assert {"components-cluster", "components-point", "components_hex-fill"} <= ids
     assert {"unit_grids-fill", "unit_grids-line", "roads-line"} <= ids
     assert style["layers"][0]["paint"]["background-color"] == "#0b1622"
@@ -104,7 +108,7 @@ def test_theme_styles_follow_the_registry(client, town, tmp_path):
     )
     style = client.get("/styles/grid-work.json").json()
     style_check(style, tmp_path)
-    roads = next(l for l in style["layers"] if l["id"] == "roads-line")
+    roads = next(x for x in style["layers"] if x["id"] == "roads-line")
     assert roads["layout"]["visibility"] == "none"
     assert client.get("/styles/nope.json").status_code == 404
     assert client.get("/styles/base.json?variant=pink").status_code == 400

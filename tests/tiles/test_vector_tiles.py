@@ -18,7 +18,9 @@ def admin(client, town):
 
 
 def get_tile(client, path: str, **headers):
-    return client.get(path, **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()})
+    return client.get(
+        path, **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+    )
 
 
 def test_grid_tile_matches_sql_counts_and_attributes(client, town):
@@ -97,7 +99,9 @@ def test_points_cluster_below_the_cluster_zoom_and_totals_match(admin):
 def test_square_bins_add_up_and_hexagons_cover_every_point(admin):
     z, x, y = tile_of(*TOWN_CENTRE, 13)
     bins = decode(admin.get(f"/tiles/components_bins/{z}/{x}/{y}.mvt").content)["components_bins"]
-    assert sum(f["properties"]["count"] for f in bins) == count_in_tile("spatial_component", z, x, y)
+    assert sum(f["properties"]["count"] for f in bins) == count_in_tile(
+        "spatial_component", z, x, y
+    )
     hexes = decode(admin.get(f"/tiles/components_hex/{z}/{x}/{y}.mvt").content)["components_hex"]
     assert hexes and all(f["geometry"]["type"] == "Polygon" for f in hexes)
     # Hexagons on the tile's edge count their points outside it too: never fewer.
@@ -186,7 +190,10 @@ def test_a_street_inspector_sees_only_components_of_that_street(client, town):
     mine_total = sum(f["properties"]["point_count"] for f in mine["components"])
     all_total = sum(f["properties"]["point_count"] for f in everything["components"])
     in_a = count_in_tile(
-        "spatial_component", z, x, y,
+        "spatial_component",
+        z,
+        x,
+        y,
         "status = 'normal' AND ST_Intersects(geom, (SELECT geom FROM spatial_adminarea WHERE id = %s))",
         [street_a.id],
     )
@@ -198,8 +205,9 @@ def test_a_street_inspector_sees_only_components_of_that_street(client, town):
     from spatial.models import Component
 
     ids = {f["id"] for f in features}
-    assert not Component.objects.filter(id__in=ids, geom__intersects=street_b.geom.difference(
-        street_a.geom)).exists()
+    assert not Component.objects.filter(
+        id__in=ids, geom__intersects=street_b.geom.difference(street_a.geom)
+    ).exists()
 
 
 def test_gdal_reads_a_tile(admin, tmp_path):
@@ -207,9 +215,22 @@ def test_gdal_reads_a_tile(admin, tmp_path):
     path = tmp_path / f"{y}.mvt"
     path.write_bytes(admin.get(f"/tiles/unit_grids,roads,components/{z}/{x}/{y}.mvt").content)
     out = subprocess.run(
-        ["ogrinfo", "-ro", "-so", "-al", "-oo", f"X={x}", "-oo", f"Y={y}", "-oo", f"Z={z}",
-         str(path)],
-        capture_output=True, text=True, check=True,
+        [
+            "ogrinfo",
+            "-ro",
+            "-so",
+            "-al",
+            "-oo",
+            f"X={x}",
+            "-oo",
+            f"Y={y}",
+            "-oo",
+            f"Z={z}",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "Layer name: unit_grids" in out and "Layer name: components" in out
     counts = [int(line.split(":")[1]) for line in out.splitlines() if "Feature Count" in line]
@@ -237,11 +258,16 @@ def test_point_cells_stay_exact_through_writes_and_match_the_scan(admin, town):
     Component.objects.filter(pk=first.pk).update(geom=Point(TOWN_CENTRE[0] + 0.3, TOWN_CENTRE[1]))
     Component.objects.filter(pk__in=Component.objects.order_by("-id").values("id")[:10]).delete()
     template = Component.objects.order_by("id").last()
-    Component.objects.bulk_create([
-        Component(code=f"1101089901{n:06d}", category=template.category,
-                  geom=Point(TOWN_CENTRE[0] + n * 1e-4, TOWN_CENTRE[1]))
-        for n in range(25)
-    ])
+    Component.objects.bulk_create(
+        [
+            Component(
+                code=f"1101089901{n:06d}",
+                category=template.category,
+                geom=Point(TOWN_CENTRE[0] + n * 1e-4, TOWN_CENTRE[1]),
+            )
+            for n in range(25)
+        ]
+    )
     total = sum(c for c, _ in clusters())
     assert total == count_in_tile("spatial_component", z, x, y) == 1500 - 1 - 10 + 25
     assert clusters() == clusters(every_status)

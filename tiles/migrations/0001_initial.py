@@ -5,24 +5,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('spatial', '0001_initial'),
+        ("spatial", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LayerTiling',
+            name="LayerTiling",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('points', models.BooleanField(default=False)),
-                ('cluster_below_zoom', models.PositiveSmallIntegerField(default=15, help_text='point layers: tiles below this zoom hold clusters')),
-                ('cluster_cell_px', models.PositiveSmallIntegerField(default=48, help_text='cluster grid cell, in pixels of a 512-pixel tile')),
-                ('bin_cell_px', models.PositiveSmallIntegerField(default=32, help_text='hexagon/square bin size, in pixels of a 512-pixel tile')),
-                ('filters', models.JSONField(blank=True, default=list)),
-                ('layer', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='tiling', to='spatial.layer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("points", models.BooleanField(default=False)),
+                (
+                    "cluster_below_zoom",
+                    models.PositiveSmallIntegerField(
+                        default=15, help_text="point layers: tiles below this zoom hold clusters"
+                    ),
+                ),
+                (
+                    "cluster_cell_px",
+                    models.PositiveSmallIntegerField(
+                        default=48, help_text="cluster grid cell, in pixels of a 512-pixel tile"
+                    ),
+                ),
+                (
+                    "bin_cell_px",
+                    models.PositiveSmallIntegerField(
+                        default=32,
+                        help_text="hexagon/square bin size, in pixels of a 512-pixel tile",
+                    ),
+                ),
+                ("filters", models.JSONField(blank=True, default=list)),
+                (
+                    "layer",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tiling",
+                        to="spatial.layer",
+                    ),
+                ),
             ],
         ),
     ]

@@ -4,30 +4,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tiles', '0001_initial'),
+        ("tiles", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='layertiling',
-            name='cells_ready',
-            field=models.BooleanField(default=False, help_text="point cells (PointCell) are kept for this layer's table"),
+            model_name="layertiling",
+            name="cells_ready",
+            field=models.BooleanField(
+                default=False, help_text="point cells (PointCell) are kept for this layer's table"
+            ),
         ),
         migrations.CreateModel(
-            name='PointCell',
+            name="PointCell",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(help_text='schema.table', max_length=130)),
-                ('ix', models.BigIntegerField()),
-                ('iy', models.BigIntegerField()),
-                ('n', models.BigIntegerField()),
-                ('sx', models.FloatField()),
-                ('sy', models.FloatField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source", models.CharField(help_text="schema.table", max_length=130)),
+                ("ix", models.BigIntegerField()),
+                ("iy", models.BigIntegerField()),
+                ("n", models.BigIntegerField()),
+                ("sx", models.FloatField()),
+                ("sy", models.FloatField()),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('source', 'ix', 'iy'), name='pointcell_source_cell')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("source", "ix", "iy"), name="pointcell_source_cell"
+                    )
+                ],
             },
         ),
     ]

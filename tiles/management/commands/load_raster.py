@@ -46,4 +46,6 @@ class Command(BaseCommand):
         layer.version = layer.version + (0 if created else 1)
         layer.save()
         verb = "registered" if created else "updated"
-        self.stdout.write(f"{verb} raster layer {layer.key}: {bands} band(s) {dtype}, bounds {bounds}")
+        self.stdout.write(
+            f"{verb} raster layer {layer.key}: {bands} band(s) {dtype}, bounds {bounds}"
+        )
