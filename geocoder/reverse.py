@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection
 
 from .dictionary import Gazetteer, gazetteer
@@ -22,24 +23,34 @@ ROAD_RADIUS_M = 250.0
 PLACE_RADIUS_M = 300.0
 BUILDING_RADIUS_M = 80.0
 
-# One round trip. The compound probe is served by the GiST index on geocoder_compound.geom;
-# the road and place probes are KNN (`<->`) scans of the GiST indexes on their geom columns.
-NEARBY_SQL = """
-WITH p AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g)
+# One round trip. The point is written out in each branch (not a CTE) so every KNN (`<->`)
+# ORDER BY sees a constant and walks its GiST index: geocoder_compound.geom for containment,
+# geocoder_road.geom, spatial_roadsegment.geom and geocoder_placename.geom for the nearest.
+_PT = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)"
+NEARBY_SQL = f"""
 (SELECT 'compound', c.id, 0.0::float8, 0.0::float8, NULL::text, NULL::geometry
-   FROM geocoder_compound c, p WHERE ST_Intersects(c.geom, p.g) LIMIT 1)
+   FROM geocoder_compound c WHERE ST_Intersects(c.geom, {_PT}) LIMIT 1)
 UNION ALL
-(SELECT 'road', r.id, ST_Distance(r.geom::geography, p.g::geography),
-        ST_LineLocatePoint(r.geom, p.g), NULL, NULL
-   FROM geocoder_road r, p ORDER BY r.geom <-> p.g LIMIT 3)
+(SELECT 'road', r.id, 0.0, ST_LineLocatePoint(r.geom, {_PT}), NULL,
+        ST_ClosestPoint(r.geom, {_PT})
+   FROM geocoder_road r ORDER BY r.geom <-> {_PT} LIMIT 3)
 UNION ALL
-(SELECT 'segment', s.id, ST_Distance(s.geom::geography, p.g::geography), 0.0, s.name,
-        ST_ClosestPoint(s.geom, p.g)
-   FROM spatial_roadsegment s, p ORDER BY s.geom <-> p.g LIMIT 1)
+(SELECT 'segment', s.id, 0.0, 0.0, s.name, ST_ClosestPoint(s.geom, {_PT})
+   FROM spatial_roadsegment s ORDER BY s.geom <-> {_PT} LIMIT 3)
 UNION ALL
-(SELECT 'place', pl.id, ST_Distance(pl.geom::geography, p.g::geography), 0.0, NULL, NULL
-   FROM geocoder_placename pl, p ORDER BY pl.geom <-> p.g LIMIT 1)
+(SELECT 'place', pl.id, 0.0, 0.0, NULL, pl.geom
+   FROM geocoder_placename pl ORDER BY pl.geom <-> {_PT} LIMIT 1)
 """
+
+
+def _with_distance(row: tuple, lon: float, lat: float) -> tuple:
+    """Gives the row with its distance in metres from the point to the row's closest point
+    (haversine in Python: cheaper than a geography distance on long road lines)."""
+    geom = row[5]
+    if geom is None:
+        return row
+    point = GEOSGeometry(geom)
+    return (row[0], row[1], metres(lon, lat, point.x, point.y), row[3], row[4], point)
 
 
 @dataclass
@@ -57,13 +68,15 @@ def reverse(lon: float, lat: float, g: Gazetteer | None = None) -> ReverseResult
     g = g or gazetteer()
     with connection.cursor() as cur:
         cur.execute(NEARBY_SQL, {"lon": lon, "lat": lat})
-        rows = cur.fetchall()
+        rows = [_with_distance(row, lon, lat) for row in cur.fetchall()]
     compounds = [r for r in rows if r[0] == "compound"]
     roads = sorted(
         (r for r in rows if r[0] == "road" and r[2] <= ROAD_RADIUS_M), key=lambda r: r[2]
     )
     places = [r for r in rows if r[0] == "place" and r[2] <= PLACE_RADIUS_M]
-    segments = [r for r in rows if r[0] == "segment" and r[2] <= ROAD_RADIUS_M]
+    segments = sorted(
+        (r for r in rows if r[0] == "segment" and r[2] <= ROAD_RADIUS_M), key=lambda r: r[2]
+    )
     if compounds:
         return _in_compound(g, compounds[0][1], lon, lat)
     if roads:
@@ -166,10 +179,8 @@ def point_side(geom: RoadGeometry, measure: float, lon: float, lat: float) -> st
 
 def _on_segment(g: Gazetteer, row: tuple, lon: float, lat: float) -> ReverseResult:
     """Gives the road named by the nearest road segment, at its closest point."""
-    from django.contrib.gis.geos import GEOSGeometry
-
-    name, closest = row[4], GEOSGeometry(row[5]) if isinstance(row[5], str) else row[5]
-    plon, plat = (closest.x, closest.y) if closest is not None else (lon, lat)
+    name, closest = row[4], row[5]
+    plon, plat = closest.x, closest.y
     entry = next((e for e in g.names.get(clean(name), ()) if e.kind == "road"), None)
     if entry is None:
         return ReverseResult(
