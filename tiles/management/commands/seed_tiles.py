@@ -1,0 +1,39 @@
+"""`manage.py seed_tiles LAYERS --zmin 10 --zmax 14 [--bbox minlon,minlat,maxlon,maxlat]`."""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from tiles.tasks import start_seed
+from web.errors import ApiError
+from web.models import Job
+
+
+class Command(BaseCommand):
+    help = "Queues a tile seeding job (预生成切片) on Celery and, with --wait, follows it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("layers", help="a layer key or a comma list (one composite tile)")
+        parser.add_argument("--zmin", type=int, required=True)
+        parser.add_argument("--zmax", type=int, required=True)
+        parser.add_argument("--bbox", help="minlon,minlat,maxlon,maxlat (default: the world)")
+        parser.add_argument("--wait", action="store_true", help="wait for the job and report")
+
+    def handle(self, *args, **opts):
+        bbox = None
+        if opts["bbox"]:
+            try:
+                bbox = [float(v) for v in opts["bbox"].split(",")]
+            except ValueError as exc:
+                raise CommandError("--bbox takes four numbers") from exc
+        try:
+            job = start_seed(opts["layers"], opts["zmin"], opts["zmax"], bbox)
+        except ApiError as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write(f"job {job.id}: {job.rows_total} tiles queued")
+        while opts["wait"] and job.state not in (Job.State.SUCCEEDED, Job.State.FAILED):
+            time.sleep(1)
+            job.refresh_from_db()
+            self.stdout.write(f"  {job.state} {job.rows_done}/{job.rows_total}")
+        if opts["wait"]:
+            self.stdout.write(f"job {job.id} {job.state}: {job.report} {job.errors or ''}")
