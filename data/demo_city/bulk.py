@@ -15,6 +15,7 @@ from psycopg2 import sql
 from . import metric_transformers
 
 NULL = "\\N"
+COPY_CHUNK_ROWS = 100_000
 
 
 class BulkWriter:
@@ -80,19 +81,23 @@ class BulkWriter:
             if self.cursor.fetchone()[0]:
                 self._check_pending()
                 rebuild = self._drop_foreign_keys(table) + self._drop_plain_indexes(table)
+        stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL {})").format(
+            sql.Identifier(table),
+            sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+            sql.Literal(NULL),
+        )
+        statement = stmt.as_string(self.cursor.connection)
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         count = 0
         for row in rows:
             w.writerow([NULL if v is None else v for v in row])
             count += 1
-        buf.seek(0)
-        stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL {})").format(
-            sql.Identifier(table),
-            sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-            sql.Literal(NULL),
-        )
-        self.cursor.copy_expert(stmt.as_string(self.cursor.connection), buf)
+            if count % COPY_CHUNK_ROWS == 0:  # bounded memory: one COPY per chunk
+                self._send(statement, buf)
+                buf = io.StringIO()
+                w = csv.writer(buf, lineterminator="\n")
+        self._send(statement, buf)
         if rebuild:
             self._check_pending()
             for statement in rebuild:
@@ -136,6 +141,11 @@ class BulkWriter:
             )
             self.cursor.execute("DROP TABLE demo_upsert")
         return len(rows)
+
+    def _send(self, statement: str, buf: io.StringIO) -> None:
+        if buf.tell():
+            buf.seek(0)
+            self.cursor.copy_expert(statement, buf)
 
     def _check_pending(self) -> None:
         """Runs the deferred foreign-key checks queued so far (a violation fails here rather

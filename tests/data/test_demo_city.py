@@ -301,8 +301,9 @@ def test_if_empty_keeps_the_city_and_a_second_run_refuses(city):
 
 def test_bulk_path_restores_indexes_and_foreign_keys(city, monkeypatch):
     """From BULK_ROWS rows, a table's indexes and foreign keys are dropped for the COPY and
-    added back: force that path on the small city and compare the schema and the rows."""
-    from data.demo_city import store
+    added back, and rows go in chunks: force both on the small city and compare the schema and
+    the rows."""
+    from data.demo_city import bulk, store
 
     def schema():
         return rows(
@@ -316,6 +317,7 @@ def test_bulk_path_restores_indexes_and_foreign_keys(city, monkeypatch):
     before, data = schema(), one(CITY_HASH)[0]
     assert any("gist (geom_mercator)" in d for _, d in before)
     monkeypatch.setattr(store, "BULK_ROWS", 1)
+    monkeypatch.setattr(bulk, "COPY_CHUNK_ROWS", 97)  # many COPY chunks, a short last one
     call_command("demo_city", replace=True, verbosity=0, **city)
     assert schema() == before
     assert one(CITY_HASH)[0] == data
