@@ -74,6 +74,30 @@ PLACE_FIELDS = {
 }
 
 
+SEARCH_SCHEMA = {
+    "summary": "Nominatim-compatible search",
+    "parameters": [
+        OpenApiParameter("q", Q_SCHEMA, required=True),
+        OpenApiParameter("format", str, required=False, enum=list(FORMATS)),
+        OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 40}, required=False),
+        OpenApiParameter("addressdetails", int, required=False, enum=[0, 1]),
+    ],
+    "responses": {
+        200: inline_serializer("NominatimPlaces", PLACE_FIELDS, many=True),
+        400: ErrorSerializer,
+    },
+}
+REVERSE_SCHEMA = {
+    "summary": "Nominatim-compatible reverse",
+    "parameters": [
+        OpenApiParameter("lat", {"type": "number", "minimum": -90, "maximum": 90}, required=True),
+        OpenApiParameter("lon", {"type": "number", "minimum": -180, "maximum": 180}, required=True),
+        OpenApiParameter("format", str, required=False, enum=list(FORMATS)),
+    ],
+    "responses": {200: inline_serializer("NominatimPlace", PLACE_FIELDS), 400: ErrorSerializer},
+}
+
+
 def _format(request: Request) -> str:
     fmt = request.query_params.get("format", "jsonv2")
     if fmt not in FORMATS:
@@ -146,22 +170,7 @@ class JsonOnly(APIView):
 
 @public
 class SearchView(JsonOnly):
-    @extend_schema(
-        operation_id="nominatim_search",
-        summary="Nominatim-compatible search",
-        parameters=[
-            OpenApiParameter("q", Q_SCHEMA, required=True),
-            OpenApiParameter("format", str, required=False, enum=list(FORMATS)),
-            OpenApiParameter(
-                "limit", {"type": "integer", "minimum": 1, "maximum": 40}, required=False
-            ),
-            OpenApiParameter("addressdetails", int, required=False, enum=[0, 1]),
-        ],
-        responses={
-            200: inline_serializer("NominatimPlaces", PLACE_FIELDS, many=True),
-            400: ErrorSerializer,
-        },
-    )
+    @extend_schema(operation_id="nominatim_search", **SEARCH_SCHEMA)
     def get(self, request: Request) -> Response:
         fmt = _format(request)
         q = query_text(request)
@@ -191,20 +200,7 @@ class SearchView(JsonOnly):
 
 @public
 class ReverseNominatimView(JsonOnly):
-    @extend_schema(
-        operation_id="nominatim_reverse",
-        summary="Nominatim-compatible reverse",
-        parameters=[
-            OpenApiParameter(
-                "lat", {"type": "number", "minimum": -90, "maximum": 90}, required=True
-            ),
-            OpenApiParameter(
-                "lon", {"type": "number", "minimum": -180, "maximum": 180}, required=True
-            ),
-            OpenApiParameter("format", str, required=False, enum=list(FORMATS)),
-        ],
-        responses={200: inline_serializer("NominatimPlace", PLACE_FIELDS), 400: ErrorSerializer},
-    )
+    @extend_schema(operation_id="nominatim_reverse", **REVERSE_SCHEMA)
     def get(self, request: Request) -> Response:
         fmt = _format(request)
         for name in ("lon", "lat"):
@@ -246,6 +242,26 @@ class StatusView(JsonOnly):
         return Response({"status": 0, "message": "OK"})
 
 
+@public
+class SearchPhpView(SearchView):
+    """Legacy /search.php spelling of search."""
+
+    @extend_schema(operation_id="nominatim_search_php", **SEARCH_SCHEMA)
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+@public
+class ReversePhpView(ReverseNominatimView):
+    """Legacy /reverse.php spelling of reverse."""
+
+    @extend_schema(operation_id="nominatim_reverse_php", **REVERSE_SCHEMA)
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
 search_view = SearchView.as_view()
+search_php_view = SearchPhpView.as_view()
 reverse_view = ReverseNominatimView.as_view()
+reverse_php_view = ReversePhpView.as_view()
 status_view = StatusView.as_view()
