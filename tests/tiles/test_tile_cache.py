@@ -119,3 +119,24 @@ def test_seed_job_fills_the_cache_with_progress(celery_worker, client):
     assert job.rows_done == job.rows_total == count_tiles(bbox, 8, 12)
     assert job.report["built"] == job.rows_total
     assert len(cached_keys()) == job.rows_total
+    # The same through the command line, and its refusals.
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command(
+        "seed_tiles",
+        "roads",
+        zmin=10,
+        zmax=11,
+        bbox=",".join(map(str, bbox)),
+        wait=True,
+        stdout=out,
+    )
+    assert "succeeded" in out.getvalue()
+    for bad in ({"zmin": 12, "zmax": 10}, {"zmin": 0, "zmax": 30}):
+        with pytest.raises(CommandError):
+            call_command("seed_tiles", "roads", stdout=StringIO(), **bad)
+    with pytest.raises(CommandError, match="no such layer"):
+        call_command("seed_tiles", "nope", zmin=1, zmax=2, stdout=StringIO())
