@@ -29,6 +29,13 @@ def _isolate_shared_services(django_db_modify_db_settings):
 def _city_committed(django_db_setup, django_db_blocker):
     """Generates the demo city once, committed, into the test database (kept by --reuse-db;
     pass --create-db after changing the generator)."""
+    from django.conf import settings
+    from django.db import connection
+
+    # pytest-django sets up the test database only when a collected test is marked django_db;
+    # without one this connection is the dev database, which must never get the test city.
+    if connection.settings_dict["NAME"] != settings.DATABASES["default"]["TEST"]["NAME"]:
+        pytest.fail("the city fixture needs a test marked django_db (or using db) in the run")
     with django_db_blocker.unblock():
         call_command("demo_city", if_empty=True, verbosity=0, **TEST_CITY)
 
