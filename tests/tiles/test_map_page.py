@@ -180,11 +180,18 @@ def test_map_page_draws_grids_roads_and_components(server):
         page.evaluate("() => window.citygridMap.setZoom(17)")
         page.wait_for_timeout(300)
         wait_idle(page)
-        page.mouse.click(640, 400)
+        with page.expect_response(lambda r: "/api/v1/identify" in r.url) as identify:
+            page.mouse.click(640, 400)
+        assert identify.value.status == 200, identify.value.text()
+        found = identify.value.json()["features"]
         page.wait_for_selector(
             ".maplibregl-popup .identify h3, .maplibregl-popup .identify p", timeout=15000
         )
-        assert "查询中" not in page.locator(".maplibregl-popup .identify").inner_text()
+        popup = page.locator(".maplibregl-popup .identify").inner_text()
+        assert "查询中" not in popup
+        assert found, "the click is inside the city: at least its district is there"
+        assert found[0]["layer_title"] in popup  # the popup shows what identify found
+        assert "unit_grids" not in identify.value.url  # switched off above, so not asked
 
         # The dark variant restyles the map.
         page.select_option("#variant", "dark")
