@@ -184,3 +184,19 @@ def test_filter_uses_the_spatial_index(inspector_a, private_layer):
         cursor.execute(query.as_string(cursor.connection), params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "component_merc_gist" in plan, plan
+
+
+def test_reshaped_area_moves_the_scope_even_through_raw_sql(inspector_a, streets):
+    """Regenerating a city rewrites area shapes in bulk SQL; the trigger keeps people current."""
+    before = scope_for_user(inspector_a.user).key
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE spatial_adminarea SET geom = ST_Multi(ST_Translate(geom, 0.5, 0)) WHERE id = %s",
+            [streets["A"].pk],
+        )
+    inspector_a.refresh_from_db()
+    moved = Point(X0 + 0.5 + SIDE / 2, Y0 + SIDE / 2, srid=4326)
+    assert inspector_a.area_geom.covers(moved)
+    assert scope_for_user(inspector_a.user).key != before
+    streets["B"].name = "乙街道（改名）"
+    streets["B"].save()  # a save without a shape change is harmless

@@ -1,4 +1,8 @@
-"""Keeps each person's area geometry: the union of its admin areas and responsibility grids."""
+"""Keeps each person's area geometry: the union of its admin areas and responsibility grids.
+
+Membership changes: `set_person_areas` and the m2m signals. Shape changes of the areas
+themselves: database triggers (migration 0003), so bulk SQL updates are covered too.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +12,15 @@ from django.db import connection, transaction
 
 from web.accounts.models import Person
 
-# One statement: union of the person's admin areas and grids, made valid and multi, plus its
-# md5 for cache keys. Reads spatial_adminarea / spatial_responsibilitygrid by primary key.
-REFRESH_SQL = """
-WITH parts AS (
-    SELECT a.geom FROM accounts_person_admin_areas pa
-    JOIN spatial_adminarea a ON a.id = pa.adminarea_id
-    WHERE pa.person_id = %(person)s
-    UNION ALL
-    SELECT g.geom FROM accounts_person_grids pg
-    JOIN spatial_responsibilitygrid g ON g.id = pg.responsibilitygrid_id
-    WHERE pg.person_id = %(person)s AND g.geom IS NOT NULL
-), merged AS (
-    SELECT ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Union(geom)), 3)) AS geom FROM parts
-)
-UPDATE accounts_person p
-SET area_geom = CASE WHEN ST_IsEmpty(m.geom) THEN NULL ELSE ST_SetSRID(m.geom, 4326) END,
-    area_digest = COALESCE(md5(ST_AsBinary(m.geom)), '')
-FROM merged m
-WHERE p.id = %(person)s
-"""
-
 
 def refresh_person_area(person_id: int) -> None:
-    """Recomputes one person's area union (and its Web Mercator copy and digest) in SQL."""
+    """Recomputes one person's area union (and its Web Mercator copy and digest) in SQL.
+
+    The SQL function `accounts_refresh_person_area` (migration 0003) unions the person's admin
+    areas and responsibility grids; triggers on those tables call it too when a shape changes.
+    """
     with connection.cursor() as cursor:
-        cursor.execute(REFRESH_SQL, {"person": person_id})
+        cursor.execute("SELECT accounts_refresh_person_area(%s)", [person_id])
 
 
 @transaction.atomic

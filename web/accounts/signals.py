@@ -1,10 +1,10 @@
-"""Refreshes a person's area union whenever its admin areas or grids change, or their shapes."""
+"""Refreshes a person's area union when its admin areas or grids change (shape changes of the
+areas are handled by database triggers, see migration 0003), and logs session sign-outs."""
 
 from django.contrib.auth.signals import user_logged_out
-from django.db.models.signals import m2m_changed, post_save
+from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 
-from spatial.models import AdminArea, ResponsibilityGrid
 from web.accounts.areas import refresh_person_area
 from web.accounts.models import Person
 
@@ -19,28 +19,6 @@ def _areas_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
     else:
         for person_id in pk_set or ():
             refresh_person_area(person_id)
-
-
-@receiver(post_save, sender=AdminArea)
-def _admin_area_saved(sender, instance, created, **kwargs) -> None:
-    if created:
-        return
-    through = Person.admin_areas.through
-    for person_id in through.objects.filter(adminarea_id=instance.pk).values_list(
-        "person_id", flat=True
-    ):
-        refresh_person_area(person_id)
-
-
-@receiver(post_save, sender=ResponsibilityGrid)
-def _grid_saved(sender, instance, created, **kwargs) -> None:
-    if created:
-        return
-    through = Person.grids.through
-    for person_id in through.objects.filter(responsibilitygrid_id=instance.pk).values_list(
-        "person_id", flat=True
-    ):
-        refresh_person_area(person_id)
 
 
 @receiver(user_logged_out)
