@@ -68,6 +68,33 @@ def split_keys(text: str) -> list[str]:
     return names
 
 
+_registry: dict[str, tuple[str, Layer]] = {}
+
+# One row per key: a digest of the layer's whole registry row and of its tiling row. Served by
+# the unique index on spatial_layer.key; any change to either row (a version bump included)
+# changes the digest.
+REGISTRY_DIGEST_SQL = (
+    "SELECT l.key, md5(l::text || coalesce(t::text, '')) FROM spatial_layer l "
+    "LEFT JOIN tiles_layertiling t ON t.layer_id = l.id WHERE l.key = ANY(%s)"
+)
+
+
+def registry_rows(keys: set[str]) -> dict[str, Layer]:
+    """Gives {key: Layer (with its tiling)} for the keys that exist, reusing this process's
+    copies while their rows are unchanged: one small query instead of loading the rows with
+    their JSON columns on every tile request."""
+    with connection.cursor() as cur:
+        cur.execute(REGISTRY_DIGEST_SQL, [sorted(keys)])
+        digests = dict(cur.fetchall())
+    stale = [k for k, d in digests.items() if _registry.get(k, ("",))[0] != d]
+    if stale:
+        if len(_registry) > 5000:
+            _registry.clear()
+        for layer in Layer.objects.filter(key__in=stale).select_related("tiling"):
+            _registry[layer.key] = (digests[layer.key], layer)
+    return {k: _registry[k][1] for k in digests if k in _registry}
+
+
 def resolve(names: list[str], scope, kinds: tuple[str, ...] | None = None) -> list[TileLayer]:
     """Gives the tile layers for `names` the caller may read, in order.
 
@@ -89,12 +116,7 @@ def resolve_lazily(names: list[str], get_scope, kinds: tuple[str, ...] | None = 
             if name.endswith("_" + suffix):
                 base, aggregate = name[: -len(suffix) - 1], suffix
         wanted[name] = (base, aggregate)
-    rows = {
-        layer.key: layer
-        for layer in Layer.objects.filter(
-            key__in={n for n in names} | {b for b, _ in wanted.values()}
-        ).select_related("tiling")
-    }
+    rows = registry_rows(set(names) | {b for b, _ in wanted.values()})
     found: list[TileLayer] = []
     for name in names:
         if name in rows:
