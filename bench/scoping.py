@@ -4,7 +4,7 @@ inspector's `layer_filter` against the same query unfiltered as a system admin.
     .venv/bin/python bench/scoping.py [--repeat 200] [--dense 200000] [--explain]
 
 Uses the dev database (run `manage.py demo_city` first); creates the demo organization with
-`demo_accounts` if it is missing. Two tables are measured: the real `spatial_component` and,
+`demo_accounts` (idempotent). Two tables are measured: the real `spatial_component` and,
 with --dense N, a temporary table of N random points over the city (with its own GiST index on
 the Web Mercator copy), so the ratio is also seen at a density nearer a real city. For each,
 two shapes of query: all rows in the box, and one items page (ORDER BY id LIMIT 100). Admin and
@@ -29,6 +29,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from psycopg2 import sql  # noqa: E402
 
@@ -128,12 +129,8 @@ def main() -> None:
             raise SystemExit("no streets in the database: run manage.py demo_city first")
         street_id, *box = found
         street = AdminArea.objects.get(pk=street_id)
-        inspector = Person.objects.filter(user__username=f"inspector-{street.code}").first()
-        if inspector is None:
-            from django.core.management import call_command
-
-            call_command("demo_accounts", verbosity=0)
-            inspector = Person.objects.get(user__username=f"inspector-{street.code}")
+        call_command("demo_accounts", verbosity=0)  # idempotent: one inspector per street
+        inspector = Person.objects.get(user__username=f"inspector-{street.code}")
         admin = Person.objects.get(user__username="admin")
         layer = Layer.objects.get(key="components")
         admin_scope, inspector_scope = scope_for_user(admin.user), scope_for_user(inspector.user)
