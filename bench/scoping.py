@@ -67,33 +67,31 @@ def query(table: str, condition: sql.Composable, page: bool) -> sql.Composed:
     ).format(table=sql.Identifier(table), cond=condition, tail=tail)
 
 
-def timed(cursor, statement: str, params: list) -> tuple[float, int]:
-    start = time.perf_counter()
-    cursor.execute(statement, params)
-    rows = len(cursor.fetchall())
-    return (time.perf_counter() - start) * 1000, rows
-
-
 def compare(cursor, table, box, box_name, scopes, layer, page, repeat, explain):
     admin_scope, inspector_scope = scopes
-    runs = {}
-    variants = (
-        ("admin", admin_scope, None),
-        ("inspector", inspector_scope, None),
-        ("inspector+bbox", inspector_scope, box),
-    )
-    for label, scope, bbox in variants:
+    variants = {
+        "admin": (admin_scope, None),
+        "inspector": (inspector_scope, None),
+        "inspector+bbox": (inspector_scope, box),
+    }
+
+    def run(label: str) -> tuple[float, int, str, list]:
+        # Building the filter is timed too: with a bbox it asks the database once.
+        start = time.perf_counter()
+        scope, bbox = variants[label]
         cond, params = scope.layer_filter(
             layer, sql.Identifier("geom_mercator"), srid=3857, bbox=bbox
         )
-        runs[label] = (query(table, cond, page).as_string(cursor.connection), [*box, *params])
-    times: dict[str, list[float]] = {label: [] for label in runs}
-    rows = {}
-    for label, (statement, params) in runs.items():  # warm the cache
-        rows[label] = timed(cursor, statement, params)[1]
+        statement = query(table, cond, page).as_string(cursor.connection)
+        cursor.execute(statement, [*box, *params])
+        rows = len(cursor.fetchall())
+        return (time.perf_counter() - start) * 1000, rows, statement, [*box, *params]
+
+    times: dict[str, list[float]] = {label: [] for label in variants}
+    rows = {label: run(label)[1] for label in variants}  # warm the cache
     for _ in range(repeat):
-        for label, (statement, params) in runs.items():
-            times[label].append(timed(cursor, statement, params)[0])
+        for label in variants:
+            times[label].append(run(label)[0])
     p50 = {k: statistics.median(v) for k, v in times.items()}
     shape = "page of 100" if page else "whole box"
     print(
@@ -103,7 +101,7 @@ def compare(cursor, table, box, box_name, scopes, layer, page, repeat, explain):
         f"{p50['inspector+bbox']:7.2f} ms ratio {p50['inspector+bbox'] / p50['admin']:.2f}"
     )
     if explain:
-        statement, params = runs["inspector"]
+        _, _, statement, params = run("inspector")
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)
         print("\n".join("    " + r[0] for r in cursor.fetchall()))
 

@@ -70,11 +70,11 @@ class Scope:
         geometry expression is `geom`, in EPSG `srid`: 4326 or 3857) to what the caller sees.
 
         `bbox` (minx, miny, maxx, maxy in `srid`), when the query is bounded by a box such as a
-        tile envelope, lets a box that lies wholly inside the caller's area skip the per-row
-        test: an InitPlan checks ST_Covers(area, box) once and the per-row OR short-circuits.
-        Pass it only when the query keeps just the rows that intersect the box (ST_Intersects
-        with the box, points with &&, or tiles clipped by ST_AsMVTGeom): rows outside the box
-        are not tested against the area when the box is covered.
+        tile envelope, lets one quick query decide the box as a whole: ``TRUE`` when the box lies
+        inside the caller's area (the query then plans exactly as an admin's), ``FALSE`` when it
+        misses the area, the per-row condition otherwise. Pass it only when the query keeps just
+        the rows that intersect the box (ST_Intersects with the box, points with &&, or tiles
+        clipped by ST_AsMVTGeom).
         """
         if srid not in _AREA_COLUMN:
             raise ValueError(f"layer_filter supports SRID 4326 or 3857, not {srid}")
@@ -83,17 +83,31 @@ class Scope:
         if not self.can_read_layer(layer) or not self.has_area:
             return FALSE, []
         area = sql.Identifier(_AREA_COLUMN[srid])
+        if bbox is not None:
+            relation = self._box_relation(area, srid, bbox)
+            if relation == "inside":
+                return TRUE, []
+            if relation == "outside":
+                return FALSE, []
         condition = sql.SQL(
             "ST_Intersects({geom}, (SELECT {area} FROM accounts_person WHERE id = %s))"
         ).format(geom=geom, area=area)
-        if bbox is None:
-            return condition, [self.person_id]
-        covered = sql.SQL(
-            "(SELECT ST_Covers({area}, ST_MakeEnvelope(%s, %s, %s, %s, {srid})) "
-            "FROM accounts_person WHERE id = %s)"
+        return condition, [self.person_id]
+
+    def _box_relation(self, area: sql.Identifier, srid: int, bbox) -> str:
+        """Gives "inside", "outside" or "across": how a box lies against the caller's area."""
+        query = sql.SQL(
+            "SELECT ST_Covers({area}, b), ST_Intersects({area}, b) FROM accounts_person, "
+            "ST_MakeEnvelope(%s, %s, %s, %s, {srid}) b WHERE id = %s"
         ).format(area=area, srid=sql.Literal(srid))
-        either = sql.SQL("({} OR {})").format(covered, condition)
-        return either, [*(float(v) for v in bbox), self.person_id, self.person_id]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                query.as_string(cursor.connection), [*(float(v) for v in bbox), self.person_id]
+            )
+            row = cursor.fetchone()
+        if row is None or not row[1]:
+            return "outside"
+        return "inside" if row[0] else "across"
 
     def layer_key(self, layer) -> str:
         """Gives the cache-key fragment for one layer: "public" for public layers (every caller
