@@ -16,7 +16,8 @@ from collections import defaultdict
 from django.db import connection
 from pypinyin import lazy_pinyin
 
-NOISES = ["clean", "prefix", "qualifier", "typo", "fullwidth", "numeral", "variant", "pinyin"]
+NOISES = ["clean", "prefix", "qualifier", "typo", "homophone", "fullwidth", "numeral", "variant",
+          "pinyin"]
 QUALIFIERS = ["附近", "对面", "旁边", "门口"]
 PREFIXES = ["北京市", "北京市海淀区", "海淀区", "北京市朝阳区", "北京"]
 CN = "零一二三四五六七八九"
@@ -61,6 +62,25 @@ class Builder:
             )
         }
         self.chars = sorted({c for n in self.names for c in n})
+        self.sounds: dict[str, list[str]] = {}
+        for code in range(0x4E00, 0x9FA6):  # common CJK: what a pinyin input method offers
+            char = chr(code)
+            self.sounds.setdefault(lazy_pinyin(char)[0], []).append(char)
+
+    def homophone(self, name: str) -> str | None:
+        """One character replaced by another of the same pinyin (学院路 → 学园路), the slip a
+        pinyin input method makes, never making another real name."""
+        if len(name) < 3 or name.isdigit():
+            return None
+        for _ in range(10):
+            i = self.rng.randrange(len(name) - 1)
+            same = [c for c in self.sounds.get(lazy_pinyin(name[i])[0], []) if c != name[i]]
+            if not same:
+                continue
+            out = name[:i] + self.rng.choice(same) + name[i + 1 :]
+            if out not in self.names and not any(out in n for n in self.names):
+                return out
+        return None
 
     def typo(self, name: str) -> str | None:
         """One wrong or missing character that does not make another real name."""
@@ -103,6 +123,9 @@ class Builder:
             q = clean + self.rng.choice(QUALIFIERS)
         elif noise == "typo":
             bad = self.typo(name)
+            q = head + bad + tail if bad else None
+        elif noise == "homophone":
+            bad = self.homophone(name)
             q = head + bad + tail if bad else None
         elif noise == "fullwidth" and any(c.isdigit() for c in clean):
             q = fullwidth(clean)

@@ -95,6 +95,7 @@ class Gazetteer:
     )
     entries: dict[tuple[str, int], Entry] = field(default_factory=dict)
     road_areas: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    syllables: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per character
     prefix_keys: list[str] = field(default_factory=list)
     prefix_entries: list[Entry] = field(default_factory=list)
     version: tuple = ()
@@ -112,7 +113,10 @@ class Gazetteer:
         if not key.isascii():
             for gram in name_grams(key):
                 self.grams[gram].add(key)
-            spelled = "".join(lazy_pinyin(key))
+            syllables = lazy_pinyin(key)
+            if len(syllables) == len(key):
+                self.syllables[key] = tuple(syllables)
+            spelled = "".join(syllables)
             if spelled != key and spelled.isascii() and len(spelled) >= 4:
                 self.names[spelled].append(entry)
                 self.max_len = max(self.max_len, len(spelled))

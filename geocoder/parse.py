@@ -239,7 +239,10 @@ def _explain_residue(tokens: list[Token], text: str, g: Gazetteer) -> list[Token
     """Marks prefixes and stop words, and replaces typo runs by fuzzy-matched names."""
     out: list[Token] = []
     first_name_seen = False
+    consumed = 0  # tokens ending before this were swallowed by a fuzzy name
     for idx, tok in enumerate(tokens):
+        if tok.end <= consumed:
+            continue
         if tok.kind != "residue":
             first_name_seen |= tok.kind == "name"
             out.append(tok)
@@ -247,8 +250,9 @@ def _explain_residue(tokens: list[Token], text: str, g: Gazetteer) -> list[Token
         body = "".join(ch for ch in tok.text if ch not in STOP_CHARS)
         if not body:
             continue
-        whole = _fuzzy_token(tok, out, tokens[idx + 1] if idx + 1 < len(tokens) else None, text, g)
-        if not first_name_seen and (whole is None or whole.similarity < PREFIX_OVER_TYPO):
+        after = tokens[idx + 1] if idx + 1 < len(tokens) else None
+        fuzzy = _fuzzy_token(tok, out, after, text, g)
+        if not first_name_seen and (fuzzy is None or fuzzy.similarity < PREFIX_OVER_TYPO):
             prefix = PREFIX_RE.match(tok.text)
             if prefix and prefix.end() > 0:
                 out.append(Token("prefix", prefix.group(), tok.start, tok.start + prefix.end()))
@@ -256,15 +260,14 @@ def _explain_residue(tokens: list[Token], text: str, g: Gazetteer) -> list[Token
                 if not rest.strip():
                     continue
                 tok = Token("residue", rest, tok.start + prefix.end(), tok.end)
-        fuzzy = _fuzzy_token(tok, out, tokens[idx + 1] if idx + 1 < len(tokens) else None, text, g)
+                fuzzy = _fuzzy_token(tok, out, after, text, g)
         if fuzzy is None:
             out.append(tok)
             continue
         while out and out[-1].start >= fuzzy.start:
             out.pop()
         out.append(fuzzy)
-        if idx + 1 < len(tokens) and fuzzy.end >= tokens[idx + 1].end:
-            tokens[idx + 1] = Token("residue", "", tokens[idx + 1].start, tokens[idx + 1].end)
+        consumed = fuzzy.end
     return [t for t in out if t.kind != "residue" or t.text]
 
 
@@ -273,6 +276,9 @@ def _fuzzy_token(
 ) -> Token | None:
     """Gives the best name within one typo of the residue, alone or joined to a neighbour."""
     spans = [(tok.start, tok.end)]
+    if "(" in tok.text and ")" in text[tok.end :]:
+        # a branch name in brackets (张记包子铺(学院路店)) belongs to the misspelt name before it
+        spans.insert(0, (tok.start, text.index(")", tok.end) + 1))
     left = (
         before[-1] if before and before[-1].kind == "name" and before[-1].end == tok.start else None
     )
@@ -287,8 +293,9 @@ def _fuzzy_token(
     best: tuple[float, int, int, list[str]] | None = None
     for start, end in spans:
         probe = text[start:end]
-        joined = (start, end) != (tok.start, tok.end)
-        if len(probe) < 2 or (joined and (best is not None or len(tok.text) > JOIN_MAX)):
+        joined = (start, end) != (tok.start, tok.end) and not (start == tok.start and ")" in probe)
+        short = len(tok.text) <= JOIN_MAX or tok.text.startswith("(")  # or a bracketed branch
+        if len(probe) < 2 or (joined and (best is not None or not short)):
             continue  # join a neighbour only to a short residue that matches nothing alone
         own = {(e.kind, e.id) for t in (left, right) if t is not None for e in t.entries}
         for name, sim in fuzzy_names(probe, g):
@@ -314,13 +321,18 @@ def _fuzzy_token(
     if best is None:
         return None
     _, start, end, names = best
-    sim = Levenshtein.normalized_similarity(text[start:end], names[0])
+    sim = similarity(text[start:end], names[0], g)
     entries = [e for name in names[:FUZZY_TIES] for e in g.names[name]]
     return Token("name", names[0], start, end, entries=entries, similarity=sim)
 
 
 def fuzzy_names(probe: str, g: Gazetteer, limit: int = 60) -> list[tuple[str, float]]:
-    """Gives names sharing a bigram or skip-bigram with `probe`, with their similarity."""
+    """Gives names sharing a bigram or skip-bigram with `probe`, with their similarity.
+
+    Similarity is Levenshtein over characters, raised halfway towards Levenshtein over the
+    characters' pinyin: pinyin input methods make homophones (学园路 for 学院路) the commonest
+    slip, so a same-sound character costs half a wrong one.
+    """
     counts: dict[str, int] = {}
     for gram in name_grams(probe):
         for name in g.grams.get(gram, ()):
@@ -328,9 +340,23 @@ def fuzzy_names(probe: str, g: Gazetteer, limit: int = 60) -> list[tuple[str, fl
     if not counts:
         return []
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])[: limit * 4]
-    scored = [(name, Levenshtein.normalized_similarity(probe, name)) for name, _ in ranked]
+    sounds = lazy_pinyin(probe)
+    heard = tuple(sounds) if len(sounds) == len(probe) else None
+    scored = [(name, similarity(probe, name, g, heard)) for name, _ in ranked]
     scored.sort(key=lambda kv: -kv[1])
     return scored[:limit]
+
+
+def similarity(probe: str, name: str, g: Gazetteer, heard: tuple | None = None) -> float:
+    """Gives the typo similarity of `probe` to the gazetteer name `name` (see fuzzy_names)."""
+    sim = Levenshtein.normalized_similarity(probe, name)
+    if heard is None:
+        sounds = lazy_pinyin(probe)
+        heard = tuple(sounds) if len(sounds) == len(probe) else None
+    other = g.syllables.get(name)
+    if heard is not None and other is not None:
+        sim = max(sim, (sim + Levenshtein.normalized_similarity(heard, other)) / 2)
+    return sim
 
 
 def interpretations(p: Parse) -> list[Interpretation]:
