@@ -16,8 +16,17 @@ from collections import defaultdict
 from django.db import connection
 from pypinyin import lazy_pinyin
 
-NOISES = ["clean", "prefix", "qualifier", "typo", "homophone", "fullwidth", "numeral", "variant",
-          "pinyin"]
+NOISES = [
+    "clean",
+    "prefix",
+    "qualifier",
+    "typo",
+    "homophone",
+    "fullwidth",
+    "numeral",
+    "variant",
+    "pinyin",
+]
 QUALIFIERS = ["附近", "对面", "旁边", "门口"]
 PREFIXES = ["北京市", "北京市海淀区", "海淀区", "北京市朝阳区", "北京"]
 CN = "零一二三四五六七八九"
