@@ -228,20 +228,21 @@ def main() -> None:
     ports = {"cold": free_port(), "warm": free_port(), "tipg": free_port()}
     # asyncpg takes a percent-encoded socket directory as the host (tipg's URL check needs one).
     dsn = f"postgresql://{db['USER']}@{quote(db['HOST'], safe='')}:{db['PORT']}/{args.db}"
-    procs = [
-        start(
+    procs: list[subprocess.Popen] = []
+    servers = [
+        (
             gunicorn + ["-b", f"127.0.0.1:{ports['cold']}"],
             {**base_env, "CITYGRID_TILES_CACHE": "0"},
             ports["cold"],
             "/tiles/roads.json",
         ),
-        start(
+        (
             gunicorn + ["-b", f"127.0.0.1:{ports['warm']}"],
             {**base_env, "CITYGRID_TILES_CACHE": "1"},
             ports["warm"],
             "/tiles/roads.json",
         ),
-        start(
+        (
             [
                 f"{args.tipg_venv}/bin/uvicorn",
                 "tipg.main:app",
@@ -264,6 +265,8 @@ def main() -> None:
     ]
     results: dict = {"db": args.db, "centre": centre, "tiles_per_layer": {}, "rows": []}
     try:
+        for cmd, env, port, probe in servers:
+            procs.append(start(cmd, env, port, probe))
         ours = client(admin_sid)
         tipg = client()
         for key, (collection, props, minzoom) in LAYERS.items():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -53,7 +53,7 @@ def _tile_response(data: bytes | None, content_type: str, etag: str, private: bo
 
 
 @public
-@require_GET
+@require_safe
 def vector_tile(request: HttpRequest, layers: str, z: str, x: str, y: str) -> HttpResponse:
     """Gives the MVT of one layer or of a comma list of layers at z/x/y (204 when empty).
 
@@ -69,7 +69,7 @@ def vector_tile(request: HttpRequest, layers: str, z: str, x: str, y: str) -> Ht
 
 
 @public
-@require_GET
+@require_safe
 def raster_tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpResponse:
     """Gives the PNG of a raster layer at z/x/y (204 outside the image)."""
     zi, xi, yi = _ints(z, x, y)

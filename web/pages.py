@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from web.access import public
 
 
 @public
-@require_GET
+@require_safe
 def map_page(request: HttpRequest) -> HttpResponse:
     """Gives the map page: every layer the caller may read, themes, identify on click.
 
