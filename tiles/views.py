@@ -127,6 +127,9 @@ class TileJsonView(APIView):
     def get(self, request, layers: str):
         scope = scope_for(request)
         items = service.resolve(service.split_keys(layers), scope)
+        kinds = {item.layer.kind == Layer.Kind.RASTER for item in items}
+        if len(kinds) > 1 or (True in kinds and len(items) > 1):
+            raise BadInput("a raster layer has a TileJSON of its own", field="layers")
         base = request.build_absolute_uri("/")[:-1]
         return Response(tilejson.document(items, layers, base))
 
