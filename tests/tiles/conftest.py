@@ -42,7 +42,7 @@ def town(db):
     from spatial.models import AdminArea, Component, RoadSegment, UnitGrid
 
     district = AdminArea.objects.create(
-        code="110108",
+        code="110199",
         name="测试区",
         level="district",
         geom=box(LON0, LAT0, LON0 + WIDTH, LAT0 + HEIGHT),
@@ -50,7 +50,7 @@ def town(db):
     half = WIDTH / 2
     streets = [
         AdminArea.objects.create(
-            code=f"110108{i + 1:03d}",
+            code=f"110199{i + 1:03d}",
             name=name,
             level="street",
             parent=district,
@@ -109,7 +109,7 @@ def town(db):
         lat = LAT0 + rng.random() * HEIGHT
         components.append(
             Component(
-                code=f"110108{cat.code}{n:06d}",
+                code=f"110199{cat.code}{n:06d}",
                 category=cat,
                 name=f"部件{n}",
                 geom=Point(lon, lat, srid=4326),
@@ -151,14 +151,15 @@ def decode(data: bytes) -> dict:
 
 
 def count_in_tile(table: str, z: int, x: int, y: int, where: str = "true", params=()) -> int:
-    """Gives the points of `table` in tile z/x/y by direct SQL: x in [minx, maxx), y in
-    (miny, maxy], so a point on an edge belongs to one tile."""
+    """Gives the features of `table` in tile z/x/y by direct SQL, each counted at the centre of
+    its bounding box as the clusters do (a point is its own centre): x in [minx, maxx), y in
+    (miny, maxy], so a feature on an edge belongs to one tile."""
     minx, miny, maxx, maxy = tile_bounds(z, x, y)
     with connection.cursor() as cur:
         cur.execute(
-            f"SELECT count(*) FROM {table} WHERE ST_X(geom_mercator) >= %s AND "
-            f"ST_X(geom_mercator) < %s AND ST_Y(geom_mercator) > %s AND "
-            f"ST_Y(geom_mercator) <= %s AND ({where})",
+            f"SELECT count(*) FROM (SELECT *, (ST_XMin(geom_mercator) + ST_XMax(geom_mercator)) / 2"
+            f" AS cx, (ST_YMin(geom_mercator) + ST_YMax(geom_mercator)) / 2 AS cy FROM {table}) t"
+            f" WHERE cx >= %s AND cx < %s AND cy > %s AND cy <= %s AND ({where})",
             [minx, maxx, miny, maxy, *params],
         )
         return cur.fetchone()[0]

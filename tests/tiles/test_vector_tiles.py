@@ -261,7 +261,7 @@ def test_point_cells_stay_exact_through_writes_and_match_the_scan(admin, town):
     Component.objects.bulk_create(
         [
             Component(
-                code=f"1101089901{n:06d}",
+                code=f"1101999901{n:06d}",
                 category=template.category,
                 geom=Point(TOWN_CENTRE[0] + n * 1e-4, TOWN_CENTRE[1]),
             )
