@@ -131,13 +131,14 @@ def test_filters_narrow_the_component_tile(admin):
 )
 def test_sql_shaped_filter_values_are_just_values(admin, query):
     z, x, y = tile_of(*TOWN_CENTRE, 16)
+    before = count_in_tile("spatial_component", 0, 0, 0)
     response = admin.get(f"/tiles/components/{z}/{x}/{y}.mvt?{query}")
     if query.startswith("category"):
         assert response.status_code == 400
         assert response.json()["error"]["field"] == "category"
     else:
         assert response.status_code == 204  # matches nothing
-    assert count_in_tile("spatial_component", 0, 0, 0) == 1500
+    assert count_in_tile("spatial_component", 0, 0, 0) == before >= 1500
 
 
 @pytest.mark.parametrize(
@@ -254,10 +255,12 @@ def test_point_cells_stay_exact_through_writes_and_match_the_scan(admin, town):
         )
 
     assert clusters() == clusters(every_status)
-    first = Component.objects.order_by("id").first()
+    before = count_in_tile("spatial_component", z, x, y)
+    in_town = Component.objects.filter(code__startswith="110199").order_by("id")
+    first = in_town.first()
     Component.objects.filter(pk=first.pk).update(geom=Point(TOWN_CENTRE[0] + 0.3, TOWN_CENTRE[1]))
-    Component.objects.filter(pk__in=Component.objects.order_by("-id").values("id")[:10]).delete()
-    template = Component.objects.order_by("id").last()
+    Component.objects.filter(pk__in=in_town.order_by("-id").values("id")[:10]).delete()
+    template = in_town.last()
     Component.objects.bulk_create(
         [
             Component(
@@ -269,6 +272,6 @@ def test_point_cells_stay_exact_through_writes_and_match_the_scan(admin, town):
         ]
     )
     total = sum(c for c, _ in clusters())
-    assert total == count_in_tile("spatial_component", z, x, y) == 1500 - 1 - 10 + 25
+    assert total == count_in_tile("spatial_component", z, x, y) == before - 1 - 10 + 25
     assert clusters() == clusters(every_status)
 
