@@ -5,24 +5,114 @@ from django.db import connection
 
 CORE_LAYERS = [
     # key, title, table, geometry type, purpose, fields, min_zoom, public, order
-    ("districts", "区", "spatial_adminarea", "MultiPolygon", "county",
-     ["code", "name", "level"], 0, True, 10, "level = 'district'"),
-    ("streets", "街道", "spatial_adminarea", "MultiPolygon", "street",
-     ["code", "name", "level"], 8, True, 11, "level = 'street'"),
-    ("communities", "社区", "spatial_adminarea", "MultiPolygon", "community",
-     ["code", "name", "level"], 10, True, 12, "level = 'community'"),
-    ("unit_grids", "单元网格", "spatial_unitgrid", "MultiPolygon", "unit_grid",
-     ["code", "area_m2"], 12, True, 20, ""),
-    ("responsibility_grids", "责任网格", "spatial_responsibilitygrid", "MultiPolygon", "",
-     ["code", "name"], 10, False, 21, ""),
-    ("timing_zones", "计时区域", "spatial_timingzone", "MultiPolygon", "",
-     ["name", "kind"], 8, False, 22, ""),
-    ("controlled_areas", "管控区域", "spatial_controlledarea", "MultiPolygon", "",
-     ["name", "action", "reason"], 10, False, 23, ""),
-    ("roads", "道路", "spatial_roadsegment", "LineString", "road",
-     ["name", "road_class"], 10, True, 30, ""),
-    ("components", "部件", "spatial_component", "Geometry", "component",
-     ["code", "name", "category_id", "status", "owner_department"], 10, False, 40, ""),
+    (
+        "districts",
+        "区",
+        "spatial_adminarea",
+        "MultiPolygon",
+        "county",
+        ["code", "name", "level"],
+        0,
+        True,
+        10,
+        "level = 'district'",
+    ),
+    (
+        "streets",
+        "街道",
+        "spatial_adminarea",
+        "MultiPolygon",
+        "street",
+        ["code", "name", "level"],
+        8,
+        True,
+        11,
+        "level = 'street'",
+    ),
+    (
+        "communities",
+        "社区",
+        "spatial_adminarea",
+        "MultiPolygon",
+        "community",
+        ["code", "name", "level"],
+        10,
+        True,
+        12,
+        "level = 'community'",
+    ),
+    (
+        "unit_grids",
+        "单元网格",
+        "spatial_unitgrid",
+        "MultiPolygon",
+        "unit_grid",
+        ["code", "area_m2"],
+        12,
+        True,
+        20,
+        "",
+    ),
+    (
+        "responsibility_grids",
+        "责任网格",
+        "spatial_responsibilitygrid",
+        "MultiPolygon",
+        "",
+        ["code", "name"],
+        10,
+        False,
+        21,
+        "",
+    ),
+    (
+        "timing_zones",
+        "计时区域",
+        "spatial_timingzone",
+        "MultiPolygon",
+        "",
+        ["name", "kind"],
+        8,
+        False,
+        22,
+        "",
+    ),
+    (
+        "controlled_areas",
+        "管控区域",
+        "spatial_controlledarea",
+        "MultiPolygon",
+        "",
+        ["name", "action", "reason"],
+        10,
+        False,
+        23,
+        "",
+    ),
+    (
+        "roads",
+        "道路",
+        "spatial_roadsegment",
+        "LineString",
+        "road",
+        ["name", "road_class"],
+        10,
+        True,
+        30,
+        "",
+    ),
+    (
+        "components",
+        "部件",
+        "spatial_component",
+        "Geometry",
+        "component",
+        ["code", "name", "category_id", "status", "owner_department"],
+        10,
+        False,
+        40,
+        "",
+    ),
 ]
 
 VERSION_TRIGGER_SQL = """
@@ -44,15 +134,17 @@ def install_version_trigger(schema: str, table: str) -> None:
         cur.execute(VERSION_TRIGGER_SQL)
         target = sql.Identifier(schema, table)
         cur.execute(
-            sql.SQL("DROP TRIGGER IF EXISTS citygrid_layer_version ON {}").format(target).as_string(
-                cur.connection
-            )
+            sql.SQL("DROP TRIGGER IF EXISTS citygrid_layer_version ON {}")
+            .format(target)
+            .as_string(cur.connection)
         )
         cur.execute(
             sql.SQL(
                 "CREATE TRIGGER citygrid_layer_version AFTER INSERT OR UPDATE OR DELETE OR "
                 "TRUNCATE ON {} FOR EACH STATEMENT EXECUTE FUNCTION citygrid_bump_layer_version()"
-            ).format(target).as_string(cur.connection)
+            )
+            .format(target)
+            .as_string(cur.connection)
         )
 
 

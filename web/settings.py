@@ -15,7 +15,9 @@ def _env_bool(name: str, default: bool) -> bool:
 
 DEBUG = _env_bool("CITYGRID_DEBUG", True)
 SECRET_KEY = os.environ.get("CITYGRID_SECRET_KEY", "citygrid-development-key-not-for-production")
-ALLOWED_HOSTS = os.environ.get("CITYGRID_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+ALLOWED_HOSTS = os.environ.get("CITYGRID_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(
+    ","
+)
 ALLOW_DEMO_USERS = _env_bool("CITYGRID_ALLOW_DEMO_USERS", False)
 
 INSTALLED_APPS = [

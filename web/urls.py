@@ -12,9 +12,7 @@ from web.pages import map_page
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/openapi.json", public(SpectacularJSONAPIView.as_view()), name="openapi"),
-    path(
-        "api/v1/docs", public(SpectacularRedocView.as_view(url_name="openapi")), name="api-docs"
-    ),
+    path("api/v1/docs", public(SpectacularRedocView.as_view(url_name="openapi")), name="api-docs"),
     path("api/v1/", include("spatial.urls")),
     path("api/v1/", include("spatial.layers.urls")),
     path("api/v1/", include("geocoder.urls")),

@@ -5,28 +5,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Category',
+            name="Category",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('component', '部件'), ('event', '事件')], max_length=16)),
-                ('code', models.CharField(help_text='2 digits for a major class, 4 for a minor one', max_length=4)),
-                ('name', models.CharField(max_length=64)),
-                ('default_department', models.CharField(blank=True, max_length=64)),
-                ('handling_limit_hours', models.PositiveIntegerField(blank=True, help_text='handling time limit in working hours', null=True)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='children', to='data.category')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("component", "部件"), ("event", "事件")], max_length=16
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        help_text="2 digits for a major class, 4 for a minor one", max_length=4
+                    ),
+                ),
+                ("name", models.CharField(max_length=64)),
+                ("default_department", models.CharField(blank=True, max_length=64)),
+                (
+                    "handling_limit_hours",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="handling time limit in working hours", null=True
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="children",
+                        to="data.category",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'categories',
-                'ordering': ['kind', 'code'],
-                'constraints': [models.UniqueConstraint(fields=('kind', 'code'), name='category_kind_code')],
+                "verbose_name_plural": "categories",
+                "ordering": ["kind", "code"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("kind", "code"), name="category_kind_code")
+                ],
             },
         ),
     ]

@@ -9,217 +9,534 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('data', '0001_initial'),
+        ("data", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Layer',
+            name="Layer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(help_text='URL name: /tiles/{key}/...', max_length=63, unique=True)),
-                ('title', models.CharField(max_length=128)),
-                ('description', models.TextField(blank=True)),
-                ('kind', models.CharField(choices=[('core', '核心图层'), ('managed', '管理图层'), ('raster', '影像图层')], max_length=16)),
-                ('schema_name', models.CharField(default='public', max_length=63)),
-                ('table_name', models.CharField(blank=True, max_length=63)),
-                ('geometry_column', models.CharField(default='geom', max_length=63)),
-                ('id_column', models.CharField(default='id', max_length=63)),
-                ('geometry_type', models.CharField(blank=True, max_length=32)),
-                ('fields', models.JSONField(blank=True, default=list)),
-                ('filter_sql', models.TextField(blank=True, help_text='fixed SQL condition on the table (admin-defined, never user input)')),
-                ('datetime_column', models.CharField(blank=True, max_length=63)),
-                ('purpose', models.CharField(blank=True, choices=[('', '无'), ('street', '街道图层'), ('community', '社区图层'), ('unit_grid', '单元网格图层'), ('road_surface', '道路面图层'), ('county', '区县边界图层'), ('city', '市图层'), ('province', '省图层'), ('component', '部件图层'), ('road', '道路图层'), ('poi', '兴趣点图层'), ('building', '建筑图层'), ('imagery', '影像图层')], max_length=32)),
-                ('group', models.CharField(blank=True, max_length=64)),
-                ('min_zoom', models.PositiveSmallIntegerField(default=0)),
-                ('max_zoom', models.PositiveSmallIntegerField(default=22)),
-                ('public', models.BooleanField(default=False)),
-                ('style', models.JSONField(blank=True, default=dict)),
-                ('extent', models.JSONField(blank=True, help_text='[minx, miny, maxx, maxy] EPSG:4326', null=True)),
-                ('feature_count', models.BigIntegerField(default=0)),
-                ('raster_path', models.CharField(blank=True, max_length=512)),
-                ('version', models.BigIntegerField(default=1)),
-                ('sort_order', models.IntegerField(default=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "key",
+                    models.SlugField(
+                        help_text="URL name: /tiles/{key}/...", max_length=63, unique=True
+                    ),
+                ),
+                ("title", models.CharField(max_length=128)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("core", "核心图层"),
+                            ("managed", "管理图层"),
+                            ("raster", "影像图层"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("schema_name", models.CharField(default="public", max_length=63)),
+                ("table_name", models.CharField(blank=True, max_length=63)),
+                ("geometry_column", models.CharField(default="geom", max_length=63)),
+                ("id_column", models.CharField(default="id", max_length=63)),
+                ("geometry_type", models.CharField(blank=True, max_length=32)),
+                ("fields", models.JSONField(blank=True, default=list)),
+                (
+                    "filter_sql",
+                    models.TextField(
+                        blank=True,
+                        help_text="fixed SQL condition on the table (admin-defined, never user input)",
+                    ),
+                ),
+                ("datetime_column", models.CharField(blank=True, max_length=63)),
+                (
+                    "purpose",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "无"),
+                            ("street", "街道图层"),
+                            ("community", "社区图层"),
+                            ("unit_grid", "单元网格图层"),
+                            ("road_surface", "道路面图层"),
+                            ("county", "区县边界图层"),
+                            ("city", "市图层"),
+                            ("province", "省图层"),
+                            ("component", "部件图层"),
+                            ("road", "道路图层"),
+                            ("poi", "兴趣点图层"),
+                            ("building", "建筑图层"),
+                            ("imagery", "影像图层"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("group", models.CharField(blank=True, max_length=64)),
+                ("min_zoom", models.PositiveSmallIntegerField(default=0)),
+                ("max_zoom", models.PositiveSmallIntegerField(default=22)),
+                ("public", models.BooleanField(default=False)),
+                ("style", models.JSONField(blank=True, default=dict)),
+                (
+                    "extent",
+                    models.JSONField(
+                        blank=True, help_text="[minx, miny, maxx, maxy] EPSG:4326", null=True
+                    ),
+                ),
+                ("feature_count", models.BigIntegerField(default=0)),
+                ("raster_path", models.CharField(blank=True, max_length=512)),
+                ("version", models.BigIntegerField(default=1)),
+                ("sort_order", models.IntegerField(default=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['sort_order', 'key'],
+                "ordering": ["sort_order", "key"],
             },
         ),
         migrations.CreateModel(
-            name='Theme',
+            name="Theme",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(max_length=63, unique=True)),
-                ('title', models.CharField(max_length=128)),
-                ('description', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.SlugField(max_length=63, unique=True)),
+                ("title", models.CharField(max_length=128)),
+                ("description", models.TextField(blank=True)),
             ],
         ),
         migrations.CreateModel(
-            name='AdminArea',
+            name="AdminArea",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=12, unique=True)),
-                ('name', models.CharField(max_length=64)),
-                ('level', models.CharField(choices=[('district', '区'), ('street', '街道'), ('community', '社区')], db_index=True, max_length=16)),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
-                ('geom_mercator', models.GeneratedField(db_persist=True, expression=django.contrib.gis.db.models.functions.Transform('geom', 3857), output_field=django.contrib.gis.db.models.fields.MultiPolygonField(spatial_index=False, srid=3857))),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='spatial.adminarea')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=12, unique=True)),
+                ("name", models.CharField(max_length=64)),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[("district", "区"), ("street", "街道"), ("community", "社区")],
+                        db_index=True,
+                        max_length=16,
+                    ),
+                ),
+                ("geom", django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
+                (
+                    "geom_mercator",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.contrib.gis.db.models.functions.Transform("geom", 3857),
+                        output_field=django.contrib.gis.db.models.fields.MultiPolygonField(
+                            spatial_index=False, srid=3857
+                        ),
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="spatial.adminarea",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Component',
+            name="Component",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=16, unique=True)),
-                ('name', models.CharField(blank=True, max_length=64)),
-                ('geom', django.contrib.gis.db.models.fields.GeometryField(srid=4326)),
-                ('geom_mercator', models.GeneratedField(db_persist=True, expression=django.contrib.gis.db.models.functions.Transform('geom', 3857), output_field=django.contrib.gis.db.models.fields.GeometryField(spatial_index=False, srid=3857))),
-                ('owner_department', models.CharField(blank=True, max_length=64)),
-                ('maintenance_unit', models.CharField(blank=True, max_length=128)),
-                ('status', models.CharField(choices=[('normal', '完好'), ('damaged', '损坏'), ('missing', '丢失'), ('removed', '废弃')], default='normal', max_length=16)),
-                ('attributes', models.JSONField(blank=True, default=dict)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('category', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='data.category')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=16, unique=True)),
+                ("name", models.CharField(blank=True, max_length=64)),
+                ("geom", django.contrib.gis.db.models.fields.GeometryField(srid=4326)),
+                (
+                    "geom_mercator",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.contrib.gis.db.models.functions.Transform("geom", 3857),
+                        output_field=django.contrib.gis.db.models.fields.GeometryField(
+                            spatial_index=False, srid=3857
+                        ),
+                    ),
+                ),
+                ("owner_department", models.CharField(blank=True, max_length=64)),
+                ("maintenance_unit", models.CharField(blank=True, max_length=128)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("normal", "完好"),
+                            ("damaged", "损坏"),
+                            ("missing", "丢失"),
+                            ("removed", "废弃"),
+                        ],
+                        default="normal",
+                        max_length=16,
+                    ),
+                ),
+                ("attributes", models.JSONField(blank=True, default=dict)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "category",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="data.category",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ControlledArea',
+            name="ControlledArea",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=128)),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
-                ('geom_mercator', models.GeneratedField(db_persist=True, expression=django.contrib.gis.db.models.functions.Transform('geom', 3857), output_field=django.contrib.gis.db.models.fields.MultiPolygonField(spatial_index=False, srid=3857))),
-                ('valid_from', models.DateTimeField(blank=True, null=True)),
-                ('valid_to', models.DateTimeField(blank=True, null=True)),
-                ('daily_windows', models.JSONField(blank=True, default=list)),
-                ('categories', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=4), blank=True, default=list, size=None)),
-                ('action', models.CharField(choices=[('forbid', '禁止上报'), ('warn', '提醒')], default='warn', max_length=8)),
-                ('reason', models.TextField(blank=True)),
-                ('attachment', models.FileField(blank=True, null=True, upload_to='controlled-areas/')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=128)),
+                ("geom", django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
+                (
+                    "geom_mercator",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.contrib.gis.db.models.functions.Transform("geom", 3857),
+                        output_field=django.contrib.gis.db.models.fields.MultiPolygonField(
+                            spatial_index=False, srid=3857
+                        ),
+                    ),
+                ),
+                ("valid_from", models.DateTimeField(blank=True, null=True)),
+                ("valid_to", models.DateTimeField(blank=True, null=True)),
+                ("daily_windows", models.JSONField(blank=True, default=list)),
+                (
+                    "categories",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=4),
+                        blank=True,
+                        default=list,
+                        size=None,
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[("forbid", "禁止上报"), ("warn", "提醒")],
+                        default="warn",
+                        max_length=8,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                (
+                    "attachment",
+                    models.FileField(blank=True, null=True, upload_to="controlled-areas/"),
+                ),
             ],
             options={
-                'indexes': [django.contrib.postgres.indexes.GistIndex(fields=['geom_mercator'], name='ctrlarea_merc_gist')],
+                "indexes": [
+                    django.contrib.postgres.indexes.GistIndex(
+                        fields=["geom_mercator"], name="ctrlarea_merc_gist"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RoadSegment',
+            name="RoadSegment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(db_index=True, max_length=64)),
-                ('road_class', models.CharField(choices=[('main', '主干道'), ('secondary', '次干道'), ('branch', '支路'), ('alley', '背街小巷')], max_length=16)),
-                ('geom', django.contrib.gis.db.models.fields.LineStringField(srid=4326)),
-                ('geom_mercator', models.GeneratedField(db_persist=True, expression=django.contrib.gis.db.models.functions.Transform('geom', 3857), output_field=django.contrib.gis.db.models.fields.LineStringField(spatial_index=False, srid=3857))),
-                ('source_id', models.CharField(blank=True, help_text='e.g. an OSM way id', max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(db_index=True, max_length=64)),
+                (
+                    "road_class",
+                    models.CharField(
+                        choices=[
+                            ("main", "主干道"),
+                            ("secondary", "次干道"),
+                            ("branch", "支路"),
+                            ("alley", "背街小巷"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("geom", django.contrib.gis.db.models.fields.LineStringField(srid=4326)),
+                (
+                    "geom_mercator",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.contrib.gis.db.models.functions.Transform("geom", 3857),
+                        output_field=django.contrib.gis.db.models.fields.LineStringField(
+                            spatial_index=False, srid=3857
+                        ),
+                    ),
+                ),
+                (
+                    "source_id",
+                    models.CharField(blank=True, help_text="e.g. an OSM way id", max_length=64),
+                ),
             ],
             options={
-                'indexes': [django.contrib.postgres.indexes.GistIndex(fields=['geom_mercator'], name='roadseg_merc_gist')],
+                "indexes": [
+                    django.contrib.postgres.indexes.GistIndex(
+                        fields=["geom_mercator"], name="roadseg_merc_gist"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MapConfig',
+            name="MapConfig",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(default='default', max_length=63, unique=True)),
-                ('title', models.CharField(default='', max_length=128)),
-                ('extent', models.JSONField(default=list, help_text='[minx, miny, maxx, maxy] EPSG:4326')),
-                ('center', models.JSONField(default=list, help_text='[lon, lat]')),
-                ('zoom', models.FloatField(default=12)),
-                ('min_zoom', models.FloatField(default=8)),
-                ('max_zoom', models.FloatField(default=20)),
-                ('crs', models.CharField(default='EPSG:3857', max_length=32)),
-                ('tile_size', models.PositiveIntegerField(default=512)),
-                ('resolutions', models.JSONField(blank=True, default=list)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('default_theme', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='spatial.theme')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(default="default", max_length=63, unique=True)),
+                ("title", models.CharField(default="", max_length=128)),
+                (
+                    "extent",
+                    models.JSONField(default=list, help_text="[minx, miny, maxx, maxy] EPSG:4326"),
+                ),
+                ("center", models.JSONField(default=list, help_text="[lon, lat]")),
+                ("zoom", models.FloatField(default=12)),
+                ("min_zoom", models.FloatField(default=8)),
+                ("max_zoom", models.FloatField(default=20)),
+                ("crs", models.CharField(default="EPSG:3857", max_length=32)),
+                ("tile_size", models.PositiveIntegerField(default=512)),
+                ("resolutions", models.JSONField(blank=True, default=list)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "default_theme",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="spatial.theme",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ThemeLayer',
+            name="ThemeLayer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order', models.IntegerField(default=0)),
-                ('visible', models.BooleanField(default=True)),
-                ('layer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='spatial.layer')),
-                ('theme', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entries', to='spatial.theme')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("order", models.IntegerField(default=0)),
+                ("visible", models.BooleanField(default=True)),
+                (
+                    "layer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="spatial.layer",
+                    ),
+                ),
+                (
+                    "theme",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="entries",
+                        to="spatial.theme",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['order'],
+                "ordering": ["order"],
             },
         ),
         migrations.AddField(
-            model_name='theme',
-            name='layers',
-            field=models.ManyToManyField(related_name='themes', through='spatial.ThemeLayer', to='spatial.layer'),
+            model_name="theme",
+            name="layers",
+            field=models.ManyToManyField(
+                related_name="themes", through="spatial.ThemeLayer", to="spatial.layer"
+            ),
         ),
         migrations.CreateModel(
-            name='TimingZone',
+            name="TimingZone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64)),
-                ('kind', models.CharField(choices=[('core', '核心区域'), ('general', '一般区域'), ('outer', '外围区域')], max_length=16)),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
-                ('geom_mercator', models.GeneratedField(db_persist=True, expression=django.contrib.gis.db.models.functions.Transform('geom', 3857), output_field=django.contrib.gis.db.models.fields.MultiPolygonField(spatial_index=False, srid=3857))),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("core", "核心区域"),
+                            ("general", "一般区域"),
+                            ("outer", "外围区域"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("geom", django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
+                (
+                    "geom_mercator",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.contrib.gis.db.models.functions.Transform("geom", 3857),
+                        output_field=django.contrib.gis.db.models.fields.MultiPolygonField(
+                            spatial_index=False, srid=3857
+                        ),
+                    ),
+                ),
             ],
             options={
-                'indexes': [django.contrib.postgres.indexes.GistIndex(fields=['geom_mercator'], name='timingzone_merc_gist')],
+                "indexes": [
+                    django.contrib.postgres.indexes.GistIndex(
+                        fields=["geom_mercator"], name="timingzone_merc_gist"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='UnitGrid',
+            name="UnitGrid",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=14, unique=True)),
-                ('area_m2', models.FloatField(help_text='area in square metres, computed on the ellipsoid')),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
-                ('geom_mercator', models.GeneratedField(db_persist=True, expression=django.contrib.gis.db.models.functions.Transform('geom', 3857), output_field=django.contrib.gis.db.models.fields.MultiPolygonField(spatial_index=False, srid=3857))),
-                ('community', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='unit_grids', to='spatial.adminarea')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=14, unique=True)),
+                (
+                    "area_m2",
+                    models.FloatField(help_text="area in square metres, computed on the ellipsoid"),
+                ),
+                ("geom", django.contrib.gis.db.models.fields.MultiPolygonField(srid=4326)),
+                (
+                    "geom_mercator",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.contrib.gis.db.models.functions.Transform("geom", 3857),
+                        output_field=django.contrib.gis.db.models.fields.MultiPolygonField(
+                            spatial_index=False, srid=3857
+                        ),
+                    ),
+                ),
+                (
+                    "community",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="unit_grids",
+                        to="spatial.adminarea",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='ResponsibilityGrid',
+            name="ResponsibilityGrid",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True)),
-                ('name', models.CharField(max_length=64)),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(blank=True, null=True, srid=4326)),
-                ('geom_mercator', models.GeneratedField(db_persist=True, expression=django.contrib.gis.db.models.functions.Transform('geom', 3857), output_field=django.contrib.gis.db.models.fields.MultiPolygonField(null=True, spatial_index=False, srid=3857))),
-                ('street', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='spatial.adminarea')),
-                ('unit_grids', models.ManyToManyField(blank=True, related_name='responsibility_grids', to='spatial.unitgrid')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, unique=True)),
+                ("name", models.CharField(max_length=64)),
+                (
+                    "geom",
+                    django.contrib.gis.db.models.fields.MultiPolygonField(
+                        blank=True, null=True, srid=4326
+                    ),
+                ),
+                (
+                    "geom_mercator",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.contrib.gis.db.models.functions.Transform("geom", 3857),
+                        output_field=django.contrib.gis.db.models.fields.MultiPolygonField(
+                            null=True, spatial_index=False, srid=3857
+                        ),
+                    ),
+                ),
+                (
+                    "street",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="spatial.adminarea",
+                    ),
+                ),
+                (
+                    "unit_grids",
+                    models.ManyToManyField(
+                        blank=True, related_name="responsibility_grids", to="spatial.unitgrid"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.AddIndex(
-            model_name='adminarea',
-            index=django.contrib.postgres.indexes.GistIndex(fields=['geom_mercator'], name='adminarea_merc_gist'),
+            model_name="adminarea",
+            index=django.contrib.postgres.indexes.GistIndex(
+                fields=["geom_mercator"], name="adminarea_merc_gist"
+            ),
         ),
         migrations.AddIndex(
-            model_name='component',
-            index=django.contrib.postgres.indexes.GistIndex(fields=['geom_mercator'], name='component_merc_gist'),
+            model_name="component",
+            index=django.contrib.postgres.indexes.GistIndex(
+                fields=["geom_mercator"], name="component_merc_gist"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='themelayer',
-            constraint=models.UniqueConstraint(fields=('theme', 'layer'), name='theme_layer_once'),
+            model_name="themelayer",
+            constraint=models.UniqueConstraint(fields=("theme", "layer"), name="theme_layer_once"),
         ),
         migrations.AddIndex(
-            model_name='unitgrid',
-            index=django.contrib.postgres.indexes.GistIndex(fields=['geom_mercator'], name='unitgrid_merc_gist'),
+            model_name="unitgrid",
+            index=django.contrib.postgres.indexes.GistIndex(
+                fields=["geom_mercator"], name="unitgrid_merc_gist"
+            ),
         ),
         migrations.AddIndex(
-            model_name='responsibilitygrid',
-            index=django.contrib.postgres.indexes.GistIndex(fields=['geom_mercator'], name='respgrid_merc_gist'),
+            model_name="responsibilitygrid",
+            index=django.contrib.postgres.indexes.GistIndex(
+                fields=["geom_mercator"], name="respgrid_merc_gist"
+            ),
         ),
     ]

@@ -274,4 +274,3 @@ def test_point_cells_stay_exact_through_writes_and_match_the_scan(admin, town):
     total = sum(c for c, _ in clusters())
     assert total == count_in_tile("spatial_component", z, x, y) == before - 1 - 10 + 25
     assert clusters() == clusters(every_status)
-

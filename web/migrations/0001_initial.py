@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,24 +15,50 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('kind', models.CharField(max_length=32)),
-                ('state', models.CharField(choices=[('pending', '排队'), ('running', '运行中'), ('succeeded', '成功'), ('failed', '失败')], default='pending', max_length=16)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('rows_done', models.BigIntegerField(default=0)),
-                ('rows_total', models.BigIntegerField(blank=True, null=True)),
-                ('errors', models.JSONField(blank=True, default=list)),
-                ('report', models.JSONField(blank=True, default=dict)),
-                ('result_path', models.CharField(blank=True, max_length=512)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("kind", models.CharField(max_length=32)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "排队"),
+                            ("running", "运行中"),
+                            ("succeeded", "成功"),
+                            ("failed", "失败"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("params", models.JSONField(blank=True, default=dict)),
+                ("rows_done", models.BigIntegerField(default=0)),
+                ("rows_total", models.BigIntegerField(blank=True, null=True)),
+                ("errors", models.JSONField(blank=True, default=list)),
+                ("report", models.JSONField(blank=True, default=dict)),
+                ("result_path", models.CharField(blank=True, max_length=512)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
     ]
