@@ -160,7 +160,6 @@ def test_map_page_draws_grids_roads_and_components(server):
         assert counts.get("components", 0) > 0, (counts, debug)
         labels = page.locator("#layers label").all_inner_texts()
         assert any("单元网格" in t for t in labels) and any("部件" in t for t in labels)
-        SCREENSHOT.parent.mkdir(exist_ok=True)
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT))
 
