@@ -215,6 +215,25 @@ def build_components(
     for minor, per_m2 in IN_COMPOUNDS:
         comps.add(minor, inside(compound_polys, per_m2 / density, rng))
     _polygons(plan, blocks, comps, rng)
+    _keep_inside_district(plan)
+
+
+def _keep_inside_district(plan: CityPlan) -> None:
+    """Drops the items that roadside offsets put beyond the district's edge, and clips lines
+    and polygons to it: a component belongs to the district it is in, and a person whose area
+    is the whole district must see every one of them."""
+    district = next(a.geom for a in plan.areas if a.level == "district")
+    shapely.prepare(district)
+    comps = plan.components
+    for i, geoms in enumerate(comps.geoms):
+        inside_mask = shapely.covered_by(geoms, district)
+        kept = geoms.copy()
+        partial = ~inside_mask & (shapely.get_type_id(geoms) != 0)
+        if partial.any():
+            kept[partial] = shapely.intersection(geoms[partial], district)
+        keep = inside_mask | (partial & ~shapely.is_empty(kept))
+        comps.geoms[i] = kept[keep]
+        comps.minor[i] = comps.minor[i][keep]
 
 
 def _polygons(plan: CityPlan, blocks: dict, comps: Components, rng) -> None:

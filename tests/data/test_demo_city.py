@@ -193,6 +193,16 @@ def test_components_sit_where_they_belong(city):
     assert park_trees > 0
 
 
+def test_every_component_lies_inside_the_district(city):
+    """Roadside offsets on the district's edge roads must not put components outside it: a
+    person whose area is the whole district sees every component."""
+    outside = one(
+        "SELECT count(*) FROM spatial_component c JOIN spatial_adminarea d "
+        "ON d.level = 'district' WHERE NOT ST_Covers(ST_Buffer(d.geom, 1e-7), c.geom)"
+    )[0]
+    assert outside == 0
+
+
 def test_door_numbers_follow_the_odd_side_and_grow_along_the_road(city):
     wrong_side = one(
         "SELECT count(*) FROM geocoder_dooraddress d JOIN geocoder_road r ON r.id = d.road_id "
