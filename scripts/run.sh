@@ -27,6 +27,6 @@ pids+=($!)
 pids+=($!)
 log "serving on http://127.0.0.1:${CITYGRID_PORT:-8000}/  (map: /map, API docs: /api/v1/docs)"
 "$VENV/bin/gunicorn" web.wsgi:application -b "127.0.0.1:${CITYGRID_PORT:-8000}" \
-  -w "${CITYGRID_WEB_WORKERS:-3}" --threads 4 --access-logfile - --log-level warning &
+  -w "${CITYGRID_WEB_WORKERS:-3}" --threads 4 --graceful-timeout 5 --access-logfile - --log-level warning &
 pids+=($!)
 wait -n "${pids[@]}"
