@@ -109,6 +109,9 @@ class JsonErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if _has_nul(request):
+            # PostgreSQL text cannot hold NUL; refuse it before any view turns it into SQL.
+            return error_response(400, "bad_input", "the request contains a NUL character")
         response = self.get_response(request)
         if (
             response.status_code == 404
@@ -121,7 +124,18 @@ class JsonErrorMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, ApiError):
             return api_error_response(exception)
+        if isinstance(exception, ValueError) and "NUL" in str(exception):
+            return error_response(400, "bad_input", "text may not contain NUL characters")
         if request.path.startswith(self.API_PREFIXES):
             log.exception("unhandled error on %s", request.path)
             return error_response(500, "server_error", "internal error; it has been logged")
         return None
+
+
+def _has_nul(request) -> bool:
+    """Whether the path or a query parameter name or value holds a NUL character."""
+    if "\x00" in request.path:
+        return True
+    return any(
+        "\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()
+    )

@@ -192,6 +192,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"DepartmentKindEnum": "web.accounts.models.Department.Kind"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "web.openapi.add_error_responses",
+    ],
 }
 
 # GDAL 3.6 cannot block network access for spatial references; we never pass user-supplied

@@ -1,0 +1,44 @@
+"""Errors every endpoint shares: NUL characters never reach SQL, and the OpenAPI document
+describes the JSON error responses of every operation."""
+
+import json
+
+import pytest
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/layers?group=a%00b",
+        "/api/v1/geocode?q=%E5%AD%A6%00%E9%99%A2",
+        "/ogc/collections?x%00=1",
+        "/api/v1/locate?lon=116.35&lat=40.0%00",
+    ],
+)
+def test_nul_in_the_query_is_bad_input(client, url):
+    response = client.get(url)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_input"
+
+
+@pytest.mark.django_db
+def test_nul_in_a_json_body_is_bad_input_not_a_server_error(client):
+    response = client.post(
+        "/api/v1/auth/token",
+        data=json.dumps({"username": "ad\u0000min", "password": "x\u0000"}),
+        content_type="application/json",
+    )
+    assert 400 <= response.status_code < 500
+    assert "error" in response.json()
+
+
+@pytest.mark.django_db
+def test_every_operation_documents_its_json_errors(client):
+    document = client.get("/api/v1/openapi.json").json()
+    assert "ApiError" in document["components"]["schemas"]
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                for status in ("400", "401", "403", "404"):
+                    assert status in operation["responses"], (method, path, status)
