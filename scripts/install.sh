@@ -27,7 +27,15 @@ fi
 stamp="$VENV/.installed-$(sha1sum "$ROOT/pyproject.toml" | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   log "pip: installing the project into $VENV"
-  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  if [ ! -x "$VENV/bin/python" ]; then
+    # Debian's own python3 needs python3-venv (ensurepip) to make a venv.
+    if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+      log "apt: installing python3-venv"
+      SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+    fi
+    python3 -m venv "$VENV"
+  fi
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q -e "$ROOT[dev]"
   rm -f "$VENV"/.installed-*; touch "$stamp"
