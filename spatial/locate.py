@@ -213,7 +213,8 @@ def locate(lon: float, lat: float, at: dt.datetime | None = None) -> Placement:
     params = {
         "lon": lon,
         "lat": lat,
-        "at": at,
+        # The same instant in UTC: Python allows offsets up to ±23:59, PostgreSQL ±15:59.
+        "at": at.astimezone(dt.UTC),
         "tz": settings.TIME_ZONE,
         "dlon": dlon,
         "dlat": dlat,

@@ -42,3 +42,12 @@ def test_every_operation_documents_its_json_errors(client):
             if method in ("get", "post", "put", "patch", "delete"):
                 for status in ("400", "401", "403", "404"):
                     assert status in operation["responses"], (method, path, status)
+
+
+@pytest.mark.django_db
+def test_a_time_offset_postgresql_cannot_hold_is_still_the_same_instant(client):
+    """Python accepts UTC offsets up to ±23:59, PostgreSQL only ±15:59 (schemathesis found it)."""
+    far = client.get("/api/v1/locate?lon=116.35&lat=40.0&at=2026-06-20T16:47:46%2B21:59")
+    near = client.get("/api/v1/locate?lon=116.35&lat=40.0&at=2026-06-19T18:48:46%2B00:00")
+    assert far.status_code == near.status_code == 200
+    assert far.json()["placement"] == near.json()["placement"]
