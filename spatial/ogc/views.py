@@ -54,9 +54,12 @@ def _base(request: HttpRequest) -> str:
     return request.build_absolute_uri("/ogc").rstrip("/")
 
 
+FORMATS = ["json", "geojson", "application/json", GEOJSON]
+
+
 def _check_format(request: HttpRequest) -> None:
     fmt = request.GET.get("f")
-    if fmt not in (None, "", "json", "geojson", "application/json", GEOJSON):
+    if fmt not in (None, "", *FORMATS):
         raise BadInput("only JSON is offered: f=json", field="f")
 
 
@@ -280,7 +283,7 @@ def _ogc_view(
         @extend_schema(
             operation_id=operation_id,
             summary=summary,
-            parameters=[OpenApiParameter("f", str, required=False, enum=["json"]), *parameters],
+            parameters=[OpenApiParameter("f", str, required=False, enum=FORMATS), *parameters],
             responses={
                 200: OpenApiResponse(OpenApiTypes.OBJECT, description=media),
                 400: OpenApiResponse(OpenApiTypes.OBJECT, description="bad parameter"),
