@@ -9,10 +9,10 @@ import io
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from web.errors import BadInput, TooLarge
+from web.jobs import dispatch
 from web.models import Job
 
 from .match import geocode
@@ -70,14 +70,9 @@ def start_batch(upload, owner, sync: bool = False) -> Job:
     path.write_bytes(data)
     job.params["path"] = str(path)
     job.save(update_fields=["params"])
-    if sync:
-        run_batch(str(job.pk))
-        job.refresh_from_db()
-    else:
-        from .tasks import geocode_batch
+    from .tasks import geocode_batch
 
-        transaction.on_commit(lambda: geocode_batch.delay(str(job.pk)))
-    return job
+    return dispatch(job, geocode_batch, run_batch if sync else None)
 
 
 def explain(parsed) -> str:

@@ -8,6 +8,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from tiles import cache, service
+from web.jobs import dispatch
 from web.models import Job
 
 MAX_SEED_TILES = 200_000
@@ -69,8 +70,7 @@ def start_seed(layer: str, zmin: int, zmax: int, bbox: list[float] | None, owner
         rows_total=total,
         params={"layer": layer, "zmin": zmin, "zmax": zmax, "bbox": box},
     )
-    seed_tiles.delay(str(job.id))
-    return job
+    return dispatch(job, seed_tiles)
 
 
 @shared_task(name="tiles.seed_tiles")

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from web.errors import NotFound
+from web.jobs import dispatch
 from web.models import Job
 
 from . import files
@@ -38,16 +38,9 @@ def start_import(source, name: str, options: ImportOptions, owner=None, sync: bo
             "options": options_dict(options),
         },
     )
-    if sync:
-        from spatial.tasks import run_layer_import
+    from spatial.tasks import import_layer, run_layer_import
 
-        run_layer_import(str(job.pk))
-        job.refresh_from_db()
-    else:
-        from spatial.tasks import import_layer
-
-        transaction.on_commit(lambda: import_layer.delay(str(job.pk)))
-    return job
+    return dispatch(job, import_layer, run_layer_import if sync else None)
 
 
 def describe_job(job: Job) -> dict:
