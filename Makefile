@@ -17,8 +17,8 @@ stop:
 	@scripts/services.sh stop
 
 lint: install
-	.venv/bin/ruff format --check spatial geocoder tiles cases evaluation data web
-	.venv/bin/ruff check spatial geocoder tiles cases evaluation data web
+	.venv/bin/ruff format --check core accounts spatial geocoder tiles cases evaluation data web tests
+	.venv/bin/ruff check core accounts spatial geocoder tiles cases evaluation data web tests
 
 bench-locate: install
 	.venv/bin/python bench/locate.py --points 10000 --http

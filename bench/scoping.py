@@ -34,8 +34,8 @@ from django.db import connection  # noqa: E402
 from psycopg2 import sql  # noqa: E402
 
 from spatial.models import AdminArea, Layer  # noqa: E402
-from web.accounts.models import Person  # noqa: E402
-from web.accounts.scoping import scope_for_user  # noqa: E402
+from accounts.models import Person  # noqa: E402
+from accounts.scoping import scope_for_user  # noqa: E402
 
 # Which street has the most components, and its box in Web Mercator.
 BUSIEST_STREET_SQL = """

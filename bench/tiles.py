@@ -148,8 +148,8 @@ def sessions() -> tuple[str, str, tuple[float, float]]:
     from django.test import Client
 
     from spatial.models import AdminArea, Layer
-    from web.accounts.areas import set_person_areas
-    from web.accounts.models import Person, Position
+    from accounts.areas import set_person_areas
+    from accounts.models import Person, Position
 
     User = get_user_model()
     admin, _ = User.objects.get_or_create(
@@ -178,7 +178,7 @@ def explain(db: str, z: int, x: int, y: int, path: Path) -> str:
     from django.db import connection
 
     from tiles import service
-    from web.accounts.scoping import scope_for_user
+    from accounts.scoping import scope_for_user
     from django.contrib.auth import get_user_model
 
     scope = scope_for_user(get_user_model().objects.get(username="bench-tiles-admin"))

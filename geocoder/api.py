@@ -13,9 +13,9 @@ from rest_framework.views import APIView
 
 from spatial import crs as crs_module
 from spatial.locate import locate
-from spatial.serializers import ErrorSerializer
-from web.access import public
-from web.errors import BadInput
+from core.errors import ErrorSerializer
+from core.access import public
+from core.errors import BadInput
 
 from .dictionary import gazetteer
 from .match import Candidate, geocode
@@ -296,10 +296,10 @@ def job_json(job) -> dict:
 
 
 def _batch_job(request: Request, job_id):
-    from web.accounts.permissions import GEOCODE_BATCH
-    from web.accounts.scoping import scope_for
-    from web.errors import NotFound
-    from web.models import Job
+    from accounts.permissions import GEOCODE_BATCH
+    from accounts.scoping import scope_for
+    from core.errors import NotFound
+    from core.models import Job
 
     scope = scope_for(request)
     scope.require(GEOCODE_BATCH)
@@ -336,8 +336,8 @@ class BatchView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        from web.accounts.permissions import GEOCODE_BATCH
-        from web.accounts.scoping import scope_for
+        from accounts.permissions import GEOCODE_BATCH
+        from accounts.scoping import scope_for
 
         from .batch import start_batch
 
@@ -374,7 +374,7 @@ class BatchResultView(APIView):
     def get(self, request: Request, job):
         from django.http import FileResponse
 
-        from web.errors import Conflict
+        from core.errors import Conflict
 
         found = _batch_job(request, job)
         if found.state != found.State.SUCCEEDED or not found.result_path:

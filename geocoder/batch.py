@@ -11,9 +11,9 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from web.errors import BadInput, TooLarge
-from web.jobs import dispatch
-from web.models import Job
+from core.errors import BadInput, TooLarge
+from core.jobs import dispatch
+from core.models import Job
 
 from .match import geocode
 

@@ -11,9 +11,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from spatial import crs as crs_module
-from spatial.serializers import ErrorSerializer
-from web.access import public
-from web.errors import BadInput
+from core.errors import ErrorSerializer
+from core.access import public
+from core.errors import BadInput
 
 from .api import Q_SCHEMA, int_param, query_text
 from .match import Candidate, geocode

@@ -12,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from web.access import public
-from web.errors import BadInput
+from core.access import public
+from core.errors import BadInput, ErrorSerializer
 
 from . import census as census_service
 from . import crs as crs_module
@@ -21,7 +21,6 @@ from . import health as health_service
 from .locate import locate
 from .serializers import (
     CensusSerializer,
-    ErrorSerializer,
     HealthSerializer,
     LocateResponseSerializer,
 )

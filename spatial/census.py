@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from web.errors import BadInput, NotFound
+from core.errors import BadInput, NotFound
 
 from .models import AdminArea
 

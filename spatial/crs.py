@@ -36,7 +36,7 @@ from functools import lru_cache
 import numpy as np
 from pyproj import Transformer
 
-from web.errors import BadInput
+from core.errors import BadInput
 
 WGS84 = 4326
 CGCS2000 = 4490

@@ -58,7 +58,7 @@ def check_celery(broker_ok: bool) -> dict:
     """Gives the Celery workers that answered a ping within `CELERY_PING_TIMEOUT_S`."""
     if not broker_ok:
         return {"ok": False, "workers": [], "error": "broker (Redis) unreachable"}
-    from web.celery import app
+    from celery import current_app as app
 
     try:
         replies = app.control.inspect(timeout=CELERY_PING_TIMEOUT_S).ping() or {}

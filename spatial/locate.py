@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from web.errors import BadInput
+from core.errors import BadInput
 
 ROAD_SEARCH_METRES = 50.0
 _METRES_PER_DEGREE_LAT = 110_574.0

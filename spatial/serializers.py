@@ -3,18 +3,6 @@
 from rest_framework import serializers
 
 
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    field = serializers.CharField(allow_null=True)
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The one JSON error body: ``{"error": {"code", "message", "field"}}``."""
-
-    error = ErrorDetailSerializer()
-
-
 class AreaRefSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from celery import shared_task
 
-from web.models import Job
+from core.models import Job
 
 
 def run_layer_import(job_id: str) -> dict:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from psycopg2 import sql
 
-from web.errors import BadInput
+from core.errors import BadInput
 
 TYPES = ("string", "integer", "datetime")
 OPS = {"in": None, ">=": ">=", "<=": "<="}

@@ -16,7 +16,7 @@ from psycopg2 import sql
 from spatial.models import Layer
 from tiles import cache, filters
 from tiles import sql as tsql
-from web.errors import BadInput, Forbidden, NotFound, Unauthorized
+from core.errors import BadInput, Forbidden, NotFound, Unauthorized
 
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 MAX_LAYERS = 16
@@ -132,7 +132,7 @@ def resolve_lazily(names: list[str], get_scope, kinds: tuple[str, ...] | None = 
         if kinds and item.layer.kind not in kinds:
             raise NotFound(f"layer {item.name} has no tiles of this format", field="layers")
     if all(t.layer.public for t in found):
-        from web.accounts.scoping import ANONYMOUS
+        from accounts.scoping import ANONYMOUS
 
         return found, ANONYMOUS
     scope = get_scope()

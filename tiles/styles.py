@@ -51,7 +51,7 @@ def theme_layers(theme_key: str, scope) -> tuple[str, list[tuple[Layer, bool]]]:
 
     `base` without a Theme row is every readable layer of the registry, all visible.
     """
-    from web.errors import NotFound
+    from core.errors import NotFound
 
     theme = Theme.objects.filter(key=theme_key).first()
     if theme is not None:

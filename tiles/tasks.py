@@ -8,8 +8,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from tiles import cache, service
-from web.jobs import dispatch
-from web.models import Job
+from core.jobs import dispatch
+from core.models import Job
 
 MAX_SEED_TILES = 200_000
 
@@ -46,7 +46,7 @@ def count_tiles(bbox: list[float], zmin: int, zmax: int) -> int:
 
 def start_seed(layer: str, zmin: int, zmax: int, bbox: list[float] | None, owner=None) -> Job:
     """Gives a new seeding Job (validated) and queues it on Celery."""
-    from web.errors import BadInput
+    from core.errors import BadInput
 
     from spatial.models import Layer
 
@@ -78,7 +78,7 @@ def seed_tiles(job_id: str) -> dict:
     """Builds every tile of the job's layer, zoom range and bbox into the cache, as the
     system scope sees them (tiles of public layers are shared with every caller); gives the
     job's report."""
-    from web.accounts.scoping import scope_for_user
+    from accounts.scoping import scope_for_user
 
     job = Job.objects.get(pk=job_id)
     job.state, job.started_at = Job.State.RUNNING, timezone.now()

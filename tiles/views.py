@@ -18,9 +18,9 @@ from rest_framework.views import APIView
 
 from spatial.models import Layer
 from tiles import cache, raster, service, styles, tilejson
-from web.access import public
-from web.accounts.scoping import scope_for
-from web.errors import BadInput, NotFound
+from core.access import public
+from accounts.scoping import scope_for
+from core.errors import BadInput, NotFound
 
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
 MAX_DIGITS = 10

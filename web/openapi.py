@@ -2,24 +2,9 @@
 
 Views declare their success responses; the error statuses every endpoint shares (bad input,
 not signed in, not allowed, not found, too large) are added here in one place, all with the
-one error body of `web.errors`.
+one error body of `core.errors.ErrorSerializer`.
 """
 
-ERROR_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "error": {
-            "type": "object",
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "field": {"type": "string", "nullable": True},
-            },
-            "required": ["code", "message", "field"],
-        }
-    },
-    "required": ["error"],
-}
 SHARED_ERRORS = {
     "400": "Bad input: the field named in the error is wrong.",
     "401": "Not signed in (or the token expired) and the resource is not public.",
@@ -33,8 +18,11 @@ SHARED_ERRORS = {
 def add_error_responses(result, generator, request, public):
     """Adds the shared error responses to every operation that does not declare them."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    schemas.setdefault("ApiError", ERROR_SCHEMA)
-    ref = {"$ref": "#/components/schemas/ApiError"}
+    if "Error" not in schemas:  # `core.errors.ErrorSerializer`, referenced by the views
+        raise RuntimeError(
+            "no view refers to core.errors.ErrorSerializer: the Error schema is missing"
+        )
+    ref = {"$ref": "#/components/schemas/Error"}
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
             if method not in ("get", "post", "put", "patch", "delete"):

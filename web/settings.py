@@ -31,8 +31,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_gis",
     "drf_spectacular",
+    "core",
     "web",
-    "web.accounts",
+    "accounts",
     "data",
     "spatial",
     "geocoder",
@@ -50,14 +51,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "web.errors.JsonErrorMiddleware",
-    "web.accounts.audit.OperationLogMiddleware",
+    "core.errors.JsonErrorMiddleware",
+    "accounts.audit.OperationLogMiddleware",
 ]
-AUTHENTICATION_BACKENDS = ["web.accounts.authentication.PolicyBackend"]
+AUTHENTICATION_BACKENDS = ["accounts.authentication.PolicyBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "web.accounts.passwords.PolicyPasswordValidator"},
+    {"NAME": "accounts.passwords.PolicyPasswordValidator"},
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -176,9 +177,9 @@ TILES_SIMPLIFY_PX = float(os.environ.get("CITYGRID_TILES_SIMPLIFY_PX", 1.0))
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "web.errors.drf_exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.drf_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "web.accounts.authentication.BearerTokenAuthentication",
+        "accounts.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -191,7 +192,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"DepartmentKindEnum": "web.accounts.models.Department.Kind"},
+    "ENUM_NAME_OVERRIDES": {"DepartmentKindEnum": "accounts.models.Department.Kind"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "web.openapi.add_error_responses",

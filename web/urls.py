@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
 from spatial.ogc.views import LandingView as OgcLandingView
-from web.access import public
+from core.access import public
 from web.pages import map_page
 
 urlpatterns = [
@@ -19,8 +19,8 @@ urlpatterns = [
     path("nominatim/", include("geocoder.nominatim_urls")),
     path("ogc", OgcLandingView.as_view(), name="ogc-landing"),
     path("ogc/", include("spatial.ogc.urls")),
-    path("api/v1/", include("web.accounts.urls")),
-    path("accounts/", include("web.accounts.urls_pages")),
+    path("api/v1/", include("accounts.urls")),
+    path("accounts/", include("accounts.urls_pages")),
     path("", include("tiles.urls")),
     path("map", map_page, name="map"),
 ]

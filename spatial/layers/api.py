@@ -15,11 +15,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from spatial.serializers import ErrorSerializer
-from web.access import public
-from web.accounts import permissions as perms
-from web.accounts.scoping import scope_for
-from web.errors import BadInput, TooLarge
+from core.errors import ErrorSerializer
+from core.access import public
+from accounts import permissions as perms
+from accounts.scoping import scope_for
+from core.errors import BadInput, TooLarge
 
 from . import export as export_service
 from . import identify as identify_service

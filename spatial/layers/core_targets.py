@@ -15,7 +15,7 @@ import shapely
 from django.db import connection
 from psycopg2 import sql
 
-from web.errors import BadInput
+from core.errors import BadInput
 
 MAX_LISTED = 20
 

@@ -13,7 +13,7 @@ import shapely
 
 from spatial import crs as crs_module
 from spatial.models import Layer
-from web.errors import BadInput
+from core.errors import BadInput
 
 from .features import FeatureQuery, Filters
 from .files import new_work_dir

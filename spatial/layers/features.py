@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from psycopg2 import sql
 
 from spatial.models import Layer
-from web.errors import BadInput
+from core.errors import BadInput
 
 from .registry import base_condition, column_types, table_of
 

@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 
-from web.errors import BadInput, TooLarge
+from core.errors import BadInput, TooLarge
 
 # A zip may expand to at most this many times the upload limit (zip-bomb bound).
 MAX_EXPANSION = 4

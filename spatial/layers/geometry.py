@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
-from web.errors import BadInput
+from core.errors import BadInput
 
 FAMILY = {
     "Point": "Point",

@@ -8,7 +8,7 @@ import math
 from django.db import connection
 from psycopg2 import sql
 
-from web.errors import BadInput
+from core.errors import BadInput
 
 from .features import FeatureQuery, Filters
 from .registry import get_layer, table_of

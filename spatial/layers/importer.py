@@ -1,6 +1,6 @@
 """Gives imported layers: one file read, converted to EPSG:4326, checked and written either as a
 managed layer (new table + atomic swap) or into core geography, with progress and a report in
-the job (web.models.Job)."""
+the job (core.models.Job)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from spatial.models import Layer
-from web.errors import ApiError, BadInput, Conflict
-from web.models import Job
+from core.errors import ApiError, BadInput, Conflict
+from core.models import Job
 
 from . import core_targets, geometry, readers, registry, transform, writer
 

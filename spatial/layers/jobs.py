@@ -1,5 +1,5 @@
 """Gives import jobs: a file copied into its own directory under the upload root, a Job row
-(web.models.Job, the one progress mechanism) and the Celery task that runs it."""
+(core.models.Job, the one progress mechanism) and the Celery task that runs it."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 
-from web.errors import NotFound
-from web.jobs import dispatch
-from web.models import Job
+from core.errors import NotFound
+from core.jobs import dispatch
+from core.models import Job
 
 from . import files
 from .importer import JOB_KIND, ImportOptions, options_dict

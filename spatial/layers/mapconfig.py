@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from spatial.models import Layer, MapConfig, Theme, ThemeLayer
-from web.errors import BadInput, Conflict, NotFound
+from core.errors import BadInput, Conflict, NotFound
 
 from . import registry
 

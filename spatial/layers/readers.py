@@ -17,7 +17,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from web.errors import BadInput
+from core.errors import BadInput
 
 from .files import extract_zip
 

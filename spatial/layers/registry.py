@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from psycopg2 import sql
 
 from spatial.models import Layer
-from web.errors import BadInput, Conflict, NotFound
+from core.errors import BadInput, Conflict, NotFound
 
 from . import writer
 

@@ -16,7 +16,7 @@ from pyproj import Transformer
 from pyproj.exceptions import CRSError
 
 from spatial import crs as crs_module
-from web.errors import BadInput
+from core.errors import BadInput
 
 # Candidates tried when coordinates land outside the city: what the values probably are.
 _GK_CANDIDATES = [f"EPSG:{code}" for code in crs_module.GAUSS_KRUGER_RANGE]

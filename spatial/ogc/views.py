@@ -27,9 +27,9 @@ from spatial.layers.features import (
     property_filters,
 )
 from spatial.models import Layer
-from web.access import public
-from web.accounts.scoping import scope_for
-from web.errors import BadInput, NotFound
+from core.access import public
+from accounts.scoping import scope_for
+from core.errors import BadInput, NotFound
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"

@@ -8,8 +8,8 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.test import Client
 
 from spatial.models import AdminArea
-from web.accounts.models import LoginPolicy, Position
-from web.accounts.services import create_person
+from accounts.models import LoginPolicy, Position
+from accounts.services import create_person
 
 PASSWORD = "Correct-horse-42"
 # A corner far from the demo city (which sits near 116.35, 40.0).

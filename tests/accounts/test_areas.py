@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from spatial.models import AdminArea
 from tests.accounts.conftest import square
-from web.accounts.areas import set_person_areas
-from web.accounts.services import create_person
+from accounts.areas import set_person_areas
+from accounts.services import create_person
 
 cells = st.lists(
     st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(1, 3)), min_size=1, max_size=4

@@ -9,10 +9,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.test import Client
 
-from web.accounts.checks import is_serving, refuse_demo_users_if_serving
-from web.accounts.demo import DEMO_PASSWORD
-from web.accounts.models import Person
-from web.accounts.scoping import scope_for_user
+from accounts.checks import is_serving, refuse_demo_users_if_serving
+from accounts.demo import DEMO_PASSWORD
+from accounts.models import Person
+from accounts.scoping import scope_for_user
 
 
 def run(*args) -> str:

@@ -9,8 +9,8 @@ from django.db import connection
 from psycopg2 import sql
 
 from spatial.models import AdminArea, Layer
-from web.accounts.models import Person
-from web.accounts.scoping import ANONYMOUS, scope_for_user
+from accounts.models import Person
+from accounts.scoping import ANONYMOUS, scope_for_user
 
 # What a street inspector should see, computed without the scoping module.
 TRUTH_SQL = """

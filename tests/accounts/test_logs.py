@@ -10,8 +10,8 @@ from django.http import JsonResponse
 from django.test import Client, RequestFactory
 
 from tests.accounts.conftest import signed_in, token_for
-from web.accounts.audit import OperationLogMiddleware
-from web.accounts.models import Department, LoginLog, OperationLog
+from accounts.audit import OperationLogMiddleware
+from accounts.models import Department, LoginLog, OperationLog
 
 
 def test_api_write_is_logged_with_actor_and_route(manager):

@@ -6,8 +6,8 @@ import json
 
 from spatial.models import Layer
 from tests.accounts.conftest import signed_in
-from web.accounts.models import Person
-from web.accounts.scoping import scope_for_user
+from accounts.models import Person
+from accounts.scoping import scope_for_user
 
 
 def post(client, path, body):

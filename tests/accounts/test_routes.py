@@ -3,7 +3,7 @@
 The routes come from the URL configuration itself (`get_resolver().url_patterns`, recursively),
 not from a hand-kept list, so a new endpoint without access control fails here:
 
-- anonymous callers: a route not marked `@public` (web.access) must not answer 2xx to any method;
+- anonymous callers: a route not marked `@public` (core.access) must not answer 2xx to any method;
   under the API prefixes it must answer 401 (or 405 for a method it doesn't have);
 - a low-privilege user (a street inspector): writes to routes reserved to GIS admins (layers,
   map configuration, styles, themes, imports) or to organization managers must be refused
@@ -25,7 +25,7 @@ from django.test import Client
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RegexPattern, RoutePattern
 
-from web.access import is_public
+from core.access import is_public
 
 METHODS = ["get", "post", "put", "patch", "delete"]
 WRITE_METHODS = METHODS[1:]

@@ -11,9 +11,9 @@ from psycopg2 import sql
 from data.models import Category
 from spatial.models import Component, Layer
 from tests.accounts.conftest import SIDE, X0, Y0
-from web.accounts.areas import set_person_areas
-from web.accounts.scoping import ANONYMOUS, scope_for, scope_for_user
-from web.errors import Forbidden, Unauthorized
+from accounts.areas import set_person_areas
+from accounts.scoping import ANONYMOUS, scope_for, scope_for_user
+from core.errors import Forbidden, Unauthorized
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.accounts.conftest import PASSWORD, token_for
-from web.accounts.models import ApiToken, LoginLog, LoginPolicy
-from web.accounts.passwords import policy_problems
+from accounts.models import ApiToken, LoginLog, LoginPolicy
+from accounts.passwords import policy_problems
 
 
 def me(client: Client, token: str):

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from web.models import Job
+from core.models import Job
 
 
 def csv_upload(rows, name="addresses.csv"):

@@ -14,7 +14,7 @@ from django.db import connection
 from spatial.layers import jobs
 from spatial.layers.importer import ImportOptions
 from spatial.models import Layer
-from web.errors import BadInput, TooLarge
+from core.errors import BadInput, TooLarge
 
 from .conftest import LAT0, LON0, all_features, in_crs, truth_points, truth_polygons, zip_shapefile
 

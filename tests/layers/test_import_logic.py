@@ -15,7 +15,7 @@ from spatial import crs as crs_module
 from spatial.layers import files, geometry, transform
 from spatial.layers.identify import tolerance_metres
 from spatial.layers.readers import RESERVED, column_names
-from web.errors import BadInput
+from core.errors import BadInput
 
 from .conftest import LAT0, LON0
 

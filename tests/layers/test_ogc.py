@@ -12,8 +12,8 @@ from django.db import connection
 from spatial.layers import jobs
 from spatial.layers.importer import ImportOptions
 from spatial.models import AdminArea, Layer
-from web.accounts.models import Position
-from web.accounts.services import create_person
+from accounts.models import Position
+from accounts.services import create_person
 
 from .conftest import LAT0, LON0, truth_points
 

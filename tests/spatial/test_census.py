@@ -6,7 +6,7 @@ from shapely import wkb
 
 from spatial.census import census, resolve_area
 from spatial.models import AdminArea, Component, ResponsibilityGrid, UnitGrid
-from web.errors import BadInput, NotFound
+from core.errors import BadInput, NotFound
 
 
 def geodesic_km2(geom):

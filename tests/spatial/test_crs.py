@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spatial import crs
-from web.errors import BadInput
+from core.errors import BadInput
 
 # Rough mainland-China boxes (lon0, lon1, lat0, lat1), inside every package's "in China" box.
 CHINA_BOXES = [(100, 122, 23, 40), (82, 100, 30, 44), (118, 134, 40, 52), (108, 120, 20.5, 23)]

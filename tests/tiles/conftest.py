@@ -126,8 +126,8 @@ def make_user(username: str, *, superuser: bool = False, layers=(), areas=()):
     `areas` (admin areas)."""
     from django.contrib.auth import get_user_model
 
-    from web.accounts.areas import set_person_areas
-    from web.accounts.models import Person, Position
+    from accounts.areas import set_person_areas
+    from accounts.models import Person, Position
 
     User = get_user_model()
     user = User.objects.create_user(

@@ -36,7 +36,8 @@ def test_nul_in_a_json_body_is_bad_input_not_a_server_error(client):
 @pytest.mark.django_db
 def test_every_operation_documents_its_json_errors(client):
     document = client.get("/api/v1/openapi.json").json()
-    assert "ApiError" in document["components"]["schemas"]
+    error = document["components"]["schemas"]["Error"]
+    assert error["properties"]["error"]["$ref"].endswith("/ErrorDetail")
     for path, item in document["paths"].items():
         for method, operation in item.items():
             if method in ("get", "post", "put", "patch", "delete"):

@@ -11,8 +11,8 @@ from spatial.layers import jobs
 from spatial.layers.core_targets import TARGETS
 from spatial.layers.geometry import INVALID_MODES, MIXED_MODES
 from spatial.layers.importer import EXTENT_CHECKS, ImportOptions
-from web.errors import ApiError
-from web.models import Job
+from core.errors import ApiError
+from core.models import Job
 
 
 class Command(BaseCommand):

@@ -5,8 +5,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from tiles.tasks import start_seed
-from web.errors import ApiError
-from web.models import Job
+from core.errors import ApiError
+from core.models import Job
 
 
 class Command(BaseCommand):

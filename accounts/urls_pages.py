@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web.accounts import pages
+from accounts import pages
 
 urlpatterns = [
     path("login/", pages.LoginPage.as_view(), name="accounts-login"),

@@ -9,10 +9,10 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from web.accounts import permissions as perms
-from web.accounts.areas import refresh_person_area, set_person_areas
-from web.accounts.models import Person, Role
-from web.errors import BadInput, Conflict
+from accounts import permissions as perms
+from accounts.areas import refresh_person_area, set_person_areas
+from accounts.models import Person, Role
+from core.errors import BadInput, Conflict
 
 
 def check_password(password: str, user=None) -> None:

@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from web.accounts import api, api_logs
+from accounts import api, api_logs
 
 router = SimpleRouter(trailing_slash=False)
 router.register("departments", api.DepartmentViewSet, basename="accounts-department")

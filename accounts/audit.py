@@ -19,10 +19,10 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, ResolverMatch, resolve
 
-from web.accounts.authentication import client_ip, request_user
-from web.accounts.checks import refuse_demo_users_if_serving
-from web.accounts.models import OperationLog
-from web.errors import ApiError
+from accounts.authentication import client_ip, request_user
+from accounts.checks import refuse_demo_users_if_serving
+from accounts.models import OperationLog
+from core.errors import ApiError
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 AUDITED_PREFIXES = ("/api/", "/ogc", "/tiles")
@@ -55,7 +55,7 @@ def append_operation_log(
     request: HttpRequest, status: int, match: ResolverMatch | None, started: float
 ) -> OperationLog:
     """Appends the operation log row of one write request."""
-    from web.accounts.scoping import scope_for
+    from accounts.scoping import scope_for
 
     try:
         user = request_user(request)

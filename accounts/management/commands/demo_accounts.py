@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 
 from spatial.models import AdminArea
-from web.accounts.demo import DEMO_PASSWORD, build_demo_organization, describe
+from accounts.demo import DEMO_PASSWORD, build_demo_organization, describe
 
 
 class Command(BaseCommand):

@@ -2,8 +2,8 @@
 
 from django.contrib.auth import views as auth_views
 
-from web.access import public
-from web.accounts.models import LoginPolicy
+from core.access import public
+from accounts.models import LoginPolicy
 
 
 @public

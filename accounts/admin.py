@@ -3,8 +3,8 @@
 from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
 
-from web.accounts.areas import refresh_person_area
-from web.accounts.models import (
+from accounts.areas import refresh_person_area
+from accounts.models import (
     ApiToken,
     Department,
     LoginLog,
@@ -14,7 +14,7 @@ from web.accounts.models import (
     Position,
     Role,
 )
-from web.accounts.services import apply_role
+from accounts.services import apply_role
 
 
 @admin.register(Department)

@@ -11,6 +11,7 @@ import logging
 
 from django.http import JsonResponse
 from rest_framework import exceptions as drf_exceptions
+from rest_framework import serializers
 from rest_framework.views import exception_handler as drf_default_handler
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,19 @@ class Conflict(ApiError):
 
 class TooLarge(ApiError):
     status, code = 413, "too_large"
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    field = serializers.CharField(allow_null=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one JSON error body, ``{"error": {"code", "message", "field"}}``: the OpenAPI
+    component ``Error`` that every operation's error responses refer to."""
+
+    error = ErrorDetailSerializer()
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> JsonResponse:

@@ -11,10 +11,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from spatial.models import AdminArea, Layer, ResponsibilityGrid
-from web.accounts import permissions as perms
-from web.accounts.areas import set_person_areas
-from web.accounts.models import Department, LoginLog, OperationLog, Person, Position, Role
-from web.accounts.services import check_password, create_person
+from accounts import permissions as perms
+from accounts.areas import set_person_areas
+from accounts.models import Department, LoginLog, OperationLog, Person, Position, Role
+from accounts.services import check_password, create_person
 
 
 class TokenRequestSerializer(serializers.Serializer):

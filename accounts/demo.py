@@ -1,7 +1,7 @@
 """The demo organization: departments, positions and one user per position for the demo city.
 
 Every demo user has the password `citygrid-demo` and is marked `Person.demo`, so a server with
-DEBUG off refuses to start while they exist (see `web.accounts.checks`).
+DEBUG off refuses to start while they exist (see `accounts.checks`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from spatial.models import AdminArea
-from web.accounts import permissions as p
-from web.accounts.areas import set_person_areas
-from web.accounts.models import Department, LoginPolicy, Person, Position
+from accounts import permissions as p
+from accounts.areas import set_person_areas
+from accounts.models import Department, LoginPolicy, Person, Position
 
 DEMO_PASSWORD = "citygrid-demo"
 

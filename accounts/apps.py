@@ -4,9 +4,9 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     """Accounts (机构设置): departments, positions, people, roles, sign-in, scoping and logs."""
 
-    name = "web.accounts"
+    name = "accounts"
     label = "accounts"
     verbose_name = "机构与权限"
 
     def ready(self) -> None:
-        from web.accounts import checks, schema, signals  # noqa: F401  (registers them)
+        from accounts import checks, schema, signals  # noqa: F401  (registers them)

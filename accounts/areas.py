@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from django.db import connection, transaction
 
-from web.accounts.models import Person
+from accounts.models import Person
 
 
 def refresh_person_area(person_id: int) -> None:

@@ -57,7 +57,7 @@ class Department(models.Model):
 class Position(models.Model):
     """A position (岗位): what its holders may do, which layers they see, and their pages.
 
-    `permissions` holds names from `web.accounts.permissions`. Layer grants: `all_layers`, or the
+    `permissions` holds names from `accounts.permissions`. Layer grants: `all_layers`, or the
     layers in `layers` (spec 5.1.8.2.2). `menus` and `columns` describe the position's pages as
     data for the front end.
     """
@@ -236,7 +236,7 @@ class LoginLog(models.Model):
 class OperationLog(models.Model):
     """An operation log row (操作日志): one write through the API, its actor and outcome.
 
-    Written by `web.accounts.audit.OperationLogMiddleware` in the same transaction as the write.
+    Written by `accounts.audit.OperationLogMiddleware` in the same transaction as the write.
     """
 
     class Outcome(models.TextChoices):

@@ -1,5 +1,5 @@
 """Starting background jobs: the one way every long task (import, batch geocode, tile seeding)
-hands its `web.models.Job` to Celery."""
+hands its `core.models.Job` to Celery."""
 
 from collections.abc import Callable
 

@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from web.accounts.models import ApiToken, LoginLog, LoginPolicy, hash_token
+from accounts.models import ApiToken, LoginLog, LoginPolicy, hash_token
 
 TOKEN_BYTES = 32
 MAX_TOKEN_LENGTH = 256
@@ -28,9 +28,9 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def _unauthorized(message: str):
-    # web.errors imports rest_framework.views, which imports this module through DRF settings:
+    # core.errors imports rest_framework.views, which imports this module through DRF settings:
     # import it when needed, not at module load.
-    from web.errors import Unauthorized
+    from core.errors import Unauthorized
 
     return Unauthorized(message, code="invalid_token")
 
@@ -127,7 +127,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
-        from web.errors import Unauthorized
+        from core.errors import Unauthorized
 
         django_request = _django_request(request)
         try:

@@ -13,11 +13,11 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from web.accounts import permissions as perms
-from web.accounts import serializers as s
-from web.accounts.api import Pages, requires
-from web.accounts.models import LoginLog, OperationLog
-from web.errors import BadInput
+from accounts import permissions as perms
+from accounts import serializers as s
+from accounts.api import Pages, requires
+from accounts.models import LoginLog, OperationLog
+from core.errors import BadInput
 
 TAG = "logs"
 CSV_MAX_ROWS = 100_000

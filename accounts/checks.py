@@ -27,7 +27,7 @@ def demo_users_block_serving() -> bool:
     """Whether demo users exist while DEBUG is off and ALLOW_DEMO_USERS is not set."""
     if settings.DEBUG or getattr(settings, "ALLOW_DEMO_USERS", False):
         return False
-    from web.accounts.models import Person
+    from accounts.models import Person
 
     try:
         return Person.objects.filter(demo=True, user__is_active=True).exists()

@@ -6,7 +6,7 @@ import string
 
 from django.core.exceptions import ValidationError
 
-from web.accounts.models import LoginPolicy
+from accounts.models import LoginPolicy
 
 CLASS_LABELS = {"lower": "小写字母", "upper": "大写字母", "digit": "数字", "symbol": "符号"}
 

@@ -32,4 +32,5 @@ class Job(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "web_job"  # kept from when the project shell owned jobs
         ordering = ["-created_at"]

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from django.db import connection
 from psycopg2 import sql
 
-from web.accounts import permissions as perms
-from web.accounts.authentication import _django_request, request_user
-from web.errors import Forbidden, Unauthorized
+from accounts import permissions as perms
+from accounts.authentication import _django_request, request_user
+from core.errors import Forbidden, Unauthorized
 
 WEB_MERCATOR = 3857
 _AREA_COLUMN = {4326: "area_geom", WEB_MERCATOR: "area_geom_mercator"}

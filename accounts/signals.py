@@ -5,8 +5,8 @@ from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 
-from web.accounts.areas import refresh_person_area
-from web.accounts.models import Person
+from accounts.areas import refresh_person_area
+from accounts.models import Person
 
 
 @receiver(m2m_changed, sender=Person.admin_areas.through)
@@ -25,8 +25,8 @@ def _areas_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
 def _logged_out(sender, request, user, **kwargs) -> None:
     if user is None:
         return
-    from web.accounts.authentication import log_login
-    from web.accounts.models import LoginLog
+    from accounts.authentication import log_login
+    from accounts.models import LoginLog
 
     method = (
         LoginLog.Method.ADMIN if request.path.startswith("/admin/") else LoginLog.Method.SESSION

@@ -15,15 +15,15 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from web.access import public
-from web.accounts import permissions as perms
-from web.accounts import serializers as s
-from web.accounts.audit import own_transaction
-from web.accounts.authentication import issue_token, log_login, request_token
-from web.accounts.models import ApiToken, Department, LoginLog, Person, Position, Role
-from web.accounts.scoping import scope_for
-from web.accounts.services import apply_role, effective_permissions
-from web.errors import Conflict, NotFound, Unauthorized
+from core.access import public
+from accounts import permissions as perms
+from accounts import serializers as s
+from accounts.audit import own_transaction
+from accounts.authentication import issue_token, log_login, request_token
+from accounts.models import ApiToken, Department, LoginLog, Person, Position, Role
+from accounts.scoping import scope_for
+from accounts.services import apply_role, effective_permissions
+from core.errors import Conflict, NotFound, Unauthorized
 
 TAG = "accounts"
 
