@@ -1,13 +1,20 @@
-"""What a caller may see and do: the one scoping mechanism (数据权限) every query builder uses.
+"""What a caller may see and do: the one scoping mechanism (数据权限) every query uses.
 
-``scope_for(request)`` gives a `Scope`. Query builders of OGC items, tiles, identify, exports,
-census, cases and tracking add ``scope.layer_filter(layer, geom)`` to their WHERE clause:
+``scope_for(request)`` gives a `Scope` (``scope_for_user(user)`` outside a request, and
+``system_scope(name)`` for beat, commands and other work no person starts). It reaches queries
+in three ways, all over the same areas:
 
-- public layers, system admins and superusers: ``TRUE``;
-- a person whose positions grant the (non-public) layer: ``ST_Intersects(geom, <area>)`` where
-  the area is the person's area union, read by id from ``accounts_person`` in the same query
-  (an InitPlan evaluated once, so the layer's GiST index still serves the condition);
-- everyone else: ``FALSE``.
+- raw SQL on a registry layer: ``scope.layer_condition(layer, geom, srid)`` gives an
+  `AreaCondition` (SQL + params, ``.unrestricted``, ``.empty``) for the WHERE clause;
+- raw SQL on any table with a geometry: ``scope.area_condition(geom, srid)``, the same without
+  the layer's public flag and grants;
+- ORM tables: ``Model.objects.visible_to(scope)`` (`ScopedQuerySet`).
+
+The condition is ``TRUE`` (unrestricted) for public layers, system admins and superusers;
+``ST_Intersects(geom, <area>)`` for a person whose positions grant the layer, where the area is
+the person's area union, read by id from ``accounts_person`` in the same query (an InitPlan
+evaluated once, so the layer's GiST index still serves the condition); ``FALSE`` (empty) for
+everyone else.
 
 `Scope.key` is the cache-key fragment: two callers with the same key see exactly the same rows.
 Writes check permissions with ``scope.require(permissions.LAYERS_IMPORT)`` (401 anonymous,
@@ -19,7 +26,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import connection, models
+from django.db.models import Subquery
 from psycopg2 import sql
 
 from accounts import permissions as perms
@@ -30,6 +38,28 @@ WEB_MERCATOR = 3857
 _AREA_COLUMN = {4326: "area_geom", WEB_MERCATOR: "area_geom_mercator"}
 TRUE = sql.SQL("TRUE")
 FALSE = sql.SQL("FALSE")
+
+
+@dataclass(frozen=True)
+class AreaCondition:
+    """An SQL boolean condition with its own parameters, restricting rows to a caller's areas.
+
+    ``unrestricted`` means the condition is ``TRUE`` (callers may skip it and share caches with
+    everyone who sees everything), ``empty`` that it is ``FALSE`` (callers may answer at once).
+    """
+
+    sql: sql.Composable
+    params: tuple = ()
+    unrestricted: bool = False
+    empty: bool = False
+
+    def __iter__(self):
+        """Unpacks as ``(sql, params)`` for ``cursor.execute``-style callers."""
+        return iter((self.sql, list(self.params)))
+
+
+UNRESTRICTED = AreaCondition(TRUE, (), unrestricted=True)
+EMPTY = AreaCondition(FALSE, (), empty=True)
 
 
 @dataclass(frozen=True)
@@ -46,6 +76,16 @@ class Scope:
     area_digest: str = ""
     key: str = "anon"
     position_names: tuple[str, ...] = field(default=())
+    system_name: str = ""
+
+    @property
+    def actor_name(self) -> str:
+        """Gives who acts, for logs: the username, ``system:<name>`` or ``anonymous``."""
+        if self.system_name:
+            return f"system:{self.system_name}"
+        if self.user is not None:
+            return self.user.get_username()
+        return "anonymous"
 
     @property
     def has_area(self) -> bool:
@@ -59,15 +99,42 @@ class Scope:
             return False
         return self.all_layers or layer.pk in self.layer_ids
 
-    def layer_filter(
+    def area_condition(
+        self,
+        geom: sql.Composable,
+        srid: int = 4326,
+        bbox: tuple[float, float, float, float] | None = None,
+    ) -> AreaCondition:
+        """Gives the condition restricting rows whose geometry expression is `geom` (in EPSG
+        `srid`: 4326 or 3857) to the caller's areas: unrestricted for system admins, empty for
+        anonymous callers and people without an area. `bbox` as in `layer_condition`."""
+        if srid not in _AREA_COLUMN:
+            raise ValueError(f"area_condition supports SRID 4326 or 3857, not {srid}")
+        if self.sees_everything:
+            return UNRESTRICTED
+        if self.is_anonymous or not self.has_area:
+            return EMPTY
+        area = sql.Identifier(_AREA_COLUMN[srid])
+        if bbox is not None:
+            relation = self._box_relation(area, srid, bbox)
+            if relation == "inside":
+                return UNRESTRICTED
+            if relation == "outside":
+                return EMPTY
+        condition = sql.SQL(
+            "ST_Intersects({geom}, (SELECT {area} FROM accounts_person WHERE id = %s))"
+        ).format(geom=geom, area=area)
+        return AreaCondition(condition, (self.person_id,))
+
+    def layer_condition(
         self,
         layer,
         geom: sql.Composable,
         srid: int = 4326,
         bbox: tuple[float, float, float, float] | None = None,
-    ) -> tuple[sql.Composable, list]:
-        """Gives an SQL boolean condition and its parameters restricting `layer`'s rows (whose
-        geometry expression is `geom`, in EPSG `srid`: 4326 or 3857) to what the caller sees.
+    ) -> AreaCondition:
+        """Gives the condition restricting `layer`'s rows (whose geometry expression is `geom`,
+        in EPSG `srid`: 4326 or 3857) to what the caller sees.
 
         `bbox` (minx, miny, maxx, maxy in `srid`), when the query is bounded by a box such as a
         tile envelope, lets one quick query decide the box as a whole: ``TRUE`` when the box lies
@@ -77,22 +144,12 @@ class Scope:
         clipped by ST_AsMVTGeom).
         """
         if srid not in _AREA_COLUMN:
-            raise ValueError(f"layer_filter supports SRID 4326 or 3857, not {srid}")
+            raise ValueError(f"layer_condition supports SRID 4326 or 3857, not {srid}")
         if layer.public or self.sees_everything:
-            return TRUE, []
-        if not self.can_read_layer(layer) or not self.has_area:
-            return FALSE, []
-        area = sql.Identifier(_AREA_COLUMN[srid])
-        if bbox is not None:
-            relation = self._box_relation(area, srid, bbox)
-            if relation == "inside":
-                return TRUE, []
-            if relation == "outside":
-                return FALSE, []
-        condition = sql.SQL(
-            "ST_Intersects({geom}, (SELECT {area} FROM accounts_person WHERE id = %s))"
-        ).format(geom=geom, area=area)
-        return condition, [self.person_id]
+            return UNRESTRICTED
+        if not self.can_read_layer(layer):
+            return EMPTY
+        return self.area_condition(geom, srid, bbox)
 
     def _box_relation(self, area: sql.Identifier, srid: int, bbox) -> str:
         """Gives "inside", "outside" or "across": how a box lies against the caller's area."""
@@ -143,6 +200,43 @@ class Scope:
 
 
 ANONYMOUS = Scope()
+
+
+def system_scope(name: str) -> Scope:
+    """Gives the scope of a named system actor (``beat``, ``command:load_layer``…): work no
+    person started, allowed everything and logged under ``system:<name>``."""
+    return Scope(
+        is_anonymous=False,
+        sees_everything=True,
+        permissions=frozenset(perms.ALL_PERMISSIONS),
+        all_layers=True,
+        key="all",
+        system_name=name,
+    )
+
+
+class ScopedQuerySet(models.QuerySet):
+    """A queryset that keeps only the rows a scope may see: ``Model.objects.visible_to(scope)``.
+
+    The ORM twin of `Scope.area_condition` over the same areas. The model names its geometry
+    field in ``scope_geometry_field`` (default ``geom``). Pass the registry `layer` the model is
+    served as, when there is one, to apply its public flag and grants as `layer_condition` does.
+    """
+
+    def visible_to(self, scope: Scope, layer=None) -> models.QuerySet:
+        if layer is not None and (layer.public or scope.sees_everything):
+            return self
+        if layer is not None and not scope.can_read_layer(layer):
+            return self.none()
+        if scope.sees_everything:
+            return self
+        if scope.is_anonymous or not scope.has_area:
+            return self.none()
+        from accounts.models import Person
+
+        geometry = getattr(self.model, "scope_geometry_field", "geom")
+        area = Person.objects.filter(pk=scope.person_id).values("area_geom")[:1]
+        return self.filter(**{f"{geometry}__intersects": Subquery(area)})
 
 
 # One round trip for a person's scope: its area digest, positions, permissions and layer grants.

@@ -1,5 +1,5 @@
 """Benchmark of the cost of scoping: a component query over a street-sized box with a street
-inspector's `layer_filter` against the same query unfiltered as a system admin.
+inspector's `layer_condition` against the same query unfiltered as a system admin.
 
     .venv/bin/python bench/scoping.py [--repeat 200] [--dense 200000] [--explain]
 
@@ -79,7 +79,7 @@ def compare(cursor, table, box, box_name, scopes, layer, page, repeat, explain):
         # Building the filter is timed too: with a bbox it asks the database once.
         start = time.perf_counter()
         scope, bbox = variants[label]
-        cond, params = scope.layer_filter(
+        cond, params = scope.layer_condition(
             layer, sql.Identifier("geom_mercator"), srid=3857, bbox=bbox
         )
         statement = query(table, cond, page).as_string(cursor.connection)

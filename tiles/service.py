@@ -185,11 +185,11 @@ def tile_source(item: TileLayer, scope, conditions: list, params: list) -> tsql.
     fixed_params: list = []
     if layer.filter_sql:
         fixed.append(sql.SQL(layer.filter_sql))
-    cond, cond_params = scope.layer_filter(layer, sql.Identifier(tsql.MERCATOR_COLUMN), srid=3857)
-    fixed.append(cond)
-    fixed_params += cond_params
+    area = scope.layer_condition(layer, sql.Identifier(tsql.MERCATOR_COLUMN), srid=3857)
+    fixed.append(area.sql)
+    fixed_params += area.params
     id_column = layer.id_column if columns.get(layer.id_column) in tsql.INTEGER_TYPES else None
-    sees_all = isinstance(cond, sql.SQL) and cond.string.strip().upper() == "TRUE"
+    sees_all = area.unrestricted
     gtype = (layer.geometry_type or "").lower()
     return tsql.TileSource(
         name=item.name,

@@ -1,5 +1,5 @@
 """Gives a layer's features as SQL built one way for every reader (OGC API items, identify,
-export): the layer's fixed filter, the caller's scope (`Scope.layer_filter`) and the request's
+export): the layer's fixed filter, the caller's scope (`Scope.layer_condition`) and the request's
 bbox, datetime and property filters, all as bound parameters and quoted identifiers."""
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class FeatureQuery:
         """Gives the WHERE condition and its parameters."""
         parts: list[sql.Composable] = [base_condition(self.layer)]
         params: list = []
-        condition, scope_params = self.scope.layer_filter(self.layer, self.geom)
+        condition, scope_params = self.scope.layer_condition(self.layer, self.geom)
         parts.append(condition)
         params += scope_params
         if filters.fid is not None:

@@ -3,6 +3,8 @@
 rows at request time."""
 
 from django.contrib.gis.db import models
+
+from accounts.scoping import ScopedQuerySet
 from django.contrib.gis.db.models.functions import Transform
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GistIndex
@@ -46,6 +48,8 @@ class AdminArea(models.Model):
     geom = models.MultiPolygonField(srid=4326)
     geom_mercator = mercator_copy(models.MultiPolygonField)
 
+    objects = ScopedQuerySet.as_manager()
+
     class Meta:
         indexes = [mercator_index("adminarea")]
         ordering = ["code"]
@@ -65,6 +69,8 @@ class UnitGrid(models.Model):
     area_m2 = models.FloatField(help_text="area in square metres, computed on the ellipsoid")
     geom = models.MultiPolygonField(srid=4326)
     geom_mercator = mercator_copy(models.MultiPolygonField)
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         indexes = [mercator_index("unitgrid")]
@@ -90,6 +96,8 @@ class ResponsibilityGrid(models.Model):
     geom = models.MultiPolygonField(srid=4326, null=True, blank=True)
     geom_mercator = mercator_copy(models.MultiPolygonField, null=True)
 
+    objects = ScopedQuerySet.as_manager()
+
     class Meta:
         indexes = [mercator_index("respgrid")]
         ordering = ["code"]
@@ -110,6 +118,8 @@ class TimingZone(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     geom = models.MultiPolygonField(srid=4326)
     geom_mercator = mercator_copy(models.MultiPolygonField)
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         indexes = [mercator_index("timingzone")]
@@ -142,6 +152,8 @@ class ControlledArea(models.Model):
     reason = models.TextField(blank=True)
     attachment = models.FileField(upload_to="controlled-areas/", null=True, blank=True)
 
+    objects = ScopedQuerySet.as_manager()
+
     class Meta:
         indexes = [mercator_index("ctrlarea")]
 
@@ -163,6 +175,8 @@ class RoadSegment(models.Model):
     geom = models.LineStringField(srid=4326)
     geom_mercator = mercator_copy(models.LineStringField)
     source_id = models.CharField(max_length=64, blank=True, help_text="e.g. an OSM way id")
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         indexes = [mercator_index("roadseg")]
@@ -194,6 +208,8 @@ class Component(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NORMAL)
     attributes = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         indexes = [mercator_index("component")]

@@ -2,7 +2,7 @@
 conformance, collections, items (bbox, limit, offset, datetime, property filters) and one item.
 
 Every layer, core or managed, is a collection; the caller's scope decides which ones are listed
-and which rows each returns (`Scope.layer_filter` in the SQL of `spatial.layers.features`)."""
+and which rows each returns (`Scope.layer_condition` in the SQL of `spatial.layers.features`)."""
 
 from __future__ import annotations
 

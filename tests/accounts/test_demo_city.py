@@ -20,7 +20,7 @@ WHERE a.id = %s ORDER BY c.id
 
 
 def scoped_ids(scope, layer) -> list[int]:
-    condition, params = scope.layer_filter(layer, sql.Identifier("geom_mercator"), srid=3857)
+    condition, params = scope.layer_condition(layer, sql.Identifier("geom_mercator"), srid=3857)
     query = sql.SQL("SELECT id FROM spatial_component WHERE {} ORDER BY id").format(condition)
     with connection.cursor() as cursor:
         cursor.execute(query.as_string(cursor.connection), params)

@@ -12,7 +12,7 @@ from data.models import Category
 from spatial.models import Component, Layer
 from tests.accounts.conftest import SIDE, X0, Y0
 from accounts.areas import set_person_areas
-from accounts.scoping import ANONYMOUS, scope_for, scope_for_user
+from accounts.scoping import ANONYMOUS, scope_for, scope_for_user, system_scope
 from core.errors import Forbidden, Unauthorized
 
 
@@ -47,7 +47,9 @@ def visible_codes(scope, layer, codes, srid=4326, bbox=None) -> list[str]:
     """Runs the scope's filter in a raw query over the component table, as query builders do
     (bounded by `bbox` in EPSG:4326 when given)."""
     column = "geom" if srid == 4326 else "geom_mercator"
-    condition, params = scope.layer_filter(layer, sql.Identifier("c", column), srid=srid, bbox=bbox)
+    condition, params = scope.layer_condition(
+        layer, sql.Identifier("c", column), srid=srid, bbox=bbox
+    )
     box = sql.SQL("")
     box_params = []
     if bbox is not None:
@@ -86,13 +88,13 @@ def test_bbox_shortcut_keeps_the_same_answers(inspector_a, components, private_l
 
 
 def test_anonymous_gets_false_and_sysadmin_true(sysadmin, components, private_layer):
-    condition, params = ANONYMOUS.layer_filter(private_layer, sql.Identifier("geom"))
+    condition, params = ANONYMOUS.layer_condition(private_layer, sql.Identifier("geom"))
     assert condition.as_string(None) == "FALSE" and params == []
     everything = components["A"] + components["B"]
     assert visible_codes(ANONYMOUS, private_layer, everything) == []
     admin_scope = scope_for_user(sysadmin.user)
     assert admin_scope.sees_everything and admin_scope.key == "all"
-    condition, params = admin_scope.layer_filter(private_layer, sql.Identifier("geom"))
+    condition, params = admin_scope.layer_condition(private_layer, sql.Identifier("geom"))
     assert condition.as_string(None) == "TRUE" and params == []
     assert visible_codes(admin_scope, private_layer, everything) == sorted(everything)
 
@@ -101,7 +103,7 @@ def test_public_layer_is_true_for_everyone(inspector_a):
     public = Layer.objects.get(key="streets")
     for scope in (ANONYMOUS, scope_for_user(inspector_a.user)):
         assert scope.can_read_layer(public)
-        assert scope.layer_filter(public, sql.Identifier("geom"))[0].as_string(None) == "TRUE"
+        assert scope.layer_condition(public, sql.Identifier("geom")).unrestricted
 
 
 def test_layer_grants_decide_non_public_layers(make_person, streets, components, private_layer):
@@ -175,7 +177,7 @@ def test_scope_for_plain_django_request_reads_bearer_token(client, inspector_a):
 
 def test_filter_uses_the_spatial_index(inspector_a, private_layer):
     """The area is an InitPlan by person id, so the GiST index on geom_mercator serves it."""
-    condition, params = scope_for_user(inspector_a.user).layer_filter(
+    condition, params = scope_for_user(inspector_a.user).layer_condition(
         private_layer, sql.Identifier("geom_mercator"), srid=3857
     )
     query = sql.SQL("EXPLAIN SELECT id FROM spatial_component WHERE {}").format(condition)
@@ -200,3 +202,26 @@ def test_reshaped_area_moves_the_scope_even_through_raw_sql(inspector_a, streets
     assert scope_for_user(inspector_a.user).key != before
     streets["B"].name = "乙街道（改名）"
     streets["B"].save()  # a save without a shape change is harmless
+
+
+def test_visible_to_keeps_the_same_rows_as_the_sql_condition(
+    inspector_a, components, private_layer
+):
+    """The ORM twin of the raw-SQL condition: street A's inspector gets street A's components."""
+    codes = components["A"] + components["B"]
+    assert Component.objects.filter(code__in=codes).count() == 5
+    scope = scope_for_user(inspector_a.user)
+    orm = Component.objects.filter(code__in=codes).visible_to(scope, private_layer)
+    assert sorted(orm.values_list("code", flat=True)) == sorted(components["A"])
+    assert sorted(visible_codes(scope, private_layer, codes)) == sorted(components["A"])
+    assert not Component.objects.filter(code__in=codes).visible_to(ANONYMOUS).exists()
+    assert Component.objects.filter(code__in=codes).visible_to(system_scope("test")).count() == 5
+
+
+def test_area_condition_is_unrestricted_or_empty_without_sql_to_read(inspector_a):
+    assert system_scope("beat").area_condition(sql.Identifier("geom")).unrestricted
+    assert ANONYMOUS.area_condition(sql.Identifier("geom")).empty
+    inspector = scope_for_user(inspector_a.user).area_condition(sql.Identifier("geom"))
+    assert not inspector.unrestricted and not inspector.empty
+    assert inspector.params == (inspector_a.pk,)
+    assert system_scope("beat").actor_name == "system:beat"
