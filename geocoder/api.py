@@ -299,12 +299,14 @@ def _batch_job(request: Request, job_id):
     from accounts.permissions import GEOCODE_BATCH
     from accounts.scoping import scope_for
     from core.errors import NotFound
-    from core.models import Job
+    from core.jobs import get_job
+
+    from .batch import JOB_KIND
 
     scope = scope_for(request)
     scope.require(GEOCODE_BATCH)
-    job = Job.objects.filter(pk=job_id, kind="geocode_batch").first()
-    if job is None or (not scope.sees_everything and job.owner_id != request.user.pk):
+    job = get_job(job_id, scope)
+    if job.kind != JOB_KIND:
         raise NotFound("no such batch job")
     return job
 

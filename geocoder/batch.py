@@ -9,10 +9,9 @@ import io
 from pathlib import Path
 
 from django.conf import settings
-from django.utils import timezone
 
 from core.errors import BadInput, TooLarge
-from core.jobs import dispatch
+from core.jobs import JobRun, dispatch
 from core.models import Job
 
 from .match import geocode
@@ -72,7 +71,7 @@ def start_batch(upload, owner, sync: bool = False) -> Job:
     job.save(update_fields=["params"])
     from .tasks import geocode_batch
 
-    return dispatch(job, geocode_batch, run_batch if sync else None)
+    return dispatch(job, geocode_batch, sync=sync)
 
 
 def explain(parsed) -> str:
@@ -87,44 +86,37 @@ def explain(parsed) -> str:
     return "names found but no address point for them"
 
 
-def run_batch(job_id: str) -> dict:
-    """Geocodes every row of the job's CSV and writes the result CSV; gives the report."""
-    job = Job.objects.get(pk=job_id)
-    job.state, job.started_at = Job.State.RUNNING, timezone.now()
-    job.save(update_fields=["state", "started_at"])
+def run_batch(run: JobRun) -> dict:
+    """Geocodes every row of the job's CSV and writes the result CSV (the body
+    `core.jobs.run_job` runs); gives the report."""
+    job = run.job
     levels: dict[str, int] = {}
     unmatched = 0
-    try:
-        header, rows, column = read_rows(Path(job.params["path"]).read_bytes())
-        out_path = batch_dir() / f"{job.pk}.result.csv"
-        with out_path.open("w", newline="", encoding="utf-8-sig") as fh:
-            writer = csv.DictWriter(fh, fieldnames=header + RESULT_COLUMNS, extrasaction="ignore")
-            writer.writeheader()
-            for n, row in enumerate(rows, 1):
-                parsed, cands = geocode(row.get(column) or "", limit=1)
-                if cands:
-                    c = cands[0]
-                    row.update(
-                        match_address=c.address,
-                        match_level=c.match_level,
-                        combination=c.combination or "",
-                        score=c.score,
-                        lon=round(c.lon, 7),
-                        lat=round(c.lat, 7),
-                        note="qualifier: " + ",".join(c.qualifier) if c.qualifier else "",
-                    )
-                    levels[c.match_level] = levels.get(c.match_level, 0) + 1
-                else:
-                    unmatched += 1
-                    row.update(match_level="unmatched", score=0, note=explain(parsed))
-                writer.writerow(row)
-                if n % 200 == 0:
-                    Job.objects.filter(pk=job.pk).update(rows_done=n)
-        job.result_path, job.rows_done = str(out_path), len(rows)
-        job.state = Job.State.SUCCEEDED
-    except Exception as exc:  # the job records why it stopped; the worker stays up
-        job.state, job.errors = Job.State.FAILED, [str(exc)]
-    job.report = {"levels": levels, "unmatched": unmatched}
-    job.finished_at = timezone.now()
-    job.save()
-    return job.report
+    header, rows, column = read_rows(Path(job.params["path"]).read_bytes())
+    run.progress(0, len(rows))
+    out_path = batch_dir() / f"{job.pk}.result.csv"
+    with out_path.open("w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header + RESULT_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for n, row in enumerate(rows, 1):
+            parsed, cands = geocode(row.get(column) or "", limit=1)
+            if cands:
+                c = cands[0]
+                row.update(
+                    match_address=c.address,
+                    match_level=c.match_level,
+                    combination=c.combination or "",
+                    score=c.score,
+                    lon=round(c.lon, 7),
+                    lat=round(c.lat, 7),
+                    note="qualifier: " + ",".join(c.qualifier) if c.qualifier else "",
+                )
+                levels[c.match_level] = levels.get(c.match_level, 0) + 1
+            else:
+                unmatched += 1
+                row.update(match_level="unmatched", score=0, note=explain(parsed))
+            writer.writerow(row)
+            run.progress(n)
+    Job.objects.filter(pk=job.pk).update(result_path=str(out_path))
+    run.progress(len(rows), len(rows))
+    return {"levels": levels, "unmatched": unmatched}

@@ -4,26 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from celery import shared_task
-
-from core.models import Job
+from core.jobs import JobRun, job_task
 
 
-def run_layer_import(job_id: str) -> dict:
+def run_layer_import(run: JobRun) -> dict:
     """Runs one layer import job and removes its upload directory; gives the report."""
     from spatial.layers import files
     from spatial.layers.importer import run_import
 
-    job = Job.objects.get(pk=job_id)
     try:
-        return run_import(job)
+        return run_import(run)
     finally:
-        work_dir = job.params.get("work_dir")
+        work_dir = run.job.params.get("work_dir")
         if work_dir:
             files.remove_work_dir(Path(work_dir))
 
 
-@shared_task(name="spatial.import_layer")
-def import_layer(job_id: str) -> dict:
-    """Celery entry point of a layer import (progress and report are in the Job row)."""
-    return run_layer_import(job_id)
+import_layer = job_task("spatial.import_layer", run_layer_import)

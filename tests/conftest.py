@@ -22,6 +22,7 @@ def _isolate_shared_services(django_db_modify_db_settings):
 
     cache.key_prefix = name  # the cache object may already exist with the old prefix
     app.conf.task_default_queue = name
+    settings.CITYGRID_EVENTS_PREFIX = name
     os.environ.setdefault("CITYGRID_CELERY_QUEUE", name)
 
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import math
 
-from celery import shared_task
-from django.utils import timezone
-
 from tiles import cache, service
-from core.jobs import dispatch
+from core.jobs import JobRun, dispatch, job_task
 from core.models import Job
 
 MAX_SEED_TILES = 200_000
@@ -73,39 +70,25 @@ def start_seed(layer: str, zmin: int, zmax: int, bbox: list[float] | None, owner
     return dispatch(job, seed_tiles)
 
 
-@shared_task(name="tiles.seed_tiles")
-def seed_tiles(job_id: str) -> dict:
-    """Builds every tile of the job's layer, zoom range and bbox into the cache, as the
-    system scope sees them (tiles of public layers are shared with every caller); gives the
-    job's report."""
-    from accounts.scoping import scope_for_user
-
-    job = Job.objects.get(pk=job_id)
-    job.state, job.started_at = Job.State.RUNNING, timezone.now()
-    job.save(update_fields=["state", "started_at"])
-    p = job.params
-    scope = scope_for_user(job.owner)
+def run_seed(run: JobRun) -> dict:
+    """Builds every tile of the job's layer, zoom range and bbox into the cache, as the job's
+    owner sees them (tiles of public layers are shared with every caller); gives the report."""
+    p = run.job.params
     built = reused = empty = 0
-    try:
-        items = service.resolve(service.split_keys(p["layer"]), scope)
-        for n, (z, x, y) in enumerate(tiles_in_bbox(p["bbox"], p["zmin"], p["zmax"]), 1):
-            etag = service.tile_etag(items, scope, z, x, y, "mvt", {})
-            data = cache.get(etag)
-            if data is None:
-                data = service.build(items, scope, {}, z, x, y)
-                cache.put(etag, data)
-                built += 1
-            else:
-                reused += 1
-            empty += not data
-            if n % 50 == 0:
-                Job.objects.filter(pk=job.pk).update(rows_done=n)
-        job.state = Job.State.SUCCEEDED
-    except Exception as exc:  # the job records why it stopped; the worker stays up
-        job.state = Job.State.FAILED
-        job.errors = [str(exc)]
-    job.rows_done = built + reused
-    job.report = {"built": built, "reused": reused, "empty": empty, "cache": cache.enabled()}
-    job.finished_at = timezone.now()
-    job.save()
-    return job.report
+    items = service.resolve(service.split_keys(p["layer"]), run.scope)
+    for n, (z, x, y) in enumerate(tiles_in_bbox(p["bbox"], p["zmin"], p["zmax"]), 1):
+        etag = service.tile_etag(items, run.scope, z, x, y, "mvt", {})
+        data = cache.get(etag)
+        if data is None:
+            data = service.build(items, run.scope, {}, z, x, y)
+            cache.put(etag, data)
+            built += 1
+        else:
+            reused += 1
+        empty += not data
+        run.progress(n)
+    run.progress(built + reused, run.job.rows_total)
+    return {"built": built, "reused": reused, "empty": empty, "cache": cache.enabled()}
+
+
+seed_tiles = job_task("tiles.seed_tiles", run_seed)

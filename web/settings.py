@@ -131,6 +131,11 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CITYGRID_CELERY_QUEUE", "citygrid")
 
+# The kernel (core/) asks for scopes and names its event channels through these, so it needs
+# no import of the apps that define them.
+CITYGRID_SCOPE_FOR_USER = "accounts.scoping.scope_for_user"
+CITYGRID_EVENTS_PREFIX = os.environ.get("CITYGRID_EVENTS_PREFIX", "citygrid")
+
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

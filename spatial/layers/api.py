@@ -20,6 +20,7 @@ from core.access import public
 from accounts import permissions as perms
 from accounts.scoping import scope_for
 from core.errors import BadInput, TooLarge
+from core.jobs import describe_job, get_job
 
 from . import export as export_service
 from . import identify as identify_service
@@ -159,9 +160,7 @@ class LayerImportView(APIView):
             **{k: v for k, v in data.items() if v is not None},
         )
         job = jobs.start_import(upload, upload.name, options, owner=request.user)
-        return Response(
-            {"job": jobs.describe_job(job), "url": f"/api/v1/jobs/{job.pk}"}, status=202
-        )
+        return Response({"job": describe_job(job), "url": f"/api/v1/jobs/{job.pk}"}, status=202)
 
 
 class JobView(APIView):
@@ -173,7 +172,7 @@ class JobView(APIView):
         responses={200: JobProgressSerializer, **ERRORS},
     )
     def get(self, request: Request, job_id: str) -> Response:
-        return Response(jobs.describe_job(jobs.get_job(job_id, scope_for(request))))
+        return Response(describe_job(get_job(job_id, scope_for(request))))
 
 
 class FileFormatNegotiation(DefaultContentNegotiation):

@@ -12,12 +12,11 @@ from pathlib import Path
 import numpy as np
 from django.db import connection, transaction
 from django.db.models import F
-from django.utils import timezone
 from django.utils.text import slugify
 
 from spatial.models import Layer
-from core.errors import ApiError, BadInput, Conflict
-from core.models import Job
+from core.errors import BadInput, Conflict
+from core.jobs import JobRun
 
 from . import core_targets, geometry, readers, registry, transform, writer
 
@@ -86,43 +85,19 @@ class ImportOptions:
         return self
 
 
-def set_progress(job: Job, **values) -> None:
-    """Writes job progress at once (outside any import transaction, so pollers see it)."""
-    for name, value in values.items():
-        setattr(job, name, value)
-    Job.objects.filter(pk=job.pk).update(**values)
-
-
-def run_import(job: Job) -> dict:
-    """Runs the import a job describes; gives the report. Failures mark the job failed with
-    a clear error and leave the database as it was."""
-    params = job.params
+def run_import(run: JobRun) -> dict:
+    """Runs the import a job describes (the body `core.jobs.run_job` runs); gives the report.
+    A failure leaves the database as it was."""
+    params = run.job.params
     options = ImportOptions(**params["options"])
-    set_progress(job, state=Job.State.RUNNING, started_at=timezone.now())
     started = time.monotonic()
-    try:
-        options.validate()
-        report = _import(job, Path(params["path"]), Path(params["work_dir"]), options)
-    except ApiError as exc:
-        set_progress(
-            job, state=Job.State.FAILED, finished_at=timezone.now(), errors=[exc.as_dict()["error"]]
-        )
-        return {}
-    except Exception as exc:  # noqa: BLE001 - reported in the job, logged in full
-        log.exception("layer import %s failed", job.pk)
-        set_progress(
-            job,
-            state=Job.State.FAILED,
-            finished_at=timezone.now(),
-            errors=[{"code": "server_error", "message": f"import failed: {exc}", "field": None}],
-        )
-        return {}
+    options.validate()
+    report = _import(run, Path(params["path"]), Path(params["work_dir"]), options)
     report["seconds"] = round(time.monotonic() - started, 2)
-    set_progress(job, state=Job.State.SUCCEEDED, finished_at=timezone.now(), report=report)
     return report
 
 
-def _import(job: Job, path: Path, work_dir: Path, options: ImportOptions) -> dict:
+def _import(run: JobRun, path: Path, work_dir: Path, options: ImportOptions) -> dict:
     clock = _Clock()
     fmt = readers.detect_format(path, options.format or None)
     source = readers.read_source(
@@ -136,7 +111,7 @@ def _import(job: Job, path: Path, work_dir: Path, options: ImportOptions) -> dic
     )
     src_crs = transform.resolve_source_crs(source.declared_crs, options.crs or None, fmt)
     frame = source.frame
-    set_progress(job, rows_total=len(frame))
+    run.progress(0, len(frame))
     clock.mark("read")
     prepared = geometry.prepare(
         np.asarray(frame.geometry.array, dtype=object), options.invalid, options.mixed
@@ -163,12 +138,12 @@ def _import(job: Job, path: Path, work_dir: Path, options: ImportOptions) -> dic
     if options.target == "managed":
         report.update(
             _write_managed(
-                job, options, path, attributes, converted, prepared.geometry_type, invalid_kept
+                run, options, path, attributes, converted, prepared.geometry_type, invalid_kept
             )
         )
     else:
         report.update(_write_core(options, attributes, converted, prepared.geometry_type))
-        set_progress(job, rows_done=report["rows_written"])
+        run.progress(report["rows_written"], report["rows_written"])
     clock.mark("write")
     report["timings_s"] = clock.laps
     return report
@@ -195,7 +170,9 @@ def layer_key_for(options: ImportOptions, path: Path) -> str:
     return (slugify(stem)[:40].strip("-_") or f"layer-{int(time.time())}").lower()
 
 
-def _write_managed(job, options, path, attributes, geoms, geometry_type, invalid_kept) -> dict:
+def _write_managed(
+    run: JobRun, options, path, attributes, geoms, geometry_type, invalid_kept
+) -> dict:
     key = layer_key_for(options, path)
     existing = Layer.objects.filter(key=key).first()
     if existing and existing.kind != Layer.Kind.MANAGED:
@@ -220,7 +197,7 @@ def _write_managed(job, options, path, attributes, geoms, geometry_type, invalid
             columns,
             attributes,
             geoms,
-            progress=lambda done: set_progress(job, rows_done=done),
+            progress=run.progress,
         )
         repaired = dropped = 0
         if invalid_kept:
