@@ -1,4 +1,5 @@
 # CityGrid: two commands. `make run` serves the demo city; `make test` runs the test suite.
+# `make lint`: ruff (format and check) and lint-imports (the import rules in pyproject.toml).
 .PHONY: run test install services stop lint bench-locate
 
 install:
@@ -19,6 +20,7 @@ stop:
 lint: install
 	.venv/bin/ruff format --check core accounts spatial geocoder tiles cases evaluation data web tests
 	.venv/bin/ruff check core accounts spatial geocoder tiles cases evaluation data web tests
+	.venv/bin/lint-imports
 
 bench-locate: install
 	.venv/bin/python bench/locate.py --points 10000 --http
