@@ -7,11 +7,11 @@ import pytest
 from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.test import Client
 
+from accounts.models import LoginPolicy
 from spatial.models import AdminArea
-from accounts.models import LoginPolicy, Position
-from accounts.services import create_person
+from tests import factories
+from tests.factories import PASSWORD
 
-PASSWORD = "Correct-horse-42"
 # A corner far from the demo city (which sits near 116.35, 40.0).
 X0, Y0, SIDE = 100.0, 30.0, 0.01
 
@@ -30,36 +30,26 @@ def policy(db) -> LoginPolicy:
 
 @pytest.fixture
 def streets(db) -> dict[str, AdminArea]:
-    district = AdminArea.objects.create(
-        code="990100", name="测试区", level="district", geom=square(X0, Y0, 2 * SIDE)
+    """Gives district 990100 and its streets A (west) and B (east), each a SIDE square."""
+    city = factories.make_city(
+        "990100", origin=(X0, Y0), size=(2 * SIDE, SIDE), communities=[[], []]
     )
-    a = AdminArea.objects.create(
-        code="990100001", name="甲街道", level="street", parent=district, geom=square(X0, Y0, SIDE)
-    )
-    b = AdminArea.objects.create(
-        code="990100002",
-        name="乙街道",
-        level="street",
-        parent=district,
-        geom=square(X0 + SIDE, Y0, SIDE),
-    )
-    return {"district": district, "A": a, "B": b}
-
-
-def position(key: str, permissions: list[str], all_layers: bool = False, layers=()) -> Position:
-    pos, _ = Position.objects.update_or_create(
-        key=key, defaults={"name": key, "permissions": permissions, "all_layers": all_layers}
-    )
-    pos.layers.set(list(layers))
-    return pos
+    a, b = city.streets
+    return {"district": city.district, "A": a, "B": b}
 
 
 @pytest.fixture
 def make_person(db):
+    """Gives make(username, permissions, areas, all_layers=True, layers, **person_fields)."""
+
     def make(username: str, permissions=(), areas=(), all_layers=True, layers=(), **kw):
-        pos = position(f"pos-{username}", list(permissions), all_layers, layers)
-        return create_person(
-            username, PASSWORD, positions=[pos], admin_areas=areas, validate=False, **kw
+        return factories.make_person(
+            username,
+            permissions=permissions,
+            areas=areas,
+            all_layers=all_layers,
+            layers=layers,
+            **kw,
         )
 
     return make

@@ -11,16 +11,16 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from django.contrib.gis.geos import LineString, MultiPolygon, Point, Polygon
+from django.contrib.gis.geos import LineString, Point
 
 from geocoder import dictionary
+from tests import factories
 
 M_LAT = 1 / 110_574.0
 M_LON = 1 / 85_290.0  # metres → degrees of longitude near lat 39.97
 
 
-def box(x0, y0, x1, y1) -> MultiPolygon:
-    return MultiPolygon(Polygon.from_bbox((x0, y0, x1, y1)), srid=4326)
+box = factories.box
 
 
 def road_point(a, b, m, side_sign, offset_m=15.0):
@@ -44,17 +44,18 @@ def _fresh_gazetteer():
 def small_city(db):
     from data.models import Category
     from geocoder.models import Building, Compound, DoorAddress, Organization, PlaceName, Road
-    from spatial.models import AdminArea, Component, UnitGrid
+    from spatial.models import Component
 
-    def area(code, name, level, parent, geom):
-        return AdminArea.objects.create(code=code, name=name, level=level, parent=parent, geom=geom)
-
-    district = area("110199", "枫林区", "district", None, box(116.30, 39.96, 116.34, 39.99))
-    west = area("110199001", "榆树街道", "street", district, box(116.30, 39.96, 116.32, 39.99))
-    east = area("110199002", "槐荫街道", "street", district, box(116.32, 39.96, 116.34, 39.99))
-    south = area("110199001001", "松鹤社区", "community", west, box(116.30, 39.96, 116.32, 39.975))
-    north = area("110199001002", "竹韵社区", "community", west, box(116.30, 39.975, 116.32, 39.99))
-    wutong = area("110199002001", "梧桐社区", "community", east, box(116.32, 39.96, 116.34, 39.99))
+    city = factories.make_city(
+        "110199",
+        name="枫林区",
+        origin=(116.30, 39.96),
+        size=(0.04, 0.03),
+        streets=("榆树街道", "槐荫街道"),
+        communities=[["松鹤社区", "竹韵社区"], ["梧桐社区"]],
+    )
+    district, (west, east) = city.district, city.streets
+    south, north, wutong = city.communities
 
     a, b = (116.302, 39.970), (116.338, 39.970)
     fengyang = Road.objects.create(
@@ -150,15 +151,10 @@ def small_city(db):
         historical_names=["古槐口"],
         geom=Point(116.3255, 39.9755, srid=4326),
     )
-    grid = UnitGrid.objects.create(
-        code="11019900100101",
-        community=south,
-        area_m2=10000.0,
-        geom=box(116.300, 39.960, 116.301, 39.961),
-    )
+    grid = factories.make_unit_grid(south, box(116.300, 39.960, 116.301, 39.961), 1, 10000.0)
     category = Category.objects.filter(kind="component", code="0101").first()
     component = Component.objects.create(
         code="1101990101000001", category=category, geom=Point(116.3005, 39.9605, srid=4326)
     )
     dictionary.invalidate()
-    return SimpleNamespace(**{k: v for k, v in locals().items() if k not in ("area", "category")})
+    return SimpleNamespace(**{k: v for k, v in locals().items() if k not in ("city", "category")})

@@ -14,26 +14,17 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import pytest
-from django.contrib.gis.geos import LineString, MultiPolygon, Point, Polygon
+from django.contrib.gis.geos import LineString, MultiPolygon, Point
 
 from data.models import Category
-from spatial.models import (
-    AdminArea,
-    Component,
-    ControlledArea,
-    ResponsibilityGrid,
-    RoadSegment,
-    TimingZone,
-    UnitGrid,
-)
-from spatial.services import refresh_responsibility_grid
+from spatial.models import AdminArea, Component, ControlledArea, RoadSegment, TimingZone
+from tests import factories
 
 LON0, LAT0, STEP, N = 121.40, 31.20, 0.01, 4
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
 
-def box(x0, y0, x1, y1) -> MultiPolygon:
-    return MultiPolygon(Polygon.from_bbox((x0, y0, x1, y1)), srid=4326)
+box = factories.box
 
 
 def cell_box(i: int, j: int) -> MultiPolygon:
@@ -60,67 +51,18 @@ class SmallCity:
 
 @pytest.fixture
 def small_city(db) -> SmallCity:
-    district = AdminArea.objects.create(
-        code="310104", name="测试区", level="district", geom=box(121.40, 31.20, 121.44, 31.24)
+    made = factories.make_city(
+        "310104",
+        origin=(LON0, LAT0),
+        size=(N * STEP, N * STEP),
+        streets=("西街道", "东街道"),
+        communities=[["南社区", "北社区"], ["东社区"]],
+        cells=(N, N),
+        responsibility_grids=True,
     )
-    s1 = AdminArea.objects.create(
-        code="310104001",
-        name="西街道",
-        level="street",
-        parent=district,
-        geom=box(121.40, 31.20, 121.42, 31.24),
-    )
-    s2 = AdminArea.objects.create(
-        code="310104002",
-        name="东街道",
-        level="street",
-        parent=district,
-        geom=box(121.42, 31.20, 121.44, 31.24),
-    )
-    c1 = AdminArea.objects.create(
-        code="310104001001",
-        name="南社区",
-        level="community",
-        parent=s1,
-        geom=box(121.40, 31.20, 121.42, 31.22),
-    )
-    c2 = AdminArea.objects.create(
-        code="310104001002",
-        name="北社区",
-        level="community",
-        parent=s1,
-        geom=box(121.40, 31.22, 121.42, 31.24),
-    )
-    c3 = AdminArea.objects.create(
-        code="310104002001",
-        name="东社区",
-        level="community",
-        parent=s2,
-        geom=box(121.42, 31.20, 121.44, 31.24),
-    )
-    city = SmallCity(district, {"S1": s1, "S2": s2}, {"C1": c1, "C2": c2, "C3": c3})
-    serial = {"C1": 0, "C2": 0, "C3": 0}
-    for i in range(N):
-        for j in range(N):
-            key = city.community_key(i, j)
-            serial[key] += 1
-            geom = cell_box(i, j)
-            city.cells[(i, j)] = UnitGrid.objects.create(
-                code=f"{city.communities[key].code}{serial[key]:02d}",
-                community=city.communities[key],
-                area_m2=geom.transform(4548, clone=True).area,
-                geom=geom,
-            )
-    for n, key in enumerate(("C1", "C2", "C3"), start=1):
-        grid = ResponsibilityGrid.objects.create(
-            code=f"RG-310104-{n}",
-            name=f"{city.communities[key].name}责任网格",
-            street=city.communities[key].parent,
-        )
-        grid.unit_grids.set(
-            [g for (i, j), g in city.cells.items() if city.community_key(i, j) == key]
-        )
-        city.resp[key] = refresh_responsibility_grid(grid)
+    keys = dict(zip(("C1", "C2", "C3"), made.communities))
+    city = SmallCity(made.district, dict(zip(("S1", "S2"), made.streets)), keys, made.cells)
+    city.resp = {key: made.responsibility_grids[c.code] for key, c in keys.items()}
     TimingZone.objects.create(name="外围", kind="outer", geom=box(121.40, 31.20, 121.44, 31.24))
     TimingZone.objects.create(name="核心", kind="core", geom=box(121.41, 31.21, 121.43, 31.23))
     RoadSegment.objects.create(

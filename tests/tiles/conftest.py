@@ -3,24 +3,21 @@ with different scopes, a tile decoder and direct-SQL counters over a tile's enve
 
 from __future__ import annotations
 
+import math
 import random
 
 import mapbox_vector_tile
 import pytest
 from django.conf import settings
-from django.contrib.gis.geos import LineString, MultiPolygon, Point, Polygon
+from django.contrib.gis.geos import LineString, Point
 from django.core.cache import cache
 from django.db import connection
 
-from tiles.sql import tile_bounds
+from tests import factories
 
 # The town spans 0.04° x 0.02° east of the city centre's meridian: street A west, street B east.
 LON0, LAT0 = 116.30, 39.95
 WIDTH, HEIGHT = 0.04, 0.02
-
-
-def box(minx: float, miny: float, maxx: float, maxy: float) -> MultiPolygon:
-    return MultiPolygon(Polygon.from_bbox((minx, miny, maxx, maxy)), srid=4326)
 
 
 @pytest.fixture(autouse=True)
@@ -36,49 +33,15 @@ def _fresh_tile_cache():
 
 @pytest.fixture
 def town(db):
-    """Gives a small town: 1 district, streets A (west) and B (east), 8x4 unit grids per street,
-    a road grid, and 1,500 components (points) scattered with a fixed seed."""
+    """Gives a small town: 1 district, streets A (west) and B (east) with one community each,
+    8x4 unit grids per street, a road grid, and 1,500 components (points) scattered with a fixed
+    seed."""
     from data.models import Category
-    from spatial.models import AdminArea, Component, RoadSegment, UnitGrid
+    from spatial.models import Component, RoadSegment
 
-    district = AdminArea.objects.create(
-        code="110199",
-        name="测试区",
-        level="district",
-        geom=box(LON0, LAT0, LON0 + WIDTH, LAT0 + HEIGHT),
+    city = factories.make_city(
+        "110199", origin=(LON0, LAT0), size=(WIDTH, HEIGHT), cells=(16, 4), grid_area_m2=1e4
     )
-    half = WIDTH / 2
-    streets = [
-        AdminArea.objects.create(
-            code=f"110199{i + 1:03d}",
-            name=name,
-            level="street",
-            parent=district,
-            geom=box(LON0 + i * half, LAT0, LON0 + (i + 1) * half, LAT0 + HEIGHT),
-        )
-        for i, name in enumerate(["甲街道", "乙街道"])
-    ]
-    communities = [
-        AdminArea.objects.create(
-            code=f"{s.code}001", name=f"{s.name}社区", level="community", parent=s, geom=s.geom
-        )
-        for s in streets
-    ]
-    grids = []
-    for ci, community in enumerate(communities):
-        for gx in range(8):
-            for gy in range(4):
-                minx = LON0 + ci * half + gx * half / 8
-                miny = LAT0 + gy * HEIGHT / 4
-                grids.append(
-                    UnitGrid(
-                        code=f"{community.code}{gx * 4 + gy:02d}",
-                        community=community,
-                        area_m2=1e4,
-                        geom=box(minx, miny, minx + half / 8, miny + HEIGHT / 4),
-                    )
-                )
-    UnitGrid.objects.bulk_create(grids)
     roads = [
         RoadSegment(
             name=f"东西路{i}",
@@ -118,28 +81,20 @@ def town(db):
             )
         )
     Component.objects.bulk_create(components)
-    return {"district": district, "streets": streets, "communities": communities}
+    return {"district": city.district, "streets": city.streets, "communities": city.communities}
 
 
 def make_user(username: str, *, superuser: bool = False, layers=(), areas=()):
-    """Gives a signed-in-able user; with `layers`, a Person whose position grants them in
-    `areas` (admin areas)."""
-    from django.contrib.auth import get_user_model
-
-    from accounts.areas import set_person_areas
-    from accounts.models import Person, Position
-
-    User = get_user_model()
-    user = User.objects.create_user(
-        username, password="x-Tiles-2026!", is_superuser=superuser, is_staff=superuser
+    """Gives a signed-in-able user whose position grants `layers` in `areas` (admin areas)."""
+    person = factories.make_person(
+        username,
+        layers=layers,
+        areas=areas,
+        is_superuser=superuser,
+        password="x-Tiles-2026!",
+        name=username,
     )
-    if layers or areas:
-        position = Position.objects.create(key=f"pos-{username}", name=f"岗位{username}")
-        position.layers.set(layers)
-        person = Person.objects.create(user=user, name=username)
-        person.positions.add(position)
-        set_person_areas(person, admin_areas=areas)
-    return user
+    return person.user
 
 
 def decode(data: bytes) -> dict:
@@ -148,6 +103,18 @@ def decode(data: bytes) -> dict:
         return {}
     tile = mapbox_vector_tile.decode(data, default_options={"y_coord_down": True})
     return {name: layer["features"] for name, layer in tile.items()}
+
+
+# Web Mercator half-width (pi x the WGS84 equatorial radius), for the tile arithmetic below:
+# written out here so the expectations do not come from the tile module under test.
+WORLD = math.pi * 6378137.0
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """Gives the Web Mercator bounds (minx, miny, maxx, maxy) of XYZ tile z/x/y."""
+    size = 2 * WORLD / 2**z
+    minx, maxy = -WORLD + x * size, WORLD - y * size
+    return minx, maxy - size, minx + size, maxy
 
 
 def count_in_tile(table: str, z: int, x: int, y: int, where: str = "true", params=()) -> int:
@@ -166,10 +133,11 @@ def count_in_tile(table: str, z: int, x: int, y: int, where: str = "true", param
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
-    """Gives the z/x/y of the tile holding lon/lat."""
-    from tiles.tasks import _tile_x, _tile_y
-
-    return z, _tile_x(lon, z), _tile_y(lat, z)
+    """Gives the z/x/y of the tile holding lon/lat (the slippy-map formula)."""
+    n = 2**z
+    x = math.floor((lon + 180.0) / 360.0 * n)
+    y = math.floor((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    return z, x, y
 
 
 TOWN_CENTRE = (LON0 + WIDTH / 2, LAT0 + HEIGHT / 2)

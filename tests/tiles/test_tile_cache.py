@@ -106,9 +106,15 @@ def test_cached_tile_is_served_without_a_query(client, town, django_assert_max_n
 def test_seed_job_fills_the_cache_with_progress(celery_worker, client):
     import time
 
-    from tiles.tasks import count_tiles, start_seed
+    from tiles.tasks import start_seed
 
     bbox = [116.30, 39.95, 116.34, 39.97]
+    # Every tile from z8 to z12 touching the box, counted here from its corner tiles.
+    expected = 0
+    for z in range(8, 13):
+        _, west, north = tile_of(bbox[0], bbox[3], z)
+        _, east, south = tile_of(bbox[2], bbox[1], z)
+        expected += (east - west + 1) * (south - north + 1)
     job = start_seed("districts,streets", 8, 12, bbox)
     for _ in range(100):
         job.refresh_from_db()
@@ -116,7 +122,7 @@ def test_seed_job_fills_the_cache_with_progress(celery_worker, client):
             break
         time.sleep(0.1)
     assert job.state == "succeeded", job.errors
-    assert job.rows_done == job.rows_total == count_tiles(bbox, 8, 12)
+    assert job.rows_done == job.rows_total == expected > 0
     assert job.report["built"] == job.rows_total
     assert len(cached_keys()) == job.rows_total
     # The same through the command line, and its refusals.

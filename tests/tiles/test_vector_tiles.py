@@ -6,7 +6,14 @@ import subprocess
 
 import pytest
 
-from tests.tiles.conftest import TOWN_CENTRE, count_in_tile, decode, make_user, tile_of
+from tests.tiles.conftest import (
+    TOWN_CENTRE,
+    count_in_tile,
+    decode,
+    make_user,
+    tile_bounds,
+    tile_of,
+)
 
 MVT = "application/vnd.mapbox-vector-tile"
 
@@ -39,17 +46,24 @@ def test_grid_tile_matches_sql_counts_and_attributes(client, town):
     assert all(isinstance(f["id"], int) for f in features)
 
 
+# An MVT tile is 4096 units wide and its features are clipped 64 units outside it.
+EXTENT, BUFFER = 4096, 64
+
+
+def buffered_envelope(z, x, y) -> list[float]:
+    """Gives the Web Mercator box of tile z/x/y grown by the tile buffer."""
+    minx, miny, maxx, maxy = tile_bounds(z, x, y)
+    g = (maxx - minx) * BUFFER / EXTENT
+    return [minx - g, miny - g, maxx + g, maxy + g]
+
+
 def count_in_tile_buffered(table, z, x, y):
     from django.db import connection
 
-    from tiles.sql import BUFFER, EXTENT, tile_bounds, tile_size
-
-    g = tile_size(z) * BUFFER / EXTENT
-    b = tile_bounds(z, x, y)
     with connection.cursor() as cur:
         cur.execute(
             f"SELECT count(*) FROM {table} WHERE geom_mercator && ST_MakeEnvelope(%s,%s,%s,%s,3857)",
-            [b[0] - g, b[1] - g, b[2] + g, b[3] + g],
+            buffered_envelope(z, x, y),
         )
         return cur.fetchone()[0]
 
@@ -57,14 +71,10 @@ def count_in_tile_buffered(table, z, x, y):
 def sql_values(select: str, z, x, y) -> set:
     from django.db import connection
 
-    from tiles.sql import BUFFER, EXTENT, tile_bounds, tile_size
-
-    g = tile_size(z) * BUFFER / EXTENT
-    b = tile_bounds(z, x, y)
     with connection.cursor() as cur:
         cur.execute(
             f"{select} WHERE geom_mercator && ST_MakeEnvelope(%s,%s,%s,%s,3857)",
-            [b[0] - g, b[1] - g, b[2] + g, b[3] + g],
+            buffered_envelope(z, x, y),
         )
         return {r[0] for r in cur.fetchall()}
 
