@@ -4,7 +4,6 @@ positions, people, roles) for holders of `people.manage`."""
 from __future__ import annotations
 
 from django.contrib.auth import authenticate, logout
-from django.db.models import ProtectedError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers as drf_serializers
@@ -16,14 +15,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.access import public
+from accounts import actions
 from accounts import permissions as perms
 from accounts import serializers as s
 from accounts.audit import own_transaction
 from accounts.authentication import issue_token, log_login, request_token
 from accounts.models import ApiToken, Department, LoginLog, Person, Position, Role
 from accounts.scoping import scope_for
-from accounts.services import apply_role, effective_permissions
-from core.errors import Conflict, NotFound, Unauthorized
+from accounts.services import effective_permissions
+from core.errors import NotFound, Unauthorized
 
 TAG = "accounts"
 
@@ -166,13 +166,20 @@ class PersonPermissionsView(APIView):
 
 
 class _ManagedViewSet(viewsets.ModelViewSet):
+    """Organization records: reads through DRF, writes through the record's actions."""
+
     permission_classes = [requires(perms.PEOPLE_MANAGE)]
+    save_action = staticmethod(lambda scope, serializer: None)
+    delete_action = staticmethod(lambda scope, instance: None)
+
+    def perform_create(self, serializer):
+        serializer.instance = self.save_action(scope_for(self.request), serializer)
+
+    def perform_update(self, serializer):
+        serializer.instance = self.save_action(scope_for(self.request), serializer)
 
     def perform_destroy(self, instance):
-        try:
-            instance.delete()
-        except ProtectedError:
-            raise Conflict(f"{instance} is still referenced (children or people)") from None
+        self.delete_action(scope_for(self.request), instance)
 
 
 @extend_schema_view(
@@ -186,6 +193,8 @@ class _ManagedViewSet(viewsets.ModelViewSet):
 class DepartmentViewSet(_ManagedViewSet):
     queryset = Department.objects.select_related("parent", "area").all()
     serializer_class = s.DepartmentSerializer
+    save_action = staticmethod(actions.do_save_department)
+    delete_action = staticmethod(actions.do_delete_department)
 
 
 @extend_schema_view(
@@ -199,6 +208,8 @@ class DepartmentViewSet(_ManagedViewSet):
 class PositionViewSet(_ManagedViewSet):
     queryset = Position.objects.prefetch_related("layers").all()
     serializer_class = s.PositionSerializer
+    save_action = staticmethod(actions.do_save_position)
+    delete_action = staticmethod(actions.do_delete_position)
 
 
 @extend_schema_view(
@@ -216,10 +227,9 @@ class PersonViewSet(_ManagedViewSet):
         .all()
     )
     serializer_class = s.PersonSerializer
+    save_action = staticmethod(actions.do_save_person)
+    delete_action = staticmethod(actions.do_delete_person)
     pagination_class = Pages
-
-    def perform_destroy(self, instance):
-        instance.user.delete()
 
 
 @extend_schema_view(
@@ -233,6 +243,8 @@ class PersonViewSet(_ManagedViewSet):
 class RoleViewSet(_ManagedViewSet):
     queryset = Role.objects.prefetch_related("positions", "admin_areas", "grids").all()
     serializer_class = s.RoleSerializer
+    save_action = staticmethod(actions.do_save_role)
+    delete_action = staticmethod(actions.do_delete_role)
 
     @extend_schema(
         tags=[TAG],
@@ -253,5 +265,5 @@ class RoleViewSet(_ManagedViewSet):
         role = self.get_object()
         data = s.ApplyRoleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        people = apply_role(role, data.validated_data["people"])
+        people = actions.do_apply_role(scope_for(request), role, data.validated_data["people"])
         return Response({"role": role.key, "people": [p.pk for p in people]})

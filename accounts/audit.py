@@ -1,11 +1,15 @@
-"""The operation log (操作日志) for every write through the API, in the write's transaction.
+"""The operation log (操作日志) of every write through the API, in the write's transaction.
 
-`OperationLogMiddleware` is the one mechanism, so no view can forget it: every POST, PUT, PATCH
-or DELETE under /api/, /ogc or /tiles runs inside ``transaction.atomic()``. When the view
-answers below 400 the `OperationLog` row (who, positions, route, arguments, status, IP, time)
-is appended inside that same transaction, so the write and its log commit or roll back
-together. When it answers 400 or more the transaction is rolled back (nothing half-written)
-and the failure is logged afterwards in a transaction of its own.
+Actions (`accounts.oplog.action`) write their own log rows, from HTTP and from everywhere
+else. `OperationLogMiddleware` makes HTTP writes whole and leaves no write unlogged: every
+POST, PUT, PATCH or DELETE under /api/, /ogc or /tiles runs inside ``transaction.atomic()``
+with an HTTP `Origin` (method, path, client address) that the actions' rows record. When the
+view answers below 400 the rows its actions wrote get the status and duration; a write route
+that ran no action still gets a row of its own (who, positions, route, arguments, status, IP,
+time), inside the same transaction, so the write and its log commit or roll back together.
+When it answers 400 or more the transaction is rolled back (nothing half-written) and the
+failure is logged afterwards in a transaction of its own, under the action's verb when an
+action was refused.
 
 Views that must keep their own writes on failure (the sign-in endpoints, which record failed
 attempts in the login log) are marked `@own_transaction`; they are logged in the login log.
@@ -22,6 +26,7 @@ from django.urls import Resolver404, ResolverMatch, resolve
 from accounts.authentication import client_ip, request_user
 from accounts.checks import refuse_demo_users_if_serving
 from accounts.models import OperationLog
+from core.context import Origin, origin
 from core.errors import ApiError
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -52,7 +57,11 @@ def _resolve(request: HttpRequest) -> ResolverMatch | None:
 
 
 def append_operation_log(
-    request: HttpRequest, status: int, match: ResolverMatch | None, started: float
+    request: HttpRequest,
+    status: int,
+    match: ResolverMatch | None,
+    started: float,
+    attempted: str = "",
 ) -> OperationLog:
     """Appends the operation log row of one write request."""
     from accounts.scoping import scope_for
@@ -72,7 +81,7 @@ def append_operation_log(
         positions=positions[:256],
         method=request.method[:8],
         path=request.path[:512],
-        action=((match.view_name if match else "") or request.path)[:128],
+        action=(attempted or (match.view_name if match else "") or request.path)[:128],
         target=target[:256],
         status=status,
         outcome=OperationLog.Outcome.SUCCESS if status < 400 else OperationLog.Outcome.FAILURE,
@@ -95,18 +104,24 @@ class OperationLogMiddleware:
         if _is_own_transaction(match):
             return self.get_response(request)
         started = time.perf_counter()
+        here = Origin(via="http", method=request.method, path=request.path, ip=client_ip(request))
         try:
-            with transaction.atomic():
+            with origin(here), transaction.atomic():
                 response = self.get_response(request)
-                if response.status_code < 400:
-                    append_operation_log(request, response.status_code, match, started)
-                else:
+                if response.status_code >= 400:
                     transaction.set_rollback(True)
+                elif here.logged:
+                    OperationLog.objects.filter(pk__in=here.logged).update(
+                        status=response.status_code,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    )
+                else:
+                    append_operation_log(request, response.status_code, match, started)
         except Exception:
             with transaction.atomic():
-                append_operation_log(request, 500, match, started)
+                append_operation_log(request, 500, match, started, here.attempted)
             raise
         if response.status_code >= 400:
             with transaction.atomic():
-                append_operation_log(request, response.status_code, match, started)
+                append_operation_log(request, response.status_code, match, started, here.attempted)
         return response

@@ -234,10 +234,18 @@ class LoginLog(models.Model):
 
 
 class OperationLog(models.Model):
-    """An operation log row (操作日志): one write through the API, its actor and outcome.
+    """An operation log row (操作日志): one write, its actor, how it came and its outcome.
 
-    Written by `accounts.audit.OperationLogMiddleware` in the same transaction as the write.
+    Written by the action (`accounts.oplog.action`) in the same transaction as the write, from
+    HTTP, Celery, beat and commands alike; `accounts.audit.OperationLogMiddleware` completes an
+    HTTP row with status and duration, and logs writes refused before any action ran.
     """
+
+    class Via(models.TextChoices):
+        HTTP = "http", "接口"
+        TASK = "task", "后台任务"
+        COMMAND = "command", "命令"
+        SYSTEM = "system", "系统"
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "成功"
@@ -248,12 +256,17 @@ class OperationLog(models.Model):
     )
     username = models.CharField(max_length=150, blank=True, db_index=True)
     positions = models.CharField(max_length=256, blank=True)
-    method = models.CharField(max_length=8)
-    path = models.CharField(max_length=512)
-    action = models.CharField(max_length=128, help_text="URL name of the route, or the path")
+    via = models.CharField(max_length=16, choices=Via.choices, default=Via.HTTP)
+    method = models.CharField(max_length=8, blank=True)
+    path = models.CharField(max_length=512, blank=True)
+    action = models.CharField(
+        max_length=128, help_text="the action's verb (layers.edit…), else the route's URL name"
+    )
     target = models.CharField(max_length=256, blank=True, help_text="the route's arguments")
-    status = models.PositiveSmallIntegerField()
+    status = models.PositiveSmallIntegerField(help_text="HTTP status, or its equivalent")
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    message = models.CharField(max_length=512, blank=True, help_text="why it failed")
+    details = models.JSONField(default=dict, blank=True, help_text="the action's arguments")
     ip = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
     duration_ms = models.FloatField(default=0)

@@ -6,6 +6,8 @@ in three ways, all over the same areas:
 
 - raw SQL on a registry layer: ``scope.layer_condition(layer, geom, srid)`` gives an
   `AreaCondition` (SQL + params, ``.unrestricted``, ``.empty``) for the WHERE clause;
+  ``scope.layer_condition_by_key(key, geom, srid)`` is the same for hot one-query paths (locate,
+  reverse) that name the layer by key and let the query read its flags;
 - raw SQL on any table with a geometry: ``scope.area_condition(geom, srid)``, the same without
   the layer's public flag and grants;
 - ORM tables: ``Model.objects.visible_to(scope)`` (`ScopedQuerySet`).
@@ -32,7 +34,7 @@ from psycopg2 import sql
 
 from accounts import permissions as perms
 from accounts.authentication import _django_request, request_user
-from core.errors import Forbidden, Unauthorized
+from core.errors import Forbidden, NotFound, Unauthorized
 
 WEB_MERCATOR = 3857
 _AREA_COLUMN = {4326: "area_geom", WEB_MERCATOR: "area_geom_mercator"}
@@ -57,9 +59,27 @@ class AreaCondition:
         """Unpacks as ``(sql, params)`` for ``cursor.execute``-style callers."""
         return iter((self.sql, list(self.params)))
 
+    def named(self, prefix: str, context) -> tuple[str, dict]:
+        """Gives the condition as SQL text whose placeholders are named ``%(prefix_0)s``, …,
+        with their values, for queries written with named parameters. `context` is a
+        connection or cursor (to quote identifiers)."""
+        pieces = self.sql.as_string(context).split("%s")
+        if len(pieces) != len(self.params) + 1:
+            raise ValueError("the condition's placeholders and parameters differ in number")
+        names = [f"{prefix}_{n}" for n in range(len(self.params))]
+        text = pieces[0] + "".join(f"%({name})s{piece}" for name, piece in zip(names, pieces[1:]))
+        return text, dict(zip(names, self.params))
+
 
 UNRESTRICTED = AreaCondition(TRUE, (), unrestricted=True)
 EMPTY = AreaCondition(FALSE, (), empty=True)
+# A registry layer's flags read inside a query (see `Scope.layer_condition_by_key`).
+_LAYER_IS_PUBLIC = sql.SQL(
+    "coalesce((SELECT l.public FROM spatial_layer l WHERE l.key = %s), false)"
+)
+_LAYER_IS_GRANTED = sql.SQL(
+    "(SELECT l.id FROM spatial_layer l WHERE l.key = %s) = ANY(%s::bigint[])"
+)
 
 
 @dataclass(frozen=True)
@@ -151,6 +171,34 @@ class Scope:
             return EMPTY
         return self.area_condition(geom, srid, bbox)
 
+    def layer_condition_by_key(
+        self, key: str, geom: sql.Composable, srid: int = 4326
+    ) -> AreaCondition:
+        """Gives `layer_condition` for the registry layer named `key` without loading the layer
+        first: the query itself reads the layer's public flag (and, for a caller with grants of
+        single layers, its id) from ``spatial_layer``, in InitPlans served by the unique index on
+        ``spatial_layer.key`` that run once per query. For hot one-query paths (locate, reverse,
+        lookups by code) that must not add a round trip. A key with no layer reads as a
+        non-public layer granted to nobody but system admins."""
+        if srid not in _AREA_COLUMN:
+            raise ValueError(f"layer_condition_by_key supports SRID 4326 or 3857, not {srid}")
+        if self.sees_everything:
+            return UNRESTRICTED
+        public = AreaCondition(_LAYER_IS_PUBLIC, (key,))
+        if self.is_anonymous or not self.has_area or not (self.all_layers or self.layer_ids):
+            return public
+        area = self.area_condition(geom, srid)
+        granted = area
+        if not self.all_layers:
+            granted = AreaCondition(
+                sql.SQL("({} AND {})").format(_LAYER_IS_GRANTED, area.sql),
+                (key, sorted(self.layer_ids), *area.params),
+            )
+        return AreaCondition(
+            sql.SQL("({} OR {})").format(public.sql, granted.sql),
+            (*public.params, *granted.params),
+        )
+
     def _box_relation(self, area: sql.Identifier, srid: int, bbox) -> str:
         """Gives "inside", "outside" or "across": how a box lies against the caller's area."""
         query = sql.SQL(
@@ -213,6 +261,19 @@ def system_scope(name: str) -> Scope:
         key="all",
         system_name=name,
     )
+
+
+def command_scope(command: str, username: str = "") -> Scope:
+    """Gives the scope a management command acts in: the named person's when `username` is
+    given (`NotFound` if there is none), else the system actor ``command:<command>``."""
+    if not username:
+        return system_scope(f"command:{command}")
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise NotFound(f"no active user {username!r}", field="user")
+    return scope_for_user(user)
 
 
 class ScopedQuerySet(models.QuerySet):

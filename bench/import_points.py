@@ -28,7 +28,9 @@ import pandas as pd  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from spatial import crs as crs_module  # noqa: E402
-from spatial.layers import jobs, registry  # noqa: E402
+from accounts.scoping import system_scope  # noqa: E402
+from spatial.actions import do_import_layer  # noqa: E402
+from spatial.layers import registry  # noqa: E402
 from spatial.layers.importer import ImportOptions  # noqa: E402
 from spatial.models import Layer  # noqa: E402
 
@@ -66,8 +68,12 @@ def main() -> None:
             f"{time.monotonic() - started:.1f} s"
         )
         started = time.monotonic()
-        job = jobs.start_import(
-            path, None, ImportOptions(key="bench-points", crs=args.crs, x="x", y="y"), sync=True
+        job = do_import_layer(
+            system_scope("bench"),
+            path,
+            None,
+            ImportOptions(key="bench-points", crs=args.crs, x="x", y="y"),
+            sync=True,
         )
         elapsed = time.monotonic() - started
     if job.state != "succeeded":

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from . import events
+from .context import Origin, origin
 from .errors import ApiError, NotFound
 from .models import Job
 
@@ -66,7 +67,11 @@ def _update(job: Job, **values) -> None:
 
 
 def scope_of_owner(job: Job):
-    """Gives the scope the job's body runs in: its owner's (anonymous for a job without one)."""
+    """Gives the scope the job's body runs in: its owner's, or that of the system actor that
+    started it (``params["system_actor"]``), else the anonymous scope."""
+    actor = job.params.get("system_actor") if job.owner_id is None else None
+    if actor:
+        return import_string(settings.CITYGRID_SYSTEM_SCOPE)(actor)
     return import_string(settings.CITYGRID_SCOPE_FOR_USER)(job.owner)
 
 
@@ -79,7 +84,8 @@ def run_job(job_id: str, body: Callable[[JobRun], dict | None]) -> dict:
     _update(job, state=Job.State.RUNNING, started_at=timezone.now())
     run = JobRun(job=job, scope=scope_of_owner(job))
     try:
-        report = body(run) or {}
+        with origin(Origin(via="task")):
+            report = body(run) or {}
     except ApiError as exc:
         _finish(job, Job.State.FAILED, errors=[exc.as_dict()["error"]])
         return job.report

@@ -338,13 +338,11 @@ class BatchView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        from accounts.permissions import GEOCODE_BATCH
         from accounts.scoping import scope_for
 
-        from .batch import start_batch
+        from .actions import do_geocode_batch
 
-        scope_for(request).require(GEOCODE_BATCH)
-        job = start_batch(request.FILES.get("file"), request.user)
+        job = do_geocode_batch(scope_for(request), request.FILES.get("file"))
         return Response(job_json(job), status=202)
 
 

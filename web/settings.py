@@ -1,8 +1,10 @@
 """CityGrid settings. Every value comes from the environment here and only here."""
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+
+import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CITYGRID_VAR", BASE_DIR / "var"))
@@ -81,35 +83,37 @@ TEMPLATES = [
 ]
 
 
-def _database_from_env() -> dict:
-    url = os.environ.get("DATABASE_URL")
+GIS_ENGINE = "django.contrib.gis.db.backends.postgis"
+
+
+def database_from_env(environ: Mapping[str, str] = os.environ) -> dict:
+    """Gives the default database's settings: from DATABASE_URL when it is set, else the
+    project-local cluster that scripts/services.sh runs (Unix socket under var/, port 54329).
+
+    Any postgres://, postgresql:// or postgis:// URL is served by PostGIS. Percent-encode what
+    a URL cannot hold as it is: a socket directory as the host (%2Fpath%2Fto%2Frun), an @ or :
+    in a password. The query string becomes OPTIONS for libpq (?sslmode=require)."""
+    url = environ.get("DATABASE_URL")
     if url:
-        parts = urlparse(url)
-        return {
-            "ENGINE": "django.contrib.gis.db.backends.postgis",
-            "NAME": unquote(parts.path.lstrip("/")),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": unquote(parts.hostname or ""),
-            "PORT": str(parts.port or ""),
+        database = dict(dj_database_url.parse(url, engine=GIS_ENGINE))
+        database["PORT"] = str(database["PORT"])
+    else:
+        database = {
+            "ENGINE": GIS_ENGINE,
+            "NAME": environ.get("CITYGRID_PG_DB", "citygrid"),
+            "USER": "citygrid",
+            "HOST": environ.get("CITYGRID_PG_SOCKET_DIR", str(VAR_DIR / "postgres" / "run")),
+            "PORT": environ.get("CITYGRID_PG_PORT", "54329"),
         }
     return {
-        "ENGINE": "django.contrib.gis.db.backends.postgis",
-        "NAME": os.environ.get("CITYGRID_PG_DB", "citygrid"),
-        "USER": "citygrid",
-        "HOST": os.environ.get("CITYGRID_PG_SOCKET_DIR", str(VAR_DIR / "postgres" / "run")),
-        "PORT": os.environ.get("CITYGRID_PG_PORT", "54329"),
-    }
-
-
-DATABASES = {
-    "default": {
-        **_database_from_env(),
+        **database,
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
-        "TEST": {"NAME": os.environ.get("CITYGRID_TEST_DB", "test_citygrid")},
+        "TEST": {"NAME": environ.get("CITYGRID_TEST_DB", "test_citygrid")},
     }
-}
+
+
+DATABASES = {"default": database_from_env()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get(
@@ -134,6 +138,7 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CITYGRID_CELERY_QUEUE", "citygrid")
 # The kernel (core/) asks for scopes and names its event channels through these, so it needs
 # no import of the apps that define them.
 CITYGRID_SCOPE_FOR_USER = "accounts.scoping.scope_for_user"
+CITYGRID_SYSTEM_SCOPE = "accounts.scoping.system_scope"
 CITYGRID_EVENTS_PREFIX = os.environ.get("CITYGRID_EVENTS_PREFIX", "citygrid")
 
 PASSWORD_HASHERS = [

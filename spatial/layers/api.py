@@ -22,9 +22,11 @@ from accounts.scoping import scope_for
 from core.errors import BadInput, TooLarge
 from core.jobs import describe_job, get_job
 
+from spatial import actions
+
 from . import export as export_service
 from . import identify as identify_service
-from . import files, jobs, mapconfig, registry
+from . import files, mapconfig, registry
 from .importer import ImportOptions
 from .serializers import (
     IdentifySerializer,
@@ -94,7 +96,7 @@ class LayerDetailView(APIView):
         scope = scope_for(request)
         scope.require(perms.LAYERS_EDIT)
         layer = registry.get_layer(key, scope)
-        return Response(registry.describe(registry.edit_layer(layer, _body(request))))
+        return Response(registry.describe(actions.do_edit_layer(scope, layer, _body(request))))
 
     @extend_schema(
         operation_id="layers_delete",
@@ -104,7 +106,7 @@ class LayerDetailView(APIView):
     def delete(self, request: Request, key: str) -> Response:
         scope = scope_for(request)
         scope.require(perms.LAYERS_DELETE)
-        registry.delete_layer(registry.get_layer(key, scope))
+        actions.do_delete_layer(scope, registry.get_layer(key, scope))
         return Response(status=204)
 
 
@@ -121,7 +123,8 @@ class LayerRefreshView(APIView):
         scope = scope_for(request)
         scope.require(perms.LAYERS_EDIT)
         layers = registry.list_layers(scope) if key == "all" else [registry.get_layer(key, scope)]
-        return Response({"layers": [registry.describe(registry.refresh_stats(x)) for x in layers]})
+        refreshed = [actions.do_refresh_layer(scope, layer) for layer in layers]
+        return Response({"layers": [registry.describe(layer) for layer in refreshed]})
 
 
 class LayerImportView(APIView):
@@ -159,7 +162,7 @@ class LayerImportView(APIView):
             mapping=data.pop("map", "") or {},
             **{k: v for k, v in data.items() if v is not None},
         )
-        job = jobs.start_import(upload, upload.name, options, owner=request.user)
+        job = actions.do_import_layer(scope, upload, upload.name, options)
         return Response({"job": describe_job(job), "url": f"/api/v1/jobs/{job.pk}"}, status=202)
 
 
@@ -290,11 +293,12 @@ class MapConfigView(APIView):
         responses={200: MapConfigSerializer, **ERRORS},
     )
     def put(self, request: Request) -> Response:
-        scope_for(request).require(perms.MAPCONFIG_EDIT)
+        scope = scope_for(request)
+        scope.require(perms.MAPCONFIG_EDIT)
         changes = {
             k: v for k, v in _body(request).items() if k not in ("name", "purposes", "updated_at")
         }
-        return Response(mapconfig.describe_config(mapconfig.update_config(changes)))
+        return Response(mapconfig.describe_config(actions.do_set_map_config(scope, changes)))
 
 
 @public
@@ -323,7 +327,7 @@ class ThemeListView(APIView):
     def post(self, request: Request) -> Response:
         scope = scope_for(request)
         scope.require(perms.MAPCONFIG_EDIT)
-        theme = mapconfig.save_theme(_body(request))
+        theme = actions.do_save_theme(scope, _body(request))
         return Response(mapconfig.describe_theme(theme, scope), status=201)
 
 
@@ -348,13 +352,14 @@ class ThemeDetailView(APIView):
     def patch(self, request: Request, key: str) -> Response:
         scope = scope_for(request)
         scope.require(perms.MAPCONFIG_EDIT)
-        theme = mapconfig.save_theme(_body(request), mapconfig.get_theme(key))
+        theme = actions.do_save_theme(scope, _body(request), mapconfig.get_theme(key))
         return Response(mapconfig.describe_theme(theme, scope))
 
     @extend_schema(
         operation_id="themes_delete", summary="Delete a theme", responses={204: None, **ERRORS}
     )
     def delete(self, request: Request, key: str) -> Response:
-        scope_for(request).require(perms.MAPCONFIG_EDIT)
-        mapconfig.delete_theme(mapconfig.get_theme(key))
+        scope = scope_for(request)
+        scope.require(perms.MAPCONFIG_EDIT)
+        actions.do_delete_theme(scope, mapconfig.get_theme(key))
         return Response(status=204)

@@ -12,9 +12,12 @@ from . import files
 from .importer import JOB_KIND, ImportOptions, options_dict
 
 
-def start_import(source, name: str, options: ImportOptions, owner=None, sync: bool = False) -> Job:
+def start_import(
+    source, name: str | None, options: ImportOptions, scope, sync: bool = False
+) -> Job:
     """Gives the job importing `source` (an uploaded file object, or a local path when `name`
-    is None); runs it in-process when `sync`, else queues the Celery task after commit."""
+    is None) as `scope`; runs it in-process when `sync`, else queues the Celery task after
+    commit. Called by `spatial.actions.do_import_layer`."""
     options.validate()
     work_dir = files.new_work_dir()
     try:
@@ -27,8 +30,9 @@ def start_import(source, name: str, options: ImportOptions, owner=None, sync: bo
         raise
     job = Job.objects.create(
         kind=JOB_KIND,
-        owner=owner if owner is not None and owner.is_authenticated else None,
+        owner=None if scope.is_anonymous else scope.user,
         params={
+            "system_actor": scope.system_name,
             "path": str(path),
             "work_dir": str(work_dir),
             "file_name": name or path.name,

@@ -11,7 +11,9 @@ import pytest
 import shapely
 from django.db import connection
 
-from spatial.layers import jobs
+from accounts.scoping import system_scope
+from spatial.actions import do_import_layer
+
 from spatial.layers.importer import ImportOptions
 from spatial.models import Layer
 from core.errors import BadInput, TooLarge
@@ -22,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 def run(path, **options):
-    return jobs.start_import(path, None, ImportOptions(**options), sync=True)
+    return do_import_layer(system_scope("test"), path, None, ImportOptions(**options), sync=True)
 
 
 def failed_with(job, words: str) -> str:

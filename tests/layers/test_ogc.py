@@ -9,7 +9,9 @@ import pytest
 import shapely
 from django.db import connection
 
-from spatial.layers import jobs
+from accounts.scoping import system_scope
+from spatial.actions import do_import_layer
+
 from spatial.layers.importer import ImportOptions
 from spatial.models import AdminArea, Layer
 from accounts.models import Position
@@ -24,7 +26,9 @@ pytestmark = pytest.mark.django_db
 def points_layer(tmp_path, upload_dir):
     path = tmp_path / "pts.geojson"
     truth_points(25).to_file(path, driver="GeoJSON", engine="pyogrio")
-    job = jobs.start_import(path, None, ImportOptions(key="pts", public=True), sync=True)
+    job = do_import_layer(
+        system_scope("test"), path, None, ImportOptions(key="pts", public=True), sync=True
+    )
     assert job.state == "succeeded", job.errors
     return Layer.objects.get(key="pts")
 
@@ -106,7 +110,9 @@ def test_datetime_filter_on_a_layer_with_time(client, tmp_path, upload_dir, djan
     path = tmp_path / "timed.gpkg"
     frame.to_file(path, driver="GPKG", engine="pyogrio")
     assert (
-        jobs.start_import(path, None, ImportOptions(key="timed", public=True), sync=True).state
+        do_import_layer(
+            system_scope("test"), path, None, ImportOptions(key="timed", public=True), sync=True
+        ).state
         == "succeeded"
     )
     admin = django_user_model.objects.create_superuser("t", "t@example.org", "pw-12345678")
@@ -156,7 +162,10 @@ def test_scope_limits_rows_of_a_private_layer(client, tmp_path, upload_dir):
     path = tmp_path / "private.geojson"
     truth_points(25).to_file(path, driver="GeoJSON", engine="pyogrio")
     assert (
-        jobs.start_import(path, None, ImportOptions(key="private"), sync=True).state == "succeeded"
+        do_import_layer(
+            system_scope("test"), path, None, ImportOptions(key="private"), sync=True
+        ).state
+        == "succeeded"
     )
     layer = Layer.objects.get(key="private")
     area = AdminArea.objects.create(
@@ -190,7 +199,10 @@ def test_scope_applies_to_identify_and_export(client, tmp_path, upload_dir):
     truth = truth_points(25)
     truth.to_file(path, driver="GeoJSON", engine="pyogrio")
     assert (
-        jobs.start_import(path, None, ImportOptions(key="secret"), sync=True).state == "succeeded"
+        do_import_layer(
+            system_scope("test"), path, None, ImportOptions(key="secret"), sync=True
+        ).state
+        == "succeeded"
     )
     area = AdminArea.objects.create(
         code="990101",

@@ -9,7 +9,9 @@ import subprocess
 import pyogrio
 import pytest
 
-from spatial.layers import jobs
+from accounts.scoping import system_scope
+from spatial.actions import do_import_layer
+
 from spatial.layers.importer import ImportOptions
 
 from .conftest import truth_points
@@ -34,7 +36,9 @@ def test_gdal_lists_and_copies_a_collection(live_server, tmp_path, settings):
     settings.UPLOAD_DIR = tmp_path / "uploads"
     path = tmp_path / "gdal.geojson"
     truth_points(57).to_file(path, driver="GeoJSON", engine="pyogrio")
-    job = jobs.start_import(path, None, ImportOptions(key="gdal-points", public=True), sync=True)
+    job = do_import_layer(
+        system_scope("test"), path, None, ImportOptions(key="gdal-points", public=True), sync=True
+    )
     assert job.state == "succeeded", job.errors
     url = f"OAPIF:{live_server.url}/ogc"
     listing = gdal("ogrinfo", "-ro", "-q", url)

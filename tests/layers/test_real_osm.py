@@ -8,7 +8,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from spatial.layers import jobs
+from accounts.scoping import system_scope
+from spatial.actions import do_import_layer
+
 from spatial.layers.importer import ImportOptions
 from spatial.models import Layer
 
@@ -27,8 +29,12 @@ def test_osm_extract_imports(upload_dir, path, layer):
     # The Shanghai extract lies outside the configured (Beijing) city: check only "in China".
     check = "city" if "beijing" in path.stem else "china"
     key = f"{path.stem[:20]}-{layer}"
-    job = jobs.start_import(
-        path, None, ImportOptions(key=key, layer=layer, extent_check=check), sync=True
+    job = do_import_layer(
+        system_scope("test"),
+        path,
+        None,
+        ImportOptions(key=key, layer=layer, extent_check=check),
+        sync=True,
     )
     if layer != "roads" and job.state == "failed" and "no features" in job.errors[0]["message"]:
         pytest.skip(f"{path.name} has no {layer}")
@@ -53,7 +59,8 @@ def test_osm_roads_into_core_road_segments(upload_dir):
     if path is None:
         pytest.skip("the Beijing extract is absent")
     before = RoadSegment.objects.count()
-    job = jobs.start_import(
+    job = do_import_layer(
+        system_scope("test"),
         path,
         None,
         ImportOptions(target="roads", layer="roads", mapping="road_class=highway,source_id=osm_id"),

@@ -10,7 +10,9 @@ import pyogrio
 import pytest
 import shapely
 
-from spatial.layers import jobs
+from accounts.scoping import scope_for_user, system_scope
+from spatial.actions import do_import_layer
+
 from spatial.layers.identify import tolerance_metres
 from spatial.layers.importer import ImportOptions
 from spatial.models import AdminArea, Layer
@@ -23,7 +25,9 @@ pytestmark = pytest.mark.django_db
 def imported(tmp_path, frame, key, **options):
     path = tmp_path / f"{key}.geojson"
     frame.to_file(path, driver="GeoJSON", engine="pyogrio")
-    job = jobs.start_import(path, None, ImportOptions(key=key, **options), sync=True)
+    job = do_import_layer(
+        system_scope("test"), path, None, ImportOptions(key=key, **options), sync=True
+    )
     assert job.state == "succeeded", job.errors
     return Layer.objects.get(key=key)
 
@@ -192,7 +196,9 @@ def test_themes(admin_client, anon, tmp_path):
 def test_job_visible_to_its_owner_only(admin_client, anon, django_user_model, tmp_path):
     path = tmp_path / "j.geojson"
     truth_points(3).to_file(path, driver="GeoJSON", engine="pyogrio")
-    job = jobs.start_import(path, None, ImportOptions(key="j"), owner=admin_client.user, sync=True)
+    job = do_import_layer(
+        scope_for_user(admin_client.user), path, None, ImportOptions(key="j"), sync=True
+    )
     body = admin_client.get(f"/api/v1/jobs/{job.pk}").json()
     assert body["state"] == "succeeded" and body["rows_done"] == 3 and body["progress"] == 1.0
     assert anon.get(f"/api/v1/jobs/{job.pk}").status_code == 401

@@ -12,7 +12,9 @@ import pytest
 import shapely
 from django.db import connection
 
-from spatial.layers import jobs
+from accounts.scoping import system_scope
+from spatial.actions import do_import_layer
+
 from spatial.layers.importer import ImportOptions
 from spatial.models import Layer
 
@@ -35,8 +37,12 @@ def points_file(tmp_path, n: int, name: str):
 
 @pytest.mark.django_db(transaction=True)
 def test_reimport_swaps_atomically(tmp_path, upload_dir):
-    first = jobs.start_import(
-        points_file(tmp_path, 1000, "a"), None, ImportOptions(key="swap"), sync=True
+    first = do_import_layer(
+        system_scope("test"),
+        points_file(tmp_path, 1000, "a"),
+        None,
+        ImportOptions(key="swap"),
+        sync=True,
     )
     assert first.state == "succeeded", first.errors
     params = connection.get_connection_params()
@@ -59,8 +65,12 @@ def test_reimport_swaps_atomically(tmp_path, upload_dir):
     thread = threading.Thread(target=reader)
     thread.start()
     try:
-        second = jobs.start_import(
-            points_file(tmp_path, 60_000, "b"), None, ImportOptions(key="swap"), sync=True
+        second = do_import_layer(
+            system_scope("test"),
+            points_file(tmp_path, 60_000, "b"),
+            None,
+            ImportOptions(key="swap"),
+            sync=True,
         )
     finally:
         stop.set()

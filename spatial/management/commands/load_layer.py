@@ -7,7 +7,9 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from spatial.layers import jobs
+from accounts.scoping import command_scope
+from core.context import Origin, origin
+from spatial.actions import do_import_layer
 from spatial.layers.core_targets import TARGETS
 from spatial.layers.geometry import INVALID_MODES, MIXED_MODES
 from spatial.layers.importer import EXTENT_CHECKS, ImportOptions
@@ -48,6 +50,12 @@ class Command(BaseCommand):
         parser.add_argument("--purpose", default="")
         parser.add_argument("--group", default="")
         parser.add_argument("--sync", action="store_true", help="run in this process")
+        parser.add_argument(
+            "--user",
+            default="",
+            help="act as this person (their permissions, logged under their name); "
+            "default: the system actor command:load_layer",
+        )
         parser.add_argument("--timeout", type=float, default=3600)
 
     def handle(self, *args, **opts):
@@ -70,7 +78,9 @@ class Command(BaseCommand):
             group=opts["group"],
         )
         try:
-            job = jobs.start_import(opts["file"], None, options, sync=opts["sync"])
+            with origin(Origin(via="command")):
+                scope = command_scope("load_layer", opts["user"])
+                job = do_import_layer(scope, opts["file"], None, options, sync=opts["sync"])
         except ApiError as exc:
             raise CommandError(exc.message) from exc
         if not opts["sync"]:
