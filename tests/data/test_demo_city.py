@@ -66,15 +66,19 @@ def test_admin_codes_are_real_and_nested(city):
     real_streets = {code: name for code, name in district.streets}
     ((d_code, d_name),) = rows("SELECT code, name FROM spatial_adminarea WHERE level='district'")
     assert (d_code, d_name) == ("110108", "海淀区")
-    for code, name, parent in rows(
+    streets = rows(
         "SELECT a.code, a.name, p.code FROM spatial_adminarea a JOIN spatial_adminarea p "
         "ON p.id = a.parent_id WHERE a.level = 'street'"
-    ):
+    )
+    assert len(streets) >= 2
+    for code, name, parent in streets:
         assert real_streets[code] == name and parent == d_code
-    for code, name, parent in rows(
+    communities = rows(
         "SELECT a.code, a.name, p.code FROM spatial_adminarea a JOIN spatial_adminarea p "
         "ON p.id = a.parent_id WHERE a.level = 'community'"
-    ):
+    )
+    assert len(communities) >= len(streets)
+    for code, name, parent in communities:
         assert len(code) == 12 and code.isdigit() and code[:9] == parent and name.endswith("社区")
 
 
@@ -126,14 +130,17 @@ def test_each_grid_lies_in_exactly_its_own_community(city):
 
 
 def test_responsibility_grids_are_unions_of_adjacent_grids_in_one_street(city):
-    for code, n, streets, diff, parts in rows(
+    grids = rows(
         "SELECT r.code, count(*), count(DISTINCT left(g.code, 9)), "
         "abs(ST_Area(r.geom::geography) - sum(ST_Area(g.geom::geography))), "
         "ST_NumGeometries(ST_Union(g.geom)) "
         "FROM spatial_responsibilitygrid r "
         "JOIN spatial_responsibilitygrid_unit_grids l ON l.responsibilitygrid_id = r.id "
         "JOIN spatial_unitgrid g ON g.id = l.unitgrid_id GROUP BY r.code, r.geom"
-    ):
+    )
+    # Every responsibility grid has unit grids (the join keeps none without).
+    assert len(grids) == one("SELECT count(*) FROM spatial_responsibilitygrid")[0] > 0
+    for code, n, streets, diff, parts in grids:
         assert 4 <= n <= 11, code
         assert streets == 1 and parts == 1 and diff < 1.0, code
 
@@ -231,17 +238,19 @@ def test_door_numbers_follow_the_odd_side_and_grow_along_the_road(city):
 
 
 def test_compounds_have_numbered_buildings_and_an_entrance_door(city):
-    for name, numbers, entrance_gap, inside in rows(
+    compounds = rows(
         "SELECT k.name, array_agg(b.number::int ORDER BY b.number::int), "
         "ST_Distance(k.entrance::geography, d.geom::geography), "
         "bool_and(ST_Contains(k.geom, b.geom)) "
         "FROM geocoder_compound k JOIN geocoder_building b ON b.compound_id = k.id "
         "JOIN geocoder_dooraddress d ON d.id = k.door_id GROUP BY k.id, d.geom"
-    ):
+    )
+    # Every compound is here: the joins drop one without buildings or an entrance door.
+    assert len(compounds) == one("SELECT count(*) FROM geocoder_compound")[0] > 0
+    for name, numbers, entrance_gap, inside in compounds:
         assert numbers == list(range(1, len(numbers) + 1)), name
         assert 5 <= len(numbers) <= 30, name
         assert entrance_gap < 30 and inside, name
-    assert one("SELECT count(*) FROM geocoder_compound")[0] > 0
 
 
 def test_organizations_storefronts_and_place_names(city):
@@ -274,6 +283,7 @@ def test_organizations_storefronts_and_place_names(city):
 
 def test_known_points_fall_in_their_stored_grids(city):
     points = known_points(40, seed=3, **{"city_seed": city["seed"], "scale": city["scale"]})
+    assert len(points) == 40
     for p in points:
         found = rows(
             "SELECT code FROM spatial_unitgrid "
@@ -350,9 +360,11 @@ def test_center_elsewhere_in_china_uses_its_own_gauss_kruger_zone(city):
         "(SELECT ST_Area(geom::geography) FROM spatial_adminarea WHERE level = 'district')"
     )
     assert grids == pytest.approx(district, rel=1e-3)
-    for p in known_points(
+    points = known_points(
         10, seed=5, city_seed=city["seed"], scale=city["scale"], center=(121.47, 31.23)
-    ):
+    )
+    assert len(points) == 10
+    for p in points:
         found = rows(
             "SELECT code FROM spatial_unitgrid "
             "WHERE ST_Contains(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326))",

@@ -33,24 +33,32 @@ def test_doors_come_back_from_their_address_and_their_point(city):
 
 
 def test_organizations_and_compound_buildings_come_back(city):
-    for name, lon, lat in sample(
+    organizations = sample(
         "SELECT name, ST_X(geom), ST_Y(geom) FROM geocoder_organization WHERE kind = 'organization'"
-    ):
+    )
+    assert organizations
+    for name, lon, lat in organizations:
         _, cands = geocode(name)
         assert metres(cands[0].lon, cands[0].lat, lon, lat) < 30, name
-    for name, number, lon, lat in sample(
+    buildings = sample(
         "SELECT c.name, b.number, ST_X(b.geom), ST_Y(b.geom) FROM geocoder_building b"
         " JOIN geocoder_compound c ON c.id = b.compound_id"
-    ):
+    )
+    assert buildings
+    for name, number, lon, lat in buildings:
         _, cands = geocode(f"{name}{number}号楼")
         assert cands[0].match_level == "building"
         assert metres(cands[0].lon, cands[0].lat, lon, lat) < 1
 
 
 def test_grid_and_component_codes_come_back(city):
-    for (code,) in sample("SELECT code FROM spatial_unitgrid", 5):
+    grids = sample("SELECT code FROM spatial_unitgrid", 5)
+    assert len(grids) == 5
+    for (code,) in grids:
         _, cands = geocode(code)
         assert cands[0].match_level == "grid" and cands[0].parts["code"] == code
-    for (code,) in sample("SELECT code FROM spatial_component", 5):
+    components = sample("SELECT code FROM spatial_component", 5)
+    assert len(components) == 5
+    for (code,) in components:
         _, cands = geocode(code)
         assert cands[0].match_level == "component" and cands[0].parts["code"] == code

@@ -58,6 +58,7 @@ def test_area_census_equals_direct_counts(small_city, code):
     assert result["responsibility_grids"]["count"] == len(resp)
     assert result["components"]["count"] == len(comps)
     assert {c["code"]: c["count"] for c in result["components"]["by_minor"]} == by_minor
+    assert by_minor  # every area of the small district holds components
     for row in result["components"]["by_minor"]:
         assert row["density_per_km2"] == pytest.approx(row["count"] / area_km2, rel=1e-3)
         assert row["major_code"] == row["code"][:2]

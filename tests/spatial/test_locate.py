@@ -24,6 +24,7 @@ def random_point_in_cell(rng, i, j, margin=1e-6):
 
 def test_random_points_inside_cells_return_their_grid_and_areas(small_city):
     rng = random.Random(5)
+    assert len(small_city.cells) == 16
     for (i, j), grid in small_city.cells.items():
         for _ in range(3):
             placement = locate(*random_point_in_cell(rng, i, j), at=NOON)

@@ -41,25 +41,34 @@ def test_random_points_strictly_inside_generated_grids_return_those_grids(city):
 
 
 def test_point_on_surface_of_every_grid_returns_that_grid(city):
-    for grid_code, lon, lat in rows(
+    grids = rows(
         "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))"
         " FROM spatial_unitgrid ORDER BY id"
-    ):
+    )
+    assert len(grids) == UnitGrid.objects.count() > 0
+    for grid_code, lon, lat in grids:
         assert locate(lon, lat, at=NOON).unit_grid == grid_code
 
 
 def test_placement_chain_is_consistent(city):
-    for lon, lat in rows(
+    points = rows(
         "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))"
         " FROM spatial_unitgrid ORDER BY md5(id::text) LIMIT 100"
-    ):
+    )
+    assert len(points) == min(100, UnitGrid.objects.count()) > 0
+    with_community = with_responsibility_grid = 0
+    for lon, lat in points:
         placement = locate(lon, lat, at=NOON)
         if placement.community is not None:
+            with_community += 1
             assert placement.community.code.startswith(placement.street.code)
         assert placement.street.code.startswith(placement.district.code)
         if placement.responsibility_grid is not None:
+            with_responsibility_grid += 1
             grid = ResponsibilityGrid.objects.get(code=placement.responsibility_grid.code)
             assert grid.geom.intersects(UnitGrid.objects.get(code=placement.unit_grid).geom)
+    # The conditional checks above ran, not just the unconditional one.
+    assert with_community > 0 and with_responsibility_grid > 0
 
 
 def test_shared_vertices_between_generated_grids_give_one_stable_answer(city):
@@ -103,18 +112,22 @@ def test_points_outside_the_generated_city_are_empty(city):
 
 
 def test_generated_roads_are_found_next_to_them(city):
-    for name, lon, lat in rows(
+    midpoints = rows(
         "SELECT name, ST_X(ST_LineInterpolatePoint(geom, 0.5)), ST_Y(ST_LineInterpolatePoint(geom, 0.5))"
         " FROM spatial_roadsegment ORDER BY id LIMIT 30"
-    ):
+    )
+    assert midpoints
+    for name, lon, lat in midpoints:
         road = locate(lon, lat, at=NOON).road
         assert road is not None and road.distance_m < 0.01
 
 
 def test_census_of_the_city_and_its_streets_equals_direct_counts(city):
     whole = census(None)
-    assert whole["unit_grids"]["count"] == UnitGrid.objects.count()
-    for street in AdminArea.objects.filter(level="street").order_by("code")[:3]:
+    assert whole["unit_grids"]["count"] == UnitGrid.objects.count() > 0
+    streets = list(AdminArea.objects.filter(level="street").order_by("code")[:3])
+    assert len(streets) >= 2
+    for street in streets:
         grids, resp, comps, by_minor = direct_census(street)
         result = census(street)
         assert result["unit_grids"]["count"] == len(grids) > 0
