@@ -73,7 +73,7 @@ def append_operation_log(
         user, positions = None, ""
     target = ""
     if match is not None:
-        target = ",".join(f"{k}={v}" for k, v in sorted(match.kwargs.items()))
+        target = ",".join(str(v) for _, v in sorted(match.kwargs.items()))
         target = target or ",".join(str(a) for a in match.args)
     return OperationLog.objects.create(
         user=user,

@@ -68,7 +68,15 @@ def action(
             )
             return result
 
+        def require(scope) -> None:
+            """Checks the action's permission up front (a view's early 403, before it loads
+            what the action needs); a refusal is logged under the action's verb."""
+            current_origin().attempted = verb
+            if permission:
+                scope.require(permission)
+
         run.verb = verb  # type: ignore[attr-defined]
+        run.require = require  # type: ignore[attr-defined]
         return run  # type: ignore[return-value]
 
     return decorate

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CITYGRID_VAR", BASE_DIR / "var"))
@@ -134,6 +135,13 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CITYGRID_CELERY_QUEUE", "citygrid")
+CELERY_BEAT_SCHEDULE = {
+    # Extents and counts shown in the layer list, kept true after bulk SQL edits of the tables.
+    "refresh-layer-stats": {
+        "task": "spatial.refresh_layers",
+        "schedule": crontab(hour=3, minute=15),
+    },
+}
 
 # The kernel (core/) asks for scopes and names its event channels through these, so it needs
 # no import of the apps that define them.

@@ -17,7 +17,6 @@ from rest_framework.views import APIView
 
 from core.errors import ErrorSerializer
 from core.access import public
-from accounts import permissions as perms
 from accounts.scoping import scope_for
 from core.errors import BadInput, TooLarge
 from core.jobs import describe_job, get_job
@@ -94,7 +93,7 @@ class LayerDetailView(APIView):
     )
     def patch(self, request: Request, key: str) -> Response:
         scope = scope_for(request)
-        scope.require(perms.LAYERS_EDIT)
+        actions.do_edit_layer.require(scope)
         layer = registry.get_layer(key, scope)
         return Response(registry.describe(actions.do_edit_layer(scope, layer, _body(request))))
 
@@ -105,7 +104,7 @@ class LayerDetailView(APIView):
     )
     def delete(self, request: Request, key: str) -> Response:
         scope = scope_for(request)
-        scope.require(perms.LAYERS_DELETE)
+        actions.do_delete_layer.require(scope)
         actions.do_delete_layer(scope, registry.get_layer(key, scope))
         return Response(status=204)
 
@@ -121,7 +120,7 @@ class LayerRefreshView(APIView):
     )
     def post(self, request: Request, key: str) -> Response:
         scope = scope_for(request)
-        scope.require(perms.LAYERS_EDIT)
+        actions.do_refresh_layer.require(scope)
         layers = registry.list_layers(scope) if key == "all" else [registry.get_layer(key, scope)]
         refreshed = [actions.do_refresh_layer(scope, layer) for layer in layers]
         return Response({"layers": [registry.describe(layer) for layer in refreshed]})
@@ -144,7 +143,7 @@ class LayerImportView(APIView):
     )
     def post(self, request: Request) -> Response:
         scope = scope_for(request)
-        scope.require(perms.LAYERS_IMPORT)
+        actions.do_import_layer.require(scope)
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > settings.MAX_UPLOAD_BYTES + 64 * 1024:
             raise TooLarge(
@@ -294,7 +293,7 @@ class MapConfigView(APIView):
     )
     def put(self, request: Request) -> Response:
         scope = scope_for(request)
-        scope.require(perms.MAPCONFIG_EDIT)
+        actions.do_set_map_config.require(scope)
         changes = {
             k: v for k, v in _body(request).items() if k not in ("name", "purposes", "updated_at")
         }
@@ -326,7 +325,7 @@ class ThemeListView(APIView):
     )
     def post(self, request: Request) -> Response:
         scope = scope_for(request)
-        scope.require(perms.MAPCONFIG_EDIT)
+        actions.do_save_theme.require(scope)
         theme = actions.do_save_theme(scope, _body(request))
         return Response(mapconfig.describe_theme(theme, scope), status=201)
 
@@ -351,7 +350,7 @@ class ThemeDetailView(APIView):
     )
     def patch(self, request: Request, key: str) -> Response:
         scope = scope_for(request)
-        scope.require(perms.MAPCONFIG_EDIT)
+        actions.do_save_theme.require(scope)
         theme = actions.do_save_theme(scope, _body(request), mapconfig.get_theme(key))
         return Response(mapconfig.describe_theme(theme, scope))
 
@@ -360,6 +359,6 @@ class ThemeDetailView(APIView):
     )
     def delete(self, request: Request, key: str) -> Response:
         scope = scope_for(request)
-        scope.require(perms.MAPCONFIG_EDIT)
+        actions.do_delete_theme.require(scope)
         actions.do_delete_theme(scope, mapconfig.get_theme(key))
         return Response(status=204)
