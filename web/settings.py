@@ -173,6 +173,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Large uploads spool here, not in /tmp, so nothing an upload writes lands outside UPLOAD_DIR
 # (spatial.layers.files creates it).
 FILE_UPLOAD_TEMP_DIR = str(UPLOAD_DIR / "spool")
+# Django's check (files.E001) refuses a temp dir that does not exist, before anything that
+# could create it runs (migrate on a fresh machine): it exists from the moment settings load.
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 # Layer imports refuse coordinates outside the districts' extent (or CITY_CENTER ± 1°) widened
 # by this many degrees: catches a wrong CRS (metres read as degrees, swapped lat/lon).
 LAYER_IMPORT_MARGIN_DEG = float(os.environ.get("CITYGRID_LAYER_IMPORT_MARGIN_DEG", "1.0"))
