@@ -183,7 +183,7 @@ def explain(db: str, z: int, x: int, y: int, path: Path) -> str:
 
     scope = scope_for_user(get_user_model().objects.get(username="bench-tiles-admin"))
     items = service.resolve(["components"], scope)
-    src = service.tile_source(items[0], scope, [], [])
+    src = service.tile_source(items[0], scope)
     query, params = service.layer_query(items[0], src, z, x, y)
     with connection.cursor() as cur:
         text = query.as_string(cur.cursor)

@@ -43,6 +43,12 @@ CGCS2000 = 4490
 WEB_MERCATOR = 3857
 GAUSS_KRUGER_RANGE = range(4491, 4555)
 
+# Metres per degree on the WGS84 spheroid: of latitude at its shortest (at the equator) and of
+# longitude at the equator (a degree of longitude shrinks with cos(lat)). Good to <1% anywhere,
+# which is what search boxes and local plane frames need; exact distances use geography.
+METRES_PER_DEGREE_LAT = 110_574.0
+METRES_PER_DEGREE_LON_EQUATOR = 111_320.0
+
 ACCEPTED = (
     "EPSG:4326 (default), EPSG:4490, EPSG:3857, a CGCS2000 Gauss-Kruger code EPSG:4491-4554, "
     "gcj02 or bd09"
@@ -86,6 +92,20 @@ class Crs:
 
 
 DEFAULT_CRS = Crs("wgs84", WGS84)
+
+
+def metres_per_degree(lat: float) -> tuple[float, float]:
+    """Gives (metres per degree of longitude, metres per degree of latitude) at latitude `lat`."""
+    cos_lat = max(math.cos(math.radians(min(abs(lat), 89.0))), 0.01)
+    return METRES_PER_DEGREE_LON_EQUATOR * cos_lat, METRES_PER_DEGREE_LAT
+
+
+def degrees_covering(metres: float, lat: float) -> tuple[float, float]:
+    """Gives (dlon, dlat) in degrees that cover at least `metres` around latitude `lat`: the
+    half-size of a search box for `geom && box` before an exact metric test."""
+    per_lon, per_lat = metres_per_degree(lat)
+    margin = 1.01  # the spheroid's metres per degree vary by <1% around these constants
+    return metres / per_lon * margin + 1e-9, metres / per_lat * margin + 1e-9
 
 
 def parse_crs(value: str | int | Crs | None, field: str = "crs") -> Crs:

@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from psycopg2 import sql
 
 from core.errors import BadInput
+from core.sqlparts import Part, bind
 
 TYPES = ("string", "integer", "datetime")
 OPS = {"in": None, ">=": ">=", "<=": "<="}
@@ -45,7 +46,7 @@ def _parse_value(spec: dict, raw: str) -> object:
     return raw
 
 
-def _condition(spec: dict, values: list) -> sql.Composable:
+def _condition(spec: dict, values: list) -> Part:
     column: sql.Composable = sql.Identifier(spec["column"])
     if spec.get("substr"):
         start, length = (int(v) for v in spec["substr"])
@@ -54,8 +55,8 @@ def _condition(spec: dict, values: list) -> sql.Composable:
         )
     op = OPS[spec.get("op", "in")]
     if op is None:
-        return sql.SQL("{} = ANY(%s)").format(column)
-    return sql.SQL("{} {} %s").format(column, sql.SQL(op))
+        return bind("{c} = ANY({values})", c=column, values=values)
+    return bind("{c} {op} {value}", c=column, op=sql.SQL(op), value=values[0])
 
 
 def declared_names(specs: list[dict]) -> set[str]:
@@ -65,12 +66,11 @@ def declared_names(specs: list[dict]) -> set[str]:
 
 def parse_filters(
     specs: list[dict], query: Mapping[str, list[str]]
-) -> tuple[list[sql.Composable], list, dict[str, list[str]]]:
-    """Gives the SQL conditions, their parameters and the canonical values (for cache keys) of
-    the filters in `query` ({name: [raw values]}) that `specs` declares; others are ignored
+) -> tuple[list[Part], dict[str, list[str]]]:
+    """Gives the SQL conditions (with their values) and the canonical values (for cache keys)
+    of the filters in `query` ({name: [raw values]}) that `specs` declares; others are ignored
     here (the caller refuses names no layer declares)."""
-    conditions: list[sql.Composable] = []
-    params: list = []
+    conditions: list[Part] = []
     canonical: dict[str, list[str]] = {}
     for spec in specs:
         raws = query.get(spec["name"])
@@ -88,6 +88,5 @@ def parse_filters(
         if op != "in" and len(values) != 1:
             raise BadInput(f"filter {spec['name']}: takes one value", field=spec["name"])
         conditions.append(_condition(spec, values))
-        params.append(values if op == "in" else values[0])
         canonical[spec["name"]] = sorted(str(v) for v in values)
-    return conditions, params, canonical
+    return conditions, canonical

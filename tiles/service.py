@@ -9,14 +9,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from cachetools import LRUCache
 from django.conf import settings
 from django.db import connection
-from psycopg2 import sql
 
+from core.errors import BadInput, Forbidden, NotFound, Unauthorized
+from core.sqlparts import Part
+from spatial.layers.source import MERCATOR_COLUMN, WEB_MERCATOR, Filters, LayerSource
 from spatial.models import Layer
 from tiles import cache, filters
 from tiles import sql as tsql
-from core.errors import BadInput, Forbidden, NotFound, Unauthorized
 
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 MAX_LAYERS = 16
@@ -38,10 +40,6 @@ class TileLayer:
     @property
     def filter_specs(self) -> list[dict]:
         return list(self.tiling.filters) if self.tiling else []
-
-    def scope_part(self, scope) -> str:
-        """Gives the cache-key fragment of the caller's view of this layer."""
-        return "pub" if self.layer.public else scope.key
 
 
 def check_address(z: int, x: int, y: int) -> None:
@@ -68,7 +66,8 @@ def split_keys(text: str) -> list[str]:
     return names
 
 
-_registry: dict[str, tuple[str, Layer]] = {}
+# key -> (digest of its registry rows, Layer with its tiling), least recently used dropped first.
+_registry: LRUCache = LRUCache(maxsize=5000)
 
 # One row per key: a digest of the layer's whole registry row and of its tiling row. Served by
 # the unique index on spatial_layer.key; any change to either row (a version bump included)
@@ -86,13 +85,11 @@ def registry_rows(keys: set[str]) -> dict[str, Layer]:
     with connection.cursor() as cur:
         cur.execute(REGISTRY_DIGEST_SQL, [sorted(keys)])
         digests = dict(cur.fetchall())
-    stale = [k for k, d in digests.items() if _registry.get(k, ("",))[0] != d]
-    if stale:
-        if len(_registry) > 5000:
-            _registry.clear()
-        for layer in Layer.objects.filter(key__in=stale).select_related("tiling"):
-            _registry[layer.key] = (digests[layer.key], layer)
-    return {k: _registry[k][1] for k in digests if k in _registry}
+    found = {k: _registry.get(k) for k in digests}
+    stale = [k for k, d in digests.items() if (found[k] or ("",))[0] != d]
+    for layer in Layer.objects.filter(key__in=stale).select_related("tiling"):
+        found[layer.key] = _registry[layer.key] = (digests[layer.key], layer)
+    return {k: entry[1] for k, entry in found.items() if entry is not None}
 
 
 def resolve(names: list[str], scope, kinds: tuple[str, ...] | None = None) -> list[TileLayer]:
@@ -144,71 +141,31 @@ def resolve_lazily(names: list[str], get_scope, kinds: tuple[str, ...] | None = 
     return readable, scope
 
 
-_columns_cache: dict[tuple[str, str, int], dict[str, str]] = {}
-
-
-def table_columns(layer: Layer) -> dict[str, str]:
-    """Gives {column: data type} of the layer's table (cached per layer version)."""
-    key = (layer.schema_name, layer.table_name, layer.version)
-    if key not in _columns_cache:
-        with connection.cursor() as cur:
-            cur.execute(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_schema = %s AND table_name = %s",
-                [layer.schema_name, layer.table_name],
-            )
-            columns = dict(cur.fetchall())
-        if len(_columns_cache) > 1000:
-            _columns_cache.clear()
-        _columns_cache[key] = columns
-    return _columns_cache[key]
-
-
-def visible_fields(layer: Layer) -> list[tuple[str, str]]:
-    """Gives (name, type) of the layer's visible fields that its table really has."""
-    columns = table_columns(layer)
-    out = []
-    for f in layer.fields or []:
-        name = f.get("name") if isinstance(f, dict) else None
-        if name and f.get("visible", True) and name in columns and not name.startswith("__"):
-            out.append((name, columns[name]))
-    return out
-
-
-def tile_source(item: TileLayer, scope, conditions: list, params: list) -> tsql.TileSource:
-    """Gives the SQL builder's view of a tile layer for this caller and these filters."""
+def tile_source(item: TileLayer, scope, conditions: tuple[Part, ...] = ()) -> tsql.TileSource:
+    """Gives the SQL builder's view of a tile layer for this caller and these filters: the
+    layer's `LayerSource` condition in Web Mercator."""
     layer = item.layer
-    columns = table_columns(layer)
-    if tsql.MERCATOR_COLUMN not in columns:
-        raise NotFound(f"layer {item.name} has no {tsql.MERCATOR_COLUMN} column", field="layers")
-    fixed: list[sql.Composable] = []
-    fixed_params: list = []
-    if layer.filter_sql:
-        fixed.append(sql.SQL(layer.filter_sql))
-    area = scope.layer_condition(layer, sql.Identifier(tsql.MERCATOR_COLUMN), srid=3857)
-    fixed.append(area.sql)
-    fixed_params += area.params
-    id_column = layer.id_column if columns.get(layer.id_column) in tsql.INTEGER_TYPES else None
-    sees_all = area.unrestricted
+    source = LayerSource(layer, scope)
+    if not source.has_mercator:
+        raise NotFound(f"layer {item.name} has no {MERCATOR_COLUMN} column", field="layers")
+    request = Filters(conditions=tuple(conditions))
     gtype = (layer.geometry_type or "").lower()
     return tsql.TileSource(
         name=item.name,
-        schema=layer.schema_name,
-        table=layer.table_name,
-        id_column=id_column,
-        columns=visible_fields(layer),
-        conditions=fixed + conditions,
-        params=fixed_params + params,
+        table=source.table,
+        id_column=layer.id_column if source.integer_id else None,
+        columns=source.fields,
+        where=source.where(request, srid=WEB_MERCATOR),
         simplify="point" not in gtype and not (item.tiling and item.tiling.points),
-        unrestricted=sees_all and not layer.filter_sql and not conditions,
+        unrestricted=source.unrestricted(request),
     )
 
 
 def parse_request_filters(
     items: list[TileLayer], query: dict[str, list[str]]
-) -> tuple[dict[str, tuple[list, list]], dict]:
-    """Gives per layer name (conditions, params), and the canonical filter values; refuses
-    names that no layer in the tile declares (400)."""
+) -> tuple[dict[str, tuple[Part, ...]], dict]:
+    """Gives per layer name its filter conditions (SQL parts), and the canonical filter values;
+    refuses names that no layer in the tile declares (400)."""
     declared: set[str] = set()
     for item in items:
         declared |= filters.declared_names(item.filter_specs)
@@ -216,17 +173,17 @@ def parse_request_filters(
     if unknown:
         allowed = ", ".join(sorted(declared)) or "none"
         raise BadInput(f"unknown filter {unknown[0]!r}; allowed: {allowed}", field=unknown[0])
-    per_layer: dict[str, tuple[list, list]] = {}
+    per_layer: dict[str, tuple[Part, ...]] = {}
     canonical: dict = {}
     for item in items:
-        conds, params, canon = filters.parse_filters(item.filter_specs, query)
-        per_layer[item.name] = (conds, params)
+        conditions, canon = filters.parse_filters(item.filter_specs, query)
+        per_layer[item.name] = tuple(conditions)
         canonical.update(canon)
     return per_layer, canonical
 
 
 def layer_query(item: TileLayer, source: tsql.TileSource, z: int, x: int, y: int):
-    """Gives the (query, params) of one tile layer at z/x/y, or None outside its zooms."""
+    """Gives the query (a `Part`) of one tile layer at z/x/y, or None outside its zooms."""
     layer, tiling = item.layer, item.tiling
     if z < layer.min_zoom or z > layer.max_zoom:
         return None
@@ -252,8 +209,8 @@ def build(items: list[TileLayer], scope, per_layer: dict, z: int, x: int, y: int
     """Gives the encoded tile (b"" when empty) in one query over every layer."""
     parts = []
     for item in items:
-        conds, params = per_layer.get(item.name, ([], []))
-        query = layer_query(item, tile_source(item, scope, conds, params), z, x, y)
+        source = tile_source(item, scope, per_layer.get(item.name, ()))
+        query = layer_query(item, source, z, x, y)
         if query is not None:
             parts.append(query)
     if not parts:
@@ -266,8 +223,9 @@ def build(items: list[TileLayer], scope, per_layer: dict, z: int, x: int, y: int
 
 
 def tile_etag(items: list[TileLayer], scope, z: int, x: int, y: int, fmt: str, canon: dict) -> str:
-    """Gives the cache key / ETag of a tile for this caller."""
-    parts = [(i.name, i.layer.version, i.scope_part(scope)) for i in items]
+    """Gives the cache key / ETag of a tile for this caller: each layer's version and the
+    caller's view of it (`Scope.layer_key`, the one cache-key rule for a layer's rows)."""
+    parts = [(i.name, i.layer.version, scope.layer_key(i.layer)) for i in items]
     return cache.tile_key(parts, f"{z}/{x}/{y}", fmt, canon)
 
 

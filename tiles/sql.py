@@ -4,23 +4,28 @@ Every query reads the served table's `geom_mercator` (EPSG:3857, a stored genera
 with its own GiST index) and puts the tile envelope in the SQL as literal float parameters of
 `ST_MakeEnvelope(..., 3857)`, so the planner sees a constant box and serves
 `geom_mercator && <box>` from the GiST index; no row is transformed. Each builder gives a
-`(Composable, params)` pair whose query returns one bytea: the layer's `ST_AsMVT` (NULL or an
-empty bytea when nothing falls in the tile). Several pairs are glued into one tile with `||`.
+`core.sqlparts.Part` whose query returns one bytea: the layer's `ST_AsMVT` (NULL or an empty
+bytea when nothing falls in the tile). Several parts are glued into one tile with `||`.
+Tile bounds come from `mercantile` (XYZ tiles of EPSG:3857).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+import mercantile
 from psycopg2 import sql
 
-WORLD = 20037508.342789244
+from core.sqlparts import Part, bind, join
+from spatial.layers.source import MERCATOR_COLUMN
+
+WORLD = mercantile.CE / 2  # half the Web Mercator world's width, metres
 EXTENT = 4096
 BUFFER = 64
 MAX_ZOOM = 24
-MERCATOR_COLUMN = "geom_mercator"
 CELL_LEVEL = 18  # tiles.cells: point counts per cell of the 2^18 x 2^18 grid
+MERCATOR = sql.Identifier(MERCATOR_COLUMN)
 
 # Column types ST_AsMVT encodes natively; any other type is sent as text.
 NATIVE_TYPES = {
@@ -34,53 +39,48 @@ NATIVE_TYPES = {
     "character varying",
     "character",
 }
-INTEGER_TYPES = {"smallint", "integer", "bigint"}
 
 
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     """Gives the Web Mercator bounds (minx, miny, maxx, maxy) of XYZ tile z/x/y."""
-    size = 2 * WORLD / (1 << z)
-    minx = -WORLD + x * size
-    maxy = WORLD - y * size
-    return (minx, maxy - size, minx + size, maxy)
+    return tuple(mercantile.xy_bounds(x, y, z))
 
 
 def tile_size(z: int) -> float:
     """Gives the width of a tile at zoom z, in Web Mercator metres."""
-    return 2 * WORLD / (1 << z)
+    return mercantile.CE / (1 << z)
 
 
 @dataclass
 class TileSource:
-    """What the builder needs of one layer: where its rows are and which conditions apply.
-
-    `conditions` are composables ANDed into the WHERE clause with `params` bound in order
-    (the layer's fixed filter, the caller's scope, the request's filters).
-    """
+    """What the builder needs of one layer: its table, its visible fields and the WHERE
+    condition of this caller and request (`spatial.layers.source.LayerSource.where` in 3857)."""
 
     name: str
-    schema: str
-    table: str
+    table: sql.Composable
     id_column: str | None
     columns: list[tuple[str, str]]  # (name, PostgreSQL type) of visible fields
-    conditions: list[sql.Composable] = field(default_factory=list)
-    params: list = field(default_factory=list)
+    where: Part
     simplify: bool = True
     unrestricted: bool = False  # every row of the table: no fixed filter, scope or filters
 
 
-def _envelope(bounds: tuple[float, float, float, float]) -> tuple[sql.Composable, list]:
-    return sql.SQL("ST_MakeEnvelope(%s, %s, %s, %s, 3857)"), [float(b) for b in bounds]
+def _envelope(bounds: tuple[float, float, float, float]) -> Part:
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    return bind(
+        "ST_MakeEnvelope({minx}, {miny}, {maxx}, {maxy}, 3857)",
+        minx=minx,
+        miny=miny,
+        maxx=maxx,
+        maxy=maxy,
+    )
 
 
-def _where(src: TileSource, box_bounds) -> tuple[sql.Composable, list]:
-    parts: list[sql.Composable] = [sql.SQL("true")]
-    box_params: list = []
-    if box_bounds is not None:
-        box, box_params = _envelope(box_bounds)
-        parts = [sql.SQL("{} && {}").format(sql.Identifier(MERCATOR_COLUMN), box)]
-    parts += [sql.SQL("({})").format(c) for c in src.conditions]
-    return sql.SQL(" AND ").join(parts), box_params + list(src.params)
+def _where(src: TileSource, box_bounds) -> Part:
+    """Gives the source's condition, after `geom_mercator && <box>` when a box is given."""
+    if box_bounds is None:
+        return src.where
+    return bind("{g} && {box} AND {where}", g=MERCATOR, box=_envelope(box_bounds), where=src.where)
 
 
 def _attribute(name: str, pg_type: str) -> sql.Composable:
@@ -90,9 +90,18 @@ def _attribute(name: str, pg_type: str) -> sql.Composable:
     return sql.SQL("{}::text AS {}").format(ident, ident)
 
 
-def features_query(
-    src: TileSource, z: int, x: int, y: int, simplify_px: float = 1.0
-) -> tuple[sql.Composable, list]:
+def _mvt_geom(geom, bounds) -> Part:
+    """Gives `ST_AsMVTGeom` of `geom` in the tile of `bounds` (extent, buffer, clipped)."""
+    return bind(
+        "ST_AsMVTGeom({g}, {env}, {extent}, {buffer}, true)",
+        g=geom,
+        env=_envelope(bounds),
+        extent=EXTENT,
+        buffer=BUFFER,
+    )
+
+
+def features_query(src: TileSource, z: int, x: int, y: int, simplify_px: float = 1.0) -> Part:
     """Gives the query for one layer's features in tile z/x/y, clipped and simplified.
 
     Rows are found by `geom_mercator && <tile box grown by the buffer>` (GiST). Lines and
@@ -101,46 +110,53 @@ def features_query(
     bounds = tile_bounds(z, x, y)
     grow = tile_size(z) * BUFFER / EXTENT
     search = (bounds[0] - grow, bounds[1] - grow, bounds[2] + grow, bounds[3] + grow)
-    env, env_params = _envelope(bounds)
-    where, where_params = _where(src, search)
-    geom = sql.Identifier(MERCATOR_COLUMN)
-    params: list = []
+    geom: object = MERCATOR
     if src.simplify and simplify_px > 0:
-        geom = sql.SQL("ST_Simplify({}, %s, true)").format(geom)
-        params.append(tile_size(z) / EXTENT * simplify_px)
-    select = [sql.SQL("ST_AsMVTGeom({}, {}, %s, %s, true) AS __geom").format(geom, env)]
-    params += env_params + [EXTENT, BUFFER]
+        geom = bind(
+            "ST_Simplify({g}, {tolerance}, true)",
+            g=MERCATOR,
+            tolerance=tile_size(z) / EXTENT * simplify_px,
+        )
+    select = [bind("{g} AS __geom", g=_mvt_geom(geom, bounds))]
     id_name = sql.Literal(None)
     if src.id_column:
-        select.append(sql.SQL("{} AS __fid").format(sql.Identifier(src.id_column)))
+        select.append(Part(sql.SQL("{} AS __fid").format(sql.Identifier(src.id_column))))
         id_name = sql.Literal("__fid")
-    select += [_attribute(name, pg_type) for name, pg_type in src.columns]
-    query = sql.SQL(
-        "SELECT ST_AsMVT(t, %s, %s, '__geom', {id_name}) FROM ("
+    select += [Part(_attribute(name, pg_type)) for name, pg_type in src.columns]
+    return bind(
+        "SELECT ST_AsMVT(t, {name}, {extent}, '__geom', {id_name}) FROM ("
         "SELECT {select} FROM {table} WHERE {where}"
-        ") AS t WHERE t.__geom IS NOT NULL"
-    ).format(
+        ") AS t WHERE t.__geom IS NOT NULL",
+        name=src.name,
+        extent=EXTENT,
         id_name=id_name,
-        select=sql.SQL(", ").join(select),
-        table=sql.Identifier(src.schema, src.table),
-        where=where,
+        select=join(select, ", ", wrap=False),
+        table=src.table,
+        where=_where(src, search),
     )
-    return query, [src.name, EXTENT, *params, *where_params]
 
 
-def _centre_x() -> sql.Composable:
-    g = sql.Identifier(MERCATOR_COLUMN)
-    return sql.SQL("(ST_XMin({g}) + ST_XMax({g})) / 2").format(g=g)
+_CENTRE_X = sql.SQL("(ST_XMin({g}) + ST_XMax({g})) / 2").format(g=MERCATOR)
+_CENTRE_Y = sql.SQL("(ST_YMin({g}) + ST_YMax({g})) / 2").format(g=MERCATOR)
 
 
-def _centre_y() -> sql.Composable:
-    g = sql.Identifier(MERCATOR_COLUMN)
-    return sql.SQL("(ST_YMin({g}) + ST_YMax({g})) / 2").format(g=g)
+def _half_open(bounds: tuple[float, float, float, float], cx, cy) -> Part:
+    """Gives `cx >= minx AND cx < maxx AND cy > miny AND cy <= maxy`: a point on a tile edge
+    counts in exactly one tile, as in the point cells (the && box test alone is float4-rounded
+    and takes edge points into both tiles)."""
+    minx, miny, maxx, maxy = bounds
+    return bind(
+        "{cx} >= {minx} AND {cx} < {maxx} AND {cy} > {miny} AND {cy} <= {maxy}",
+        cx=cx,
+        cy=cy,
+        minx=minx,
+        maxx=maxx,
+        miny=miny,
+        maxy=maxy,
+    )
 
 
-def clusters_query(
-    src: TileSource, z: int, x: int, y: int, cell_px: int
-) -> tuple[sql.Composable, list]:
+def clusters_query(src: TileSource, z: int, x: int, y: int, cell_px: int) -> Part:
     """Gives the query for grid clusters (聚合点) of a point layer in tile z/x/y.
 
     Rows inside the tile box (GiST, no buffer, so each point counts in one tile) are grouped by
@@ -151,33 +167,26 @@ def clusters_query(
     """
     bounds = tile_bounds(z, x, y)
     cell = tile_size(z) / cluster_cells_per_tile(cell_px)
-    env, env_params = _envelope(bounds)
-    where, where_params = _where(src, bounds)
-    query = sql.SQL(
-        "SELECT ST_AsMVT(t, %s, %s, '__geom') FROM ("
-        " SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(avg(cx), avg(cy)), 3857), {env}, %s, %s, true)"
-        " AS __geom, count(*)::integer AS point_count"
+    centre = sql.SQL("ST_SetSRID(ST_MakePoint(avg(cx), avg(cy)), 3857)")
+    return bind(
+        "SELECT ST_AsMVT(t, {name}, {extent}, '__geom') FROM ("
+        " SELECT {geom} AS __geom, count(*)::integer AS point_count"
         " FROM (SELECT {cx} AS cx, {cy} AS cy FROM {table} WHERE {where}) AS p"
-        " WHERE cx >= %s AND cx < %s AND cy > %s AND cy <= %s"
-        " GROUP BY floor((cx - %s) / %s), floor((cy - %s) / %s)"
-        ") AS t WHERE t.__geom IS NOT NULL"
-    ).format(
-        env=env,
-        cx=_centre_x(),
-        cy=_centre_y(),
-        table=sql.Identifier(src.schema, src.table),
-        where=where,
+        " WHERE {inside}"
+        " GROUP BY floor((cx - {minx}) / {cell}), floor((cy - {miny}) / {cell})"
+        ") AS t WHERE t.__geom IS NOT NULL",
+        name=src.name,
+        extent=EXTENT,
+        geom=_mvt_geom(centre, bounds),
+        cx=_CENTRE_X,
+        cy=_CENTRE_Y,
+        table=src.table,
+        where=_where(src, bounds),
+        inside=_half_open(bounds, sql.SQL("cx"), sql.SQL("cy")),
+        minx=bounds[0],
+        miny=bounds[1],
+        cell=cell,
     )
-    params = [src.name, EXTENT, *env_params, EXTENT, BUFFER, *where_params, *_half_open(bounds)]
-    params += [bounds[0], cell, bounds[1], cell]
-    return query, params
-
-
-def _half_open(bounds: tuple[float, float, float, float]) -> list[float]:
-    """Gives (minx, maxx, miny, maxy) for `x >= minx AND x < maxx AND y > miny AND y <= maxy`:
-    a point on a tile edge counts in exactly one tile, as in the point cells (the && box test
-    alone is float4-rounded and takes edge points into both tiles)."""
-    return [bounds[0], bounds[2], bounds[1], bounds[3]]
 
 
 def cluster_cells_per_tile(cell_px: int) -> int:
@@ -188,7 +197,7 @@ def cluster_cells_per_tile(cell_px: int) -> int:
 
 def cell_clusters_query(
     name: str, source: str, z: int, x: int, y: int, cell_px: int
-) -> tuple[sql.Composable, list] | None:
+) -> Part | None:
     """Gives the query for clusters of every point of table `source` in tile z/x/y read from
     its point cells (tiles.cells), or None when the zoom is too deep for the cells.
 
@@ -201,24 +210,27 @@ def cell_clusters_query(
     if shift < 0:
         return None
     span = 1 << (CELL_LEVEL - z)
-    bounds = tile_bounds(z, x, y)
-    env, env_params = _envelope(bounds)
-    query = sql.SQL(
-        "SELECT ST_AsMVT(t, %s, %s, '__geom') FROM ("
-        " SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(sum(sx) / sum(n), sum(sy) / sum(n)), 3857),"
-        " {env}, %s, %s, true) AS __geom, sum(n)::integer AS point_count"
-        " FROM tiles_pointcell WHERE source = %s AND ix BETWEEN %s AND %s AND iy BETWEEN %s AND %s"
-        " GROUP BY ix >> %s, iy >> %s"
-        ") AS t WHERE t.__geom IS NOT NULL"
-    ).format(env=env)
-    params = [name, EXTENT, *env_params, EXTENT, BUFFER, source]
-    params += [x * span, (x + 1) * span - 1, y * span, (y + 1) * span - 1, shift, shift]
-    return query, params
+    centre = sql.SQL("ST_SetSRID(ST_MakePoint(sum(sx) / sum(n), sum(sy) / sum(n)), 3857)")
+    return bind(
+        "SELECT ST_AsMVT(t, {name}, {extent}, '__geom') FROM ("
+        " SELECT {geom} AS __geom, sum(n)::integer AS point_count"
+        " FROM tiles_pointcell WHERE source = {source}"
+        " AND ix BETWEEN {ix0} AND {ix1} AND iy BETWEEN {iy0} AND {iy1}"
+        " GROUP BY ix >> {shift}, iy >> {shift}"
+        ") AS t WHERE t.__geom IS NOT NULL",
+        name=name,
+        extent=EXTENT,
+        geom=_mvt_geom(centre, tile_bounds(z, x, y)),
+        source=source,
+        ix0=x * span,
+        ix1=(x + 1) * span - 1,
+        iy0=y * span,
+        iy1=(y + 1) * span - 1,
+        shift=shift,
+    )
 
 
-def square_bins_query(
-    src: TileSource, z: int, x: int, y: int, cell_px: int
-) -> tuple[sql.Composable, list]:
+def square_bins_query(src: TileSource, z: int, x: int, y: int, cell_px: int) -> Part:
     """Gives the query for square bins with a `count` of a point layer in tile z/x/y.
 
     Cells divide the tile exactly (the cell is the tile width over a power of two), so the
@@ -227,35 +239,39 @@ def square_bins_query(
     bounds = tile_bounds(z, x, y)
     per_tile = 1 << max(0, round(math.log2(512 / max(cell_px, 1))))
     cell = tile_size(z) / per_tile
-    env, env_params = _envelope(bounds)
-    where, where_params = _where(src, bounds)
-    query = sql.SQL(
-        "SELECT ST_AsMVT(t, %s, %s, '__geom') FROM ("
-        " SELECT ST_AsMVTGeom(ST_MakeEnvelope(%s + i * %s, %s + j * %s,"
-        " %s + (i + 1) * %s, %s + (j + 1) * %s, 3857), {env}, %s, %s, true) AS __geom,"
-        " n AS count FROM ("
-        "  SELECT greatest(0, least(floor(({cx} - %s) / %s), %s - 1)) AS i,"
-        "   greatest(0, least(floor(({cy} - %s) / %s), %s - 1)) AS j, count(*)::integer AS n"
-        "  FROM {table} WHERE {where} AND {cx} >= %s AND {cx} < %s AND {cy} > %s AND {cy} <= %s"
-        "  GROUP BY 1, 2"
-        " ) AS b) AS t WHERE t.__geom IS NOT NULL"
-    ).format(
-        env=env,
-        cx=_centre_x(),
-        cy=_centre_y(),
-        table=sql.Identifier(src.schema, src.table),
-        where=where,
-    )
     minx, miny = bounds[0], bounds[1]
-    params = [src.name, EXTENT, minx, cell, miny, cell, minx, cell, miny, cell]
-    params += [*env_params, EXTENT, BUFFER]
-    params += [minx, cell, per_tile, miny, cell, per_tile, *where_params, *_half_open(bounds)]
-    return query, params
+    square = bind(
+        "ST_MakeEnvelope({minx} + i * {cell}, {miny} + j * {cell},"
+        " {minx} + (i + 1) * {cell}, {miny} + (j + 1) * {cell}, 3857)",
+        minx=minx,
+        miny=miny,
+        cell=cell,
+    )
+    return bind(
+        "SELECT ST_AsMVT(t, {name}, {extent}, '__geom') FROM ("
+        " SELECT {geom} AS __geom, n AS count FROM ("
+        "  SELECT greatest(0, least(floor(({cx} - {minx}) / {cell}), {per_tile} - 1)) AS i,"
+        "   greatest(0, least(floor(({cy} - {miny}) / {cell}), {per_tile} - 1)) AS j,"
+        "   count(*)::integer AS n"
+        "  FROM {table} WHERE {where} AND {inside}"
+        "  GROUP BY 1, 2"
+        " ) AS b) AS t WHERE t.__geom IS NOT NULL",
+        name=src.name,
+        extent=EXTENT,
+        geom=_mvt_geom(square, bounds),
+        cx=_CENTRE_X,
+        cy=_CENTRE_Y,
+        minx=minx,
+        miny=miny,
+        cell=cell,
+        per_tile=per_tile,
+        table=src.table,
+        where=_where(src, bounds),
+        inside=_half_open(bounds, _CENTRE_X, _CENTRE_Y),
+    )
 
 
-def hexagon_bins_query(
-    src: TileSource, z: int, x: int, y: int, cell_px: int
-) -> tuple[sql.Composable, list]:
+def hexagon_bins_query(src: TileSource, z: int, x: int, y: int, cell_px: int) -> Part:
     """Gives the query for hexagon bins with a `count` of a point layer in tile z/x/y.
 
     ST_HexagonGrid is anchored at the projection's origin, so a hexagon on a tile edge is the
@@ -263,29 +279,26 @@ def hexagon_bins_query(
     table through GiST once per hexagon).
     """
     bounds = tile_bounds(z, x, y)
-    side = tile_size(z) * cell_px / 512 / 2
-    env, env_params = _envelope(bounds)
-    where, where_params = _where(src, None)
-    query = sql.SQL(
-        "SELECT ST_AsMVT(t, %s, %s, '__geom') FROM ("
-        " SELECT ST_AsMVTGeom(h.geom, {env}, %s, %s, true) AS __geom, count(*)::integer AS count"
-        " FROM ST_HexagonGrid(%s, {env}) AS h"
+    return bind(
+        "SELECT ST_AsMVT(t, {name}, {extent}, '__geom') FROM ("
+        " SELECT {geom} AS __geom, count(*)::integer AS count"
+        " FROM ST_HexagonGrid({side}, {env}) AS h"
         " JOIN LATERAL (SELECT 1 FROM {table} WHERE {where}"
         "  AND ST_Intersects({g}, h.geom)) AS p ON true"
         " GROUP BY h.i, h.j, h.geom"
-        ") AS t WHERE t.__geom IS NOT NULL"
-    ).format(
-        env=env,
-        table=sql.Identifier(src.schema, src.table),
-        where=where,
-        g=sql.Identifier(MERCATOR_COLUMN),
+        ") AS t WHERE t.__geom IS NOT NULL",
+        name=src.name,
+        extent=EXTENT,
+        geom=_mvt_geom(sql.SQL("h.geom"), bounds),
+        side=tile_size(z) * cell_px / 512 / 2,
+        env=_envelope(bounds),
+        table=src.table,
+        where=src.where,
+        g=MERCATOR,
     )
-    params = [src.name, EXTENT, *env_params, EXTENT, BUFFER, side, *env_params, *where_params]
-    return query, params
 
 
-def combine(parts: list[tuple[sql.Composable, list]]) -> tuple[sql.Composable, list]:
+def combine(parts: list[Part]) -> Part:
     """Gives one query whose bytea is the concatenation of every part's layer (one tile)."""
-    pieces = [sql.SQL("COALESCE(({}), ''::bytea)").format(q) for q, _ in parts]
-    params = [p for _, ps in parts for p in ps]
-    return sql.SQL("SELECT ") + sql.SQL(" || ").join(pieces), params
+    pieces = [bind("COALESCE(({q}), ''::bytea)", q=q) for q in parts]
+    return bind("SELECT {tile}", tile=join(pieces, " || ", wrap=False))

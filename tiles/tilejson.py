@@ -8,7 +8,8 @@ from psycopg2 import sql
 
 from spatial.models import Layer
 from tiles import raster
-from tiles.service import TileLayer, visible_fields
+from spatial.layers.source import visible_fields
+from tiles.service import TileLayer
 
 WORLD_BOUNDS = [-180.0, -85.0511, 180.0, 85.0511]
 OSM_ATTRIBUTION = (

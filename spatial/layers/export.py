@@ -25,14 +25,16 @@ FORMATS = {
 }
 
 
-def export_layer(layer: Layer, scope, fmt: str, crs: str | None) -> tuple[Path, str, str]:
-    """Gives (path of the written file, download name, content type); the caller removes
-    the file's parent directory once sent."""
+def export_layer(
+    layer: Layer, scope, fmt: str, crs: str | None, filters: Filters | None = None
+) -> tuple[Path, str, str]:
+    """Gives (path of the written file, download name, content type) of the caller's rows of
+    the layer that match `filters`; the caller removes the file's parent directory once sent."""
     if fmt not in FORMATS:
         raise BadInput(f"format must be one of {', '.join(FORMATS)}", field="format")
     target = crs_module.parse_crs(crs or "EPSG:4326")
     query = FeatureQuery(layer, scope)
-    rows = list(query.rows_wkb(Filters()))
+    rows = list(query.rows_wkb(filters or Filters()))
     geoms = shapely.from_wkb([bytes(r[1]) for r in rows]) if rows else np.array([], dtype=object)
     data = {"fid": [r[0] for r in rows]}
     for i, column in enumerate(query.columns):

@@ -1,44 +1,32 @@
-"""Gives a layer's features as SQL built one way for every reader (OGC API items, identify,
-export): the layer's fixed filter, the caller's scope (`Scope.layer_condition`) and the request's
-bbox, datetime and property filters, all as bound parameters and quoted identifiers."""
+"""Gives a layer's features for OGC API items, identify and export: pages of GeoJSON features,
+counts and WKB rows, read through the layer's one row source (`spatial.layers.source`)."""
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
 from django.utils.dateparse import parse_date, parse_datetime
 from psycopg2 import sql
 
-from spatial.models import Layer
 from core.errors import BadInput
+from core.sqlparts import bind
+from spatial.models import Layer
 
-from .registry import base_condition, column_types, table_of
+from .source import Filters, LayerSource, table_columns
+
+__all__ = [
+    "MAX_LIMIT",
+    "FeatureQuery",
+    "Filters",
+    "parse_bbox",
+    "parse_datetime_range",
+    "property_filters",
+]
 
 MAX_LIMIT = 10_000
-
-
-def existing_columns(layer: Layer) -> dict[str, str]:
-    """Gives {column: data type} of the layer's table."""
-    return column_types(layer)
-
-
-def field_columns(layer: Layer, visible_only: bool = True) -> list[str]:
-    """Gives the layer's declared (and by default visible) fields that its table has."""
-    present = existing_columns(layer)
-    names = []
-    for field in layer.fields:
-        name = field.get("name")
-        if (
-            name in present
-            and name not in names
-            and (field.get("visible", True) or not visible_only)
-        ):
-            names.append(name)
-    return names
 
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -83,67 +71,26 @@ def parse_datetime_range(text: str | None) -> tuple[datetime | None, datetime | 
     return moment, moment
 
 
-@dataclass
-class Filters:
-    """What a request narrows a layer's features by."""
-
-    bbox: tuple[float, float, float, float] | None = None
-    datetime: tuple | None = None
-    properties: dict | None = None
-    fid: int | None = None
-
-
 class FeatureQuery:
-    """Builds the SQL that reads one layer's features for one caller."""
+    """Reads one layer's features for one caller, through its `LayerSource`."""
 
     def __init__(self, layer: Layer, scope):
+        self.source = LayerSource(layer, scope)
         self.layer = layer
         self.scope = scope
-        self.geom = sql.Identifier(layer.geometry_column)
-        self.id = sql.Identifier(layer.id_column)
-        self.columns = field_columns(layer)
-
-    def where(self, filters: Filters) -> tuple[sql.Composable, list]:
-        """Gives the WHERE condition and its parameters."""
-        parts: list[sql.Composable] = [base_condition(self.layer)]
-        params: list = []
-        condition, scope_params = self.scope.layer_condition(self.layer, self.geom)
-        parts.append(condition)
-        params += scope_params
-        if filters.fid is not None:
-            parts.append(sql.SQL("{} = %s").format(self.id))
-            params.append(filters.fid)
-        if filters.bbox:
-            # Served by the GiST index on the layer's geom column.
-            parts.append(
-                sql.SQL(
-                    "{g} && ST_MakeEnvelope(%s, %s, %s, %s, 4326) AND "
-                    "ST_Intersects({g}, ST_MakeEnvelope(%s, %s, %s, %s, 4326))"
-                ).format(g=self.geom)
-            )
-            params += [*filters.bbox, *filters.bbox]
-        if filters.datetime and self.layer.datetime_column:
-            column = sql.Identifier(self.layer.datetime_column)
-            start, end = filters.datetime
-            if start is not None:
-                parts.append(sql.SQL("{} >= %s").format(column))
-                params.append(start)
-            if end is not None:
-                parts.append(sql.SQL("{} <= %s").format(column))
-                params.append(end)
-        for name, value in (filters.properties or {}).items():
-            parts.append(sql.SQL("{}::text = %s").format(sql.Identifier(name)))
-            params.append(value)
-        return sql.SQL(" AND ").join(parts), params
+        self.geom = self.source.geometry()
+        self.id = self.source.id
+        self.columns = self.source.columns
 
     def count(self, filters: Filters) -> int:
         """Gives the number of matching features."""
-        where, params = self.where(filters)
+        query = bind(
+            "SELECT count(*) FROM {table} WHERE {where}",
+            table=self.source.table,
+            where=self.source.where(filters),
+        )
         with connection.cursor() as cur:
-            cur.execute(
-                sql.SQL("SELECT count(*) FROM {} WHERE {}").format(table_of(self.layer), where),
-                params,
-            )
+            cur.execute(*query)
             return cur.fetchone()[0]
 
     def _select(self, geometry: sql.Composable) -> sql.Composable:
@@ -152,15 +99,17 @@ class FeatureQuery:
 
     def features(self, filters: Filters, limit: int, offset: int = 0) -> list[dict]:
         """Gives GeoJSON features, ordered by id, one page."""
-        where, params = self.where(filters)
-        query = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT %s OFFSET %s").format(
-            self._select(sql.SQL("ST_AsGeoJSON({}, 7)").format(self.geom)),
-            table_of(self.layer),
-            where,
-            self.id,
+        query = bind(
+            "SELECT {select} FROM {table} WHERE {where} ORDER BY {id} LIMIT {limit} OFFSET {offset}",
+            select=self._select(sql.SQL("ST_AsGeoJSON({}, 7)").format(self.geom)),
+            table=self.source.table,
+            where=self.source.where(filters),
+            id=self.id,
+            limit=limit,
+            offset=offset,
         )
         with connection.cursor() as cur:
-            cur.execute(query, [*params, limit, offset])
+            cur.execute(*query)
             rows = cur.fetchall()
         return [self._feature(row) for row in rows]
 
@@ -175,15 +124,15 @@ class FeatureQuery:
 
     def rows_wkb(self, filters: Filters):
         """Gives (id, WKB, *columns) rows for export, streamed with a server-side cursor."""
-        where, params = self.where(filters)
-        query = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {}").format(
-            self._select(sql.SQL("ST_AsBinary({})").format(self.geom)),
-            table_of(self.layer),
-            where,
-            self.id,
+        query = bind(
+            "SELECT {select} FROM {table} WHERE {where} ORDER BY {id}",
+            select=self._select(sql.SQL("ST_AsBinary({})").format(self.geom)),
+            table=self.source.table,
+            where=self.source.where(filters),
+            id=self.id,
         )
         with connection.cursor() as cur:
-            cur.execute(query, params)
+            cur.execute(*query)
             while batch := cur.fetchmany(10_000):
                 yield from batch
 
@@ -203,7 +152,7 @@ def _jsonable(value):
 def property_filters(layer: Layer, query: dict, reserved: set[str]) -> dict:
     """Gives {column: value} for query parameters naming the layer's declared fields;
     `BadInput` for any other unknown parameter."""
-    declared = {f["name"] for f in layer.fields} & set(existing_columns(layer))
+    declared = {f["name"] for f in layer.fields} & set(table_columns(layer))
     filters = {}
     for name, value in query.items():
         if name in reserved:

@@ -9,9 +9,11 @@ from django.db import connection
 from psycopg2 import sql
 
 from core.errors import BadInput
+from core.sqlparts import bind
+from spatial import crs
 
 from .features import FeatureQuery, Filters
-from .registry import get_layer, table_of
+from .registry import get_layer
 
 EARTH_CIRCUMFERENCE_M = 40_075_016.686
 MAX_LAYERS = 20
@@ -33,8 +35,10 @@ def identify(
     tolerance_px: float,
     zoom: float,
     tile_size: int = 512,
+    filters: Filters | None = None,
 ) -> dict:
-    """Gives {"tolerance_m", "features": [...]} for the layers `keys` at (lon, lat)."""
+    """Gives {"tolerance_m", "features": [...]} for the layers `keys` at (lon, lat), narrowed by
+    `filters` when given."""
     if not keys:
         raise BadInput("name at least one layer: layers=a,b", field="layers")
     if len(keys) > MAX_LAYERS:
@@ -49,45 +53,38 @@ def identify(
         layer = get_layer(key, scope)
         if not layer.table_name or layer.kind == layer.Kind.RASTER:
             continue
-        found += _near(FeatureQuery(layer, scope), lon, lat, metres)
+        found += _near(FeatureQuery(layer, scope), lon, lat, metres, filters or Filters())
     found.sort(key=lambda f: (f["distance_m"], f["layer"]))
     return {"lon": lon, "lat": lat, "tolerance_m": round(metres, 3), "features": found}
 
 
-def _near(query: FeatureQuery, lon: float, lat: float, metres: float) -> list[dict]:
-    where, params = query.where(Filters())
+def _near(
+    query: FeatureQuery, lon: float, lat: float, metres: float, filters: Filters
+) -> list[dict]:
     # The bounding-box test (geom && box) is served by the layer's GiST index on geom; the exact
     # distance is then measured on the spheroid for the few candidates.
-    dlat = metres / 110_540 + 1e-9
-    dlon = metres / (111_320 * max(math.cos(math.radians(lat)), 0.01)) + 1e-9
-    point = sql.SQL("ST_SetSRID(ST_MakePoint(%s, %s), 4326)")
-    statement = sql.SQL(
-        "SELECT {id}, ST_AsGeoJSON({g}, 7), {cols} ST_Distance({g}::geography, {pt}::geography) AS d "
-        "FROM {table} WHERE {where} AND {g} && ST_MakeEnvelope(%s, %s, %s, %s, 4326) "
-        "AND ST_DWithin({g}::geography, {pt}::geography, %s) ORDER BY d, {id} LIMIT %s"
-    ).format(
+    dlon, dlat = crs.degrees_covering(metres, lat)
+    point = bind("ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326)::geography", lon=lon, lat=lat)
+    statement = bind(
+        "SELECT {id}, ST_AsGeoJSON({g}, 7), {cols} ST_Distance({g}::geography, {pt}) AS d "
+        "FROM {table} WHERE {where} "
+        "AND {g} && ST_MakeEnvelope({minx}, {miny}, {maxx}, {maxy}, 4326) "
+        "AND ST_DWithin({g}::geography, {pt}, {metres}) ORDER BY d, {id} LIMIT {limit}",
         id=query.id,
         g=query.geom,
         pt=point,
-        table=table_of(query.layer),
-        where=where,
+        table=query.source.table,
+        where=query.source.where(filters),
         cols=sql.SQL("").join(sql.SQL("{}, ").format(sql.Identifier(c)) for c in query.columns),
+        minx=lon - dlon,
+        miny=lat - dlat,
+        maxx=lon + dlon,
+        maxy=lat + dlat,
+        metres=metres,
+        limit=PER_LAYER,
     )
-    values = [
-        lon,
-        lat,
-        *params,
-        lon - dlon,
-        lat - dlat,
-        lon + dlon,
-        lat + dlat,
-        lon,
-        lat,
-        metres,
-        PER_LAYER,
-    ]
     with connection.cursor() as cur:
-        cur.execute(statement, values)
+        cur.execute(*statement)
         rows = cur.fetchall()
     out = []
     for row in rows:

@@ -4,10 +4,10 @@ edits of its presentation, deletion of managed layers, and up-to-date extent and
 from __future__ import annotations
 
 from django.db import connection, transaction
-from psycopg2 import sql
 
-from spatial.models import Layer
 from core.errors import BadInput, Conflict, NotFound
+from core.sqlparts import bind
+from spatial.models import Layer
 
 from . import writer
 
@@ -26,33 +26,25 @@ EDITABLE = (
 )
 
 
-def table_of(layer: Layer) -> sql.Composable:
-    """Gives the quoted schema.table of a layer."""
-    return sql.Identifier(layer.schema_name or "public", layer.table_name)
-
-
-def base_condition(layer: Layer) -> sql.Composable:
-    """Gives the layer's fixed condition (admin-defined filter_sql, never user input)."""
-    return (
-        sql.SQL("({})").format(sql.SQL(layer.filter_sql)) if layer.filter_sql else sql.SQL("TRUE")
-    )
-
-
 def refresh_stats(layer: Layer) -> Layer:
     """Gives the layer with extent and feature_count recomputed from its table."""
     if layer.kind == Layer.Kind.RASTER or not layer.table_name:
         return layer
+    from accounts.scoping import system_scope
+
+    from .source import LayerSource
+
+    source = LayerSource(layer, system_scope("layers.refresh_stats"))
     # One sequential aggregate over the layer's rows (filter_sql applied).
-    query = sql.SQL(
+    query = bind(
         "SELECT n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-        "(SELECT count(*), ST_Extent({geom}) FROM {table} WHERE {cond}) s(n, e)"
-    ).format(
-        geom=sql.Identifier(layer.geometry_column),
-        table=table_of(layer),
-        cond=base_condition(layer),
+        "(SELECT count(*), ST_Extent({geom}) FROM {table} WHERE {where}) s(n, e)",
+        geom=source.geometry(),
+        table=source.table,
+        where=source.where(),
     )
     with connection.cursor() as cur:
-        cur.execute(query)
+        cur.execute(*query)
         count, *bounds = cur.fetchone()
     layer.feature_count = count
     layer.extent = [round(v, 7) for v in bounds] if bounds[0] is not None else None

@@ -1,0 +1,74 @@
+"""SQL pieces that carry their own parameters (STYLE rule 10).
+
+A `Part` is a psycopg2 `Composable` with the values its `%s` placeholders take, in order.
+`bind(template, **names)` builds one from a template with named holes: a hole given a `Part`
+(or anything with `.sql` and `.params`, such as `accounts.scoping.AreaCondition`) takes its SQL
+and carries its values to the right place; a hole given a `Composable` (an `Identifier`, say)
+takes it as is; any other value becomes a `%s` bound to that value. So no caller ever lines up
+a list of positional parameters by hand, and a piece moved inside its template keeps its values.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from psycopg2 import sql
+
+__all__ = ["Part", "bind", "join", "TRUE"]
+
+
+@dataclass(frozen=True)
+class Part:
+    """An SQL piece and the values of its placeholders, in order."""
+
+    sql: sql.Composable
+    params: tuple = ()
+
+    def __iter__(self):
+        """Unpacks as ``(sql, params)`` for ``cursor.execute(*part)``."""
+        return iter((self.sql, list(self.params)))
+
+
+TRUE = Part(sql.SQL("TRUE"))
+
+
+@lru_cache(maxsize=512)
+def _parse(template: str) -> tuple[tuple[str, str | None], ...]:
+    return tuple((text, name) for text, name, _, _ in string.Formatter().parse(template))
+
+
+def bind(template: str, **names) -> Part:
+    """Gives `template` with each ``{name}`` filled from `names` (see the module's docstring)."""
+    pieces: list[sql.Composable] = []
+    params: list = []
+    for text, name in _parse(template):
+        if text:
+            pieces.append(sql.SQL(text))
+        if name is None:
+            continue
+        value = names[name]
+        if hasattr(value, "sql") and hasattr(value, "params"):
+            pieces.append(value.sql)
+            params.extend(value.params)
+        elif isinstance(value, sql.Composable):
+            pieces.append(value)
+        else:
+            pieces.append(sql.Placeholder())
+            params.append(value)
+    return Part(sql.Composed(pieces), tuple(params))
+
+
+def join(parts: Iterable, separator: str = " AND ", wrap: bool = True) -> Part:
+    """Gives the parts joined by `separator` (each in parentheses unless `wrap` is false),
+    values in order; ``TRUE`` for none."""
+    parts = list(parts)
+    if not parts:
+        return TRUE
+    pieces = [bind("({p})", p=p) if wrap else bind("{p}", p=p) for p in parts]
+    return Part(
+        sql.SQL(separator).join(p.sql for p in pieces),
+        tuple(v for p in pieces for v in p.params),
+    )
