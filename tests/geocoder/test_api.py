@@ -2,7 +2,7 @@
 
 import pytest
 
-from geocoder.match import metres
+from tests.reference import metres
 
 pytestmark = pytest.mark.django_db
 
@@ -137,7 +137,7 @@ def test_reverse_in_area_without_roads_names_the_community(api, small_city):
 
 
 def test_reverse_accepts_gcj02(api, small_city):
-    from spatial.crs import from_wgs84
+    from tests.reference import from_wgs84
 
     d7 = small_city.doors[7].geom
     x, y = from_wgs84(d7.x, d7.y, "gcj02")

@@ -2,7 +2,8 @@
 
 import pytest
 
-from geocoder.match import geocode, metres
+from geocoder.match import geocode
+from tests.reference import metres
 
 pytestmark = pytest.mark.django_db
 

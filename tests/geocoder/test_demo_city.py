@@ -5,8 +5,9 @@ import random
 import pytest
 from django.db import connection
 
-from geocoder.match import geocode, metres
+from geocoder.match import geocode
 from geocoder.reverse import reverse
+from tests.reference import metres
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ import pytest
 import shapely
 from django.conf import settings
 
-from spatial import crs as crs_module
+from tests import reference
 
 LON0, LAT0 = settings.CITY_CENTER
 
@@ -58,15 +58,16 @@ def truth_polygons(n: int = 6) -> gpd.GeoDataFrame:
 
 
 def in_crs(frame: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
-    """The frame's geometries converted from WGS84 into `crs` (EPSG or gcj02/bd09)."""
-    parsed = crs_module.parse_crs(crs)
+    """The frame's geometries converted from WGS84 into `crs` (EPSG or gcj02/bd09) by the
+    reference conversions (pyproj, coordTransform), not by the importer's own CRS module."""
 
     def convert(xy):
-        return np.column_stack(crs_module.from_wgs84_array(xy[:, 0], xy[:, 1], parsed))
+        return np.column_stack(reference.from_wgs84_array(xy[:, 0], xy[:, 1], crs))
 
     out = frame.copy()
     out.geometry = shapely.transform(frame.geometry.values, convert)
-    out = out.set_crs(crs if parsed.kind == "epsg" else None, allow_override=True)
+    offset = crs.lower() in reference.OFFSET_CRS
+    out = out.set_crs(None if offset else crs, allow_override=True)
     return out
 
 

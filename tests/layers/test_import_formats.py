@@ -7,7 +7,7 @@ import pytest
 import shapely
 from django.core.management import call_command
 
-from spatial import crs as crs_module
+from tests import reference
 from spatial.models import Layer
 
 from .conftest import (
@@ -70,7 +70,7 @@ def test_geopackage_web_mercator_chosen_layer(admin_client, tmp_path):
 
 def test_csv_in_gcj02_lon_lat_columns(admin_client, tmp_path):
     truth = truth_points()
-    lon, lat = crs_module.from_wgs84_array(truth.geometry.x, truth.geometry.y, "gcj02")
+    lon, lat = reference.from_wgs84_array(truth.geometry.x, truth.geometry.y, "gcj02")
     table = pd.DataFrame({"名称": truth["name"], "经度": lon, "纬度": lat})
     table = table.rename(columns={"名称": "name"})
     path = tmp_path / "manholes_gcj.csv"
@@ -83,7 +83,7 @@ def test_csv_in_gcj02_lon_lat_columns(admin_client, tmp_path):
 
 def test_csv_bd09_named_columns_and_wkt(admin_client, tmp_path):
     truth = truth_points()
-    x, y = crs_module.from_wgs84_array(truth.geometry.x, truth.geometry.y, "bd09")
+    x, y = reference.from_wgs84_array(truth.geometry.x, truth.geometry.y, "bd09")
     path = tmp_path / "baidu.csv"
     pd.DataFrame({"name": truth["name"], "bx": x, "by": y}).to_csv(path, index=False)
     load(path, key="csv-bd", crs="bd09", x="bx", y="by")

@@ -5,11 +5,12 @@ import json
 import pytest
 from drf_spectacular.validation import validate_schema
 
-from spatial.crs import from_wgs84
+from tests.reference import from_wgs84
 
 
-def test_locate_answers_the_placement_with_input_and_wgs84_point(api, small_city):
-    response = api.get(
+def test_locate_answers_the_placement_with_input_and_wgs84_point(admin_client, small_city):
+    # A system admin sees every part; anonymous callers see public layers only (test_locate_scope).
+    response = admin_client.get(
         "/api/v1/locate", {"lon": "121.405", "lat": "31.2203", "at": "2026-03-02T23:00:00+08:00"}
     )
     assert response.status_code == 200
@@ -27,7 +28,8 @@ def test_locate_answers_the_placement_with_input_and_wgs84_point(api, small_city
     assert placement["at"] == "2026-03-02T23:00:00+08:00"
 
 
-def test_locate_with_a_naive_time_reads_it_as_beijing_time(api, small_city):
+def test_locate_with_a_naive_time_reads_it_as_beijing_time(admin_client, small_city):
+    api = admin_client  # controlled areas are not public
     body = api.get(
         "/api/v1/locate", {"lon": 121.405, "lat": 31.205, "at": "2026-03-02T23:00"}
     ).json()
@@ -138,7 +140,8 @@ def test_overall_status_rules():
     assert overall_status(down, up, up) == "failed"
 
 
-def test_census_endpoint_for_the_city_and_an_area(api, small_city):
+def test_census_endpoint_for_the_city_and_an_area(admin_client, small_city):
+    api = admin_client  # components are not public: anonymous callers get null counts
     city = api.get("/api/v1/stats/census")
     assert city.status_code == 200 and city.json()["area"] is None
     street = api.get("/api/v1/stats/census", {"area": "310104002"})

@@ -5,10 +5,11 @@ import random
 
 import pytest
 
-from spatial.crs import from_wgs84, to_wgs84
+from spatial.crs import to_wgs84
 from spatial.locate import PREPARED_NAME, locate
 
 from tests.factories import ellipsoid_area_m2
+from tests.reference import from_wgs84
 
 from .conftest import LAT0, LON0, SHANGHAI, STEP
 
