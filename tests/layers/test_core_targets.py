@@ -11,6 +11,8 @@ from django.core.management.base import CommandError
 
 from spatial.models import AdminArea, Component, Layer, ResponsibilityGrid, RoadSegment, UnitGrid
 
+from tests import factories
+
 from .conftest import LAT0, LON0, in_crs, metres_between, zip_shapefile
 
 pytestmark = pytest.mark.django_db
@@ -20,18 +22,17 @@ COMMUNITY = "990101001001"
 
 @pytest.fixture
 def community(upload_dir):
-    square = shapely.multipolygons(
-        [shapely.box(LON0 - 0.01, LAT0 - 0.01, LON0 + 0.01, LAT0 + 0.01)]
+    """Gives community 990101001001, a 0.02° square around the city centre (one street, one
+    community, no grids)."""
+    city = factories.make_city(
+        "990101",
+        origin=(LON0 - 0.01, LAT0 - 0.01),
+        size=(0.02, 0.02),
+        streets=("测试街道",),
+        communities=[["某社区"]],
     )
-    district = AdminArea.objects.create(
-        code="990101", name="测试区", level="district", geom=square.wkt
-    )
-    street = AdminArea.objects.create(
-        code="990101001", name="测试街道", level="street", parent=district, geom=square.wkt
-    )
-    return AdminArea.objects.create(
-        code=COMMUNITY, name="某社区", level="community", parent=street, geom=square.wkt
-    )
+    assert city.communities[0].code == COMMUNITY
+    return city.communities[0]
 
 
 def grids_frame(codes):

@@ -14,12 +14,19 @@ from spatial.actions import do_import_layer
 
 from spatial.layers.importer import ImportOptions
 from spatial.models import AdminArea, Layer
-from accounts.models import Position
-from accounts.services import create_person
+from tests import factories
 
 from .conftest import LAT0, LON0, truth_points
 
 pytestmark = pytest.mark.django_db
+
+
+def district_around_centre(half: float) -> AdminArea:
+    """Gives district 990101, a square of side 2 x `half` degrees around the city centre."""
+    origin = (LON0 - half, LAT0 - half)
+    return factories.make_city(
+        "990101", origin=origin, size=(2 * half, 2 * half), streets=(), communities=[]
+    ).district
 
 
 @pytest.fixture
@@ -168,17 +175,8 @@ def test_scope_limits_rows_of_a_private_layer(client, tmp_path, upload_dir):
         == "succeeded"
     )
     layer = Layer.objects.get(key="private")
-    area = AdminArea.objects.create(
-        code="990101",
-        name="测试区",
-        level="district",
-        geom=shapely.multipolygons(
-            [shapely.box(LON0 - 0.003, LAT0 - 0.003, LON0 + 0.003, LAT0 + 0.003)]
-        ).wkt,
-    )
-    position = Position.objects.create(key="inspector", name="网格员")
-    position.layers.add(layer)
-    person = create_person("wang", None, positions=[position], admin_areas=[area])
+    area = district_around_centre(0.003)
+    person = factories.make_person("wang", areas=[area], layers=[layer])
     assert client.get("/ogc/collections/private/items").status_code == 404
     client.force_login(person.user)
     body = client.get("/ogc/collections/private/items", {"limit": 100}).json()
@@ -204,17 +202,8 @@ def test_scope_applies_to_identify_and_export(client, tmp_path, upload_dir):
         ).state
         == "succeeded"
     )
-    area = AdminArea.objects.create(
-        code="990101",
-        name="测试区",
-        level="district",
-        geom=shapely.multipolygons(
-            [shapely.box(LON0 - 0.001, LAT0 - 0.001, LON0 + 0.001, LAT0 + 0.001)]
-        ).wkt,
-    )
-    position = Position.objects.create(key="viewer", name="查看")
-    position.layers.add(Layer.objects.get(key="secret"))
-    person = create_person("li", None, positions=[position], admin_areas=[area])
+    area = district_around_centre(0.001)
+    person = factories.make_person("li", areas=[area], layers=[Layer.objects.get(key="secret")])
     far = truth.geometry.values[24]  # well outside the person's area
     params = {"lon": far.x, "lat": far.y, "layers": "secret", "tolerance_px": 10, "zoom": 18}
     assert client.get("/api/v1/identify", params).status_code == 404  # anonymous
