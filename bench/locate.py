@@ -2,6 +2,11 @@
 /api/v1/locate over HTTP, on random points inside the unit grids of the dev database.
 
     .venv/bin/python bench/locate.py [--points 10000] [--http] [--url URL] [--explain] [--census]
+        [--as USERNAME]
+
+In-process runs place the points with the whole placement (no scope, as case registration
+does) and with the anonymous scope (as public HTTP callers get it); --as adds a signed-in
+person's scope (e.g. a demo inspector-<street code>).
 
 --http starts gunicorn (2 workers) on a free loopback port unless --url names a running
 server, and stops it afterwards. Results are printed; copy them into bench/README.md.
@@ -29,7 +34,8 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from spatial.locate import _EXECUTE_SQL, locate, search_box_degrees  # noqa: E402
+from accounts.scoping import ANONYMOUS, scope_for_user  # noqa: E402
+from spatial.locate import _WHOLE, _statement, locate, search_box_degrees  # noqa: E402
 
 # One random point strictly inside each of N random unit grids (seeded, so runs compare).
 SAMPLE_SQL = """
@@ -62,13 +68,13 @@ def percentiles(samples_ms: list[float]) -> str:
     )
 
 
-def bench_in_process(points) -> tuple[list[float], int]:
+def bench_in_process(points, scope=None) -> tuple[list[float], int]:
     for lon, lat in points[:200]:  # warm the connection, plan cache and buffers
-        locate(lon, lat)
+        locate(lon, lat, scope=scope)
     samples, found = [], 0
     for lon, lat in points:
         started = time.perf_counter()
-        placement = locate(lon, lat)
+        placement = locate(lon, lat, scope=scope)
         samples.append((time.perf_counter() - started) * 1000)
         found += placement.unit_grid is not None
     return samples, found
@@ -142,7 +148,10 @@ def explain(lon: float, lat: float) -> str:
         "dlat": dlat,
         "radius": 50.0,
     }
-    execute = _EXECUTE_SQL.replace("EXECUTE", "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE", 1)
+    statement, _ = _statement(_WHOLE, None)
+    execute = statement.execute.replace(
+        "EXECUTE", "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE", 1
+    )
     with connection.cursor() as cursor:
         cursor.execute(execute, params)
         return "\n".join(row[0] for row in cursor.fetchall())
@@ -187,12 +196,23 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--census", action="store_true", help="also time the census queries")
+    parser.add_argument("--as", dest="username", help="also place with this person's scope")
     args = parser.parse_args()
 
     print(f"database {connection.settings_dict['NAME']}: {table_sizes()}")
     points = sample_points(args.points, args.seed)
-    samples, found = bench_in_process(points)
-    print(f"in-process locate(): {percentiles(samples)} (grid found for {found}/{len(points)})")
+    scopes = [("whole", None), ("anonymous", ANONYMOUS)]
+    if args.username:
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model().objects.get(username=args.username)
+        scopes.append((args.username, scope_for_user(user)))
+    for label, scope in scopes:
+        samples, found = bench_in_process(points, scope)
+        print(
+            f"in-process locate(), {label}: {percentiles(samples)} "
+            f"(grid found for {found}/{len(points)})"
+        )
     if args.explain:
         print(explain(*points[0]))
     if args.census:

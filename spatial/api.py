@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.scoping import scope_for
 from core.access import public
 from core.errors import BadInput, ErrorSerializer
 
@@ -55,7 +56,10 @@ def parse_at(value: str | None) -> dt.datetime | None:
 
 @public
 class LocateView(APIView):
-    """Where a point is: admin areas, grids, timing zone, controlled areas, nearest road."""
+    """Where a point is: admin areas, grids, timing zone, controlled areas, nearest road.
+
+    Public, but each part comes from a registry layer: parts of non-public layers are null (or
+    empty) unless the caller's grants name the layer and the caller's area holds the point."""
 
     @extend_schema(
         operation_id="locate",
@@ -93,7 +97,7 @@ class LocateView(APIView):
         x_text, y_text = _required(request, "lon"), _required(request, "lat")
         lon, lat = crs_module.to_wgs84(x_text, y_text, crs)
         at = parse_at(request.query_params.get("at"))
-        placement = locate(lon, lat, at)
+        placement = locate(lon, lat, at, scope=scope_for(request))
         return Response(
             {
                 "input": {"x": float(x_text), "y": float(y_text), "crs": crs.label},
@@ -119,7 +123,8 @@ class HealthView(APIView):
 
 @public
 class CensusView(APIView):
-    """Census results (普查成果) for the city or an admin area. Public: aggregate counts only."""
+    """Census results (普查成果) for the city or an admin area. Public: aggregate counts only,
+    of the rows the caller sees in each layer (null for a layer the caller may not read)."""
 
     @extend_schema(
         operation_id="census",
@@ -137,4 +142,4 @@ class CensusView(APIView):
     )
     def get(self, request: Request) -> Response:
         area = census_service.resolve_area(request.query_params.get("area"))
-        return Response(census_service.census(area))
+        return Response(census_service.census(area, scope_for(request)))

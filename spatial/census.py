@@ -10,6 +10,10 @@ Counting rules (one per kind of thing, tested against direct counts):
   (ST_PointOnSurface) lies in the area polygon; the city counts all that have a geometry;
 * components count when their geometry intersects the area polygon; the city counts all.
 
+Scope: each count reads one registry layer (unit_grids, responsibility_grids, components) and
+counts only the rows the caller sees in it (`Scope.layer_condition`); a caller who may not read
+the layer at all gets null for that count (anonymous callers: every non-public layer).
+
 Areas are measured on the ellipsoid (geography), never in degrees.
 """
 
@@ -19,10 +23,11 @@ import re
 from dataclasses import dataclass
 
 from django.db import connection
+from psycopg2 import sql
 
 from core.errors import BadInput, NotFound
 
-from .models import AdminArea
+from .models import AdminArea, Layer
 
 AREA_CODE_RE = re.compile(r"^[0-9]{6}([0-9]{3}){0,2}$")
 
@@ -49,9 +54,9 @@ WITH RECURSIVE subtree AS (
 )
 SELECT count(*), avg(u.area_m2)
 FROM spatial_unitgrid u
-WHERE u.community_id IN (SELECT id FROM subtree)
+WHERE u.community_id IN (SELECT id FROM subtree) AND {visible}
 """
-CITY_UNIT_GRIDS_SQL = "SELECT count(*), avg(area_m2) FROM spatial_unitgrid"
+CITY_UNIT_GRIDS_SQL = "SELECT count(*), avg(area_m2) FROM spatial_unitgrid u WHERE {visible}"
 
 # Responsibility grids whose point on surface lies in the area polygon: the GiST index on the
 # grids' geom finds those whose box meets the polygon, and the point test runs on those only.
@@ -59,11 +64,11 @@ AREA_RESPONSIBILITY_GRIDS_SQL = """
 SELECT count(*), avg(ST_Area(r.geom::geography))
 FROM spatial_adminarea a
 JOIN spatial_responsibilitygrid r ON r.geom && a.geom
-WHERE a.id = %(area)s AND ST_Intersects(a.geom, ST_PointOnSurface(r.geom))
+WHERE a.id = %(area)s AND ST_Intersects(a.geom, ST_PointOnSurface(r.geom)) AND {visible}
 """
 CITY_RESPONSIBILITY_GRIDS_SQL = """
-SELECT count(*), avg(ST_Area(geom::geography)) FROM spatial_responsibilitygrid
-WHERE geom IS NOT NULL
+SELECT count(*), avg(ST_Area(r.geom::geography)) FROM spatial_responsibilitygrid r
+WHERE r.geom IS NOT NULL AND {visible}
 """
 
 # Components per minor class. For an area the join drives the component GiST index with the
@@ -81,12 +86,15 @@ AREA_COMPONENTS_SQL = _COMPONENT_CLASSES_SQL.format(
     SELECT c.category_id, count(*) AS count
     FROM spatial_adminarea a
     JOIN spatial_component c ON ST_Intersects(a.geom, c.geom)
-    WHERE a.id = %(area)s
+    WHERE a.id = %(area)s AND {visible}
     GROUP BY c.category_id"""
 )
 CITY_COMPONENTS_SQL = _COMPONENT_CLASSES_SQL.format(
-    counts="SELECT category_id, count(*) AS count FROM spatial_component GROUP BY category_id"
+    counts="SELECT c.category_id, count(*) AS count FROM spatial_component c WHERE {visible}"
+    " GROUP BY c.category_id"
 )
+# The registry layer each count reads, and the alias of its table in the queries above.
+COUNTED_LAYERS = {"unit_grids": "u", "responsibility_grids": "r", "components": "c"}
 
 
 @dataclass(frozen=True)
@@ -113,24 +121,68 @@ def resolve_area(code: str | None) -> AdminArea | None:
     return area
 
 
-def census(area: AdminArea | None = None) -> dict:
-    """Gives the census (普查成果) of an admin area, or of the whole city when `area` is None."""
-    params = {"area": area.pk if area else None}
+def census(area: AdminArea | None = None, scope=None) -> dict:
+    """Gives the census (普查成果) of an admin area, or of the whole city when `area` is None,
+    counting what `scope` sees (everything without a scope: for the server's own work)."""
+    params: dict = {"area": area.pk if area else None}
     if area is None:
-        queries = (CITY_SHAPE_SQL, CITY_UNIT_GRIDS_SQL, CITY_RESPONSIBILITY_GRIDS_SQL)
+        shape_sql, counts = CITY_SHAPE_SQL, (CITY_UNIT_GRIDS_SQL, CITY_RESPONSIBILITY_GRIDS_SQL)
         components_sql = CITY_COMPONENTS_SQL
     else:
-        queries = (AREA_SHAPE_SQL, AREA_UNIT_GRIDS_SQL, AREA_RESPONSIBILITY_GRIDS_SQL)
+        shape_sql, counts = AREA_SHAPE_SQL, (AREA_UNIT_GRIDS_SQL, AREA_RESPONSIBILITY_GRIDS_SQL)
         components_sql = AREA_COMPONENTS_SQL
     with connection.cursor() as cursor:
+        visible = _visible(scope, cursor.connection, params)
+        cursor.execute(shape_sql, params)
+        area_km2, *bbox = cursor.fetchone()
         results = []
-        for sql in queries:
-            cursor.execute(sql, params)
-            results.append(cursor.fetchone())
-        cursor.execute(components_sql, params)
-        rows = cursor.fetchall()
-    (area_km2, *bbox), (ug_count, ug_mean), (rg_count, rg_mean) = results
+        for key, query in zip(COUNTED_LAYERS, (*counts, components_sql)):
+            if visible[key] is None:
+                results.append(None)
+                continue
+            cursor.execute(query.format(visible=visible[key]), params)
+            results.append(cursor.fetchall())
     area_km2 = float(area_km2 or 0.0)
+    unit_grids, responsibility_grids, components = results
+    return {
+        "area": ({"code": area.code, "name": area.name, "level": area.level} if area else None),
+        "area_km2": round(area_km2, 6),
+        "bbox": [float(v) for v in bbox] if bbox[0] is not None else None,
+        "unit_grids": _grid_counts(unit_grids),
+        "responsibility_grids": _grid_counts(responsibility_grids),
+        "components": None if components is None else _components(components, area_km2),
+    }
+
+
+def _visible(scope, context, params: dict) -> dict[str, str | None]:
+    """Gives, per counted layer, the SQL condition keeping the rows `scope` sees ("TRUE" for
+    all), or None when the caller may not read the layer; adds the conditions' parameters."""
+    if scope is None:
+        return dict.fromkeys(COUNTED_LAYERS, "TRUE")
+    layers = {layer.key: layer for layer in Layer.objects.filter(key__in=list(COUNTED_LAYERS))}
+    visible: dict[str, str | None] = {}
+    for key, alias in COUNTED_LAYERS.items():
+        layer = layers.get(key)
+        if layer is None:  # a database without the core layers registered: nothing to hide
+            visible[key] = "TRUE"
+            continue
+        condition = scope.layer_condition(layer, sql.Identifier(alias, "geom"))
+        if condition.empty:
+            visible[key] = None
+            continue
+        visible[key], values = condition.named(f"scope_{key}", context)
+        params.update(values)
+    return visible
+
+
+def _grid_counts(rows: list[tuple] | None) -> dict | None:
+    if rows is None:
+        return None
+    count, mean = rows[0]
+    return {"count": count, "mean_area_m2": _round(mean)}
+
+
+def _components(rows: list[tuple], area_km2: float) -> dict:
     by_minor, majors = [], {}
     for code, name, major_code, major_name, count in rows:
         major_code = major_code or code[:2]
@@ -143,17 +195,10 @@ def census(area: AdminArea | None = None) -> dict:
     ]
     total = sum(c.count for c in by_minor)
     return {
-        "area": ({"code": area.code, "name": area.name, "level": area.level} if area else None),
-        "area_km2": round(area_km2, 6),
-        "bbox": [float(v) for v in bbox] if bbox[0] is not None else None,
-        "unit_grids": {"count": ug_count, "mean_area_m2": _round(ug_mean)},
-        "responsibility_grids": {"count": rg_count, "mean_area_m2": _round(rg_mean)},
-        "components": {
-            "count": total,
-            "density_per_km2": _density(total, area_km2),
-            "by_major": [_class_dict(c) for c in by_major],
-            "by_minor": [_class_dict(c) for c in by_minor],
-        },
+        "count": total,
+        "density_per_km2": _density(total, area_km2),
+        "by_major": [_class_dict(c) for c in by_major],
+        "by_minor": [_class_dict(c) for c in by_minor],
     }
 
 

@@ -14,18 +14,26 @@ the boundary), so every part picks ONE candidate by a fixed order and the answer
 * unit grid: grids of the chosen community first, then the lowest id;
 * responsibility grid: the one that lists the chosen unit grid first, then the lowest id;
 * timing zone: core before general before outer, then the lowest id.
+
+Scope rule: every part comes from a registry layer (`LAYER_OF_PART`), and a part of a layer the
+caller may not read at this point is left out (None or an empty list): a non-public layer shows
+only to callers whose grants name it and whose area holds the point. The rule is
+`Scope.layer_condition_by_key` applied to the point, inside the same query.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from psycopg2 import sql
 
+from accounts.scoping import Scope, system_scope
 from core.errors import BadInput
 
 ROAD_SEARCH_METRES = 50.0
@@ -41,10 +49,17 @@ _METRES_PER_DEGREE_LON_EQUATOR = 111_320.0
 #   ctrl      -> spatial_controlledarea_geom gist, then the time filters on the few hits
 #   road      -> spatial_roadsegment_geom gist on a bounding box of +-50 m (`&&`), then the
 #                exact spheroid distance on the handful of segments inside it
+# `vis` holds, once per query, whether the caller may see each layer at this point (the scope's
+# conditions on the point: constants, or the layer's flags from the spatial_layer key index and
+# one point-in-area test). Each subquery reads it as a one-time filter, so a hidden part costs
+# no index probe at all.
 LOCATE_SQL = """
 WITH pt AS (
     SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g,
            (%(at)s::timestamptz AT TIME ZONE %(tz)s)::time AS local_time
+), vis AS MATERIALIZED (
+    SELECT {visibility}
+    FROM pt
 )
 SELECT
     area.level, area.code, area.name,
@@ -55,27 +70,27 @@ SELECT
     tz.kind, tz.name,
     ctrl.items,
     road.name, road.road_class, road.distance_m
-FROM pt
+FROM pt CROSS JOIN vis
 LEFT JOIN LATERAL (
     SELECT a.id, a.level, a.code, a.name, a.parent_id
     FROM spatial_adminarea a
-    WHERE ST_Intersects(a.geom, pt.g)
+    WHERE ST_Intersects(a.geom, pt.g) AND {area_visible}
     ORDER BY CASE a.level WHEN 'community' THEN 0 WHEN 'street' THEN 1 ELSE 2 END, a.id
     LIMIT 1
 ) area ON true
-LEFT JOIN spatial_adminarea p1 ON p1.id = area.parent_id
-LEFT JOIN spatial_adminarea p2 ON p2.id = p1.parent_id
+LEFT JOIN spatial_adminarea p1 ON p1.id = area.parent_id AND {p1_visible}
+LEFT JOIN spatial_adminarea p2 ON p2.id = p1.parent_id AND {p2_visible}
 LEFT JOIN LATERAL (
     SELECT u.id, u.code
     FROM spatial_unitgrid u
-    WHERE ST_Intersects(u.geom, pt.g)
+    WHERE vis.unit_grids AND ST_Intersects(u.geom, pt.g)
     ORDER BY (u.community_id IS NOT DISTINCT FROM area.id) DESC, u.id
     LIMIT 1
 ) ug ON true
 LEFT JOIN LATERAL (
     SELECT r.code, r.name
     FROM spatial_responsibilitygrid r
-    WHERE ST_Intersects(r.geom, pt.g)
+    WHERE vis.responsibility_grids AND ST_Intersects(r.geom, pt.g)
     ORDER BY EXISTS (
         SELECT 1 FROM spatial_responsibilitygrid_unit_grids m
         WHERE m.unitgrid_id = ug.id AND m.responsibilitygrid_id = r.id
@@ -85,7 +100,7 @@ LEFT JOIN LATERAL (
 LEFT JOIN LATERAL (
     SELECT t.kind, t.name
     FROM spatial_timingzone t
-    WHERE ST_Intersects(t.geom, pt.g)
+    WHERE vis.timing_zones AND ST_Intersects(t.geom, pt.g)
     ORDER BY CASE t.kind WHEN 'core' THEN 0 WHEN 'general' THEN 1 ELSE 2 END, t.id
     LIMIT 1
 ) tz ON true
@@ -95,7 +110,7 @@ LEFT JOIN LATERAL (
                'reason', c.reason, 'valid_from', c.valid_from, 'valid_to', c.valid_to,
                'daily_windows', c.daily_windows) ORDER BY c.id), '[]'::jsonb) AS items
     FROM spatial_controlledarea c
-    WHERE ST_Intersects(c.geom, pt.g)
+    WHERE vis.controlled_areas AND ST_Intersects(c.geom, pt.g)
       AND (c.valid_from IS NULL OR c.valid_from <= %(at)s::timestamptz)
       AND (c.valid_to IS NULL OR %(at)s::timestamptz < c.valid_to)
       AND (jsonb_array_length(c.daily_windows) = 0 OR EXISTS (
@@ -112,7 +127,7 @@ LEFT JOIN LATERAL (
     SELECT s.name, s.road_class, d.metres AS distance_m
     FROM spatial_roadsegment s,
          LATERAL (SELECT ST_Distance(s.geom::geography, pt.g::geography) AS metres) d
-    WHERE s.geom && ST_Expand(pt.g, %(dlon)s, %(dlat)s)
+    WHERE vis.roads AND s.geom && ST_Expand(pt.g, %(dlon)s, %(dlat)s)
       AND d.metres <= %(radius)s
     ORDER BY d.metres, s.id
     LIMIT 1
@@ -202,8 +217,12 @@ def search_box_degrees(lat: float, metres: float = ROAD_SEARCH_METRES) -> tuple[
     )
 
 
-def locate(lon: float, lat: float, at: dt.datetime | None = None) -> Placement:
-    """Gives the `Placement` of a WGS84 point at time `at` (default now) in one query."""
+def locate(
+    lon: float, lat: float, at: dt.datetime | None = None, scope: Scope | None = None
+) -> Placement:
+    """Gives the `Placement` of a WGS84 point at time `at` (default now) in one query, with
+    only the parts `scope` may see at that point. Without a scope the placement is whole:
+    for the server's own work (case registration, batch jobs); HTTP views pass the caller's."""
     if not (math.isfinite(lon) and math.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90):
         raise BadInput("lon/lat must be a WGS84 point within lon ±180, lat ±90", field="lon")
     at = at or timezone.now()
@@ -221,21 +240,59 @@ def locate(lon: float, lat: float, at: dt.datetime | None = None) -> Placement:
         "radius": ROAD_SEARCH_METRES,
     }
     with connection.cursor() as cursor:
-        _execute_prepared(cursor, params)
+        statement, scope_params = _statement(scope or _WHOLE, cursor.connection)
+        _execute_prepared(cursor, statement, {**params, **scope_params})
         row = cursor.fetchone()
     return _placement(row, at)
 
 
-# The query is prepared once per database session and then only executed with a generic plan:
-# planning seven LATERAL joins costs about twice as much as running them (p50 0.70 ms custom vs
-# 0.25 ms generic at scale 20, see bench/README.md). The generic plan keeps every index scan
-# because each `geom && $n` condition is an index condition on a parameter. Left to itself the
-# planner keeps choosing custom plans (their row estimates look better), so the EXECUTE runs
-# with `plan_cache_mode = force_generic_plan` set LOCAL: it lasts for the implicit transaction
-# of this one statement string (or, inside an atomic block, until that transaction ends).
-# Prepared statements survive rollbacks and live as long as the session; a new connection
-# prepares again. A pooler in transaction mode (pgbouncer) would need this turned off.
-PREPARED_NAME = "citygrid_locate_v1"
+# The registry layer each part of a placement comes from.
+LAYER_OF_PART = {
+    "district": "districts",
+    "street": "streets",
+    "community": "communities",
+    "unit_grid": "unit_grids",
+    "responsibility_grid": "responsibility_grids",
+    "timing_zone": "timing_zones",
+    "controlled_areas": "controlled_areas",
+    "road": "roads",
+}
+_WHOLE = system_scope("locate")
+_POINT = sql.SQL("pt.g")
+
+
+def _admin_visible(alias: str) -> str:
+    """Gives the `vis` flag of the admin-area layer that holds row `alias` (by its level)."""
+    return (
+        f"CASE {alias}.level WHEN 'community' THEN vis.communities "
+        f"WHEN 'street' THEN vis.streets ELSE vis.districts END"
+    )
+
+
+def _visibility(scope: Scope, context) -> tuple[str, dict]:
+    """Gives the select list of the `vis` row (one boolean per layer, named by its key) with
+    the parameters of the scope's conditions on the point."""
+    columns, params = [], {}
+    for key in dict.fromkeys(LAYER_OF_PART.values()):
+        condition = scope.layer_condition_by_key(key, _POINT)
+        text, values = condition.named(f"scope_{key}", context)
+        columns.append(f"{text} AS {key}")
+        params.update(values)
+    return ",\n           ".join(columns), params
+
+
+# The query is prepared once per database session and shape of scope (the whole placement,
+# anonymous, a person with all layers, a person with some) and then only executed with a
+# generic plan: planning seven LATERAL joins costs about twice as much as running them (p50
+# 0.70 ms custom vs 0.25 ms generic at scale 20, see bench/README.md). The generic plan keeps
+# every index scan because each `geom && $n` condition is an index condition on a parameter.
+# Left to itself the planner keeps choosing custom plans (their row estimates look better), so
+# the EXECUTE runs with `plan_cache_mode = force_generic_plan` set LOCAL: it lasts for the
+# implicit transaction of this one statement string (or, inside an atomic block, until that
+# transaction ends). Prepared statements survive rollbacks and live as long as the session; a
+# new connection prepares again. A pooler in transaction mode (pgbouncer) would need this
+# turned off.
+PREPARED_PREFIX = "citygrid_locate_v2_"
 _PARAM_TYPES = {
     "lon": "float8",
     "lat": "float8",
@@ -245,32 +302,62 @@ _PARAM_TYPES = {
     "dlat": "float8",
     "radius": "float8",
 }
-_PARAM_ORDER = list(_PARAM_TYPES)
 
 
-def _prepare_statement() -> str:
-    sql = LOCATE_SQL
-    for n, name in enumerate(_PARAM_ORDER, start=1):
-        sql = sql.replace(f"%({name})s", f"${n}")
-    types = ", ".join(_PARAM_TYPES.values())
-    return f"PREPARE {PREPARED_NAME} ({types}) AS {sql}"
+@dataclass(frozen=True)
+class _Prepared:
+    """One shape of the locate statement: its PREPARE and its EXECUTE (named parameters)."""
+
+    name: str
+    prepare: str
+    execute: str
 
 
-_PREPARE_SQL = _prepare_statement()
-_EXECUTE_SQL = (
-    "SET LOCAL plan_cache_mode = force_generic_plan; "
-    f"EXECUTE {PREPARED_NAME} (" + ", ".join(f"%({n})s" for n in _PARAM_ORDER) + ")"
-)
+_STATEMENTS: dict[str, _Prepared] = {}
 
 
-def _execute_prepared(cursor, params: dict) -> None:
+def _statement(scope: Scope, context) -> tuple[_Prepared, dict]:
+    """Gives the prepared statement for the scope's shape, and the scope's parameters."""
+    visibility, scope_params = _visibility(scope, context)
+    prepared = _STATEMENTS.get(visibility)
+    if prepared is None:
+        text = LOCATE_SQL.format(
+            visibility=visibility,
+            area_visible=_admin_visible("a"),
+            p1_visible=_admin_visible("p1"),
+            p2_visible=_admin_visible("p2"),
+        )
+        order = [*_PARAM_TYPES, *scope_params]  # the scope's types are inferred from use
+        for n, name in enumerate(order, start=1):
+            text = text.replace(f"%({name})s", f"${n}")
+        name = PREPARED_PREFIX + hashlib.md5(text.encode()).hexdigest()[:12]
+        types = ", ".join(_PARAM_TYPES.values())
+        prepared = _Prepared(
+            name,
+            f"PREPARE {name} ({types}) AS {text}",
+            "SET LOCAL plan_cache_mode = force_generic_plan; "
+            f"EXECUTE {name} (" + ", ".join(f"%({n})s" for n in order) + ")",
+        )
+        _STATEMENTS[visibility] = prepared
+    return prepared, scope_params
+
+
+# The whole placement's statement (no scope, or a system admin's): its conditions are constants.
+PREPARED_NAME = _statement(_WHOLE, None)[0].name
+
+
+def _execute_prepared(cursor, statement: _Prepared, params: dict) -> None:
     raw = connection.connection  # the live DB-API connection, replaced on reconnect
-    if getattr(connection, "_citygrid_locate_prepared_on", None) is not raw:
-        cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [PREPARED_NAME])
+    prepared = getattr(connection, "_citygrid_locate_prepared", None)
+    if prepared is None or prepared[0] is not raw:
+        prepared = (raw, set())
+        connection._citygrid_locate_prepared = prepared
+    if statement.name not in prepared[1]:
+        cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [statement.name])
         if cursor.fetchone() is None:
-            cursor.execute(_PREPARE_SQL)
-        connection._citygrid_locate_prepared_on = raw
-    cursor.execute(_EXECUTE_SQL, params)
+            cursor.execute(statement.prepare)
+        prepared[1].add(statement.name)
+    cursor.execute(statement.execute, params)
 
 
 def _placement(row: tuple, at: dt.datetime) -> Placement:

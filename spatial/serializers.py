@@ -36,16 +36,25 @@ class RoadRefSerializer(serializers.Serializer):
 
 
 class PlacementSerializer(serializers.Serializer):
-    """Everything a point belongs to; fields are null (or empty) outside the city."""
+    """Everything a point belongs to; fields are null (or empty) outside the city, and for
+    parts of layers the caller may not see at the point: anonymous callers see public layers
+    only (by default not responsibility_grid, timing_zone, controlled_areas); a person sees a
+    non-public layer their positions grant where their area holds the point."""
 
     at = serializers.DateTimeField(help_text="the time controlled areas were evaluated at")
     district = AreaRefSerializer(allow_null=True)
     street = AreaRefSerializer(allow_null=True)
     community = AreaRefSerializer(allow_null=True)
     unit_grid = serializers.CharField(allow_null=True, help_text="14-digit CJ/T 213 code")
-    responsibility_grid = AreaRefSerializer(allow_null=True)
-    timing_zone = TimingZoneRefSerializer(allow_null=True)
-    controlled_areas = ControlledAreaHitSerializer(many=True)
+    responsibility_grid = AreaRefSerializer(
+        allow_null=True, help_text="null also when the caller may not see it here (not public)"
+    )
+    timing_zone = TimingZoneRefSerializer(
+        allow_null=True, help_text="null also when the caller may not see it here (not public)"
+    )
+    controlled_areas = ControlledAreaHitSerializer(
+        many=True, help_text="empty also when the caller may not see them here (not public)"
+    )
     road = RoadRefSerializer(allow_null=True, help_text="nearest road segment within 50 m")
 
 
@@ -136,6 +145,16 @@ class CensusSerializer(serializers.Serializer):
         allow_null=True,
         help_text="[minx, miny, maxx, maxy] in EPSG:4326",
     )
-    unit_grids = GridCensusSerializer()
-    responsibility_grids = GridCensusSerializer()
-    components = ComponentCensusSerializer()
+    unit_grids = GridCensusSerializer(
+        allow_null=True, help_text="null when the caller may not read the unit_grids layer"
+    )
+    responsibility_grids = GridCensusSerializer(
+        allow_null=True,
+        help_text="null when the caller may not read the responsibility_grids layer (anonymous"
+        " callers, unless it is public); a person counts only the grids in their areas",
+    )
+    components = ComponentCensusSerializer(
+        allow_null=True,
+        help_text="null when the caller may not read the components layer (anonymous callers,"
+        " unless it is public); a person counts only the components in their areas",
+    )
