@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.scoping import Scope, scope_for
 from spatial import crs as crs_module
 from spatial.locate import locate
 from core.errors import ErrorSerializer
@@ -122,8 +123,9 @@ def area_geometry(c: Candidate) -> dict | None:
     return json.loads(row[0]) if row and row[0] else None
 
 
-def candidate_json(c: Candidate, with_placement: bool = True) -> dict:
-    """Gives one candidate as JSON-ready data, with the `locate` placement of its point."""
+def candidate_json(c: Candidate, with_placement: bool = True, scope: Scope | None = None) -> dict:
+    """Gives one candidate as JSON-ready data, with the `locate` placement of its point (the
+    parts `scope` sees)."""
     return {
         "address": c.address,
         "match_level": c.match_level,
@@ -134,7 +136,7 @@ def candidate_json(c: Candidate, with_placement: bool = True) -> dict:
         "qualifier": c.qualifier,
         "parts": c.parts,
         "geometry": area_geometry(c),
-        "placement": locate(c.lon, c.lat).as_dict() if with_placement else None,
+        "placement": locate(c.lon, c.lat, scope=scope).as_dict() if with_placement else None,
     }
 
 
@@ -145,6 +147,12 @@ class GeocodeView(APIView):
     @extend_schema(
         operation_id="geocode",
         summary="Geocode an address (地理编码): the spec's 18 combinations, noise-tolerant",
+        description=(
+            "Addresses are public. Unit grid and component codes and admin areas come from "
+            "registry layers: anonymous callers find them only in public layers (components "
+            "are not), a signed-in person in the layers their positions grant, inside their "
+            "areas. Each placement holds only the parts the caller sees at that point."
+        ),
         parameters=[
             OpenApiParameter(
                 "q", Q_SCHEMA, required=True, description="free text, e.g. 学院路18号附近"
@@ -168,7 +176,8 @@ class GeocodeView(APIView):
         q = query_text(request)
         limit = int_param(request, "limit", 5, 1, MAX_LIMIT)
         inside = within_filter(request.query_params.get("within"))
-        parsed, cands = geocode(q, limit=MAX_LIMIT if inside else limit)
+        scope = scope_for(request)
+        parsed, cands = geocode(q, limit=MAX_LIMIT if inside else limit, scope=scope)
         if inside is not None:
             cands = [c for c in cands if inside(c.lon, c.lat)][:limit]
         return Response(
@@ -179,7 +188,7 @@ class GeocodeView(APIView):
                     {"kind": t.kind, "text": t.text, "kinds": sorted({e.kind for e in t.entries})}
                     for t in parsed.tokens
                 ],
-                "results": [candidate_json(c) for c in cands],
+                "results": [candidate_json(c, scope=scope) for c in cands],
             }
         )
 
@@ -247,6 +256,10 @@ class ReverseView(APIView):
     @extend_schema(
         operation_id="reverse_geocode",
         summary="Standard address of a point: nearest door on the road side, else road, place, area",
+        description=(
+            "Road segments and admin areas are read only where the caller sees their layers; "
+            "the placement holds only the parts the caller sees at the point."
+        ),
         parameters=[
             OpenApiParameter("lon", float, required=True, description="longitude, or x/easting"),
             OpenApiParameter("lat", float, required=True, description="latitude, or y/northing"),
@@ -264,12 +277,12 @@ class ReverseView(APIView):
         lon, lat = crs_module.to_wgs84(
             request.query_params["lon"], request.query_params["lat"], crs
         )
-        return Response(reverse_json(lon, lat))
+        return Response(reverse_json(lon, lat, scope_for(request)))
 
 
-def reverse_json(lon: float, lat: float) -> dict:
-    """Gives the reverse answer for a WGS84 point as JSON-ready data."""
-    found = reverse(lon, lat)
+def reverse_json(lon: float, lat: float, scope: Scope | None = None) -> dict:
+    """Gives the reverse answer for a WGS84 point as JSON-ready data (what `scope` sees)."""
+    found = reverse(lon, lat, scope=scope)
     return {
         "address": found.address,
         "match_level": found.match_level,
@@ -277,7 +290,7 @@ def reverse_json(lon: float, lat: float) -> dict:
         "lon": None if found.lon is None else round(found.lon, 7),
         "lat": None if found.lat is None else round(found.lat, 7),
         "distance_m": found.distance_m,
-        "placement": locate(lon, lat).as_dict(),
+        "placement": locate(lon, lat, scope=scope).as_dict(),
     }
 
 

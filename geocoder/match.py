@@ -11,6 +11,9 @@ import math
 from dataclasses import dataclass, field
 
 from django.db import connection
+from psycopg2 import sql
+
+from accounts.scoping import Scope, system_scope
 
 from .dictionary import BuildingPoint, Door, Entry, Gazetteer, gazetteer
 from .linepoint import DoorMark, interpolate, side_for
@@ -44,22 +47,37 @@ class Candidate:
     lat: float
     parts: dict = field(default_factory=dict)
     qualifier: list[str] = field(default_factory=list)
-    ref: tuple[str, int] | None = None
+    ref: tuple[str, int] | None = None  # (kind, primary key) of the row it stands for
+    variant: str = ""  # what makes it more than that row: a road's part in an area, a door number
     extrapolated: bool = False
 
     def key(self) -> tuple:
-        return (self.match_level, self.ref, round(self.lon, 5), round(self.lat, 5))
+        return (self.match_level, self.ref, self.variant, round(self.lon, 5), round(self.lat, 5))
+
+
+# The registry layer behind each kind of candidate that comes from one; the rest come from the
+# address database (roads, doors, places, compounds, organizations, buildings), which is public.
+SOURCE_LAYERS = {
+    "district": "districts",
+    "street": "streets",
+    "community": "communities",
+    "grid": "unit_grids",
+    "component": "components",
+}
+_WHOLE = system_scope("geocoder")
 
 
 def geocode(
-    query: str, limit: int = 5, g: Gazetteer | None = None
+    query: str, limit: int = 5, g: Gazetteer | None = None, scope: Scope | None = None
 ) -> tuple[Parse, list[Candidate]]:
-    """Gives the parse of `query` and up to `limit` candidates, best first."""
+    """Gives the parse of `query` and up to `limit` candidates, best first: only candidates
+    from layers `scope` sees (whole without a scope: for the server's own work)."""
     g = g or gazetteer()
+    scope = scope or _WHOLE
     p = parse(query, g)
     found: dict[tuple, Candidate] = {}
     for reading in interpretations(p):
-        for cand in resolve(reading, p, g):
+        for cand in resolve(reading, p, g, scope):
             cand.qualifier = p.qualifiers
             k = cand.key()
             if k not in found or found[k].score < cand.score:
@@ -79,13 +97,13 @@ def metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 # -- resolution -----------------------------------------------------------------------------
 
 
-def resolve(r: Interpretation, p: Parse, g: Gazetteer) -> list[Candidate]:
-    """Gives the candidates one interpretation stands for."""
+def resolve(r: Interpretation, p: Parse, g: Gazetteer, scope: Scope = _WHOLE) -> list[Candidate]:
+    """Gives the candidates one interpretation stands for (those `scope` may see)."""
     if r.code is not None:
-        return _by_code(r)
+        return _by_code(r, scope)
     if r.main is None:
         return []
-    out = _resolve_main(r, g)
+    out = _resolve_main(r, g, scope)
     factor = r.similarity * _area_factor(r, g)
     for cand in out:
         used = cand.parts.pop("_used", ())
@@ -117,12 +135,13 @@ def _area_factor(r: Interpretation, g: Gazetteer) -> float:
     return factor
 
 
-def _resolve_main(r: Interpretation, g: Gazetteer) -> list[Candidate]:
+def _resolve_main(r: Interpretation, g: Gazetteer, scope: Scope) -> list[Candidate]:
     main = r.main
     assert main is not None
     kind = main.kind
     if kind in ("district", "street", "community"):
-        return [_area_candidate(r, main, g)]
+        area = _area_candidate(r, main, g, scope)
+        return [area] if area is not None else []
     if kind == "road":
         return _resolve_road(r, main, g)
     if kind in ("organization", "storefront"):
@@ -167,17 +186,27 @@ def _candidate(
     )
 
 
-def _area_candidate(r: Interpretation, area: Entry, g: Gazetteer) -> Candidate:
+def _area_candidate(r: Interpretation, area: Entry, g: Gazetteer, scope: Scope) -> Candidate | None:
+    """Gives the candidate of an admin area, or None when `scope` may not see that area."""
+    code = _area_code(area, scope)
+    if code is None:
+        return None
     parts = _names(g, area)
     core = parts["community"] or "" if area.kind == "community" else ""
     cand = _candidate(g, area, "area", core, area.lon, area.lat)
-    cand.parts["area_code"] = _area_code(area.id)
+    cand.parts["area_code"] = code
     return cand
 
 
-def _area_code(area_id: int) -> str | None:
+def _area_code(area: Entry, scope: Scope = _WHOLE) -> str | None:
+    """Gives the code of an admin area if `scope` sees it in its level's layer (one query by
+    primary key; the scope's condition reads the layer's flags in the same query)."""
+    condition = scope.layer_condition_by_key(SOURCE_LAYERS[area.kind], sql.SQL("a.geom"))
+    query = sql.SQL("SELECT a.code FROM spatial_adminarea a WHERE a.id = %s AND {}").format(
+        condition.sql
+    )
     with connection.cursor() as cur:
-        cur.execute("SELECT code FROM spatial_adminarea WHERE id = %s", [area_id])
+        cur.execute(query, [area.id, *condition.params])
         row = cur.fetchone()
     return row[0] if row else None
 
@@ -252,6 +281,7 @@ def _door_or_interpolated(r: Interpretation, road: Entry, g: Gazetteer, used=("d
     )
     cand.extrapolated = placed.extrapolated
     cand.parts["extrapolated"] = placed.extrapolated
+    cand.variant = f"number:{number}"
     return cand, None
 
 
@@ -323,7 +353,7 @@ def _road_candidate(r: Interpretation, road: Entry, g: Gazetteer) -> Candidate:
         cand.address = (
             _prefix(cand.parts) + (cand.parts["community"] or "" if r.community else "") + road.name
         )
-        cand.ref = ("road", road.id * 1_000_003 + area.id)
+        cand.variant = f"area:{area.id}"
     if not inside:
         cand.score *= WRONG_AREA
     return cand
@@ -459,28 +489,34 @@ def _nearest(items, place: Entry):
     return best
 
 
-# Served by the unique btree indexes on the code columns.
+# Served by the unique btree indexes on the code columns; {visible} is the caller's scope on
+# the row (for a non-public layer an anonymous caller's is a one-time FALSE: nothing is read).
 GRID_SQL = """
 SELECT g.id, g.code, ST_X(p), ST_Y(p), c.name FROM (
-  SELECT *, ST_PointOnSurface(geom) p FROM spatial_unitgrid WHERE code = %s) g
+  SELECT *, ST_PointOnSurface(geom) p FROM spatial_unitgrid u WHERE code = %s AND {visible}) g
   JOIN spatial_adminarea c ON c.id = g.community_id
 """
 COMPONENT_SQL = """
 SELECT c.id, c.code, ST_X(p), ST_Y(p), coalesce(nullif(c.name, ''), k.name) FROM (
-  SELECT *, ST_PointOnSurface(geom) p FROM spatial_component WHERE code = %s) c
+  SELECT *, ST_PointOnSurface(geom) p FROM spatial_component c WHERE code = %s AND {visible}) c
   LEFT JOIN data_category k ON k.id = c.category_id
 """
 
 
-def _by_code(r: Interpretation) -> list[Candidate]:
+def _by_code(r: Interpretation, scope: Scope = _WHOLE) -> list[Candidate]:
+    """Gives the unit grid (combination 17) or component with the code, if `scope` sees it:
+    a person only those inside their areas."""
     grid = r.combination == 17
+    level = "grid" if grid else "component"
+    template, alias = (GRID_SQL, "u") if grid else (COMPONENT_SQL, "c")
+    condition = scope.layer_condition_by_key(SOURCE_LAYERS[level], sql.Identifier(alias, "geom"))
+    query = sql.SQL(template).format(visible=condition.sql)
     with connection.cursor() as cur:
-        cur.execute(GRID_SQL if grid else COMPONENT_SQL, [r.code])
+        cur.execute(query, [r.code, *condition.params])
         row = cur.fetchone()
     if row is None:
         return []
     ident, code, lon, lat, label = row
-    level = "grid" if grid else "component"
     address = f"{label}单元网格{code}" if grid else f"{label}({code})"
     return [
         Candidate(

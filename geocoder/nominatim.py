@@ -1,7 +1,14 @@
 """Nominatim-compatible search and reverse (format=jsonv2 or json), so existing clients
-(geopy, Leaflet plugins, QGIS) can use the geocoder unchanged."""
+(geopy, Leaflet plugins, QGIS) can use the geocoder unchanged.
+
+Answers follow the caller's scope as `/api/v1/geocode` and `/api/v1/reverse` do: anonymous
+callers find places of public layers and the address database only (no component codes).
+`place_id` (and `osm_id`) name the source row: the same place has the same id in every worker.
+"""
 
 from __future__ import annotations
+
+import hashlib
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -10,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.scoping import scope_for
 from spatial import crs as crs_module
 from core.errors import ErrorSerializer
 from core.access import public
@@ -56,7 +64,9 @@ CATEGORY = {
 }
 
 PLACE_FIELDS = {
-    "place_id": serializers.IntegerField(),
+    "place_id": serializers.IntegerField(
+        help_text="stable: primary key * 16 + source table number (15: derived place)"
+    ),
     "licence": serializers.CharField(),
     "osm_type": serializers.CharField(),
     "osm_id": serializers.IntegerField(),
@@ -155,8 +165,57 @@ def place_json(
     return item
 
 
+# The table behind each kind of reference (`Candidate.ref`, `ReverseResult.ref`).
+SOURCE_TABLES = {
+    "door": "geocoder_dooraddress",
+    "courtyard": "geocoder_dooraddress",
+    "building": "geocoder_building",
+    "road": "geocoder_road",
+    "place": "geocoder_placename",
+    "compound": "geocoder_compound",
+    "organization": "geocoder_organization",
+    "storefront": "geocoder_organization",
+    "district": "spatial_adminarea",
+    "street": "spatial_adminarea",
+    "community": "spatial_adminarea",
+    "grid": "spatial_unitgrid",
+    "component": "spatial_component",
+    "segment": "spatial_roadsegment",
+}
+# Each table's number, fixed once given (add new tables at the end, never renumber): the low
+# four bits of a place_id. 15 marks a place derived from a row rather than the row itself.
+TABLE_NUMBERS = {
+    "geocoder_dooraddress": 1,
+    "geocoder_building": 2,
+    "geocoder_road": 3,
+    "geocoder_placename": 4,
+    "geocoder_compound": 5,
+    "geocoder_organization": 6,
+    "spatial_adminarea": 7,
+    "spatial_unitgrid": 8,
+    "spatial_component": 9,
+    "spatial_roadsegment": 10,
+}
+DERIVED = 15
+
+
+def place_id(kind: str, pk: int, variant: str = "") -> int:
+    """Gives the place_id of row `pk` of the table behind reference kind `kind`:
+    ``pk * 16 + the table's number``, the same in every process (Python's ``hash()`` is salted
+    per process, so it cannot name a place). A place derived from the row (`variant`: a road's
+    part in an area, an interpolated door number) gets 48 bits of a BLAKE2 digest of table, key
+    and variant, times 16, plus `DERIVED`; every id stays below 2**53 (exact in JavaScript)."""
+    table = SOURCE_TABLES[kind]
+    if not variant:
+        return pk * 16 + TABLE_NUMBERS[table]
+    digest = hashlib.blake2b(f"{table}:{pk}:{variant}".encode(), digest_size=6).digest()
+    return int.from_bytes(digest, "big") * 16 + DERIVED
+
+
 def _ident(c: Candidate) -> int:
-    return abs(hash((c.match_level, c.ref, round(c.lon, 6), round(c.lat, 6)))) % 2**31
+    if c.ref is None or c.ref[0] not in SOURCE_TABLES:
+        return place_id("place", 0, f"{c.match_level}:{c.address}")
+    return place_id(c.ref[0], c.ref[1], c.variant)
 
 
 class JsonOnly(APIView):
@@ -179,7 +238,7 @@ class SearchView(JsonOnly):
         if details not in ("0", "1", "true", "false"):
             raise BadInput("addressdetails must be 0 or 1", field="addressdetails")
         details = details in ("1", "true")
-        _, cands = geocode(q, limit=limit)
+        _, cands = geocode(q, limit=limit, scope=scope_for(request))
         return Response(
             [
                 place_json(
@@ -207,10 +266,13 @@ class ReverseNominatimView(JsonOnly):
             if not request.query_params.get(name):
                 raise BadInput(f"{name} is required", field=name)
         lon, lat = crs_module.to_wgs84(request.query_params["lon"], request.query_params["lat"])
-        found = reverse(lon, lat)
+        found = reverse(lon, lat, scope=scope_for(request))
         if found.address is None:
             return Response({"error": "Unable to geocode"})
-        ident = abs(hash((found.address, found.lon, found.lat))) % 2**31
+        if found.ref is not None and found.ref[0] in SOURCE_TABLES:
+            ident = place_id(*found.ref)
+        else:
+            ident = place_id("place", 0, f"{found.match_level}:{found.address}")
         return Response(
             place_json(
                 found.address,

@@ -4,6 +4,10 @@ Order of answers: inside a compound → its nearest building (or the compound); 
 nearest door on the nearest road's side of the point within `DOOR_RADIUS_M`; else that road
 with the door number the point's position along it implies; else the nearest place name;
 else the admin area from `spatial.locate`. Outside the city every part is None.
+
+Scope: the address database (roads, doors, places, compounds, buildings) is public; the road
+segments and admin areas are registry layers, read only where the caller may see them at the
+point (`Scope.layer_condition_by_key` in the same query, as `locate` does).
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from dataclasses import dataclass, field
 
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection
+from psycopg2 import sql
+
+from accounts.scoping import Scope, system_scope
 
 from .dictionary import Gazetteer, gazetteer
 from .linepoint import RoadGeometry
@@ -26,6 +33,7 @@ BUILDING_RADIUS_M = 80.0
 # One round trip. The point is written out in each branch (not a CTE) so every KNN (`<->`)
 # ORDER BY sees a constant and walks its GiST index: geocoder_compound.geom for containment,
 # geocoder_road.geom, spatial_roadsegment.geom and geocoder_placename.geom for the nearest.
+# {roads_visible}: the caller's scope on the roads layer at the point (a one-time filter).
 _PT = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)"
 NEARBY_SQL = f"""
 (SELECT 'compound', c.id, 0.0::float8, 0.0::float8, NULL::text, NULL::geometry
@@ -36,7 +44,7 @@ UNION ALL
    FROM geocoder_road r ORDER BY r.geom <-> {_PT} LIMIT 3)
 UNION ALL
 (SELECT 'segment', s.id, 0.0, 0.0, s.name, ST_ClosestPoint(s.geom, {_PT})
-   FROM spatial_roadsegment s ORDER BY s.geom <-> {_PT} LIMIT 3)
+   FROM spatial_roadsegment s WHERE {{roads_visible}} ORDER BY s.geom <-> {_PT} LIMIT 3)
 UNION ALL
 (SELECT 'place', pl.id, 0.0, 0.0, NULL, pl.geom
    FROM geocoder_placename pl ORDER BY pl.geom <-> {_PT} LIMIT 1)
@@ -61,13 +69,25 @@ class ReverseResult:
     lon: float | None = None
     lat: float | None = None
     distance_m: float | None = None
+    ref: tuple[str, int] | None = None  # (kind, primary key) of the row the address names
 
 
-def reverse(lon: float, lat: float, g: Gazetteer | None = None) -> ReverseResult:
-    """Gives the standard address of a WGS84 point (empty result outside the city)."""
+_WHOLE = system_scope("reverse")
+
+
+def reverse(
+    lon: float, lat: float, g: Gazetteer | None = None, scope: Scope | None = None
+) -> ReverseResult:
+    """Gives the standard address of a WGS84 point (empty result outside the city), from the
+    layers `scope` sees there (all of them without a scope: for the server's own work)."""
     g = g or gazetteer()
+    scope = scope or _WHOLE
+    params = {"lon": lon, "lat": lat}
     with connection.cursor() as cur:
-        cur.execute(NEARBY_SQL, {"lon": lon, "lat": lat})
+        roads, values = scope.layer_condition_by_key("roads", sql.SQL(_PT)).named(
+            "scope_roads", cur.connection
+        )
+        cur.execute(NEARBY_SQL.format(roads_visible=roads), {**params, **values})
         rows = [_with_distance(row, lon, lat) for row in cur.fetchall()]
     compounds = [r for r in rows if r[0] == "compound"]
     roads = sorted(
@@ -96,6 +116,7 @@ def reverse(lon: float, lat: float, g: Gazetteer | None = None) -> ReverseResult
                 road=road.name,
                 number=door.number,
                 side=side,
+                ref=("door", door.id),
             )
     same_road = bool(segments and roads) and clean(segments[0][4]) == clean(
         g.roads[roads[0][1]].name
@@ -110,20 +131,29 @@ def reverse(lon: float, lat: float, g: Gazetteer | None = None) -> ReverseResult
     if places:
         entry = g.entries[("place", places[0][1])]
         return _finish(g, entry, entry.name, "place", entry.lon, entry.lat, lon, lat)
-    return _in_area(g, lon, lat)
+    return _in_area(g, lon, lat, scope)
 
 
-# Served by the GiST index on spatial_adminarea.geom.
+# Served by the GiST index on spatial_adminarea.geom; the finest area the caller sees there.
 AREA_SQL = """
 SELECT id FROM spatial_adminarea
- WHERE ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326))
+ WHERE ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))
+   AND CASE level WHEN 'community' THEN {communities} WHEN 'street' THEN {streets}
+       ELSE {districts} END
  ORDER BY CASE level WHEN 'community' THEN 0 WHEN 'street' THEN 1 ELSE 2 END LIMIT 1
 """
 
 
-def _in_area(g: Gazetteer, lon: float, lat: float) -> ReverseResult:
+def _in_area(g: Gazetteer, lon: float, lat: float, scope: Scope = _WHOLE) -> ReverseResult:
+    point = sql.SQL(_PT)
+    params: dict = {"lon": lon, "lat": lat}
     with connection.cursor() as cur:
-        cur.execute(AREA_SQL, [lon, lat])
+        visible = {}
+        for key in ("districts", "streets", "communities"):
+            condition = scope.layer_condition_by_key(key, point)
+            visible[key], values = condition.named(f"scope_{key}", cur.connection)
+            params.update(values)
+        cur.execute(AREA_SQL.format(**visible), params)
         row = cur.fetchone()
     if row is None:
         return ReverseResult()
@@ -135,13 +165,19 @@ def _in_area(g: Gazetteer, lon: float, lat: float) -> ReverseResult:
     return ReverseResult()
 
 
-def _finish(g, entry, core, level, alon, alat, lon, lat, **parts) -> ReverseResult:
+def _finish(g, entry, core, level, alon, alat, lon, lat, ref=None, **parts) -> ReverseResult:
     from .match import _names, _prefix
 
     names = _names(g, entry)
     names.update(parts)
     return ReverseResult(
-        _prefix(names) + core, level, names, alon, alat, round(metres(lon, lat, alon, alat), 2)
+        _prefix(names) + core,
+        level,
+        names,
+        alon,
+        alat,
+        round(metres(lon, lat, alon, alat), 2),
+        ref or (entry.kind, entry.id),
     )
 
 
@@ -166,6 +202,7 @@ def _in_compound(g: Gazetteer, compound_id: int, lon: float, lat: float) -> Reve
             lat,
             name=yard.name,
             building=best.number,
+            ref=("building", best.id),
         )
     return _finish(g, yard, base + yard.name, "place", yard.lon, yard.lat, lon, lat, name=yard.name)
 
@@ -184,7 +221,13 @@ def _on_segment(g: Gazetteer, row: tuple, lon: float, lat: float) -> ReverseResu
     entry = next((e for e in g.names.get(clean(name), ()) if e.kind == "road"), None)
     if entry is None:
         return ReverseResult(
-            name, "road", {"road": name}, plon, plat, round(metres(lon, lat, plon, plat), 2)
+            name,
+            "road",
+            {"road": name},
+            plon,
+            plat,
+            round(metres(lon, lat, plon, plat), 2),
+            ("segment", row[1]),
         )
     return _finish(g, entry, entry.name, "road", plon, plat, lon, lat, road=entry.name)
 
