@@ -10,11 +10,16 @@ not from a hand-kept list, so a new endpoint without access control fails here:
   (403, or 404/405), never 2xx; reading the logs is refused too;
 - nobody ever gets a 5xx;
 - the Django admin is skipped (it has its own sign-in) except that it must redirect anonymous
-  callers to it.
+  callers to it;
+- public routes that answer from the base geography (locate, identify, geocode, reverse,
+  /nominatim, census) must answer anonymous callers, and people whose areas lie elsewhere,
+  without rows of non-public layers: each has a probe aimed at such rows, which a system admin's
+  answer must show (so the probe is known to hit).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import re._parser as re_parser  # the stdlib's regex parser (sre_parse)
 import warnings
@@ -26,6 +31,9 @@ from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, reso
 from django.urls.resolvers import RegexPattern, RoutePattern
 
 from core.access import is_public
+from data.models import Category
+from spatial.models import Component, ControlledArea, ResponsibilityGrid, TimingZone
+from tests.accounts.conftest import SIDE, X0, Y0, square
 
 METHODS = ["get", "post", "put", "patch", "delete"]
 WRITE_METHODS = METHODS[1:]
@@ -234,3 +242,86 @@ def test_low_privilege_user_cannot_write_admin_routes(inspector_client):
 def test_django_admin_redirects_to_its_sign_in(client, db):
     response = client.get("/admin/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+# Rows of non-public layers in street A, each carrying a marker no public answer may contain.
+SECRET_CODE = "9901000101777777"
+SECRETS = ("RG-SECRET-A", "密责任网格", "密计时区", "密管控区", "密管控原因", SECRET_CODE)
+POINT = {"lon": X0 + 0.5 * SIDE, "lat": Y0 + 0.5 * SIDE}
+SCOPED_PREFIXES = (
+    "/api/v1/locate",
+    "/api/v1/identify",
+    "/api/v1/geocode",
+    "/api/v1/reverse",
+    "/nominatim",
+    "/api/v1/stats/census",
+)
+HIDDEN_LAYERS = "responsibility_grids,timing_zones,controlled_areas,components"
+# path: (query, whether a system admin's answer shows a secret)
+PROBES = {
+    "/api/v1/locate": (POINT, True),
+    "/api/v1/identify": ({**POINT, "layers": HIDDEN_LAYERS, "tolerance_px": 20}, True),
+    "/api/v1/geocode": ({"q": SECRET_CODE}, True),
+    "/api/v1/geocode/suggest": ({"q": SECRET_CODE}, False),
+    "/api/v1/reverse": (POINT, True),
+    "/nominatim/search": ({"q": SECRET_CODE}, True),
+    "/nominatim/search.php": ({"q": SECRET_CODE}, True),
+    "/nominatim/reverse": (POINT, False),
+    "/nominatim/reverse.php": (POINT, False),
+    "/nominatim/status": ({}, False),
+    "/api/v1/stats/census": ({"area": "990100"}, False),
+}
+ECHOES = ("query", "normalized", "tokens")  # the caller's own text, repeated back
+
+
+@pytest.fixture
+def secrets(streets) -> None:
+    inside = square(X0 + 0.2 * SIDE, Y0 + 0.2 * SIDE, 0.6 * SIDE)  # well inside street A
+    ResponsibilityGrid.objects.create(
+        code="RG-SECRET-A", name="密责任网格", street=streets["A"], geom=inside
+    )
+    TimingZone.objects.create(name="密计时区", kind="core", geom=inside)
+    ControlledArea.objects.create(name="密管控区", reason="密管控原因", geom=inside)
+    Component.objects.create(
+        code=SECRET_CODE,
+        category=Category.objects.get(kind="component", code="0101"),
+        geom=f"SRID=4326;POINT({POINT['lon']} {POINT['lat']})",
+    )
+
+
+def secrets_in(response) -> list[str]:
+    """Gives the markers of non-public rows in an answer (leaving out echoes of the query)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.content.decode(errors="replace")
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k not in ECHOES}
+    text = json.dumps(body, ensure_ascii=False)
+    return [marker for marker in SECRETS if marker in text]
+
+
+def test_public_routes_show_no_private_rows_to_anonymous_or_other_streets(
+    client, secrets, sysadmin, inspector_b
+):
+    scoped = [p for p, c in routes() if is_public(c) and p.startswith(SCOPED_PREFIXES)]
+    assert "/api/v1/locate" in scoped and "/nominatim/search" in scoped
+    problems = [f"{p}: a public route with no probe in PROBES" for p in scoped if p not in PROBES]
+    admin, elsewhere = SignedInClient(sysadmin.user), SignedInClient(inspector_b.user)
+    for path, (query, admin_sees) in PROBES.items():
+        for who, caller in (("anonymous", client), ("inspector of street B", elsewhere)):
+            response = caller.get(path, query)
+            if response.status_code >= 500:
+                problems.append(f"GET {path}: {who} got {response.status_code}")
+            elif leaked := secrets_in(response):
+                problems.append(f"GET {path}: {who} got {leaked}")
+        if admin_sees and not secrets_in(admin.get(path, query)):
+            problems.append(f"GET {path}: the probe shows nothing even to a system admin")
+    assert not problems, "\n".join(problems)
+
+
+def test_census_counts_no_private_rows_for_anonymous_callers(client, secrets, sysadmin):
+    census = client.get("/api/v1/stats/census", {"area": "990100"}).json()
+    assert census["components"] is None and census["responsibility_grids"] is None
+    full = SignedInClient(sysadmin.user).get("/api/v1/stats/census", {"area": "990100"}).json()
+    assert full["components"]["count"] == 1 and full["responsibility_grids"]["count"] == 1
