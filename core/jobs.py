@@ -3,28 +3,46 @@
 A job is a `core.models.Job` row, created by the code that starts the work and handed to
 Celery with `dispatch` once the surrounding transaction commits. The task body runs inside
 `run_job`, which gives it a `JobRun`: the job, its owner's scope (so the body sees and writes
-what its owner may) and a `progress(done, total)` callback. `run_job` marks the job running,
-then succeeded with the body's report, or failed with one error shape ``{code, message,
-field}``: an `ApiError` keeps its code and field, anything else is logged in full and recorded
-as ``server_error``. An event is published after each finish (`core.events`).
+what its owner may) and a `progress(done, total)` callback. `run_job` claims the job, marks it
+running, then succeeded with the body's report, or failed with one error shape ``{code,
+message, field}``: an `ApiError` keeps its code and field, anything else is logged in full and
+recorded as ``server_error``. An event is published after each finish (`core.events`).
 
-The scope comes from ``settings.CITYGRID_SCOPE_FOR_USER`` (a dotted path), so the kernel needs
-no import of the app that defines scopes.
+Jobs survive faults:
+
+- the job row is the outbox: a task that cannot be sent (Redis down) leaves the job pending
+  and unsent, and the caller still gets its job; `reap_jobs` (beat) sends it later;
+- a running body beats (`heartbeat_at`, from a thread of its own, so a long SQL statement
+  does not look dead); a job whose beat stops (worker killed, database gone) is found by
+  `reap_jobs` after ``CITYGRID_JOB_STALE_AFTER_S``: its leftovers (staging tables, upload
+  paths the body declared with `JobRun.leaves`) are removed, and it is sent again, up to
+  ``CITYGRID_JOB_MAX_ATTEMPTS`` runs, or failed with ``worker_lost``;
+- tasks are acknowledged late and given back when their worker dies (settings), and a job is
+  claimed by one atomic update, so a task delivered twice runs once.
+
+The scope comes from ``settings.CITYGRID_SCOPE_FOR_USER`` / ``CITYGRID_SYSTEM_SCOPE`` (dotted
+paths), so the kernel needs no import of the app that defines scopes.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 
-from celery import shared_task
+from celery import current_app, shared_task
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from psycopg2 import sql
 
 from . import events
 from .context import Origin, origin
@@ -46,11 +64,9 @@ class JobRun:
 
     def progress(self, done: int, total: int | None = None) -> None:
         """Records `done` (of `total`, when known) at once, outside any transaction of the body,
-        so pollers see it; writes at most every `PROGRESS_EVERY_S` unless `total` changes or
-        the work is done."""
+        so pollers see it; writes at most every `PROGRESS_EVERY_S` unless `total` is given."""
         now = time.monotonic()
-        finished = total is not None and done >= total
-        if total is None and not finished and now - self._last_write < PROGRESS_EVERY_S:
+        if total is None and now - self._last_write < PROGRESS_EVERY_S:
             self.job.rows_done = done
             return
         self._last_write = now
@@ -58,6 +74,17 @@ class JobRun:
         if total is not None:
             values["rows_total"] = total
         _update(self.job, **values)
+
+    def leaves(self, *, table: str | None = None, path: str | Path | None = None) -> None:
+        """Declares what the body creates and removes itself when it ends normally (a staging
+        table as ``schema.table``, a file or directory), for the reaper to remove if the body
+        dies first. Written at once, outside the body's transactions."""
+        leftovers = dict(self.job.leftovers or {})
+        if table:
+            leftovers["tables"] = sorted({*leftovers.get("tables", []), table})
+        if path:
+            leftovers["paths"] = sorted({*leftovers.get("paths", []), str(path)})
+        _update(self.job, leftovers=leftovers)
 
 
 def _update(job: Job, **values) -> None:
@@ -75,16 +102,58 @@ def scope_of_owner(job: Job):
     return import_string(settings.CITYGRID_SCOPE_FOR_USER)(job.owner)
 
 
+def _claim(job_id: str) -> bool:
+    """Marks the job running if it is pending (one atomic update: a task delivered twice runs
+    once); gives whether this worker got it."""
+    now = timezone.now()
+    claimed = Job.objects.filter(pk=job_id, state=Job.State.PENDING).update(
+        state=Job.State.RUNNING, started_at=now, heartbeat_at=now, finished_at=None
+    )
+    return claimed == 1
+
+
+class _Heartbeat:
+    """Beats for a running job from a thread of its own (with its own connection)."""
+
+    def __init__(self, job_id) -> None:
+        self.job_id = job_id
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"job-{job_id}", daemon=True)
+
+    def _beat(self) -> None:
+        from django.db import connections
+
+        try:
+            while not self.stop.wait(settings.CITYGRID_JOB_HEARTBEAT_S):
+                try:
+                    Job.objects.filter(pk=self.job_id, state=Job.State.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except Exception as exc:  # noqa: BLE001 - the database may be away a while
+                    log.warning("job %s heartbeat failed: %s", self.job_id, exc)
+        finally:
+            connections.close_all()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+
 def run_job(job_id: str, body: Callable[[JobRun], dict | None]) -> dict:
     """Runs `body` for the job `job_id` through the one lifecycle (see the module doc); gives
-    the job's report. A job already finished is not run again (a re-delivered task)."""
+    the job's report. A job another worker claimed, or already finished, is not run again."""
+    if not _claim(job_id):
+        job = Job.objects.filter(pk=job_id).first()
+        return job.report if job else {}
     job = Job.objects.select_related("owner").get(pk=job_id)
-    if job.state in (Job.State.SUCCEEDED, Job.State.FAILED):
-        return job.report
-    _update(job, state=Job.State.RUNNING, started_at=timezone.now())
+    _update(job, attempts=job.attempts + 1)
     run = JobRun(job=job, scope=scope_of_owner(job))
     try:
-        with origin(Origin(via="task")):
+        with _Heartbeat(job.pk), origin(Origin(via="task")):
             report = body(run) or {}
     except ApiError as exc:
         _finish(job, Job.State.FAILED, errors=[exc.as_dict()["error"]])
@@ -99,7 +168,7 @@ def run_job(job_id: str, body: Callable[[JobRun], dict | None]) -> dict:
 
 
 def _finish(job: Job, state: str, **values) -> None:
-    values.update(state=state, finished_at=timezone.now())
+    values.update(state=state, finished_at=timezone.now(), leftovers={})
     values.setdefault("rows_done", job.rows_done)  # the last count, if throttled away
     _update(job, **values)
     events.publish(
@@ -109,27 +178,138 @@ def _finish(job: Job, state: str, **values) -> None:
 
 
 def job_task(name: str, body: Callable[[JobRun], dict | None]):
-    """Gives the Celery task named `name` that runs `body` through `run_job`."""
+    """Gives the Celery task named `name` that runs `body` through `run_job`: acknowledged
+    after it ends and given back to the queue when its worker dies."""
 
     def task(job_id: str) -> dict:
         return run_job(job_id, body)
 
     task.__name__ = task.__qualname__ = name.rsplit(".", 1)[-1]
     task.__doc__ = body.__doc__
-    return shared_task(name=name)(task)
+    return shared_task(name=name, acks_late=True, reject_on_worker_lost=True)(task)
 
 
 def dispatch(job: Job, task, sync: bool = False) -> Job:
-    """Runs the job now when `sync` (the `--sync` path of commands), else queues `task` once
+    """Runs the job now when `sync` (the `--sync` path of commands), else sends `task` once
     the surrounding transaction commits, so a worker never looks for a job row it cannot see
-    yet. Gives the job as it stands."""
+    yet. A send that fails (broker down) leaves the job for `reap_jobs`. Gives the job."""
+    _update(job, task_name=task.name)
     job_id = str(job.pk)
     if sync:
         task(job_id)
         job.refresh_from_db()
     else:
-        transaction.on_commit(lambda: task.delay(job_id))
+        transaction.on_commit(lambda: send(job_id, task.name))
     return job
+
+
+def send(job_id: str, task_name: str) -> bool:
+    """Sends the job's task to the broker and records when; gives whether it was sent."""
+    try:
+        current_app.send_task(
+            task_name,
+            args=[job_id],
+            retry=True,
+            retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
+        )
+    except Exception as exc:  # noqa: BLE001 - any broker failure: the job row stays the outbox
+        log.warning("job %s not sent (%s); reap_jobs will send it", job_id, exc)
+        return False
+    Job.objects.filter(pk=job_id).update(dispatched_at=timezone.now())
+    return True
+
+
+def remove_leftovers(job: Job) -> list[str]:
+    """Drops the staging tables and removes the paths (under the upload root only) the job's
+    body declared; gives what it removed."""
+    removed = []
+    leftovers = job.leftovers or {}
+    for name in leftovers.get("tables", []):
+        schema, _, table = name.rpartition(".")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema or "public", table))
+            )
+        removed.append(name)
+    root = Path(settings.UPLOAD_DIR).resolve()
+    for name in leftovers.get("paths", []):
+        path = Path(name).resolve()
+        if root not in path.parents:
+            log.warning("job %s: not removing %s, outside %s", job.pk, path, root)
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists():
+            path.unlink()
+        removed.append(str(path))
+    _update(job, leftovers={})
+    return removed
+
+
+def reap_jobs() -> dict:
+    """Finds jobs that cannot finish by themselves and settles them: running jobs whose beat
+    stopped (leftovers removed, then sent again or failed with ``worker_lost``) and pending
+    jobs never sent (sent now). Gives counts for the log."""
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.CITYGRID_JOB_STALE_AFTER_S)
+    counts = {"requeued": 0, "failed": 0, "sent": 0}
+    stale = Job.objects.filter(state=Job.State.RUNNING).filter(
+        Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, started_at__lt=stale_before)
+    )
+    for job in stale:
+        remove_leftovers(job)
+        again = bool(job.task_name) and job.attempts < settings.CITYGRID_JOB_MAX_ATTEMPTS
+        if again and _inputs_exist(job):
+            reset = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(
+                state=Job.State.PENDING, dispatched_at=None, heartbeat_at=None
+            )
+            if reset and send(str(job.pk), job.task_name):
+                counts["requeued"] += 1
+            continue
+        message = (
+            f"the worker running this {job.kind} job stopped (no heartbeat since "
+            f"{(job.heartbeat_at or job.started_at):%Y-%m-%d %H:%M:%S}); "
+            f"ran {job.attempts} time(s); start it again"
+        )
+        error = {"code": "worker_lost", "message": message, "field": None}
+        done = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(
+            state=Job.State.FAILED, finished_at=now, errors=[error]
+        )
+        if done:
+            counts["failed"] += 1
+            job.state = Job.State.FAILED
+            _cleanup_inputs(job)
+            events.publish(
+                "jobs",
+                {"type": "job.finished", "job": str(job.pk), "kind": job.kind, "state": "failed"},
+            )
+    unsent_before = now - timedelta(seconds=settings.CITYGRID_JOB_SEND_GRACE_S)
+    unsent = Job.objects.filter(
+        state=Job.State.PENDING, dispatched_at__isnull=True, created_at__lt=unsent_before
+    ).exclude(task_name="")
+    for job in unsent:
+        counts["sent"] += send(str(job.pk), job.task_name)
+    return counts
+
+
+def _inputs_exist(job: Job) -> bool:
+    """Whether the files a job reads (``params["path"]``) are still there to run it again."""
+    path = job.params.get("path")
+    return not path or Path(path).exists()
+
+
+def _cleanup_inputs(job: Job) -> None:
+    """Removes a failed job's work directory (``params["work_dir"]``) under the upload root."""
+    work_dir = job.params.get("work_dir")
+    if work_dir:
+        _update(job, leftovers={"paths": [work_dir]})
+        remove_leftovers(job)
+
+
+@shared_task(name="core.reap_jobs")
+def reap_jobs_task() -> dict:
+    """Beat's entry point of `reap_jobs`."""
+    return reap_jobs()
 
 
 def get_job(job_id: str, scope) -> Job:

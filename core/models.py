@@ -30,7 +30,23 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Recovery (see core.jobs): the job row is the outbox its task is sent from, the running
+    # body beats, and the reaper finds jobs whose worker died or whose task was never sent.
+    task_name = models.CharField(max_length=64, blank=True, help_text="the Celery task")
+    dispatched_at = models.DateTimeField(null=True, blank=True, help_text="sent to the broker")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    leftovers = models.JSONField(
+        default=dict, blank=True, help_text="tables and paths to remove if the body dies"
+    )
 
     class Meta:
         db_table = "web_job"  # kept from when the project shell owned jobs
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["state", "heartbeat_at"],
+                name="job_open_idx",
+                condition=models.Q(state__in=["pending", "running"]),
+            )
+        ]

@@ -135,7 +135,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CITYGRID_CELERY_QUEUE", "citygrid")
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a long import does not hold back queued jobs
 CELERY_BEAT_SCHEDULE = {
+    # Jobs whose worker died or whose task was never sent (see core.jobs).
+    "reap-jobs": {"task": "core.reap_jobs", "schedule": 30.0},
     # Extents and counts shown in the layer list, kept true after bulk SQL edits of the tables.
     "refresh-layer-stats": {
         "task": "spatial.refresh_layers",
@@ -148,6 +151,13 @@ CELERY_BEAT_SCHEDULE = {
 CITYGRID_SCOPE_FOR_USER = "accounts.scoping.scope_for_user"
 CITYGRID_SYSTEM_SCOPE = "accounts.scoping.system_scope"
 CITYGRID_EVENTS_PREFIX = os.environ.get("CITYGRID_EVENTS_PREFIX", "citygrid")
+# Job recovery (core.jobs): a running job beats every HEARTBEAT_S; one silent for STALE_AFTER_S
+# is reaped (sent again up to MAX_ATTEMPTS runs, else failed); a job not sent within
+# SEND_GRACE_S (broker down at the time) is sent by the reaper.
+CITYGRID_JOB_HEARTBEAT_S = float(os.environ.get("CITYGRID_JOB_HEARTBEAT_S", 10))
+CITYGRID_JOB_STALE_AFTER_S = float(os.environ.get("CITYGRID_JOB_STALE_AFTER_S", 60))
+CITYGRID_JOB_MAX_ATTEMPTS = int(os.environ.get("CITYGRID_JOB_MAX_ATTEMPTS", 2))
+CITYGRID_JOB_SEND_GRACE_S = float(os.environ.get("CITYGRID_JOB_SEND_GRACE_S", 30))
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -170,6 +170,19 @@ def layer_key_for(options: ImportOptions, path: Path) -> str:
     return (slugify(stem)[:40].strip("-_") or f"layer-{int(time.time())}").lower()
 
 
+def free_table_name(key: str) -> str:
+    """Gives a table name for a new managed layer that no other layer uses: keys differ where
+    table names cannot (``a-b`` and ``a_b`` both make ``a_b``), so a second layer gets
+    ``a_b_2``, never the first layer's table. (A table no layer names is a leftover of a
+    deleted layer's database and is replaced.)"""
+    base = key.replace("-", "_")[:50]
+    name, n = base, 1
+    while Layer.objects.filter(table_name=name).exists():
+        n += 1
+        name = f"{base}_{n}"
+    return name
+
+
 def _write_managed(
     run: JobRun, options, path, attributes, geoms, geometry_type, invalid_kept
 ) -> dict:
@@ -177,7 +190,7 @@ def _write_managed(
     existing = Layer.objects.filter(key=key).first()
     if existing and existing.kind != Layer.Kind.MANAGED:
         raise Conflict(f"{key!r} is a {existing.kind} layer; choose another key", field="key")
-    table = existing.table_name if existing else key.replace("-", "_")
+    table = existing.table_name if existing else free_table_name(key)
     names = readers.column_names(list(attributes.columns))
     columns = [
         writer.Column(name, source, writer.field_type(attributes[source]))
@@ -188,6 +201,7 @@ def _write_managed(
         if not cur.fetchone()[0]:
             raise Conflict(f"layer {key!r} is being imported right now", field="key")
     staging = writer.staging_name(table)
+    run.leaves(table=f"{writer.SCHEMA}.{staging}")
     try:
         writer.ensure_schema()
         writer.drop_leftover_staging(table)

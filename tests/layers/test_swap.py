@@ -13,7 +13,8 @@ import shapely
 from django.db import connection
 
 from accounts.scoping import system_scope
-from spatial.actions import do_import_layer
+from spatial.actions import do_delete_layer, do_import_layer
+from spatial.layers import registry
 
 from spatial.layers.importer import ImportOptions
 from spatial.models import Layer
@@ -96,3 +97,30 @@ def test_reimport_swaps_atomically(tmp_path, upload_dir):
             "swap_geom_mercator_gist",
             "swap_pkey",
         ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_keys_that_make_the_same_table_name_keep_separate_tables(tmp_path, upload_dir):
+    """`a-b` and `a_b` once shared one table: the second import replaced the first layer's
+    rows, and deleting one dropped the other's table."""
+    first = do_import_layer(
+        system_scope("test"),
+        points_file(tmp_path, 10, "x"),
+        None,
+        ImportOptions(key="twin-key"),
+        sync=True,
+    )
+    second = do_import_layer(
+        system_scope("test"),
+        points_file(tmp_path, 20, "y"),
+        None,
+        ImportOptions(key="twin_key"),
+        sync=True,
+    )
+    assert first.state == second.state == "succeeded", (first.errors, second.errors)
+    a, b = Layer.objects.get(key="twin-key"), Layer.objects.get(key="twin_key")
+    assert a.table_name != b.table_name
+    assert (a.feature_count, b.feature_count) == (10, 20)
+    do_delete_layer(system_scope("test"), b)
+    a = registry.refresh_stats(Layer.objects.get(key="twin-key"))
+    assert a.feature_count == 10
