@@ -93,7 +93,10 @@ def make_city(
         return round(y0 + k * height / parts, 9)
 
     district = AdminArea.objects.create(
-        code=code, name=name, level="district", geom=box(x0, y0, x_at(1, 1), y_at(1, 1))
+        code=code,
+        name=name,
+        level="district",
+        geom=box(x_at(0, 1), y_at(0, 1), x_at(1, 1), y_at(1, 1)),
     )
     city = MiniCity(district, [], [])
     spans = {}  # community pk -> (minx, miny, maxx, maxy)
@@ -104,7 +107,7 @@ def make_city(
             name=street_name,
             level="street",
             parent=district,
-            geom=box(x_at(s, n), y0, x_at(s + 1, n), y_at(1, 1)),
+            geom=box(x_at(s, n), y_at(0, 1), x_at(s + 1, n), y_at(1, 1)),
         )
         city.streets.append(street)
         for k, community_name in enumerate(names):
