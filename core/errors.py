@@ -35,6 +35,40 @@ class ApiError(Exception):
 class BadInput(ApiError):
     status, code = 400, "bad_input"
 
+    @classmethod
+    def from_serializer_errors(cls, errors) -> BadInput:
+        """Gives the error for a DRF serializer's `errors`: its first field, and the first
+        message found under it however deeply nested (``fields[0].name: Not a valid string``)."""
+        field, message = first_error(errors)
+        return cls(message, field=field)
+
+
+def first_error(errors) -> tuple[str | None, str]:
+    """Gives (top-level field, message) of the first error in DRF's nested error structure;
+    the message names the nested path when there is one."""
+    if isinstance(errors, dict) and errors:
+        field = next(iter(errors))
+        path, message = _first_leaf(errors[field])
+        top = None if field in ("non_field_errors", "__all__") else str(field)
+        return top, (f"{field}{path}: {message}" if path else message)
+    path, message = _first_leaf(errors)
+    return None, message
+
+
+def _first_leaf(value) -> tuple[str, str]:
+    if isinstance(value, dict) and value:
+        key = next(iter(value))
+        path, message = _first_leaf(value[key])
+        return f".{key}{path}", message
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if item:
+                path, message = _first_leaf(item)
+                nested = isinstance(item, dict | list)
+                return (f"[{index}]{path}" if nested else path), message
+        return "", "invalid"
+    return "", str(value)
+
 
 class Unauthorized(ApiError):
     status, code = 401, "not_authenticated"
@@ -94,12 +128,10 @@ def drf_exception_handler(exc, context):
     field, message = None, str(getattr(exc, "detail", exc))
     detail = getattr(exc, "detail", None)
     if isinstance(detail, dict) and detail:
-        field = next(iter(detail))
-        first = detail[field]
-        message = str(first[0] if isinstance(first, list) and first else first)
+        field, message = first_error(detail)
         code = "bad_input" if response.status_code == 400 else code
     elif isinstance(detail, list) and detail:
-        message = str(detail[0])
+        message = first_error(detail)[1]
     response.data = {"error": {"code": code, "message": message, "field": field}}
     return response
 

@@ -11,20 +11,6 @@ from spatial.models import Layer
 
 from . import writer
 
-EDITABLE = (
-    "title",
-    "description",
-    "group",
-    "min_zoom",
-    "max_zoom",
-    "public",
-    "style",
-    "fields",
-    "purpose",
-    "sort_order",
-    "datetime_column",
-)
-
 
 def refresh_stats(layer: Layer) -> Layer:
     """Gives the layer with extent and feature_count recomputed from its table."""
@@ -98,53 +84,40 @@ def describe(layer: Layer) -> dict:
 
 def edit_layer(layer: Layer, changes: dict) -> Layer:
     """Gives the layer after applying presentation edits (title, field aliases/visibility,
-    group, zoom range, public, style, purpose)."""
-    unknown = sorted(set(changes) - set(EDITABLE))
-    if unknown:
-        raise BadInput(
-            f"cannot edit {', '.join(unknown)}; editable: {', '.join(EDITABLE)}", field=unknown[0]
-        )
+    group, zoom range, public, style, purpose), validated by `LayerPatchSerializer`."""
+    from .serializers import LayerPatchSerializer
+
+    form = LayerPatchSerializer(data=changes)
+    if not form.is_valid():
+        raise BadInput.from_serializer_errors(form.errors)
+    changes = dict(form.validated_data)
     if "fields" in changes:
-        changes["fields"] = _merge_fields(layer.fields, changes["fields"])
-    if "purpose" in changes and changes["purpose"] not in Layer.Purpose.values:
-        raise BadInput(f"unknown purpose {changes['purpose']!r}", field="purpose")
-    for name in ("min_zoom", "max_zoom"):
-        if name in changes and not (isinstance(changes[name], int) and 0 <= changes[name] <= 24):
-            raise BadInput(f"{name} must be an integer 0..24", field=name)
+        changes["fields"] = _merge_fields(layer.fields, [dict(e) for e in changes["fields"]])
     low = changes.get("min_zoom", layer.min_zoom)
     high = changes.get("max_zoom", layer.max_zoom)
     if low > high:
         raise BadInput("min_zoom must not exceed max_zoom", field="min_zoom")
-    if "style" in changes and not isinstance(changes["style"], dict):
-        raise BadInput("style must be an object", field="style")
-    if "public" in changes and not isinstance(changes["public"], bool):
-        raise BadInput("public must be true or false", field="public")
     if changes.get("datetime_column"):
         column = changes["datetime_column"]
         types = column_types(layer)
         if not str(types.get(column, "")).startswith("timestamp") and types.get(column) != "date":
             raise BadInput(f"{column!r} is not a date/time column of the layer", "datetime_column")
-    if "title" in changes and not str(changes["title"]).strip():
-        raise BadInput("title must not be empty", field="title")
     for name, value in changes.items():
         setattr(layer, name, value)
     layer.save(update_fields=[*changes, "updated_at"])
     return layer
 
 
-def _merge_fields(current: list[dict], edits) -> list[dict]:
-    if not isinstance(edits, list) or not all(isinstance(e, dict) and "name" in e for e in edits):
-        raise BadInput("fields must be a list of {name, alias?, visible?}", field="fields")
+def _merge_fields(current: list[dict], edits: list[dict]) -> list[dict]:
+    """Gives the layer's fields with validated edits ({name, alias?, visible?}) applied."""
     by_name = {f["name"]: dict(f) for f in current}
     for edit in edits:
         field = by_name.get(edit["name"])
         if field is None:
             raise BadInput(f"the layer has no field {edit['name']!r}", field="fields")
         if "alias" in edit:
-            field["alias"] = str(edit["alias"])[:128]
+            field["alias"] = edit["alias"]
         if "visible" in edit:
-            if not isinstance(edit["visible"], bool):
-                raise BadInput("visible must be true or false", field="fields")
             field["visible"] = edit["visible"]
     return [by_name[f["name"]] for f in current]
 

@@ -43,18 +43,46 @@ class LayerListSerializer(serializers.Serializer):
     layers = LayerSerializer(many=True)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean only: ``"yes"`` or ``1`` are refused, not read as true."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class LayerFieldEditSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=63)
+    alias = serializers.CharField(required=False, allow_blank=True, max_length=128)
+    visible = StrictBooleanField(required=False)
+
+
 class LayerPatchSerializer(serializers.Serializer):
-    title = serializers.CharField(required=False)
+    """A layer's presentation edits; every caller of `registry.edit_layer` is validated by it."""
+
+    title = serializers.CharField(required=False, max_length=256)
     description = serializers.CharField(required=False, allow_blank=True)
-    group = serializers.CharField(required=False, allow_blank=True)
-    purpose = serializers.ChoiceField(choices=Layer.Purpose.choices, required=False)
-    min_zoom = serializers.IntegerField(required=False)
-    max_zoom = serializers.IntegerField(required=False)
-    public = serializers.BooleanField(required=False)
+    group = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    purpose = serializers.ChoiceField(
+        choices=Layer.Purpose.choices, required=False, allow_blank=True
+    )
+    min_zoom = serializers.IntegerField(required=False, min_value=0, max_value=24)
+    max_zoom = serializers.IntegerField(required=False, min_value=0, max_value=24)
+    public = StrictBooleanField(required=False)
     style = serializers.DictField(required=False)
-    sort_order = serializers.IntegerField(required=False)
-    datetime_column = serializers.CharField(required=False, allow_blank=True)
-    fields = LayerFieldSerializer(many=True, required=False)
+    sort_order = serializers.IntegerField(required=False, min_value=-32768, max_value=32767)
+    datetime_column = serializers.CharField(required=False, allow_blank=True, max_length=63)
+    fields = LayerFieldEditSerializer(many=True, required=False)
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            editable = ", ".join(self.fields)
+            raise serializers.ValidationError(
+                {unknown[0]: f"cannot edit {', '.join(unknown)}; editable: {editable}"}
+            )
+        return attrs
 
 
 class LayerImportSerializer(serializers.Serializer):

@@ -1,0 +1,55 @@
+"""PATCH /api/v1/layers/{key}: edits validated by the serializer that declares them, one error
+per bad field, nothing written when anything is refused."""
+
+import pytest
+
+from spatial.models import Layer
+
+
+@pytest.fixture
+def layer(db):
+    layer = Layer.objects.get(key="components")
+    assert layer.fields, "the components layer describes its fields"
+    return layer
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"fields": [{"name": {}}]}, "fields"),
+        ({"fields": [{"alias": "x"}]}, "fields"),
+        ({"fields": "code"}, "fields"),
+        ({"fields": [{"name": "no_such_field"}]}, "fields"),
+        ({"min_zoom": 25}, "min_zoom"),
+        ({"min_zoom": "x"}, "min_zoom"),
+        ({"min_zoom": 16, "max_zoom": 10}, "min_zoom"),
+        ({"public": "yes"}, "public"),
+        ({"style": [1, 2]}, "style"),
+        ({"title": "   "}, "title"),
+        ({"purpose": "nonsense"}, "purpose"),
+        ({"table_name": "spatial_adminarea"}, "table_name"),
+    ],
+)
+def test_bad_edits_name_their_field_and_change_nothing(admin_client, layer, body, field):
+    before = Layer.objects.filter(pk=layer.pk).values().get()
+    response = admin_client.patch(
+        f"/api/v1/layers/{layer.key}", body, content_type="application/json"
+    )
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "bad_input" and error["field"] == field, error
+    assert Layer.objects.filter(pk=layer.pk).values().get() == before
+
+
+def test_a_good_edit_changes_the_named_field_only(admin_client, layer):
+    name = layer.fields[0]["name"]
+    response = admin_client.patch(
+        f"/api/v1/layers/{layer.key}",
+        {"title": "城市部件", "fields": [{"name": name, "alias": "编码", "visible": False}]},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    layer.refresh_from_db()
+    assert layer.title == "城市部件"
+    edited = next(f for f in layer.fields if f["name"] == name)
+    assert edited["alias"] == "编码" and edited["visible"] is False
