@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from accounts.scoping import Scope, scope_for
 from spatial import crs as crs_module
 from spatial.locate import locate
+from core import params
 from core.errors import ErrorSerializer
 from core.access import public
 from core.errors import BadInput
@@ -40,46 +41,19 @@ CRS_SCHEMA = {
     "pattern": r"^(([Ee][Pp][Ss][Gg]:)?(4326|4490|3857|449[1-9]|45[0-4]"
     r"[0-9]|455[0-4])|[Gg][Cc][Jj]02|[Bb][Dd]09)$",
 }
-BBOX_RE = re.compile(r"^\s*-?\d+(\.\d+)?(\s*,\s*-?\d+(\.\d+)?){3}\s*$")
 
 
 Q_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_Q_CHARS}
 
 
-def query_text(request: Request, name: str = "q") -> str:
-    """Gives the query text, or `BadInput` when it is missing, empty or too long (text that
-    cleans to nothing, e.g. only spaces or control characters, is a query that matches
-    nothing)."""
-    q = request.query_params.get(name, "")
-    if len(q) > MAX_Q_CHARS:
-        raise BadInput(f"{name} is longer than {MAX_Q_CHARS} characters", field=name)
-    if not q:
-        raise BadInput(f"{name} is required", field=name)
-    return q
-
-
-def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    """Gives an integer query parameter within low..high, or `BadInput`."""
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadInput(f"{name} must be an integer", field=name) from None
-    if not low <= value <= high:
-        raise BadInput(f"{name} must be within {low}..{high}", field=name)
-    return value
-
-
-def within_filter(raw: str | None):
+def within_filter(query: params.Query):
     """Gives a predicate on (lon, lat) for `within`: an admin area code or a bbox
     `minlon,minlat,maxlon,maxlat`; `BadInput` for anything else."""
+    raw = params.text(query, "within", None)
     if not raw:
         return None
-    if BBOX_RE.match(raw):
-        a, b, c, d = (float(v) for v in raw.split(","))
-        (x0, x1), (y0, y1) = sorted((a, c)), sorted((b, d))
+    if "," in raw:
+        x0, y0, x1, y1 = params.bbox(query, "within")
         return lambda lon, lat: x0 <= lon <= x1 and y0 <= lat <= y1
     if raw.isdigit() and len(raw) in (6, 9, 12):
         with connection.cursor() as cur:
@@ -173,9 +147,10 @@ class GeocodeView(APIView):
         responses={200: GeocodeResponseSerializer, 400: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
-        q = query_text(request)
-        limit = int_param(request, "limit", 5, 1, MAX_LIMIT)
-        inside = within_filter(request.query_params.get("within"))
+        query = request.query_params
+        q = params.text(query, "q", max_length=MAX_Q_CHARS)
+        limit = params.integer(query, "limit", 5, low=1, high=MAX_LIMIT)
+        inside = within_filter(query)
         scope = scope_for(request)
         parsed, cands = geocode(q, limit=MAX_LIMIT if inside else limit, scope=scope)
         if inside is not None:
@@ -212,8 +187,8 @@ class SuggestView(APIView):
         responses={200: SuggestResponseSerializer, 400: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
-        q = query_text(request)
-        limit = int_param(request, "limit", 10, 1, MAX_LIMIT)
+        q = params.text(request.query_params, "q", max_length=MAX_Q_CHARS)
+        limit = params.integer(request.query_params, "limit", 10, low=1, high=MAX_LIMIT)
         return Response({"query": q, "suggestions": suggest(q, limit)})
 
 
@@ -270,13 +245,8 @@ class ReverseView(APIView):
         responses={200: ReverseResponseSerializer, 400: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
-        crs = crs_module.parse_crs(request.query_params.get("crs"))
-        for name in ("lon", "lat"):
-            if not request.query_params.get(name):
-                raise BadInput(f"{name} is required", field=name)
-        lon, lat = crs_module.to_wgs84(
-            request.query_params["lon"], request.query_params["lat"], crs
-        )
+        given = params.point(request.query_params)
+        lon, lat = crs_module.to_wgs84(given.x, given.y, given.crs)
         return Response(reverse_json(lon, lat, scope_for(request)))
 
 

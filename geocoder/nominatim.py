@@ -19,11 +19,11 @@ from rest_framework.views import APIView
 
 from accounts.scoping import scope_for
 from spatial import crs as crs_module
+from core import params
 from core.errors import ErrorSerializer
 from core.access import public
-from core.errors import BadInput
 
-from .api import Q_SCHEMA, int_param, query_text
+from .api import MAX_Q_CHARS, Q_SCHEMA
 from .match import Candidate, geocode
 from .reverse import reverse
 
@@ -109,10 +109,7 @@ REVERSE_SCHEMA = {
 
 
 def _format(request: Request) -> str:
-    fmt = request.query_params.get("format", "jsonv2")
-    if fmt not in FORMATS:
-        raise BadInput(f"format must be one of {FORMATS}", field="format")
-    return fmt
+    return params.choice(request.query_params, "format", FORMATS, "jsonv2")
 
 
 def _address(parts: dict) -> dict:
@@ -232,12 +229,10 @@ class SearchView(JsonOnly):
     @extend_schema(operation_id="nominatim_search", **SEARCH_SCHEMA)
     def get(self, request: Request) -> Response:
         fmt = _format(request)
-        q = query_text(request)
-        limit = int_param(request, "limit", 10, 1, 40)
-        details = request.query_params.get("addressdetails", "0")
-        if details not in ("0", "1", "true", "false"):
-            raise BadInput("addressdetails must be 0 or 1", field="addressdetails")
-        details = details in ("1", "true")
+        query = request.query_params
+        q = params.text(query, "q", max_length=MAX_Q_CHARS)
+        limit = params.integer(query, "limit", 10, low=1, high=40)
+        details = params.boolean(query, "addressdetails", False)
         _, cands = geocode(q, limit=limit, scope=scope_for(request))
         return Response(
             [
@@ -262,10 +257,8 @@ class ReverseNominatimView(JsonOnly):
     @extend_schema(operation_id="nominatim_reverse", **REVERSE_SCHEMA)
     def get(self, request: Request) -> Response:
         fmt = _format(request)
-        for name in ("lon", "lat"):
-            if not request.query_params.get(name):
-                raise BadInput(f"{name} is required", field=name)
-        lon, lat = crs_module.to_wgs84(request.query_params["lon"], request.query_params["lat"])
+        given = params.point(request.query_params)
+        lon, lat = crs_module.to_wgs84(given.x, given.y)
         found = reverse(lon, lat, scope=scope_for(request))
         if found.address is None:
             return Response({"error": "Unable to geocode"})

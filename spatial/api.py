@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
@@ -13,8 +9,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import scope_for
+from core import params
 from core.access import public
-from core.errors import BadInput, ErrorSerializer
+from core.errors import ErrorSerializer
 
 from . import census as census_service
 from . import crs as crs_module
@@ -25,33 +22,6 @@ from .serializers import (
     HealthSerializer,
     LocateResponseSerializer,
 )
-
-
-def _required(request: Request, name: str) -> str:
-    value = request.query_params.get(name)
-    if value is None or value.strip() == "":
-        raise BadInput(f"{name} is required", field=name)
-    return value.strip()
-
-
-def parse_at(value: str | None) -> dt.datetime | None:
-    """Gives the aware datetime an ``at`` parameter names (naive means Asia/Shanghai)."""
-    if value is None or value.strip() == "":
-        return None
-    try:
-        parsed = parse_datetime(value.strip().replace(" ", "+", 1) if "T" in value else value)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise BadInput("at must be an ISO 8601 date-time, e.g. 2026-05-01T08:30:00+08:00", "at")
-    try:
-        if timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed, timezone.get_default_timezone())
-        parsed.astimezone(dt.timezone.utc)
-        timezone.localtime(parsed)
-    except (OverflowError, ValueError):
-        raise BadInput("at is too close to the ends of the calendar", field="at") from None
-    return parsed
 
 
 @public
@@ -93,14 +63,16 @@ class LocateView(APIView):
         responses={200: LocateResponseSerializer, 400: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
-        crs = crs_module.parse_crs(request.query_params.get("crs"))
-        x_text, y_text = _required(request, "lon"), _required(request, "lat")
-        lon, lat = crs_module.to_wgs84(x_text, y_text, crs)
-        at = parse_at(request.query_params.get("at"))
+        query = request.query_params
+        given = params.point(query)
+        crs = crs_module.parse_crs(given.crs)
+        lon, lat = crs_module.to_wgs84(given.x, given.y, crs)
+        # Without an offset, `at` is Beijing time (the server's TIME_ZONE).
+        at = params.instant(query, "at", None)
         placement = locate(lon, lat, at, scope=scope_for(request))
         return Response(
             {
-                "input": {"x": float(x_text), "y": float(y_text), "crs": crs.label},
+                "input": {"x": given.x, "y": given.y, "crs": crs.label},
                 "wgs84": {"lon": round(lon, 9), "lat": round(lat, 9)},
                 "placement": placement.as_dict(),
             }
@@ -141,5 +113,5 @@ class CensusView(APIView):
         responses={200: CensusSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
-        area = census_service.resolve_area(request.query_params.get("area"))
+        area = census_service.resolve_area(params.text(request.query_params, "area", None))
         return Response(census_service.census(area, scope_for(request)))

@@ -18,19 +18,19 @@ from rest_framework.views import APIView
 
 from spatial.models import Layer
 from tiles import cache, raster, service, styles, tilejson
+from core import params
 from core.access import public
 from accounts.scoping import scope_for
 from core.errors import BadInput, NotFound
 
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
-MAX_DIGITS = 10
 
 
 def _ints(z: str, x: str, y: str) -> tuple[int, int, int]:
-    for name, value in (("z", z), ("x", x), ("y", y)):
-        if len(value.lstrip("-")) > MAX_DIGITS:
-            raise BadInput(f"{name} is out of range", field=name)
-    return int(z), int(x), int(y)
+    """Gives the tile address of the path; `service.check_address` checks x and y at z."""
+    path = {"z": z, "x": x, "y": y}
+    zoom = params.zoom(path, "z", whole=True, max_zoom=settings.TILES_MAX_ZOOM)
+    return int(zoom), params.integer(path, "x"), params.integer(path, "y")
 
 
 def _cache_headers(response: HttpResponse, etag: str, private: bool) -> HttpResponse:
@@ -160,8 +160,6 @@ class StyleView(APIView):
         tags=["tiles"],
     )
     def get(self, request, theme: str):
-        variant = request.query_params.get("variant", "light")
-        if variant not in styles.VARIANTS:
-            raise BadInput("variant must be dark or light", field="variant")
+        variant = params.choice(request.query_params, "variant", styles.VARIANTS, "light")
         base = request.build_absolute_uri("/")[:-1]
         return Response(styles.style(theme, variant, scope_for(request), base))

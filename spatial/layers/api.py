@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import params
 from core.errors import ErrorSerializer
 from core.access import public
 from accounts.scoping import scope_for
@@ -65,8 +66,9 @@ class LayerListView(APIView):
     )
     def get(self, request: Request) -> Response:
         scope = scope_for(request)
+        query = request.query_params
         layers = registry.list_layers(
-            scope, request.query_params.get("kind"), request.query_params.get("group")
+            scope, params.text(query, "kind", None), params.text(query, "group", None)
         )
         return Response({"layers": [registry.describe(layer) for layer in layers]})
 
@@ -211,27 +213,12 @@ class LayerExportView(APIView):
         path, name, content_type = export_service.export_layer(
             layer,
             scope,
-            request.query_params.get("format", "geojson"),
-            request.query_params.get("crs"),
+            params.text(request.query_params, "format", "geojson"),
+            params.text(request.query_params, "crs", None),
         )
         handle = open(path, "rb")
         shutil.rmtree(path.parent, ignore_errors=True)  # the open handle keeps the data
         return FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)
-
-
-def _number(request: Request, name: str, default: float | None = None) -> float:
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        if default is None:
-            raise BadInput(f"{name} is required", field=name)
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise BadInput(f"{name} must be a number", field=name) from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise BadInput(f"{name} must be a finite number", field=name)
-    return number
 
 
 @public
@@ -254,18 +241,17 @@ class IdentifyView(APIView):
     def get(self, request: Request) -> Response:
         from spatial import crs as crs_module
 
-        lon, lat = crs_module.to_wgs84(
-            _number(request, "lon"), _number(request, "lat"), request.query_params.get("crs")
-        )
-        keys = [k for k in request.query_params.get("layers", "").split(",") if k.strip()]
+        query = request.query_params
+        given = params.point(query)
+        lon, lat = crs_module.to_wgs84(given.x, given.y, given.crs)
         config = mapconfig.default_config()
         result = identify_service.identify(
             scope_for(request),
             lon,
             lat,
-            [k.strip() for k in keys],
-            _number(request, "tolerance_px", 5.0),
-            _number(request, "zoom", 16.0),
+            params.names(query, "layers", []),
+            params.number(query, "tolerance_px", 5.0, low=0, high=100),
+            params.zoom(query, "zoom", 16.0),
             config.tile_size,
         )
         return Response(result)

@@ -8,7 +8,6 @@ import math
 from datetime import datetime
 
 from django.db import connection
-from django.utils.dateparse import parse_date, parse_datetime
 from psycopg2 import sql
 
 from core.errors import BadInput
@@ -21,54 +20,10 @@ __all__ = [
     "MAX_LIMIT",
     "FeatureQuery",
     "Filters",
-    "parse_bbox",
-    "parse_datetime_range",
     "property_filters",
 ]
 
 MAX_LIMIT = 10_000
-
-
-def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    """Gives (minx, miny, maxx, maxy) from `bbox=` (4 or 6 numbers, CRS84)."""
-    if not text:
-        return None
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise BadInput("bbox must be 4 numbers: minlon,minlat,maxlon,maxlat", "bbox") from None
-    if len(values) == 6:
-        values = [values[0], values[1], values[3], values[4]]
-    if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise BadInput("bbox must be 4 numbers: minlon,minlat,maxlon,maxlat", field="bbox")
-    minx, miny, maxx, maxy = values
-    if miny > maxy or not (-90 <= miny <= 90 and -90 <= maxy <= 90):
-        raise BadInput("bbox latitudes must be within -90..90 and ordered", field="bbox")
-    return minx, miny, maxx, maxy
-
-
-def _instant(text: str, field: str = "datetime") -> datetime | None:
-    if text in ("", ".."):
-        return None
-    value = parse_datetime(text)
-    if value is None:
-        day = parse_date(text)
-        if day is not None:
-            value = datetime(day.year, day.month, day.day)
-    if value is None:
-        raise BadInput("datetime must be RFC 3339 (an instant or start/end, .. for open)", field)
-    return value
-
-
-def parse_datetime_range(text: str | None) -> tuple[datetime | None, datetime | None] | None:
-    """Gives (start, end) from `datetime=` (instant, or start/end with `..` for open ends)."""
-    if not text:
-        return None
-    if "/" in text:
-        start, end = text.split("/", 1)
-        return _instant(start), _instant(end)
-    moment = _instant(text)
-    return moment, moment
 
 
 class FeatureQuery:

@@ -18,22 +18,18 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.views import APIView
 
 from spatial.layers import registry
-from spatial.layers.features import (
-    MAX_LIMIT,
-    FeatureQuery,
-    Filters,
-    parse_bbox,
-    parse_datetime_range,
-    property_filters,
-)
+from core import params
+from spatial.layers.features import MAX_LIMIT, FeatureQuery, Filters, property_filters
 from spatial.models import Layer
 from core.access import public
 from accounts.scoping import scope_for
-from core.errors import BadInput, NotFound
+from core.errors import NotFound
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+# The names of CRS84 a client may give as `bbox-crs` or `crs`: the only CRS offered.
+CRS84_NAMES = (CRS84, "EPSG:4326", "http://www.opengis.net/def/crs/EPSG/0/4326")
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -58,9 +54,7 @@ FORMATS = ["json", "geojson", "application/json", GEOJSON]
 
 
 def _check_format(request: HttpRequest) -> None:
-    fmt = request.GET.get("f")
-    if fmt not in (None, "", *FORMATS):
-        raise BadInput("only JSON is offered: f=json", field="f")
+    params.choice(request.GET, "f", FORMATS, None)
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -158,42 +152,21 @@ def collection(request: HttpRequest, key: str) -> HttpResponse:
     return _respond(_collection(_vector_layer(key, scope_for(request)), _base(request)))
 
 
-def _int(request: HttpRequest, name: str, default: int, low: int, high: int | None) -> int:
-    text = request.GET.get(name)
-    if text in (None, ""):
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadInput(f"{name} must be an integer", field=name) from None
-    if value < low:
-        raise BadInput(f"{name} must be at least {low}", field=name)
-    return min(value, high) if high is not None else value
-
-
-def _check_crs_params(request: HttpRequest) -> None:
-    for name in ("bbox-crs", "crs"):
-        value = request.GET.get(name)
-        if value and value not in (
-            CRS84,
-            "EPSG:4326",
-            "http://www.opengis.net/def/crs/EPSG/0/4326",
-        ):
-            raise BadInput(f"{name} must be {CRS84}", field=name)
-
-
 def items(request: HttpRequest, key: str) -> HttpResponse:
     """A page of a collection's features (GeoJSON FeatureCollection with paging links)."""
     _check_format(request)
-    _check_crs_params(request)
+    for name in ("bbox-crs", "crs"):
+        params.choice(request.GET, name, CRS84_NAMES, None)
     scope = scope_for(request)
     layer = _vector_layer(key, scope)
-    limit = _int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    offset = _int(request, "offset", 0, 0, None)
+    # OGC API: a limit above the maximum is served at the maximum, not refused.
+    limit = params.integer(request.GET, "limit", DEFAULT_LIMIT, low=1, high=MAX_LIMIT, clamp=True)
+    offset = params.integer(request.GET, "offset", 0, low=0)
     query_values = {k: request.GET.get(k) for k in request.GET}
     filters = Filters(
-        bbox=parse_bbox(request.GET.get("bbox")),
-        datetime=parse_datetime_range(request.GET.get("datetime")),
+        bbox=params.bbox(request.GET, "bbox", None),
+        # Times without an offset are UTC here, as the database session reads them.
+        datetime=params.interval(request.GET, "datetime", None, naive_tz=UTC),
         properties=property_filters(layer, query_values, RESERVED),
     )
     query = FeatureQuery(layer, scope)
