@@ -26,8 +26,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import threading
 from dataclasses import asdict, dataclass, field
 
+from cachetools import LRUCache, cached
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -316,6 +318,10 @@ class _Prepared:
 _STATEMENTS: dict[str, _Prepared] = {}
 
 
+# Building the scope's conditions costs more than running them (70 µs for a person), and a
+# scope gives the same text and values every time (the layers' flags are read by the query), so
+# they are kept per scope: scopes are frozen values, equal for the same person, grants and area.
+@cached(LRUCache(maxsize=4096), key=lambda scope, context: scope, lock=threading.Lock())
 def _statement(scope: Scope, context) -> tuple[_Prepared, dict]:
     """Gives the prepared statement for the scope's shape, and the scope's parameters."""
     visibility, scope_params = _visibility(scope, context)
