@@ -8,12 +8,9 @@ looks like SQL is just a value that matches nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, time
-
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from psycopg2 import sql
 
+from core import params
 from core.errors import BadInput
 from core.sqlparts import Part, bind
 
@@ -28,21 +25,11 @@ def _parse_value(spec: dict, raw: str) -> object:
     name = spec["name"]
     if len(raw) > MAX_VALUE_LENGTH:
         raise BadInput(f"filter {name}: a value is longer than {MAX_VALUE_LENGTH}", field=name)
+    # One value of a comma list, read as the one query parser reads a parameter.
     if kind == "integer":
-        try:
-            return int(raw)
-        except ValueError:
-            raise BadInput(f"filter {name}: {raw!r} is not an integer", field=name) from None
+        return params.integer({name: raw}, name)
     if kind == "datetime":
-        parsed = parse_datetime(raw)
-        if parsed is None:
-            day = parse_date(raw) if len(raw) == 10 else None
-            if day is None:
-                raise BadInput(f"filter {name}: {raw!r} is not an ISO date or time", field=name)
-            parsed = datetime.combine(day, time.min)
-        if timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed)
-        return parsed
+        return params.instant({name: raw}, name)
     return raw
 
 
