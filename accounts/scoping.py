@@ -179,7 +179,8 @@ class Scope:
         single layers, its id) from ``spatial_layer``, in InitPlans served by the unique index on
         ``spatial_layer.key`` that run once per query. For hot one-query paths (locate, reverse,
         lookups by code) that must not add a round trip. A key with no layer reads as a
-        non-public layer granted to nobody but system admins."""
+        non-public layer that no single-layer grant names (positions granting every layer
+        still see its rows inside their areas)."""
         if srid not in _AREA_COLUMN:
             raise ValueError(f"layer_condition_by_key supports SRID 4326 or 3857, not {srid}")
         if self.sees_everything:
