@@ -328,3 +328,17 @@ def test_interval_shapes():
     assert params.interval({"datetime": "2024-03-01/.."}, naive_tz=UTC) == (day, None)
     for text in ("2024-03-01/2024-04-01/2024-05-01", "yesterday/..", "../tomorrow"):
         refused(lambda text=text: params.interval({"datetime": text}), "datetime")
+
+
+def test_params_imports_no_project_app():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(params))
+    imported = {
+        (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not imported & {"accounts", "cases", "data", "geocoder", "spatial", "tiles", "web"}
