@@ -14,6 +14,7 @@ from django.db import connection
 from psycopg2 import sql
 
 from accounts.scoping import Scope, system_scope
+from core.sqlparts import bind
 
 from .dictionary import BuildingPoint, Door, Entry, Gazetteer, gazetteer
 from .linepoint import DoorMark, interpolate, side_for
@@ -202,11 +203,13 @@ def _area_code(area: Entry, scope: Scope = _WHOLE) -> str | None:
     """Gives the code of an admin area if `scope` sees it in its level's layer (one query by
     primary key; the scope's condition reads the layer's flags in the same query)."""
     condition = scope.layer_condition_by_key(SOURCE_LAYERS[area.kind], sql.SQL("a.geom"))
-    query = sql.SQL("SELECT a.code FROM spatial_adminarea a WHERE a.id = %s AND {}").format(
-        condition.sql
+    query = bind(
+        "SELECT a.code FROM spatial_adminarea a WHERE a.id = {id} AND {visible}",
+        id=area.id,
+        visible=condition,
     )
     with connection.cursor() as cur:
-        cur.execute(query, [area.id, *condition.params])
+        cur.execute(*query)
         row = cur.fetchone()
     return row[0] if row else None
 
@@ -493,12 +496,12 @@ def _nearest(items, place: Entry):
 # the row (for a non-public layer an anonymous caller's is a one-time FALSE: nothing is read).
 GRID_SQL = """
 SELECT g.id, g.code, ST_X(p), ST_Y(p), c.name FROM (
-  SELECT *, ST_PointOnSurface(geom) p FROM spatial_unitgrid u WHERE code = %s AND {visible}) g
+  SELECT *, ST_PointOnSurface(geom) p FROM spatial_unitgrid u WHERE code = {code} AND {visible}) g
   JOIN spatial_adminarea c ON c.id = g.community_id
 """
 COMPONENT_SQL = """
 SELECT c.id, c.code, ST_X(p), ST_Y(p), coalesce(nullif(c.name, ''), k.name) FROM (
-  SELECT *, ST_PointOnSurface(geom) p FROM spatial_component c WHERE code = %s AND {visible}) c
+  SELECT *, ST_PointOnSurface(geom) p FROM spatial_component c WHERE code = {code} AND {visible}) c
   LEFT JOIN data_category k ON k.id = c.category_id
 """
 
@@ -510,9 +513,8 @@ def _by_code(r: Interpretation, scope: Scope = _WHOLE) -> list[Candidate]:
     level = "grid" if grid else "component"
     template, alias = (GRID_SQL, "u") if grid else (COMPONENT_SQL, "c")
     condition = scope.layer_condition_by_key(SOURCE_LAYERS[level], sql.Identifier(alias, "geom"))
-    query = sql.SQL(template).format(visible=condition.sql)
     with connection.cursor() as cur:
-        cur.execute(query, [r.code, *condition.params])
+        cur.execute(*bind(template, code=r.code, visible=condition))
         row = cur.fetchone()
     if row is None:
         return []
