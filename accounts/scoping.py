@@ -141,10 +141,14 @@ class Scope:
                 return UNRESTRICTED
             if relation == "outside":
                 return EMPTY
+        # Inside means sharing interior points: a feature that only touches the area's border
+        # (a grid of the next street) is not inside. ST_Intersects finds the candidates with
+        # the GiST index; ST_Touches, true when they meet on borders only, runs on those alone.
         condition = sql.SQL(
-            "ST_Intersects({geom}, (SELECT {area} FROM accounts_person WHERE id = %s))"
+            "(ST_Intersects({geom}, (SELECT {area} FROM accounts_person WHERE id = %s)) "
+            "AND NOT ST_Touches({geom}, (SELECT {area} FROM accounts_person WHERE id = %s)))"
         ).format(geom=geom, area=area)
-        return AreaCondition(condition, (self.person_id,))
+        return AreaCondition(condition, (self.person_id, self.person_id))
 
     def layer_condition(
         self,
@@ -298,7 +302,9 @@ class ScopedQuerySet(models.QuerySet):
 
         geometry = getattr(self.model, "scope_geometry_field", "geom")
         area = Person.objects.filter(pk=scope.person_id).values("area_geom")[:1]
-        return self.filter(**{f"{geometry}__intersects": Subquery(area)})
+        inside = models.Q(**{f"{geometry}__intersects": Subquery(area)})
+        touching = models.Q(**{f"{geometry}__touches": Subquery(area)})
+        return self.filter(inside & ~touching)
 
 
 # One round trip for a person's scope: its area digest, positions, permissions and layer grants.

@@ -223,5 +223,33 @@ def test_area_condition_is_unrestricted_or_empty_without_sql_to_read(inspector_a
     assert ANONYMOUS.area_condition(sql.Identifier("geom")).empty
     inspector = scope_for_user(inspector_a.user).area_condition(sql.Identifier("geom"))
     assert not inspector.unrestricted and not inspector.empty
-    assert inspector.params == (inspector_a.pk,)
+    assert inspector.params == (inspector_a.pk, inspector_a.pk)
     assert system_scope("beat").actor_name == "system:beat"
+
+
+def test_a_feature_that_only_touches_the_area_is_outside_it(inspector_a, private_layer):
+    """Street A's inspector once saw the grids of neighbouring streets that share its border.
+    Touching is not being inside; crossing the border is."""
+    from django.contrib.gis.geos import Polygon
+
+    category = Category.objects.get(kind="component", code="0101")
+    border_x = X0 + SIDE  # street A is [X0, X0+SIDE], street B [X0+SIDE, X0+2*SIDE]
+
+    def shape(minx, maxx):
+        return Polygon.from_bbox((minx, Y0 + 0.2 * SIDE, maxx, Y0 + 0.4 * SIDE))
+
+    made = {
+        "9901000101900001": shape(border_x, border_x + 0.3 * SIDE),  # in B, touching A
+        "9901000101900002": shape(border_x - 0.1 * SIDE, border_x + 0.1 * SIDE),  # across
+        "9901000101900003": shape(border_x - 0.3 * SIDE, border_x - 0.1 * SIDE),  # in A
+    }
+    for code, geom in made.items():
+        geom.srid = 4326
+        Component.objects.create(code=code, category=category, geom=geom)
+    codes = list(made)
+    assert Component.objects.filter(code__in=codes).count() == 3
+    scope = scope_for_user(inspector_a.user)
+    expected = ["9901000101900002", "9901000101900003"]
+    assert sorted(visible_codes(scope, private_layer, codes)) == expected
+    orm = Component.objects.filter(code__in=codes).visible_to(scope, private_layer)
+    assert sorted(orm.values_list("code", flat=True)) == expected
