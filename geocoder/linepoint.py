@@ -15,9 +15,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from spatial.crs import metres_per_degree
+
 DEFAULT_OFFSET_M = 12.0
-M_PER_DEG_LAT = 110_574.0
-M_PER_DEG_LON_EQ = 111_320.0
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,13 @@ class LocalFrame:
 
     def __init__(self, lon0: float, lat0: float) -> None:
         self.lon0, self.lat0 = lon0, lat0
-        self.kx = M_PER_DEG_LON_EQ * math.cos(math.radians(lat0))
+        self.kx, self.ky = metres_per_degree(lat0)
 
     def to_xy(self, lon: float, lat: float) -> tuple[float, float]:
-        return (lon - self.lon0) * self.kx, (lat - self.lat0) * M_PER_DEG_LAT
+        return (lon - self.lon0) * self.kx, (lat - self.lat0) * self.ky
 
     def to_lonlat(self, x: float, y: float) -> tuple[float, float]:
-        return self.lon0 + x / self.kx, self.lat0 + y / M_PER_DEG_LAT
+        return self.lon0 + x / self.kx, self.lat0 + y / self.ky
 
 
 def side_for(number: int, odd_side: str) -> str:

@@ -37,10 +37,9 @@ from psycopg2 import sql
 
 from accounts.scoping import Scope, system_scope
 from core.errors import BadInput
+from spatial import crs
 
 ROAD_SEARCH_METRES = 50.0
-_METRES_PER_DEGREE_LAT = 110_574.0
-_METRES_PER_DEGREE_LON_EQUATOR = 111_320.0
 
 # One round trip. Each LATERAL subquery probes one GiST index with the constant point `pt.g`
 # (no per-row transform: every table is stored in EPSG:4326 and compared in 4326):
@@ -211,12 +210,7 @@ class Placement:
 
 def search_box_degrees(lat: float, metres: float = ROAD_SEARCH_METRES) -> tuple[float, float]:
     """Gives (dlon, dlat) in degrees that cover at least `metres` around latitude `lat`."""
-    cos_lat = max(math.cos(math.radians(min(abs(lat), 89.0))), 0.01)
-    margin = 1.01  # the spheroid's metres-per-degree vary by <1% around these constants
-    return (
-        metres / (_METRES_PER_DEGREE_LON_EQUATOR * cos_lat) * margin,
-        metres / _METRES_PER_DEGREE_LAT * margin,
-    )
+    return crs.degrees_covering(metres, lat)
 
 
 def locate(

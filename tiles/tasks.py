@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import mercantile
 
 from tiles import cache, service
 from core.jobs import JobRun, dispatch, job_task
@@ -11,33 +11,30 @@ from core.models import Job
 MAX_SEED_TILES = 200_000
 
 
-def _tile_x(lon: float, z: int) -> int:
-    return min((1 << z) - 1, max(0, int((lon + 180.0) / 360.0 * (1 << z))))
-
-
-def _tile_y(lat: float, z: int) -> int:
-    lat = max(-85.0511, min(85.0511, lat))
-    r = math.radians(lat)
-    y = (1.0 - math.asinh(math.tan(r)) / math.pi) / 2.0 * (1 << z)
-    return min((1 << z) - 1, max(0, int(y)))
+def _corners(bbox: list[float], z: int) -> tuple[mercantile.Tile, mercantile.Tile]:
+    """Gives the top-left and bottom-right tiles of bbox at zoom z, as `mercantile.tiles` does
+    (the east and south edges just inside, so a tile's own bounds give that one tile)."""
+    west, south, east, north = bbox
+    west, south = max(-180.0, west), max(-85.051129, south)
+    east, north = min(180.0, east), min(85.051129, north)
+    top_left = mercantile.tile(west, north, z)
+    bottom_right = mercantile.tile(east - mercantile.LL_EPSILON, south + mercantile.LL_EPSILON, z)
+    return top_left, bottom_right
 
 
 def tiles_in_bbox(bbox: list[float], zmin: int, zmax: int):
     """Yields (z, x, y) of every tile from zmin to zmax touching bbox [minlon, minlat, maxlon,
     maxlat]."""
-    for z in range(zmin, zmax + 1):
-        for x in range(_tile_x(bbox[0], z), _tile_x(bbox[2], z) + 1):
-            for y in range(_tile_y(bbox[3], z), _tile_y(bbox[1], z) + 1):
-                yield z, x, y
+    for tile in mercantile.tiles(*bbox, range(zmin, zmax + 1)):
+        yield tile.z, tile.x, tile.y
 
 
 def count_tiles(bbox: list[float], zmin: int, zmax: int) -> int:
-    """Gives how many tiles `tiles_in_bbox` yields."""
+    """Gives how many tiles `tiles_in_bbox` yields, without listing them."""
     total = 0
     for z in range(zmin, zmax + 1):
-        nx = _tile_x(bbox[2], z) - _tile_x(bbox[0], z) + 1
-        ny = _tile_y(bbox[1], z) - _tile_y(bbox[3], z) + 1
-        total += nx * ny
+        top_left, bottom_right = _corners(bbox, z)
+        total += (bottom_right.x - top_left.x + 1) * (bottom_right.y - top_left.y + 1)
     return total
 
 

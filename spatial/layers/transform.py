@@ -80,9 +80,10 @@ def to_wgs84(geoms: np.ndarray, source: SourceCrs) -> np.ndarray:
 
 
 def check_finite(converted: np.ndarray, source: SourceCrs) -> None:
-    """Raises `BadInput` naming rows whose coordinates have no WGS84 position in `source`."""
+    """Raises `BadInput` naming rows whose coordinates have no WGS84 position in `source`
+    (not finite, or beyond lon ±180 / lat ±90, which PostGIS refuses to transform)."""
     coords, index = shapely.get_coordinates(converted, return_index=True)
-    bad = np.unique(index[~np.isfinite(coords).all(axis=1)])
+    bad = np.unique(index[~crs_module.valid_lonlat(coords[:, 0], coords[:, 1])])
     if len(bad):
         rows = ", ".join(str(i + 1) for i in bad[:10])
         raise BadInput(
@@ -183,6 +184,7 @@ def gcj02_offset_metres() -> float:
     choice would cause, reported in the import report for the admin's eye."""
     lon, lat = settings.CITY_CENTER
     glon, glat = crs_module.wgs84_to_gcj02_array(np.array([lon]), np.array([lat]))
-    dx = (glon[0] - lon) * 111_320 * np.cos(np.radians(lat))
-    dy = (glat[0] - lat) * 110_540
+    per_lon, per_lat = crs_module.metres_per_degree(lat)
+    dx = (glon[0] - lon) * per_lon
+    dy = (glat[0] - lat) * per_lat
     return float(np.hypot(dx, dy))
