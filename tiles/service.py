@@ -13,7 +13,7 @@ from cachetools import LRUCache
 from django.conf import settings
 from django.db import connection
 
-from core.errors import BadInput, Forbidden, NotFound, Unauthorized
+from core.errors import BadInput, NotFound
 from core.sqlparts import Part
 from spatial.layers.source import MERCATOR_COLUMN, WEB_MERCATOR, Filters, LayerSource
 from spatial.models import Layer
@@ -95,9 +95,9 @@ def registry_rows(keys: set[str]) -> dict[str, Layer]:
 def resolve(names: list[str], scope, kinds: tuple[str, ...] | None = None) -> list[TileLayer]:
     """Gives the tile layers for `names` the caller may read, in order.
 
-    Unknown names are 404. A single unreadable layer is 401 (anonymous) or 403; in a composite
-    an unreadable layer is left out, so one base-map URL serves every caller, and only a
-    composite with nothing readable is 401/403.
+    Unknown names are 404, and so is a layer the caller may not read (no existence leak); in a
+    composite an unreadable layer is left out, so one base-map URL serves every caller, and
+    only a composite with nothing readable is 404.
     """
     return resolve_lazily(names, lambda: scope, kinds)[0]
 
@@ -135,9 +135,9 @@ def resolve_lazily(names: list[str], get_scope, kinds: tuple[str, ...] | None = 
     scope = get_scope()
     readable = [t for t in found if scope.can_read_layer(t.layer)]
     if not readable:
-        if scope.is_anonymous:
-            raise Unauthorized(f"sign in to read layer {found[0].name}")
-        raise Forbidden(f"your positions do not grant layer {found[0].name}")
+        # As OGC API and the registry answer: a layer the caller may not read does not exist
+        # for them (401/403 here confirmed the key of a private layer).
+        raise NotFound(f"no such layer: {found[0].name}", field="layers")
     return readable, scope
 
 

@@ -70,7 +70,7 @@ class LayerListView(APIView):
         layers = registry.list_layers(
             scope, params.text(query, "kind", None), params.text(query, "group", None)
         )
-        return Response({"layers": [registry.describe(layer) for layer in layers]})
+        return Response({"layers": [registry.describe(layer, scope) for layer in layers]})
 
 
 @public
@@ -85,7 +85,8 @@ class LayerDetailView(APIView):
         responses={200: LayerSerializer, **ERRORS},
     )
     def get(self, request: Request, key: str) -> Response:
-        return Response(registry.describe(registry.get_layer(key, scope_for(request))))
+        scope = scope_for(request)
+        return Response(registry.describe(registry.get_layer(key, scope), scope))
 
     @extend_schema(
         operation_id="layers_edit",
@@ -97,7 +98,8 @@ class LayerDetailView(APIView):
         scope = scope_for(request)
         actions.do_edit_layer.require(scope)
         layer = registry.get_layer(key, scope)
-        return Response(registry.describe(actions.do_edit_layer(scope, layer, _body(request))))
+        edited = actions.do_edit_layer(scope, layer, _body(request))
+        return Response(registry.describe(edited, scope))
 
     @extend_schema(
         operation_id="layers_delete",
@@ -125,7 +127,7 @@ class LayerRefreshView(APIView):
         actions.do_refresh_layer.require(scope)
         layers = registry.list_layers(scope) if key == "all" else [registry.get_layer(key, scope)]
         refreshed = [actions.do_refresh_layer(scope, layer) for layer in layers]
-        return Response({"layers": [registry.describe(layer) for layer in refreshed]})
+        return Response({"layers": [registry.describe(layer, scope) for layer in refreshed]})
 
 
 class LayerImportView(APIView):

@@ -105,9 +105,12 @@ def _jsonable(value):
 
 
 def property_filters(layer: Layer, query: dict, reserved: set[str]) -> dict:
-    """Gives {column: value} for query parameters naming the layer's declared fields;
-    `BadInput` for any other unknown parameter."""
-    declared = {f["name"] for f in layer.fields} & set(table_columns(layer))
+    """Gives {column: value} for query parameters naming the layer's declared, visible fields
+    (a hidden field filters nothing: filtering by it would reveal its values); `BadInput` for
+    any other parameter."""
+    declared = {f["name"] for f in layer.fields if f.get("visible", True)} & set(
+        table_columns(layer)
+    )
     filters = {}
     for name, value in query.items():
         if name in reserved:

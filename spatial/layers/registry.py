@@ -7,6 +7,7 @@ from django.db import connection, transaction
 
 from core.errors import BadInput, Conflict, NotFound
 from core.sqlparts import bind
+from accounts import permissions as perms
 from spatial.models import Layer
 
 from . import writer
@@ -57,15 +58,25 @@ def list_layers(scope, kind: str | None = None, group: str | None = None) -> lis
     return [layer for layer in layers if scope.can_read_layer(layer)]
 
 
-def describe(layer: Layer) -> dict:
-    """Gives the JSON description of a layer."""
+def sees_whole_layer(layer: Layer, scope) -> bool:
+    """Whether the caller reads every row of the layer (public layers, system admins): only
+    then are its city-wide count and extent theirs to see."""
+    return layer.public or scope.sees_everything
+
+
+def describe(layer: Layer, scope) -> dict:
+    """Gives the JSON description of a layer as the caller may see it: hidden fields only for
+    those who edit layers, count and extent only for those who read every row."""
+    whole = sees_whole_layer(layer, scope)
+    editor = scope.has_perm(perms.LAYERS_EDIT)
+    fields = [f for f in layer.fields or [] if editor or f.get("visible", True)]
     return {
         "key": layer.key,
         "title": layer.title,
         "description": layer.description,
         "kind": layer.kind,
         "geometry_type": layer.geometry_type,
-        "fields": layer.fields,
+        "fields": fields,
         "purpose": layer.purpose,
         "purpose_label": layer.get_purpose_display() if layer.purpose else "",
         "group": layer.group,
@@ -73,8 +84,8 @@ def describe(layer: Layer) -> dict:
         "max_zoom": layer.max_zoom,
         "public": layer.public,
         "style": layer.style,
-        "extent": layer.extent,
-        "feature_count": layer.feature_count,
+        "extent": layer.extent if whole else None,
+        "feature_count": layer.feature_count if whole else None,
         "datetime_column": layer.datetime_column,
         "version": layer.version,
         "sort_order": layer.sort_order,

@@ -169,6 +169,6 @@ class LayerSource:
         return join(parts)
 
     def filterable(self) -> set[str]:
-        """Gives the declared fields (visible or not) that the table has: the names a request
-        may filter by."""
-        return {f["name"] for f in self.layer.fields or [] if isinstance(f, dict)} & set(self.types)
+        """Gives the declared, visible fields that the table has: the names a request may filter
+        by (a hidden field filters nothing: filtering by it would reveal its values)."""
+        return set(self.columns)

@@ -103,7 +103,7 @@ def conformance(request: HttpRequest) -> HttpResponse:
     return _respond({"conformsTo": CONFORMANCE})
 
 
-def _collection(layer: Layer, base: str) -> dict:
+def _collection(layer: Layer, base: str, scope) -> dict:
     href = f"{base}/collections/{layer.key}"
     body = {
         "id": layer.key,
@@ -116,7 +116,7 @@ def _collection(layer: Layer, base: str) -> dict:
             {"href": f"{href}/items", "rel": "items", "type": GEOJSON, "title": "features"},
         ],
     }
-    if layer.extent:
+    if layer.extent and registry.sees_whole_layer(layer, scope):
         body["extent"] = {"spatial": {"bbox": [layer.extent], "crs": CRS84}}
     if layer.datetime_column:
         body.setdefault("extent", {})["temporal"] = {"interval": [[None, None]]}
@@ -141,7 +141,7 @@ def collections(request: HttpRequest) -> HttpResponse:
     return _respond(
         {
             "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
-            "collections": [_collection(layer, base) for layer in layers],
+            "collections": [_collection(layer, base, scope) for layer in layers],
         }
     )
 
@@ -149,7 +149,8 @@ def collections(request: HttpRequest) -> HttpResponse:
 def collection(request: HttpRequest, key: str) -> HttpResponse:
     """One collection's description."""
     _check_format(request)
-    return _respond(_collection(_vector_layer(key, scope_for(request)), _base(request)))
+    scope = scope_for(request)
+    return _respond(_collection(_vector_layer(key, scope), _base(request), scope))
 
 
 def items(request: HttpRequest, key: str) -> HttpResponse:

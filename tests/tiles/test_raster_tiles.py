@@ -88,9 +88,9 @@ def test_nodata_is_transparent_and_outside_is_204(client, db, geotiff):
 
 def test_raster_layer_errors(client, db, geotiff):
     call_command("load_raster", str(geotiff), key="ortho", title="影像", stdout=io.StringIO())
-    assert client.get("/tiles/ortho/16/1/1.png").status_code == 401  # not public
+    assert client.get("/tiles/ortho/16/1/1.png").status_code == 404  # not public: not there
     assert client.get("/tiles/unit_grids/16/1/1.png").status_code == 404
     assert client.get("/tiles/ortho/30/1/1.png").status_code == 400
-    assert client.get("/tiles/ortho/16/1/1.mvt").status_code in (401, 404)
+    assert client.get("/tiles/ortho/16/1/1.mvt").status_code == 404
     with pytest.raises(Exception, match="cannot read"):
         call_command("load_raster", "/nonexistent.tif", key="x", title="x")

@@ -56,8 +56,11 @@ def test_tilejson_of_a_composite_and_of_aggregates(client, town, tmp_path):
 
 
 def test_tilejson_refuses_what_tiles_refuse(client, town):
-    assert client.get("/tiles/components.json").status_code == 401
-    assert client.get("/tiles/nothing.json").status_code == 404
+    private = client.get("/tiles/components.json")
+    unknown = client.get("/tiles/nothing.json")
+    # A private layer is as absent as an unknown one: the answers do not tell them apart.
+    assert private.status_code == unknown.status_code == 404
+    assert private.json()["error"]["code"] == unknown.json()["error"]["code"] == "not_found"
 
 
 def style_check(style: dict, tmp_path: Path) -> str:

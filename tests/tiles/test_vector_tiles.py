@@ -184,7 +184,7 @@ def test_zoom_outside_the_layer_range_is_an_empty_204(client, town):
 
 def test_anonymous_callers_get_no_non_public_layer(client, town):
     z, x, y = tile_of(*TOWN_CENTRE, 16)
-    assert client.get(f"/tiles/components/{z}/{x}/{y}.mvt").status_code == 401
+    assert client.get(f"/tiles/components/{z}/{x}/{y}.mvt").status_code == 404
     composite = client.get(f"/tiles/unit_grids,components/{z}/{x}/{y}.mvt")
     assert set(decode(composite.content)) == {"unit_grids"}
     assert composite["Cache-Control"].startswith("public")
