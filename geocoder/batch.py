@@ -74,6 +74,21 @@ def start_batch(upload, owner, sync: bool = False) -> Job:
     return dispatch(job, geocode_batch, sync=sync)
 
 
+def result_names(header: list[str]) -> dict[str, str]:
+    """Gives the output column of each result column: its own name, or ``geocode_<name>`` (then
+    numbered) when the input already has a column of that name, so no input value is lost."""
+    taken = set(header)
+    names = {}
+    for name in RESULT_COLUMNS:
+        out, n = name, 1
+        while out in taken:
+            out = f"geocode_{name}" if n == 1 else f"geocode_{name}_{n}"
+            n += 1
+        taken.add(out)
+        names[name] = out
+    return names
+
+
 def explain(parsed) -> str:
     """Gives why a row matched nothing, from its tokens."""
     if not parsed.text:
@@ -95,14 +110,15 @@ def run_batch(run: JobRun) -> dict:
     header, rows, column = read_rows(Path(job.params["path"]).read_bytes())
     run.progress(0, len(rows))
     out_path = batch_dir() / f"{job.pk}.result.csv"
+    names = result_names(header)
     with out_path.open("w", newline="", encoding="utf-8-sig") as fh:
-        writer = csv.DictWriter(fh, fieldnames=header + RESULT_COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(fh, fieldnames=header + list(names.values()), extrasaction="ignore")
         writer.writeheader()
         for n, row in enumerate(rows, 1):
             parsed, cands = geocode(row.get(column) or "", limit=1)
             if cands:
                 c = cands[0]
-                row.update(
+                result = dict(
                     match_address=c.address,
                     match_level=c.match_level,
                     combination=c.combination or "",
@@ -114,7 +130,8 @@ def run_batch(run: JobRun) -> dict:
                 levels[c.match_level] = levels.get(c.match_level, 0) + 1
             else:
                 unmatched += 1
-                row.update(match_level="unmatched", score=0, note=explain(parsed))
+                result = dict(match_level="unmatched", score=0, note=explain(parsed))
+            row.update({names[k]: v for k, v in result.items()})
             writer.writerow(row)
             run.progress(n)
     Job.objects.filter(pk=job.pk).update(result_path=str(out_path))

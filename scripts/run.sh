@@ -15,6 +15,16 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+# Serve as in production: DEBUG off (debug pages are for `runserver`), with this machine's own
+# secret key, made once. The demo users are allowed because this is the demo.
+mkdir -p "$VAR"
+if [ -z "${CITYGRID_SECRET_KEY:-}" ]; then
+  [ -s "$VAR/secret_key" ] || (umask 077 && "$PY" -c "import secrets; print(secrets.token_urlsafe(50))" >"$VAR/secret_key")
+  CITYGRID_SECRET_KEY="$(cat "$VAR/secret_key")"
+fi
+export CITYGRID_SECRET_KEY CITYGRID_DEBUG="${CITYGRID_DEBUG:-0}"
+export CITYGRID_ALLOW_DEMO_USERS="${CITYGRID_ALLOW_DEMO_USERS:-1}"
+
 "$ROOT/scripts/services.sh" start
 "$PY" manage.py migrate --noinput -v 0
 "$PY" manage.py collectstatic --noinput -v 0

@@ -1,10 +1,12 @@
 """CityGrid settings. Every value comes from the environment here and only here."""
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -17,11 +19,35 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = _env_bool("CITYGRID_DEBUG", True)
-SECRET_KEY = os.environ.get("CITYGRID_SECRET_KEY", "citygrid-development-key-not-for-production")
+SECRET_KEY = os.environ.get("CITYGRID_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        # A known key signs sessions anyone could forge: never serve with it.
+        raise ImproperlyConfigured(
+            "CITYGRID_DEBUG=0 needs CITYGRID_SECRET_KEY (a long random value)"
+        )
+    SECRET_KEY = "citygrid-development-key-not-for-production"
 ALLOWED_HOSTS = os.environ.get("CITYGRID_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(
     ","
 )
 ALLOW_DEMO_USERS = _env_bool("CITYGRID_ALLOW_DEMO_USERS", False)
+
+
+def _networks(value: str) -> list[str]:
+    """Gives the IP addresses and CIDR networks of a comma-separated list (refusing bad ones)."""
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    for name in names:
+        try:
+            ipaddress.ip_network(name, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"not an IP address or CIDR network: {name!r}") from None
+    return names
+
+
+# Reverse proxies whose X-Forwarded-For is believed (accounts.authentication.client_ip): when
+# the direct peer is one of these, the client is the right-most untrusted address in the header.
+# Empty (the default): REMOTE_ADDR is the client and the header is ignored.
+TRUSTED_PROXIES = _networks(os.environ.get("CITYGRID_TRUSTED_PROXIES", ""))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -34,6 +60,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_gis",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # the API reference's Redoc, served from here (no CDN)
     "core",
     "web",
     "accounts",
@@ -54,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "web.middleware.SecurityHeadersMiddleware",
     "core.errors.JsonErrorMiddleware",
     "accounts.audit.OperationLogMiddleware",
 ]
@@ -125,6 +153,12 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CITYGRID_CACHE_PREFIX", "citygrid"),
+        # A Redis that stops answering fails a cache call within this time instead of holding
+        # the request (the tile cache then serves without it, see tiles/cache.py).
+        "OPTIONS": {
+            "socket_connect_timeout": float(os.environ.get("CITYGRID_CACHE_TIMEOUT_S", 1.0)),
+            "socket_timeout": float(os.environ.get("CITYGRID_CACHE_TIMEOUT_S", 1.0)),
+        },
     }
 }
 
@@ -202,6 +236,9 @@ CITY_METRIC_SRID = int(os.environ.get("CITYGRID_METRIC_SRID", "4548"))
 # the highest zoom served and the simplification tolerance in tile units (1/4096 of a tile).
 TILES_CACHE_ENABLED = _env_bool("CITYGRID_TILES_CACHE", True)
 TILES_CACHE_SECONDS = int(os.environ.get("CITYGRID_TILES_CACHE_SECONDS", 7 * 24 * 3600))
+# After Redis fails a tile cache call, tiles are served without the cache this long before
+# the cache is tried again.
+TILES_CACHE_RETRY_SECONDS = float(os.environ.get("CITYGRID_TILES_CACHE_RETRY_SECONDS", 10))
 TILES_MAX_AGE = int(os.environ.get("CITYGRID_TILES_MAX_AGE", 0))
 TILES_MAX_ZOOM = int(os.environ.get("CITYGRID_TILES_MAX_ZOOM", 24))
 TILES_SIMPLIFY_PX = float(os.environ.get("CITYGRID_TILES_SIMPLIFY_PX", 1.0))
@@ -223,6 +260,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "REDOC_DIST": "SIDECAR",  # Redoc from drf-spectacular-sidecar's static files, not a CDN
     "ENUM_NAME_OVERRIDES": {"DepartmentKindEnum": "accounts.models.Department.Kind"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
