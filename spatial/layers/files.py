@@ -1,8 +1,9 @@
 """Gives safe local copies of uploaded files: bounded size, zip entries checked, nothing written
-outside `settings.UPLOAD_DIR`."""
+outside `settings.UPLOAD_DIR`, and what a file's bytes say it is (`sniff`), whatever its name."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 import zipfile
@@ -16,6 +17,17 @@ from core.errors import BadInput, TooLarge
 MAX_EXPANSION = 4
 MAX_ZIP_ENTRIES = 10_000
 CHUNK = 1024 * 1024
+# How much of a file `sniff` reads to tell what it is.
+SNIFF_BYTES = 64 * 1024
+# Zip members refused by name: a GDAL VRT opens whatever files or URLs it names.
+REFUSED_MEMBER_SUFFIXES = (".vrt",)
+# What `sniff` calls a GDAL virtual dataset (an XML document that names other datasets).
+VRT_KINDS = ("xml:ogrvrtdatasource", "xml:vrtdataset")
+# GDAL's virtual file systems (/vsicurl/, /vsizip/, ...): in a path or in a file's text, they
+# would make GDAL read other files or fetch URLs. Also as UTF-16, which XML may be written in.
+VSI_MARKERS = tuple("/vsi".encode(codec) for codec in ("ascii", "utf-16-le", "utf-16-be"))
+_XML_MISC = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.S)
+_XML_TAG = re.compile(rb"\s*<(!DOCTYPE|[A-Za-z_][\w.:-]*)")
 
 
 def upload_root() -> Path:
@@ -54,6 +66,8 @@ def safe_name(name: str) -> str:
     base = "".join(c for c in base if c.isalnum() or c in "._-") or "upload"
     if base.startswith("."):
         base = "upload" + base
+    elif base.lower().startswith("vsi"):  # no path component that GDAL could take for /vsi…/
+        base = "upload-" + base
     return base[:120]
 
 
@@ -95,8 +109,9 @@ def copy_into(source: Path, work_dir: Path) -> Path:
 def extract_zip(archive: Path, work_dir: Path) -> Path:
     """Gives the directory a zip archive was safely extracted into.
 
-    Refuses entries with absolute paths, drive letters or `..`, symlinks, more than
-    MAX_ZIP_ENTRIES entries, and archives whose uncompressed total exceeds the bound.
+    Refuses entries with absolute paths, drive letters or `..`, symlinks, GDAL VRTs (by name
+    or content), more than MAX_ZIP_ENTRIES entries, and archives whose uncompressed total
+    exceeds the bound.
     """
     try:
         zf = zipfile.ZipFile(archive)
@@ -133,6 +148,7 @@ def extract_zip(archive: Path, work_dir: Path) -> Path:
                         out.write(chunk)
             except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
                 raise BadInput(f"corrupt zip entry {info.filename!r}: {exc}", field="file") from exc
+    _check_extracted(dest)
     return dest
 
 
@@ -144,6 +160,99 @@ def _check_entry(info: zipfile.ZipInfo) -> None:
     mode = info.external_attr >> 16
     if mode and (mode & 0o170000) == 0o120000:
         raise BadInput(f"zip entry is a symbolic link: {info.filename!r}", field="file")
+    if name.lower().endswith(REFUSED_MEMBER_SUFFIXES):
+        raise BadInput(
+            f"zip entry {info.filename!r} is a GDAL VRT, which can read other files; refused",
+            field="file",
+        )
+
+
+def _check_extracted(dest: Path) -> None:
+    """Refuses an extracted tree holding a link, anything outside `dest` or a VRT by content."""
+    for path in dest.rglob("*"):
+        if path.is_symlink() or not inside(dest, path):
+            raise BadInput(f"zip entry is a link: {path.relative_to(dest)}", field="file")
+        if path.is_file() and is_vrt(sniff(path)):
+            raise BadInput(
+                f"zip entry {str(path.relative_to(dest))!r} is a GDAL VRT document, which can "
+                "read other files; refused",
+                field="file",
+            )
+
+
+def sniff(path: Path) -> str:
+    """Gives what a file's first bytes say it is, whatever its name: "empty", "zip", "sqlite",
+    "shape" (a .shp or .shx), "osm-pbf", "json", "xml:<root element>", "xml-doctype", "text"
+    or "binary"."""
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if not head:
+        return "empty"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith(b"SQLite format 3\x00"):
+        return "sqlite"
+    if head.startswith(b"\x00\x00\x27\x0a"):  # the Shapefile file code, 9994
+        return "shape"
+    if b"OSMHeader" in head[4:32]:  # a PBF file opens with its OSMHeader blob's header
+        return "osm-pbf"
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):
+            head = head[2:].decode(codec, "replace").encode()
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text[:1] in (b"{", b"["):
+        return "json"
+    if text[:1] == b"<":
+        return _xml_kind(text)
+    return "binary" if b"\x00" in head else "text"
+
+
+def _xml_kind(text: bytes) -> str:
+    pos = 0
+    while match := _XML_MISC.match(text, pos):
+        pos = match.end()
+    tag = _XML_TAG.match(text, pos)
+    if tag is None:
+        return "text"
+    name = tag.group(1).decode("ascii")
+    if name == "!DOCTYPE":
+        return "xml-doctype"
+    return "xml:" + name.rsplit(":", 1)[-1]
+
+
+def is_vrt(kind: str) -> bool:
+    """Whether a `sniff` result is a GDAL VRT document (GDAL matches its root in any case)."""
+    return kind.lower() in VRT_KINDS
+
+
+def describe_kind(kind: str) -> str:
+    """Gives the words for a `sniff` result, for messages."""
+    if is_vrt(kind):
+        return f"a GDAL VRT document (XML <{kind[4:]}>), which can read other files"
+    if kind.startswith("xml:"):
+        return f"XML with root element <{kind[4:]}>"
+    return {
+        "empty": "empty",
+        "zip": "a zip archive",
+        "sqlite": "an SQLite database",
+        "shape": "Shapefile geometry",
+        "osm-pbf": "OSM PBF",
+        "json": "JSON",
+        "xml-doctype": "XML with a DOCTYPE (entity) declaration",
+        "text": "plain text",
+    }.get(kind, "binary data")
+
+
+def refers_to_vsi(path: Path) -> bool:
+    """Whether a text file mentions a GDAL virtual file system path (/vsicurl/, /vsizip/, ...)."""
+    tail = b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            window = (tail + chunk).lower()
+            if any(marker in window for marker in VSI_MARKERS):
+                return True
+            tail = window[-8:]
+    return False
 
 
 def remove_work_dir(work_dir: Path) -> None:

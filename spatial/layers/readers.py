@@ -2,7 +2,8 @@
 KML, CSV (lon/lat or WKT columns) and OSM XML/PBF (roads, POIs, buildings).
 
 Reading is vectorised (pyogrio/GDAL for the geometry formats, pandas for CSV); nothing loops
-over rows in Python.
+over rows in Python. Every file is checked by `gdal_guard` first: its bytes must be what its
+format names, and GDAL reads it only with that format's driver and without network access.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import shapely
 
 from core.errors import BadInput
 
+from . import gdal_guard
 from .files import extract_zip
 
 FORMATS = ("shapefile", "geojson", "gpkg", "kml", "csv", "osm")
@@ -85,9 +87,17 @@ def read_source(
     y: str | None = None,
     wkt: str | None = None,
 ) -> SourceData:
-    """Gives the features of one file in its own CRS (no transformation yet)."""
+    """Gives the features of one file in its own CRS (no transformation yet).
+
+    The file must lie in `work_dir` under the upload root and its bytes must be what `fmt`
+    names; GDAL reads it only with that format's driver and never touches the network.
+    """
+    gdal_guard.check_path(path, work_dir)
     if path.stat().st_size == 0:
         raise BadInput("the file is empty", field="file")
+    gdal_guard.check_content(path, fmt)
+    gdal_guard.restrict_gdal()
+    gdal_guard.refused_fetches()
     reader = {
         "shapefile": _read_shapefile,
         "geojson": _read_plain,
@@ -97,7 +107,12 @@ def read_source(
     }
     if fmt == "csv":
         return _read_csv(path, x=x, y=y, wkt=wkt)
-    return reader[fmt](path, work_dir, layer) if fmt == "shapefile" else reader[fmt](path, layer)
+    try:
+        if fmt == "shapefile":
+            return reader[fmt](path, work_dir, layer)
+        return reader[fmt](path, layer)
+    finally:
+        gdal_guard.refuse_fetches()
 
 
 def _gdal_read(path: Path, layer: str | None = None, **kwargs) -> gpd.GeoDataFrame:
@@ -132,6 +147,7 @@ def _layers(path: Path) -> list[str]:
 
 
 def _read_plain(path: Path, layer: str | None) -> SourceData:
+    gdal_guard.check_driver(path, "geojson")
     frame = _gdal_read(path)
     return SourceData(frame, _crs_text(frame) or "EPSG:4326", "geojson")
 
@@ -150,9 +166,11 @@ def _read_shapefile(path: Path, work_dir: Path, layer: str | None) -> SourceData
             names = ", ".join(p.stem for p in shps)
             raise BadInput(f"the zip holds several shapefiles ({names}); choose one", "layer")
         path = shps[0]
+        gdal_guard.check_content(path, "shapefile")
     for part in (".shx", ".dbf"):
         if not _sidecar(path, part):
             raise BadInput(f"the shapefile {path.name} has no {part} file", field="file")
+    gdal_guard.check_driver(path, "shapefile")
     if _sidecar(path, ".cpg"):
         frame = _gdal_read(path)
     else:
@@ -186,6 +204,7 @@ def _read_gpkg(path: Path, layer: str | None) -> SourceData:
         layer = names[0]
     elif layer not in names:
         raise BadInput(f"no layer {layer!r} in the GeoPackage; it has {', '.join(names)}", "layer")
+    gdal_guard.check_driver(path, "gpkg", layer)
     frame = _gdal_read(path, layer=layer)
     return SourceData(frame, _crs_text(frame), "gpkg", layer)
 
@@ -194,6 +213,8 @@ def _read_kml(path: Path, layer: str | None) -> SourceData:
     names = _layers(path)
     if layer is not None and layer not in names:
         raise BadInput(f"no folder {layer!r} in the KML; it has {', '.join(names)}", "layer")
+    if names:
+        gdal_guard.check_driver(path, "kml", layer or names[0])
     frames = [_gdal_read(path, layer=name) for name in ([layer] if layer else names)]
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -208,6 +229,7 @@ def _read_osm(path: Path, layer: str | None) -> SourceData:
     if choice not in OSM_LAYERS:
         raise BadInput(f"OSM layer must be one of {', '.join(OSM_LAYERS)}", field="layer")
     gdal_layer, tag = OSM_LAYERS[choice]
+    gdal_guard.check_driver(path, "osm", gdal_layer)
     frame = _gdal_read(path, layer=gdal_layer, where=f'"{tag}" IS NOT NULL')
     return SourceData(frame.reset_index(drop=True), "EPSG:4326", "osm", choice)
 
