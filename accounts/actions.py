@@ -75,7 +75,11 @@ def do_create_person(scope, username: str, password: str | None, **fields) -> Pe
 
 @action("people.delete", permission=perms.PEOPLE_MANAGE, target=lambda p: p.pk)
 def do_delete_person(scope, person: Person) -> None:
-    """Deletes a person with its user account (its log rows keep the username)."""
+    """Deletes a person with its user account (its log rows keep the username). Nobody deletes
+    themselves: the account would vanish under its own session, and the log row of the delete
+    would name a user that no longer exists."""
+    if scope.user is not None and person.user_id == scope.user.pk:
+        raise Conflict("you cannot delete yourself; another administrator can", field="id")
     person.user.delete()
 
 

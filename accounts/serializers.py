@@ -68,8 +68,11 @@ class PositionSerializer(serializers.ModelSerializer):
     layers = serializers.SlugRelatedField(
         slug_field="key", queryset=Layer.objects.all(), many=True, required=False
     )
-    menus = serializers.JSONField(required=False)
-    columns = serializers.JSONField(required=False)
+    # The front end's page names (["cases/accept", "map"]) and its column choices per page.
+    menus = serializers.ListField(
+        child=serializers.CharField(max_length=200), max_length=200, required=False
+    )
+    columns = serializers.DictField(required=False)
 
     class Meta:
         model = Position

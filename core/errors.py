@@ -8,8 +8,12 @@ build error responses by hand. Every error body reads
 from __future__ import annotations
 
 import logging
+import sys
 
-from django.http import JsonResponse
+import psycopg2
+from django.core.signals import got_request_exception
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 from rest_framework.views import exception_handler as drf_default_handler
@@ -90,6 +94,14 @@ class TooLarge(ApiError):
     status, code = 413, "too_large"
 
 
+class ServerError(ApiError):
+    status, code = 500, "server_error"
+
+
+class ServiceUnavailable(ApiError):
+    status, code = 503, "unavailable"
+
+
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
@@ -146,8 +158,43 @@ def _as_drf(json_response: JsonResponse):
     return response
 
 
+# Database errors an API caller can act on, as the error each one answers. A connection that
+# fails or drops is an outage (503, try again); a refused constraint is a conflict with the
+# stored data (409, also when PostgreSQL checks it at commit); a value PostgreSQL cannot hold
+# is bad input (400). Django wraps driver errors in its own classes; SQL run on a raw psycopg2
+# cursor raises the driver's.
+DATABASE_ERRORS: tuple[tuple[tuple[type[Exception], ...], ApiError], ...] = (
+    (
+        (OperationalError, InterfaceError, psycopg2.OperationalError, psycopg2.InterfaceError),
+        ServiceUnavailable("the database is unavailable; try again shortly"),
+    ),
+    (
+        (IntegrityError, psycopg2.IntegrityError),
+        Conflict("the change conflicts with stored data (a duplicate or a missing reference)"),
+    ),
+    (
+        (DataError, psycopg2.DataError),
+        BadInput("a value in the request cannot be stored (out of range or not valid text)"),
+    ),
+)
+SERVER_ERROR = ServerError("internal error; it has been logged")
+HTTP_CODES = {400: "bad_input", 401: "not_authenticated", 403: "forbidden", 404: "not_found"}
+
+
+def error_for_exception(exception: BaseException | None) -> ApiError:
+    """Gives the JSON error an API caller gets for an exception no view turned into one."""
+    for classes, error in DATABASE_ERRORS:
+        if isinstance(exception, classes):
+            return error
+    return SERVER_ERROR
+
+
 class JsonErrorMiddleware:
-    """Turns `ApiError` from plain Django views into JSON, and JSON 404/500 under API paths."""
+    """Turns `ApiError` from plain Django views into JSON, and every other error under API
+    paths too: database errors by `DATABASE_ERRORS`, anything else a JSON 500. An error raised
+    outside the view (by a middleware inside this one, or at commit) reaches Django's own
+    handler first, whose page (with DEBUG, the technical page listing the settings) an API
+    caller never sees: it is replaced by the JSON error of the exception it reported."""
 
     API_PREFIXES = ("/api/", "/ogc", "/tiles/", "/styles/", "/nominatim/")
 
@@ -159,12 +206,18 @@ class JsonErrorMiddleware:
             # PostgreSQL text cannot hold NUL; refuse it before any view turns it into SQL.
             return error_response(400, "bad_input", "the request contains a NUL character")
         response = self.get_response(request)
-        if (
-            response.status_code == 404
-            and request.path.startswith(self.API_PREFIXES)
-            and not response.get("Content-Type", "").startswith("application/")
-        ):
+        if not request.path.startswith(self.API_PREFIXES) or _is_json(response):
+            return response
+        if response.status_code == 404:
             return error_response(404, "not_found", f"no such resource: {request.path}")
+        if response.status_code >= 500:
+            return api_error_response(
+                error_for_exception(getattr(request, "citygrid_exception", None))
+            )
+        if response.status_code >= 400 and response.get("Content-Type", "").startswith("text/html"):
+            # Django's own 4xx pages (with DEBUG, a technical page for SuspiciousOperation).
+            status = response.status_code
+            return error_response(status, HTTP_CODES.get(status, "error"), response.reason_phrase)
         return response
 
     def process_exception(self, request, exception):
@@ -173,9 +226,26 @@ class JsonErrorMiddleware:
         if isinstance(exception, ValueError) and "NUL" in str(exception):
             return error_response(400, "bad_input", "text may not contain NUL characters")
         if request.path.startswith(self.API_PREFIXES):
-            log.exception("unhandled error on %s", request.path)
-            return error_response(500, "server_error", "internal error; it has been logged")
+            error = error_for_exception(exception)
+            if error is SERVER_ERROR:
+                log.exception("unhandled error on %s", request.path)
+            else:
+                log.warning("%s on %s: %s", type(exception).__name__, request.path, exception)
+            return api_error_response(error)
         return None
+
+
+def _is_json(response: HttpResponse) -> bool:
+    return response.get("Content-Type", "").startswith("application/")
+
+
+def _remember_exception(sender, request: HttpRequest | None = None, **kwargs) -> None:
+    """Keeps the exception Django's handler turned into a 500 page, for `JsonErrorMiddleware`."""
+    if request is not None:
+        request.citygrid_exception = sys.exc_info()[1]
+
+
+got_request_exception.connect(_remember_exception, dispatch_uid="citygrid-json-errors")
 
 
 def _has_nul(request) -> bool:

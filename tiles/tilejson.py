@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from django.core.cache import cache
 from django.db import connection
 from psycopg2 import sql
 
 from spatial.models import Layer
-from tiles import raster
+from tiles import cache, raster
 from spatial.layers.source import visible_fields
 from tiles.service import TileLayer
 
@@ -40,7 +39,7 @@ def layer_bounds(layer: Layer) -> list[float]:
             else WORLD_BOUNDS
         )
     key = f"tiles:bounds:{layer.pk}:{layer.version}"
-    bounds = cache.get(key)
+    bounds = cache.read(key)
     if bounds is None:
         where = sql.SQL(layer.filter_sql) if layer.filter_sql else sql.SQL("true")
         query = sql.SQL(
@@ -55,7 +54,7 @@ def layer_bounds(layer: Layer) -> list[float]:
             cur.execute(query.as_string(cur.cursor))
             row = cur.fetchone()
         bounds = [float(v) for v in row] if row and row[0] is not None else WORLD_BOUNDS
-        cache.set(key, bounds, timeout=24 * 3600)
+        cache.write(key, bounds, timeout=24 * 3600)
     return bounds
 
 

@@ -17,6 +17,7 @@ from core.errors import BadInput
 
 from .features import FeatureQuery, Filters
 from .files import new_work_dir
+from .geometry import families as geometry_families
 
 FORMATS = {
     "geojson": ("GeoJSON", ".geojson", "application/geo+json"),
@@ -44,6 +45,8 @@ def export_layer(
             geoms,
             lambda xy: np.column_stack(crs_module.from_wgs84_array(xy[:, 0], xy[:, 1], target)),
         )
+    if fmt == "shp":
+        _check_one_shape_type(geoms)
     frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms), crs=_file_crs(target))
     driver, suffix, content_type = FORMATS[fmt]
     work = new_work_dir()
@@ -67,6 +70,18 @@ def export_layer(
     except Exception:
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+def _check_one_shape_type(geoms: np.ndarray) -> None:
+    """Raises `BadInput` when the rows mix points, lines and polygons (or hold collections):
+    a Shapefile holds one shape type, GeoJSON and GeoPackage hold any mix."""
+    families = geometry_families(geoms)
+    if len(families) > 1 or "GeometryCollection" in families:
+        raise BadInput(
+            f"a Shapefile holds one geometry type and this layer has {', '.join(sorted(families))}: "
+            "export it as geojson or gpkg",
+            field="format",
+        )
 
 
 def _file_crs(target) -> str | None:

@@ -130,6 +130,12 @@ _TYPE_NAMES = {
 }
 
 
+def families(geoms: np.ndarray) -> set[str]:
+    """Gives the geometry families (`FAMILY` values) of the geometries, missing ones aside."""
+    type_ids = np.unique(shapely.get_type_id(np.asarray(geoms, dtype=object))).tolist()
+    return {FAMILY[_TYPE_NAMES[t]] for t in type_ids if t >= 0}
+
+
 def _promote(geoms: np.ndarray, keep: np.ndarray, geometry_type: str) -> np.ndarray:
     maker = {
         "MultiPoint": shapely.multipoints,

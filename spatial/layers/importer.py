@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from shapely.errors import GEOSException
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils.text import slugify
@@ -100,15 +101,24 @@ def run_import(run: JobRun) -> dict:
 def _import(run: JobRun, path: Path, work_dir: Path, options: ImportOptions) -> dict:
     clock = _Clock()
     fmt = readers.detect_format(path, options.format or None)
-    source = readers.read_source(
-        path,
-        work_dir,
-        fmt,
-        layer=options.layer or None,
-        x=options.x or None,
-        y=options.y or None,
-        wkt=options.wkt or None,
-    )
+    try:
+        source = readers.read_source(
+            path,
+            work_dir,
+            fmt,
+            layer=options.layer or None,
+            x=options.x or None,
+            y=options.y or None,
+            wkt=options.wkt or None,
+        )
+    except GEOSException as exc:
+        # GEOS refuses some geometries GDAL reads (a polygon ring that does not end where it
+        # starts, for one), whichever reader built them.
+        raise BadInput(
+            f"the file holds a geometry that cannot be read: {exc} (a polygon ring must end at "
+            "its first point and have at least four points)",
+            field="file",
+        ) from exc
     src_crs = transform.resolve_source_crs(source.declared_crs, options.crs or None, fmt)
     frame = source.frame
     run.progress(0, len(frame))
