@@ -178,7 +178,14 @@ DATABASE_ERRORS: tuple[tuple[tuple[type[Exception], ...], ApiError], ...] = (
     ),
 )
 SERVER_ERROR = ServerError("internal error; it has been logged")
-HTTP_CODES = {400: "bad_input", 401: "not_authenticated", 403: "forbidden", 404: "not_found"}
+HTTP_CODES = {
+    400: "bad_input",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
 
 
 def error_for_exception(exception: BaseException | None) -> ApiError:
@@ -214,10 +221,13 @@ class JsonErrorMiddleware:
             return api_error_response(
                 error_for_exception(getattr(request, "citygrid_exception", None))
             )
-        if response.status_code >= 400 and response.get("Content-Type", "").startswith("text/html"):
+        if response.status_code >= 400:
             # Django's own 4xx pages (with DEBUG, a technical page for SuspiciousOperation).
             status = response.status_code
-            return error_response(status, HTTP_CODES.get(status, "error"), response.reason_phrase)
+            error = error_response(status, HTTP_CODES.get(status, "error"), response.reason_phrase)
+            if response.has_header("Allow"):
+                error["Allow"] = response["Allow"]
+            return error
         return response
 
     def process_exception(self, request, exception):

@@ -75,6 +75,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the other middleware, so whatever they raise (a bad Host header, the operation
+    # log's commit) reaches an API caller as a JSON error, never Django's HTML page.
+    "core.errors.JsonErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -82,7 +85,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "web.middleware.SecurityHeadersMiddleware",
-    "core.errors.JsonErrorMiddleware",
     "accounts.audit.OperationLogMiddleware",
 ]
 AUTHENTICATION_BACKENDS = ["accounts.authentication.PolicyBackend"]

@@ -210,3 +210,18 @@ def test_an_error_in_a_view_is_json_even_with_debug(settings, monkeypatch, city)
     response = Client(raise_request_exception=False).get("/api/v1/stats/census")
     assert error_of(response, 409)["code"] == "conflict"
     assert b"DATABASES" not in response.content
+
+
+def test_a_refused_host_header_is_json_even_with_debug(settings):
+    """CommonMiddleware refuses the host before any view: with DEBUG, Django's answer is the
+    technical page (status 400) that lists the settings."""
+    settings.DEBUG = True
+    response = Client().get("/api/v1/layers", HTTP_HOST="evil.example")
+    assert error_of(response, 400)["code"] == "bad_input"
+    assert b"DATABASES" not in response.content
+
+
+def test_a_method_a_tile_does_not_allow_is_a_json_405_with_allow(city):
+    response = Client().post("/tiles/districts/14/13487/6208.mvt")
+    assert error_of(response, 405)["code"] == "method_not_allowed"
+    assert "GET" in response["Allow"]
