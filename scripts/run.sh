@@ -3,6 +3,7 @@
 # server, a Celery worker and beat. Ctrl-C stops every one of them, the services included.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+source "$(dirname "$0")/worker_user.sh"
 cd "$ROOT"
 PY="$VENV/bin/python"
 pids=()
@@ -31,7 +32,9 @@ export CITYGRID_ALLOW_DEMO_USERS="${CITYGRID_ALLOW_DEMO_USERS:-1}"
 "$PY" manage.py demo_city --if-empty --seed "${CITYGRID_DEMO_SEED:-1}" --scale "${CITYGRID_DEMO_SCALE:-1}"
 "$PY" manage.py demo_accounts --print || true
 
-"$VENV/bin/celery" -A web worker -l warning --concurrency 2 -n "citygrid@%h" &
+# The worker opens uploaded files with GDAL: as root, run it as an unprivileged user.
+prepare_worker_user
+"${AS_WORKER[@]}" "$VENV/bin/celery" -A web worker -l warning --concurrency 2 -n "citygrid@%h" &
 pids+=($!)
 "$VENV/bin/celery" -A web beat -l warning -s "$VAR/celerybeat-schedule" &
 pids+=($!)
