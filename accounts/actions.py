@@ -13,7 +13,7 @@ from django.db.models import ProtectedError
 from core.errors import Conflict
 
 from . import permissions as perms
-from . import services
+from . import services, throttle
 from .models import Department, Person, Position, Role
 from .oplog import action
 
@@ -103,3 +103,35 @@ def do_delete_role(scope, role: Role) -> None:
 def do_apply_role(scope, role: Role, people: Iterable[Person]) -> list[Person]:
     """Gives the people after adding the role's positions and areas to each."""
     return services.apply_role(role, people)
+
+
+@action("auth.password", permission=None, target=lambda user, password: user.get_username())
+def do_change_password(scope, user, password: str) -> None:
+    """Sets `user`'s password (checked by the policy), by the person themself or a holder of
+    people.manage. Saving it revokes all the user's tokens (`accounts.signals`) and ends their
+    sessions (Django checks each session against the password hash)."""
+    if scope.user is None or scope.user.pk != user.pk:
+        scope.require(perms.PEOPLE_MANAGE)
+    services.check_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+
+
+def _throttle_subject(username: str | None = None, client: str | None = None) -> str:
+    return " at ".join(part for part in (username, client) if part)
+
+
+@action(
+    "auth.clear_throttle",
+    permission=perms.PEOPLE_MANAGE,
+    target=_throttle_subject,
+    details=lambda username=None, client=None: {"username": username, "client": client},
+)
+def do_clear_throttle(
+    scope, username: str | None = None, client: str | None = None
+) -> list[throttle.Entry]:
+    """Gives the sign-in counters cleared: those visible to `scope` that name `username`
+    and/or `client` (see `accounts.throttle.matching`)."""
+    chosen = throttle.matching(throttle.visible_to(scope), username, client)
+    throttle.clear(chosen)
+    return chosen

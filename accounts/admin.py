@@ -14,7 +14,11 @@ from accounts.models import (
     Position,
     Role,
 )
+from accounts.pages import AdminSignInForm
 from accounts.services import apply_role
+
+# The admin's sign-in says how long to wait when the attempt was throttled.
+admin.site.login_form = AdminSignInForm
 
 
 @admin.register(Department)
@@ -66,7 +70,10 @@ class LoginPolicyAdmin(admin.ModelAdmin):
         "name",
         "max_failures",
         "max_failures_per_ip",
-        "lockout_minutes",
+        "max_failures_per_username",
+        "failure_window_minutes",
+        "throttle_base_seconds",
+        "throttle_max_seconds",
         "min_password_length",
         "min_classes",
         "token_hours",

@@ -3,9 +3,18 @@ positions, people, roles) for holders of `people.manage`."""
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate, logout
+import time
+
+from django.contrib.auth import authenticate, logout, update_session_auth_hash
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers as drf_serializers
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -18,12 +27,21 @@ from core.access import public
 from accounts import actions
 from accounts import permissions as perms
 from accounts import serializers as s
+from accounts import throttle
 from accounts.audit import own_transaction
-from accounts.authentication import issue_token, log_login, request_token
+from accounts.authentication import (
+    client_ip,
+    issue_token,
+    log_login,
+    request_token,
+    throttle_wait,
+)
 from accounts.models import ApiToken, Department, LoginLog, Person, Position, Role
+from accounts.oplog import log_action
 from accounts.scoping import scope_for
 from accounts.services import effective_permissions
-from core.errors import NotFound, Unauthorized
+from core.context import Origin, origin
+from core.errors import ApiError, BadInput, ErrorSerializer, NotFound, Unauthorized
 
 TAG = "accounts"
 
@@ -56,6 +74,23 @@ class Pages(LimitOffsetPagination):
     max_limit = 1000
 
 
+THROTTLED = OpenApiResponse(
+    response=ErrorSerializer,
+    description="Too many failed sign-ins: wait the Retry-After seconds (error code throttled)",
+)
+
+
+def _check_password(request, username: str, password: str):
+    """Gives the user when `password` is right, None when wrong; raises DRF's `Throttled`
+    (429 with Retry-After) when the attempt must wait (see `accounts.throttle`)."""
+    user = authenticate(request._request, username=username, password=password)
+    if user is None:
+        wait = throttle_wait(request)
+        if wait is not None:
+            raise drf_exceptions.Throttled(wait=wait, detail="too many failed sign-ins.")
+    return user
+
+
 @public
 @own_transaction
 class TokenView(APIView):
@@ -66,18 +101,18 @@ class TokenView(APIView):
     @extend_schema(
         tags=[TAG],
         request=s.TokenRequestSerializer,
-        responses={200: s.TokenResponseSerializer},
         summary="Sign in and get a bearer token",
-        description="A locked account (too many failures) answers exactly like a wrong password.",
+        description="After repeated failures the next attempt must wait (429 `throttled` with "
+        "Retry-After, growing with each failure up to LoginPolicy.throttle_max_seconds); a "
+        "client that has not failed itself is never held back by failures from elsewhere.",
+        responses={200: s.TokenResponseSerializer, 429: THROTTLED},
     )
     def post(self, request):
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         request._request.citygrid_login_method = LoginLog.Method.TOKEN
-        user = authenticate(
-            request._request,
-            username=data.validated_data["username"],
-            password=data.validated_data["password"],
+        user = _check_password(
+            request, data.validated_data["username"], data.validated_data["password"]
         )
         if user is None:
             raise Unauthorized("wrong username or password", code="invalid_credentials")
@@ -107,6 +142,89 @@ class LogoutView(APIView):
         else:
             logout(request._request)  # the user_logged_out receiver writes the login log
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@own_transaction
+class PasswordView(APIView):
+    """Change one's own password: ends one's other sessions and revokes all one's tokens."""
+
+    permission_classes = [SignedIn]
+
+    @extend_schema(
+        tags=[TAG],
+        request=s.PasswordChangeSerializer,
+        responses={204: None, 429: THROTTLED},
+        summary="Change my password",
+        description="The current password is checked under the sign-in throttle. Every bearer "
+        "token of the caller is revoked (sign in again with the new password) and every other "
+        "session ends; the session this request came with stays signed in.",
+    )
+    def post(self, request):
+        data = s.PasswordChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = request.user
+        by_token = request_token(request) is not None
+        request._request.citygrid_login_method = (
+            LoginLog.Method.TOKEN if by_token else LoginLog.Method.SESSION
+        )
+        if (
+            _check_password(request, user.get_username(), data.validated_data["old_password"])
+            is None
+        ):
+            raise BadInput("the current password is wrong", field="old_password")
+        # A sign-in view runs outside the operation-log middleware (own_transaction), so it
+        # gives the action its HTTP origin and logs a refusal itself.
+        started, scope = time.perf_counter(), scope_for(request)
+        here = Origin(via="http", method=request.method, path=request.path, ip=client_ip(request))
+        with origin(here):
+            try:
+                actions.do_change_password(scope, user, data.validated_data["new_password"])
+            except ApiError as exc:
+                verb = actions.do_change_password.verb
+                log_action(scope, verb, user.get_username(), {}, started, failure=exc)
+                raise
+        if not by_token:
+            update_session_auth_hash(request._request, user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ThrottledView(APIView):
+    """Who is being throttled at sign-in (登录限速), and clearing a counter."""
+
+    permission_classes = [requires(perms.PEOPLE_MANAGE)]
+
+    @extend_schema(
+        tags=[TAG],
+        responses={200: s.ThrottleEntrySerializer(many=True)},
+        summary="Sign-in counters with failures",
+        description="Usernames, clients and usernames at a client with failed sign-ins in the "
+        "window, their count, the last failure and until when the next attempt must wait. "
+        "System admins see every counter; other holders of people.manage see the usernames of "
+        "people in their area.",
+    )
+    def get(self, request):
+        scope = scope_for(request)
+        return Response(s.ThrottleEntrySerializer(throttle.visible_to(scope), many=True).data)
+
+    @extend_schema(
+        tags=[TAG],
+        parameters=[
+            OpenApiParameter("username", str, description="counters naming this username"),
+            OpenApiParameter("client", str, description="counters naming this client address"),
+        ],
+        responses={200: s.ThrottleEntrySerializer(many=True)},
+        summary="Clear sign-in counters",
+        description="Forgets the failures of every visible counter that names the given "
+        "username and/or client (username alone: the username and its pairs; client alone: the "
+        "client and its pairs; both: that pair). Answers the counters cleared.",
+    )
+    def delete(self, request):
+        username = request.query_params.get("username") or None
+        client = request.query_params.get("client") or None
+        if username is None and client is None:
+            raise BadInput("name a username or a client", field="username")
+        cleared = actions.do_clear_throttle(scope_for(request), username=username, client=client)
+        return Response(s.ThrottleEntrySerializer(cleared, many=True).data)
 
 
 class MeView(APIView):

@@ -1,24 +1,31 @@
 """Who is calling: bearer tokens for apps, sessions for pages, password checks under the policy.
 
 - `BearerTokenAuthentication` (DRF) and `request_user` (plain Django views) accept
-  ``Authorization: Bearer <token>``; tokens are stored as sha256 digests with an expiry.
+  ``Authorization: Bearer <token>``; tokens are stored as sha256 digests with an expiry, and
+  all of a user's tokens are revoked when the password changes (`revoke_tokens`).
 - `PolicyBackend` is the only Django authentication backend: every password check (token
-  endpoint, login page, Django admin) goes through the lockout of `LoginPolicy` and writes the
-  login log. A locked account answers exactly like a wrong password.
+  endpoint, login page, Django admin) goes through the sign-in throttle of `LoginPolicy`
+  (`accounts.throttle`) and writes the login log. A throttled attempt is refused without its
+  password being checked, and says so (`throttle_wait`), never a silent lock-out.
+- `client_ip` gives the caller's address, believing X-Forwarded-For only from
+  `settings.TRUSTED_PROXIES`.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from datetime import timedelta
+from functools import cache
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from accounts import throttle
 from accounts.models import ApiToken, LoginLog, LoginPolicy, hash_token
 
 TOKEN_BYTES = 32
@@ -35,9 +42,47 @@ def _unauthorized(message: str):
     return Unauthorized(message, code="invalid_token")
 
 
+@cache
+def _trusted_networks(names: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(name, strict=False) for name in names)
+
+
+def _address(value: str):
+    """Gives the IP address written in `value` (IPv4-mapped IPv6 as IPv4), None if it is none."""
+    value = value.strip()
+    if value.startswith("[") and "]" in value:  # [IPv6]:port
+        value = value[1 : value.index("]")]
+    elif value.count(":") == 1:  # IPv4:port
+        value = value.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    mapped = getattr(address, "ipv4_mapped", None)
+    return mapped or address
+
+
 def client_ip(request: HttpRequest) -> str | None:
-    """Gives the caller's IP address (REMOTE_ADDR; a proxy in front must set it)."""
-    return request.META.get("REMOTE_ADDR") or None
+    """Gives the caller's IP address: REMOTE_ADDR, or, when that peer is a trusted proxy
+    (`settings.TRUSTED_PROXIES`), the right-most address of X-Forwarded-For that is not one.
+
+    Walking from the right, each address a trusted proxy reports is believed; the first
+    untrusted one is the client (what a client writes further left is its own say-so). When
+    every hop is trusted, the left-most is the client; a malformed entry stops the walk at the
+    proxy that passed it on."""
+    remote = _address(request.META.get("REMOTE_ADDR") or "")
+    if remote is None:
+        return None
+    networks = _trusted_networks(tuple(getattr(settings, "TRUSTED_PROXIES", ())))
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    current = remote
+    hops = [hop for hop in forwarded.split(",") if hop.strip()]
+    while hops and any(current in network for network in networks):
+        hop = _address(hops.pop())
+        if hop is None:
+            break
+        current = hop
+    return str(current)
 
 
 def _django_request(request) -> HttpRequest:
@@ -59,6 +104,12 @@ def issue_token(user, request: HttpRequest | None = None) -> tuple[str, ApiToken
         client_ip=client_ip(request) if request is not None else None,
     )
     return raw, token
+
+
+def revoke_tokens(user) -> int:
+    """Revokes every bearer token of `user` not yet revoked; gives how many."""
+    tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True)
+    return tokens.update(revoked_at=timezone.now())
 
 
 def bearer_from_header(request: HttpRequest) -> str | None:
@@ -147,32 +198,6 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 # --- password checks under the login policy --------------------------------------------------
 
 
-def _failures_since(filter_kwargs: dict, since) -> int:
-    return LoginLog.objects.filter(
-        outcome=LoginLog.Outcome.FAILURE, at__gte=since, **filter_kwargs
-    ).count()
-
-
-def is_locked(username: str, ip: str | None, policy: LoginPolicy | None = None) -> bool:
-    """Whether sign-in is locked for this account or this client IP.
-
-    An account is locked when it has `max_failures` failures within the last `lockout_minutes`
-    since its last success; an IP when it has `max_failures_per_ip` failures in that window
-    (successes don't reset the IP count, so one's own account can't be used to clear it).
-    """
-    policy = policy or LoginPolicy.current()
-    window_start = timezone.now() - timedelta(minutes=policy.lockout_minutes)
-    last_success = LoginLog.objects.filter(
-        username=username, outcome=LoginLog.Outcome.SUCCESS
-    ).aggregate(at=Max("at"))["at"]
-    since = max(window_start, last_success) if last_success else window_start
-    if _failures_since({"username": username}, since) >= policy.max_failures:
-        return True
-    if ip and _failures_since({"ip": ip}, window_start) >= policy.max_failures_per_ip:
-        return True
-    return False
-
-
 def log_login(request: HttpRequest | None, username: str, outcome: str, method: str, user=None):
     """Appends a login log row."""
     meta = request.META if request is not None else {}
@@ -197,8 +222,18 @@ def _login_method(request: HttpRequest | None) -> str:
     return LoginLog.Method.SESSION
 
 
+def throttle_wait(request: HttpRequest | None) -> float | None:
+    """Gives the seconds to wait when the request's last sign-in attempt was throttled."""
+    if request is None:
+        return None
+    return getattr(_django_request(request), "citygrid_throttle_wait", None)
+
+
 class PolicyBackend(ModelBackend):
-    """Django's model backend behind the login policy's lockout, writing the login log."""
+    """Django's model backend behind the sign-in throttle, writing the login log.
+
+    A throttled attempt returns None without checking the password; the wait is left on the
+    request for the view to answer with (`throttle_wait`)."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if username is None:
@@ -207,14 +242,22 @@ class PolicyBackend(ModelBackend):
             return None
         method = _login_method(request)
         ip = client_ip(request) if request is not None else None
-        if is_locked(username, ip):
-            # Run the hasher anyway so a locked account takes as long as a wrong password.
-            get_user_model()().set_password(password)
-            log_login(request, username, LoginLog.Outcome.LOCKED, method)
+        try:
+            attempt = throttle.begin(username, ip, LoginPolicy.current())
+        except throttle.SignInThrottled as exc:
+            if request is not None:
+                _django_request(request).citygrid_throttle_wait = exc.wait
+            log_login(request, username, LoginLog.Outcome.THROTTLED, method)
             return None
-        user = super().authenticate(request, username=username, password=password, **kwargs)
+        try:
+            user = super().authenticate(request, username=username, password=password, **kwargs)
+        except BaseException:
+            throttle.finished(attempt, signed_in=False)
+            raise
         if user is None:
+            throttle.failed(attempt)
             log_login(request, username, LoginLog.Outcome.FAILURE, method)
             return None
+        throttle.finished(attempt, signed_in=True)
         log_login(request, username, LoginLog.Outcome.SUCCESS, method, user=user)
         return user

@@ -130,17 +130,47 @@ class Role(models.Model):
 
 
 class LoginPolicy(models.Model):
-    """The sign-in policy (系统登录配置) as data: lockout, password rules, token lifetime.
+    """The sign-in policy (登录策略, 系统登录配置) as data: sign-in throttling, password rules,
+    token lifetime.
 
     One row named "default" is in force; `LoginPolicy.current()` creates it with the defaults.
+    Failed sign-ins are throttled, never locked out (see `accounts.throttle`): past a number of
+    failures the next attempt waits `throttle_base_seconds`, doubling with each further failure
+    up to `throttle_max_seconds`.
     """
 
     CHARACTER_CLASSES = ("lower", "upper", "digit", "symbol")
 
     name = models.SlugField(max_length=32, unique=True, default="default")
-    max_failures = models.PositiveIntegerField(default=5, validators=[MinValueValidator(1)])
-    max_failures_per_ip = models.PositiveIntegerField(default=20, validators=[MinValueValidator(1)])
-    lockout_minutes = models.PositiveIntegerField(default=15, validators=[MinValueValidator(1)])
+    max_failures = models.PositiveIntegerField(
+        default=5,
+        validators=[MinValueValidator(1)],
+        help_text="failures for one username from one client before that client must wait",
+    )
+    max_failures_per_ip = models.PositiveIntegerField(
+        default=20,
+        validators=[MinValueValidator(1)],
+        help_text="failures from one client, whatever the usernames, before it must wait",
+    )
+    max_failures_per_username = models.PositiveIntegerField(
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text="failures for one username from all clients before clients that have "
+        "failed for it themselves must wait (a client without failures is never held back)",
+    )
+    failure_window_minutes = models.PositiveIntegerField(
+        default=15,
+        validators=[MinValueValidator(1)],
+        help_text="failures are forgotten this long after the last one",
+    )
+    throttle_base_seconds = models.PositiveIntegerField(
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="the first wait; each further failure doubles it",
+    )
+    throttle_max_seconds = models.PositiveIntegerField(
+        default=300, validators=[MinValueValidator(1)], help_text="the longest wait"
+    )
     min_password_length = models.PositiveIntegerField(default=10)
     required_classes = models.JSONField(
         default=list,
@@ -207,7 +237,8 @@ class LoginLog(models.Model):
     class Outcome(models.TextChoices):
         SUCCESS = "success", "成功"
         FAILURE = "failure", "失败"
-        LOCKED = "locked", "锁定"
+        LOCKED = "locked", "锁定"  # lock-out rows from before throttling replaced it
+        THROTTLED = "throttled", "限速"
         LOGOUT = "logout", "退出"
 
     class Method(models.TextChoices):

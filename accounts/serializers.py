@@ -28,6 +28,27 @@ class TokenResponseSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(max_length=1024, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=1024, trim_whitespace=False)
+
+
+class ThrottleEntrySerializer(serializers.Serializer):
+    """A sign-in counter with failures (accounts.throttle.Entry)."""
+
+    kind = serializers.ChoiceField(
+        choices=["username", "client", "pair"],
+        help_text="username: from every client; client: any username; pair: username at client",
+    )
+    username = serializers.CharField(allow_null=True)
+    client = serializers.CharField(allow_null=True)
+    failures = serializers.IntegerField()
+    last_failure_at = serializers.DateTimeField()
+    until = serializers.DateTimeField(
+        allow_null=True, help_text="the next attempt must wait until then (null: it need not)"
+    )
+
+
 class DepartmentSerializer(serializers.ModelSerializer):
     parent = serializers.PrimaryKeyRelatedField(
         queryset=Department.objects.all(), allow_null=True, required=False

@@ -1,8 +1,10 @@
 """Refreshes a person's area union when its admin areas or grids change (shape changes of the
-areas are handled by database triggers, see migration 0003), and logs session sign-outs."""
+areas are handled by database triggers, see migration 0003), logs session sign-outs, and
+revokes a user's bearer tokens when the password changes."""
 
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
-from django.db.models.signals import m2m_changed
+from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
 from accounts.areas import refresh_person_area
@@ -32,3 +34,15 @@ def _logged_out(sender, request, user, **kwargs) -> None:
         LoginLog.Method.ADMIN if request.path.startswith("/admin/") else LoginLog.Method.SESSION
     )
     log_login(request, user.get_username(), LoginLog.Outcome.LOGOUT, method, user)
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def _password_changed(sender, instance, created, **kwargs) -> None:
+    # Django keeps the new raw password in `_password` from set_password() until save() has
+    # run (and clears it for a mere hash upgrade), so this is every password change: by the
+    # person, through PATCH /people/{id}, the Django admin or `manage.py changepassword`.
+    if created or getattr(instance, "_password", None) is None:
+        return
+    from accounts.authentication import revoke_tokens
+
+    revoke_tokens(instance)

@@ -3,10 +3,13 @@ people placed in them, and signed-in clients."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.test import Client
 
+from accounts import throttle
 from accounts.models import LoginPolicy
 from spatial.models import AdminArea
 from tests import factories
@@ -23,9 +26,40 @@ def square(x: float, y: float, side: float) -> MultiPolygon:
 @pytest.fixture
 def policy(db) -> LoginPolicy:
     policy = LoginPolicy.current()
-    policy.max_failures, policy.max_failures_per_ip, policy.lockout_minutes = 3, 10, 15
+    policy.max_failures, policy.max_failures_per_ip, policy.max_failures_per_username = 3, 10, 6
+    policy.failure_window_minutes = 15
+    policy.throttle_base_seconds, policy.throttle_max_seconds = 1, 60
     policy.save()
     return policy
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sign_in_throttle():
+    """Every test starts with no failed sign-ins counted (the counters live in Redis)."""
+    throttle.clear_all()
+    yield
+    throttle.clear_all()
+
+
+class Clock:
+    """The sign-in throttle's clock, moved by hand: ``clock.pass_seconds(4)``."""
+
+    def __init__(self, start: float):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def pass_seconds(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """Gives the throttle's clock, stopped until the test moves it."""
+    stopped = Clock(float(int(time.time())))  # whole seconds: Redis keeps 14 digits
+    monkeypatch.setattr(throttle, "now", stopped)
+    return stopped
 
 
 @pytest.fixture

@@ -1,11 +1,10 @@
-"""Signing in: tokens, lockout by account and by IP, password policy, bad input."""
+"""Signing in: tokens, throttling after failures, password policy, bad input."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 
@@ -16,11 +15,6 @@ from accounts.passwords import policy_problems
 
 def me(client: Client, token: str):
     return client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
-def pass_time(minutes: int) -> None:
-    """Moves every login log row back in time, as if `minutes` had passed."""
-    LoginLog.objects.update(at=F("at") - timedelta(minutes=minutes))
 
 
 def test_token_signs_in_and_me_answers(client, inspector_a, streets):
@@ -45,18 +39,16 @@ def test_wrong_password_is_401_and_logged(client, inspector_a):
     assert LoginLog.objects.filter(username="inspector-a", outcome="failure").count() == 1
 
 
-def test_lockout_after_failures_then_release(client, policy, inspector_a):
+def test_failures_make_the_next_attempt_wait_then_it_may(client, policy, clock, inspector_a):
     for _ in range(policy.max_failures):
         assert token_for(client, "inspector-a", "wrong").status_code == 401
-    wrong = token_for(client, "inspector-a", "wrong")
-    right = token_for(client, "inspector-a", PASSWORD)
-    # A locked account answers exactly like a wrong password.
-    assert right.status_code == wrong.status_code == 401
-    assert right.json() == wrong.json()
-    assert LoginLog.objects.filter(username="inspector-a", outcome="locked").count() == 2
-    pass_time(policy.lockout_minutes - 1)
-    assert token_for(client, "inspector-a", PASSWORD).status_code == 401
-    pass_time(2)
+    # No silent lock: the caller is told to wait, whatever the password.
+    waiting = token_for(client, "inspector-a", PASSWORD)
+    assert waiting.status_code == 429
+    assert waiting["Retry-After"] == "1"
+    assert waiting.json()["error"]["code"] == "throttled"
+    assert LoginLog.objects.filter(username="inspector-a", outcome="throttled").count() == 1
+    clock.pass_seconds(1)
     assert token_for(client, "inspector-a", PASSWORD).status_code == 200
 
 
@@ -69,15 +61,15 @@ def test_success_resets_the_account_count(client, policy, inspector_a):
     assert token_for(client, "inspector-a").status_code == 200
 
 
-def test_lockout_per_client_ip(client, policy, inspector_a, inspector_b):
+def test_failures_from_one_client_throttle_that_client_only(client, policy, inspector_b):
     attacker = {"REMOTE_ADDR": "10.9.8.7"}
     for i in range(policy.max_failures_per_ip):
         token_for(client, f"guess-{i}", "wrong", **attacker)
-    assert token_for(client, "inspector-b", PASSWORD, **attacker).status_code == 401
+    assert token_for(client, "inspector-b", PASSWORD, **attacker).status_code == 429
     assert token_for(client, "inspector-b", PASSWORD, REMOTE_ADDR="10.9.8.8").status_code == 200
 
 
-def test_session_login_page_uses_the_same_lockout(policy, inspector_a):
+def test_session_login_page_uses_the_same_throttle(policy, clock, inspector_a):
     browser = Client(enforce_csrf_checks=True)
     page = browser.get("/accounts/login/")
     assert page.status_code == 200
@@ -85,9 +77,11 @@ def test_session_login_page_uses_the_same_lockout(policy, inspector_a):
     form = {"username": "inspector-a", "csrfmiddlewaretoken": csrf}
     for _ in range(policy.max_failures):
         assert browser.post("/accounts/login/", {**form, "password": "x"}).status_code == 200
-    locked = browser.post("/accounts/login/", {**form, "password": PASSWORD})
-    assert locked.status_code == 200 and "_auth_user_id" not in browser.session
-    pass_time(policy.lockout_minutes + 1)
+    waiting = browser.post("/accounts/login/", {**form, "password": PASSWORD})
+    assert waiting.status_code == 429 and waiting["Retry-After"] == "1"
+    assert "_auth_user_id" not in browser.session
+    assert "请 1 秒后再试" in waiting.content.decode()
+    clock.pass_seconds(1)
     ok = browser.post("/accounts/login/", {**form, "password": PASSWORD})
     assert ok.status_code == 302 and browser.session["_auth_user_id"]
     assert LoginLog.objects.filter(username="inspector-a", method="session", outcome="success")
@@ -220,11 +214,14 @@ def test_people_api_enforces_password_policy(manager):
     assert token_for(Client(), "newbie", "Sturdy-pass-2024").status_code == 200
 
 
-def test_django_admin_sign_in_goes_through_the_policy(client, policy, sysadmin):
+def test_django_admin_sign_in_goes_through_the_policy(client, policy, clock, sysadmin):
     form = {"username": "root", "password": "wrong", "next": "/admin/"}
     for _ in range(policy.max_failures):
         assert client.post("/admin/login/", form).status_code == 200
-    locked = client.post("/admin/login/", {**form, "password": PASSWORD})
-    assert locked.status_code == 200 and "_auth_user_id" not in client.session
+    waiting = client.post("/admin/login/", {**form, "password": PASSWORD})
+    assert waiting.status_code == 200 and "_auth_user_id" not in client.session
+    assert "请 1 秒后再试" in waiting.content.decode()
     methods = set(LoginLog.objects.filter(username="root").values_list("method", "outcome"))
-    assert methods == {("admin", "failure"), ("admin", "locked")}
+    assert methods == {("admin", "failure"), ("admin", "throttled")}
+    clock.pass_seconds(1)
+    assert client.post("/admin/login/", {**form, "password": PASSWORD}).status_code == 302
