@@ -115,7 +115,7 @@ def run_batch(run: JobRun) -> dict:
         writer = csv.DictWriter(fh, fieldnames=header + list(names.values()), extrasaction="ignore")
         writer.writeheader()
         for n, row in enumerate(rows, 1):
-            parsed, cands = geocode(row.get(column) or "", limit=1)
+            parsed, cands = geocode(row.get(column) or "", limit=1, scope=run.scope)
             if cands:
                 c = cands[0]
                 result = dict(

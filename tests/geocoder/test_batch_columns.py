@@ -40,3 +40,32 @@ def test_an_input_column_named_note_survives(client, celery_worker, small_city):
     assert [r["note"] for r in rows] == ["客户备注甲", "客户备注乙"]
     assert rows[0]["lon"] == "原值" and float(rows[0]["geocode_lon"]) > 0
     assert "no known name" in rows[1]["geocode_note"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batch_answers_only_what_its_owner_may_see(client, celery_worker, small_city):
+    """A batch job runs as its owner: a component code finds nothing for an owner who may
+    geocode in batch but not read components (it did: batch called geocode unscoped)."""
+    from spatial.models import Component
+    from tests.factories import PASSWORD, make_person
+
+    from geocoder.match import geocode
+
+    code = Component.objects.values_list("code", flat=True).first()
+    assert code and geocode(code, limit=1)[1], "the code is found when nothing is hidden"
+    make_person("batcher", permissions=["geocode.batch"])
+    assert client.login(username="batcher", password=PASSWORD)
+    text = f"id,地址\n1,{code}\n"
+    upload = SimpleUploadedFile("codes.csv", text.encode("utf-8"), content_type="text/csv")
+    response = client.post("/api/v1/geocode/batch", {"file": upload})
+    assert response.status_code == 202, response.content
+    job_id = response.json()["id"]
+    for _ in range(100):
+        body = client.get(f"/api/v1/geocode/batch/{job_id}").json()
+        if body["state"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.1)
+    assert body["state"] == "succeeded", body
+    result = client.get(body["result_url"])
+    rows = list(csv.DictReader(io.StringIO(b"".join(result.streaming_content).decode("utf-8-sig"))))
+    assert rows[0]["match_level"] == "unmatched"
