@@ -1,7 +1,8 @@
 """The writes of the organization (机构设置), one action per verb (see `accounts.oplog.action`).
 
 The HTTP viewsets hand their validated serializer to the `do_save_*` actions, which save it
-inside the action's transaction; commands and the demo set-up call `do_create_person`.
+inside the action's transaction; `do_create_person` is the programmatic way (commands, scripts).
+The demo organization (`accounts.demo`) is set-up data and is written directly.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def count_tiles(bbox: list[float], zmin: int, zmax: int) -> int:
     return total
 
 
-def start_seed(layer: str, zmin: int, zmax: int, bbox: list[float] | None, owner=None) -> Job:
+def start_seed(layer: str, zmin: int, zmax: int, bbox: list[float] | None, scope) -> Job:
     """Gives a new seeding Job (validated) and queues it on Celery."""
     from core.errors import BadInput
 
@@ -60,9 +60,15 @@ def start_seed(layer: str, zmin: int, zmax: int, bbox: list[float] | None, owner
         raise BadInput(f"{total} tiles; seed at most {MAX_SEED_TILES} at once", field="bbox")
     job = Job.objects.create(
         kind="seed_tiles",
-        owner=owner,
+        owner=None if scope.is_anonymous else scope.user,
         rows_total=total,
-        params={"layer": layer, "zmin": zmin, "zmax": zmax, "bbox": box},
+        params={
+            "layer": layer,
+            "zmin": zmin,
+            "zmax": zmax,
+            "bbox": box,
+            "system_actor": scope.system_name,
+        },
     )
     return dispatch(job, seed_tiles)
 

@@ -106,7 +106,9 @@ def test_cached_tile_is_served_without_a_query(client, town, django_assert_max_n
 def test_seed_job_fills_the_cache_with_progress(celery_worker, client):
     import time
 
-    from tiles.tasks import start_seed
+    from accounts.models import OperationLog
+    from accounts.scoping import system_scope
+    from tiles.actions import do_seed_tiles
 
     bbox = [116.30, 39.95, 116.34, 39.97]
     # Every tile from z8 to z12 touching the box, counted here from its corner tiles.
@@ -115,7 +117,7 @@ def test_seed_job_fills_the_cache_with_progress(celery_worker, client):
         _, west, north = tile_of(bbox[0], bbox[3], z)
         _, east, south = tile_of(bbox[2], bbox[1], z)
         expected += (east - west + 1) * (south - north + 1)
-    job = start_seed("districts,streets", 8, 12, bbox)
+    job = do_seed_tiles(system_scope("test"), "districts,streets", 8, 12, bbox)
     for _ in range(100):
         job.refresh_from_db()
         if job.state in ("succeeded", "failed"):
@@ -141,6 +143,8 @@ def test_seed_job_fills_the_cache_with_progress(celery_worker, client):
         stdout=out,
     )
     assert "succeeded" in out.getvalue()
+    logged = OperationLog.objects.get(action="tiles.seed", target="roads")
+    assert (logged.username, logged.via) == ("system:command:seed_tiles", "command")
     for bad in ({"zmin": 12, "zmax": 10}, {"zmin": 0, "zmax": 30}):
         with pytest.raises(CommandError):
             call_command("seed_tiles", "roads", stdout=StringIO(), **bad)

@@ -4,9 +4,11 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tiles.tasks import start_seed
+from accounts.scoping import command_scope
+from core.context import Origin, origin
 from core.errors import ApiError
 from core.models import Job
+from tiles.actions import do_seed_tiles
 
 
 class Command(BaseCommand):
@@ -18,6 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("--zmax", type=int, required=True)
         parser.add_argument("--bbox", help="minlon,minlat,maxlon,maxlat (default: the world)")
         parser.add_argument("--wait", action="store_true", help="wait for the job and report")
+        parser.add_argument(
+            "--user",
+            default="",
+            help="seed as this person (their layers and areas); default: the system actor "
+            "command:seed_tiles, which sees every layer",
+        )
 
     def handle(self, *args, **opts):
         bbox = None
@@ -27,7 +35,9 @@ class Command(BaseCommand):
             except ValueError as exc:
                 raise CommandError("--bbox takes four numbers") from exc
         try:
-            job = start_seed(opts["layers"], opts["zmin"], opts["zmax"], bbox)
+            with origin(Origin(via="command")):
+                scope = command_scope("seed_tiles", opts["user"])
+                job = do_seed_tiles(scope, opts["layers"], opts["zmin"], opts["zmax"], bbox)
         except ApiError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(f"job {job.id}: {job.rows_total} tiles queued")
