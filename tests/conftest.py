@@ -14,7 +14,7 @@ def _isolate_shared_services(django_db_modify_db_settings):
     """Keys and queues of this test database never meet those of another run."""
     from django.conf import settings
 
-    from web.celery import app
+    from celery import current_app as app
 
     name = settings.DATABASES["default"]["TEST"]["NAME"]
     settings.CACHES["default"]["KEY_PREFIX"] = name
@@ -63,7 +63,7 @@ def celery_worker(transactional_db):
     """A real Celery worker on the real Redis broker, running in a thread for one test."""
     from celery.contrib.testing.worker import start_worker
 
-    from web.celery import app
+    from celery import current_app as app
 
     with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
         yield app
