@@ -87,8 +87,9 @@ def registry_rows(keys: set[str]) -> dict[str, Layer]:
         digests = dict(cur.fetchall())
     found = {k: _registry.get(k) for k in digests}
     stale = [k for k, d in digests.items() if (found[k] or ("",))[0] != d]
-    for layer in Layer.objects.filter(key__in=stale).select_related("tiling"):
-        found[layer.key] = _registry[layer.key] = (digests[layer.key], layer)
+    if stale:  # building an ORM query costs more than the digest query itself
+        for layer in Layer.objects.filter(key__in=stale).select_related("tiling"):
+            found[layer.key] = _registry[layer.key] = (digests[layer.key], layer)
     return {k: entry[1] for k, entry in found.items() if entry is not None}
 
 
