@@ -38,7 +38,7 @@ from pathlib import Path
 from celery import current_app, shared_task
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -179,14 +179,24 @@ def _finish(job: Job, state: str, **values) -> None:
 
 def job_task(name: str, body: Callable[[JobRun], dict | None]):
     """Gives the Celery task named `name` that runs `body` through `run_job`: acknowledged
-    after it ends and given back to the queue when its worker dies."""
+    after it ends, given back to the queue when its worker dies, and tried again every
+    ``CITYGRID_JOB_HEARTBEAT_S`` while the database is away."""
 
-    def task(job_id: str) -> dict:
-        return run_job(job_id, body)
+    def task(self, job_id: str) -> dict:
+        try:
+            return run_job(job_id, body)
+        except (OperationalError, InterfaceError) as exc:
+            # Without a retry a job whose claim failed would stay pending for ever: this
+            # message is acknowledged, and the reaper sends only jobs never sent. A job that
+            # did start is the reaper's; the claim keeps the retry from running it twice.
+            log.warning("job %s: the database is away (%s); trying again", job_id, exc)
+            raise self.retry(
+                exc=exc, countdown=settings.CITYGRID_JOB_HEARTBEAT_S, max_retries=None
+            ) from exc
 
     task.__name__ = task.__qualname__ = name.rsplit(".", 1)[-1]
     task.__doc__ = body.__doc__
-    return shared_task(name=name, acks_late=True, reject_on_worker_lost=True)(task)
+    return shared_task(name=name, bind=True, acks_late=True, reject_on_worker_lost=True)(task)
 
 
 def dispatch(job: Job, task, sync: bool = False) -> Job:
