@@ -35,9 +35,16 @@ class Part:
 TRUE = Part(sql.SQL("TRUE"))
 
 
+_PLACEHOLDER = sql.Placeholder()
+
+
 @lru_cache(maxsize=512)
-def _parse(template: str) -> tuple[tuple[str, str | None], ...]:
-    return tuple((text, name) for text, name, _, _ in string.Formatter().parse(template))
+def _parse(template: str) -> tuple[tuple[sql.SQL | None, str | None], ...]:
+    """Gives (literal SQL or None, hole name or None) pairs of a template, parsed once."""
+    return tuple(
+        (sql.SQL(text) if text else None, name)
+        for text, name, _, _ in string.Formatter().parse(template)
+    )
 
 
 def bind(template: str, **names) -> Part:
@@ -45,18 +52,20 @@ def bind(template: str, **names) -> Part:
     pieces: list[sql.Composable] = []
     params: list = []
     for text, name in _parse(template):
-        if text:
-            pieces.append(sql.SQL(text))
+        if text is not None:
+            pieces.append(text)
         if name is None:
             continue
         value = names[name]
-        if hasattr(value, "sql") and hasattr(value, "params"):
-            pieces.append(value.sql)
-            params.extend(value.params)
-        elif isinstance(value, sql.Composable):
+        if isinstance(value, sql.Composable):
             pieces.append(value)
+        elif isinstance(value, Part) or (hasattr(value, "sql") and hasattr(value, "params")):
+            # Flattened, so rendering a query of many parts stays a short walk.
+            inner = value.sql
+            pieces.extend(inner.seq if isinstance(inner, sql.Composed) else (inner,))
+            params.extend(value.params)
         else:
-            pieces.append(sql.Placeholder())
+            pieces.append(_PLACEHOLDER)
             params.append(value)
     return Part(sql.Composed(pieces), tuple(params))
 
