@@ -133,9 +133,13 @@ def restrict_gdal() -> None:
         # Commas, because "MapInfo File" has a space; GDAL_SKIP is applied when drivers are
         # registered, so register again (already registered drivers are kept as they are).
         pyogrio.set_gdal_config_options({**NO_NETWORK, "GDAL_SKIP": ",".join(skipped)})
+        # pyogrio's own (private) call of GDALAllRegister; the content and driver checks
+        # still hold if a later pyogrio drops it.
         from pyogrio import _ogr
 
-        _ogr._register_drivers()
+        register = getattr(_ogr, "_register_drivers", None)
+        if register is not None:
+            register()
         left = set(pyogrio.list_drivers()) - KEPT_DRIVERS
         if left:
             log.warning("GDAL drivers still registered after GDAL_SKIP: %s", sorted(left))

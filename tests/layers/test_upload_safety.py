@@ -18,6 +18,7 @@ from django.db import connection
 
 from accounts.scoping import system_scope
 from spatial.actions import do_import_layer
+from spatial.layers import gdal_guard
 from spatial.layers.files import safe_name
 from spatial.layers.importer import ImportOptions
 from spatial.models import Layer
@@ -241,6 +242,20 @@ def test_linked_crs_in_a_geojson_sends_no_request(upload_dir, tmp_path, listener
     refused(path, upload_dir, "linked", "fetch", f"127.0.0.1:{port}", "network", hits=hits)
     # GDAL itself keeps no driver that reads other datasets or the network.
     assert not {"OGR_VRT", "HTTP", "WFS", "OAPIF", "GDALG", "CSV"} & set(pyogrio.list_drivers())
+
+
+def test_gdal_alone_opens_no_vrt_and_fetches_nothing(tmp_path, secret, listener, monkeypatch):
+    # Behind the content checks: pyogrio's GDAL itself, once restricted, refuses both.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    port, hits = listener
+    gdal_guard.restrict_gdal()
+    path = tmp_path / "x.geojson"
+    path.write_text(vrt(f"CSV:{secret}"))
+    with pytest.raises(pyogrio.errors.DataSourceError):
+        pyogrio.read_dataframe(path)
+    with pytest.raises(pyogrio.errors.DataSourceError):
+        pyogrio.read_dataframe(f"/vsicurl/http://127.0.0.1:{port}/x.geojson")
+    assert hits == []
 
 
 def test_upload_names_never_start_like_a_gdal_virtual_path():
