@@ -5,6 +5,7 @@ when a password changes."""
 from __future__ import annotations
 
 import pytest
+import redis
 from django.test import Client, RequestFactory, override_settings
 
 from accounts import throttle
@@ -150,6 +151,15 @@ def test_a_place_left_by_a_dead_worker_is_given_up(policy, clock):
     throttle.begin("inspector-a", "198.51.100.9", policy)  # never finished
     clock.pass_seconds(throttle.HOLD_SECONDS + 1)
     throttle.begin("inspector-a", "198.51.100.9", policy)
+
+
+def test_without_redis_sign_in_goes_on_unthrottled(client, inspector_a, monkeypatch):
+    def unreachable(**_):
+        raise redis.ConnectionError("Redis is down")
+
+    monkeypatch.setattr(throttle, "_script", lambda source: unreachable)
+    assert token_for(client, "inspector-a", "wrong").status_code == 401
+    assert token_for(client, "inspector-a").status_code == 200
 
 
 # --- the client address ---------------------------------------------------------------------
