@@ -17,6 +17,12 @@ Usage (services running; DB with the demo city, e.g. `manage.py demo_city --scal
     .venv/bin/python bench/tiles.py --db bench_tiles --tipg-venv /tmp/tipg-venv
 
 Prints a Markdown table and writes bench/out/tiles-<db>.json plus EXPLAIN plans.
+
+Side by side with other code trees (e.g. a worktree of the commit before a change), ours only,
+alternating the trees every round (bench/sidebyside.py):
+
+    .venv/bin/python bench/tiles.py --db bench_tiles --tree before=/tmp/cg-baseline \
+        --tree after=. --rounds 6
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import bench.sidebyside as sidebyside  # noqa: E402
+
 OUT = ROOT / "bench" / "out"
 # our layer key -> (tipg collection, properties, min zoom)
 LAYERS = {
@@ -200,7 +208,12 @@ def main() -> None:
     parser.add_argument("--db", default="bench_tiles")
     parser.add_argument("--tipg-venv", default="/tmp/tipg-venv")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--tree", action="append", help="NAME=DIR: compare code trees")
+    parser.add_argument("--rounds", type=int, default=6, help="rounds per tree (with --tree)")
     args = parser.parse_args()
+    if args.tree:
+        compare(args, sidebyside.parse_trees(args.tree))
+        return
     django_setup(args.db)
     from django.conf import settings
 
@@ -325,6 +338,76 @@ def main() -> None:
             proc.wait(timeout=30)
     (OUT / f"tiles-{args.db}.json").write_text(json.dumps(results, indent=2))
     print_table(results)
+
+
+def compare(args, trees: list[tuple[str, Path]]) -> None:
+    """Replays the session (cold and warm), the z12 component tiles and the scoped street tiles
+    against a gunicorn per tree and mode, alternating the trees; prints each with its ratio
+    to the first tree."""
+    django_setup(args.db)
+    admin_sid, inspector_sid, street_centre = sessions()
+    tiles = session_tiles(city_centre())
+    street_tiles = session_tiles(street_centre, zooms=range(14, 17))
+    env = sidebyside.base_env(args.db)
+    procs, ports = [], {}
+    results: dict = {"db": args.db, "trees": [[n, str(t)] for n, t in trees], "rows": []}
+    try:
+        for name, tree in trees:
+            for mode, on in (("cold", "0"), ("warm", "1")):
+                proc, ports[name, mode] = sidebyside.serve(
+                    tree,
+                    {
+                        **env,
+                        "CITYGRID_TILES_CACHE": on,
+                        "CITYGRID_CACHE_PREFIX": f"{env['CITYGRID_CACHE_PREFIX']}-{name}",
+                    },
+                    args.workers,
+                )
+                procs.append(proc)
+        admin, inspector = sidebyside.client(admin_sid), sidebyside.client(inspector_sid)
+
+        def urls(name, mode, key, addresses):
+            port = ports[name, mode]
+            return [f"http://127.0.0.1:{port}/tiles/{key}/{z}/{x}/{y}.mvt" for z, x, y in addresses]
+
+        cases = [
+            (f"{key} {mode}", admin, key, mode, [t for t in tiles if t[0] >= minzoom])
+            for key, (_, _, minzoom) in LAYERS.items()
+            for mode in ("cold", "warm")
+        ]
+        cases += [
+            ("components z12 cold", admin, "components", "cold", [t for t in tiles if t[0] == 12]),
+            ("street z14-16 inspector cold", inspector, "components", "cold", street_tiles),
+            ("street z14-16 admin cold", admin, "components", "cold", street_tiles),
+        ]
+        for label, http, key, mode, addresses in cases:
+            jobs = {name: (http, urls(name, mode, key, addresses)) for name, _ in trees}
+            row = sidebyside.alternate(jobs, args.rounds)
+            results["rows"].append({"case": label, **row})
+            print_ratio_row(label, row, [name for name, _ in trees])
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"tiles-trees-{args.db}.json").write_text(json.dumps(results, indent=2))
+
+
+def print_ratio_row(label: str, row: dict, names: list[str]) -> None:
+    """Prints one case per tree: requests/s, p50, p90, p99, bytes, p50 and throughput as
+    ratios to the first tree (p50 < 1 and throughput > 1: faster) and the HTTP statuses."""
+    first = row[names[0]]
+    for name in names:
+        r = row[name]
+        print(
+            f"| {label} | {name} | {r['n']} | {r['per_s']} | {r['p50_ms']} | {r['p90_ms']} | "
+            f"{r['p99_ms']} | {r['bytes']} | {r['p50_ms'] / first['p50_ms']:.2f} | "
+            f"{r['per_s'] / first['per_s']:.2f} | "
+            + " ".join(f"{k}×{v}" for k, v in sorted(r["statuses"].items()))
+            + " |",
+            flush=True,
+        )
 
 
 def print_table(results: dict) -> None:
