@@ -42,6 +42,7 @@ OSM_LAYERS = {
     "roads": ("lines", "highway"),
     "pois": ("points", "name"),
     "buildings": ("multipolygons", "building"),
+    "areas": ("multipolygons", "name"),  # named areas: campuses, compounds, parks
 }
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度", "point_x", "gps_x", "jd")
 LAT_NAMES = ("lat", "latitude", "y", "纬度", "point_y", "gps_y", "wd")
