@@ -10,6 +10,7 @@ area (area-level items), or within 30 m of the road's part inside the named area
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import random
 import sys
@@ -26,6 +27,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from geocode_evalset import build  # noqa: E402
@@ -59,6 +61,68 @@ def right(item: dict, lon: float, lat: float) -> bool:
                 [lon, lat, truth[1], truth[2]],
             )
         return bool(cur.fetchone()[0])
+
+
+def answer(q: str, g) -> list:
+    """Gives every candidate (no confidence floor, so the fit sees the weak ones too)."""
+    if "min_confidence" in inspect.signature(geocode).parameters:
+        return geocode(q, limit=5, g=g, min_confidence=0.0)[1]
+    return geocode(q, limit=5, g=g)[1]  # the geocoder before confidence existed
+
+
+def sureness(c) -> float:
+    """The candidate's confidence, or its score before confidence existed."""
+    return getattr(c, "confidence", c.score)
+
+
+def calibration_table(answered: list[tuple[float, bool]]) -> None:
+    """Prints confidence bucket → share of top-1 answers right, and the ≥ 0.8 line."""
+    print("\n| confidence | answers | right |\n|---|---|---|")
+    for low in [i / 10 for i in range(10)]:
+        got = [ok for conf, ok in answered if low <= conf < low + 0.1 or (low == 0.9 and conf == 1)]
+        if got:
+            print(f"| {low:.1f}–{low + 0.1:.1f} | {len(got)} | {100 * sum(got) / len(got):.1f}% |")
+    high = [ok for conf, ok in answered if conf >= 0.8]
+    if high:
+        print(f"| ≥ 0.8 | {len(high)} | {100 * sum(high) / len(high):.1f}% |")
+
+
+def fit(points: list[tuple[float, bool, bool]], bins: int = 50) -> dict:
+    """Gives the CALIBRATION knots per exact flag: evidence bins 0.02 wide, share right
+    made monotone (pool adjacent violators), a bin right less than 95% held below 0.8."""
+    out = {}
+    for exact in (True, False):
+        xs = sorted((e, ok) for e, ok, ex in points if ex == exact)
+        if not xs:
+            out[exact] = ((0.0, 0.0), (1.0, 1.0))
+            continue
+        groups: list[list[tuple[float, bool]]] = []
+        for e, ok in xs:  # bins of evidence 1/bins wide, at least 30 answers each
+            if groups and (len(groups[-1]) < 30 or int(e * bins) == int(groups[-1][0][0] * bins)):
+                groups[-1].append((e, ok))
+            else:
+                groups.append([(e, ok)])
+        blocks = [
+            [sum(e for e, _ in grp) / len(grp), sum(ok for _, ok in grp), len(grp)]
+            for grp in groups
+        ]
+        merged: list[list[float]] = []
+        for blk in blocks:
+            merged.append(blk)
+            while len(merged) > 1 and merged[-2][1] / merged[-2][2] > merged[-1][1] / merged[-1][2]:
+                x2, r2, n2 = merged.pop()
+                x1, r1, n1 = merged.pop()
+                merged.append([(x1 * n1 + x2 * n2) / (n1 + n2), r1 + r2, n1 + n2])
+        knots = [(0.0, 0.0)]
+        for x, r, n in merged:
+            share = r / n
+            conf = share if share >= 0.95 else min(share, 0.79)
+            if x > knots[-1][0]:
+                knots.append((round(x, 4), round(conf, 3)))
+        if knots[-1][0] < 1.0:
+            knots.append((1.0, knots[-1][1]))
+        out[exact] = tuple(knots)
+    return out
 
 
 def pct(values: list[float], q: float) -> float:
@@ -106,6 +170,7 @@ def main() -> None:
     ap.add_argument("--per", type=int, default=400, help="sources per combination")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--show-misses", type=int, default=0)
+    ap.add_argument("--fit", action="store_true", help="print CALIBRATION knots fitted on this set")
     ap.add_argument(
         "--http",
         action="store_true",
@@ -117,11 +182,22 @@ def main() -> None:
     by_combo, by_noise = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0])
     forward_ms: list[float] = []
     misses = []
+    floor = getattr(settings, "GEOCODER_MIN_CONFIDENCE", 0.0)
+    answered: list[tuple[float, bool]] = []  # (top-1 confidence, right) with the floor
+    evidence: list[tuple[float, bool, bool]] = []  # (evidence, right, exact) of every top-1
     for item in items:
         t0 = time.perf_counter()
-        _, cands = geocode(item["q"], limit=5, g=g)
+        every = answer(item["q"], g)
         forward_ms.append((time.perf_counter() - t0) * 1000)
-        ok = bool(cands) and right(item, cands[0].lon, cands[0].lat)
+        none = item["truth"][0] == "none"
+        first = every[0] if every else None
+        first_ok = first is not None and not none and right(item, first.lon, first.lat)
+        if first is not None and hasattr(first, "evidence"):
+            evidence.append((first.evidence, first_ok, first.exact))
+        cands = [c for c in every if not hasattr(c, "confidence") or c.confidence >= floor]
+        if cands:
+            answered.append((sureness(cands[0]), first_ok))
+        ok = not cands if none else first_ok and bool(cands)
         for table, key in ((by_combo, item["combination"]), (by_noise, item["noise"])):
             table[key][0] += ok
             table[key][1] += 1
@@ -184,6 +260,11 @@ def main() -> None:
         f"suggest ({len(prefixes)} prefixes of 1-3 characters): p50 {pct(suggest_ms, 0.5):.3f} ms, "
         f"p99 {pct(suggest_ms, 0.99):.3f} ms"
     )
+    label = "confidence" if evidence else "score (no confidence before this change)"
+    print(f"\ncalibration of top-1 answers by {label}, floor {floor}:")
+    calibration_table(answered)
+    if args.fit:
+        print("\nCALIBRATION =", fit(evidence))
     if args.http:
         http_latency(items, sample, rng)
     for item, got in misses[: args.show_misses]:

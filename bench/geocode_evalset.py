@@ -28,7 +28,21 @@ NOISES = [
     "pinyin",
 ]
 QUALIFIERS = ["附近", "对面", "旁边", "门口"]
-PREFIXES = ["北京市", "北京市海淀区", "海淀区", "北京市朝阳区", "北京"]
+PREFIXES = ["北京市", "北京市海淀区", "海淀区", "北京"]
+# Real-text kinds (bench/README.md): bracketed remarks kept as qualifiers, and text whose right
+# answer is nothing (truth ("none",)): another district, a street the road does not cross, a
+# road one character away from a real one (龙吴路 for 龙门路), a district's name + 路.
+REAL_TEXT = [
+    "bracket_landmark",
+    "entrance",
+    "branch",
+    "other_district",
+    "other_street",
+    "near_miss",
+    "district_road",
+]
+ENTRANCES = ["b1入口", "东门", "2号口", "西南门", "a口", "北2门", "南门"]
+OTHER_DISTRICTS = ["北京市朝阳区", "朝阳区", "丰台区", "西城区", "昌平区", "上海市崇明区"]
 CN = "零一二三四五六七八九"
 
 
@@ -298,4 +312,60 @@ def build(seed: int = 7, per_combination: int = 400) -> list[dict]:
         b.add(18, code, "", ("point", lon, lat))
     for aid, (name, level, _) in areas.items():
         b.add(0, name, "", ("area", "spatial_adminarea", aid))
+    real_text(b, sample, areas, doors)
     return b.items
+
+
+def real_text(b: Builder, sample, areas: dict, doors: list[tuple]) -> None:
+    """Adds the real-text kinds (REAL_TEXT) over sampled doors, organizations and storefronts."""
+    rng = b.rng
+    roads = sorted({r[1] for r in doors})
+    crossed = defaultdict(set)  # road name → streets it crosses
+    for rname, sid in rows(
+        "SELECT r.name, a.id FROM geocoder_road r JOIN spatial_adminarea a"
+        " ON a.level = 'street' AND ST_Intersects(r.geom, a.geom)"
+    ):
+        crossed[rname].add(sid)
+    streets = [aid for aid, (_, level, _) in areas.items() if level == "street"]
+    districts = [name for name, level, _ in areas.values() if level == "district"]
+
+    def item(q: str, combination: int, noise: str, truth: tuple) -> None:
+        b.items.append({"q": q, "combination": combination, "noise": noise, "truth": truth})
+
+    for _, rname, n, suffix, lon, lat in sample(doors):
+        if suffix:
+            continue
+        truth = ("point", lon, lat)
+        near = rng.choice([r for r in roads if r != rname])
+        item(f"{rname}{n}号(近{near})", 3, "bracket_landmark", truth)
+        item(f"{rname}{n}号({rng.choice(ENTRANCES)})", 3, "entrance", truth)
+        item(f"{rname}{n}号({rng.choice(roads)[:2]}店)", 3, "branch", truth)
+        item(f"{rng.choice(OTHER_DISTRICTS)}{rname}{n}号", 3, "other_district", ("none",))
+        others = [s for s in streets if s not in crossed[rname]]
+        if others:
+            street = areas[rng.choice(others)][0]
+            item(f"{street}{rname}{n}号", 3, "other_street", ("none",))
+        bad = b.typo(rname)
+        if bad:  # as many near misses as road + door typos: the text cannot tell them apart
+            item(f"{bad}{n}号", 3, "near_miss", ("none",))
+    for name, lon, lat in sample(
+        rows(
+            "SELECT name, ST_X(geom), ST_Y(geom) FROM geocoder_organization"
+            " WHERE kind = 'organization'"
+        )
+    ):
+        item(f"{name}({rng.choice(ENTRANCES)})", 12, "entrance", ("point", lon, lat))
+    for name, rname, lon, lat in sample(
+        rows(
+            "SELECT o.name, r.name, ST_X(o.geom), ST_Y(o.geom) FROM geocoder_organization o"
+            " JOIN geocoder_road r ON r.id = o.road_id WHERE o.kind = 'storefront'"
+        )
+    ):
+        item(f"{name}({rname[:2]}店)", 12, "branch", ("point", lon, lat))
+    stems = [d[:-1] for d in districts if len(d) >= 3]
+    for stem in stems:
+        for suffix in ("路", "街", "大街", "胡同"):
+            if stem + suffix in b.names:
+                continue
+            for _ in range(10):
+                item(f"{stem}{suffix}{rng.randrange(1, 300)}号", 3, "district_road", ("none",))

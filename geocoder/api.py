@@ -105,6 +105,8 @@ def candidate_json(c: Candidate, with_placement: bool = True, scope: Scope | Non
         "match_level": c.match_level,
         "combination": c.combination,
         "score": c.score,
+        "confidence": c.confidence,
+        "exact": c.exact,
         "lon": round(c.lon, 7),
         "lat": round(c.lat, 7),
         "qualifier": c.qualifier,

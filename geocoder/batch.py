@@ -20,7 +20,16 @@ JOB_KIND = "geocode_batch"
 MAX_BATCH_BYTES = 20 * 1024 * 1024
 MAX_BATCH_ROWS = 200_000
 ADDRESS_COLUMNS = ("address", "地址", "q", "query")
-RESULT_COLUMNS = ["match_address", "match_level", "combination", "score", "lon", "lat", "note"]
+RESULT_COLUMNS = [
+    "match_address",
+    "match_level",
+    "combination",
+    "score",
+    "confidence",
+    "lon",
+    "lat",
+    "note",
+]
 
 
 def batch_dir() -> Path:
@@ -93,6 +102,8 @@ def explain(parsed) -> str:
     """Gives why a row matched nothing, from its tokens."""
     if not parsed.text:
         return "empty address"
+    if parsed.foreign_area:
+        return f"{parsed.foreign_area} is not in the address data"
     residue = [t.text for t in parsed.tokens if t.kind == "residue"]
     if not parsed.names and not any(t.kind == "code" for t in parsed.tokens):
         return "no known name" + (f" (unrecognised: {''.join(residue)})" if residue else "")
@@ -123,6 +134,7 @@ def run_batch(run: JobRun) -> dict:
                     match_level=c.match_level,
                     combination=c.combination or "",
                     score=c.score,
+                    confidence=c.confidence,
                     lon=round(c.lon, 7),
                     lat=round(c.lat, 7),
                     note="qualifier: " + ",".join(c.qualifier) if c.qualifier else "",
@@ -130,7 +142,7 @@ def run_batch(run: JobRun) -> dict:
                 levels[c.match_level] = levels.get(c.match_level, 0) + 1
             else:
                 unmatched += 1
-                result = dict(match_level="unmatched", score=0, note=explain(parsed))
+                result = dict(match_level="unmatched", score=0, confidence=0, note=explain(parsed))
             row.update({names[k]: v for k, v in result.items()})
             writer.writerow(row)
             run.progress(n)

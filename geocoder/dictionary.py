@@ -316,10 +316,11 @@ def load(version: tuple = ()) -> Gazetteer:
         for n in [name, *aliases]:
             g.add_name(n, entry)
 
-    # Which streets and communities each road passes through (GiST on spatial_adminarea.geom).
+    # Which districts, streets and communities each road passes through (GiST on
+    # spatial_adminarea.geom): a stated area restricts the roads a name can stand for.
     for rid, aid in _rows(
         "SELECT r.id, a.id FROM geocoder_road r JOIN spatial_adminarea a"
-        " ON a.level IN ('street', 'community') AND ST_Intersects(r.geom, a.geom)"
+        " ON ST_Intersects(r.geom, a.geom)"
     ):
         g.road_areas[rid].add(aid)
 

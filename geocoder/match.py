@@ -10,13 +10,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection
 from psycopg2 import sql
 
 from accounts.scoping import Scope, system_scope
 from core.sqlparts import bind
 
-from .dictionary import BuildingPoint, Door, Entry, Gazetteer, gazetteer
+from .confidence import AMBIGUOUS, AMBIGUOUS_M, AMBIGUOUS_RATIO, UNEXPLAINED, confidence
+from .dictionary import AREA_KINDS, BuildingPoint, Door, Entry, Gazetteer, gazetteer
 from .linepoint import DoorMark, interpolate, side_for
 from .parse import Interpretation, Parse, interpretations, parse
 
@@ -34,6 +36,7 @@ LEVEL_WEIGHT = {
 }
 WRONG_AREA = 0.85
 UNUSED_TOKEN = 0.9
+MIN_CONFIDENCE = 0.3  # default of settings.GEOCODER_MIN_CONFIDENCE
 
 
 @dataclass
@@ -51,6 +54,9 @@ class Candidate:
     ref: tuple[str, int] | None = None  # (kind, primary key) of the row it stands for
     variant: str = ""  # what makes it more than that row: a road's part in an area, a door number
     extrapolated: bool = False
+    exact: bool = True  # every name read as written (False: a typo, homophone or pinyin guess)
+    evidence: float = 0.0  # what `confidence` is read from (see geocoder.confidence)
+    confidence: float = 0.0  # 0–1, calibrated on the evaluation set
 
     def key(self) -> tuple:
         return (self.match_level, self.ref, self.variant, round(self.lon, 5), round(self.lat, 5))
@@ -69,13 +75,20 @@ _WHOLE = system_scope("geocoder")
 
 
 def geocode(
-    query: str, limit: int = 5, g: Gazetteer | None = None, scope: Scope | None = None
+    query: str,
+    limit: int = 5,
+    g: Gazetteer | None = None,
+    scope: Scope | None = None,
+    min_confidence: float | None = None,
 ) -> tuple[Parse, list[Candidate]]:
     """Gives the parse of `query` and up to `limit` candidates, best first: only candidates
-    from layers `scope` sees (whole without a scope: for the server's own work)."""
+    from layers `scope` sees (whole without a scope: for the server's own work) and with a
+    confidence of at least `min_confidence` (default settings.GEOCODER_MIN_CONFIDENCE)."""
     g = g or gazetteer()
     scope = scope or _WHOLE
     p = parse(query, g)
+    if p.foreign_area is not None:
+        return p, []  # a district the data does not hold: nothing here lies in it
     found: dict[tuple, Candidate] = {}
     for reading in interpretations(p):
         for cand in resolve(reading, p, g, scope):
@@ -84,7 +97,32 @@ def geocode(
             if k not in found or found[k].score < cand.score:
                 found[k] = cand
     ranked = sorted(found.values(), key=lambda c: (-c.score, c.address))
-    return p, ranked[:limit]
+    rate(ranked, p)
+    if min_confidence is None:
+        min_confidence = getattr(settings, "GEOCODER_MIN_CONFIDENCE", MIN_CONFIDENCE)
+    return p, [c for c in ranked if c.confidence >= min_confidence][:limit]
+
+
+def rate(ranked: list[Candidate], p: Parse) -> None:
+    """Sets each candidate's evidence and confidence (geocoder.confidence): its score, lowered
+    when a candidate at another place scores nearly as well or text was left unexplained."""
+    unexplained = any(t.kind == "residue" for t in p.tokens)
+    exact = p.exact and not unexplained  # every name read as written, nothing left unread
+    for cand in ranked:
+        evidence = cand.score * (UNEXPLAINED if unexplained else 1.0)
+        rival = next(
+            (
+                o
+                for o in ranked
+                if o is not cand and metres(o.lon, o.lat, cand.lon, cand.lat) > AMBIGUOUS_M
+            ),
+            None,
+        )
+        if rival is not None and rival.score >= AMBIGUOUS_RATIO * cand.score:
+            evidence *= AMBIGUOUS
+        cand.exact = exact
+        cand.evidence = round(evidence, 4)
+        cand.confidence = confidence(evidence, exact)
 
 
 def metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -104,6 +142,8 @@ def resolve(r: Interpretation, p: Parse, g: Gazetteer, scope: Scope = _WHOLE) ->
         return _by_code(r, scope)
     if r.main is None:
         return []
+    if not _in_named_areas(r, g):
+        return []  # a stated district, street or community restricts the answer to it
     out = _resolve_main(r, g, scope)
     factor = r.similarity * _area_factor(r, g)
     for cand in out:
@@ -113,6 +153,24 @@ def resolve(r: Interpretation, p: Parse, g: Gazetteer, scope: Scope = _WHOLE) ->
         if cand.combination is None:
             cand.combination = r.combination
     return out
+
+
+def _in_named_areas(r: Interpretation, g: Gazetteer) -> bool:
+    """Whether the main thing lies in (a road: passes through) every district, street and
+    community the text names; an area named as the main thing must lie in the others."""
+    main = r.main
+    assert main is not None
+    for area in (r.district, r.street, r.community):
+        if area is None or area is main:
+            continue
+        if main.kind == "road" or main.kind in AREA_KINDS:
+            inside = g.within(main, area.id) or g.within(area, main.id)
+        else:  # a thing not placed in any area (community unknown) is not ruled out
+            held = getattr(main, f"{area.kind}_id")
+            inside = held is None or held == area.id
+        if not inside:
+            return False
+    return True
 
 
 def _area_factor(r: Interpretation, g: Gazetteer) -> float:

@@ -59,9 +59,23 @@ NUMBER_RE = re.compile(
 )
 LETTER_BUILDING_RE = re.compile(r"(?P<num>[a-z])(?P<unit>座|栋|幢|号楼)")
 CODE_RE = re.compile(r"\d{16}|\d{14}")
+# 小区 (a compound), 社区, 园区, 校区, 景区 and 厂区 end in 区 but are never a district.
+NOT_DISTRICT = "小社园校景厂"
 PREFIX_RE = re.compile(
-    r"^(?:中国)?(?:[^\d]{1,8}?(?:省|自治区))?(?:[^\d]{1,6}?市)?(?:[^\d]{1,6}?(?:区|县|旗))?"
+    r"^(?:中国)?(?:[^\d]{1,8}?(?:省|自治区))?(?P<city>[^\d]{1,6}?市)?"
+    rf"(?P<district>[^\d]{{1,6}}?(?:(?<![{NOT_DISTRICT}])区|县|旗))?"
 )
+# A road-name ending after an area's short name (黄浦 + 路): the whole is tried as a road.
+ROAD_SUFFIX_RE = re.compile(r"大街|大道|胡同|路|街|巷|弄")
+# Bracketed remarks people add to an address; each is kept as a qualifier, never as the address.
+BRACKET_RE = re.compile(r"\(([^()]{1,20})\)")
+LANDMARK_RE = re.compile(r"^(?:近|靠近|临近|邻近|近旁|挨着)(.+)$")
+ENTRANCE_RE = re.compile(
+    r"^(?:[a-z]\d{0,2}|\d{1,2}号?|[东西南北]{1,2}(?:\d{1,2}号?)?|正|侧|后|前)?"
+    r"(?:出入口|入口|出口|口|门)$"
+)
+ENTRANCE_TAIL_RE = re.compile(r"[a-z]\d{1,2}(?:出入口|入口|出口)|\d{1,2}号(?:出入口|入口|出口|口)")
+BRANCH_RE = re.compile(r"^.{1,12}(?:分店|店|分行|支行|营业厅|营业部|分部|分公司|校区)$")
 BUILDING_UNITS = {"号楼", "栋", "幢", "座", "楼"}
 DETAIL_UNITS = {"单元", "室", "层", "门"}
 FUZZY_MIN = 0.6
@@ -73,6 +87,8 @@ MAX_INTERPRETATIONS = 48
 PREFIX_OVER_TYPO = 0.7  # below this, a leading 某市/某区 run is a prefix, not a typo
 UNUSED_NAME = 0.8  # a reading that ignores a recognized name is less likely
 
+QUALIFIER_KINDS = ("qualifier", "landmark", "entrance", "branch")
+
 # Which named kinds play which role in a combination.
 PLACE_KINDS = {"place"}
 COURTYARD_KINDS = {"compound", "courtyard"}
@@ -81,7 +97,7 @@ ORG_KINDS = {"organization", "storefront"}
 
 @dataclass
 class Token:
-    kind: str  # name door building detail code qualifier prefix residue
+    kind: str  # name door building detail code qualifier landmark entrance branch prefix residue
     text: str
     start: int
     end: int
@@ -98,7 +114,18 @@ class Parse:
 
     @property
     def qualifiers(self) -> list[str]:
-        return [t.text for t in self.tokens if t.kind == "qualifier"]
+        return [t.text for t in self.tokens if t.kind in QUALIFIER_KINDS]
+
+    @property
+    def foreign_area(self) -> str | None:
+        """Gives the district named in a prefix when the gazetteer holds no such district
+        (朝阳区 in a city whose data has only 海淀区): nothing in the data lies there."""
+        return next((t.suffix for t in self.tokens if t.kind == "prefix" and t.suffix), None)
+
+    @property
+    def exact(self) -> bool:
+        """Whether every name was read as written (no typo, homophone or road-like guess)."""
+        return all(t.similarity >= 1.0 for t in self.names)
 
     def first(self, kind: str) -> Token | None:
         return next((t for t in self.tokens if t.kind == kind), None)
@@ -163,13 +190,28 @@ def _scan(text: str, g: Gazetteer) -> list[Token]:
             tokens.append(Token("code", code.group(), i, code.end()))
             i = code.end()
             continue
+        remark = _remark_at(text, i) if ch == "(" else None
+        if remark is not None:
+            tokens.append(remark)
+            i = remark.end
+            continue
         named = _longest_name(text, i, g)
         if named is None and ch.isascii() and ch.isalpha():
             named = _longest_pinyin_name(text, i, g)
+        road_like = _road_like(text, i, named)
+        if road_like is not None:
+            tokens.append(road_like)
+            i = road_like.end
+            continue
         if named:
             j, entries = named
             tokens.append(Token("name", text[i:j], i, j, entries=list(entries)))
             i = j
+            continue
+        entrance = ENTRANCE_TAIL_RE.match(text, i)
+        if entrance and _only_qualifiers_after(text, entrance.end()):
+            tokens.append(Token("entrance", entrance.group(), i, entrance.end()))
+            i = entrance.end()
             continue
         number = _number_at(text, i, tokens)
         if number:
@@ -195,6 +237,36 @@ def _scan(text: str, g: Gazetteer) -> list[Token]:
             tokens.append(Token("residue", ch, i, i + 1))
         i += 1
     return tokens
+
+
+def _remark_at(text: str, i: int) -> Token | None:
+    """Gives the bracketed remark at `i` as a landmark (近北京西路), entrance (b1入口, 东门,
+    2号口) or branch (徐汇店) token, or None when the brackets hold something else."""
+    m = BRACKET_RE.match(text, i)
+    if m is None:
+        return None
+    inner = m.group(1).strip()
+    landmark = LANDMARK_RE.match(inner)
+    if landmark:
+        return Token("landmark", inner, i, m.end())
+    if ENTRANCE_RE.match(inner):
+        return Token("entrance", inner, i, m.end())
+    if BRANCH_RE.match(inner):
+        return Token("branch", inner, i, m.end())
+    return None
+
+
+def _road_like(text: str, i: int, named: tuple[int, list[Entry]] | None) -> Token | None:
+    """Gives a residue token for an area's short name followed by a road ending (黄浦 + 路)
+    that the gazetteer does not hold whole: a road named after a district (黄浦路, 长宁路) is
+    far commoner than a district followed by a stray 路, so it is looked up as a road."""
+    if named is None or any(e.kind not in AREA_KINDS for e in named[1]):
+        return None
+    j = named[0]
+    tail = ROAD_SUFFIX_RE.match(text, j)
+    if tail is None:
+        return None
+    return Token("residue", text[i : tail.end()], i, tail.end(), suffix="road")
 
 
 def _only_qualifiers_after(text: str, i: int) -> bool:
@@ -253,9 +325,17 @@ def _explain_residue(tokens: list[Token], text: str, g: Gazetteer) -> list[Token
         after = tokens[idx + 1] if idx + 1 < len(tokens) else None
         fuzzy = _fuzzy_token(tok, out, after, text, g)
         if not first_name_seen and (fuzzy is None or fuzzy.similarity < PREFIX_OVER_TYPO):
-            prefix = PREFIX_RE.match(tok.text)
+            prefix = PREFIX_RE.match(tok.text) if tok.suffix != "road" else None
             if prefix and prefix.end() > 0:
-                out.append(Token("prefix", prefix.group(), tok.start, tok.start + prefix.end()))
+                out.append(
+                    Token(
+                        "prefix",
+                        prefix.group(),
+                        tok.start,
+                        tok.start + prefix.end(),
+                        suffix=prefix.group("district") or "",
+                    )
+                )
                 rest = tok.text[prefix.end() :]
                 if not rest.strip():
                     continue
@@ -275,6 +355,7 @@ def _fuzzy_token(
     tok: Token, before: list[Token], after: Token | None, text: str, g: Gazetteer
 ) -> Token | None:
     """Gives the best name within one typo of the residue, alone or joined to a neighbour."""
+    road_like = tok.suffix == "road"
     spans = [(tok.start, tok.end)]
     if "(" in tok.text and ")" in text[tok.end :]:
         # a branch name in brackets (张记包子铺(学院路店)) belongs to the misspelt name before it
@@ -299,6 +380,8 @@ def _fuzzy_token(
             continue  # join a neighbour only to a short residue that matches nothing alone
         own = {(e.kind, e.id) for t in (left, right) if t is not None for e in t.entries}
         for name, sim in fuzzy_names(probe, g):
+            if road_like and not any(e.kind == "road" for e in g.names[name]):
+                continue  # 黄埔路 may be 黄浦路, never the district 黄浦区
             if sim < (JOIN_MIN if joined else FUZZY_MIN) or (
                 joined
                 and (
@@ -322,7 +405,9 @@ def _fuzzy_token(
         return None
     _, start, end, names = best
     sim = similarity(text[start:end], names[0], g)
-    entries = [e for name in names[:FUZZY_TIES] for e in g.names[name]]
+    entries = [
+        e for name in names[:FUZZY_TIES] for e in g.names[name] if not road_like or e.kind == "road"
+    ]
     return Token("name", names[0], start, end, entries=entries, similarity=sim)
 
 

@@ -26,13 +26,16 @@ from .match import door_label, metres
 from .normalize import clean
 
 DOOR_RADIUS_M = 100.0
+NEAR_DOOR_M = 15.0  # a door this close names the point, whatever road lies nearer
 ROAD_RADIUS_M = 250.0
 PLACE_RADIUS_M = 300.0
 BUILDING_RADIUS_M = 80.0
 
-# One round trip. The point is written out in each branch (not a CTE) so every KNN (`<->`)
-# ORDER BY sees a constant and walks its GiST index: geocoder_compound.geom for containment,
-# geocoder_road.geom, spatial_roadsegment.geom and geocoder_placename.geom for the nearest.
+# One round trip (eight road rows: pieces of one road count once, see _distinct_roads). The
+# point is written out in each branch (not a CTE) so every KNN (`<->`) ORDER BY sees a
+# constant and walks its GiST index: geocoder_compound.geom for containment,
+# geocoder_road.geom, spatial_roadsegment.geom, geocoder_placename.geom and
+# geocoder_dooraddress.geom for the nearest.
 # {roads_visible}: the caller's scope on the roads layer at the point (a one-time filter).
 _PT = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)"
 NEARBY_SQL = f"""
@@ -41,13 +44,16 @@ NEARBY_SQL = f"""
 UNION ALL
 (SELECT 'road', r.id, 0.0, ST_LineLocatePoint(r.geom, {_PT}), NULL,
         ST_ClosestPoint(r.geom, {_PT})
-   FROM geocoder_road r ORDER BY r.geom <-> {_PT} LIMIT 3)
+   FROM geocoder_road r ORDER BY r.geom <-> {_PT} LIMIT 8)
 UNION ALL
 (SELECT 'segment', s.id, 0.0, 0.0, s.name, ST_ClosestPoint(s.geom, {_PT})
    FROM spatial_roadsegment s WHERE {{roads_visible}} ORDER BY s.geom <-> {_PT} LIMIT 3)
 UNION ALL
 (SELECT 'place', pl.id, 0.0, 0.0, NULL, pl.geom
    FROM geocoder_placename pl ORDER BY pl.geom <-> {_PT} LIMIT 1)
+UNION ALL
+(SELECT 'door', d.id, 0.0, 0.0, NULL, d.geom
+   FROM geocoder_dooraddress d ORDER BY d.geom <-> {_PT} LIMIT 3)
 """
 
 
@@ -90,48 +96,99 @@ def reverse(
         cur.execute(NEARBY_SQL.format(roads_visible=roads), {**params, **values})
         rows = [_with_distance(row, lon, lat) for row in cur.fetchall()]
     compounds = [r for r in rows if r[0] == "compound"]
-    roads = sorted(
-        (r for r in rows if r[0] == "road" and r[2] <= ROAD_RADIUS_M), key=lambda r: r[2]
+    roads = _distinct_roads(
+        g, sorted((r for r in rows if r[0] == "road" and r[2] <= ROAD_RADIUS_M), key=lambda r: r[2])
     )
     places = [r for r in rows if r[0] == "place" and r[2] <= PLACE_RADIUS_M]
     segments = sorted(
         (r for r in rows if r[0] == "segment" and r[2] <= ROAD_RADIUS_M), key=lambda r: r[2]
     )
+    near_doors = sorted(
+        (r for r in rows if r[0] == "door" and r[2] <= DOOR_RADIUS_M and r[1] in g.doors),
+        key=lambda r: r[2],
+    )
     if compounds:
         return _in_compound(g, compounds[0][1], lon, lat)
-    if roads:
-        doors = [d for d in (_door_on_side(g, r[1], r[3], lon, lat) for r in roads) if d[0]]
-        if doors:
-            door, side, dist = min(doors, key=lambda d: d[2])
-            road = g.entries[("road", door.road_id)]
-            return _finish(
-                g,
-                road,
-                door_label(g, door),
-                "door",
-                door.lon,
-                door.lat,
-                lon,
-                lat,
-                road=road.name,
-                number=door.number,
-                side=side,
-                ref=("door", door.id),
-            )
+    lines = [r[2] for r in roads + segments]
+    if near_doors and near_doors[0][2] <= min([NEAR_DOOR_M, *lines]):
+        # At a door (nearer to it than to any road line): the door's own road, not a main
+        # road passing by; a point on a road line is answered by that road's side below.
+        door = g.doors[near_doors[0][1]]
+        return _door_result(g, door, door.side, lon, lat, scope)
+    doors = [d for d in (_door_on_side(g, r[1], r[3], lon, lat) for r in roads) if d[0]]
+    if doors:
+        door, side, _ = min(doors, key=lambda d: d[2])
+        return _door_result(g, door, side, lon, lat, scope)
     same_road = bool(segments and roads) and clean(segments[0][4]) == clean(
         g.roads[roads[0][1]].name
     )
     if segments and not same_road and (not roads or segments[0][2] < roads[0][2]):
         # A road segment (the base road layer holds every piece of every road) is nearer than
         # any addressed road centreline: name the road by that segment.
-        return _on_segment(g, segments[0], lon, lat)
+        return _with_areas(g, _on_segment(g, segments[0], lon, lat), lon, lat, scope)
     if roads:
         _, road_id, dist, measure = roads[0][:4]
-        return _on_road(g, road_id, measure, lon, lat)
+        return _with_areas(g, _on_road(g, road_id, measure, lon, lat), lon, lat, scope)
     if places:
         entry = g.entries[("place", places[0][1])]
         return _finish(g, entry, entry.name, "place", entry.lon, entry.lat, lon, lat)
     return _in_area(g, lon, lat, scope)
+
+
+ROADS_SEARCHED = 3
+
+
+def _distinct_roads(g: Gazetteer, rows: list[tuple]) -> list[tuple]:
+    """Gives the nearest rows of the first `ROADS_SEARCHED` road names: a main road loaded
+    piece by piece must not crowd the side street the point stands on out of the search."""
+    out, seen = [], set()
+    for row in rows:
+        name = g.roads[row[1]].name
+        if name not in seen and len(seen) < ROADS_SEARCHED:
+            seen.add(name)
+            out.append(row)
+    return out
+
+
+def _door_result(g: Gazetteer, door, side: str, lon: float, lat: float, scope: Scope):
+    road = g.entries[("road", door.road_id)]
+    found = _finish(
+        g,
+        road,
+        door_label(g, door),
+        "door",
+        door.lon,
+        door.lat,
+        lon,
+        lat,
+        road=road.name,
+        number=door.number,
+        side=side,
+        ref=("door", door.id),
+    )
+    return _with_areas(g, found, lon, lat, scope)
+
+
+AREA_PARTS = ("district", "street", "community")
+
+
+def _with_areas(g: Gazetteer, found: ReverseResult, lon: float, lat: float, scope: Scope):
+    """Gives `found` with the district, street and community it lacks taken from the areas
+    the caller sees at the point (a road segment outside the address tables names none)."""
+    if all(found.parts.get(k) for k in AREA_PARTS):
+        return found
+    area = _in_area(g, lon, lat, scope)
+    before = _area_prefix(found.parts)
+    for key in AREA_PARTS:
+        if not found.parts.get(key) and area.parts.get(key):
+            found.parts[key] = area.parts[key]
+    if found.address and found.address.startswith(before):
+        found.address = _area_prefix(found.parts) + found.address[len(before) :]
+    return found
+
+
+def _area_prefix(parts: dict) -> str:
+    return "".join(parts.get(k) or "" for k in ("district", "street"))
 
 
 # Served by the GiST index on spatial_adminarea.geom; the finest area the caller sees there.

@@ -233,6 +233,10 @@ CITY_CENTER = tuple(
 )
 CITY_METRIC_SRID = int(os.environ.get("CITYGRID_METRIC_SRID", "4548"))
 
+# Forward geocoding answers nothing below this confidence (0–1, calibrated on the evaluation
+# set: see geocoder/confidence.py); 0 keeps every candidate.
+GEOCODER_MIN_CONFIDENCE = float(os.environ.get("CITYGRID_GEOCODER_MIN_CONFIDENCE", "0.3"))
+
 # Tiles (tiles/): the server-side tile cache (off for cold benchmark runs), its lifetime, the
 # browser's max-age (0: revalidate by ETag each time, so an edit shows on the next request),
 # the highest zoom served and the simplification tolerance in tile units (1/4096 of a tile).
