@@ -19,7 +19,7 @@ from spatial.models import Layer
 from core.errors import BadInput, Conflict
 from core.jobs import JobRun
 
-from . import core_targets, geometry, readers, registry, transform, writer
+from . import core_targets, geometry, offsets, readers, registry, transform, writer
 
 log = logging.getLogger(__name__)
 JOB_KIND = "layer_import"
@@ -134,15 +134,19 @@ def _import(run: JobRun, path: Path, work_dir: Path, options: ImportOptions) -> 
         transform.check_extent(prepared.geoms[keep], converted, src_crs, box)
     transform.check_finite(converted, src_crs)
     clock.mark("convert")
+    converted, read_as, offset_check = offsets.apply(
+        prepared.geoms[keep], converted, src_crs, options.crs or None
+    )
+    clock.mark("offset_check")
     attributes = frame.drop(columns=frame.geometry.name)[keep].reset_index(drop=True)
     report = {
         **prepared.report,
         "format": fmt,
         "source_layer": source.layer,
-        "crs": src_crs.label,
+        "crs": read_as,
         "geometry_type": prepared.geometry_type,
         "refused": prepared.refused,
-        "gcj02_offset_here_m": round(transform.gcj02_offset_metres(), 1),
+        "offset_check": offset_check,
     }
     invalid_kept = int(np.isin(np.flatnonzero(keep), prepared.invalid_rows).sum())
     if options.target == "managed":

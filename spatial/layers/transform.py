@@ -32,10 +32,20 @@ class SourceCrs:
     wkt: str | None = None
 
 
+# The `crs` value that keeps the file's own CRS and lets the offset check (`offsets.py`) pick
+# WGS84, GCJ-02 or BD-09 by how the data fits the city.
+AUTO = "auto"
+
+
+def is_auto(explicit: str | None) -> bool:
+    """Whether the caller's `crs` asks for the offset check to choose (`crs=auto`)."""
+    return (explicit or "").strip().lower() == AUTO
+
+
 def resolve_source_crs(declared: str | None, explicit: str | None, fmt: str) -> SourceCrs:
     """Gives the CRS to read coordinates in; `BadInput` when a Shapefile has neither a .prj
-    nor an explicit CRS."""
-    if explicit:
+    nor an explicit CRS. `auto` reads the file's own CRS (or WGS84)."""
+    if explicit and not is_auto(explicit):
         return SourceCrs(crs_module.parse_crs(explicit, field="crs").label)
     if declared is None:
         if fmt == "shapefile":
@@ -135,25 +145,31 @@ def check_extent(
     `raw` are the file's geometries before conversion. `box` None checks only that the
     coordinates are somewhere in China (for extracts of other cities).
     """
-    box = box or CHINA_BOX
-    sample_conv = _sample_points(converted)
-    if len(sample_conv) == 0:
+    checked = box or CHINA_BOX
+    coords, index = shapely.get_coordinates(converted, return_index=True)
+    if len(coords) == 0:
         return
-    inside = _inside(sample_conv, box)
-    if inside.all():
+    outside = ~_inside(coords, checked)
+    if not outside.any():
         return
-    share = 100.0 * (1 - inside.mean())
-    sample_raw = _sample_points(raw)
-    likely = likely_crs(sample_raw, box)
-    where = ", ".join(f"{v:.4f}" for v in box)
+    features = len(np.unique(index[outside]))
+    where = ", ".join(f"{v:.4f}" for v in checked)
+    area = "the city's extent" if box else "China"
     message = (
-        f"{share:.0f}% of the coordinates read as {source.label} fall outside the city's extent "
+        f"{int(outside.sum())} of {len(coords)} coordinates ({100.0 * outside.mean():.0f}%, in "
+        f"{features} of {len(converted)} features) read as {source.label} fall outside {area} "
         f"[{where}] after conversion to WGS84"
     )
+    likely = likely_crs(_sample_points(raw), checked)
     if likely:
         message += f"; the values look like {' or '.join(likely)}: re-import with --crs {likely[0]}"
     else:
         message += "; no supported CRS puts them inside it: check the file's coordinates"
+    if box:
+        message += (
+            "; if the file covers another part of China, re-import with extent_check=china "
+            "(--extent-check china)"
+        )
     raise BadInput(message, field="crs")
 
 
@@ -179,10 +195,11 @@ def likely_crs(xy: np.ndarray, box: tuple) -> list[str]:
     return found
 
 
-def gcj02_offset_metres() -> float:
-    """Gives the typical GCJ-02 offset (metres) near the city: the shift a wrong `gcj02`/WGS84
-    choice would cause, reported in the import report for the admin's eye."""
-    lon, lat = settings.CITY_CENTER
+def gcj02_offset_metres(lon: float | None = None, lat: float | None = None) -> float:
+    """Gives the GCJ-02 offset (metres) at a WGS84 point, by default the city centre: the shift a
+    wrong `gcj02`/WGS84 choice causes there."""
+    if lon is None or lat is None:
+        lon, lat = settings.CITY_CENTER
     glon, glat = crs_module.wgs84_to_gcj02_array(np.array([lon]), np.array([lat]))
     per_lon, per_lat = crs_module.metres_per_degree(lat)
     dx = (glon[0] - lon) * per_lon
