@@ -5,6 +5,7 @@ storefronts and place names. Nothing is written here (see `store.py`)."""
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -268,7 +269,7 @@ def _road_rows(features: list[Feature], out: Records, g: Gazetteer) -> None:
     for name, items in ways.items():  # noqa: B007 - one road per place the name is used
         for cluster in _clusters([line for _, line in items]):
             first = items[cluster[0]][0]
-            merged = shapely.line_merge(MultiLineString([items[i][1] for i in cluster]))
+            ways_here = [items[i][1] for i in cluster]
             aliases = [a for i in cluster for a in _aliases(items[i][0].values.get("aliases", ""))]
             ranges = {}
             for key in (
@@ -285,26 +286,84 @@ def _road_rows(features: list[Feature], out: Records, g: Gazetteer) -> None:
             kind = ROAD_KINDS.get(first.values.get("road_class", ""), "street")
             if name.endswith("胡同"):
                 kind = "alley"
-            for line in centrelines(list(getattr(merged, "geoms", [merged]))):
+            for line in centrelines(ways_here):
                 out.roads.append(
                     RoadRecord(first.row, name, line, kind, list(dict.fromkeys(aliases)), ranges)
                 )
 
 
-def centrelines(pieces: list[LineString]) -> list[LineString]:
-    """Gives the lines that stand for one road: its longest merged piece, and every other
-    piece that runs somewhere else (some point farther than OWN_PIECE_DEGREES from the lines
-    kept) — a section beyond a junction, not the other carriageway beside a kept one."""
+def centrelines(ways: list[LineString]) -> list[LineString]:
+    """Gives the lines that stand for one road: the longest chain of its ways joined end to
+    end (ways split at every junction make one axis), then the same for the ways that run
+    somewhere else (farther than OWN_PIECE_DEGREES from every axis kept) — a section beyond a
+    roundabout or a fork, not the other carriageway beside a kept one. Gaps are not bridged:
+    a road's point (the middle of its line) must lie on the road."""
     kept: list[LineString] = []
-    for piece in sorted(pieces, key=lambda p: p.length, reverse=True):
-        if not kept:
-            kept.append(piece)
-            continue
+    remaining = list(ways)
+    while remaining:
+        axis = _longest_chain(remaining)
+        kept.append(axis)
         union = MultiLineString(kept)
-        probe = shapely.segmentize(piece, OWN_PIECE_DEGREES / 4)
-        if max(union.distance(Point(c)) for c in probe.coords) > OWN_PIECE_DEGREES:
-            kept.append(piece)
+        remaining = [w for w in remaining if _farthest(w, union) > OWN_PIECE_DEGREES]
     return kept
+
+
+def _farthest(line: LineString, union: MultiLineString) -> float:
+    probe = shapely.segmentize(line, OWN_PIECE_DEGREES / 4)
+    return max(union.distance(Point(c)) for c in probe.coords)
+
+
+def _longest_chain(ways: list[LineString]) -> LineString:
+    """Gives the ways along the longest shortest path of the graph they make (end points
+    as nodes, found by two farthest-node sweeps) joined into one line."""
+    edges: dict[tuple, list[tuple[tuple, int]]] = defaultdict(list)
+    for i, way in enumerate(ways):
+        a, b = _node(way.coords[0]), _node(way.coords[-1])
+        edges[a].append((b, i))
+        edges[b].append((a, i))
+    start = _node(max(ways, key=lambda w: w.length).coords[0])
+    far, _ = _farthest_node(start, edges, ways)
+    end, path = _farthest_node(far, edges, ways)
+    coords: list[tuple[float, float]] = []
+    node, backwards = far, 0.0
+    for i in path:
+        line = list(ways[i].coords)
+        if _node(line[0]) != node:
+            line.reverse()
+            backwards += ways[i].length
+        coords.extend(line if not coords else line[1:])
+        node = _node(line[-1])
+    if len(coords) < 2:
+        return max(ways, key=lambda w: w.length)
+    if backwards > sum(ways[i].length for i in path) / 2:
+        coords.reverse()  # door numbers grow the way the data draws the road
+    return LineString(coords)
+
+
+def _node(xy) -> tuple[float, float]:
+    return (round(xy[0], 7), round(xy[1], 7))
+
+
+def _farthest_node(start, edges, ways) -> tuple[tuple, list[int]]:
+    """Gives the node farthest from `start` along the ways (Dijkstra) and the ways to it."""
+    best = {start: 0.0}
+    via: dict[tuple, tuple[tuple, int]] = {}
+    queue = [(0.0, start)]
+    while queue:
+        d, node = heapq.heappop(queue)
+        if d > best[node]:
+            continue
+        for other, i in edges[node]:
+            nd = d + ways[i].length
+            if nd < best.get(other, float("inf")):
+                best[other], via[other] = nd, (node, i)
+                heapq.heappush(queue, (nd, other))
+    far = max(best, key=best.get)
+    path, node = [], far
+    while node in via:
+        node, i = via[node]
+        path.append(i)
+    return far, path[::-1]
 
 
 def _lines(geom) -> list[LineString]:

@@ -356,3 +356,44 @@ def test_sources_over_http_need_layers_import_and_run_as_a_job(bare_city, client
     assert not Road.objects.filter(name="银杏大道").exists()
     assert client.delete("/api/v1/geocoder/sources/http-roads").status_code == 404
     assert client.get("/api/v1/geocode", {"q": "银杏大道"}).json()["results"] == []
+
+
+@pytest.mark.django_db
+def test_house_number_ranges_of_a_road_interpolate_its_doors(bare_city, client, tmp_path):
+    (lon0, lat0), _ = community_point()
+    m_lon = M_LAT / 0.766
+    path = write_csv(
+        tmp_path / "ranged.csv",
+        ["道路名称", "起始门牌", "终止门牌", "wkt"],
+        [["榆林路", "1号", "42号", f"LINESTRING({lon0} {lat0}, {lon0 + 400 * m_lon} {lat0})"]],
+    )
+    source = load(path, "ranged", kind="roads")
+    assert source.counts == {**source.counts, "roads": 1, "doors": 4}  # odd 1-41, even 2-42
+    top = client.get("/api/v1/geocode", {"q": "榆林路21号"}).json()["results"][0]
+    assert top["match_level"] == "interpolated"
+    # Odd numbers on the left (north of an eastward road), 21 halfway between 1 and 41.
+    assert metres(top["lon"], top["lat"], lon0 + 200 * m_lon, lat0 + 8 * M_LAT) < 15
+
+
+@pytest.mark.django_db
+def test_pois_load_as_organizations_storefronts_and_places_with_aliases(
+    bare_city, client, tmp_path
+):
+    (lon0, lat0), _ = community_point()
+    path = write_csv(
+        tmp_path / "pois.csv",
+        ["名称", "类型", "别名", "lon", "lat"],
+        [
+            ["榆林第一中学", "单位", "榆林一中", lon0, lat0],
+            ["老王面馆", "沿街铺面", "", lon0 + 0.001, lat0],
+            ["钟鼓楼", "突出建筑", "鼓楼", lon0, lat0 + 0.001],
+            ["无名", "外星基地", "", lon0, lat0],
+        ],
+    )
+    source = load(path, "pois", kind="pois")
+    assert source.counts["organizations"] == 2 and source.counts["places"] == 1
+    assert source.refused == 1 and "外星基地" in source.refusals[0]["reason"]
+    top = client.get("/api/v1/geocode", {"q": "榆林一中"}).json()["results"][0]
+    assert top["match_level"] == "organization" and metres(top["lon"], top["lat"], lon0, lat0) < 1
+    top = client.get("/api/v1/geocode", {"q": "鼓楼"}).json()["results"][0]
+    assert metres(top["lon"], top["lat"], lon0, lat0 + 0.001) < 1
