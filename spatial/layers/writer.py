@@ -5,6 +5,8 @@ half of either."""
 from __future__ import annotations
 
 import io
+import json
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +27,9 @@ PG_TYPES = {
     "boolean": "boolean",
     "datetime": "timestamptz",
     "string": "text",
+    # json, not jsonb: psycopg2 hands json values to every reader (OGC items, identify, export)
+    # as lists and dicts, while Django keeps jsonb as raw text for its JSONField.
+    "json": "json",
 }
 
 
@@ -38,7 +43,8 @@ class Column:
 
 
 def field_type(series: pd.Series) -> str:
-    """Gives the registry field type (string|integer|number|boolean|datetime) of a column."""
+    """Gives the registry field type (string|integer|number|boolean|datetime|json) of a column:
+    json where a value is a list or an object (nested GeoJSON properties, GDAL list fields)."""
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return "boolean"
@@ -48,12 +54,49 @@ def field_type(series: pd.Series) -> str:
         return "number"
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "datetime"
+    if pd.api.types.is_object_dtype(dtype) and series.map(_is_nested).any():
+        return "json"
     return "string"
+
+
+def _is_nested(value) -> bool:
+    return isinstance(value, (list, tuple, dict, np.ndarray))
+
+
+def _plain(value):
+    """Gives `value` as JSON-ready Python (arrays as lists, NaN and infinities as null)."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _json_text(value) -> str:
+    return json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def _escaped(text: pd.Series) -> pd.Series:
+    """Gives text with COPY's special characters (backslash, tab, newlines) escaped."""
+    return (
+        text.str.replace("\\", "\\\\", regex=False)
+        .str.replace("\t", "\\t", regex=False)
+        .str.replace("\n", "\\n", regex=False)
+        .str.replace("\r", "\\r", regex=False)
+    )
 
 
 def _copy_text(series: pd.Series, kind: str) -> pd.Series:
     """Gives a column as PostgreSQL COPY text values (\\N for NULL), vectorised."""
-    null = series.isna().to_numpy().copy()
+    null = series.isna().to_numpy().copy()  # a list or an object is never NULL here
     if kind == "boolean":
         text = pd.Series(np.where(series.fillna(False).astype(bool), "t", "f"), index=series.index)
     elif kind == "integer":
@@ -64,14 +107,10 @@ def _copy_text(series: pd.Series, kind: str) -> pd.Series:
         values = pd.to_datetime(series, errors="coerce", utc=True)
         null |= values.isna().to_numpy()
         text = values.astype("string")
+    elif kind == "json":
+        text = _escaped(series.where(~null, None).map(_json_text).astype("string"))
     else:
-        text = series.astype("string")
-        text = (
-            text.str.replace("\\", "\\\\", regex=False)
-            .str.replace("\t", "\\t", regex=False)
-            .str.replace("\n", "\\n", regex=False)
-            .str.replace("\r", "\\r", regex=False)
-        )
+        text = _escaped(series.astype("string"))
     text = text.astype(object)
     text[null] = "\\N"
     return text.reset_index(drop=True)
