@@ -1,7 +1,8 @@
 """Gives core geography rows from an imported file: unit grids (单元网格), responsibility grids
 (责任网格), admin areas (行政区划), road segments and components (部件), with a field mapping
 (`code=BGID,name=MC`) and code validation. All or nothing: one transaction, and any invalid
-code refuses the whole file with the rows named."""
+code refuses the whole file with the rows named. A grid set with its own codes, areas in
+several rows or no parents is shaped by `grid_sets`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from django.db import connection
 from psycopg2 import sql
 
 from core.errors import BadInput
+
+from . import grid_sets
 
 MAX_LISTED = 20
 
@@ -32,12 +35,16 @@ class Target:
 
 
 TARGETS = {
-    "unit_grids": Target("unit_grids", ("unit_grids",), ("code",), (), "Polygon"),
+    "unit_grids": Target("unit_grids", ("unit_grids",), ("code",), ("community",), "Polygon"),
     "responsibility_grids": Target(
         "responsibility_grids", ("responsibility_grids",), ("code", "name"), ("street",), "Polygon"
     ),
     "admin_areas": Target(
-        "admin_areas", ("districts", "streets", "communities"), ("code", "name"), (), "Polygon"
+        "admin_areas",
+        ("districts", "streets", "communities"),
+        ("code", "name"),
+        ("level", "parent"),
+        "Polygon",
     ),
     "roads": Target("roads", ("roads",), ("name",), ("road_class", "source_id"), "LineString"),
     "components": Target(
@@ -153,42 +160,21 @@ def validate(target: Target, data: pd.DataFrame) -> pd.DataFrame:
     if "code" in data:
         code = data["code"]
         _refuse("no code", code.isna().to_numpy() | (code == "").fillna(True).to_numpy(), code)
-        duplicated = code.duplicated(keep=False).to_numpy()
-        _refuse("a code that appears twice in the file", duplicated, code)
+        if target.family != "Polygon":
+            _refuse_repeated(code)
+    # Unit grid and admin area codes are checked by grid_sets once rows of one code are merged;
+    # here only a file mixing standard codes with others (a typo rather than its own codes).
     if target.key == "unit_grids":
-        code = data["code"]
-        _refuse(
-            "a unit grid code that is not 14 digits",
-            ~code.str.fullmatch(r"\d{14}").fillna(False).to_numpy(),
-            code,
-        )
-        prefixes = code.str[:12]
-        known = _existing(
-            "spatial_adminarea", sorted(set(prefixes)), "AND level = %s", ["community"]
-        )
-        _refuse(
-            "a code whose first 12 digits are not an existing community",
-            ~prefixes.isin(known).to_numpy(),
-            code,
-        )
+        standard = data["code"].str.fullmatch(r"\d{14}").fillna(False).to_numpy()
+        if standard.any():
+            _refuse(
+                "a unit grid code that is not 14 digits (while the others are standard codes; "
+                "a set with its own codes throughout has them kept as source_code)",
+                ~standard,
+                data["code"],
+            )
     elif target.key == "admin_areas":
-        code = data["code"]
-        _refuse(
-            "an admin area code that is not 6, 9 or 12 digits",
-            ~code.str.fullmatch(r"\d{6}|\d{9}|\d{12}").fillna(False).to_numpy(),
-            code,
-        )
-        parents = code.where(code.str.len() > 6).str[:-3]
-        parents = parents.where(code.str.len() != 9, code.str[:6])
-        known = _existing("spatial_adminarea", sorted(set(parents.dropna())))
-        known |= set(code)
-        orphan = parents.notna().to_numpy() & ~parents.isin(known).to_numpy()
-        _refuse(
-            "a parent area (code prefix) that exists neither in the database nor the file",
-            orphan,
-            code,
-        )
-        _refuse("an empty name", data["name"].isna().to_numpy(), code)
+        _refuse("an empty name", data["name"].isna().to_numpy(), data["code"])
     elif target.key == "responsibility_grids":
         _refuse("an empty name", data["name"].isna().to_numpy(), data["code"])
         if "street" in data:
@@ -241,6 +227,24 @@ def validate(target: Target, data: pd.DataFrame) -> pd.DataFrame:
     return data
 
 
+def _refuse_repeated(code: pd.Series) -> None:
+    """`BadInput` naming each code given to several rows, with how many and which rows."""
+    counts = code.value_counts(sort=False)
+    repeated = counts[counts > 1]
+    if len(repeated):
+        shown = [
+            f"code {c} appears {n} times (rows "
+            f"{', '.join(str(i + 1) for i in np.flatnonzero((code == c).to_numpy())[:5])}"
+            f"{', ...' if n > 5 else ''})"
+            for c, n in repeated.items()
+        ]
+        raise BadInput(
+            f"{len(repeated)} codes are given to more than one row: "
+            f"{grid_sets.listed(shown)}; each feature needs its own code",
+            field="map",
+        )
+
+
 def frame_for(target: Target, frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     """Gives the file's columns renamed to the target's fields, as trimmed text."""
     data = pd.DataFrame(index=frame.index)
@@ -248,31 +252,50 @@ def frame_for(target: Target, frame: pd.DataFrame, columns: dict[str, str]) -> p
         column = columns.get(name)
         if column is None:
             data[name] = pd.Series(pd.NA, index=frame.index, dtype="string")
-        elif name in ("code", "street"):
+        elif name in ("code", "street", "parent", "community"):
             data[name] = _codes(frame, column)
         else:
             data[name] = frame[column].astype("string").str.strip()
     return data.reset_index(drop=True)
 
 
-def write(target: Target, data: pd.DataFrame, geoms: np.ndarray) -> dict:
-    """Writes validated rows into the core table (caller's transaction); gives counts."""
+def write(
+    target: Target, data: pd.DataFrame, geoms: np.ndarray, sets: grid_sets.SetOptions
+) -> dict:
+    """Writes validated rows into the core table (caller's transaction); gives counts and
+    what was merged, assigned, created and warned about."""
     if target.key == "admin_areas":
-        return write_admin_areas(data, geoms)
+        return write_admin_areas(grid_sets.plan_admin_areas(data, geoms, sets))
+    if target.key == "unit_grids":
+        return write_unit_grids(grid_sets.plan_unit_grids(data, geoms))
+    report = {}
+    if target.key == "responsibility_grids":
+        data, geoms, report = grid_sets.merge_parts(data, geoms)
     if target.key == "roads":
         geoms, index = shapely.get_parts(geoms, return_index=True)
         data = data.iloc[index].reset_index(drop=True)
-    return {"rows_written": _write_rows(data, geoms, _UPSERT[target.key], [])}
+    return {"rows_written": _write_rows(data, geoms, _UPSERT[target.key], []), **report}
+
+
+def write_unit_grids(planned: grid_sets.Planned) -> dict:
+    """Writes unit grids under their communities; gives counts and area warnings."""
+    data = planned.data[["code", "source_code", "parent"]]
+    written = _write_rows(data, planned.geoms, _UNIT_GRID_SQL, [])
+    warnings = grid_sets.unit_grid_area_warnings(list(data["code"]))
+    return {"rows_written": written, **planned.report, **warnings}
+
+
+_UNIT_GRID_SQL = """
+    INSERT INTO spatial_unitgrid (code, source_code, community_id, area_m2, geom)
+    SELECT t.code, t.source_code, c.id, ST_Area(ST_Multi(t.geom)::geography), ST_Multi(t.geom)
+      FROM import_rows t JOIN spatial_adminarea c
+        ON c.code = t.parent AND c.level = 'community'
+    ON CONFLICT (code) DO UPDATE SET community_id = EXCLUDED.community_id,
+        source_code = COALESCE(EXCLUDED.source_code, spatial_unitgrid.source_code),
+        area_m2 = EXCLUDED.area_m2, geom = EXCLUDED.geom"""
 
 
 _UPSERT = {
-    "unit_grids": """
-        INSERT INTO spatial_unitgrid (code, community_id, area_m2, geom)
-        SELECT t.code, c.id, ST_Area(ST_Multi(t.geom)::geography), ST_Multi(t.geom)
-          FROM import_rows t JOIN spatial_adminarea c
-            ON c.code = left(t.code, 12) AND c.level = 'community'
-        ON CONFLICT (code) DO UPDATE SET community_id = EXCLUDED.community_id,
-            area_m2 = EXCLUDED.area_m2, geom = EXCLUDED.geom""",
     "responsibility_grids": """
         INSERT INTO spatial_responsibilitygrid (code, name, street_id, geom)
         SELECT t.code, t.name, s.id, ST_Multi(t.geom)
@@ -298,28 +321,26 @@ _UPSERT = {
 }
 
 
-def write_admin_areas(data: pd.DataFrame, geoms: np.ndarray) -> dict:
-    """Writes admin areas level by level (districts, streets, communities); gives counts."""
+def write_admin_areas(planned: grid_sets.Planned) -> dict:
+    """Writes admin areas level by level (districts, streets, communities), so each parent is
+    stored before its children; gives counts."""
     total = 0
-    order = data["code"].str.len().to_numpy()
-    for length in (6, 9, 12):
-        mask = order == length
-        if not mask.any():
-            continue
-        sub = data[mask].reset_index(drop=True)
-        total += _write_rows(sub, geoms[mask], _ADMIN_LEVEL_SQL, [length, length])
-    return {"rows_written": total}
+    data = planned.data[["code", "source_code", "name", "level", "parent"]]
+    for level in grid_sets.ADMIN_LEVELS:
+        mask = (data["level"] == level).fillna(False).to_numpy()
+        if mask.any():
+            rows = data[mask].reset_index(drop=True)
+            total += _write_rows(rows, planned.geoms[mask], _ADMIN_LEVEL_SQL, [])
+    return {"rows_written": total, **planned.report}
 
 
 _ADMIN_LEVEL_SQL = """
-    INSERT INTO spatial_adminarea (code, name, level, parent_id, geom)
-    SELECT t.code, t.name,
-           CASE %s WHEN 6 THEN 'district' WHEN 9 THEN 'street' ELSE 'community' END,
-           p.id, ST_Multi(t.geom)
+    INSERT INTO spatial_adminarea (code, source_code, name, level, parent_id, geom)
+    SELECT t.code, t.source_code, t.name, t.level, p.id, ST_Multi(t.geom)
       FROM import_rows t
-      LEFT JOIN spatial_adminarea p
-        ON p.code = CASE %s WHEN 9 THEN left(t.code, 6) WHEN 12 THEN left(t.code, 9) END
+      LEFT JOIN spatial_adminarea p ON p.code = t.parent
     ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, parent_id = EXCLUDED.parent_id,
+        source_code = COALESCE(EXCLUDED.source_code, spatial_adminarea.source_code),
         geom = EXCLUDED.geom"""
 
 

@@ -5,6 +5,7 @@ the job (core.models.Job)."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from spatial.models import Layer
 from core.errors import BadInput, Conflict
 from core.jobs import JobRun
 
-from . import core_targets, geometry, offsets, readers, registry, transform, writer
+from . import core_targets, geometry, grid_sets, offsets, readers, registry, transform, writer
 
 log = logging.getLogger(__name__)
 JOB_KIND = "layer_import"
@@ -47,6 +48,10 @@ class ImportOptions:
     extent_check: str = "city"
     purpose: str = ""
     group: str = ""
+    level: str = ""
+    create_parents: bool = False
+    district_code: str = ""
+    district_name: str = ""
 
     def validate(self) -> ImportOptions:
         """Gives the options checked (BadInput naming the field) before any work starts."""
@@ -82,8 +87,25 @@ class ImportOptions:
             self.mapping = core_targets.parse_mapping(self.mapping)
         if self.mapping and self.target == "managed":
             raise BadInput("--map is for core targets (--as ...)", field="map")
+        self._validate_grid_set()
         self.key = self.key.lower()
         return self
+
+    def _validate_grid_set(self) -> None:
+        if self.target != "admin_areas" and (
+            self.level or self.create_parents or self.district_code or self.district_name
+        ):
+            raise BadInput(
+                "--level, --create-parents, --district-code and --district-name are for "
+                "--as admin_areas",
+                field="target",
+            )
+        if self.level and self.level not in grid_sets.ADMIN_LEVELS:
+            raise BadInput(f"level must be one of {', '.join(grid_sets.ADMIN_LEVELS)}", "level")
+        if self.district_code and not re.fullmatch(r"\d{6}", self.district_code):
+            raise BadInput(
+                "district_code must be a 6-digit GB/T 2260 code such as 330106", "district_code"
+            )
 
 
 def run_import(run: JobRun) -> dict:
@@ -311,8 +333,11 @@ def _write_core(options, attributes, geoms, geometry_type) -> dict:
             raise BadInput("no row has a road name; map one with --map name=COLUMN", "map")
         data, geoms = data[named].reset_index(drop=True), geoms[named]
     data = core_targets.validate(target, data)
+    sets = grid_sets.SetOptions(
+        options.level, options.create_parents, options.district_code, options.district_name
+    )
     with transaction.atomic():
-        counts = {**core_targets.write(target, data, geoms), **skipped}
+        counts = {**core_targets.write(target, data, geoms, sets), **skipped}
     for layer in Layer.objects.filter(key__in=target.layer_keys):
         registry.refresh_stats(layer)
     return {"target": target.key, "layers": list(target.layer_keys), **counts}

@@ -40,6 +40,13 @@ class AdminArea(models.Model):
     CODE_LENGTH = {Level.DISTRICT: 6, Level.STREET: 9, Level.COMMUNITY: 12}
 
     code = models.CharField(max_length=12, unique=True)
+    source_code = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="the code the imported set gave it, where that was not a standard code",
+    )
     name = models.CharField(max_length=64)
     level = models.CharField(max_length=16, choices=Level.choices, db_index=True)
     parent = models.ForeignKey(
@@ -65,6 +72,13 @@ class UnitGrid(models.Model):
     """
 
     code = models.CharField(max_length=14, unique=True)
+    source_code = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="the code the imported set gave it, where that was not a standard code",
+    )
     community = models.ForeignKey(AdminArea, on_delete=models.PROTECT, related_name="unit_grids")
     area_m2 = models.FloatField(help_text="area in square metres, computed on the ellipsoid")
     geom = models.MultiPolygonField(srid=4326)

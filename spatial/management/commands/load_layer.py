@@ -49,6 +49,21 @@ class Command(BaseCommand):
         )
         parser.add_argument("--purpose", default="")
         parser.add_argument("--group", default="")
+        parser.add_argument(
+            "--level",
+            choices=["district", "street", "community"],
+            default="",
+            help="admin_areas: the level of every row whose code is not a standard one",
+        )
+        parser.add_argument(
+            "--create-parents",
+            action="store_true",
+            help="admin_areas: create the district of streets that lie in none (their union)",
+        )
+        parser.add_argument(
+            "--district-code", default="", help="the 6-digit code of the district to create"
+        )
+        parser.add_argument("--district-name", default="", help="its name (default: the code)")
         parser.add_argument("--sync", action="store_true", help="run in this process")
         parser.add_argument(
             "--user",
@@ -76,6 +91,10 @@ class Command(BaseCommand):
             extent_check=opts["extent_check"],
             purpose=opts["purpose"],
             group=opts["group"],
+            level=opts["level"],
+            create_parents=opts["create_parents"],
+            district_code=opts["district_code"],
+            district_name=opts["district_name"],
         )
         try:
             with origin(Origin(via="command")):
@@ -97,6 +116,10 @@ class Command(BaseCommand):
                 f"repaired {report.get('repaired', 0)}, dropped Z/M {report.get('dropped_z_m')}, "
                 f"skipped {report.get('skipped_no_geometry', 0) + report.get('skipped_invalid', 0)}"
             )
+            for line in [*report.get("merged", []), *report.get("created_parents", [])]:
+                self.stdout.write(line)
+            for line in report.get("warnings", []):
+                self.stdout.write(self.style.WARNING(f"warning: {line}"))
         return None
 
     def _wait(self, job: Job, timeout: float, show: bool) -> Job:

@@ -1,0 +1,460 @@
+"""Gives the rows of a city's own grid-management set (网格化管理数据) ready to write as core
+geography: the rows of one code dissolved into one area, each row's level, its parent (by code
+prefix, a parent column, or the largest overlap with the level above, in the database or the
+same file), the set's own codes kept as `source_code` with standard codes assigned by the
+CJ/T 213 rule, a missing district made on request, and unit grids of unusual size reported."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+from django.db import connection
+from psycopg2 import sql
+
+from core.errors import BadInput
+
+MAX_LISTED = 20
+ADMIN_LEVELS = ("district", "street", "community")
+PARENT_LEVEL = {"street": "district", "community": "street", "unit_grid": "community"}
+# CJ/T 213: district (GB/T 2260, 6 digits) + street 3 + community 3 + unit grid serial 2.
+CODE_LENGTH = {"district": 6, "street": 9, "community": 12, "unit_grid": 14}
+LEVEL_WORDS = {
+    "district": "district",
+    "区": "district",
+    "区县": "district",
+    "县": "district",
+    "street": "street",
+    "街道": "street",
+    "镇": "street",
+    "乡": "street",
+    "community": "community",
+    "社区": "community",
+    "村": "community",
+}
+PLURAL = {
+    "district": "districts",
+    "street": "streets",
+    "community": "communities",
+    "unit_grid": "unit grids",
+}
+# A parent must hold at least this share of a child's area; below it the child has no parent.
+PARENT_SHARE = 0.5
+# A unit grid (万米单元网格) is about 10,000 m²; outside this range it is reported, not refused.
+UNIT_GRID_AREA_M2 = (1_000.0, 50_000.0)
+
+
+@dataclass(frozen=True)
+class SetOptions:
+    """The import options that shape a grid set: the file's level, and the district to create
+    when streets lie in none."""
+
+    level: str = ""
+    create_parents: bool = False
+    district_code: str = ""
+    district_name: str = ""
+
+
+@dataclass
+class Planned:
+    """Rows ready to write: code, name, level, parent (code), source_code; and what was done."""
+
+    data: pd.DataFrame
+    geoms: np.ndarray
+    report: dict
+
+
+def listed(items) -> str:
+    """Gives the first MAX_LISTED items joined, with how many more there are."""
+    items = list(items)
+    text = ", ".join(str(i) for i in items[:MAX_LISTED])
+    return text + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
+
+
+def merge_parts(data: pd.DataFrame, geoms: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """Gives one row per code: the geometries of the rows sharing a code (a multi-part area
+    stored as separate polygons) dissolved into one; `BadInput` when such rows disagree on
+    another field (then they are different areas given one code)."""
+    codes = data["code"]
+    counts = codes.value_counts(sort=False)
+    repeated = counts[counts > 1]
+    if repeated.empty:
+        return data, geoms, {}
+    for column in data.columns.drop("code"):
+        values = data.loc[codes.isin(repeated.index), ["code", column]].dropna()
+        distinct = values.groupby("code")[column].unique()
+        clash = distinct[distinct.map(len) > 1]
+        if len(clash):
+            shown = [
+                f"code {c} appears {counts[c]} times with {column} {listed(sorted(v))}"
+                for c, v in clash.items()
+            ]
+            raise BadInput(
+                f"{len(clash)} codes are given to rows that differ in {column}: "
+                f"{listed(shown)}; rows of one code are merged as parts of one area, so give "
+                "each different area its own code",
+                field="map",
+            )
+    group = pd.factorize(codes)[0]
+    merged = data.groupby(group, sort=True).first().reset_index(drop=True)
+    parts = np.empty(len(merged), dtype=object)
+    for g, rows in pd.Series(np.arange(len(codes))).groupby(group):
+        parts[g] = geoms[rows.iloc[0]] if len(rows) == 1 else shapely.union_all(geoms[rows])
+    notes = [f"code {c} had {n} parts, merged" for c, n in repeated.items()]
+    report = {
+        "merged_codes": len(repeated),
+        "merged_rows": int(repeated.sum()),
+        "merged": notes[:MAX_LISTED],
+    }
+    return merged, parts, report
+
+
+def _refuse(message: str, items) -> None:
+    items = list(items)
+    if items:
+        raise BadInput(message.format(n=len(items), items=listed(items)), field="map")
+
+
+def levels_of(data: pd.DataFrame, level_option: str) -> pd.Series:
+    """Gives each admin-area row's level: its level column, else `--level`, else the length of
+    a standard code (6, 9 or 12 digits)."""
+    given = data["level"].str.lower().map(LEVEL_WORDS) if "level" in data else None
+    if given is not None:
+        unknown = data["level"].notna() & given.isna()
+        _refuse(
+            "{n} rows have a level other than district/street/community (区/街道/社区): {items}",
+            sorted(set(data.loc[unknown, "level"])),
+        )
+    level = given if given is not None else pd.Series(pd.NA, index=data.index, dtype="object")
+    if level_option:
+        level = level.fillna(level_option)
+    by_length = data["code"].str.len().map({6: "district", 9: "street", 12: "community"})
+    by_length = by_length.where(data["code"].str.fullmatch(r"\d+").fillna(False))
+    level = level.fillna(by_length)
+    _refuse(
+        "{n} rows have no level: their code is not a 6, 9 or 12-digit standard code ({items}); "
+        "give the level with --level street|community (or a level column, --map level=COLUMN), "
+        "and the codes are kept as source_code with standard codes assigned",
+        data.loc[level.isna(), "code"],
+    )
+    return level.astype("string")
+
+
+def _natural(code: str) -> tuple:
+    return tuple(
+        (0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.findall(r"\d+|\D+", code)
+    )
+
+
+def _read_areas(level: str, box: tuple, codes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Gives the database's areas of `level` that touch `box` or carry one of `codes`."""
+    # spatial_adminarea_geom gist (&&); the code and source_code btrees.
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT code, source_code, ST_AsBinary(geom) FROM spatial_adminarea "
+            "WHERE level = %(level)s AND (geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, "
+            "%(y1)s, 4326) OR code = ANY(%(codes)s) OR source_code = ANY(%(codes)s)) "
+            "ORDER BY code",
+            {
+                "level": level,
+                "x0": box[0],
+                "y0": box[1],
+                "x1": box[2],
+                "y1": box[3],
+                "codes": codes,
+            },
+        )
+        rows = cur.fetchall()
+    frame = pd.DataFrame(
+        [(r[0], r[1]) for r in rows], columns=["code", "source_code"], dtype="string"
+    )
+    return frame, shapely.from_wkb([bytes(r[2]) for r in rows])
+
+
+def _largest_overlap(children: np.ndarray, parents: np.ndarray) -> np.ndarray:
+    """Gives, for each child, the index of the parent holding most of its area (the lower
+    index on a tie), or -1 when none holds at least PARENT_SHARE of it."""
+    best = np.full(len(children), -1)
+    if not len(parents) or not len(children):
+        return best
+    child, parent = shapely.STRtree(parents).query(children, predicate="intersects")
+    shared = shapely.area(shapely.intersection(children[child], parents[parent]))
+    order = np.lexsort((parent, -shared, child))
+    child, parent, shared = child[order], parent[order], shared[order]
+    first = np.unique(child, return_index=True)[1]
+    enough = shared[first] >= PARENT_SHARE * shapely.area(children[child[first]])
+    best[child[first][enough]] = parent[first][enough]
+    return best
+
+
+class _Candidates:
+    """The areas of one level a child may belong to: this file's, then the database's."""
+
+    def __init__(self, level: str, file_rows: pd.DataFrame, file_geoms: np.ndarray, box, wanted):
+        db, db_geoms = _read_areas(level, box, wanted)
+        fresh = ~db["code"].isin(file_rows["code"]).to_numpy()
+        self.rows = pd.concat(
+            [file_rows[["code", "source_code"]], db[fresh]], ignore_index=True
+        ).astype("string")
+        self.geoms = np.concatenate([file_geoms, db_geoms[fresh]])
+
+    def by_reference(self, values: pd.Series) -> pd.Series:
+        """Gives the code of the area each value names (by standard or source code)."""
+        lookup = dict(zip(self.rows["source_code"].dropna(), self.rows["code"]))
+        lookup.update(dict(zip(self.rows["code"], self.rows["code"])))
+        return values.map(lookup)
+
+    def by_overlap(self, geoms: np.ndarray) -> pd.Series:
+        best = _largest_overlap(geoms, self.geoms)
+        codes = pd.Series(pd.NA, index=range(len(geoms)), dtype="string")
+        codes[best >= 0] = self.rows["code"].to_numpy()[best[best >= 0]]
+        return codes
+
+
+def assign_codes(level: str, parent: pd.Series, source: pd.Series, geoms: np.ndarray) -> pd.Series:
+    """Gives standard codes for rows with their own codes: the parent's code + a serial, in
+    the order of the source codes (numbers in them compared as numbers), then north to south
+    and west to east. A row whose source code is already stored under that parent keeps its
+    code; new serials follow the highest one in use."""
+    length = CODE_LENGTH[level]
+    width = length - CODE_LENGTH[PARENT_LEVEL[level]]
+    table = "spatial_unitgrid" if level == "unit_grid" else "spatial_adminarea"
+    taken = _taken_under(table, length, width, sorted(set(parent)))
+    known = {
+        (c[:-width], s): c for c, s in zip(taken["code"], taken["source_code"]) if s is not pd.NA
+    }
+    serial = taken.groupby(taken["code"].str[:-width])["code"].max().str[-width:].astype(int)
+    point = shapely.point_on_surface(geoms)
+    key = pd.DataFrame(
+        {
+            "parent": parent.to_numpy(),
+            "natural": source.map(_natural).to_numpy(),
+            "y": -shapely.get_y(point),
+            "x": shapely.get_x(point),
+        }
+    )
+    codes = pd.Series(pd.NA, index=source.index, dtype="string")
+    full = []
+    for row in key.sort_values(["parent", "natural", "y", "x"]).index:
+        p, s = key.at[row, "parent"], source.iloc[row]
+        if (p, s) in known:
+            codes.iloc[row] = known[(p, s)]
+            continue
+        n = int(serial.get(p, 0)) + 1
+        serial[p] = n
+        if n >= 10**width:
+            full.append(p)
+        codes.iloc[row] = f"{p}{n:0{width}d}"
+    _refuse(
+        f"{{n}} {PLURAL[PARENT_LEVEL[level]]} would hold more {PLURAL[level]} than a "
+        f"{width}-digit serial numbers (CJ/T 213): {{items}}",
+        sorted(set(full)),
+    )
+    return codes
+
+
+def _taken_under(table: str, length: int, width: int, parents: list[str]) -> pd.DataFrame:
+    with connection.cursor() as cur:
+        cur.execute(
+            sql.SQL(
+                "SELECT code, source_code FROM {} WHERE length(code) = %(len)s "
+                "AND left(code, %(plen)s) = ANY(%(parents)s) AND code ~ '^[0-9]+$'"
+            ).format(sql.Identifier(table)),
+            {"len": length, "plen": length - width, "parents": parents},
+        )
+        return pd.DataFrame(cur.fetchall(), columns=["code", "source_code"], dtype="string")
+
+
+def _is_standard(codes: pd.Series, level: str) -> bool:
+    """Gives whether a level's codes are all standard (True) or all the set's own (False);
+    `BadInput` for a mix, which is a typo more often than a set's own codes."""
+    standard = codes.str.fullmatch(rf"\d{{{CODE_LENGTH[level]}}}").fillna(False)
+    if standard.all() or not standard.any():
+        return bool(standard.all())
+    raise BadInput(
+        f"{(~standard).sum()} {PLURAL[level]} have a code that is not {CODE_LENGTH[level]} "
+        f"digits ({listed(sorted(codes[~standard], key=_natural))}) while "
+        f"{standard.sum()} have one; give all of them standard codes, or all their own codes "
+        "(kept as source_code, with standard codes assigned)",
+        field="map",
+    )
+
+
+def _bounds(geoms: np.ndarray) -> tuple:
+    return tuple(map(float, shapely.total_bounds(geoms))) if len(geoms) else (0.0,) * 4
+
+
+def plan_admin_areas(data: pd.DataFrame, geoms: np.ndarray, options: SetOptions) -> Planned:
+    """Gives districts, streets and communities ready to write, top level first."""
+    data = data.assign(level=levels_of(data, options.level))
+    data, geoms, report = merge_parts(data, geoms)
+    data["source_code"] = pd.Series(pd.NA, index=data.index, dtype="string")
+    done: list[tuple[pd.DataFrame, np.ndarray]] = []
+    above = (data.iloc[:0], geoms[:0])
+    for level in ADMIN_LEVELS:
+        mask = (data["level"] == level).to_numpy()
+        rows, level_geoms = data[mask].reset_index(drop=True), geoms[mask]
+        if level == "district":
+            rows = _district_codes(rows, options, report)
+        elif len(rows):
+            rows, created = _place(level, rows, level_geoms, above, options, report)
+            if created is not None:
+                done[0] = (
+                    pd.concat([done[0][0], created[0]], ignore_index=True),
+                    np.concatenate([done[0][1], created[1]]),
+                )
+        done.append((rows, level_geoms))
+        above = (rows, level_geoms)
+    planned = pd.concat([d for d, _ in done], ignore_index=True)
+    return Planned(planned, np.concatenate([g for _, g in done]), report)
+
+
+def _district_codes(rows: pd.DataFrame, options: SetOptions, report: dict) -> pd.DataFrame:
+    if not len(rows) or _is_standard(rows["code"], "district"):
+        return rows.assign(parent=pd.NA)
+    if len(rows) == 1 and options.district_code:
+        report["source_codes_kept"] = {"district": 1}
+        return rows.assign(source_code=rows["code"], code=options.district_code, parent=pd.NA)
+    raise BadInput(
+        f"{len(rows)} district rows have a code that is not a 6-digit GB/T 2260 code "
+        f"({listed(rows['code'])}); put the codes in the file, or, for a file with one "
+        "district, give its code with --district-code",
+        field="map",
+    )
+
+
+def _place(level, rows, geoms, above, options, report):
+    """Gives a level's rows with parents and standard codes, and the district made for
+    streets that lie in none (or None)."""
+    width = CODE_LENGTH[level] - CODE_LENGTH[PARENT_LEVEL[level]]
+    if _is_standard(rows["code"], level):
+        rows = rows.assign(parent=rows["code"].str[:-width])
+        known = set(above[0]["code"]) | _stored("spatial_adminarea", list(rows["parent"]))
+        _refuse(
+            "{n} rows have a parent area (code prefix) that exists neither in the database nor "
+            "the file: {items}",
+            rows.loc[~rows["parent"].isin(known), "code"],
+        )
+        return rows, None
+    parent, created = _parents(level, rows, geoms, above, options, report)
+    rows = rows.assign(source_code=rows["code"], parent=parent)
+    rows["code"] = assign_codes(level, rows["parent"], rows["source_code"], geoms)
+    report.setdefault("source_codes_kept", {})[level] = len(rows)
+    return rows, created
+
+
+def _stored(table: str, codes: list[str]) -> set[str]:
+    """Gives which of `codes` are stored in `table` (its code btree)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            sql.SQL("SELECT code FROM {} WHERE code = ANY(%s)").format(sql.Identifier(table)),
+            [sorted(set(codes))],
+        )
+        return {r[0] for r in cur.fetchall()}
+
+
+ORPHAN_HELP = {
+    "street": "add --create-parents --district-code CODE to create the district as the union "
+    "of these streets (create_parents=true and district_code=CODE in the API)",
+    "community": "load their streets first, put the streets in this file (with a level "
+    "column), or name each community's street with --map parent=COLUMN",
+    "unit_grid": "load the communities first (--as admin_areas), or name each grid's "
+    "community with --map community=COLUMN",
+}
+
+
+def _parents(level, rows, geoms, above, options, report):
+    """Gives each row's parent code: the one its parent column names (by standard or source
+    code), else the area of the level above holding most of it; and the district made for
+    streets in none when `create_parents` (or None)."""
+    up = PARENT_LEVEL[level]
+    column = "community" if level == "unit_grid" else "parent"
+    named = rows[column] if column in rows else pd.Series(pd.NA, index=rows.index, dtype="string")
+    candidates = _Candidates(up, above[0], above[1], _bounds(geoms), sorted(set(named.dropna())))
+    parent = candidates.by_reference(named).astype("string")
+    unknown = named.notna() & parent.isna()
+    _refuse(
+        f"{{n}} rows name a {column} that is no {up} in this file or the database: {{items}}",
+        [f"{c} ({p})" for c, p in zip(rows.loc[unknown, "code"], named[unknown])],
+    )
+    parent = parent.fillna(candidates.by_overlap(geoms))
+    orphans = parent.isna().to_numpy()
+    if not orphans.any():
+        return parent, None
+    if level != "street" or not options.create_parents:
+        _refuse(
+            f"{{n}} {PLURAL[level]} lie in no {up} (none in the database or this "
+            f"file holds half of their area): {{items}}; {ORPHAN_HELP[level]}",
+            sorted(rows.loc[orphans, "code"], key=_natural),
+        )
+    code = options.district_code
+    if not re.fullmatch(r"\d{6}", code or ""):
+        raise BadInput(
+            f"--create-parents makes the district of {orphans.sum()} streets that lie in none, "
+            "and needs its 6-digit GB/T 2260 code: give --district-code CODE",
+            field="district_code",
+        )
+    if code in set(candidates.rows["code"]) | _stored("spatial_adminarea", [code]):
+        raise BadInput(
+            f"district {code} exists but holds less than half of streets "
+            f"{listed(sorted(rows.loc[orphans, 'code'], key=_natural))}; check the file's CRS, or give the code of "
+            "the district they lie in",
+            field="district_code",
+        )
+    name = options.district_name or code
+    created = pd.DataFrame(
+        {"code": [code], "name": [name], "level": ["district"], "parent": [pd.NA]},
+        dtype="string",
+    ).assign(source_code=pd.Series([pd.NA], dtype="string"))
+    parent[orphans] = code
+    report["created_parents"] = [
+        f"district {code} ({name}) created as the union of {orphans.sum()} streets that lay "
+        "in no district"
+    ]
+    return parent, (created, np.array([shapely.union_all(geoms[orphans])], dtype=object))
+
+
+def plan_unit_grids(data: pd.DataFrame, geoms: np.ndarray) -> Planned:
+    """Gives unit grids ready to write: parent community and 14-digit code each."""
+    data, geoms, report = merge_parts(data, geoms)
+    if _is_standard(data["code"], "unit_grid"):
+        data = data.assign(parent=data["code"].str[:12], source_code=pd.NA)
+        known = _stored("spatial_adminarea", list(data["parent"]))
+        _refuse(
+            "{n} rows have a code whose first 12 digits are not an existing community: {items}",
+            data.loc[~data["parent"].isin(known), "code"],
+        )
+        return Planned(data, geoms, report)
+    nothing = pd.DataFrame({"code": [], "source_code": []}, dtype="string")
+    parent, _ = _parents("unit_grid", data, geoms, (nothing, geoms[:0]), SetOptions(), report)
+    data = data.assign(source_code=data["code"], parent=parent)
+    data["code"] = assign_codes("unit_grid", data["parent"], data["source_code"], geoms)
+    report["source_codes_kept"] = {"unit_grid": len(data)}
+    return Planned(data, geoms, report)
+
+
+def unit_grid_area_warnings(codes: list[str]) -> dict:
+    """Gives the report's warnings for written unit grids outside UNIT_GRID_AREA_M2."""
+    low, high = UNIT_GRID_AREA_M2
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT code, source_code, area_m2 FROM spatial_unitgrid WHERE code = ANY(%s) "
+            "AND NOT area_m2 BETWEEN %s AND %s ORDER BY code",
+            [codes, low, high],
+        )
+        rows = cur.fetchall()
+    if not rows:
+        return {}
+    examples = [
+        f"{code}{f' ({source})' if source else ''} {area:,.0f} m²" for code, source, area in rows
+    ]
+    return {
+        "unit_grid_area": {"count": len(rows), "examples": examples[:MAX_LISTED]},
+        "warnings": [
+            f"{len(rows)} of {len(codes)} unit grids are outside {low:,.0f}–{high:,.0f} m² (a "
+            f"unit grid is about 10,000 m²): {listed(examples)}"
+        ],
+    }
