@@ -179,8 +179,9 @@ def _finish(job: Job, state: str, **values) -> None:
 
 def job_task(name: str, body: Callable[[JobRun], dict | None]):
     """Gives the Celery task named `name` that runs `body` through `run_job`: acknowledged
-    after it ends, given back to the queue when its worker dies, and tried again every
-    ``CITYGRID_JOB_HEARTBEAT_S`` while the database is away."""
+    after it ends, given back to the queue when its worker dies, tried again every
+    ``CITYGRID_JOB_HEARTBEAT_S`` while the database is away, and without a Celery result
+    (the job row is the result; see `send`)."""
 
     def task(self, job_id: str) -> dict:
         try:
@@ -196,7 +197,8 @@ def job_task(name: str, body: Callable[[JobRun], dict | None]):
 
     task.__name__ = task.__qualname__ = name.rsplit(".", 1)[-1]
     task.__doc__ = body.__doc__
-    return shared_task(name=name, bind=True, acks_late=True, reject_on_worker_lost=True)(task)
+    options = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
+    return shared_task(name=name, bind=True, **options)(task)
 
 
 def dispatch(job: Job, task, sync: bool = False) -> Job:
@@ -221,6 +223,10 @@ def send(job_id: str, task_name: str) -> bool:
             args=[job_id],
             retry=True,
             retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
+            # The job row is the result: no Celery result to wait for, so a send does not
+            # first subscribe to the result backend (Redis), which retries 20 times, 1 s
+            # apart, while Redis is down.
+            ignore_result=True,
         )
     except Exception as exc:  # noqa: BLE001 - any broker failure: the job row stays the outbox
         log.warning("job %s not sent (%s); reap_jobs will send it", job_id, exc)

@@ -8,11 +8,11 @@ Run with ``scripts/test.sh -m faults tests/faults`` (the default run deselects t
 from __future__ import annotations
 
 import csv
-import json
 import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -34,6 +34,22 @@ RECOVERY = {
     "CITYGRID_JOB_SEND_GRACE_S": "2",
     "CITYGRID_JOB_MAX_ATTEMPTS": "2",
 }
+# The reaper as beat runs it (`core.reap_jobs`), but every second, in a process of its own that
+# outlives the outages: a failed run closes its connections and the next one tries again.
+REAPER = """
+import time
+from django.db import connections
+from core.jobs import reap_jobs
+while True:
+    try:
+        counts = reap_jobs()
+        if any(counts.values()):
+            print("reaped", counts, flush=True)
+    except Exception as exc:
+        print("reaper failed:", exc, flush=True)
+        connections.close_all()
+    time.sleep(1)
+"""
 # Points in the generated import file: enough for an import of several seconds.
 POINTS = 300_000
 SMALL = 1_000
@@ -64,6 +80,7 @@ class Stack:
     upload_dir: Path
     web: Service
     worker: Service
+    reaper: Service
     base_url: str
     points_file: Path
     small_file: Path
@@ -79,13 +96,6 @@ class Stack:
         assert done.returncode == 0, f"manage.py {' '.join(args)}:\n{done.stderr[-3000:]}"
         return done.stdout
 
-    def reap(self) -> dict:
-        """Runs the reaper once, as beat would; gives its counts."""
-        out = self.manage(
-            "shell", "-c", "import json; from core.jobs import reap_jobs; print(json.dumps(reap_jobs()))"
-        )  # fmt: skip
-        return json.loads(out.strip().splitlines()[-1])
-
     def start_worker(self) -> None:
         """Starts a Celery worker and waits until it consumes."""
         mark = self.worker.log_size()
@@ -96,10 +106,39 @@ class Stack:
             f"celery worker to be ready\n{self.worker.log_tail()}",
         )
 
+    def start_web(self) -> None:
+        """Starts the web process (gunicorn) and waits until it answers."""
+        self.web.start()
+        wait_for(lambda: _answers(self.base_url), 60, f"gunicorn\n{self.web.log_tail()}")
+
+    def restart_web(self) -> None:
+        self.web.kill(signal.SIGTERM)
+        self.start_web()
+
     # --- HTTP ----------------------------------------------------------------------------
     def get(self, path: str, **kwargs) -> requests.Response:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         return requests.get(self.base_url + path, headers=headers, timeout=30, **kwargs)
+
+    def start_upload(self, key: str) -> socket.socket:
+        """Opens an import POST of the points file and sends only half of its body (a client
+        still uploading); gives the open connection."""
+        data, boundary = self.points_file.read_bytes(), uuid.uuid4().hex
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\n{key}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{self.points_file.name}"\r\nContent-Type: text/csv\r\n\r\n'
+        ).encode()
+        length = len(head) + len(data) + len(f"\r\n--{boundary}--\r\n")
+        host, port = self.base_url.removeprefix("http://").split(":")
+        conn = socket.create_connection((host, int(port)), timeout=30)
+        conn.sendall(
+            f"POST /api/v1/layers/import HTTP/1.1\r\nHost: {host}\r\n"
+            f"Authorization: Bearer {self.token}\r\nContent-Length: {length}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n".encode()
+        )
+        conn.sendall(head + data[: len(data) // 2])
+        return conn
 
     def post_import(self, key: str, small: bool = False) -> requests.Response:
         """Posts the generated points file (of `POINTS` rows, or `SMALL` when `small`) as the
@@ -133,29 +172,26 @@ class Stack:
 
         return wait_for(mid_flight, timeout, f"job {job_id} to be mid-import", every=0.1)
 
-    def reap_until(self, check, what: str, timeout: float = 90, reap: bool = True):
-        """Runs the reaper (as beat would, when `reap`) until check() gives a true value;
-        gives it."""
+    def wait_until(self, check, what: str, timeout: float = 90):
+        """Gives check()'s first true value, polling while the reaper runs; fails naming
+        `what`, with the ends of the worker's and the reaper's logs."""
         deadline = time.monotonic() + timeout
         while not (value := check()):
             assert time.monotonic() < deadline, (
                 f"{what}: not within {timeout:.0f} s\nworker log:\n{self.worker.log_tail()}"
+                f"\nreaper log:\n{self.reaper.log_tail(10)}"
             )
-            if reap:
-                self.reap()
-            time.sleep(0.5)
+            time.sleep(0.3)
         return value
 
-    def settle(self, job_id: str, timeout: float = 90, reap: bool = True) -> dict:
-        """Gives the job once it is succeeded or failed, running the reaper meanwhile."""
+    def settle(self, job_id: str, timeout: float = 90) -> dict:
+        """Gives the job once it is succeeded or failed."""
 
         def final():
             job = self.job(job_id)
             return job if job["state"] in FINAL else None
 
-        return self.reap_until(
-            final, f"job {job_id} to end ({self.postgres.job(job_id)})", timeout, reap
-        )
+        return self.wait_until(final, f"job {job_id} to end ({self.postgres.job(job_id)})", timeout)
 
     def uploads_left(self) -> list[str]:
         """Gives the files and import directories left under the upload directory."""
@@ -255,8 +291,11 @@ def stack():
         ],
         env, folder,
     )  # fmt: skip
+    reaper = Service(
+        "reaper", [str(VENV_BIN / "python"), "manage.py", "shell", "-c", REAPER], env, folder
+    )
     built = Stack(
-        folder, postgres, redis, env, upload_dir, web, worker,
+        folder, postgres, redis, env, upload_dir, web, worker, reaper,
         f"http://127.0.0.1:{port}", folder / "manholes.csv", folder / "hydrants.csv",
     )  # fmt: skip
     try:
@@ -270,9 +309,9 @@ def stack():
             "from accounts.services import create_person; "
             f"create_person({ADMIN!r}, {PASSWORD!r}, is_superuser=True, validate=False)",
         )  # fmt: skip
-        web.start()
+        built.start_web()
         built.start_worker()
-        wait_for(lambda: _answers(built.base_url), 60, f"gunicorn\n{web.log_tail()}")
+        reaper.start()
         response = requests.post(
             built.base_url + "/api/v1/auth/token",
             json={"username": ADMIN, "password": PASSWORD},
@@ -281,6 +320,7 @@ def stack():
         built.token = json_answer(response)["token"]
         yield built
     finally:
+        reaper.kill(signal.SIGKILL)
         web.kill(signal.SIGTERM)
         worker.kill(signal.SIGKILL)
         redis.stop()
@@ -309,6 +349,10 @@ def fault_stack(stack):
         stack.redis.start()
     if not stack.worker.running():
         stack.start_worker()
+    if not stack.web.running():
+        stack.start_web()
+    if not stack.reaper.running():
+        stack.reaper.start()
 
 
 _TIMINGS: dict[str, float] = {}

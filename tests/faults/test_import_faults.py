@@ -8,6 +8,7 @@ Runs against the suite's own services (conftest.py): ``scripts/test.sh -m faults
 
 from __future__ import annotations
 
+import shutil
 import signal
 import time
 
@@ -105,7 +106,7 @@ def test_worker_killed_on_every_attempt_fails_the_job(fault_stack, timings):
     stack.wait_running(job_id)
     stack.worker.kill(signal.SIGKILL)
     stack.start_worker()
-    stack.reap_until(
+    stack.wait_until(
         lambda: stack.postgres.job(job_id)["attempts"] == 2, "the reaper to run the job again"
     )
     stack.wait_running(job_id)  # the second (last) attempt
@@ -123,18 +124,30 @@ def test_worker_killed_on_every_attempt_fails_the_job(fault_stack, timings):
 def test_import_posted_while_redis_is_down_is_sent_when_it_is_back(fault_stack, timings):
     stack = fault_stack
     stack.redis.stop()
+    stack.restart_web()  # a web process that has never reached Redis
     posted = time.monotonic()
     response = stack.post_import("redis-down", small=True)
-    timings["redis down: POST answered"] = time.monotonic() - posted
+    timings["redis down: POST answered"] = answered = time.monotonic() - posted
     body = json_answer(response)
     assert response.status_code in (202, 503), body
-    stack.redis.start()
+    assert answered < 10, "an import posted while Redis is down waits for it"
     if response.status_code == 503:
+        stack.redis.start()
         assert stack.uploads_left() == []
         return
     job_id = body["job"]["id"]
     assert body["job"]["state"] == "pending"
     assert not stack.postgres.job(job_id)["dispatched"], "the job row is the outbox"
+    health = stack.get("/api/v1/health")
+    assert json_answer(health)["status"] == "degraded" and health.status_code == 200
+    mark = stack.reaper.log_size()
+    stack.wait_until(
+        lambda: f"job {job_id} not sent" in stack.reaper.log_since(mark),
+        "the reaper to try to send the job while Redis is down",
+        timeout=30,
+    )
+    assert stack.postgres.job(job_id)["state"] == "pending"
+    stack.redis.start()
 
     repaired = time.monotonic()
     job = stack.settle(job_id)
@@ -145,4 +158,45 @@ def test_import_posted_while_redis_is_down_is_sent_when_it_is_back(fault_stack, 
     # The web process sends the next import at once, without the reaper.
     after = accepted(stack, "redis-back", small=True)
     assert stack.postgres.job(after)["dispatched"]
-    stack.assert_settled(stack.settle(after, reap=False))
+    stack.assert_settled(stack.settle(after))
+
+
+def test_redis_stopped_mid_import_and_started_again(fault_stack, timings):
+    stack = fault_stack
+    job_id = accepted(stack, "redis-stopped")
+    stack.wait_running(job_id)
+    stack.redis.stop()
+    time.sleep(2)
+    stack.redis.start()
+
+    repaired = time.monotonic()
+    job = stack.settle(job_id)
+    timings["redis stopped mid-import: final after restart"] = time.monotonic() - repaired
+    stack.assert_settled(job)
+    assert job["state"] == "succeeded", job["errors"]
+    # The worker is back on the broker: the next import runs without the reaper.
+    after = accepted(stack, "redis-stopped-2", small=True)
+    assert stack.postgres.job(after)["dispatched"]
+    stack.assert_settled(stack.settle(after))
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="nothing removes what a web process killed mid-upload leaves: Django's spooled "
+    "upload (UPLOAD_DIR/spool/tmp*.upload.csv, FILE_UPLOAD_TEMP_DIR) stays for ever "
+    "(spatial/layers/files.py, outside the fault suite's remit)",
+)
+def test_web_killed_mid_upload_leaves_nothing(fault_stack):
+    stack = fault_stack
+    upload = stack.start_upload("web-killed")
+    try:
+        wait_for(stack.uploads_left, 30, "the upload to be spooled")
+        stack.web.kill(signal.SIGKILL)
+        stack.start_web()
+        left = stack.uploads_left()
+    finally:
+        upload.close()
+        for name in stack.uploads_left():  # the next tests start clean
+            shutil.rmtree(stack.upload_dir / name, ignore_errors=True)
+            (stack.upload_dir / name).unlink(missing_ok=True)
+    assert left == []
