@@ -1,16 +1,19 @@
 """Geocoder on real road names: the two OSM extracts in shared/data/osm, the data the Nominatim
-anchor in ARCHITECTURE.md was measured on.
+anchor in ARCHITECTURE.md was measured on, loaded through the product path.
 
     createdb bench_geocoder_osm   # (-h var/postgres/run -p 54329 -U citygrid)
     CITYGRID_PG_DB=bench_geocoder_osm .venv/bin/python manage.py migrate
     CITYGRID_PG_DB=bench_geocoder_osm .venv/bin/python bench/geocode_osm_eval.py
 
-It REPLACES the roads and road segments of that database (it refuses any database whose name does not end in
-_osm): each named highway becomes one Road (ways of one name merged; the longest merged piece
-is the addressed centreline) and every way a RoadSegment of the base road layer. Queries per name: exact, with a city + district prefix, followed by 附近,
-an unspaced door address (name + 18号; there are no door points, so the road is the answer),
-and with one interior character missing. Top-1 is right within 30 m of any way of that name.
-Reverse: points 5–15 m off a random way, right when the answer names that road.
+Each extract is loaded as an address source with `manage.py load_addresses FILE --kind osm`
+(replacing that source's previous version), and its ways as the base road layer with
+`manage.py load_layer FILE --as roads --layer roads` (appended: run it on a fresh database). It
+refuses any database whose name does not end in _osm, so no demo city's addresses mix in. The loader merges the ways of one name into one
+road per place the name is used. Queries per name: exact, with a city + district prefix,
+followed by 附近, an unspaced door address (name + 18号; the extracts have almost no door
+points, so the road is the answer), and with one interior character missing. Top-1 is right
+within 30 m of any way of that name. Reverse: points 5–15 m off a random way, right when the
+answer names that road. Truth comes from the XML (shapely in UTM metres), not from the loader.
 """
 
 from __future__ import annotations
@@ -31,17 +34,24 @@ import django  # noqa: E402
 
 django.setup()
 
+import numpy as np  # noqa: E402
+import shapely  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from pyproj import Transformer  # noqa: E402
+from shapely.geometry import LineString, Point  # noqa: E402
 
-from geocoder.dictionary import gazetteer, invalidate  # noqa: E402
+from geocoder.dictionary import gazetteer  # noqa: E402
 from geocoder.match import geocode  # noqa: E402
+from geocoder.models import AddressSource  # noqa: E402
 from geocoder.reverse import reverse  # noqa: E402
 
 OSM_DIR = ROOT.parent / "shared" / "data" / "osm"
 if not OSM_DIR.exists():
     OSM_DIR = Path("/work/shared/data/osm")
+FILES = {"beijing": "beijing-haidian-xueyuanlu.osm", "shanghai": "shanghai-huangpu-drive.osm"}
 PREFIX = {"beijing": "北京市海淀区", "shanghai": "上海市黄浦区"}
+UTM = {"beijing": "EPSG:32650", "shanghai": "EPSG:32651"}
 
 
 def read_ways(path: Path) -> dict[str, list[list[tuple[float, float]]]]:
@@ -62,73 +72,75 @@ def read_ways(path: Path) -> dict[str, list[list[tuple[float, float]]]]:
     return ways
 
 
-def load_roads(city_ways: dict[str, dict[str, list]]) -> None:
-    """Replaces geocoder_road with one road per name (ways merged in SQL)."""
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("TRUNCATE geocoder_road CASCADE")
-        cur.execute("DELETE FROM spatial_roadsegment")
-        cur.execute("DROP TABLE IF EXISTS bench_osm_way")
-        cur.execute(
-            "CREATE TABLE bench_osm_way (city text, name text, geom geometry(LineString, 4326))"
+class Truth:
+    """The ways of one extract in metres (UTM), to measure answers against."""
+
+    def __init__(self, ways: dict[str, list], utm: str) -> None:
+        t = Transformer.from_crs("EPSG:4326", utm, always_xy=True)
+        self.to_m = lambda g: shapely.transform(
+            g, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
         )
-        for city, ways in city_ways.items():
-            rows = [
-                (city, name, "LINESTRING(" + ",".join(f"{x} {y}" for x, y in c) + ")")
-                for name, lines in ways.items()
-                for c in lines
-            ]
-            cur.executemany(
-                "INSERT INTO bench_osm_way VALUES (%s, %s, ST_GeomFromText(%s, 4326))", rows
-            )
-        # Longest piece of the merged ways of one name (per city) is the road's centreline.
-        cur.execute(
-            """
-            INSERT INTO geocoder_road (name, aliases, kind, odd_side, geom)
-            SELECT DISTINCT ON (name) name, '{}', 'street', 'left', piece FROM (
-              SELECT name, (ST_Dump(ST_LineMerge(ST_Collect(geom)))).geom AS piece
-                FROM bench_osm_way GROUP BY city, name) m
-             ORDER BY name, ST_Length(piece::geography) DESC
-            """
-        )
-        # Every way is also a road segment of the base road layer, as a city's layer would be.
-        cur.execute(
-            "INSERT INTO spatial_roadsegment (name, road_class, geom, source_id)"
-            " SELECT name, 'branch', geom, '' FROM bench_osm_way"
-        )
-    invalidate()
+        self.names, lines = [], []
+        for name, coord_lists in ways.items():
+            for coords in coord_lists:
+                self.names.append(name)
+                lines.append(self.to_m(LineString(coords)))
+        self.lines = lines
+        self.tree = shapely.STRtree(lines)
+        self.by_name: dict[str, list] = defaultdict(list)
+        for name, line in zip(self.names, lines):
+            self.by_name[name].append(line)
+
+    def within(self, name: str, lon: float, lat: float, metres: float) -> bool:
+        p = self.to_m(Point(lon, lat))
+        return any(line.distance(p) <= metres for line in self.by_name[name])
+
+    def nearest(self, lon: float, lat: float) -> str:
+        return self.names[int(self.tree.nearest(self.to_m(Point(lon, lat))))]
 
 
-def within_30m(name: str, lon: float, lat: float) -> bool:
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT bool_or(ST_DWithin(geom::geography,"
-            " ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, 30)) FROM bench_osm_way"
-            " WHERE name = %s",
-            [lon, lat, name],
+def load_sources() -> dict[str, dict]:
+    """Loads each extract as the address source osm-<city> through load_addresses."""
+    reports = {}
+    for city, name in FILES.items():
+        started = time.perf_counter()
+        call_command(
+            "load_addresses",
+            str(OSM_DIR / name),
+            kind="osm",
+            source=f"osm-{city}",
+            extent_check="china",
+            sync=True,
+            verbosity=0,
         )
-        return bool(cur.fetchone()[0])
-
-
-def nearest_way(lon: float, lat: float) -> str:
-    """Gives the name of the way nearest to a point (KNN on the ways, exact distance)."""
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT name FROM bench_osm_way ORDER BY"
-            " geom::geography <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography LIMIT 1",
-            [lon, lat],
+        # The base road layer too, as a city's would be (reverse reads its segments).
+        call_command(
+            "load_layer",
+            str(OSM_DIR / name),
+            target="roads",
+            layer="roads",
+            extent_check="china",
+            sync=True,
+            verbosity=0,
         )
-        return cur.fetchone()[0]
+        source = AddressSource.objects.get(name=f"osm-{city}")
+        reports[city] = {
+            "seconds": time.perf_counter() - started,
+            "version": source.version,
+            "counts": source.counts,
+            "refused": source.refused,
+            "skipped": source.skipped,
+        }
+    return reports
 
 
 def main() -> None:
     db = settings.DATABASES["default"]["NAME"]
     if not db.endswith("_osm"):
-        raise SystemExit(f"refusing to replace the roads of {db!r}: use a database named *_osm")
-    city_ways = {
-        "beijing": read_ways(OSM_DIR / "beijing-haidian-xueyuanlu.osm"),
-        "shanghai": read_ways(OSM_DIR / "shanghai-huangpu-drive.osm"),
-    }
-    load_roads(city_ways)
+        raise SystemExit(f"refusing to load OSM addresses into {db!r}: use a database named *_osm")
+    city_ways = {city: read_ways(OSM_DIR / name) for city, name in FILES.items()}
+    truth = {city: Truth(ways, UTM[city]) for city, ways in city_ways.items()}
+    loads = load_sources()
     g = gazetteer()
     names = {n for ways in city_ways.values() for n in ways}
     rng = random.Random(7)
@@ -151,7 +163,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 _, cands = geocode(q, limit=1, g=g)
                 times.append((time.perf_counter() - t0) * 1000)
-                ok = bool(cands) and within_30m(name, cands[0].lon, cands[0].lat)
+                ok = bool(cands) and truth[city].within(name, cands[0].lon, cands[0].lat, 30)
                 results[kind][0] += ok
                 results[kind][1] += 1
     rev_ok = rev_near = rev_n = 0
@@ -171,12 +183,19 @@ def main() -> None:
             found = reverse(lon, lat, g)
             rev_ms.append((time.perf_counter() - t0) * 1000)
             rev_ok += found.parts.get("road") == name
-            rev_near += found.parts.get("road") == nearest_way(lon, lat)
+            rev_near += found.parts.get("road") == truth[city].nearest(lon, lat)
             rev_n += 1
     times.sort()
     rev_ms.sort()
+    for city, report in loads.items():
+        counts = ", ".join(f"{v} {k}" for k, v in report["counts"].items() if v)
+        print(
+            f"load_addresses {FILES[city]}: v{report['version']}, {counts}; refused "
+            f"{report['refused']}, skipped {report['skipped']}, {report['seconds']:.1f} s"
+        )
     print(
-        f"roads: {len(g.roads)} names from {sum(len(w) for w in city_ways.values())} named highways"
+        f"roads: {len(g.roads)} roads for {len(names)} names from "
+        f"{sum(len(w) for w in city_ways.values())} named highways"
     )
     print("\n| query kind | n | top-1 within 30 m of the road |\n|---|---|---|")
     for kind, (ok, n) in results.items():

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import shapely
-from shapely.geometry import LineString, MultiLineString, Point
+from shapely.geometry import LineString, Point
 
 from geocoder.dictionary import Gazetteer
 from geocoder.normalize import clean, number_value
@@ -22,7 +22,6 @@ from .read import Feature
 # Ways of one name closer than this belong to one road (dual carriageways, pieces split at
 # junctions); farther apart they are two roads of the same name.
 SAME_ROAD_DEGREES = 0.0015  # about 130-170 m
-OWN_PIECE_DEGREES = 0.0005  # about 45-55 m
 ROAD_KINDS = {
     "motorway": "main",
     "trunk": "main",
@@ -293,24 +292,11 @@ def _road_rows(features: list[Feature], out: Records, g: Gazetteer) -> None:
 
 
 def centrelines(ways: list[LineString]) -> list[LineString]:
-    """Gives the lines that stand for one road: the longest chain of its ways joined end to
-    end (ways split at every junction make one axis), then the same for the ways that run
-    somewhere else (farther than OWN_PIECE_DEGREES from every axis kept) — a section beyond a
-    roundabout or a fork, not the other carriageway beside a kept one. Gaps are not bridged:
-    a road's point (the middle of its line) must lie on the road."""
-    kept: list[LineString] = []
-    remaining = list(ways)
-    while remaining:
-        axis = _longest_chain(remaining)
-        kept.append(axis)
-        union = MultiLineString(kept)
-        remaining = [w for w in remaining if _farthest(w, union) > OWN_PIECE_DEGREES]
-    return kept
-
-
-def _farthest(line: LineString, union: MultiLineString) -> float:
-    probe = shapely.segmentize(line, OWN_PIECE_DEGREES / 4)
-    return max(union.distance(Point(c)) for c in probe.coords)
+    """Gives the line that stands for one road: the longest chain of its ways joined end to
+    end at junctions (a road split at every crossing is one axis; the other carriageway and
+    short branches are left to the base road layer, which reverse geocoding also reads).
+    Gaps are not bridged: a road's point (the middle of its line) must lie on the road."""
+    return [_longest_chain(ways)]
 
 
 def _longest_chain(ways: list[LineString]) -> LineString:

@@ -119,6 +119,12 @@ def sample(names, n: int) -> list[str]:
 def test_osm_extracts_load_and_their_roads_are_found_forward_and_reverse(bare_city, client):
     beijing = load(BEIJING, "osm-beijing", extent_check="china")
     shanghai = load(SHANGHAI, "osm-shanghai", extent_check="china")
+    for path in (BEIJING, SHANGHAI):  # the city's base road layer, from the same ways
+        call_command(
+            "load_layer", str(path), target="roads", layer="roads", extent_check="china",
+            sync=True, verbosity=0,
+        )  # fmt: skip
+    client.force_login(factories.make_person("gis-osm", all_layers=True).user)
     assert beijing.kind == shanghai.kind == "osm"
     assert beijing.counts["roads"] >= 15 and shanghai.counts["roads"] >= 140
     assert beijing.counts["organizations"] + beijing.counts["places"] >= 50
