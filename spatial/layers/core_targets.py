@@ -178,7 +178,7 @@ def validate(target: Target, data: pd.DataFrame) -> pd.DataFrame:
     elif target.key == "responsibility_grids":
         _refuse("an empty name", data["name"].isna().to_numpy(), data["code"])
         if "street" in data:
-            street = data["street"]
+            street = data["street"] = _street_codes(data["street"])
             known = _existing(
                 "spatial_adminarea", sorted(set(street.dropna())), "AND level = %s", ["street"]
             )
@@ -225,6 +225,20 @@ def validate(target: Target, data: pd.DataFrame) -> pd.DataFrame:
             mapped = data["road_class"].str.lower().map(ROAD_CLASSES).astype("string")
             data["road_class"] = mapped.fillna("branch")
     return data
+
+
+def _street_codes(street: pd.Series) -> pd.Series:
+    """Gives the street codes, a stored street's own code (source_code) replaced by its
+    standard code, so a grid set's responsibility grids may name streets as the set does (a
+    source code several streets share names none of them)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT source_code, min(code) FROM spatial_adminarea WHERE level = 'street' "
+            "AND source_code = ANY(%s) GROUP BY source_code HAVING count(*) = 1",
+            [sorted(set(street.dropna()))],
+        )
+        own = dict(cur.fetchall())
+    return street.map(lambda s: own.get(s, s)).astype("string")
 
 
 def _refuse_repeated(code: pd.Series) -> None:

@@ -13,15 +13,22 @@ import numpy as np
 import pandas as pd
 import shapely
 from django.db import connection
-from psycopg2 import sql
 
 from core.errors import BadInput
 
-MAX_LISTED = 20
-ADMIN_LEVELS = ("district", "street", "community")
-PARENT_LEVEL = {"street": "district", "community": "street", "unit_grid": "community"}
-# CJ/T 213: district (GB/T 2260, 6 digits) + street 3 + community 3 + unit grid serial 2.
-CODE_LENGTH = {"district": 6, "street": 9, "community": 12, "unit_grid": 14}
+from .grid_codes import (
+    CODE_LENGTH,
+    MAX_LISTED,
+    PARENT_LEVEL,
+    PLURAL,
+    refuse,
+    assign_codes,
+    is_standard,
+    listed,
+    natural,
+    stored,
+)
+
 LEVEL_WORDS = {
     "district": "district",
     "区": "district",
@@ -35,12 +42,7 @@ LEVEL_WORDS = {
     "社区": "community",
     "村": "community",
 }
-PLURAL = {
-    "district": "districts",
-    "street": "streets",
-    "community": "communities",
-    "unit_grid": "unit grids",
-}
+ADMIN_LEVELS = ("district", "street", "community")
 # A parent must hold at least this share of a child's area; below it the child has no parent.
 PARENT_SHARE = 0.5
 # A unit grid (万米单元网格) is about 10,000 m²; outside this range it is reported, not refused.
@@ -65,13 +67,6 @@ class Planned:
     data: pd.DataFrame
     geoms: np.ndarray
     report: dict
-
-
-def listed(items) -> str:
-    """Gives the first MAX_LISTED items joined, with how many more there are."""
-    items = list(items)
-    text = ", ".join(str(i) for i in items[:MAX_LISTED])
-    return text + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
 
 
 def merge_parts(data: pd.DataFrame, geoms: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, dict]:
@@ -112,19 +107,13 @@ def merge_parts(data: pd.DataFrame, geoms: np.ndarray) -> tuple[pd.DataFrame, np
     return merged, parts, report
 
 
-def _refuse(message: str, items) -> None:
-    items = list(items)
-    if items:
-        raise BadInput(message.format(n=len(items), items=listed(items)), field="map")
-
-
 def levels_of(data: pd.DataFrame, level_option: str) -> pd.Series:
     """Gives each admin-area row's level: its level column, else `--level`, else the length of
     a standard code (6, 9 or 12 digits)."""
     given = data["level"].str.lower().map(LEVEL_WORDS) if "level" in data else None
     if given is not None:
         unknown = data["level"].notna() & given.isna()
-        _refuse(
+        refuse(
             "{n} rows have a level other than district/street/community (区/街道/社区): {items}",
             sorted(set(data.loc[unknown, "level"])),
         )
@@ -134,19 +123,13 @@ def levels_of(data: pd.DataFrame, level_option: str) -> pd.Series:
     by_length = data["code"].str.len().map({6: "district", 9: "street", 12: "community"})
     by_length = by_length.where(data["code"].str.fullmatch(r"\d+").fillna(False))
     level = level.fillna(by_length)
-    _refuse(
+    refuse(
         "{n} rows have no level: their code is not a 6, 9 or 12-digit standard code ({items}); "
         "give the level with --level street|community (or a level column, --map level=COLUMN), "
         "and the codes are kept as source_code with standard codes assigned",
         data.loc[level.isna(), "code"],
     )
     return level.astype("string")
-
-
-def _natural(code: str) -> tuple:
-    return tuple(
-        (0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.findall(r"\d+|\D+", code)
-    )
 
 
 def _read_areas(level: str, box: tuple, codes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
@@ -214,75 +197,6 @@ class _Candidates:
         return codes
 
 
-def assign_codes(level: str, parent: pd.Series, source: pd.Series, geoms: np.ndarray) -> pd.Series:
-    """Gives standard codes for rows with their own codes: the parent's code + a serial, in
-    the order of the source codes (numbers in them compared as numbers), then north to south
-    and west to east. A row whose source code is already stored under that parent keeps its
-    code; new serials follow the highest one in use."""
-    length = CODE_LENGTH[level]
-    width = length - CODE_LENGTH[PARENT_LEVEL[level]]
-    table = "spatial_unitgrid" if level == "unit_grid" else "spatial_adminarea"
-    taken = _taken_under(table, length, width, sorted(set(parent)))
-    known = {
-        (c[:-width], s): c for c, s in zip(taken["code"], taken["source_code"]) if s is not pd.NA
-    }
-    serial = taken.groupby(taken["code"].str[:-width])["code"].max().str[-width:].astype(int)
-    point = shapely.point_on_surface(geoms)
-    key = pd.DataFrame(
-        {
-            "parent": parent.to_numpy(),
-            "natural": source.map(_natural).to_numpy(),
-            "y": -shapely.get_y(point),
-            "x": shapely.get_x(point),
-        }
-    )
-    codes = pd.Series(pd.NA, index=source.index, dtype="string")
-    full = []
-    for row in key.sort_values(["parent", "natural", "y", "x"]).index:
-        p, s = key.at[row, "parent"], source.iloc[row]
-        if (p, s) in known:
-            codes.iloc[row] = known[(p, s)]
-            continue
-        n = int(serial.get(p, 0)) + 1
-        serial[p] = n
-        if n >= 10**width:
-            full.append(p)
-        codes.iloc[row] = f"{p}{n:0{width}d}"
-    _refuse(
-        f"{{n}} {PLURAL[PARENT_LEVEL[level]]} would hold more {PLURAL[level]} than a "
-        f"{width}-digit serial numbers (CJ/T 213): {{items}}",
-        sorted(set(full)),
-    )
-    return codes
-
-
-def _taken_under(table: str, length: int, width: int, parents: list[str]) -> pd.DataFrame:
-    with connection.cursor() as cur:
-        cur.execute(
-            sql.SQL(
-                "SELECT code, source_code FROM {} WHERE length(code) = %(len)s "
-                "AND left(code, %(plen)s) = ANY(%(parents)s) AND code ~ '^[0-9]+$'"
-            ).format(sql.Identifier(table)),
-            {"len": length, "plen": length - width, "parents": parents},
-        )
-        return pd.DataFrame(cur.fetchall(), columns=["code", "source_code"], dtype="string")
-
-
-def _is_standard(codes: pd.Series, level: str) -> bool:
-    """Gives whether a level's codes are all standard (True) or all the set's own (False);
-    `BadInput` for a mix, which is a typo more often than a set's own codes."""
-    standard = codes.str.fullmatch(rf"\d{{{CODE_LENGTH[level]}}}").fillna(False)
-    if standard.all() or not standard.any():
-        return bool(standard.all())
-    raise BadInput(
-        f"{(~standard).sum()} {PLURAL[level]} have a code that is not {CODE_LENGTH[level]} "
-        f"digits ({listed(sorted(codes[~standard], key=_natural))}) while "
-        f"{standard.sum()} have one; give all of them standard codes, or all their own codes "
-        "(kept as source_code, with standard codes assigned)",
-        field="map",
-    )
-
-
 def _bounds(geoms: np.ndarray) -> tuple:
     return tuple(map(float, shapely.total_bounds(geoms))) if len(geoms) else (0.0,) * 4
 
@@ -313,7 +227,7 @@ def plan_admin_areas(data: pd.DataFrame, geoms: np.ndarray, options: SetOptions)
 
 
 def _district_codes(rows: pd.DataFrame, options: SetOptions, report: dict) -> pd.DataFrame:
-    if not len(rows) or _is_standard(rows["code"], "district"):
+    if not len(rows) or is_standard(rows["code"], "district"):
         return rows.assign(parent=pd.NA)
     if len(rows) == 1 and options.district_code:
         report["source_codes_kept"] = {"district": 1}
@@ -330,10 +244,10 @@ def _place(level, rows, geoms, above, options, report):
     """Gives a level's rows with parents and standard codes, and the district made for
     streets that lie in none (or None)."""
     width = CODE_LENGTH[level] - CODE_LENGTH[PARENT_LEVEL[level]]
-    if _is_standard(rows["code"], level):
+    if is_standard(rows["code"], level):
         rows = rows.assign(parent=rows["code"].str[:-width])
-        known = set(above[0]["code"]) | _stored("spatial_adminarea", list(rows["parent"]))
-        _refuse(
+        known = set(above[0]["code"]) | stored("spatial_adminarea", list(rows["parent"]))
+        refuse(
             "{n} rows have a parent area (code prefix) that exists neither in the database nor "
             "the file: {items}",
             rows.loc[~rows["parent"].isin(known), "code"],
@@ -344,16 +258,6 @@ def _place(level, rows, geoms, above, options, report):
     rows["code"] = assign_codes(level, rows["parent"], rows["source_code"], geoms)
     report.setdefault("source_codes_kept", {})[level] = len(rows)
     return rows, created
-
-
-def _stored(table: str, codes: list[str]) -> set[str]:
-    """Gives which of `codes` are stored in `table` (its code btree)."""
-    with connection.cursor() as cur:
-        cur.execute(
-            sql.SQL("SELECT code FROM {} WHERE code = ANY(%s)").format(sql.Identifier(table)),
-            [sorted(set(codes))],
-        )
-        return {r[0] for r in cur.fetchall()}
 
 
 ORPHAN_HELP = {
@@ -376,7 +280,7 @@ def _parents(level, rows, geoms, above, options, report):
     candidates = _Candidates(up, above[0], above[1], _bounds(geoms), sorted(set(named.dropna())))
     parent = candidates.by_reference(named).astype("string")
     unknown = named.notna() & parent.isna()
-    _refuse(
+    refuse(
         f"{{n}} rows name a {column} that is no {up} in this file or the database: {{items}}",
         [f"{c} ({p})" for c, p in zip(rows.loc[unknown, "code"], named[unknown])],
     )
@@ -385,10 +289,10 @@ def _parents(level, rows, geoms, above, options, report):
     if not orphans.any():
         return parent, None
     if level != "street" or not options.create_parents:
-        _refuse(
+        refuse(
             f"{{n}} {PLURAL[level]} lie in no {up} (none in the database or this "
             f"file holds half of their area): {{items}}; {ORPHAN_HELP[level]}",
-            sorted(rows.loc[orphans, "code"], key=_natural),
+            sorted(rows.loc[orphans, "code"], key=natural),
         )
     code = options.district_code
     if not re.fullmatch(r"\d{6}", code or ""):
@@ -397,10 +301,10 @@ def _parents(level, rows, geoms, above, options, report):
             "and needs its 6-digit GB/T 2260 code: give --district-code CODE",
             field="district_code",
         )
-    if code in set(candidates.rows["code"]) | _stored("spatial_adminarea", [code]):
+    if code in set(candidates.rows["code"]) | stored("spatial_adminarea", [code]):
         raise BadInput(
             f"district {code} exists but holds less than half of streets "
-            f"{listed(sorted(rows.loc[orphans, 'code'], key=_natural))}; check the file's CRS, or give the code of "
+            f"{listed(sorted(rows.loc[orphans, 'code'], key=natural))}; check the file's CRS, or give the code of "
             "the district they lie in",
             field="district_code",
         )
@@ -420,10 +324,10 @@ def _parents(level, rows, geoms, above, options, report):
 def plan_unit_grids(data: pd.DataFrame, geoms: np.ndarray) -> Planned:
     """Gives unit grids ready to write: parent community and 14-digit code each."""
     data, geoms, report = merge_parts(data, geoms)
-    if _is_standard(data["code"], "unit_grid"):
+    if is_standard(data["code"], "unit_grid"):
         data = data.assign(parent=data["code"].str[:12], source_code=pd.NA)
-        known = _stored("spatial_adminarea", list(data["parent"]))
-        _refuse(
+        known = stored("spatial_adminarea", list(data["parent"]))
+        refuse(
             "{n} rows have a code whose first 12 digits are not an existing community: {items}",
             data.loc[~data["parent"].isin(known), "code"],
         )

@@ -26,7 +26,7 @@ from pyproj import Geod
 from accounts.scoping import system_scope
 from spatial.actions import do_import_layer
 from spatial.layers.importer import ImportOptions
-from spatial.models import AdminArea, UnitGrid
+from spatial.models import AdminArea, Component, ResponsibilityGrid, UnitGrid
 
 from .conftest import zip_shapefile
 
@@ -235,6 +235,17 @@ def test_a_grid_set_loads_as_core_geography_and_locate_places_points_in_it(
     assert placement["community"]["code"] == COMMUNITY_CODE["XH-1"]
     assert placement["unit_grid"] == expected_grid_code(source)
 
+    # The set's responsibility grids may name their street by the set's own code.
+    resp = gpd.GeoDataFrame(
+        {"code": ["XH-R1"], "name": ["XH第1责任网格"], "JD": ["XH"]},
+        geometry=[cells(6, 9, 0, 3)],
+        crs="EPSG:4326",
+    )
+    resp.to_file(tmp_path / "resp.geojson", driver="GeoJSON", engine="pyogrio")
+    job = run(tmp_path / "resp.geojson", target="responsibility_grids", mapping="street=JD")
+    assert job.state == "succeeded", job.errors
+    assert ResponsibilityGrid.objects.get(code="XH-R1").street.code == STREET_CODE["XH"]
+
 
 def _geodesic_m2(box) -> float:
     """The box's area on the WGS84 ellipsoid (pyproj, independent of PostGIS)."""
@@ -295,3 +306,48 @@ def test_grid_set_options_are_for_admin_areas(tmp_path, upload_dir):
     grids_frame().to_file(path, driver="GeoJSON", engine="pyogrio")
     with pytest.raises(CommandError, match="are for --as admin_areas"):
         call_command("load_layer", str(path), target="unit_grids", create_parents=True, sync=True)
+
+
+def test_repeated_component_codes_say_how_often_and_where(tmp_path, upload_dir):
+    from data.models import Category
+
+    minor = Category.objects.filter(kind="component", parent__isnull=False).first()
+    twice, five = f"{DISTRICT}{minor.code}000001", f"{DISTRICT}{minor.code}000002"
+    codes = [five, twice, five, five, twice, five, five, f"{DISTRICT}{minor.code}000003"]
+    frame = gpd.GeoDataFrame(
+        {"BM": codes},
+        geometry=[shapely.Point(X0 + k * CELL, Y0) for k in range(len(codes))],
+        crs="EPSG:4326",
+    )
+    frame.to_file(tmp_path / "c.geojson", driver="GeoJSON", engine="pyogrio")
+    job = run(tmp_path / "c.geojson", target="components", mapping="code=BM")
+    failed_with(
+        job,
+        "2 codes are given to more than one row",
+        f"code {five} appears 5 times (rows 1, 3, 4, 6, 7)",
+        f"code {twice} appears 2 times (rows 2, 5)",
+        "each feature needs its own code",
+    )
+    assert not Component.objects.filter(code__startswith=DISTRICT).exists()
+
+
+def test_the_api_takes_the_grid_set_options(admin_client, areas_file):
+    with open(areas_file, "rb") as fh:
+        response = admin_client.post(
+            "/api/v1/layers/import",
+            {
+                "file": fh,
+                "target": "admin_areas",
+                "map": "code=DM,name=MC,level=JB",
+                "create_parents": "true",
+                "district_code": "3301",
+            },
+        )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["field"] == "district_code"
+    with open(areas_file, "rb") as fh:
+        response = admin_client.post(
+            "/api/v1/layers/import", {"file": fh, "target": "unit_grids", "create_parents": "true"}
+        )
+    assert response.status_code == 400, response.content
+    assert "are for --as admin_areas" in response.json()["error"]["message"]
