@@ -129,9 +129,8 @@ def check(base: np.ndarray, source: SourceCrs) -> OffsetCheck:
     distances, tolerance = _distances(sample)  # (features, readings), NaN = nothing near
     near = ~np.isnan(distances).all(axis=1)
     result.evidence = int(near.sum())
-    centre = shapely.get_coordinates(shapely.centroid(shapely.union_all(sample.envelope)))
-    if len(centre):
-        result.offset_here_m = round(gcj02_offset_metres(*centre[0]), 1)
+    minx, miny, maxx, maxy = shapely.total_bounds(sample)
+    result.offset_here_m = round(gcj02_offset_metres((minx + maxx) / 2, (miny + maxy) / 2), 1)
     if result.evidence < min(int(_setting("LAYER_OFFSET_MIN_EVIDENCE")), len(sample)):
         result.fits = dict.fromkeys(READINGS)
         return result
@@ -157,22 +156,11 @@ def check(base: np.ndarray, source: SourceCrs) -> OffsetCheck:
     return result
 
 
-class _Sample:
-    """Sampled features: their points under every reading, family and size."""
-
-    def __init__(self, geoms: np.ndarray):
-        self.geoms = geoms
-        self.envelope = shapely.envelope(geoms)
-
-    def __len__(self) -> int:
-        return len(self.geoms)
-
-
-def _sample_features(base: np.ndarray, size: int) -> _Sample:
+def _sample_features(base: np.ndarray, size: int) -> np.ndarray:
     present = base[~shapely.is_missing(base) & ~shapely.is_empty(base)]
     if len(present) > size:
         present = present[np.linspace(0, len(present) - 1, size).astype(int)]
-    return _Sample(present)
+    return present
 
 
 def _sample_points(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -189,10 +177,9 @@ def _sample_points(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return xy[keep], index[keep]
 
 
-def _distances(sample: _Sample) -> tuple[np.ndarray, np.ndarray]:
+def _distances(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gives each feature's mean distance (m) to the city's matching geography under each
     reading (NaN when none is within reach), and each feature's closeness tolerance (m)."""
-    geoms = sample.geoms
     xy, index = _sample_points(geoms)
     lat = np.nanmean(xy[:, 1]) if len(xy) else 0.0
     per_lon, per_lat = crs_module.metres_per_degree(float(lat))

@@ -98,7 +98,11 @@ class LayerImportSerializer(serializers.Serializer):
     crs = serializers.CharField(
         required=False,
         allow_blank=True,
-        help_text="source CRS when the file has none or a wrong one",
+        help_text=(
+            "source CRS when the file has none or a wrong one: EPSG:4548, gcj02, bd09, ...; "
+            "auto keeps the file's CRS but converts from GCJ-02 or BD-09 when the data fits the "
+            "city's own geography clearly better so (see the report's offset_check)"
+        ),
     )
     map = serializers.CharField(
         required=False,
@@ -120,20 +124,6 @@ class LayerImportSerializer(serializers.Serializer):
     extent_check = serializers.ChoiceField(choices=EXTENT_CHECKS, required=False, default="city")
     purpose = serializers.ChoiceField(choices=Layer.Purpose.choices, required=False)
     group = serializers.CharField(required=False, allow_blank=True)
-    level = serializers.ChoiceField(
-        choices=["district", "street", "community"],
-        required=False,
-        help_text="admin_areas: the level of every row whose code is not a standard one",
-    )
-    create_parents = serializers.BooleanField(
-        required=False,
-        default=False,
-        help_text="admin_areas: create the district of streets that lie in none",
-    )
-    district_code = serializers.CharField(
-        required=False, allow_blank=True, help_text="6-digit code of the district to create"
-    )
-    district_name = serializers.CharField(required=False, allow_blank=True)
 
 
 class JobProgressSerializer(serializers.Serializer):

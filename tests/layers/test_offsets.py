@@ -163,3 +163,14 @@ def test_gcj02_roads_as_lines_are_refused(upload_dir, tmp_path, city):
     )
     message = failed(run(write(in_crs(frame, "gcj02"), tmp_path, "roads_gcj"), key="roads-gcj"))
     assert "GCJ-02" in message
+
+
+def test_extent_error_counts_coordinates_and_names_the_way_out(upload_dir, tmp_path, city):
+    far = districts(city)
+    far.geometry = far.geometry.translate(5.0, -8.0)
+    coordinates = int(shapely.get_num_coordinates(far.geometry.values).sum())
+    message = failed(run(write(far, tmp_path, "far_city"), key="far-city"))
+    assert f"{coordinates} of {coordinates} coordinates (100%, in {len(far)} of {len(far)} " in (
+        message
+    )
+    assert "extent_check=china" in message
