@@ -124,6 +124,20 @@ class LayerImportSerializer(serializers.Serializer):
     extent_check = serializers.ChoiceField(choices=EXTENT_CHECKS, required=False, default="city")
     purpose = serializers.ChoiceField(choices=Layer.Purpose.choices, required=False)
     group = serializers.CharField(required=False, allow_blank=True)
+    level = serializers.ChoiceField(
+        choices=["district", "street", "community"],
+        required=False,
+        help_text="admin_areas: the level of every row whose code is not a standard one",
+    )
+    create_parents = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="admin_areas: create the district of streets that lie in none",
+    )
+    district_code = serializers.CharField(
+        required=False, allow_blank=True, help_text="6-digit code of the district to create"
+    )
+    district_name = serializers.CharField(required=False, allow_blank=True)
 
 
 class JobProgressSerializer(serializers.Serializer):
