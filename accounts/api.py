@@ -40,6 +40,7 @@ from accounts.models import ApiToken, Department, LoginLog, Person, Position, Ro
 from accounts.oplog import log_action
 from accounts.scoping import scope_for
 from accounts.services import effective_permissions
+from core import params
 from core.context import Origin, origin
 from core.errors import ApiError, BadInput, ErrorSerializer, NotFound, Unauthorized
 
@@ -70,8 +71,32 @@ class SignedIn(BasePermission):
 
 
 class Pages(LimitOffsetPagination):
+    """Pages of a list: `limit` 1..max_limit (a larger one is served at max_limit) and
+    `offset` ≥ 0, read by `core.params`, so a value that is no such integer is a 400 rather
+    than silently the default."""
+
     default_limit = 100
     max_limit = 1000
+
+    def get_limit(self, request) -> int:
+        return params.integer(
+            request.query_params,
+            "limit",
+            self.default_limit,
+            low=1,
+            high=self.max_limit,
+            clamp=True,
+        )
+
+    def get_offset(self, request) -> int:
+        return params.integer(request.query_params, "offset", 0, low=0)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        described = super().get_schema_operation_parameters(view)
+        bounds = {"limit": {"minimum": 1}, "offset": {"minimum": 0}}
+        for parameter in described:
+            parameter["schema"].update(bounds.get(parameter["name"], {}))
+        return described
 
 
 THROTTLED = OpenApiResponse(
@@ -209,8 +234,16 @@ class ThrottledView(APIView):
     @extend_schema(
         tags=[TAG],
         parameters=[
-            OpenApiParameter("username", str, description="counters naming this username"),
-            OpenApiParameter("client", str, description="counters naming this client address"),
+            OpenApiParameter(
+                "username",
+                {"type": "string", "minLength": 1},
+                description="counters naming this username (give it, the client, or both)",
+            ),
+            OpenApiParameter(
+                "client",
+                {"type": "string", "minLength": 1},
+                description="counters naming this client address",
+            ),
         ],
         responses={200: s.ThrottleEntrySerializer(many=True)},
         summary="Clear sign-in counters",

@@ -8,7 +8,14 @@ from datetime import datetime, time
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers as drf_serializers
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -41,6 +48,16 @@ class CSVRenderer(BaseRenderer):
             writer.writeheader()
             writer.writerows(data)
         return out.getvalue().encode("utf-8")
+
+
+# What `_bound` reads (Django's parse_date and parse_datetime), for the OpenAPI document; an
+# impossible day such as 02-30 passes the pattern and is refused.
+BOUND_SCHEMA = {
+    "type": "string",
+    "pattern": r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?)?$",
+}
 
 
 def _bound(value: str | None, name: str, end: bool) -> datetime | None:
@@ -88,12 +105,29 @@ def _filter(queryset, params, choices_field: str, choices) -> object:
 COMMON_PARAMS = [
     OpenApiParameter("person", int, description="user id"),
     OpenApiParameter("username", str),
-    OpenApiParameter("since", str, description="from this date or time (inclusive)"),
-    OpenApiParameter("until", str, description="up to this date or time (inclusive)"),
+    OpenApiParameter("since", BOUND_SCHEMA, description="from this date or time (inclusive)"),
+    OpenApiParameter("until", BOUND_SCHEMA, description="up to this date or time (inclusive)"),
     OpenApiParameter("format", str, enum=["json", "csv"], description="csv: export every row"),
-    OpenApiParameter("limit", int),
-    OpenApiParameter("offset", int),
+    OpenApiParameter("limit", {"type": "integer", "minimum": 1}, description="rows a page"),
+    OpenApiParameter("offset", {"type": "integer", "minimum": 0}, description="rows skipped"),
 ]
+
+
+def _log_responses(serializer_class: type, name: str) -> dict:
+    """The answers of a log view: a JSON page of rows, or every row as CSV (format=csv)."""
+    page = inline_serializer(
+        name,
+        {
+            "count": drf_serializers.IntegerField(),
+            "next": drf_serializers.URLField(allow_null=True),
+            "previous": drf_serializers.URLField(allow_null=True),
+            "results": serializer_class(many=True),
+        },
+    )
+    return {
+        (200, "application/json"): page,
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="every row, as CSV"),
+    }
 
 
 class _LogView(APIView):
@@ -128,7 +162,7 @@ class LoginLogView(_LogView):
             OpenApiParameter("outcome", str, enum=list(LoginLog.Outcome.values)),
             OpenApiParameter("method", str, enum=list(LoginLog.Method.values)),
         ],
-        responses={200: s.LoginLogSerializer(many=True)},
+        responses=_log_responses(s.LoginLogSerializer, "LoginLogPage"),
         summary="Login log",
     )
     def get(self, request):
@@ -158,7 +192,7 @@ class OperationLogView(_LogView):
             OpenApiParameter("outcome", str, enum=list(OperationLog.Outcome.values)),
             OpenApiParameter("action", str, description="route name (e.g. accounts-person-list)"),
         ],
-        responses={200: s.OperationLogSerializer(many=True)},
+        responses=_log_responses(s.OperationLogSerializer, "OperationLogPage"),
         summary="Operation log",
     )
     def get(self, request):

@@ -155,7 +155,7 @@ class PersonSerializer(serializers.ModelSerializer):
         if self.instance is not None:
             taken = taken.exclude(pk=self.instance.user_id)
         if taken.exists():
-            raise serializers.ValidationError("username is taken")
+            raise serializers.ValidationError("username is taken", code="unique")
         return value
 
     def create(self, validated):
@@ -271,7 +271,10 @@ class MeSerializer(serializers.Serializer):
     layers = serializers.ListField(child=serializers.CharField())
     admin_areas = serializers.ListField(child=serializers.CharField())
     grids = serializers.ListField(child=serializers.CharField())
-    area = GeoJSONField(help_text="the union of the person's areas, GeoJSON in EPSG:4326")
+    area = GeoJSONField(
+        allow_null=True,
+        help_text="the union of the person's areas, GeoJSON in EPSG:4326 (null: no area)",
+    )
     scope_key = serializers.CharField()
 
 

@@ -59,6 +59,21 @@ def first_error(errors) -> tuple[str | None, str]:
     return None, message
 
 
+# DRF validation codes that refuse a well-formed value because of what is stored: a duplicate
+# (UniqueValidator) or a reference to nothing (the related fields).
+STORED_DATA_CODES = frozenset({"unique", "does_not_exist"})
+
+
+def first_code(errors) -> str | None:
+    """Gives the DRF code (``ErrorDetail.code``) of the error `first_error` reports."""
+    while isinstance(errors, dict | list) and errors:
+        if isinstance(errors, dict):
+            errors = errors[next(iter(errors))]
+        else:
+            errors = next((item for item in errors if item), errors[0])
+    return getattr(errors, "code", None)
+
+
 def _first_leaf(value) -> tuple[str, str]:
     if isinstance(value, dict) and value:
         key = next(iter(value))
@@ -142,6 +157,11 @@ def drf_exception_handler(exc, context):
     if isinstance(detail, dict) and detail:
         field, message = first_error(detail)
         code = "bad_input" if response.status_code == 400 else code
+        if response.status_code == 400 and first_code(detail) in STORED_DATA_CODES:
+            # Well-formed, but a duplicate or a missing reference: the same 409 the database
+            # answers for the constraint (`DATABASE_ERRORS`), so the status does not depend on
+            # which of the two noticed first.
+            response.status_code, code = 409, "conflict"
     elif isinstance(detail, list) and detail:
         message = first_error(detail)[1]
     response.data = {"error": {"code": code, "message": message, "field": field}}

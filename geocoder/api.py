@@ -7,6 +7,7 @@ import re
 
 from django.db import connection
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -32,15 +33,13 @@ from .serializers import (
 
 MAX_Q_CHARS = 500
 MAX_LIMIT = 20
+_LON, _LAT = r"-?\d+(\.\d+)?", r"-?(90(\.0+)?|[1-8]?\d(\.\d+)?)"
 WITHIN_SCHEMA = {
     "type": "string",
-    "pattern": r"^(\d{6}|\d{9}|\d{12}|-?\d+(\.\d+)?(,-?\d+(\.\d+)?){3})$",
+    "pattern": rf"^(\d{{6}}|\d{{9}}|\d{{12}}|{_LON},{_LAT},{_LON},{_LAT})$",
+    "description": "min ≤ max on both axes",
 }
-CRS_SCHEMA = {
-    "type": "string",
-    "pattern": r"^(([Ee][Pp][Ss][Gg]:)?(4326|4490|3857|449[1-9]|45[0-4]"
-    r"[0-9]|455[0-4])|[Gg][Cc][Jj]02|[Bb][Dd]09)$",
-}
+CRS_SCHEMA = crs_module.CRS_PARAMETER_SCHEMA
 
 
 Q_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_Q_CHARS}
@@ -299,6 +298,8 @@ def _batch_job(request: Request, job_id):
 class BatchView(APIView):
     """Batch geocoding: upload a CSV, get a job."""
 
+    parser_classes = [MultiPartParser]
+
     @extend_schema(
         operation_id="geocode_batch",
         summary="Geocode a CSV of addresses (批量地理编码) as a background job",
@@ -312,6 +313,7 @@ class BatchView(APIView):
                         "description": "CSV with a column address / 地址",
                     }
                 },
+                "required": ["file"],
             }
         },
         responses={
@@ -327,7 +329,9 @@ class BatchView(APIView):
 
         from .actions import do_geocode_batch
 
-        job = do_geocode_batch(scope_for(request), request.FILES.get("file"))
+        scope = scope_for(request)
+        do_geocode_batch.require(scope)  # before the body is read: anonymous is a 401, not a 415
+        job = do_geocode_batch(scope, request.FILES.get("file"))
         return Response(job_json(job), status=202)
 
 

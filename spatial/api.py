@@ -48,7 +48,10 @@ class LocateView(APIView):
                 description="latitude (-90..90), or y/northing for a projected crs",
             ),
             OpenApiParameter(
-                "crs", str, required=False, description=f"one of {crs_module.ACCEPTED}"
+                "crs",
+                crs_module.CRS_PARAMETER_SCHEMA,
+                required=False,
+                description=f"one of {crs_module.ACCEPTED}",
             ),
             OpenApiParameter(
                 "at",

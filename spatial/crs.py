@@ -54,6 +54,14 @@ ACCEPTED = (
     "gcj02 or bd09"
 )
 
+# The `crs` query parameter as the OpenAPI document states it: what `parse_crs` accepts (any
+# case; empty is the default).
+CRS_PARAMETER_SCHEMA = {
+    "type": "string",
+    "pattern": r"^(([Ee][Pp][Ss][Gg]:)?(4326|4490|3857|449[1-9]|45[0-4][0-9]|455[0-4])"
+    r"|[Gg][Cc][Jj](-?02)?|[Bb][Dd]-?09|[Bb][Dd]09[Ll][Ll])?$",
+}
+
 # GCJ-02 / BD-09 constants of the public formulas.
 _KRASOVSKY_A = 6378245.0
 _KRASOVSKY_EE = 0.00669342162296594323

@@ -53,6 +53,14 @@ def check_address(z: int, x: int, y: int) -> None:
         raise BadInput(f"y must be 0..{n - 1} at zoom {z}, not {y}", field="y")
 
 
+_KEY = KEY_RE.pattern.strip("^$")
+# `split_keys`'s rule for the OpenAPI document (repeats aside, which a pattern cannot see).
+KEYS_SCHEMA = {
+    "type": "string",
+    "pattern": f"^ *{_KEY} *(, *{_KEY} *){{0,{MAX_LAYERS - 1}}}$",
+}
+
+
 def split_keys(text: str) -> list[str]:
     """Gives the layer names of a "a,b,c" path segment, refusing malformed or repeated ones."""
     names = [k.strip() for k in text.split(",")]

@@ -120,7 +120,14 @@ class TileJsonView(APIView):
     @extend_schema(
         operation_id="tilejson",
         summary="TileJSON 3.0.0 of one layer or a comma list of layers",
-        parameters=[OpenApiParameter("layers", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        parameters=[
+            OpenApiParameter(
+                "layers",
+                service.KEYS_SCHEMA,
+                OpenApiParameter.PATH,
+                description=f"1..{service.MAX_LAYERS} layer keys, a,b, none twice",
+            )
+        ],
         responses={200: TILEJSON},
         tags=["tiles"],
     )

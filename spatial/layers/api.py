@@ -10,7 +10,7 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,6 +23,8 @@ from core.errors import BadInput, TooLarge
 from core.jobs import describe_job, get_job
 
 from spatial import actions
+from spatial import crs as crs_module
+from spatial.models import Layer
 
 from . import export as export_service
 from . import identify as identify_service
@@ -38,11 +40,15 @@ from .serializers import (
     LayerSerializer,
     MapConfigSerializer,
     RefreshSerializer,
+    ThemeEditSerializer,
     ThemeListSerializer,
     ThemeSerializer,
 )
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+LAYER_KINDS = list(Layer.Kind.values)
+# `layers=a,b`: at least one key (a text with something besides commas and spaces), no NUL.
+LAYER_LIST_SCHEMA = {"type": "string", "pattern": "^[^\\u0000]*[^\\s,\\u0000][^\\u0000]*$"}
 
 
 def _body(request: Request) -> dict:
@@ -59,7 +65,7 @@ class LayerListView(APIView):
         operation_id="layers_list",
         summary="List layers (图层列表), scoped to the caller",
         parameters=[
-            OpenApiParameter("kind", str, required=False, enum=["core", "managed", "raster"]),
+            OpenApiParameter("kind", str, required=False, enum=LAYER_KINDS),
             OpenApiParameter("group", str, required=False),
         ],
         responses={200: LayerListSerializer, **ERRORS},
@@ -68,7 +74,9 @@ class LayerListView(APIView):
         scope = scope_for(request)
         query = request.query_params
         layers = registry.list_layers(
-            scope, params.text(query, "kind", None), params.text(query, "group", None)
+            scope,
+            params.choice(query, "kind", LAYER_KINDS, None),
+            params.text(query, "group", None),
         )
         return Response({"layers": [registry.describe(layer, scope) for layer in layers]})
 
@@ -133,7 +141,7 @@ class LayerRefreshView(APIView):
 class LayerImportView(APIView):
     """Starts an import job for an uploaded vector file (GIS admins)."""
 
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]
 
     def initial(self, request, *args, **kwargs):
         files.ensure_spool_dir()  # before anything parses the multipart body
@@ -200,13 +208,21 @@ class LayerExportView(APIView):
             OpenApiParameter("format", str, enum=list(export_service.FORMATS), required=False),
             OpenApiParameter(
                 "crs",
-                str,
+                crs_module.CRS_PARAMETER_SCHEMA,
                 required=False,
-                description="EPSG:4326 (default), "
-                "EPSG:4490, EPSG:3857, EPSG:4491-4554, gcj02, bd09",
+                description=f"one of {crs_module.ACCEPTED}",
             ),
         ],
-        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="the file"), **ERRORS},
+        responses={
+            **{
+                (200, content_type): OpenApiResponse(
+                    OpenApiTypes.OBJECT if content_type.endswith("json") else OpenApiTypes.BINARY,
+                    description=f"the file ({fmt})",
+                )
+                for fmt, (_, _, content_type) in export_service.FORMATS.items()
+            },
+            **ERRORS,
+        },
     )
     def get(self, request: Request, key: str):
         scope = scope_for(request)
@@ -233,10 +249,30 @@ class IdentifyView(APIView):
         parameters=[
             OpenApiParameter("lon", float, required=True),
             OpenApiParameter("lat", float, required=True),
-            OpenApiParameter("crs", str, required=False, description="crs of lon/lat"),
-            OpenApiParameter("layers", str, required=True, description="layer keys, a,b"),
-            OpenApiParameter("tolerance_px", float, required=False, description="default 5"),
-            OpenApiParameter("zoom", float, required=False, description="default 16"),
+            OpenApiParameter(
+                "crs",
+                crs_module.CRS_PARAMETER_SCHEMA,
+                required=False,
+                description=f"crs of lon/lat: one of {crs_module.ACCEPTED}",
+            ),
+            OpenApiParameter(
+                "layers",
+                LAYER_LIST_SCHEMA,
+                required=True,
+                description=f"layer keys, a,b (at most {identify_service.MAX_LAYERS})",
+            ),
+            OpenApiParameter(
+                "tolerance_px",
+                {"type": "number", "minimum": 0, "maximum": 100},
+                required=False,
+                description="default 5",
+            ),
+            OpenApiParameter(
+                "zoom",
+                {"type": "number", "minimum": 0, "maximum": 24},
+                required=False,
+                description="default 16",
+            ),
         ],
         responses={200: IdentifySerializer, **ERRORS},
     )
@@ -333,7 +369,7 @@ class ThemeDetailView(APIView):
     @extend_schema(
         operation_id="themes_edit",
         summary="Edit a theme (layers replace the list)",
-        request=ThemeSerializer,
+        request=ThemeEditSerializer,
         responses={200: ThemeSerializer, **ERRORS},
     )
     def patch(self, request: Request, key: str) -> Response:

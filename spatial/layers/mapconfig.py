@@ -5,10 +5,10 @@ computed from the districts layer."""
 from __future__ import annotations
 
 import math
+import re
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.text import slugify
 
 from spatial.models import Layer, MapConfig, Theme, ThemeLayer
 from core.errors import BadInput, Conflict, NotFound
@@ -17,6 +17,12 @@ from . import registry
 
 WEB_MERCATOR_ORIGIN_RES = 156_543.033_928_041  # metres per pixel at zoom 0, 256-pixel tiles
 DEFAULT_THEME = "base"
+# A theme key is its own slug (django.utils.text.slugify keeps it as it is, case aside): ASCII
+# letters, digits, underscores and hyphens, never two hyphens together, a letter or digit at
+# each end.
+THEME_KEY_RE = re.compile(r"^[A-Za-z0-9]((_|-_)*-?[A-Za-z0-9])*$")
+THEME_KEY_MAX = 63
+INT32 = (-(2**31), 2**31 - 1)  # a theme layer's order (an integer column)
 BASE_LAYERS = ("districts", "streets", "communities", "roads", "unit_grids")
 CONFIG_FIELDS = (
     "title",
@@ -108,6 +114,10 @@ def update_config(changes: dict) -> MapConfig:
     unknown = sorted(set(changes) - set(CONFIG_FIELDS))
     if unknown:
         raise BadInput(f"cannot set {', '.join(unknown)}", field=unknown[0])
+    for name in ("title", "default_theme"):
+        value = changes.get(name, "")
+        if not isinstance(value, str) and not (name == "default_theme" and value is None):
+            raise BadInput(f"{name} must be a string", field=name)
     if "extent" in changes:
         _check_numbers(changes["extent"], 4, "extent")
         minx, miny, maxx, maxy = changes["extent"]
@@ -220,11 +230,18 @@ def _entries(layers) -> list[tuple[Layer, int, bool]]:
         visible = item.get("visible", True)
         if not isinstance(visible, bool):
             raise BadInput("visible must be true or false", field="layers")
-        wanted.append((item["key"], item.get("order", i), visible))
+        order = item.get("order", i)
+        if (
+            not isinstance(order, int)
+            or isinstance(order, bool)
+            or not INT32[0] <= order <= INT32[1]
+        ):
+            raise BadInput(f"order must be an integer within {INT32[0]}..{INT32[1]}", "layers")
+        wanted.append((item["key"], order, visible))
     found = {layer.key: layer for layer in Layer.objects.filter(key__in=[w[0] for w in wanted])}
     missing = [w[0] for w in wanted if w[0] not in found]
     if missing:
-        raise BadInput(f"no layer {', '.join(missing)}", field="layers")
+        raise Conflict(f"no layer {', '.join(missing)}", field="layers")
     if len(found) != len(wanted):
         raise BadInput("a layer appears twice in the theme", field="layers")
     return [(found[key], order, visible) for key, order, visible in wanted]
@@ -236,9 +253,12 @@ def save_theme(data: dict, theme: Theme | None = None) -> Theme:
     unknown = sorted(set(data) - {"key", "title", "description", "layers"})
     if unknown:
         raise BadInput(f"cannot set {', '.join(unknown)}", field=unknown[0])
+    for name in ("key", "title", "description"):
+        if name in data and not isinstance(data[name], str):
+            raise BadInput(f"{name} must be a string", field=name)
     if theme is None:
         key = str(data.get("key", ""))
-        if not key or slugify(key) != key.lower() or len(key) > 63:
+        if len(key) > THEME_KEY_MAX or not THEME_KEY_RE.fullmatch(key):
             raise BadInput("key must be a slug of at most 63 characters", field="key")
         if Theme.objects.filter(key=key).exists():
             raise Conflict(f"theme {key!r} exists", field="key")

@@ -7,6 +7,7 @@ from spatial.models import Layer
 from .core_targets import TARGETS
 from .geometry import INVALID_MODES, MIXED_MODES
 from .importer import EXTENT_CHECKS
+from .mapconfig import INT32, THEME_KEY_MAX, THEME_KEY_RE
 from .readers import FORMATS
 
 
@@ -181,13 +182,23 @@ class IdentifySerializer(serializers.Serializer):
 class MapConfigSerializer(serializers.Serializer):
     name = serializers.CharField(read_only=True)
     title = serializers.CharField(required=False, allow_blank=True)
-    extent = serializers.ListField(child=serializers.FloatField(), required=False)
-    center = serializers.ListField(child=serializers.FloatField(), required=False)
-    zoom = serializers.FloatField(required=False)
-    min_zoom = serializers.FloatField(required=False)
-    max_zoom = serializers.FloatField(required=False)
-    crs = serializers.CharField(required=False)
-    tile_size = serializers.IntegerField(required=False)
+    extent = serializers.ListField(
+        child=serializers.FloatField(),
+        required=False,
+        min_length=4,
+        max_length=4,
+        help_text="[minlon, minlat, maxlon, maxlat] within -180..180 / -90..90, min < max",
+    )
+    center = serializers.ListField(
+        child=serializers.FloatField(), required=False, min_length=2, max_length=2
+    )
+    zoom = serializers.FloatField(
+        required=False, min_value=0, max_value=24, help_text="within min_zoom..max_zoom"
+    )
+    min_zoom = serializers.FloatField(required=False, min_value=0, max_value=24)
+    max_zoom = serializers.FloatField(required=False, min_value=0, max_value=24)
+    crs = serializers.ChoiceField(choices=["EPSG:3857", "EPSG:4326", "EPSG:4490"], required=False)
+    tile_size = serializers.ChoiceField(choices=[256, 512], required=False)
     resolutions = serializers.ListField(child=serializers.FloatField(), required=False)
     default_theme = serializers.CharField(required=False, allow_null=True)
     purposes = serializers.DictField(read_only=True)
@@ -195,17 +206,22 @@ class MapConfigSerializer(serializers.Serializer):
 
 
 class ThemeLayerSerializer(serializers.Serializer):
-    key = serializers.CharField()
+    key = serializers.CharField(help_text="an existing layer's key (409 when there is none)")
     title = serializers.CharField(read_only=True)
-    order = serializers.IntegerField(required=False)
+    order = serializers.IntegerField(required=False, min_value=INT32[0], max_value=INT32[1])
     visible = serializers.BooleanField(required=False)
 
 
-class ThemeSerializer(serializers.Serializer):
-    key = serializers.CharField()
+class ThemeEditSerializer(serializers.Serializer):
+    """A theme's edits (its key stays)."""
+
     title = serializers.CharField()
     description = serializers.CharField(required=False, allow_blank=True)
     layers = ThemeLayerSerializer(many=True, required=False)
+
+
+class ThemeSerializer(ThemeEditSerializer):
+    key = serializers.RegexField(THEME_KEY_RE.pattern, max_length=THEME_KEY_MAX)
 
 
 class ThemeListSerializer(serializers.Serializer):

@@ -23,7 +23,7 @@ from spatial.layers.features import MAX_LIMIT, FeatureQuery, Filters, property_f
 from spatial.models import Layer
 from core.access import public
 from accounts.scoping import scope_for
-from core.errors import NotFound
+from core.errors import ErrorSerializer, NotFound
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -259,9 +259,9 @@ def _ogc_view(
             summary=summary,
             parameters=[OpenApiParameter("f", str, required=False, enum=FORMATS), *parameters],
             responses={
-                200: OpenApiResponse(OpenApiTypes.OBJECT, description=media),
-                400: OpenApiResponse(OpenApiTypes.OBJECT, description="bad parameter"),
-                404: OpenApiResponse(OpenApiTypes.OBJECT, description="not found"),
+                (200, media): OpenApiResponse(OpenApiTypes.OBJECT, description=media),
+                400: OpenApiResponse(ErrorSerializer, description="bad parameter"),
+                404: OpenApiResponse(ErrorSerializer, description="not found"),
             },
             tags=["ogcapi-features"],
             exclude=exclude,
@@ -273,13 +273,39 @@ def _ogc_view(
     return public(View)
 
 
+# `core.params.interval` as a pattern: RFC 3339 instants (the time of day, seconds and offset
+# optional), or start/end with `..` or nothing for an open end. Impossible days (02-30) and a
+# start after the end pass the pattern and are refused (400).
+_INSTANT = (
+    r"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"([Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,][0-9]+)?)?([Zz]|[+ -][01][0-9]:?[0-5][0-9])?)?"
+)
+DATETIME_PATTERN = f"^({_INSTANT}|({_INSTANT}|\\.\\.)?/({_INSTANT}|\\.\\.)?)$"
+
 ITEM_PARAMETERS = [
-    OpenApiParameter("bbox", str, required=False, description="minlon,minlat,maxlon,maxlat"),
-    OpenApiParameter("limit", int, required=False, description=f"1..{MAX_LIMIT}, default 10"),
-    OpenApiParameter("offset", int, required=False),
+    OpenApiParameter(
+        "bbox",
+        {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6},
+        required=False,
+        style="form",
+        explode=False,
+        description="minlon,minlat,maxlon,maxlat (or with heights, 6 numbers), CRS84: "
+        "latitudes within -90..90, min ≤ max on both axes (no box across the antimeridian)",
+    ),
+    OpenApiParameter(
+        "bbox-crs", str, required=False, enum=list(CRS84_NAMES), description="CRS84 only"
+    ),
+    OpenApiParameter("crs", str, required=False, enum=list(CRS84_NAMES), description="CRS84 only"),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1},
+        required=False,
+        description=f"default 10; a limit above {MAX_LIMIT} is served at {MAX_LIMIT}",
+    ),
+    OpenApiParameter("offset", {"type": "integer", "minimum": 0}, required=False),
     OpenApiParameter(
         "datetime",
-        str,
+        {"type": "string", "pattern": DATETIME_PATTERN},
         required=False,
         description="RFC 3339 instant or start/end (.. for open), where the collection has time",
     ),

@@ -41,8 +41,9 @@ def test_department_tree(manager):
     # A department with children cannot be deleted.
     assert client.delete(f"/api/v1/departments/{centre['id']}").status_code == 409
     assert client.delete(f"/api/v1/departments/{child.json()['id']}").status_code == 204
+    # A well-formed duplicate or missing reference conflicts with stored data (409).
     duplicate = post(client, "/api/v1/departments", {"code": "C", "name": "again"})
-    assert duplicate.status_code == 400
+    assert duplicate.status_code == 409
 
 
 def test_positions_validate_permissions_and_layers(manager):
@@ -50,7 +51,7 @@ def test_positions_validate_permissions_and_layers(manager):
     bad = post(client, "/api/v1/positions", {"key": "x", "name": "x", "permissions": ["fly"]})
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "permissions"
     no_layer = post(client, "/api/v1/positions", {"key": "x", "name": "x", "layers": ["nope"]})
-    assert no_layer.status_code == 400
+    assert no_layer.status_code == 409
     ok = post(
         client,
         "/api/v1/positions",
@@ -144,7 +145,7 @@ def test_role_applies_positions_and_areas(manager, make_person, streets):
     empty = post(client, f"/api/v1/roles/{role['id']}/apply", {"people": []})
     assert empty.status_code == 400
     unknown = post(client, f"/api/v1/roles/{role['id']}/apply", {"people": [999999999]})
-    assert unknown.status_code == 400
+    assert unknown.status_code == 409
 
 
 def test_me_for_user_without_person(client, django_user_model):
@@ -162,10 +163,12 @@ def test_bad_person_input(manager):
         {"username": "a b/c"},
         {"username": "x" * 200},
         {"username": "ok", "positions": "notalist"},
-        {"username": "ok", "admin_areas": ["000"]},
         {"username": "ok", "department": "abc"},
     ):
         response = post(client, "/api/v1/people", body)
         assert response.status_code == 400, (body, response.content)
+    # Well-formed, but naming an area that does not exist or a username that is taken.
+    unknown = post(client, "/api/v1/people", {"username": "ok", "admin_areas": ["000"]})
+    assert unknown.status_code == 409 and unknown.json()["error"]["field"] == "admin_areas"
     taken = post(client, "/api/v1/people", {"username": "manager"})
-    assert taken.status_code == 400 and taken.json()["error"]["field"] == "username"
+    assert taken.status_code == 409 and taken.json()["error"]["field"] == "username"
