@@ -247,10 +247,18 @@ def _place(level, rows, geoms, above, options, report):
     if is_standard(rows["code"], level):
         rows = rows.assign(parent=rows["code"].str[:-width])
         known = set(above[0]["code"]) | stored("spatial_adminarea", list(rows["parent"]))
+        missing = (~rows["parent"].isin(known)).to_numpy()
+        if level == "street" and options.create_parents and missing.any():
+            return rows, _districts_of(rows[missing], geoms[missing], options, report)
         refuse(
             "{n} rows have a parent area (code prefix) that exists neither in the database nor "
-            "the file: {items}",
-            rows.loc[~rows["parent"].isin(known), "code"],
+            "the file: {items}"
+            + (
+                "; add --create-parents to create each district as the union of its streets"
+                if level == "street"
+                else ""
+            ),
+            rows.loc[missing, "code"],
         )
         return rows, None
     parent, created = _parents(level, rows, geoms, above, options, report)
@@ -308,17 +316,31 @@ def _parents(level, rows, geoms, above, options, report):
             "the district they lie in",
             field="district_code",
         )
-    name = options.district_name or code
-    created = pd.DataFrame(
-        {"code": [code], "name": [name], "level": ["district"], "parent": [pd.NA]},
-        dtype="string",
-    ).assign(source_code=pd.Series([pd.NA], dtype="string"))
     parent[orphans] = code
+    streets = rows[orphans].assign(parent=code)
+    return parent, _districts_of(streets, geoms[orphans], options, report)
+
+
+def _districts_of(streets: pd.DataFrame, geoms: np.ndarray, options: SetOptions, report: dict):
+    """Gives the districts (rows, geometries) made as the union of the streets naming each as
+    their parent, and reports them."""
+    codes = sorted(set(streets["parent"]))
+    if options.district_code and codes != [options.district_code]:
+        raise BadInput(
+            f"the streets' codes begin with {listed(codes)}, not --district-code "
+            f"{options.district_code}; leave it out to create the districts their codes name",
+            field="district_code",
+        )
+    names = [options.district_name or c if len(codes) == 1 else c for c in codes]
+    parts = [geoms[(streets["parent"] == c).to_numpy()] for c in codes]
     report["created_parents"] = [
-        f"district {code} ({name}) created as the union of {orphans.sum()} streets that lay "
-        "in no district"
+        f"district {c} ({n}) created as the union of {len(p)} streets that lay in no district"
+        for c, n, p in zip(codes, names, parts)
     ]
-    return parent, (created, np.array([shapely.union_all(geoms[orphans])], dtype=object))
+    created = pd.DataFrame(
+        {"code": codes, "name": names, "level": "district", "parent": pd.NA}, dtype="string"
+    ).assign(source_code=pd.Series(pd.NA, index=range(len(codes)), dtype="string"))
+    return created, np.array([shapely.union_all(p) for p in parts], dtype=object)
 
 
 def plan_unit_grids(data: pd.DataFrame, geoms: np.ndarray) -> Planned:

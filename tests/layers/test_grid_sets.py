@@ -351,3 +351,29 @@ def test_the_api_takes_the_grid_set_options(admin_client, areas_file):
         )
     assert response.status_code == 400, response.content
     assert "are for --as admin_areas" in response.json()["error"]["message"]
+
+
+def test_standard_codes_without_their_district_get_it_on_request(tmp_path, upload_dir):
+    frame = areas_frame()
+    frame["DM"] = frame["DM"].map({**STREET_CODE, **COMMUNITY_CODE})
+    path = tmp_path / "standard.geojson"
+    frame.drop(columns="JB").to_file(path, driver="GeoJSON", engine="pyogrio")
+    options = {"target": "admin_areas", "mapping": "code=DM,name=MC"}
+    failed_with(run(path, **options), "parent area", "330106001", "--create-parents")
+    failed_with(
+        run(path, **options, create_parents=True, district_code="330105"),
+        "begin with 330106, not --district-code 330105",
+    )
+    job = run(path, **options, create_parents=True)
+    assert job.state == "succeeded", job.errors
+    assert job.report["created_parents"] == [
+        "district 330106 (330106) created as the union of 2 streets that lay in no district"
+    ]
+    community = AdminArea.objects.get(code=COMMUNITY_CODE["XH-2"])
+    assert community.source_code is None and community.geom.area == pytest.approx(
+        cells(*community_box("XH-2")).area, rel=1e-6
+    )
+    assert community.parent.code == STREET_CODE["XH"] and community.parent.parent.code == DISTRICT
+    assert AdminArea.objects.get(code=DISTRICT).geom.area == pytest.approx(
+        cells(0, 12, 0, 6).area, rel=1e-6
+    )
