@@ -21,7 +21,7 @@ from .read import Feature
 
 # Ways of one name closer than this belong to one road (dual carriageways, pieces split at
 # junctions); farther apart they are two roads of the same name.
-SAME_ROAD_DEGREES = 0.0015  # about 130-170 m
+SAME_ROAD_DEGREES = 0.005  # about 450-550 m
 ROAD_KINDS = {
     "motorway": "main",
     "trunk": "main",
@@ -363,7 +363,8 @@ def _lines(geom) -> list[LineString]:
 
 
 def _clusters(lines: list[LineString]) -> list[list[int]]:
-    """Gives groups of line indexes, each a connected set within SAME_ROAD_DEGREES."""
+    """Gives groups of line indexes, each a connected set within SAME_ROAD_DEGREES (one road
+    in one place; farther apart, two roads of one name)."""
     parent = list(range(len(lines)))
 
     def root(i: int) -> int:
