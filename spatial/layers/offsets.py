@@ -42,7 +42,8 @@ DEFAULTS = {
     "LAYER_OFFSET_CAP_M": 1000.0,  # a point's distance counts at most this much
     "LAYER_OFFSET_CLOSE_M": 30.0,  # a fitting reading puts points this close to roads, ...
     "LAYER_OFFSET_CLOSE_SHARE": 0.1,  # ... polygons within this share of their size (√area)
-    "LAYER_OFFSET_RATIO": 2.0,  # the declared reading must be this many times worse ...
+    "LAYER_OFFSET_RATIO": 1.5,  # the declared reading must be this many times worse, ...
+    "LAYER_OFFSET_GAP_SHARE": 0.25,  # ... worse by the tolerance or this share of the offset ...
     "LAYER_OFFSET_WIN_SHARE": 0.7,  # ... and worse for this share of the compared features
     "LAYER_OFFSET_MIN_EVIDENCE": 5,  # features near the city's geography (fewer in the file: all)
 }
@@ -78,6 +79,7 @@ class OffsetCheck:
             "fits": self.fits,
             "sample": self.sample,
             "evidence": self.evidence,
+            "tolerance_m": self.tolerance_m,
             "offset_here_m": self.offset_here_m,
         }
 
@@ -145,10 +147,12 @@ def check(base: np.ndarray, source: SourceCrs) -> OffsetCheck:
         return result
     d, b = keys.index(declared), keys.index(best)
     result.wins = round(float((scored[:, b] < scored[:, d]).mean()), 2)
+    # A wrong reading costs about the offset: a large polygon's tolerance may exceed it.
+    gap = min(result.tolerance_m, float(_setting("LAYER_OFFSET_GAP_SHARE")) * result.offset_here_m)
     result.clear = (
         fits[b] <= result.tolerance_m
         and fits[d] >= fits[b] * float(_setting("LAYER_OFFSET_RATIO"))
-        and fits[d] - fits[b] >= result.tolerance_m
+        and fits[d] - fits[b] >= gap
         and result.wins >= float(_setting("LAYER_OFFSET_WIN_SHARE"))
     )
     if result.clear:
