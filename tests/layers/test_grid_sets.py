@@ -16,6 +16,8 @@ Every expected value below comes from this layout, not from the importer.
 
 from __future__ import annotations
 
+import io
+
 import geopandas as gpd
 import pytest
 import shapely
@@ -194,6 +196,7 @@ def test_a_grid_set_loads_as_core_geography_and_locate_places_points_in_it(
     assert report["source_codes_kept"] == {"street": 2, "community": 5}
 
     archive = zip_shapefile(grids_frame(), tmp_path, "grid_set_grids")
+    out = io.StringIO()
     call_command(
         "load_layer",
         str(archive),
@@ -201,8 +204,11 @@ def test_a_grid_set_loads_as_core_geography_and_locate_places_points_in_it(
         map="code=BGID",
         extent_check="china",
         sync=True,
-        verbosity=0,
+        stdout=out,
     )
+    printed = out.getvalue()
+    assert f"code {SPLIT_GRID} had 2 parts, merged" in printed
+    assert f"warning: {len(BIG)} of" in printed and "outside 1,000–50,000 m²" in printed
     layout = grid_layout()
     stored = {g.source_code: g for g in UnitGrid.objects.filter(code__startswith=DISTRICT)}
     assert set(stored) == set(layout)
