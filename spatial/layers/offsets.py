@@ -83,12 +83,12 @@ class OffsetCheck:
             "offset_here_m": self.offset_here_m,
         }
 
-    def describe(self) -> str:
-        """Gives the fits in words: "GCJ-02 (3 m) better than WGS84 (341 m)"."""
+    def describe(self, declared_name: str) -> str:
+        """Gives the fits in words: "GCJ-02 (3 m ...) better than WGS84 (341 m ...)"."""
         best, declared = self.fits[self.chosen], self.fits[self.declared]
         return (
             f"{NAMES[self.chosen]} ({best:.0f} m from the city's own boundaries or roads) better "
-            f"than {NAMES[self.declared]} ({declared:.0f} m; median over {self.evidence} of "
+            f"than {declared_name} ({declared:.0f} m; median over {self.evidence} of "
             f"{self.sample} sampled features)"
         )
 
@@ -297,18 +297,18 @@ def apply(
     report = result.report()
     if result.chosen == result.declared:
         return converted, source.label, report
+    chosen, wgs84 = result.chosen, source.label == "EPSG:4326"
     if is_auto(explicit):
-        label = READINGS[result.chosen] if source.label == "EPSG:4326" else source.label
-        if label != READINGS[result.chosen]:
-            label = f"{label} on {result.chosen}"
-        return convert(base, result.chosen), label, {**report, "converted": True}
+        label = READINGS[chosen] if wgs84 else f"{source.label} on {chosen}"
+        return convert(base, chosen), label, {**report, "converted": True}
     if explicit:
         return converted, source.label, {**report, "chosen": result.declared, "kept": "crs given"}
     way_out = "crs=auto to convert"
-    if source.label == "EPSG:4326":
-        way_out = f"crs={result.chosen}, or {way_out}; crs=EPSG:4326 keeps the coordinates as read"
+    if wgs84:
+        way_out = f"crs={chosen}, or {way_out}; crs=EPSG:4326 keeps the coordinates as read"
+    fits = result.describe(NAMES["wgs84"] if wgs84 else source.label)
     raise BadInput(
-        f"the data fits {result.describe()}: it looks like {NAMES[result.chosen]} read as "
-        f"{source.label}; re-import with {way_out}",
+        f"the data fits {fits}: it looks like {NAMES[chosen]} read as {source.label}; "
+        f"re-import with {way_out}",
         field="crs",
     )

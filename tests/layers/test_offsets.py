@@ -154,15 +154,33 @@ def test_gcj02_door_points_are_refused_naming_gcj02(upload_dir, tmp_path, city):
     assert job.report["offset_check"]["chosen"] == "gcj02"
 
 
-def test_gcj02_roads_as_lines_are_refused(upload_dir, tmp_path, city):
+def test_gcj02_roads_are_refused_as_a_layer_and_as_core_roads(upload_dir, tmp_path, city):
     rows = list(RoadSegment.objects.values_list("name", "geom"))
     frame = gpd.GeoDataFrame(
         {"name": [r[0] for r in rows]},
         geometry=[shapely.from_wkb(bytes(r[1].wkb)) for r in rows],
         crs="EPSG:4326",
     )
-    message = failed(run(write(in_crs(frame, "gcj02"), tmp_path, "roads_gcj"), key="roads-gcj"))
-    assert "GCJ-02" in message
+    path = write(in_crs(frame, "gcj02"), tmp_path, "roads_gcj")
+    assert "GCJ-02" in failed(run(path, key="roads-gcj"))
+    before = RoadSegment.objects.count()
+    message = failed(run(path, target="roads"))
+    assert "GCJ-02" in message and "crs=gcj02" in message
+    assert RoadSegment.objects.count() == before
+
+
+def test_projected_file_holding_gcj02_is_refused_with_auto_as_the_way_out(
+    upload_dir, tmp_path, city
+):
+    # GCJ-02 values projected into Gauss-Kruger (a CAD drawing traced over a web map).
+    gk = in_crs(in_crs(districts(city), "gcj02").set_crs("EPSG:4326"), "EPSG:4548")
+    path = write(gk, tmp_path, "districts_gk")
+    message = failed(run(path, key="districts-gk"))
+    assert "better than EPSG:4548" in message and "crs=auto" in message
+    job = run(path, key="districts-gk", crs="auto")
+    assert job.state == "succeeded", job.errors
+    assert job.report["crs"] == "EPSG:4548 on gcj02"
+    assert hausdorff_m("districts_gk") < 2.0
 
 
 def test_extent_error_counts_coordinates_and_names_the_way_out(upload_dir, tmp_path, city):
