@@ -102,23 +102,22 @@ def fit(points: list[tuple[float, bool, bool]], bins: int = 50) -> dict:
                 groups[-1].append((e, ok))
             else:
                 groups.append([(e, ok)])
-        blocks = [
-            [sum(e for e, _ in grp) / len(grp), sum(ok for _, ok in grp), len(grp)]
-            for grp in groups
-        ]
+        # [lowest evidence, highest evidence, right, answers] per bin, then pool adjacent
+        # violators so the share right never falls as evidence rises
+        blocks = [[grp[0][0], grp[-1][0], sum(ok for _, ok in grp), len(grp)] for grp in groups]
         merged: list[list[float]] = []
         for blk in blocks:
             merged.append(blk)
-            while len(merged) > 1 and merged[-2][1] / merged[-2][2] > merged[-1][1] / merged[-1][2]:
-                x2, r2, n2 = merged.pop()
-                x1, r1, n1 = merged.pop()
-                merged.append([(x1 * n1 + x2 * n2) / (n1 + n2), r1 + r2, n1 + n2])
+            while len(merged) > 1 and merged[-2][2] / merged[-2][3] > merged[-1][2] / merged[-1][3]:
+                last, prev = merged.pop(), merged.pop()
+                merged.append([prev[0], last[1], prev[2] + last[2], prev[3] + last[3]])
         knots = [(0.0, 0.0)]
-        for x, r, n in merged:
+        for lo, hi, r, n in merged:  # a step per bin: the whole bin gets its share right
             share = r / n
-            conf = share if share >= 0.95 else min(share, 0.79)
-            if x > knots[-1][0]:
-                knots.append((round(x, 4), round(conf, 3)))
+            conf = round(share if share >= 0.95 else min(share, 0.79), 3)
+            for x in (lo, hi):
+                if x > knots[-1][0]:
+                    knots.append((round(x, 4), conf))
         if knots[-1][0] < 1.0:
             knots.append((1.0, knots[-1][1]))
         out[exact] = tuple(knots)
@@ -214,7 +213,7 @@ def main() -> None:
     with connection.cursor() as cur:
         cur.execute("SELECT id, ST_X(geom), ST_Y(geom) FROM geocoder_dooraddress")
         doors = cur.fetchall()
-    reverse_ms, reverse_locate_ms, reverse_ok = [], [], 0
+    reverse_ms, reverse_locate_ms, reverse_ok, reverse_areas = [], [], 0, 0
     sample = rng.sample(doors, min(1000, len(doors)))
     for _, lon, lat in sample:
         plon = lon + rng.uniform(-2, 2) / 85_000
@@ -225,6 +224,7 @@ def main() -> None:
         locate(plon, plat)
         reverse_locate_ms.append((time.perf_counter() - t0) * 1000)
         reverse_ok += found.lon is not None and metres(found.lon, found.lat, lon, lat) < 1.0
+        reverse_areas += all(found.parts.get(k) for k in ("district", "street", "community"))
     clean = [i for i in items if i["noise"] == "clean"]
     print(f"items: {len(items)} ({len(clean)} clean, {len(items) - len(clean)} noisy)")
     print("\n| combination | n | top-1 |\n|---|---|---|")
@@ -247,6 +247,7 @@ def main() -> None:
     )
     print(
         f"reverse ({len(sample)} points 0-2 m from a door): right door {100 * reverse_ok / len(sample):.1f}%, "
+        f"district+street+community named {100 * reverse_areas / len(sample):.1f}%, "
         f"p50 {pct(reverse_ms, 0.5):.2f} ms, p99 {pct(reverse_ms, 0.99):.2f} ms; with locate: "
         f"p50 {pct(reverse_locate_ms, 0.5):.2f} ms, p99 {pct(reverse_locate_ms, 0.99):.2f} ms"
     )
