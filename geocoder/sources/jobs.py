@@ -111,8 +111,9 @@ def run_load(run: JobRun) -> dict:
             got = read.read_table(path, work_dir, asdict(options))
     finally:
         files.remove_work_dir(work_dir)
-    run.progress(0, len(got.features))
     recs = build.records(options.kind, got.features, dictionary.gazetteer())
+    total = len(recs.roads) + len(recs.doors) + len(recs.named)  # what store.replace counts
+    run.progress(0, total)
     with transaction.atomic():
         source, _ = AddressSource.objects.select_for_update().get_or_create(
             name=options.source, defaults={"kind": options.kind}
@@ -132,7 +133,7 @@ def run_load(run: JobRun) -> dict:
             "options": {k: v for k, v in asdict(options).items() if v and k != "source"},
         }
         store.finish(source, written, recs, run.scope, meta)
-    run.progress(len(got.features), len(got.features))
+    run.progress(total, total)
     return {
         **describe(source),
         "format": got.format,

@@ -254,9 +254,13 @@ def test_a_full_address_column_is_split_by_the_parser(bare_city, client, tmp_pat
     road, _, doors, _ = road_and_doors(tmp_path)
     load(road, "roads", kind="roads")
     rows = [[f"北京市海淀区银杏大道{n}号", x, y] for n, (x, y) in doors.items() if n <= 6]
+    rows.append(["门口那棵大槐树", *doors[7]])  # no road, no number: refused, not guessed
     path = write_csv(tmp_path / "full.csv", ["地址", "lon", "lat"], rows)
     source = load(path, "full", kind="doors")
-    assert source.counts["doors"] == 6
+    assert source.counts["doors"] == 6 and source.refused == 1
+    assert source.refusals == [
+        {"row": 7, "reason": "地址 '门口那棵大槐树' has no road and door number"}
+    ]
     top = client.get("/api/v1/geocode", {"q": "银杏大道5号"}).json()["results"][0]
     assert top["match_level"] == "door" and metres(top["lon"], top["lat"], *doors[5]) < 1.0
 
