@@ -6,7 +6,8 @@ extent check cannot see it. This check compares a sample of the file with what t
 holds, under each reading of the coordinates:
 
 * polygons: the mean distance from a polygon's boundary points to the boundary of the city's
-  best-matching area of about the same size (admin areas of every level, unit grids);
+  best-matching area of about the same size whose box meets it (admin areas of every level,
+  unit grids);
 * lines and points: the mean distance from their points to the nearest road segment.
 
 A reading's fit is the median of those distances over the sample, in metres (lower is better).
@@ -38,7 +39,7 @@ NAMES = {"wgs84": "WGS84", "gcj02": "GCJ-02", "bd09": "BD-09"}
 DEFAULTS = {
     "LAYER_OFFSET_SAMPLE_FEATURES": 500,  # features compared per import
     "LAYER_OFFSET_POINTS_PER_FEATURE": 24,  # boundary or line points per feature
-    "LAYER_OFFSET_REACH_M": 2000.0,  # city geography farther than this is no evidence
+    "LAYER_OFFSET_REACH_M": 2000.0,  # a road farther than this from a point is no evidence
     "LAYER_OFFSET_CAP_M": 1000.0,  # a point's distance counts at most this much
     "LAYER_OFFSET_CLOSE_M": 30.0,  # a fitting reading puts points this close to roads, ...
     "LAYER_OFFSET_CLOSE_SHARE": 0.1,  # ... polygons within this share of their size (√area)
@@ -57,8 +58,8 @@ def _setting(name: str) -> float:
 
 @dataclass
 class OffsetCheck:
-    """What the check found: the readings' fits (metres, lower is better), the reading chosen,
-    and whether the file was converted or refused."""
+    """What the check found: the readings' fits (metres, lower is better), the share of features
+    closer under the best reading (`wins`), and the reading chosen when it is clearly better."""
 
     declared: str
     chosen: str
@@ -80,6 +81,7 @@ class OffsetCheck:
             "sample": self.sample,
             "evidence": self.evidence,
             "tolerance_m": self.tolerance_m,
+            "wins": self.wins,
             "offset_here_m": self.offset_here_m,
         }
 
