@@ -46,7 +46,9 @@ DEFAULTS = {
     "LAYER_OFFSET_RATIO": 1.5,  # the declared reading must be this many times worse, ...
     "LAYER_OFFSET_GAP_SHARE": 0.25,  # ... worse by the tolerance or this share of the offset ...
     "LAYER_OFFSET_WIN_SHARE": 0.7,  # ... and worse for this share of the compared features
-    "LAYER_OFFSET_MIN_EVIDENCE": 5,  # features near the city's geography (fewer in the file: all)
+    # Features near the city's geography; a polygon file of fewer features needs all of them
+    # (a district file may hold one), a point or line file always this many.
+    "LAYER_OFFSET_MIN_EVIDENCE": 5,
 }
 
 _TO_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
@@ -135,7 +137,10 @@ def check(base: np.ndarray, source: SourceCrs) -> OffsetCheck:
     result.evidence = int(near.sum())
     minx, miny, maxx, maxy = shapely.total_bounds(sample)
     result.offset_here_m = round(gcj02_offset_metres((minx + maxx) / 2, (miny + maxy) / 2), 1)
-    if result.evidence < min(int(_setting("LAYER_OFFSET_MIN_EVIDENCE")), len(sample)):
+    needed = int(_setting("LAYER_OFFSET_MIN_EVIDENCE"))
+    if np.isin(shapely.get_type_id(sample), (3, 6)).all():
+        needed = min(needed, len(sample))
+    if result.evidence < needed:
         result.fits = dict.fromkeys(READINGS)
         return result
     cap = float(_setting("LAYER_OFFSET_CAP_M"))
