@@ -12,7 +12,9 @@ from django.db import connection
 
 from accounts.scoping import system_scope
 from spatial.actions import do_import_layer
+from spatial.layers import offsets
 from spatial.layers.importer import ImportOptions
+from spatial.layers.transform import SourceCrs
 from spatial.models import AdminArea, RoadSegment
 
 from .conftest import in_crs
@@ -192,3 +194,22 @@ def test_extent_error_counts_coordinates_and_names_the_way_out(upload_dir, tmp_p
         message
     )
     assert "extent_check=china" in message
+
+
+def test_unrelated_wgs84_data_over_the_city_is_never_taken_for_an_offset(city):
+    # Points, small squares and short lines scattered at random over the city: nothing in them
+    # matches the city's roads or areas, so no reading may be taken as clearly better.
+    rng = np.random.default_rng(7)
+    minx, miny, maxx, maxy = AdminArea.objects.filter(level="district")[0].geom.extent
+    for _ in range(40):
+        n = int(rng.integers(5, 60))
+        x, y = rng.uniform(minx, maxx, n), rng.uniform(miny, maxy, n)
+        size = rng.uniform(0.0005, 0.004, n)
+        ends = np.column_stack([x + size, y + size * rng.uniform(-1, 1, n)])
+        for geoms in (
+            shapely.points(x, y),
+            shapely.box(x, y, x + size, y + size * 0.8),
+            shapely.linestrings(np.stack([np.column_stack([x, y]), ends], axis=1)),
+        ):
+            result = offsets.check(geoms, SourceCrs("EPSG:4326"))
+            assert result.chosen == "wgs84", result.report()
