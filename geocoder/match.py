@@ -87,8 +87,8 @@ def geocode(
     g = g or gazetteer()
     scope = scope or _WHOLE
     p = parse(query, g)
-    if p.foreign_area is not None:
-        return p, []  # a district the data does not hold: nothing here lies in it
+    if p.foreign_area is not None or _foreign_city(p.stated_city):
+        return p, []  # a district or city the data does not hold: nothing here lies in it
     found: dict[tuple, Candidate] = {}
     for reading in interpretations(p):
         for cand in resolve(reading, p, g, scope):
@@ -101,6 +101,14 @@ def geocode(
     if min_confidence is None:
         min_confidence = getattr(settings, "GEOCODER_MIN_CONFIDENCE", MIN_CONFIDENCE)
     return p, [c for c in ranked if c.confidence >= min_confidence][:limit]
+
+
+def _foreign_city(city: str | None) -> bool:
+    """Whether a stated city is none of settings.GEOCODER_CITY_NAMES (when those are set)."""
+    names = getattr(settings, "GEOCODER_CITY_NAMES", ())
+    if not city or not names:
+        return False
+    return city.removesuffix("市") not in {n.removesuffix("市") for n in names}
 
 
 def rate(ranked: list[Candidate], p: Parse) -> None:

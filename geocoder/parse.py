@@ -123,6 +123,16 @@ class Parse:
         return next((t.suffix for t in self.tokens if t.kind == "prefix" and t.suffix), None)
 
     @property
+    def stated_city(self) -> str | None:
+        """Gives the city (…市) a prefix names, if any (上海市 in 上海市崇明区大田路180号)."""
+        for t in self.tokens:
+            if t.kind == "prefix":
+                m = PREFIX_RE.match(t.text)
+                if m and m.group("city"):
+                    return m.group("city")
+        return None
+
+    @property
     def exact(self) -> bool:
         """Whether every name was read as written (no typo, homophone or road-like guess)."""
         return all(t.similarity >= 1.0 for t in self.names)

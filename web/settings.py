@@ -236,6 +236,11 @@ CITY_METRIC_SRID = int(os.environ.get("CITYGRID_METRIC_SRID", "4548"))
 # Forward geocoding answers nothing below this confidence (0–1, calibrated on the evaluation
 # set: see geocoder/confidence.py); 0 keeps every candidate.
 GEOCODER_MIN_CONFIDENCE = float(os.environ.get("CITYGRID_GEOCODER_MIN_CONFIDENCE", "0.3"))
+# The city (cities) the address data covers, comma-separated (北京市): an address stating another
+# city answers nothing. Empty: a stated city is not checked.
+GEOCODER_CITY_NAMES = [
+    n for n in os.environ.get("CITYGRID_GEOCODER_CITY_NAMES", "").split(",") if n.strip()
+]
 
 # Tiles (tiles/): the server-side tile cache (off for cold benchmark runs), its lifetime, the
 # browser's max-age (0: revalidate by ETag each time, so an edit shows on the next request),

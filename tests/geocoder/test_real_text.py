@@ -156,6 +156,13 @@ def test_a_stated_district_answers_only_its_own_road(two_districts):
     assert geocode("上海市崇明区枫杨路7号")[1] == []
 
 
+def test_a_stated_city_restricts_when_the_data_names_its_city(small_city):
+    assert geocode("上海市枫杨路7号")[1]  # no city configured: a stated city is not checked
+    with override_settings(GEOCODER_CITY_NAMES=["北京市"]):
+        assert geocode("上海市枫杨路7号")[1] == []
+        assert geocode("北京市枫杨路7号")[1][0].address.endswith("枫杨路7号")
+
+
 def test_a_weak_fuzzy_match_says_so_and_nothing_answers_below_the_floor(small_city):
     sure = geocode("枫杨路7号")[1][0]
     assert sure.exact and sure.confidence >= 0.95
