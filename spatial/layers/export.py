@@ -3,6 +3,7 @@ with pyogrio in a temporary directory under the upload root."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -39,7 +40,7 @@ def export_layer(
     geoms = shapely.from_wkb([bytes(r[1]) for r in rows]) if rows else np.array([], dtype=object)
     data = {"fid": [r[0] for r in rows]}
     for i, column in enumerate(query.columns):
-        data[column] = [r[2 + i] for r in rows]
+        data[column] = [_field_value(r[2 + i], fmt) for r in rows]
     if target.label != "EPSG:4326" and len(geoms):
         geoms = shapely.transform(
             geoms,
@@ -70,6 +71,14 @@ def export_layer(
     except Exception:
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+def _field_value(value, fmt: str):
+    """Gives a json column's list or object as JSON text for GeoPackage and Shapefile, which
+    have no nested values (pyogrio would write Python's repr); GeoJSON keeps it nested."""
+    if fmt != "geojson" and isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
 
 
 def _check_one_shape_type(geoms: np.ndarray) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pyogrio
 import pytest
 from django.db import connection
 
@@ -89,3 +90,23 @@ def test_nested_properties_come_back_as_json(admin_client, tmp_path):
         for key in ("center", "parent", "tags", "levels"):
             value = got[want["name"]][key]
             assert (json.loads(value) if isinstance(value, str) else value) == want[key], key
+
+
+def test_nested_properties_export_as_json_text_to_geopackage(admin_client, tmp_path):
+    job = do_import_layer(
+        system_scope("test"),
+        nested_file(tmp_path),
+        None,
+        ImportOptions(key="nested-gpkg", public=True),
+        sync=True,
+    )
+    assert job.state == "succeeded", job.errors
+    exported = admin_client.get("/api/v1/layers/nested-gpkg/export", {"format": "gpkg"})
+    assert exported.status_code == 200
+    path = tmp_path / "out.gpkg"
+    path.write_bytes(b"".join(exported.streaming_content))
+    frame = pyogrio.read_dataframe(path)
+    row = frame[frame["name"] == "西湖区"].iloc[0]
+    for key in ("center", "parent", "tags", "levels"):
+        value = row[key]
+        assert (json.loads(value) if isinstance(value, str) else value) == PROPERTIES[0][key], key
