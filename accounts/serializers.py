@@ -15,9 +15,10 @@ from accounts import permissions as perms
 from accounts.areas import set_person_areas
 from accounts.models import Department, LoginLog, OperationLog, Person, Position, Role
 from accounts.services import check_password, create_person
+from core.serializers import JsonTypes
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class TokenRequestSerializer(JsonTypes, serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=1024, trim_whitespace=False)
 
@@ -28,7 +29,7 @@ class TokenResponseSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class PasswordChangeSerializer(serializers.Serializer):
+class PasswordChangeSerializer(JsonTypes, serializers.Serializer):
     old_password = serializers.CharField(max_length=1024, trim_whitespace=False)
     new_password = serializers.CharField(max_length=1024, trim_whitespace=False)
 
@@ -49,7 +50,7 @@ class ThrottleEntrySerializer(serializers.Serializer):
     )
 
 
-class DepartmentSerializer(serializers.ModelSerializer):
+class DepartmentSerializer(JsonTypes, serializers.ModelSerializer):
     parent = serializers.PrimaryKeyRelatedField(
         queryset=Department.objects.all(), allow_null=True, required=False
     )
@@ -82,7 +83,7 @@ class DepartmentSerializer(serializers.ModelSerializer):
         return parent
 
 
-class PositionSerializer(serializers.ModelSerializer):
+class PositionSerializer(JsonTypes, serializers.ModelSerializer):
     permissions = serializers.ListField(
         child=serializers.ChoiceField(choices=sorted(perms.ALL_PERMISSIONS)), required=False
     )
@@ -111,7 +112,7 @@ class PositionSerializer(serializers.ModelSerializer):
         ]
 
 
-class PersonSerializer(serializers.ModelSerializer):
+class PersonSerializer(JsonTypes, serializers.ModelSerializer):
     username = serializers.CharField(source="user.username", max_length=150)
     password = serializers.CharField(
         write_only=True, required=False, max_length=1024, trim_whitespace=False
@@ -196,7 +197,7 @@ class PersonSerializer(serializers.ModelSerializer):
         return person
 
 
-class RoleSerializer(serializers.ModelSerializer):
+class RoleSerializer(JsonTypes, serializers.ModelSerializer):
     positions = serializers.SlugRelatedField(
         slug_field="key", queryset=Position.objects.all(), many=True, required=False
     )
@@ -212,7 +213,7 @@ class RoleSerializer(serializers.ModelSerializer):
         fields = ["id", "key", "name", "description", "positions", "admin_areas", "grids"]
 
 
-class ApplyRoleSerializer(serializers.Serializer):
+class ApplyRoleSerializer(JsonTypes, serializers.Serializer):
     people = serializers.PrimaryKeyRelatedField(
         queryset=Person.objects.all(), many=True, allow_empty=False
     )

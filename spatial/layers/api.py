@@ -10,7 +10,7 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -84,8 +84,6 @@ class LayerListView(APIView):
 @public
 class LayerDetailView(APIView):
     """One layer: read (scoped), edit its presentation, delete a managed layer."""
-
-    parser_classes = [JSONParser]
 
     @extend_schema(
         operation_id="layers_read",
@@ -299,8 +297,6 @@ class IdentifyView(APIView):
 class MapConfigView(APIView):
     """The map configuration the web map reads (地图配置)."""
 
-    parser_classes = [JSONParser]
-
     @extend_schema(
         operation_id="mapconfig_read",
         summary="Read the map configuration",
@@ -328,8 +324,6 @@ class MapConfigView(APIView):
 class ThemeListView(APIView):
     """Themes (专题): named, ordered sets of layers."""
 
-    parser_classes = [JSONParser]
-
     @extend_schema(
         operation_id="themes_list",
         summary="List themes",
@@ -356,8 +350,6 @@ class ThemeListView(APIView):
 
 @public
 class ThemeDetailView(APIView):
-    parser_classes = [JSONParser]
-
     @extend_schema(
         operation_id="themes_read",
         summary="Read a theme",

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from core.serializers import JsonTypes
 from spatial.models import Layer
 
 from .core_targets import TARGETS
@@ -53,13 +54,13 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
-class LayerFieldEditSerializer(serializers.Serializer):
+class LayerFieldEditSerializer(JsonTypes, serializers.Serializer):
     name = serializers.CharField(max_length=63)
     alias = serializers.CharField(required=False, allow_blank=True, max_length=128)
     visible = StrictBooleanField(required=False)
 
 
-class LayerPatchSerializer(serializers.Serializer):
+class LayerPatchSerializer(JsonTypes, serializers.Serializer):
     """A layer's presentation edits; every caller of `registry.edit_layer` is validated by it."""
 
     title = serializers.CharField(required=False, max_length=256)

@@ -318,3 +318,41 @@ def test_the_ogc_datetime_pattern_admits_only_what_interval_reads(document, valu
     else:
         with pytest.raises(BadInput):
             params.interval({"datetime": value})
+
+
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("/api/v1/positions", {"key": "typed", "name": "typed", "menus": [0]}, "menus"),
+        ("/api/v1/roles", {"key": "typed", "name": "typed", "grids": {}}, "grids"),
+        ("/api/v1/departments", {"code": "T", "name": "typed", "area": ""}, "area"),
+        ("/api/v1/departments", {"code": "T", "name": "typed", "parent": "1"}, "parent"),
+        ("/api/v1/people", {"username": 5}, "username"),
+    ],
+)
+def test_body_values_must_have_their_documented_json_type(manager, path, body, field):
+    """DRF read a number as text, a dict as the list of its keys, "" as null and "5" as an id."""
+    error = error_of(post_json(manager, path, body), 400)
+    assert error["field"] == field, error
+
+
+def test_a_layer_group_must_be_text(city, manager):
+    error = error_of(post_json(manager, "/api/v1/layers/districts", {"group": 0}, "patch"), 400)
+    assert error["field"] == "group"
+
+
+def test_a_nul_anywhere_in_a_body_is_named(manager):
+    """A NUL in a key reached the operation log's jsonb: a 400 that named no field."""
+    body = '{"key": "n", "name": "n", "columns": {"a\\u0000b": 1}}'
+    response = manager.post("/api/v1/positions", body, content_type="application/json")
+    assert error_of(response, 400)["field"] == "columns"
+    body = '{"code": "N", "name": "n", "x\\u0000": 1}'
+    response = manager.post("/api/v1/departments", body, content_type="application/json")
+    assert error_of(response, 400)["code"] == "bad_input"
+
+
+def test_log_bounds_are_documented_as_postgresql_reads_them(manager, document):
+    pattern = parameter(document, "/api/v1/logs/logins", "since")["schema"]["pattern"]
+    assert re.fullmatch(pattern, "2026-05-01T08:30:00+08:00")
+    assert not re.fullmatch(pattern, "9392-11-30T22:08:36+23:56")
+    assert manager.get("/api/v1/logs/logins?since=2026-05-01T08:30:00%2B08:00").status_code == 200
