@@ -36,6 +36,7 @@ TRUE = Part(sql.SQL("TRUE"))
 
 
 _PLACEHOLDER = sql.Placeholder()
+_OPEN, _CLOSE = sql.SQL("("), sql.SQL(")")
 
 
 @lru_cache(maxsize=512)
@@ -60,9 +61,7 @@ def bind(template: str, **names) -> Part:
         if isinstance(value, sql.Composable):
             pieces.append(value)
         elif isinstance(value, Part) or (hasattr(value, "sql") and hasattr(value, "params")):
-            # Flattened, so rendering a query of many parts stays a short walk.
-            inner = value.sql
-            pieces.extend(inner.seq if isinstance(inner, sql.Composed) else (inner,))
+            pieces.append(value.sql)
             params.extend(value.params)
         else:
             pieces.append(_PLACEHOLDER)
@@ -76,8 +75,5 @@ def join(parts: Iterable, separator: str = " AND ", wrap: bool = True) -> Part:
     parts = list(parts)
     if not parts:
         return TRUE
-    pieces = [bind("({p})", p=p) if wrap else bind("{p}", p=p) for p in parts]
-    return Part(
-        sql.SQL(separator).join(p.sql for p in pieces),
-        tuple(v for p in pieces for v in p.params),
-    )
+    pieces = [sql.Composed([_OPEN, p.sql, _CLOSE]) if wrap else p.sql for p in parts]
+    return Part(sql.SQL(separator).join(pieces), tuple(v for p in parts for v in p.params))

@@ -14,7 +14,7 @@ from core.errors import BadInput
 from core.sqlparts import bind
 from spatial.models import Layer
 
-from .source import Filters, LayerSource, table_columns
+from .source import Filters, LayerSource, table_columns, visible_columns
 
 __all__ = [
     "MAX_LIMIT",
@@ -108,9 +108,7 @@ def property_filters(layer: Layer, query: dict, reserved: set[str]) -> dict:
     """Gives {column: value} for query parameters naming the layer's declared, visible fields
     (a hidden field filters nothing: filtering by it would reveal its values); `BadInput` for
     any other parameter."""
-    declared = {f["name"] for f in layer.fields if f.get("visible", True)} & set(
-        table_columns(layer)
-    )
+    declared = set(visible_columns(layer, table_columns(layer)))
     filters = {}
     for name, value in query.items():
         if name in reserved:
