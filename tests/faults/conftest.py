@@ -267,6 +267,11 @@ def stack():
             pytest.skip(f"the fault suite needs {tool} (PostgreSQL 15 server, redis-server)")
     if os.geteuid() == 0 and subprocess.run(["id", "postgres"], capture_output=True).returncode:
         pytest.skip("the fault suite runs PostgreSQL as the postgres OS user, which is missing")
+    share = subprocess.run(
+        [str(PG_BIN / "pg_config"), "--sharedir"], capture_output=True, text=True
+    ).stdout.strip()
+    if not (Path(share) / "extension" / "postgis.control").exists():
+        pytest.skip(f"the fault suite needs PostGIS for PostgreSQL in {PG_BIN}")
     # Under /tmp: a short path (a Unix socket path has at most 107 bytes) that the postgres OS
     # user can reach (a private TMPDIR may not be).
     folder = Path(tempfile.mkdtemp(prefix="citygrid-faults-", dir="/tmp"))

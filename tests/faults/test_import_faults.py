@@ -174,6 +174,7 @@ def test_redis_stopped_mid_import_and_started_again(fault_stack, timings):
     timings["redis stopped mid-import: final after restart"] = time.monotonic() - repaired
     stack.assert_settled(job)
     assert job["state"] == "succeeded", job["errors"]
+    assert stack.postgres.job(job_id)["attempts"] == 1, "a job whose worker lives was reaped"
     # The worker is back on the broker: the next import runs without the reaper.
     after = accepted(stack, "redis-stopped-2", small=True)
     assert stack.postgres.job(after)["dispatched"]
