@@ -162,6 +162,7 @@ def run_job(job_id: str, body: Callable[[JobRun], dict | None]) -> dict:
         log.exception("%s job %s failed", job.kind, job.pk)
         error = {"code": "server_error", "message": f"{job.kind} failed: {exc}", "field": None}
         _finish(job, Job.State.FAILED, errors=[error])
+        _cleanup_inputs(job)  # a body that kept its input for a retry after a lost connection
         return job.report
     _finish(job, Job.State.SUCCEEDED, report=report)
     return report

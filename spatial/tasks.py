@@ -12,16 +12,27 @@ from core.jobs import JobRun, job_task
 
 
 def run_layer_import(run: JobRun) -> dict:
-    """Runs one layer import job and removes its upload directory; gives the report."""
+    """Runs one layer import job; gives the report. The upload directory is removed when the
+    import ends with its answer (a report, or the file's fault); when the database connection
+    or the worker failed under it, the upload stays for `core.jobs.reap_jobs` to run the job again
+    (or to remove it with the job, once out of attempts)."""
+    from django.db import InterfaceError, OperationalError
+
     from spatial.layers import files
     from spatial.layers.importer import run_import
 
+    work_dir = run.job.params.get("work_dir")
     try:
-        return run_import(run)
-    finally:
-        work_dir = run.job.params.get("work_dir")
+        report = run_import(run)
+    except (OperationalError, InterfaceError):
+        raise
+    except BaseException:
         if work_dir:
             files.remove_work_dir(Path(work_dir))
+        raise
+    if work_dir:
+        files.remove_work_dir(Path(work_dir))
+    return report
 
 
 import_layer = job_task("spatial.import_layer", run_layer_import)
