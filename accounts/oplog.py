@@ -112,11 +112,18 @@ def log_action(
 
 
 def _jsonable(value):
-    """Gives `value` with anything JSON cannot hold (files, models) as its text."""
+    """Gives `value` with anything jsonb cannot hold as text: files and models as their text,
+    a NUL (in a key or a text of a body the view ignores) as U+FFFD."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {_text(str(k)): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool):
+    if isinstance(value, str):
+        return _text(value)
+    if value is None or isinstance(value, int | float | bool):
         return value
-    return str(value)
+    return _text(str(value))
+
+
+def _text(value: str) -> str:
+    return value.replace("\x00", "\ufffd")

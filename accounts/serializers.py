@@ -214,8 +214,9 @@ class RoleSerializer(JsonTypes, serializers.ModelSerializer):
 
 
 class ApplyRoleSerializer(JsonTypes, serializers.Serializer):
-    people = serializers.PrimaryKeyRelatedField(
-        queryset=Person.objects.all(), many=True, allow_empty=False
+    # A list of one or more (min_length documents it: allow_empty on a relation does not).
+    people = serializers.ListField(
+        child=serializers.PrimaryKeyRelatedField(queryset=Person.objects.all()), min_length=1
     )
 
 

@@ -48,6 +48,8 @@ def wrong_type(field: serializers.Field, value: Any) -> str | None:
             return "expected a list"
         child = field.child_relation if isinstance(field, ManyRelatedField) else field.child
         return next((p for p in (wrong_type(child, item) for item in value) if p), None)
+    if isinstance(field, serializers.DictField | serializers.JSONField) and _holds_nul(value):
+        return "may not hold a NUL character (\\u0000), in a key or a text"
     if isinstance(field, RelatedField) and value == "":
         return "give null for none, not an empty text"
     if isinstance(field, PrimaryKeyRelatedField):
@@ -55,3 +57,14 @@ def wrong_type(field: serializers.Field, value: Any) -> str | None:
     if isinstance(field, SlugRelatedField | serializers.CharField) and not isinstance(value, str):
         return "not a valid string"
     return None
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a JSON value holds NUL in any key or text (PostgreSQL's jsonb refuses it)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in str(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False

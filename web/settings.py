@@ -265,7 +265,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Request bodies are JSON (415 otherwise); the two upload views declare multipart themselves.
     # Form encodings cannot carry the lists and nulls the serializers document.
-    "DEFAULT_PARSER_CLASSES": ["core.parsers.JsonBody"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

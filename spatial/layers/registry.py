@@ -125,7 +125,8 @@ def _merge_fields(current: list[dict], edits: list[dict]) -> list[dict]:
     for edit in edits:
         field = by_name.get(edit["name"])
         if field is None:
-            raise BadInput(f"the layer has no field {edit['name']!r}", field="fields")
+            # Well-formed, naming nothing stored: a conflict, as for any missing reference.
+            raise Conflict(f"the layer has no field {edit['name']!r}", field="fields")
         if "alias" in edit:
             field["alias"] = edit["alias"]
         if "visible" in edit:

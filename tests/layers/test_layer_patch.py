@@ -19,7 +19,6 @@ def layer(db):
         ({"fields": [{"name": {}}]}, "fields"),
         ({"fields": [{"alias": "x"}]}, "fields"),
         ({"fields": "code"}, "fields"),
-        ({"fields": [{"name": "no_such_field"}]}, "fields"),
         ({"min_zoom": 25}, "min_zoom"),
         ({"min_zoom": "x"}, "min_zoom"),
         ({"min_zoom": 16, "max_zoom": 10}, "min_zoom"),
@@ -53,3 +52,15 @@ def test_a_good_edit_changes_the_named_field_only(admin_client, layer):
     assert layer.title == "城市部件"
     edited = next(f for f in layer.fields if f["name"] == name)
     assert edited["alias"] == "编码" and edited["visible"] is False
+
+
+def test_an_edit_naming_no_field_of_the_layer_conflicts(admin_client, layer):
+    """Well-formed, but naming nothing stored: 409, as for any missing reference."""
+    before = Layer.objects.filter(pk=layer.pk).values().get()
+    body = {"fields": [{"name": "no_such_field"}]}
+    response = admin_client.patch(
+        f"/api/v1/layers/{layer.key}", body, content_type="application/json"
+    )
+    assert response.status_code == 409, response.content
+    assert response.json()["error"]["field"] == "fields"
+    assert Layer.objects.filter(pk=layer.pk).values().get() == before

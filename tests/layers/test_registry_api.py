@@ -64,13 +64,19 @@ def test_list_edit_delete(admin_client, anon, tmp_path):
     for bad, field in (
         ({"min_zoom": 30}, "min_zoom"),
         ({"kind": "core"}, "kind"),
-        ({"fields": [{"name": "nope"}]}, "fields"),
         ({"min_zoom": 15, "max_zoom": 10}, "min_zoom"),
     ):
         response = admin_client.patch(
             "/api/v1/layers/manholes", bad, content_type="application/json"
         )
         assert response.status_code == 400 and response.json()["error"]["field"] == field
+    # A field the layer does not have: well-formed, naming nothing stored (409).
+    response = admin_client.patch(
+        "/api/v1/layers/manholes",
+        {"fields": [{"name": "nope"}]},
+        content_type="application/json",
+    )
+    assert response.status_code == 409 and response.json()["error"]["field"] == "fields"
     assert (
         anon.patch(
             "/api/v1/layers/manholes", {"title": "x"}, content_type="application/json"
@@ -183,13 +189,14 @@ def test_themes(admin_client, anon, tmp_path):
         ).status_code
         == 409
     )
+    # Naming a layer that does not exist conflicts with stored data, as a duplicate key does.
     assert (
         admin_client.post(
             "/api/v1/themes",
             {"key": "t2", "title": "x", "layers": ["nope"]},
             content_type="application/json",
         ).status_code
-        == 400
+        == 409
     )
     assert anon.delete("/api/v1/themes/municipal").status_code == 401
     assert admin_client.delete("/api/v1/themes/municipal").status_code == 204
