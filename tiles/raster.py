@@ -10,12 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import rasterio
-from rasterio.enums import Resampling
-from rasterio.io import MemoryFile
-from rasterio.transform import from_bounds
-from rasterio.vrt import WarpedVRT
-from rasterio.warp import transform_bounds
 
 from tiles.sql import tile_bounds
 
@@ -24,12 +18,18 @@ TILE_PIXELS = 256
 
 def raster_bounds_3857(path: str | Path) -> tuple[float, float, float, float]:
     """Gives the raster's bounds in EPSG:3857."""
+    from rasterio.warp import transform_bounds
+    import rasterio
+
     with rasterio.open(path) as src:
         return transform_bounds(src.crs, "EPSG:3857", *src.bounds, densify_pts=21)
 
 
 def raster_bounds_4326(path: str | Path) -> tuple[float, float, float, float]:
     """Gives the raster's bounds in EPSG:4326 (lon/lat)."""
+    from rasterio.warp import transform_bounds
+    import rasterio
+
     with rasterio.open(path) as src:
         return transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
 
@@ -50,6 +50,12 @@ def _rgba(data: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 def png_tile(path: str | Path, z: int, x: int, y: int) -> bytes:
     """Gives the PNG of tile z/x/y of the raster at `path`, or b"" when the tile misses it."""
+    from rasterio.enums import Resampling
+    from rasterio.io import MemoryFile
+    from rasterio.transform import from_bounds
+    from rasterio.vrt import WarpedVRT
+    import rasterio
+
     minx, miny, maxx, maxy = tile_bounds(z, x, y)
     rminx, rminy, rmaxx, rmaxy = raster_bounds_3857(path)
     if maxx <= rminx or minx >= rmaxx or maxy <= rminy or miny >= rmaxy:

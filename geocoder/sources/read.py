@@ -9,12 +9,13 @@ points, and named areas; their tags become the same fields a table would have (`
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import shapely
 from shapely.errors import GEOSException
 
@@ -23,6 +24,9 @@ from spatial import crs as crs_module
 from spatial.layers import readers, transform
 
 from . import fields as fields_module
+
+if TYPE_CHECKING:  # annotations only: the functions import them when run
+    import pandas as pd
 
 
 @dataclass

@@ -6,12 +6,13 @@ several rows or no parents is shaped by `grid_sets`."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import io
 import re
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import shapely
 from django.db import connection
 from psycopg2 import sql
@@ -19,6 +20,9 @@ from psycopg2 import sql
 from core.errors import BadInput
 
 from . import grid_sets
+
+if TYPE_CHECKING:  # annotations only: the functions import them when run
+    import pandas as pd
 
 MAX_LISTED = 20
 
@@ -131,6 +135,8 @@ def mapped_columns(target: Target, mapping: dict[str, str], columns: list[str]) 
 
 
 def _codes(frame: pd.DataFrame, column: str) -> pd.Series:
+    import pandas as pd
+
     values = frame[column]
     if pd.api.types.is_float_dtype(values.dtype):
         values = values.astype("Int64")
@@ -261,6 +267,8 @@ def _refuse_repeated(code: pd.Series) -> None:
 
 def frame_for(target: Target, frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     """Gives the file's columns renamed to the target's fields, as trimmed text."""
+    import pandas as pd
+
     data = pd.DataFrame(index=frame.index)
     for name in target.required + target.optional:
         column = columns.get(name)
@@ -390,6 +398,8 @@ _ESCAPE = re.compile(r"[\\\t\n\r]")
 
 
 def _text_rows(data: pd.DataFrame):
+    import pandas as pd
+
     escape = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
     for row in data.itertuples(index=False):
         yield [

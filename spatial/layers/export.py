@@ -8,7 +8,6 @@ import shutil
 import zipfile
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import shapely
 
@@ -32,6 +31,8 @@ def export_layer(
 ) -> tuple[Path, str, str]:
     """Gives (path of the written file, download name, content type) of the caller's rows of
     the layer that match `filters`; the caller removes the file's parent directory once sent."""
+    import geopandas as gpd
+
     if fmt not in FORMATS:
         raise BadInput(f"format must be one of {', '.join(FORMATS)}", field="format")
     target = crs_module.parse_crs(crs or "EPSG:4326")

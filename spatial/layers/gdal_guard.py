@@ -23,7 +23,6 @@ import threading
 from pathlib import Path
 from urllib.parse import quote
 
-import pyogrio
 
 from core.errors import BadInput
 
@@ -125,6 +124,8 @@ _FETCH_CALLBACK = ctypes.CFUNCTYPE(
 def restrict_gdal() -> None:
     """Unloads every GDAL driver but KEPT_DRIVERS and turns GDAL's network access off (once per
     process; call before any upload is opened)."""
+    import pyogrio
+
     global _done
     with _lock:
         if _done:
@@ -193,6 +194,8 @@ def _refuse_http_fetches() -> bool:
 
 def _pyogrio_gdal_library() -> str | None:
     """Gives the GDAL library pyogrio uses: the copy bundled in its wheel, else the system's."""
+    import pyogrio
+
     bundled = Path(pyogrio.__file__).resolve().parent.parent / "pyogrio.libs"
     found = sorted(bundled.glob("libgdal*.so*")) if bundled.is_dir() else []
     if found:
@@ -264,6 +267,8 @@ def check_geopackage(path: Path) -> None:
 
 def check_driver(path: Path, fmt: str, layer: str | None = None) -> None:
     """Refuses a file GDAL opens with another driver than those of its format."""
+    import pyogrio
+
     try:
         driver = pyogrio.read_info(path, layer=layer)["driver"]
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:

@@ -4,15 +4,19 @@ already stored for the same source codes kept."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import re
 
 import numpy as np
-import pandas as pd
 import shapely
 from django.db import connection
 from psycopg2 import sql
 
 from core.errors import BadInput
+
+if TYPE_CHECKING:  # annotations only: the functions import them when run
+    import pandas as pd
 
 MAX_LISTED = 20
 PARENT_LEVEL = {"street": "district", "community": "street", "unit_grid": "community"}
@@ -62,6 +66,8 @@ def assign_codes(level: str, parent: pd.Series, source: pd.Series, geoms: np.nda
     the order of the source codes (numbers in them compared as numbers), then north to south
     and west to east. A row whose source code is already stored under that parent keeps its
     code; new serials follow the highest one in use."""
+    import pandas as pd
+
     length = CODE_LENGTH[level]
     width = length - CODE_LENGTH[PARENT_LEVEL[level]]
     table = "spatial_unitgrid" if level == "unit_grid" else "spatial_adminarea"
@@ -100,6 +106,8 @@ def assign_codes(level: str, parent: pd.Series, source: pd.Series, geoms: np.nda
 
 
 def _taken_under(table: str, length: int, width: int, parents: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
     with connection.cursor() as cur:
         cur.execute(
             sql.SQL(

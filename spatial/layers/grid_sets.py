@@ -6,11 +6,12 @@ CJ/T 213 rule, a missing district made on request, and unit grids of unusual siz
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import re
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import shapely
 from django.db import connection
 
@@ -28,6 +29,9 @@ from .grid_codes import (
     natural,
     stored,
 )
+
+if TYPE_CHECKING:  # annotations only: the functions import them when run
+    import pandas as pd
 
 LEVEL_WORDS = {
     "district": "district",
@@ -73,6 +77,8 @@ def merge_parts(data: pd.DataFrame, geoms: np.ndarray) -> tuple[pd.DataFrame, np
     """Gives one row per code: the geometries of the rows sharing a code (a multi-part area
     stored as separate polygons) dissolved into one; `BadInput` when such rows disagree on
     another field (then they are different areas given one code)."""
+    import pandas as pd
+
     codes = data["code"]
     counts = codes.value_counts(sort=False)
     repeated = counts[counts > 1]
@@ -110,6 +116,8 @@ def merge_parts(data: pd.DataFrame, geoms: np.ndarray) -> tuple[pd.DataFrame, np
 def levels_of(data: pd.DataFrame, level_option: str) -> pd.Series:
     """Gives each admin-area row's level: its level column, else `--level`, else the length of
     a standard code (6, 9 or 12 digits)."""
+    import pandas as pd
+
     given = data["level"].str.lower().map(LEVEL_WORDS) if "level" in data else None
     if given is not None:
         unknown = data["level"].notna() & given.isna()
@@ -134,6 +142,8 @@ def levels_of(data: pd.DataFrame, level_option: str) -> pd.Series:
 
 def _read_areas(level: str, box: tuple, codes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
     """Gives the database's areas of `level` that touch `box` or carry one of `codes`."""
+    import pandas as pd
+
     # spatial_adminarea_geom gist (&&); the code and source_code btrees.
     with connection.cursor() as cur:
         cur.execute(
@@ -177,6 +187,8 @@ class _Candidates:
     """The areas of one level a child may belong to: this file's, then the database's."""
 
     def __init__(self, level: str, file_rows: pd.DataFrame, file_geoms: np.ndarray, box, wanted):
+        import pandas as pd
+
         db, db_geoms = _read_areas(level, box, wanted)
         fresh = ~db["code"].isin(file_rows["code"]).to_numpy()
         self.rows = pd.concat(
@@ -191,6 +203,8 @@ class _Candidates:
         return values.map(lookup)
 
     def by_overlap(self, geoms: np.ndarray) -> pd.Series:
+        import pandas as pd
+
         best = _largest_overlap(geoms, self.geoms)
         codes = pd.Series(pd.NA, index=range(len(geoms)), dtype="string")
         codes[best >= 0] = self.rows["code"].to_numpy()[best[best >= 0]]
@@ -203,6 +217,8 @@ def _bounds(geoms: np.ndarray) -> tuple:
 
 def plan_admin_areas(data: pd.DataFrame, geoms: np.ndarray, options: SetOptions) -> Planned:
     """Gives districts, streets and communities ready to write, top level first."""
+    import pandas as pd
+
     data = data.assign(level=levels_of(data, options.level))
     data, geoms, report = merge_parts(data, geoms)
     data["source_code"] = pd.Series(pd.NA, index=data.index, dtype="string")
@@ -227,6 +243,8 @@ def plan_admin_areas(data: pd.DataFrame, geoms: np.ndarray, options: SetOptions)
 
 
 def _district_codes(rows: pd.DataFrame, options: SetOptions, report: dict) -> pd.DataFrame:
+    import pandas as pd
+
     if not len(rows) or is_standard(rows["code"], "district"):
         return rows.assign(parent=pd.NA)
     if len(rows) == 1 and options.district_code:
@@ -282,6 +300,8 @@ def _parents(level, rows, geoms, above, options, report):
     """Gives each row's parent code: the one its parent column names (by standard or source
     code), else the area of the level above holding most of it; and the district made for
     streets in none when `create_parents` (or None)."""
+    import pandas as pd
+
     up = PARENT_LEVEL[level]
     column = "community" if level == "unit_grid" else "parent"
     named = rows[column] if column in rows else pd.Series(pd.NA, index=rows.index, dtype="string")
@@ -324,6 +344,8 @@ def _parents(level, rows, geoms, above, options, report):
 def _districts_of(streets: pd.DataFrame, geoms: np.ndarray, options: SetOptions, report: dict):
     """Gives the districts (rows, geometries) made as the union of the streets naming each as
     their parent, and reports them."""
+    import pandas as pd
+
     codes = sorted(set(streets["parent"]))
     if options.district_code and codes != [options.district_code]:
         raise BadInput(
@@ -345,6 +367,8 @@ def _districts_of(streets: pd.DataFrame, geoms: np.ndarray, options: SetOptions,
 
 def plan_unit_grids(data: pd.DataFrame, geoms: np.ndarray) -> Planned:
     """Gives unit grids ready to write: parent community and 14-digit code each."""
+    import pandas as pd
+
     data, geoms, report = merge_parts(data, geoms)
     if is_standard(data["code"], "unit_grid"):
         data = data.assign(parent=data["code"].str[:12], source_code=pd.NA)

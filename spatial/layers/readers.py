@@ -8,20 +8,23 @@ format names, and GDAL reads it only with that format's driver and without netwo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
-import pyogrio
 import shapely
 
 from core.errors import BadInput
 
 from . import gdal_guard
 from .files import extract_zip
+
+if TYPE_CHECKING:  # annotations only: the functions import them when run
+    import geopandas as gpd
+    import pandas as pd
 
 FORMATS = ("shapefile", "geojson", "gpkg", "kml", "csv", "osm")
 SUFFIX_FORMAT = {
@@ -117,6 +120,8 @@ def read_source(
 
 
 def _gdal_read(path: Path, layer: str | None = None, **kwargs) -> gpd.GeoDataFrame:
+    import pyogrio
+
     try:
         return pyogrio.read_dataframe(path, layer=layer, use_arrow=False, **kwargs)
     except UnicodeDecodeError:
@@ -141,6 +146,8 @@ def _crs_text(frame: gpd.GeoDataFrame) -> str | None:
 
 
 def _layers(path: Path) -> list[str]:
+    import pyogrio
+
     try:
         return [str(name) for name, _ in pyogrio.list_layers(path)]
     except pyogrio.errors.DataSourceError as exc:
@@ -211,6 +218,9 @@ def _read_gpkg(path: Path, layer: str | None) -> SourceData:
 
 
 def _read_kml(path: Path, layer: str | None) -> SourceData:
+    import geopandas as gpd
+    import pandas as pd
+
     names = _layers(path)
     if layer is not None and layer not in names:
         raise BadInput(f"no folder {layer!r} in the KML; it has {', '.join(names)}", "layer")
@@ -236,6 +246,9 @@ def _read_osm(path: Path, layer: str | None) -> SourceData:
 
 
 def _read_csv(path: Path, x: str | None, y: str | None, wkt: str | None) -> SourceData:
+    import geopandas as gpd
+    import pandas as pd
+
     table = _csv_table(path)
     if table.empty:
         raise BadInput("the CSV has no rows", field="file")
@@ -268,6 +281,8 @@ def _read_csv(path: Path, x: str | None, y: str | None, wkt: str | None) -> Sour
 
 
 def _csv_table(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     last: Exception | None = None
     for encoding in ("utf-8-sig", "gb18030"):
         try:

@@ -4,6 +4,8 @@ half of either."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import io
 import json
 import math
@@ -12,12 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import shapely
 from django.db import connection, transaction
 from psycopg2 import sql
 
 from spatial.layers_core import install_version_trigger
+
+if TYPE_CHECKING:  # annotations only: the functions import them when run
+    import pandas as pd
 
 SCHEMA = "layers"
 COPY_CHUNK = 100_000
@@ -45,6 +49,8 @@ class Column:
 def field_type(series: pd.Series) -> str:
     """Gives the registry field type (string|integer|number|boolean|datetime|json) of a column:
     json where a value is a list or an object (nested GeoJSON properties, GDAL list fields)."""
+    import pandas as pd
+
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return "boolean"
@@ -96,6 +102,8 @@ def _escaped(text: pd.Series) -> pd.Series:
 
 def _copy_text(series: pd.Series, kind: str) -> pd.Series:
     """Gives a column as PostgreSQL COPY text values (\\N for NULL), vectorised."""
+    import pandas as pd
+
     null = series.isna().to_numpy().copy()  # a list or an object is never NULL here
     if kind == "boolean":
         text = pd.Series(np.where(series.fillna(False).astype(bool), "t", "f"), index=series.index)
@@ -156,6 +164,8 @@ def copy_rows(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Loads rows with COPY in chunks (geometry as EWKB hex); gives the number of rows loaded."""
+    import pandas as pd
+
     names = [c.name for c in columns] + ["geom"]
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(SCHEMA, table), sql.SQL(", ").join(map(sql.Identifier, names))
