@@ -2,9 +2,9 @@
 
 `JsonTypes` holds a request body to the JSON types the OpenAPI document gives its fields. DRF
 is lenient where the document is not: a number is read as text (``"group": 0``), a dict as a
-list of its keys (``"grids": {}``), ``""`` as null for a relation, ``"5"`` as the id 5. A client
-written from the document never sends those, and a server that quietly reads them hides the
-client's bug; so they are refused, naming the field.
+list of its keys (``"grids": {}``), ``""`` as null for a relation, ``"5"`` as the id 5, ``0`` as
+false, ``"12"`` as the number 12. A client written from the document never sends those, and a
+server that quietly reads them hides the client's bug; so they are refused, naming the field.
 """
 
 from __future__ import annotations
@@ -56,6 +56,13 @@ def wrong_type(field: serializers.Field, value: Any) -> str | None:
         return None if isinstance(value, int) and not isinstance(value, bool) else "expected an id"
     if isinstance(field, SlugRelatedField | serializers.CharField) and not isinstance(value, str):
         return "not a valid string"
+    if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+        return "expected true or false"
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(field, serializers.IntegerField) and not (number and float(value).is_integer()):
+        return "expected an integer"
+    if isinstance(field, serializers.FloatField) and not number:
+        return "expected a number"
     return None
 
 

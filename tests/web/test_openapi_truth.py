@@ -370,3 +370,21 @@ def test_log_bounds_are_documented_as_postgresql_reads_them(manager, document):
 def test_applying_a_role_documents_one_person_or_more(document):
     body = document["components"]["schemas"]["ApplyRoleRequest"]["properties"]["people"]
     assert body["type"] == "array" and body["minItems"] == 1
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"key": "typed", "name": "typed", "all_layers": 0}, "all_layers"),
+        ({"key": "typed", "name": "typed", "sort_order": "1"}, "sort_order"),
+        ({"key": "typed", "name": "typed", "sort_order": 1.5}, "sort_order"),
+    ],
+)
+def test_booleans_and_numbers_must_be_json_ones(manager, body, field):
+    assert error_of(post_json(manager, "/api/v1/positions", body), 400)["field"] == field
+    assert (
+        post_json(
+            manager, "/api/v1/positions", {**body, field: 1 if field == "sort_order" else True}
+        ).status_code
+        == 201
+    )
