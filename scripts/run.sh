@@ -39,10 +39,9 @@ pids+=($!)
 "$VENV/bin/celery" -A web beat -l warning -s "$VAR/celerybeat-schedule" &
 pids+=($!)
 log "serving on http://127.0.0.1:${CITYGRID_PORT:-8000}/  (map: /map, API docs: /api/v1/docs)"
-# --limit-request-line 8190 (gunicorn's most): a 500-character address, which the geocoders
-# accept, is up to 6,000 bytes percent-encoded, past gunicorn's default of 4094.
-"$VENV/bin/gunicorn" web.wsgi:application -b "127.0.0.1:${CITYGRID_PORT:-8000}" \
-  -w "${CITYGRID_WEB_WORKERS:-3}" --threads 4 --graceful-timeout 5 --access-logfile - --log-level warning \
-  --limit-request-line 8190 &
+# Server settings (workers, worker class, keep-alive, the 8190-byte request line, the hooks that
+# load the gazetteer in the master before it forks) are in web/gunicorn.conf.py; see
+# docs/operations.md "The web server".
+"$VENV/bin/gunicorn" web.wsgi:application -c web/gunicorn.conf.py &
 pids+=($!)
 wait -n "${pids[@]}"
