@@ -27,6 +27,7 @@ from accounts.models import LoginLog, OperationLog
 from core.errors import BadInput
 
 TAG = "logs"
+JSON = "application/json"
 CSV_MAX_ROWS = 100_000
 
 
@@ -54,9 +55,11 @@ class CSVRenderer(BaseRenderer):
 # impossible day such as 02-30 passes the pattern and is refused.
 BOUND_SCHEMA = {
     "type": "string",
-    "pattern": r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    # Empty is no bound; years from 1000 (Python's dates start at year 1, PostgreSQL's offsets
+    # end at 15:59).
+    "pattern": r"^([1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
     r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
-    r"(Z|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)?)?$",  # PostgreSQL: offsets up to 15:59
+    r"(Z|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)?)?)?$",
 }
 
 
@@ -138,6 +141,12 @@ class _LogView(APIView):
 
     def filtered(self, request):
         raise NotImplementedError
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # An error is the JSON error even when CSV was asked for (a CSV row would lose it).
+        if response.status_code >= 400:
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSON
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def get(self, request):
         rows = self.filtered(request)

@@ -388,3 +388,13 @@ def test_booleans_and_numbers_must_be_json_ones(manager, body, field):
         ).status_code
         == 201
     )
+
+
+def test_a_log_error_is_json_even_when_csv_was_asked_for(manager, document):
+    """The CSV renderer wrote the error as a CSV row; the JSON error middleware then replaced
+    it with a bare "Bad Request" naming no field."""
+    error = error_of(manager.get("/api/v1/logs/operations?format=csv&since=0000-01-01"), 400)
+    assert error["field"] == "since"
+    pattern = parameter(document, "/api/v1/logs/operations", "since")["schema"]["pattern"]
+    assert not re.fullmatch(pattern, "0000-01-01") and re.fullmatch(pattern, "")
+    assert manager.get("/api/v1/logs/operations?since=").status_code == 200
