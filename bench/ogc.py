@@ -76,10 +76,16 @@ def component_ids(n: int, street: bool = False, seed: int = 1) -> list[int]:
 
 
 def bbox(lon: float, lat: float, metres: float = BOX_M) -> str:
-    from spatial.crs import degrees_covering
+    """Gives a bbox `metres` each way around lon/lat (on the WGS84 ellipsoid; the bench does
+    not use the code it measures for its inputs)."""
+    from pyproj import Geod
 
-    dlon, dlat = degrees_covering(metres, lat)
-    return f"{lon - dlon:.6f},{lat - dlat:.6f},{lon + dlon:.6f},{lat + dlat:.6f}"
+    geod = Geod(ellps="WGS84")
+    east, _, _ = geod.fwd(lon, lat, 90, metres)
+    west, _, _ = geod.fwd(lon, lat, 270, metres)
+    _, north, _ = geod.fwd(lon, lat, 0, metres)
+    _, south, _ = geod.fwd(lon, lat, 180, metres)
+    return f"{west:.6f},{south:.6f},{east:.6f},{north:.6f}"
 
 
 def cases(points: list[tuple[float, float]], ids: list[int]) -> dict[str, list[str]]:

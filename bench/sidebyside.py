@@ -1,7 +1,7 @@
 """Side by side: the same requests against servers of several code trees on one database.
 
 Each tree (a directory holding a CityGrid checkout, e.g. a `git worktree` of the commit before a
-change) is served by its own gunicorn from this project's venv, with the tree first on
+change) is served by its own gunicorn from the running Python's venv, with the tree first on
 `PYTHONPATH`, so each server runs that tree's code against the same tables and the same warm
 PostgreSQL buffers. `alternate` replays one URL list per server, round after round, swapping
 the order every round, so the machine's drift (other people's work on a shared host) falls on
@@ -14,6 +14,7 @@ import os
 import socket
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def serve(tree: Path, env: dict, workers: int = 2) -> tuple[subprocess.Popen, in
     """Starts gunicorn on the code of `tree`; gives (process, port) once it answers."""
     port = free_port()
     cmd = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        str(Path(sys.executable).parent / "gunicorn"),
         "web.wsgi:application",
         "-w",
         str(workers),
@@ -145,6 +146,6 @@ def base_env(db: str) -> dict:
         "CITYGRID_ALLOWED_HOSTS": "127.0.0.1",
         "CITYGRID_LOG_LEVEL": "ERROR",
         "CITYGRID_CACHE_PREFIX": f"bench-{db}-{int(time.time())}",
-        # Every tree uses this checkout's services and upload spool.
+        # Every tree uses the same services and upload spool (this checkout's unless given).
         "CITYGRID_VAR": os.environ.get("CITYGRID_VAR", str(ROOT / "var")),
     }
