@@ -106,7 +106,9 @@ def _filter(queryset, params, choices_field: str, choices) -> object:
 
 
 COMMON_PARAMS = [
-    OpenApiParameter("person", int, description="user id"),
+    OpenApiParameter(
+        "person", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}, description="user id"
+    ),
     OpenApiParameter("username", str),
     OpenApiParameter("since", BOUND_SCHEMA, description="from this date or time (inclusive)"),
     OpenApiParameter("until", BOUND_SCHEMA, description="up to this date or time (inclusive)"),

@@ -398,3 +398,9 @@ def test_a_log_error_is_json_even_when_csv_was_asked_for(manager, document):
     pattern = parameter(document, "/api/v1/logs/operations", "since")["schema"]["pattern"]
     assert not re.fullmatch(pattern, "0000-01-01") and re.fullmatch(pattern, "")
     assert manager.get("/api/v1/logs/operations?since=").status_code == 200
+
+
+def test_a_log_person_is_documented_as_an_id(manager, document):
+    described = parameter(document, "/api/v1/logs/logins", "person")["schema"]
+    assert (described["minimum"], described["maximum"]) == (0, 10**18 - 1)
+    assert error_of(manager.get("/api/v1/logs/logins?person=-1"), 400)["field"] == "person"
