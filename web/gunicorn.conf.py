@@ -20,11 +20,13 @@ log = logging.getLogger("gunicorn.error")
 # workers from the same code: restart the master to serve new code.
 preload_app = True
 
+# 3 processes x 2 threads, keep-alive 5 s: chosen by bench/serve_mix.py on 2 cores (sync's p95
+# with 1.8x its throughput); with more cores raise the workers, not the threads.
 bind = f"127.0.0.1:{os.environ.get('CITYGRID_PORT', '8000')}"
 workers = int(os.environ.get("CITYGRID_WEB_WORKERS", "3"))
 worker_class = os.environ.get("CITYGRID_WEB_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("CITYGRID_WEB_THREADS", "4"))
-keepalive = int(os.environ.get("CITYGRID_WEB_KEEPALIVE", "2"))
+threads = int(os.environ.get("CITYGRID_WEB_THREADS", "2"))
+keepalive = int(os.environ.get("CITYGRID_WEB_KEEPALIVE", "5"))
 graceful_timeout = 5
 # gunicorn's most: a 500-character address, which the geocoders accept, is up to 6,000 bytes
 # percent-encoded, past gunicorn's default of 4094.
