@@ -54,7 +54,7 @@ def read_table(path: Path, work_dir: Path, options: dict) -> FileFeatures:
     source = _read(path, work_dir, fmt, options)
     src_crs = transform.resolve_source_crs(source.declared_crs, options.get("crs") or None, fmt)
     frame = source.frame
-    geoms = _wgs84(np.asarray(frame.geometry.array, dtype=object), src_crs, options)
+    geoms, read_as = _wgs84(np.asarray(frame.geometry.array, dtype=object), src_crs, options)
     attributes = frame.drop(columns=frame.geometry.name)
     mapping = fields_module.parse_mapping(options.get("mapping"))
     columns = fields_module.columns_for(mapping, [str(c) for c in attributes.columns])
@@ -63,7 +63,7 @@ def read_table(path: Path, work_dir: Path, options: dict) -> FileFeatures:
         Feature(i + 1, geoms[i], {f: values[i] for f, values in texts.items() if values[i]})
         for i in range(len(frame))
     ]
-    return FileFeatures(features, fmt, src_crs.label, columns)
+    return FileFeatures(features, fmt, read_as, columns)
 
 
 def _read(path: Path, work_dir: Path, fmt: str, options: dict) -> readers.SourceData:
@@ -94,9 +94,16 @@ def _texts(column: pd.Series) -> list[str]:
     return out
 
 
-def _wgs84(geoms: np.ndarray, src_crs: transform.SourceCrs, options: dict) -> np.ndarray:
-    """Gives 2D WGS84 geometries; None where a row has none or its coordinates have no WGS84
-    position (each such row is refused by the caller, not the whole file)."""
+def _wgs84(
+    geoms: np.ndarray, src_crs: transform.SourceCrs, options: dict
+) -> tuple[np.ndarray, str]:
+    """Gives 2D WGS84 geometries (None where a row has none or its coordinates have no WGS84
+    position: each such row is refused by the caller, not the whole file) and the CRS they were
+    read in. The offset check of layer imports applies: GCJ-02 or BD-09 data read as WGS84 is
+    refused (`crs=auto` converts it)."""
+    from spatial.layers import offsets
+
+    read_as = src_crs.label
     geoms = np.asarray(geoms, dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     present = np.where(missing, None, geoms)
@@ -107,11 +114,12 @@ def _wgs84(geoms: np.ndarray, src_crs: transform.SourceCrs, options: dict) -> np
         if check != "off":
             box = transform.city_box() if check == "city" else None
             transform.check_extent(kept, converted, src_crs, box)
+        converted, read_as, _ = offsets.apply(kept, converted, src_crs, options.get("crs") or None)
         coords, index = shapely.get_coordinates(converted, return_index=True)
         bad = np.unique(index[~crs_module.valid_lonlat(coords[:, 0], coords[:, 1])])
         converted[bad] = None
         present[~missing] = converted
-    return present
+    return present, read_as
 
 
 # -- OSM ----------------------------------------------------------------------------------
