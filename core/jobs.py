@@ -93,6 +93,17 @@ def _update(job: Job, **values) -> None:
     Job.objects.filter(pk=job.pk).update(**values)
 
 
+def new_job(kind: str, scope, params: dict, **fields) -> Job:
+    """Gives a new pending job of `kind` owned by the acting scope: its person's user, or the
+    system actor that started it (kept in ``params["system_actor"]``, for `scope_of_owner`)."""
+    return Job.objects.create(
+        kind=kind,
+        owner=None if scope.is_anonymous else scope.user,
+        params={"system_actor": scope.system_name, **params},
+        **fields,
+    )
+
+
 def scope_of_owner(job: Job):
     """Gives the scope the job's body runs in: its owner's, or that of the system actor that
     started it (``params["system_actor"]``), else the anonymous scope."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mercantile
 
 from tiles import cache, service
-from core.jobs import JobRun, dispatch, job_task
+from core.jobs import JobRun, dispatch, job_task, new_job
 from core.models import Job
 
 MAX_SEED_TILES = 200_000
@@ -58,17 +58,11 @@ def start_seed(layer: str, zmin: int, zmax: int, bbox: list[float] | None, scope
     total = count_tiles(box, zmin, zmax)
     if total > MAX_SEED_TILES:
         raise BadInput(f"{total} tiles; seed at most {MAX_SEED_TILES} at once", field="bbox")
-    job = Job.objects.create(
-        kind="seed_tiles",
-        owner=None if scope.is_anonymous else scope.user,
+    job = new_job(
+        "seed_tiles",
+        scope,
+        {"layer": layer, "zmin": zmin, "zmax": zmax, "bbox": box},
         rows_total=total,
-        params={
-            "layer": layer,
-            "zmin": zmin,
-            "zmax": zmax,
-            "bbox": box,
-            "system_actor": scope.system_name,
-        },
     )
     return dispatch(job, seed_tiles)
 

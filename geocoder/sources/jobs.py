@@ -11,7 +11,7 @@ from pathlib import Path
 from django.db import transaction
 
 from core.errors import BadInput, NotFound
-from core.jobs import JobRun, dispatch
+from core.jobs import JobRun, dispatch, new_job
 from core.models import Job
 from geocoder import dictionary
 from geocoder.models import AddressSource
@@ -71,20 +71,11 @@ def start_load(upload, name: str | None, options: LoadOptions, scope, sync: bool
     if upload is None:
         raise BadInput("upload the file in the multipart field 'file'", field="file")
     options.validate(name or str(upload))
-    work_dir = files.new_work_dir()
-    try:
-        if isinstance(upload, (str, Path)):
-            path = files.copy_into(Path(upload), work_dir)
-        else:
-            path = files.save_upload(upload, name, work_dir)
-    except Exception:
-        files.remove_work_dir(work_dir)
-        raise
-    job = Job.objects.create(
-        kind=JOB_KIND,
-        owner=None if scope.is_anonymous else scope.user,
-        params={
-            "system_actor": scope.system_name,
+    path, work_dir = files.receive(upload, name)
+    job = new_job(
+        JOB_KIND,
+        scope,
+        {
             "path": str(path),
             "work_dir": str(work_dir),
             "file_name": name or path.name,

@@ -259,3 +259,16 @@ def remove_work_dir(work_dir: Path) -> None:
     """Deletes one import's work directory (only ever inside the upload root)."""
     if inside(upload_root(), work_dir) and work_dir != upload_root():
         shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def receive(source, name: str | None) -> tuple[Path, Path]:
+    """Gives (path, work dir) of `source` (an uploaded file object, or a local path when
+    `name` is None) copied into a new work directory of its own; nothing is left on failure."""
+    work_dir = new_work_dir()
+    try:
+        if isinstance(source, (str, Path)):
+            return copy_into(Path(source), work_dir), work_dir
+        return save_upload(source, name, work_dir), work_dir
+    except Exception:
+        remove_work_dir(work_dir)
+        raise

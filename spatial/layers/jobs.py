@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
-from core.jobs import dispatch
+from core.jobs import dispatch, new_job
 from core.models import Job
 
 from . import files
@@ -19,20 +18,11 @@ def start_import(
     is None) as `scope`; runs it in-process when `sync`, else queues the Celery task after
     commit. Called by `spatial.actions.do_import_layer`."""
     options.validate()
-    work_dir = files.new_work_dir()
-    try:
-        if isinstance(source, (str, Path)):
-            path = files.copy_into(Path(source), work_dir)
-        else:
-            path = files.save_upload(source, name, work_dir)
-    except Exception:
-        files.remove_work_dir(work_dir)
-        raise
-    job = Job.objects.create(
-        kind=JOB_KIND,
-        owner=None if scope.is_anonymous else scope.user,
-        params={
-            "system_actor": scope.system_name,
+    path, work_dir = files.receive(source, name)
+    job = new_job(
+        JOB_KIND,
+        scope,
+        {
             "path": str(path),
             "work_dir": str(work_dir),
             "file_name": name or path.name,

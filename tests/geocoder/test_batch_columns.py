@@ -12,6 +12,19 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from geocoder.batch import result_names
 
 
+def finished_rows(client, job_id: str) -> list[dict]:
+    """Gives the result CSV's rows once the batch job has succeeded (fails otherwise)."""
+    for _ in range(100):
+        body = client.get(f"/api/v1/geocode/batch/{job_id}").json()
+        if body["state"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.1)
+    assert body["state"] == "succeeded", body
+    result = client.get(body["result_url"])
+    text = b"".join(result.streaming_content).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
 def test_result_names_step_aside_for_input_columns():
     assert result_names(["id", "地址"])["note"] == "note"
     names = result_names(["id", "address", "note", "lon", "geocode_lon"])
@@ -28,14 +41,7 @@ def test_an_input_column_named_note_survives(client, celery_worker, small_city):
     response = client.post("/api/v1/geocode/batch", {"file": upload})
     assert response.status_code == 202, response.content
     job_id = response.json()["id"]
-    for _ in range(100):
-        body = client.get(f"/api/v1/geocode/batch/{job_id}").json()
-        if body["state"] in ("succeeded", "failed"):
-            break
-        time.sleep(0.1)
-    assert body["state"] == "succeeded", body
-    result = client.get(body["result_url"])
-    rows = list(csv.DictReader(io.StringIO(b"".join(result.streaming_content).decode("utf-8-sig"))))
+    rows = finished_rows(client, job_id)
     assert [r["id"] for r in rows] == ["1", "2"]
     assert [r["note"] for r in rows] == ["客户备注甲", "客户备注乙"]
     assert rows[0]["lon"] == "原值" and float(rows[0]["geocode_lon"]) > 0
@@ -60,12 +66,5 @@ def test_batch_answers_only_what_its_owner_may_see(client, celery_worker, small_
     response = client.post("/api/v1/geocode/batch", {"file": upload})
     assert response.status_code == 202, response.content
     job_id = response.json()["id"]
-    for _ in range(100):
-        body = client.get(f"/api/v1/geocode/batch/{job_id}").json()
-        if body["state"] in ("succeeded", "failed"):
-            break
-        time.sleep(0.1)
-    assert body["state"] == "succeeded", body
-    result = client.get(body["result_url"])
-    rows = list(csv.DictReader(io.StringIO(b"".join(result.streaming_content).decode("utf-8-sig"))))
+    rows = finished_rows(client, job_id)
     assert rows[0]["match_level"] == "unmatched"
