@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.access import public
-from accounts import actions
+from accounts import actions, authcache
 from accounts import permissions as perms
 from accounts import serializers as s
 from accounts import throttle
@@ -157,6 +157,7 @@ class LogoutView(APIView):
         token = request_token(request)
         if token is not None:
             ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
+            authcache.invalidate()  # update() sends no signal
             log_login(
                 request._request,
                 user.get_username(),

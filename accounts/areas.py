@@ -21,6 +21,9 @@ def refresh_person_area(person_id: int) -> None:
     """
     with connection.cursor() as cursor:
         cursor.execute("SELECT accounts_refresh_person_area(%s)", [person_id])
+    from accounts import authcache
+
+    authcache.invalidate()  # the person's area digest is part of the cached scope
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import secrets
 from datetime import timedelta
@@ -25,7 +26,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from accounts import throttle
+from accounts import authcache, throttle
 from accounts.models import ApiToken, LoginLog, LoginPolicy, hash_token
 
 TOKEN_BYTES = 32
@@ -109,7 +110,9 @@ def issue_token(user, request: HttpRequest | None = None) -> tuple[str, ApiToken
 def revoke_tokens(user) -> int:
     """Revokes every bearer token of `user` not yet revoked; gives how many."""
     tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True)
-    return tokens.update(revoked_at=timezone.now())
+    revoked = tokens.update(revoked_at=timezone.now())
+    authcache.invalidate()  # update() sends no signal
+    return revoked
 
 
 def bearer_from_header(request: HttpRequest) -> str | None:
@@ -130,11 +133,18 @@ def bearer_from_header(request: HttpRequest) -> str | None:
 
 
 def user_for_token(raw: str) -> tuple[object, ApiToken]:
-    """Gives (user, token) for a valid raw token; raises `Unauthorized` otherwise."""
-    try:
-        token = ApiToken.objects.select_related("user").get(key_hash=hash_token(raw))
-    except ApiToken.DoesNotExist:
-        raise _unauthorized("invalid token") from None
+    """Gives (user, token) for a valid raw token; raises `Unauthorized` otherwise.
+
+    The token row with its user is kept by this process for a moment (`authcache.tokens`);
+    revocation, expiry and the user's being active are checked on every call."""
+    digest = hash_token(raw)
+    token = authcache.tokens.get(digest)
+    if token is None:
+        try:
+            token = ApiToken.objects.select_related("user").get(key_hash=digest)
+        except ApiToken.DoesNotExist:
+            raise _unauthorized("invalid token") from None
+        authcache.tokens.put(digest, token)
     now = timezone.now()
     if token.revoked_at is not None:
         raise _unauthorized("token revoked")
@@ -144,7 +154,10 @@ def user_for_token(raw: str) -> tuple[object, ApiToken]:
         raise _unauthorized("account disabled")
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user, token
+        token.last_used_at = now
+    # Copies: the cached rows are shared by the threads of this process.
+    token = copy.copy(token)
+    return copy.copy(token.user), token
 
 
 def request_user(request) -> object | None:
@@ -261,3 +274,14 @@ class PolicyBackend(ModelBackend):
         throttle.finished(attempt, signed_in=True)
         log_login(request, username, LoginLog.Outcome.SUCCESS, method, user=user)
         return user
+
+    def get_user(self, user_id):
+        """Gives the active user `user_id` (the session's), None otherwise; the row is kept by
+        this process for a moment (`authcache.users`), a copy given to each request."""
+        user = authcache.users.get(user_id)
+        if user is None:
+            user = super().get_user(user_id)
+            if user is None:
+                return None
+            authcache.users.put(user_id, user)
+        return copy.copy(user)

@@ -32,6 +32,7 @@ from django.db import connection, models
 from django.db.models import Subquery
 from psycopg2 import sql
 
+from accounts import authcache
 from accounts import permissions as perms
 from accounts.authentication import _django_request, request_user
 from core.errors import Forbidden, NotFound, Unauthorized
@@ -338,9 +339,14 @@ def scope_for_user(user) -> Scope:
     """Gives the scope of a Django user (anonymous scope for None or an anonymous user)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return ANONYMOUS
-    with connection.cursor() as cursor:
-        cursor.execute(PERSON_SCOPE_SQL, [user.pk])
-        row = cursor.fetchone()
+    # The person's row is kept by this process for a moment (accounts/authcache.py: dropped on
+    # any write to people, positions, roles or users, else after CITYGRID_AUTH_CACHE_SECONDS).
+    row = authcache.scopes.get(user.pk)
+    if row is None:
+        with connection.cursor() as cursor:
+            cursor.execute(PERSON_SCOPE_SQL, [user.pk])
+            row = cursor.fetchone() or ()
+        authcache.scopes.put(user.pk, row)
     person_id, digest, names, permissions, all_layers, layer_ids = row or (
         None,
         "",

@@ -26,6 +26,17 @@ def _isolate_shared_services(django_db_modify_db_settings):
     os.environ.setdefault("CITYGRID_CELERY_QUEUE", name)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_auth_caches():
+    """Each test starts with empty per-process caches of sessions, users, tokens and scopes
+    (accounts/authcache.py): a rolled-back test's rows must not outlive it."""
+    from accounts import authcache
+
+    authcache.clear()
+    yield
+    authcache.clear()
+
+
 @pytest.fixture(scope="session")
 def _city_committed(django_db_setup, django_db_blocker):
     """Generates the demo city once, committed, into the test database (kept by --reuse-db;

@@ -88,6 +88,12 @@ MIDDLEWARE = [
     "accounts.audit.OperationLogMiddleware",
 ]
 AUTHENTICATION_BACKENDS = ["accounts.authentication.PolicyBackend"]
+# Database sessions, each process keeping the rows it read for CITYGRID_AUTH_CACHE_SECONDS;
+# the same lifetime bounds this process's copies of users, bearer tokens and scopes
+# (accounts/authcache.py: a revoked grant, a deactivated user or a changed password takes effect
+# at once in the process that made the change, within this time in the others; 0 turns it off).
+SESSION_ENGINE = "accounts.sessions"
+CITYGRID_AUTH_CACHE_SECONDS = float(os.environ.get("CITYGRID_AUTH_CACHE_SECONDS", 2.0))
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

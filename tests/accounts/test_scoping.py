@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import override_settings
 from django.contrib.gis.geos import Point
 from django.db import connection
 from django.test import RequestFactory
@@ -188,6 +189,9 @@ def test_filter_uses_the_spatial_index(inspector_a, private_layer):
     assert "component_merc_gist" in plan, plan
 
 
+# A trigger's change is seen by the cached scope rows after CITYGRID_AUTH_CACHE_SECONDS
+# (tests/tiles/test_tile_queries.py); here without that lifetime.
+@override_settings(CITYGRID_AUTH_CACHE_SECONDS=0)
 def test_reshaped_area_moves_the_scope_even_through_raw_sql(inspector_a, streets):
     """Regenerating a city rewrites area shapes in bulk SQL; the trigger keeps people current."""
     before = scope_for_user(inspector_a.user).key

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import override_settings
 from django.test import Client
 from django.utils import timezone
 
@@ -98,6 +99,9 @@ def test_login_page_follows_its_configuration(db):
     assert "某市城市管理平台" in page and "版权所有" in page and "/static/logo.png" in page
 
 
+# An expiry moved by update() (no signal) is seen after CITYGRID_AUTH_CACHE_SECONDS
+# (tests/tiles/test_tile_queries.py); here without that lifetime.
+@override_settings(CITYGRID_AUTH_CACHE_SECONDS=0)
 def test_token_expiry(client, inspector_a):
     token = token_for(client, "inspector-a").json()["token"]
     assert me(client, token).status_code == 200
