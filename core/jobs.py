@@ -340,6 +340,24 @@ def reap_jobs_task() -> dict:
     return reap_jobs()
 
 
+def wait_for(job: Job, timeout_s: float, on_progress: Callable[[Job], None] | None = None) -> Job:
+    """Gives the job once it has finished (succeeded or failed), reading its row every half
+    second and calling `on_progress(job)` after each read; `TimeoutError` after `timeout_s`
+    (for commands that queue a job and follow it)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job.refresh_from_db()
+        if on_progress is not None:
+            on_progress(job)
+        if job.state in (Job.State.SUCCEEDED, Job.State.FAILED):
+            return job
+        if time.monotonic() >= deadline:
+            raise TimeoutError(
+                f"job {job.pk} did not finish within {timeout_s} s (is a worker running?)"
+            )
+        time.sleep(0.5)
+
+
 def get_job(job_id: str, scope) -> Job:
     """Gives the job if the caller owns it or sees everything; `NotFound` otherwise (a job of
     somebody else is not confirmed to exist)."""

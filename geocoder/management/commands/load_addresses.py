@@ -3,13 +3,13 @@ extract into the geocoder's address database as a named, versioned source."""
 
 from __future__ import annotations
 
-import time
 
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.scoping import command_scope
 from core.context import Origin, origin
 from core.errors import ApiError
+from core.jobs import wait_for
 from core.models import Job
 from geocoder.actions import do_load_addresses
 from geocoder.sources.jobs import EXTENT_CHECKS, KINDS, LoadOptions
@@ -72,7 +72,10 @@ class Command(BaseCommand):
         except ApiError as exc:
             raise CommandError(exc.message) from exc
         if not opts["sync"]:
-            job = self._wait(job, opts["timeout"])
+            try:
+                job = wait_for(job, opts["timeout"])
+            except TimeoutError as exc:
+                raise CommandError(str(exc)) from exc
         if job.state != Job.State.SUCCEEDED:
             message = "; ".join(e.get("message", "") for e in job.errors) or job.state
             raise CommandError(f"load failed: {message}")
@@ -87,12 +90,3 @@ class Command(BaseCommand):
             for refusal in report["refusals"][:10]:
                 self.stdout.write(f"  refused row {refusal['row']}: {refusal['reason']}")
         return None
-
-    def _wait(self, job: Job, timeout: float) -> Job:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            job.refresh_from_db()
-            if job.state in (Job.State.SUCCEEDED, Job.State.FAILED):
-                return job
-            time.sleep(0.5)
-        raise CommandError(f"job {job.pk} did not finish within {timeout} s (is a worker running?)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -14,6 +13,7 @@ from spatial.layers.core_targets import TARGETS
 from spatial.layers.geometry import INVALID_MODES, MIXED_MODES
 from spatial.layers.importer import EXTENT_CHECKS, ImportOptions
 from core.errors import ApiError
+from core.jobs import wait_for
 from core.models import Job
 
 
@@ -123,18 +123,17 @@ class Command(BaseCommand):
         return None
 
     def _wait(self, job: Job, timeout: float, show: bool) -> Job:
-        deadline = time.monotonic() + timeout
         bar = tqdm(total=None, unit="rows", disable=not show, desc="import")
+
+        def show_progress(job: Job) -> None:
+            if job.rows_total and bar.total != job.rows_total:
+                bar.total = job.rows_total
+            bar.n = job.rows_done
+            bar.refresh()
+
         try:
-            while time.monotonic() < deadline:
-                job.refresh_from_db()
-                if job.rows_total and bar.total != job.rows_total:
-                    bar.total = job.rows_total
-                bar.n = job.rows_done
-                bar.refresh()
-                if job.state in (Job.State.SUCCEEDED, Job.State.FAILED):
-                    return job
-                time.sleep(0.5)
+            return wait_for(job, timeout, show_progress)
+        except TimeoutError as exc:
+            raise CommandError(str(exc)) from exc
         finally:
             bar.close()
-        raise CommandError(f"job {job.pk} did not finish within {timeout} s (is a worker running?)")

@@ -1,12 +1,11 @@
 """`manage.py seed_tiles LAYERS --zmin 10 --zmax 14 [--bbox minlon,minlat,maxlon,maxlat]`."""
 
-import time
-
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.scoping import command_scope
 from core.context import Origin, origin
 from core.errors import ApiError
+from core.jobs import wait_for
 from core.models import Job
 from tiles.actions import do_seed_tiles
 
@@ -20,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--zmax", type=int, required=True)
         parser.add_argument("--bbox", help="minlon,minlat,maxlon,maxlat (default: the world)")
         parser.add_argument("--wait", action="store_true", help="wait for the job and report")
+        parser.add_argument("--timeout", type=float, default=3600, help="with --wait, seconds")
         parser.add_argument(
             "--user",
             default="",
@@ -41,9 +41,13 @@ class Command(BaseCommand):
         except ApiError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(f"job {job.id}: {job.rows_total} tiles queued")
-        while opts["wait"] and job.state not in (Job.State.SUCCEEDED, Job.State.FAILED):
-            time.sleep(1)
-            job.refresh_from_db()
-            self.stdout.write(f"  {job.state} {job.rows_done}/{job.rows_total}")
-        if opts["wait"]:
-            self.stdout.write(f"job {job.id} {job.state}: {job.report} {job.errors or ''}")
+        if not opts["wait"]:
+            return
+        try:
+            job = wait_for(job, opts["timeout"], self._show)
+        except TimeoutError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"job {job.id} {job.state}: {job.report} {job.errors or ''}")
+
+    def _show(self, job: Job) -> None:
+        self.stdout.write(f"  {job.state} {job.rows_done}/{job.rows_total}")
