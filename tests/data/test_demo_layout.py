@@ -38,7 +38,9 @@ def test_cells_tile_the_outline_without_gaps_or_overlaps(seed, area):
     outline = Polygon(list(n[:, 0]) + list(n[-1, 1:]) + list(n[-2::-1, -1]) + list(n[0, -2:0:-1]))
     assert abs(outline.area - total) < 1e-6 * total  # no gaps
     assert abs(total / area - 1) < 0.05  # the jittered outline moves the area a little
-    assert 8_000 < total / len(cells) < 13_500  # near 10,000 m²; a few blocks sway small towns
+    # Near 10,000 m²; in a small town of 20-30 cells one narrow row of blocks moves the mean by a
+    # quarter (seed 47560, 230,592 m²: 7,601 m²; 400 random towns gave 7,537-13,144 m²).
+    assert 7_000 < total / len(cells) < 13_500
 
 
 @settings(max_examples=25, deadline=None)
