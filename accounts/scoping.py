@@ -97,6 +97,7 @@ class Scope:
     area_digest: str = ""
     key: str = "anon"
     position_names: tuple[str, ...] = field(default=())
+    department_id: int | None = None
     system_name: str = ""
 
     @property
@@ -330,7 +331,8 @@ SELECT p.id, p.area_digest,
          WHERE pp.person_id = p.id AND pos.all_layers),
   ARRAY(SELECT DISTINCT pl.layer_id FROM accounts_person_positions pp
         JOIN accounts_position_layers pl ON pl.position_id = pp.position_id
-        WHERE pp.person_id = p.id)
+        WHERE pp.person_id = p.id),
+  p.department_id
 FROM accounts_person p WHERE p.user_id = %s
 """
 
@@ -347,13 +349,14 @@ def scope_for_user(user) -> Scope:
             cursor.execute(PERSON_SCOPE_SQL, [user.pk])
             row = cursor.fetchone() or ()
         authcache.scopes.put(user.pk, row)
-    person_id, digest, names, permissions, all_layers, layer_ids = row or (
+    person_id, digest, names, permissions, all_layers, layer_ids, department_id = row or (
         None,
         "",
         [],
         [],
         False,
         [],
+        None,
     )
     sees_everything = bool(user.is_superuser) or perms.SYSTEM_ADMIN in permissions
     if sees_everything:
@@ -372,6 +375,7 @@ def scope_for_user(user) -> Scope:
         area_digest=digest or "",
         key=key,
         position_names=tuple(names),
+        department_id=department_id,
     )
 
 

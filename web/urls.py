@@ -20,6 +20,7 @@ urlpatterns = [
     path("ogc", OgcLandingView.as_view(), name="ogc-landing"),
     path("ogc/", include("spatial.ogc.urls")),
     path("api/v1/", include("accounts.urls")),
+    path("api/v1/", include("cases.urls")),
     path("accounts/", include("accounts.urls_pages")),
     path("", include("tiles.urls")),
     path("map", map_page, name="map"),

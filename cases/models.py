@@ -1,0 +1,472 @@
+"""Cases (案件) and what runs them: conditions, time limits, the responsibility manual, workflow
+definitions, the work calendar, events, tasks and media.
+
+Only the actions in `cases.actions` write `Case.state`; each appends a `CaseEvent` in the same
+transaction. Events are immutable (a trigger refuses UPDATE and DELETE). Edits of a case's
+fields outside a transition are recorded by a trigger in `CaseChange` with old and new values.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.postgres.indexes import GinIndex
+
+from accounts.scoping import ScopedQuerySet
+from spatial.models.geography import mercator_copy, mercator_index
+
+
+class LimitUnit(models.TextChoices):
+    """How a time limit counts."""
+
+    WORKING_HOURS = "working_hours", "工作时"
+    WORKING_DAYS = "working_days", "工作日"
+    NATURAL_DAYS = "natural_days", "自然日"
+    NATURAL_HOURS = "natural_hours", "自然时"
+
+
+class Level(models.TextChoices):
+    """A case's level (案件等级)."""
+
+    ROUTINE = "routine", "日常"
+    GENERAL = "general", "一般"
+    SERIOUS = "serious", "严重"
+    MAJOR = "major", "重大"
+
+
+class Source(models.TextChoices):
+    """Where a case comes from (案件来源)."""
+
+    INSPECTOR = "inspector", "监督员上报"
+    PUBLIC = "public", "公众举报"
+    HOTLINE = "hotline", "12345热线"
+    VIDEO = "video", "视频监控"
+    LEADER = "leader", "领导交办"
+    SURVEY = "survey", "专项普查"
+    MEDIA = "media", "媒体曝光"
+
+
+class State(models.TextChoices):
+    """The states of the main workflow; `Case.state` holds one."""
+
+    REPORTED = "reported", "待受理"
+    NOT_ACCEPTED = "not_accepted", "不予受理"
+    TO_VERIFY = "to_verify", "待核实"
+    VERIFYING = "verifying", "核实中"
+    INVALID = "invalid", "核实无效"
+    TO_REGISTER = "to_register", "待立案"
+    NOT_REGISTERED = "not_registered", "不予立案"
+    TO_DISPATCH = "to_dispatch", "待派遣"
+    HANDLING = "handling", "处置中"
+    TO_CHECK = "to_check", "待核查"
+    CHECKING = "checking", "核查中"
+    TO_CLOSE = "to_close", "待结案"
+    CLOSED = "closed", "已结案"
+
+
+class DeadlineState(models.TextChoices):
+    NORMAL = "normal", "正常"
+    WARNING = "warning", "预警"
+    OVERDUE = "overdue", "超期"
+    NONE = "none", "无时限"
+
+
+class Condition(models.Model):
+    """A registration condition (立案条件) or closure condition (结案条件) of a minor class."""
+
+    class Kind(models.TextChoices):
+        REGISTER = "register", "立案条件"
+        CLOSE = "close", "结案条件"
+
+    category = models.ForeignKey(
+        "data.Category", on_delete=models.CASCADE, related_name="conditions"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    code = models.CharField(max_length=16, help_text="unique within the class and kind")
+    text = models.TextField()
+    sort_order = models.IntegerField(default=100)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["category", "kind", "sort_order", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "kind", "code"], name="condition_category_kind_code"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category.code} {self.get_kind_display()} {self.code}"
+
+
+class TimeLimit(models.Model):
+    """The time limit of one stage for cases registered under `condition`, in a timing zone
+    kind and at a level (blank zone or level: any). The most specific row wins."""
+
+    condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="limits")
+    stage = models.CharField(max_length=16, choices=State.choices, default=State.HANDLING)
+    zone = models.CharField(max_length=16, blank=True, help_text="timing zone kind; blank: any")
+    level = models.CharField(max_length=16, choices=Level.choices, blank=True)
+    amount = models.DecimalField(max_digits=8, decimal_places=2)
+    unit = models.CharField(
+        max_length=16, choices=LimitUnit.choices, default=LimitUnit.WORKING_HOURS
+    )
+
+    class Meta:
+        ordering = ["condition", "stage", "zone", "level"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["condition", "stage", "zone", "level"], name="timelimit_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="timelimit_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.condition} {self.stage} {self.zone or '*'} {self.level or '*'}"
+
+
+class ManualEntry(models.Model):
+    """One row of the responsibility manual (事项指挥手册): who handles a minor class in an area
+    (blank: the whole city), in what time and to what standard."""
+
+    category = models.ForeignKey(
+        "data.Category", on_delete=models.CASCADE, related_name="manual_entries"
+    )
+    area = models.ForeignKey(
+        "spatial.AdminArea", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, related_name="manual_entries"
+    )
+    assisting = models.ManyToManyField("accounts.Department", blank=True, related_name="+")
+    limit_amount = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    limit_unit = models.CharField(max_length=16, choices=LimitUnit.choices, blank=True)
+    standard = models.TextField(blank=True, help_text="the handling standard (处置标准)")
+
+    class Meta:
+        verbose_name_plural = "manual entries"
+        constraints = [
+            models.UniqueConstraint(fields=["category", "area"], name="manual_category_area"),
+            models.UniqueConstraint(
+                fields=["category"],
+                condition=models.Q(area__isnull=True),
+                name="manual_category_citywide",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category.code} → {self.department}"
+
+
+class Workflow(models.Model):
+    """A workflow definition (流程定义): the stages and transitions a case passes, chosen by
+    case kind and source (blank: any); the matching row with the highest priority wins."""
+
+    key = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, blank=True, help_text="component / event; blank: any")
+    source = models.CharField(max_length=16, choices=Source.choices, blank=True)
+    priority = models.IntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-priority", "key"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkflowStage(models.Model):
+    """A stage of a workflow: a state a case waits in, with its time limit. A stage whose
+    limit comes from the class (`from_category`) uses the condition's `TimeLimit` rows."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="stages")
+    state = models.CharField(max_length=16, choices=State.choices)
+    amount = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    unit = models.CharField(max_length=16, choices=LimitUnit.choices, blank=True)
+    from_category = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["workflow", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "state"], name="stage_workflow_state")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow.key}:{self.state}"
+
+
+class WorkflowTransition(models.Model):
+    """One edge of a workflow's state machine: `action` (with `outcome` for verify and check:
+    ``yes``/``no``, blank otherwise) moves a case from `source` to `target`; the actor needs
+    `permission`."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="transitions")
+    action = models.CharField(max_length=32)
+    outcome = models.CharField(max_length=8, blank=True)
+    source = models.CharField(max_length=16, choices=State.choices)
+    target = models.CharField(max_length=16, choices=State.choices)
+    permission = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["workflow", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow", "action", "outcome", "source"], name="transition_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow.key}: {self.source} --{self.action}--> {self.target}"
+
+
+class WorkCalendar(models.Model):
+    """A work calendar (工作日历): working periods of a day, the official holidays and make-up
+    days from the `chinesecalendar` library, `CalendarDay` overrides and `SeasonalHours`."""
+
+    key = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=64)
+    periods = models.JSONField(
+        default=list,
+        help_text='working periods of a day, e.g. [["08:30","12:00"],["13:30","17:30"]]',
+    )
+    use_official_holidays = models.BooleanField(default=True)
+    is_default = models.BooleanField(default=False)
+    warning_ratio = models.DecimalField(
+        max_digits=4, decimal_places=2, default=0.8, help_text="share of a limit used → warning"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="one_default"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SeasonalHours(models.Model):
+    """Working periods for a part of the year (e.g. summer hours), from month-day to
+    month-day inclusive ("06-01" … "09-30")."""
+
+    calendar = models.ForeignKey(WorkCalendar, on_delete=models.CASCADE, related_name="seasons")
+    name = models.CharField(max_length=32)
+    start = models.CharField(max_length=5, help_text="MM-DD")
+    end = models.CharField(max_length=5, help_text="MM-DD")
+    periods = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name_plural = "seasonal hours"
+
+    def __str__(self) -> str:
+        return f"{self.calendar.key} {self.name}"
+
+
+class CalendarDay(models.Model):
+    """An override of one date: working or not, and its own periods (blank: the usual)."""
+
+    calendar = models.ForeignKey(WorkCalendar, on_delete=models.CASCADE, related_name="days")
+    date = models.DateField()
+    working = models.BooleanField()
+    periods = models.JSONField(null=True, blank=True)
+    note = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["calendar", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="calendarday_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.calendar.key} {self.date}"
+
+
+class CaseNumberCounter(models.Model):
+    """The last task number handed out on a day (the daily sequence of `Case.number`)."""
+
+    day = models.DateField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+
+class Case(models.Model):
+    """A case (案件): a problem with a component (部件) or an event (事件) reported at a point,
+    run through its workflow. The placement columns are a snapshot taken at creation."""
+
+    number = models.CharField(max_length=16, unique=True, help_text="task number (任务号)")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    kind = models.CharField(max_length=16, help_text="component / event")
+    category = models.ForeignKey("data.Category", on_delete=models.PROTECT, related_name="+")
+    level = models.CharField(max_length=16, choices=Level.choices, default=Level.ROUTINE)
+    urgent = models.BooleanField(default=False)
+    description = models.TextField(max_length=4000)
+    address = models.CharField(max_length=256, blank=True)
+    geom = models.PointField(srid=4326)
+    geom_mercator = mercator_copy(models.PointField)
+    component_code = models.CharField(max_length=16, blank=True)
+
+    reporter_name = models.CharField(max_length=64, blank=True)
+    reporter_phone = models.CharField(max_length=32, blank=True)
+    reporter_private = models.BooleanField(default=False, help_text="reporter asked for privacy")
+    callback_wanted = models.BooleanField(default=False)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reported_at = models.DateTimeField()
+
+    # Placement snapshot (落点快照).
+    district_code = models.CharField(max_length=12, blank=True)
+    district_name = models.CharField(max_length=64, blank=True)
+    street_code = models.CharField(max_length=12, blank=True)
+    street_name = models.CharField(max_length=64, blank=True)
+    community_code = models.CharField(max_length=12, blank=True)
+    community_name = models.CharField(max_length=64, blank=True)
+    unit_grid_code = models.CharField(max_length=32, blank=True)
+    grid_code = models.CharField(max_length=32, blank=True)
+    grid_name = models.CharField(max_length=64, blank=True)
+    timing_zone = models.CharField(max_length=16, blank=True)
+    road_name = models.CharField(max_length=64, blank=True)
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.REPORTED)
+    register_condition = models.ForeignKey(
+        Condition, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    close_condition = models.ForeignKey(
+        Condition, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    department = models.ForeignKey(
+        "accounts.Department",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the handling department it is dispatched to",
+    )
+    check_passed = models.BooleanField(null=True, blank=True)
+    rework_count = models.PositiveIntegerField(default=0)
+
+    stage_started_at = models.DateTimeField()
+    stage_limit_amount = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    stage_limit_unit = models.CharField(max_length=16, blank=True)
+    deadline = models.DateTimeField(null=True, blank=True, help_text="of the current stage")
+    warning_at = models.DateTimeField(null=True, blank=True)
+    deadline_state = models.CharField(
+        max_length=8, choices=DeadlineState.choices, default=DeadlineState.NONE
+    )
+    custom_deadline = models.DateTimeField(
+        null=True, blank=True, help_text="overrides the class limit of the handling stage"
+    )
+    handling_deadline = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            mercator_index("case"),
+            models.Index(fields=["state", "reported_at"], name="case_state_reported"),
+            models.Index(fields=["street_code", "state"], name="case_street_state"),
+            models.Index(fields=["department", "state"], name="case_dept_state"),
+            models.Index(fields=["deadline_state", "state"], name="case_deadline_state"),
+            models.Index(fields=["reported_at"], name="case_reported_at"),
+            models.Index(fields=["category", "reported_at"], name="case_category_reported"),
+            GinIndex(
+                name="case_description_trgm",
+                fields=["description"],
+                opclasses=["gin_trgm_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CaseEvent(models.Model):
+    """One step of a case's history (办理经过): who did what, when, from which state to which.
+    Never updated or deleted (a trigger refuses both)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(max_length=32)
+    from_state = models.CharField(max_length=16, blank=True)
+    to_state = models.CharField(max_length=16, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150)
+    position = models.CharField(max_length=256, blank=True)
+    department = models.ForeignKey(
+        "accounts.Department", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(db_index=True)
+    opinion = models.TextField(blank=True, max_length=2000)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["case", "at", "id"]
+        indexes = [models.Index(fields=["case", "at"], name="caseevent_case_at")]
+
+
+class CaseTask(models.Model):
+    """A verification (核实) or check (核查) task sent to an inspector."""
+
+    class Kind(models.TextChoices):
+        VERIFY = "verify", "核实"
+        CHECK = "check", "核查"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="case_tasks"
+    )
+    created_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    result = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["assignee", "done_at"], name="casetask_open")]
+
+
+class CaseMedia(models.Model):
+    """A photo, video or recording attached to a case at one stage."""
+
+    class Stage(models.TextChoices):
+        REPORT = "report", "上报"
+        HANDLING = "handling", "处置"
+        CHECK = "check", "核查"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="media")
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    file = models.FileField(upload_to="cases/%Y/%m/")
+    name = models.CharField(max_length=128, blank=True)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField()
+    event = models.ForeignKey(
+        CaseEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="media"
+    )
+
+    class Meta:
+        ordering = ["case", "uploaded_at", "id"]
+
+
+class CaseChange(models.Model):
+    """An edit of a case field outside a transition, written by a trigger with the old and new
+    value and the actor the action named (``citygrid.actor``)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="changes")
+    field = models.CharField(max_length=64)
+    old = models.JSONField(null=True)
+    new = models.JSONField(null=True)
+    actor = models.CharField(max_length=150, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["case", "at", "id"]

@@ -1,0 +1,5 @@
+"""Routes of the case API under /api/v1/."""
+
+from django.urls import path
+
+urlpatterns: list = []
