@@ -14,6 +14,7 @@ GEOCODE_BATCH = "geocode.batch"
 CASES_READ = "cases.read"
 CASES_REPORT = "cases.report"
 CASES_ACCEPT = "cases.accept"
+CASES_REGISTER = "cases.register"
 CASES_DISPATCH = "cases.dispatch"
 CASES_HANDLE = "cases.handle"
 CASES_SUPERVISE = "cases.supervise"
@@ -33,6 +34,7 @@ ALL_PERMISSIONS: dict[str, str] = {
     CASES_READ: "查看案件",
     CASES_REPORT: "上报案件",
     CASES_ACCEPT: "受理案件",
+    CASES_REGISTER: "立案结案",
     CASES_DISPATCH: "派遣案件",
     CASES_HANDLE: "处置案件",
     CASES_SUPERVISE: "监督指挥",

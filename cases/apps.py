@@ -3,3 +3,18 @@ from django.apps import AppConfig
 
 class CasesConfig(AppConfig):
     name = "cases"
+    verbose_name = "Cases and their workflow"
+
+    def ready(self):
+        from django.db.models.signals import post_migrate, post_save
+
+        from . import models
+        from .categories import load_case_defaults
+        from .workflows import clear_cache, load_default_workflows
+
+        post_migrate.connect(load_default_workflows, sender=self)
+        post_migrate.connect(load_case_defaults, sender=self)
+        for model in (models.Workflow, models.WorkflowStage, models.WorkflowTransition):
+            post_save.connect(
+                lambda **kwargs: clear_cache(), sender=model, weak=False, dispatch_uid=str(model)
+            )

@@ -2,4 +2,24 @@
 
 from django.urls import path
 
-urlpatterns: list = []
+from . import api, calendar_api, categories_api
+
+urlpatterns = [
+    path("calendar/deadline", calendar_api.DeadlineView.as_view(), name="calendar-deadline"),
+    path("categories", categories_api.CategoriesView.as_view(), name="categories"),
+    path("cases", api.CasesView.as_view(), name="cases"),
+    path("cases/boxes", api.CaseBoxesView.as_view(), name="case-boxes"),
+    path("cases/<int:case_id>", api.CaseView.as_view(), name="case"),
+    path("cases/<int:case_id>/history", api.CaseHistoryView.as_view(), name="case-history"),
+    path(
+        "cases/<int:case_id>/actions/<str:name>",
+        api.CaseActionView.as_view(),
+        name="case-action",
+    ),
+    path("cases/<int:case_id>/media", api.CaseMediaView.as_view(), name="case-media"),
+    path(
+        "cases/<int:case_id>/media/<int:media_id>",
+        api.CaseMediaFileView.as_view(),
+        name="case-media-file",
+    ),
+]

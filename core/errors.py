@@ -25,15 +25,27 @@ class ApiError(Exception):
     status = 400
     code = "error"
 
-    def __init__(self, message: str, field: str | None = None, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        field: str | None = None,
+        code: str | None = None,
+        current: dict | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.field = field
+        # What the caller needs to retry a conflicting write (e.g. a case's state and version),
+        # sent beside the error as ``"current"``.
+        self.current = current
         if code:
             self.code = code
 
     def as_dict(self) -> dict:
-        return {"error": {"code": self.code, "message": self.message, "field": self.field}}
+        body = {"error": {"code": self.code, "message": self.message, "field": self.field}}
+        if self.current is not None:
+            body["current"] = self.current
+        return body
 
 
 class BadInput(ApiError):
@@ -130,8 +142,12 @@ class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> JsonResponse:
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, current: dict | None = None
+) -> JsonResponse:
     body = {"error": {"code": code, "message": message, "field": field}}
+    if current is not None:
+        body["current"] = current
     response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="citygrid"'
@@ -139,7 +155,7 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 
 
 def api_error_response(exc: ApiError) -> JsonResponse:
-    return error_response(exc.status, exc.code, exc.message, exc.field)
+    return error_response(exc.status, exc.code, exc.message, exc.field, exc.current)
 
 
 def drf_exception_handler(exc, context):

@@ -228,6 +228,15 @@ FILE_UPLOAD_TEMP_DIR = str(UPLOAD_DIR / "spool")
 # Django's check (files.E001) refuses a temp dir that does not exist, before anything that
 # could create it runs (migrate on a fresh machine): it exists from the moment settings load.
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+# Case photos, videos and recordings (served through the case API, scoped; never as static files).
+MEDIA_ROOT = Path(os.environ.get("CITYGRID_MEDIA_DIR", VAR_DIR / "media"))
+MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
+CASE_MEDIA_LIMITS = {
+    # kind: (content types, bytes)
+    "image": (("image/jpeg", "image/png", "image/webp"), 10 * 1024 * 1024),
+    "video": (("video/mp4", "video/quicktime"), 100 * 1024 * 1024),
+    "audio": (("audio/mpeg", "audio/mp4", "audio/amr", "audio/wav"), 10 * 1024 * 1024),
+}
 # Layer imports refuse coordinates outside the districts' extent (or CITY_CENTER ± 1°) widened
 # by this many degrees: catches a wrong CRS (metres read as degrees, swapped lat/lon).
 LAYER_IMPORT_MARGIN_DEG = float(os.environ.get("CITYGRID_LAYER_IMPORT_MARGIN_DEG", "1.0"))

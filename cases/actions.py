@@ -1,0 +1,646 @@
+"""The writes of the case workflow: every step is a ``do_*`` action taking the acting scope.
+
+Each transition locks the case row, checks that the caller sees the case (404 otherwise), that
+the version they acted on is current and that the workflow allows the action from the case's
+state (409 with the current state and version otherwise), and that the caller's position may
+take it (403); then it moves the state, starts the next stage's clock and appends an immutable
+`CaseEvent` — all in the action's transaction, with the operation log row. Nothing else writes
+`Case.state`.
+
+`at` (the time the action happens, default now) is for the server's own work — the demo's
+history is generated through these actions — and is never taken from an HTTP request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.gis.geos import Point
+from django.db import connection
+from django.utils import timezone
+
+from accounts import permissions as perms
+from accounts.models import Department
+from accounts.oplog import action
+from accounts.scoping import Scope
+from core.errors import BadInput, Conflict, Forbidden
+from data.models import Category
+from spatial.locate import Placement, locate
+from spatial.models import Component
+
+from . import deadlines, visibility, workflows
+from .models import Case, CaseEvent, CaseNumberCounter, CaseTask, Condition, Level, Source, State
+from .workflow import NO, YES, NoTransition
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """Who reported a case (for hotline and public cases): never shown to handling departments."""
+
+    name: str = ""
+    phone: str = ""
+    private: bool = False
+    callback_wanted: bool = False
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """What a report gives: the point is WGS84 (the API converts other CRSs first)."""
+
+    source: str
+    category: Category
+    description: str
+    lon: float
+    lat: float
+    level: str = Level.ROUTINE
+    urgent: bool = False
+    address: str = ""
+    component_code: str = ""
+    reporter: Reporter = Reporter()
+    custom_deadline: dt.datetime | None = None
+
+
+def _now(at: dt.datetime | None) -> dt.datetime:
+    return at or timezone.now()
+
+
+def _set_actor(scope: Scope) -> None:
+    """Names the actor for the field-history trigger for the rest of this transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('citygrid.actor', %s, true)", [scope.actor_name])
+
+
+def next_number(day: dt.date) -> str:
+    """The next task number (任务号) of a local day: ``YYYYMMDD`` and a 6-digit sequence."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {CaseNumberCounter._meta.db_table} (day, last) VALUES (%s, 1) "
+            "ON CONFLICT (day) DO UPDATE SET last = "
+            f"{CaseNumberCounter._meta.db_table}.last + 1 RETURNING last",
+            [day],
+        )
+        (sequence,) = cursor.fetchone()
+    return f"{day:%Y%m%d}{sequence:06d}"
+
+
+def _snapshot(case: Case, placement: Placement) -> None:
+    """Copies the placement into the case's snapshot columns."""
+    case.district_code = placement.district.code if placement.district else ""
+    case.district_name = placement.district.name if placement.district else ""
+    case.street_code = placement.street.code if placement.street else ""
+    case.street_name = placement.street.name if placement.street else ""
+    case.community_code = placement.community.code if placement.community else ""
+    case.community_name = placement.community.name if placement.community else ""
+    case.unit_grid_code = placement.unit_grid or ""
+    grid = placement.responsibility_grid
+    case.grid_code = grid.code if grid else ""
+    case.grid_name = grid.name if grid else ""
+    case.timing_zone = placement.timing_zone.kind if placement.timing_zone else ""
+    case.road_name = placement.road.name if placement.road else ""
+
+
+def _check_component(new: NewCase) -> None:
+    code = new.component_code
+    if not code:
+        return
+    if new.category.kind != Category.Kind.COMPONENT:
+        raise BadInput("only a component case names a component", field="component")
+    if len(code) != 16 or not code.isdigit():
+        raise BadInput("a component code has 16 digits", field="component")
+    component = Component.objects.filter(code=code).select_related("category").first()
+    if component is None:
+        raise BadInput(f"no component {code}", field="component")
+    if component.category_id != new.category.pk:
+        raise BadInput(
+            f"component {code} is a {component.category.name}, not a {new.category.name}",
+            field="component",
+        )
+
+
+def _event(
+    scope: Scope,
+    case: Case,
+    name: str,
+    source: str,
+    target: str,
+    at: dt.datetime,
+    opinion: str = "",
+    details: dict | None = None,
+) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case,
+        action=name,
+        from_state=source,
+        to_state=target,
+        actor=scope.user,
+        actor_name=scope.actor_name,
+        position=",".join(scope.position_names)[:256],
+        department_id=scope.department_id,
+        at=at,
+        opinion=opinion,
+        details=details or {},
+    )
+
+
+@action(
+    "cases.report",
+    permission=perms.CASES_REPORT,
+    details=lambda new, **_: {"category": new.category.code, "source": new.source},
+)
+def do_report_case(scope: Scope, new: NewCase, *, at: dt.datetime | None = None) -> Case:
+    """Creates a case (上报) at its point: placed with `locate`, the placement stored as a
+    snapshot, numbered, under the workflow its kind and source choose."""
+    at = _now(at)
+    if new.category.parent_id is None:
+        raise BadInput("report a minor class (4-digit code), not a major one", field="category")
+    if new.source not in Source.values:
+        raise BadInput(f"unknown source {new.source!r}", field="source")
+    _check_component(new)
+    placement = locate(new.lon, new.lat, at)
+    if placement.district is None:
+        raise BadInput("the point is outside the city", field="point")
+    definition = workflows.choose(new.category.kind, new.source)
+    if definition is None:
+        raise Conflict(f"no active workflow for {new.category.kind} cases from {new.source}")
+    _set_actor(scope)
+    local_day = timezone.localtime(at).date()
+    case = Case(
+        number=next_number(local_day),
+        source=new.source,
+        kind=new.category.kind,
+        category=new.category,
+        level=new.level,
+        urgent=new.urgent,
+        description=new.description,
+        address=new.address,
+        geom=Point(new.lon, new.lat, srid=4326),
+        component_code=new.component_code,
+        reporter_name=new.reporter.name,
+        reporter_phone=new.reporter.phone,
+        reporter_private=new.reporter.private,
+        callback_wanted=new.reporter.callback_wanted,
+        reported_by=scope.user,
+        reported_at=at,
+        workflow_id=definition.id,
+        state=State.REPORTED,
+        custom_deadline=new.custom_deadline,
+        stage_started_at=at,
+    )
+    _snapshot(case, placement)
+    deadlines.start_stage(case, definition, State.REPORTED, at)
+    case.save()
+    _event(scope, case, "report", "", State.REPORTED, at, details={"source": new.source})
+    return case
+
+
+# ---------------------------------------------------------------------------------------------
+# Transitions
+
+
+def _conflict(case: Case, message: str) -> Conflict:
+    return Conflict(
+        message,
+        current={"state": case.state, "version": case.version},
+    )
+
+
+def _begin(
+    scope: Scope,
+    case_id,
+    name: str,
+    version: int | None,
+    outcome: str = "",
+):
+    """Loads and locks the case, checks version, state and permission; gives the case, its
+    workflow definition and the transition to take."""
+    case = visibility.get_visible(scope, case_id, for_update=True)
+    definition = workflows.definition(case.workflow_id)
+    if version is None:
+        raise BadInput("give the version of the case you acted on", field="version")
+    if version != case.version:
+        raise _conflict(
+            case,
+            f"the case changed meanwhile: it is now version {case.version}, "
+            f"{State(case.state).label}",
+        )
+    try:
+        transition = definition.machine.step(case.state, name, outcome)
+    except NoTransition:
+        raise _conflict(
+            case, f"{name} cannot be taken while the case is {State(case.state).label}"
+        ) from None
+    if not scope.has_perm(transition.permission):
+        raise Forbidden(f"your position may not {name} cases")
+    _set_actor(scope)
+    return case, definition, transition
+
+
+def _finish(
+    scope: Scope,
+    case: Case,
+    definition,
+    transition,
+    at: dt.datetime,
+    opinion: str,
+    details: dict | None = None,
+) -> Case:
+    source = case.state
+    case.state = transition.target
+    deadlines.start_stage(case, definition, transition.target, at)
+    if transition.target == State.CLOSED:
+        case.closed_at = at
+    case.version += 1
+    case.save()
+    _event(scope, case, transition.action, source, transition.target, at, opinion, details)
+    return case
+
+
+def _target(case_id, *args, **kwargs) -> str:
+    return str(case_id)
+
+
+def _simple(name: str, verb: str, doc: str, needs_opinion: bool = False):
+    """Makes the action for a transition that needs only an opinion (a reason, for refusals)."""
+
+    @action(verb, permission=None, target=_target)
+    def run(
+        scope: Scope,
+        case_id,
+        *,
+        version: int | None,
+        opinion: str = "",
+        at: dt.datetime | None = None,
+    ) -> Case:
+        at = _now(at)
+        case, definition, transition = _begin(scope, case_id, name, version)
+        if needs_opinion:
+            _require_opinion(opinion, name.replace("_", " "))
+        return _finish(scope, case, definition, transition, at, opinion)
+
+    run.__doc__ = doc
+    run.__name__ = f"do_{name}_case"
+    return run
+
+
+do_accept_case = _simple("accept", "cases.accept", "Accepts a reported case (受理).")
+do_not_accept_case = _simple(
+    "not_accept", "cases.not_accept", "Refuses a report (不予受理), with the reason.", True
+)
+do_restore_case = _simple("restore", "cases.restore", "Restores a refused report (恢复).")
+do_not_register_case = _simple(
+    "not_register", "cases.not_register", "Declines to register a case (不予立案).", True
+)
+
+
+def _require_opinion(opinion: str, what: str) -> None:
+    if not opinion.strip():
+        raise BadInput(f"{what} needs an opinion", field="opinion")
+
+
+def _condition(case: Case, condition_id, kind: str) -> Condition:
+    if condition_id in (None, ""):
+        raise BadInput(
+            f"choose a {kind} condition of class {case.category.code}", field="condition"
+        )
+    found = Condition.objects.filter(
+        pk=condition_id if str(condition_id).isdigit() else -1,
+        category_id=case.category_id,
+        kind=kind,
+        active=True,
+    ).first()
+    if found is None:
+        raise BadInput(
+            f"{condition_id} is not a {kind} condition of class {case.category.code}",
+            field="condition",
+        )
+    return found
+
+
+def _inspector(user_id, field: str):
+    """The active user with the inspector permission named by `user_id`."""
+    user = (
+        get_user_model().objects.filter(pk=user_id, is_active=True).first()
+        if str(user_id).isdigit()
+        else None
+    )
+    if user is None:
+        raise BadInput(f"no active user {user_id}", field=field)
+    from accounts.scoping import scope_for_user
+
+    if not scope_for_user(user).has_perm(perms.CASES_REPORT):
+        raise BadInput(f"{user.get_username()} is not an inspector", field=field)
+    return user
+
+
+def _default_inspector(case: Case, kind: str):
+    """The reporting inspector for a check; else an inspector whose area holds the case."""
+    if kind == CaseTask.Kind.CHECK and case.reported_by_id and case.source == Source.INSPECTOR:
+        return case.reported_by
+    from accounts.models import Person
+
+    person = (
+        Person.objects.filter(
+            user__is_active=True,
+            positions__permissions__contains=[perms.CASES_REPORT],
+            area_geom__intersects=case.geom,
+        )
+        .exclude(positions__permissions__contains=[perms.CASES_ACCEPT])
+        .select_related("user")
+        .order_by("pk")
+        .first()
+    )
+    if person is None:
+        raise BadInput("no inspector covers the case's point: name one", field="inspector")
+    return person.user
+
+
+def _request_task(kind: str, name: str, verb: str, doc: str):
+    @action(verb, permission=None, target=_target)
+    def run(
+        scope: Scope,
+        case_id,
+        *,
+        version: int | None,
+        inspector=None,
+        opinion: str = "",
+        at: dt.datetime | None = None,
+    ) -> Case:
+        at = _now(at)
+        case, definition, transition = _begin(scope, case_id, name, version)
+        user = (
+            _default_inspector(case, kind)
+            if inspector in (None, "")
+            else _inspector(inspector, "inspector")
+        )
+        CaseTask.objects.create(case=case, kind=kind, assignee=user, created_at=at)
+        return _finish(
+            scope,
+            case,
+            definition,
+            transition,
+            at,
+            opinion,
+            {"inspector": user.get_username(), "inspector_id": user.pk},
+        )
+
+    run.__doc__ = doc
+    run.__name__ = f"do_{name}_case"
+    return run
+
+
+do_request_verify_case = _request_task(
+    CaseTask.Kind.VERIFY,
+    "request_verify",
+    "cases.request_verify",
+    "Sends a verification task (核实) to an inspector (default: one covering the point).",
+)
+do_request_check_case = _request_task(
+    CaseTask.Kind.CHECK,
+    "request_check",
+    "cases.request_check",
+    "Sends a check task (核查) to the reporting inspector or one covering the point.",
+)
+
+
+def _answer_task(kind: str, name: str, verb: str, doc: str):
+    @action(verb, permission=None, target=_target)
+    def run(
+        scope: Scope,
+        case_id,
+        *,
+        version: int | None,
+        result: bool | None,
+        opinion: str = "",
+        at: dt.datetime | None = None,
+    ) -> Case:
+        at = _now(at)
+        if result is None:
+            field = "valid" if kind == CaseTask.Kind.VERIFY else "passed"
+            raise BadInput(f"say whether the case is {field} (true or false)", field=field)
+        case, definition, transition = _begin(scope, case_id, name, version, YES if result else NO)
+        task = (
+            CaseTask.objects.filter(case=case, kind=kind, done_at__isnull=True)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if task is None or (scope.user is None or task.assignee_id != scope.user.pk):
+            if not scope.sees_everything:
+                raise Forbidden(f"the {kind} task of this case is someone else's")
+        if task is not None:
+            task.done_at, task.result = at, result
+            task.save(update_fields=["done_at", "result"])
+        if kind == CaseTask.Kind.CHECK:
+            case.check_passed = result
+        return _finish(scope, case, definition, transition, at, opinion, {"result": result})
+
+    run.__doc__ = doc
+    run.__name__ = f"do_{name}_case"
+    return run
+
+
+do_verify_case = _answer_task(
+    CaseTask.Kind.VERIFY, "verify", "cases.verify", "Answers a verification task (核实)."
+)
+do_check_case = _answer_task(
+    CaseTask.Kind.CHECK, "check", "cases.check", "Answers a check task (核查)."
+)
+
+
+@action("cases.register", permission=None, target=_target)
+def do_register_case(
+    scope: Scope,
+    case_id,
+    *,
+    version: int | None,
+    condition=None,
+    opinion: str = "",
+    level: str | None = None,
+    at: dt.datetime | None = None,
+) -> Case:
+    """Registers a case (立案) under one of its class's registration conditions, which sets
+    the handling time limit."""
+    at = _now(at)
+    case, definition, transition = _begin(scope, case_id, "register", version)
+    case.register_condition = _condition(case, condition, Condition.Kind.REGISTER)
+    if level:
+        if level not in Level.values:
+            raise BadInput(f"unknown level {level!r}", field="level")
+        case.level = level
+    return _finish(
+        scope, case, definition, transition, at, opinion, {"condition": case.register_condition_id}
+    )
+
+
+@action("cases.dispatch", permission=None, target=_target)
+def do_dispatch_case(
+    scope: Scope,
+    case_id,
+    *,
+    version: int | None,
+    department=None,
+    opinion: str = "",
+    at: dt.datetime | None = None,
+) -> Case:
+    """Dispatches a case (派遣) to a handling department: the one given, else the one the
+    responsibility manual recommends for the class and area."""
+    at = _now(at)
+    case, definition, transition = _begin(scope, case_id, "dispatch", version)
+    if department in (None, ""):
+        chosen = deadlines.recommended_department(case)
+        if chosen is None:
+            raise BadInput(
+                f"the manual names no department for class {case.category.code} here: choose one",
+                field="department",
+            )
+    else:
+        chosen = Department.objects.filter(
+            code=str(department), kind=Department.Kind.HANDLING, active=True
+        ).first()
+        if chosen is None:
+            raise BadInput(f"no handling department {department}", field="department")
+    case.department = chosen
+    return _finish(scope, case, definition, transition, at, opinion, {"department": chosen.code})
+
+
+@action("cases.feedback", permission=None, target=_target)
+def do_feedback_case(
+    scope: Scope,
+    case_id,
+    *,
+    version: int | None,
+    opinion: str = "",
+    at: dt.datetime | None = None,
+) -> Case:
+    """Reports the handling done (处置反馈): the department's opinion, with the photos
+    uploaded to the handling stage."""
+    at = _now(at)
+    case, definition, transition = _begin(scope, case_id, "feedback", version)
+    if not scope.sees_everything and scope.department_id != case.department_id:
+        raise Forbidden("the case is dispatched to another department")
+    _require_opinion(opinion, "handling feedback")
+    return _finish(scope, case, definition, transition, at, opinion)
+
+
+@action("cases.close", permission=None, target=_target)
+def do_close_case(
+    scope: Scope,
+    case_id,
+    *,
+    version: int | None,
+    condition=None,
+    opinion: str = "",
+    at: dt.datetime | None = None,
+) -> Case:
+    """Closes a case (结案) whose check passed, under one of its class's closure conditions
+    (optional when the class has none)."""
+    at = _now(at)
+    case, definition, transition = _begin(scope, case_id, "close", version)
+    if case.check_passed is not True:
+        raise _conflict(case, "the check failed: send the case back for rework")
+    has_conditions = Condition.objects.filter(
+        category_id=case.category_id, kind=Condition.Kind.CLOSE, active=True
+    ).exists()
+    if has_conditions or condition not in (None, ""):
+        case.close_condition = _condition(case, condition, Condition.Kind.CLOSE)
+    return _finish(scope, case, definition, transition, at, opinion)
+
+
+@action("cases.rework", permission=None, target=_target)
+def do_rework_case(
+    scope: Scope,
+    case_id,
+    *,
+    version: int | None,
+    opinion: str = "",
+    at: dt.datetime | None = None,
+) -> Case:
+    """Sends a case back to the same department for rework (返工)."""
+    at = _now(at)
+    case, definition, transition = _begin(scope, case_id, "rework", version)
+    _require_opinion(opinion, "rework")
+    case.rework_count += 1
+    case.check_passed = None
+    return _finish(scope, case, definition, transition, at, opinion)
+
+
+TRANSITIONS = {
+    "accept": do_accept_case,
+    "not_accept": do_not_accept_case,
+    "restore": do_restore_case,
+    "request_verify": do_request_verify_case,
+    "verify": do_verify_case,
+    "register": do_register_case,
+    "not_register": do_not_register_case,
+    "dispatch": do_dispatch_case,
+    "feedback": do_feedback_case,
+    "request_check": do_request_check_case,
+    "check": do_check_case,
+    "close": do_close_case,
+    "rework": do_rework_case,
+}
+
+
+def allowed_actions(
+    scope: Scope, case: Case, open_tasks: set[tuple[int, str]] | None = None
+) -> list[str]:
+    """The actions the caller may take on `case` now (its workflow, state and the guards that
+    need the case: the task's assignee, the handling department, a passed check).
+    `open_tasks` holds (case id, kind) of the caller's open tasks when a page is known."""
+    if scope.is_anonymous:
+        return []
+    definition = workflows.definition(case.workflow_id)
+    names = definition.machine.allowed(case.state, scope.permissions)
+    if scope.sees_everything:
+        return [n for n in names if n != "close" or case.check_passed is True]
+    if open_tasks is None and ("verify" in names or "check" in names):
+        open_tasks = set(
+            CaseTask.objects.filter(
+                case=case, assignee_id=scope.user.pk, done_at__isnull=True
+            ).values_list("case_id", "kind")
+        )
+    kept = []
+    for name in names:
+        if name == "verify" and (case.pk, CaseTask.Kind.VERIFY) not in (open_tasks or set()):
+            continue
+        if name == "check" and (case.pk, CaseTask.Kind.CHECK) not in (open_tasks or set()):
+            continue
+        if name == "feedback" and scope.department_id != case.department_id:
+            continue
+        if name == "close" and case.check_passed is not True:
+            continue
+        kept.append(name)
+    return kept
+
+
+@action(
+    "cases.attach",
+    permission=None,
+    target=lambda case, *a, **k: case.number,
+    details=lambda case, stage, upload, content_type, **k: {
+        "stage": stage,
+        "type": content_type,
+        "size": upload.size,
+    },
+)
+def do_attach_media(scope: Scope, case: Case, stage: str, upload, content_type: str, *, at=None):
+    """Stores an uploaded photo, video or recording on a case's stage (the API has checked the
+    type, the size and that the caller may attach to this stage)."""
+    from .models import CaseMedia
+
+    media = CaseMedia(
+        case=case,
+        stage=stage,
+        name=(upload.name or "")[:128],
+        content_type=content_type,
+        size=upload.size,
+        uploaded_by=scope.user,
+        uploaded_at=_now(at),
+    )
+    extension = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}.get(
+        content_type, ""
+    )
+    media.file.save(f"{case.number}{extension}", upload, save=False)
+    media.save()
+    return media

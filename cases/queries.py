@@ -1,0 +1,231 @@
+"""Reading cases: the boxes (案件箱) of a position, the filtered list, the history.
+
+Every query starts from `visibility.visible_cases(scope)`, so the caller's areas and
+department are in the SQL of each list, count and page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib.gis.geos import Polygon
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from accounts import permissions as perms
+from accounts.scoping import Scope
+from core import params
+from core.errors import BadInput
+
+from . import visibility
+from .models import Case, CaseTask, DeadlineState, Source, State
+
+S = State
+OPEN_STATES = [
+    s for s in State.values if s not in (S.NOT_ACCEPTED, S.INVALID, S.NOT_REGISTERED, S.CLOSED)
+]
+
+
+@dataclass(frozen=True)
+class Box:
+    """A case box (案件箱): a named filter shown to positions holding one of `permissions`
+    (empty: everyone who reads cases)."""
+
+    key: str
+    title: str
+    permissions: frozenset[str]
+
+    def condition(self, scope: Scope, now: dt.datetime) -> Q:
+        user_id = scope.user.pk if scope.user is not None else None
+        start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        rules = {
+            "to_accept": Q(state=S.REPORTED),
+            "to_verify": Q(state__in=[S.TO_VERIFY, S.VERIFYING]),
+            "to_register": Q(state=S.TO_REGISTER),
+            "to_dispatch": Q(state=S.TO_DISPATCH),
+            "handling": Q(state=S.HANDLING),
+            "to_check": Q(state__in=[S.TO_CHECK, S.CHECKING]),
+            "to_close": Q(state=S.TO_CLOSE),
+            "my_tasks": Q(
+                Exists(
+                    CaseTask.objects.filter(
+                        case=OuterRef("pk"), assignee_id=user_id, done_at__isnull=True
+                    )
+                )
+            ),
+            "my_reports": Q(reported_by_id=user_id, state__in=OPEN_STATES),
+            "warning": Q(deadline_state=DeadlineState.WARNING, state__in=OPEN_STATES),
+            "overdue": Q(deadline_state=DeadlineState.OVERDUE, state__in=OPEN_STATES),
+            "closed_today": Q(state=S.CLOSED, closed_at__gte=start_of_day),
+        }
+        return rules[self.key]
+
+
+def _p(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+BOXES = [
+    Box("to_accept", "待受理", _p(perms.CASES_ACCEPT)),
+    Box("to_verify", "待核实", _p(perms.CASES_ACCEPT)),
+    Box("to_register", "待立案", _p(perms.CASES_REGISTER)),
+    Box("to_dispatch", "待派遣", _p(perms.CASES_DISPATCH)),
+    Box("handling", "处置中", _p(perms.CASES_HANDLE, perms.CASES_DISPATCH, perms.CASES_SUPERVISE)),
+    Box("to_check", "待核查", _p(perms.CASES_ACCEPT)),
+    Box("to_close", "待结案", _p(perms.CASES_REGISTER)),
+    Box("my_tasks", "我的任务", _p(perms.CASES_REPORT)),
+    Box("my_reports", "我的上报", _p(perms.CASES_REPORT)),
+    Box("warning", "预警", _p()),
+    Box("overdue", "超期", _p()),
+    Box("closed_today", "今日结案", _p()),
+]
+BOX_KEYS = {b.key: b for b in BOXES}
+
+
+def boxes_for(scope: Scope) -> list[Box]:
+    """The boxes the caller's positions show."""
+    if scope.sees_everything:
+        return [b for b in BOXES if not b.key.startswith("my_")]
+    return [b for b in BOXES if not b.permissions or b.permissions & scope.permissions]
+
+
+def box_counts(scope: Scope, now: dt.datetime | None = None) -> list[dict]:
+    """One count per box, in one query over the caller's visible cases."""
+    now = now or timezone.now()
+    boxes = boxes_for(scope)
+    if not boxes:
+        return []
+    recent = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    cases = visibility.visible_cases(scope).filter(
+        Q(state__in=OPEN_STATES) | Q(state=S.CLOSED, closed_at__gte=recent)
+    )
+    counts = cases.aggregate(**{b.key: Count("pk", filter=b.condition(scope, now)) for b in boxes})
+    return [{"key": b.key, "title": b.title, "count": counts[b.key]} for b in boxes]
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """The query parameters of a case list (and of its tiles and exports)."""
+
+    box: str | None = None
+    states: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    category: str | None = None
+    kind: str | None = None
+    area: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    deadline_state: str | None = None
+    q: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    department: str | None = None
+
+    @classmethod
+    def from_query(cls, query) -> CaseFilter:
+        states = tuple(params.names(query, "state", []))
+        for s in states:
+            if s not in State.values:
+                raise BadInput(f"unknown state {s!r}", field="state")
+        sources = tuple(params.names(query, "source", []))
+        for s in sources:
+            if s not in Source.values:
+                raise BadInput(f"unknown source {s!r}", field="source")
+        box = params.choice(query, "box", list(BOX_KEYS), None)
+        category = params.text(query, "category", None)
+        if category is not None and not (category.isdigit() and len(category) in (2, 4)):
+            raise BadInput("category is a 2- or 4-digit class code", field="category")
+        area = params.text(query, "area", None)
+        if area is not None and not (area.isdigit() and len(area) in (6, 9, 12)):
+            raise BadInput("area is a 6-, 9- or 12-digit admin area code", field="area")
+        bbox = params.bbox(query, "bbox", None)
+        since = params.instant(query, "since", None)
+        until = params.instant(query, "until", None)
+        if since and until and until < since:
+            raise BadInput("until comes before since", field="until")
+        return cls(
+            box=box,
+            states=states,
+            sources=sources,
+            category=category,
+            kind=params.choice(query, "kind", ["component", "event"], None),
+            area=area,
+            bbox=tuple(bbox) if bbox else None,
+            deadline_state=params.choice(query, "deadline_state", DeadlineState.values, None),
+            q=params.text(query, "q", None),
+            since=since,
+            until=until,
+            department=params.text(query, "department", None),
+        )
+
+    def apply(self, scope: Scope, cases: QuerySet) -> QuerySet:
+        if self.box:
+            box = BOX_KEYS[self.box]
+            if box not in boxes_for(scope):
+                raise BadInput(f"your position has no box {self.box!r}", field="box")
+            cases = cases.filter(box.condition(scope, timezone.now()))
+        if self.states:
+            cases = cases.filter(state__in=self.states)
+        if self.sources:
+            cases = cases.filter(source__in=self.sources)
+        if self.kind:
+            cases = cases.filter(kind=self.kind)
+        if self.category:
+            field = "category__code" if len(self.category) == 4 else "category__parent__code"
+            cases = cases.filter(**{field: self.category})
+        if self.area:
+            field = {6: "district_code", 9: "street_code", 12: "community_code"}[len(self.area)]
+            cases = cases.filter(**{field: self.area})
+        if self.bbox:
+            cases = cases.filter(geom__intersects=Polygon.from_bbox(self.bbox))
+        if self.deadline_state:
+            cases = cases.filter(deadline_state=self.deadline_state)
+        if self.since:
+            cases = cases.filter(reported_at__gte=self.since)
+        if self.until:
+            cases = cases.filter(reported_at__lt=self.until)
+        if self.department:
+            cases = cases.filter(department__code=self.department)
+        if self.q:
+            text = self.q.strip()
+            if text.isdigit() and len(text) >= 8:
+                cases = cases.filter(number__startswith=text)
+            else:
+                cases = cases.filter(Q(description__icontains=text) | Q(address__icontains=text))
+        return cases
+
+
+def case_list(scope: Scope, chosen: CaseFilter) -> QuerySet:
+    """The caller's cases matching `chosen`, newest first."""
+    cases = chosen.apply(scope, visibility.visible_cases(scope))
+    return cases.select_related("category__parent", "department").order_by("-reported_at", "-pk")
+
+
+def open_tasks_of(scope: Scope, case_ids: list[int]) -> set[tuple[int, str]]:
+    """(case id, task kind) of the caller's open tasks among `case_ids`: one query for a page."""
+    if scope.user is None or not case_ids:
+        return set()
+    return set(
+        CaseTask.objects.filter(
+            case_id__in=case_ids, assignee_id=scope.user.pk, done_at__isnull=True
+        ).values_list("case_id", "kind")
+    )
+
+
+def history(case: Case) -> list[dict]:
+    """The case's events, oldest first (办理经过)."""
+    rows = case.events.select_related("department").order_by("at", "pk")
+    return [
+        {
+            "action": e.action,
+            "from": e.from_state,
+            "to": e.to_state,
+            "actor": e.actor_name,
+            "position": e.position,
+            "department": e.department.name if e.department_id else None,
+            "at": timezone.localtime(e.at).isoformat(),
+            "opinion": e.opinion,
+            "details": e.details,
+        }
+        for e in rows
+    ]
