@@ -644,3 +644,25 @@ def do_attach_media(scope: Scope, case: Case, stage: str, upload, content_type: 
     media.file.save(f"{case.number}{extension}", upload, save=False)
     media.save()
     return media
+
+
+@action(
+    "cases.deadlines",
+    permission=perms.SYSTEM_ADMIN,
+    details=lambda now=None, **_: {"now": str(now)},
+)
+def do_refresh_deadline_states(scope: Scope, now: dt.datetime | None = None) -> list:
+    """Moves the cases whose warning or deadline time has come to ``warning`` or ``overdue``
+    (run by beat every minute, as the system actor) and publishes the changes on ``cases``."""
+    from core import events
+
+    changed = deadlines.refresh_deadline_states(_now(now))
+    if changed:
+        events.publish(
+            "cases",
+            {
+                "type": "cases.deadline_state",
+                "cases": [{"id": i, "number": n, "deadline_state": s} for i, n, s in changed],
+            },
+        )
+    return changed

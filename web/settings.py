@@ -181,6 +181,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a long import does not hold back queued
 CELERY_BEAT_SCHEDULE = {
     # Jobs whose worker died or whose task was never sent (see core.jobs).
     "reap-jobs": {"task": "core.reap_jobs", "schedule": 30.0},
+    # Cases whose warning time or deadline has come (cases.deadlines).
+    "refresh-case-deadlines": {"task": "cases.refresh_deadlines", "schedule": 60.0},
     # Extents and counts shown in the layer list, kept true after bulk SQL edits of the tables.
     "refresh-layer-stats": {
         "task": "spatial.refresh_layers",
@@ -290,7 +292,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "REDOC_DIST": "SIDECAR",  # Redoc from drf-spectacular-sidecar's static files, not a CDN
-    "ENUM_NAME_OVERRIDES": {"DepartmentKindEnum": "accounts.models.Department.Kind"},
+    "ENUM_NAME_OVERRIDES": {
+        "DepartmentKindEnum": "accounts.models.Department.Kind",
+        "CategoryKindEnum": "data.models.Category.Kind",
+        "CaseLevelEnum": "cases.models.Level",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "web.openapi.add_error_responses",

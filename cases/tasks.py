@@ -1,0 +1,36 @@
+"""Celery tasks of the cases package: the deadline-state refresh beat runs every minute."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import connection
+from django.utils import timezone
+
+from core.context import Origin, origin
+
+DUE_SQL = """
+SELECT EXISTS (
+    SELECT 1 FROM cases_case
+    WHERE deadline_state IN ('normal', 'warning') AND deadline IS NOT NULL
+      AND (%(now)s >= deadline OR (deadline_state = 'normal' AND %(now)s >= warning_at))
+)
+"""
+
+
+@shared_task(name="cases.refresh_deadlines")
+def refresh_deadlines() -> dict:
+    """Marks warnings and overdue cases as the system actor ``beat``; a minute in which no
+    case's time came writes nothing (and logs nothing)."""
+    from accounts.scoping import system_scope
+
+    from .actions import do_refresh_deadline_states
+
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(DUE_SQL, {"now": now})
+        (due,) = cursor.fetchone()
+    if not due:
+        return {"changed": 0}
+    with origin(Origin(via="task")):
+        changed = do_refresh_deadline_states(system_scope("beat"), now)
+    return {"changed": len(changed)}
