@@ -666,3 +666,93 @@ def do_refresh_deadline_states(scope: Scope, now: dt.datetime | None = None) -> 
             },
         )
     return changed
+
+
+# ---------------------------------------------------------------------------------------------
+# Edits outside transitions: each recorded by the field-history trigger and an event.
+
+_EDITABLE = ("description", "address", "level", "urgent", "component_code", "custom_deadline")
+_EDITABLE_STATES = {
+    s for s in State.values if s not in (State.CLOSED, State.INVALID, State.NOT_REGISTERED)
+}
+
+
+def _begin_edit(scope: Scope, case_id, version: int | None, what: str) -> Case:
+    case = visibility.get_visible(scope, case_id, for_update=True)
+    if version is None:
+        raise BadInput("give the version of the case you edited", field="version")
+    if version != case.version:
+        raise _conflict(case, f"the case changed meanwhile: it is now version {case.version}")
+    if case.state not in _EDITABLE_STATES:
+        raise _conflict(case, f"a {case.get_state_display()} case is not edited")
+    if not (scope.has_perm(perms.CASES_ACCEPT) or scope.has_perm(perms.CASES_REGISTER)):
+        raise Forbidden(f"your position may not {what}")
+    _set_actor(scope)
+    return case
+
+
+@action("cases.edit", permission=None, target=_target, details=lambda *a, changes, **k: changes)
+def do_edit_case(
+    scope: Scope, case_id, *, version: int | None, changes: dict, at: dt.datetime | None = None
+) -> Case:
+    """Edits a case's fields (description, address, level, urgency, component, custom
+    deadline) outside a transition; the trigger records each old and new value."""
+    at = _now(at)
+    case = _begin_edit(scope, case_id, version, "edit cases")
+    unknown = set(changes) - set(_EDITABLE)
+    if unknown:
+        raise BadInput(f"{sorted(unknown)[0]} is not editable", field=sorted(unknown)[0])
+    for name, value in changes.items():
+        setattr(case, name, value)
+    if "custom_deadline" in changes and case.state == State.HANDLING:
+        definition = workflows.definition(case.workflow_id)
+        started = case.stage_started_at
+        deadlines.start_stage(case, definition, State.HANDLING, started)
+        case.deadline_state = deadlines.state_at(case, at)
+    case.version += 1
+    case.save()
+    _event(scope, case, "edit", case.state, case.state, at, details={"fields": sorted(changes)})
+    return case
+
+
+@action("cases.correct_placement", permission=None, target=_target)
+def do_correct_placement(
+    scope: Scope,
+    case_id,
+    *,
+    version: int | None,
+    lon: float,
+    lat: float,
+    opinion: str = "",
+    at: dt.datetime | None = None,
+) -> Case:
+    """Moves a case to its right point and takes a new placement snapshot (立案修正): the
+    responsible district, street, community and grids follow; old and new are in the event."""
+    at = _now(at)
+    case = _begin_edit(scope, case_id, version, "correct a case's placement")
+    _require_opinion(opinion, "a placement correction")
+    placement = locate(lon, lat, at)
+    if placement.district is None:
+        raise BadInput("the point is outside the city", field="point")
+    before = {
+        "street": case.street_code,
+        "grid": case.unit_grid_code,
+        "lon": case.geom.x,
+        "lat": case.geom.y,
+    }
+    case.geom = Point(lon, lat, srid=4326)
+    _snapshot(case, placement)
+    case.version += 1
+    case.save()
+    after = {"street": case.street_code, "grid": case.unit_grid_code, "lon": lon, "lat": lat}
+    _event(
+        scope,
+        case,
+        "correct_placement",
+        case.state,
+        case.state,
+        at,
+        opinion,
+        {"before": before, "after": after},
+    )
+    return case

@@ -32,9 +32,11 @@ from .models import Case, CaseMedia, CaseTask, State
 from .serializers import (
     ActionInputSerializer,
     BoxesSerializer,
+    CaseEditSerializer,
     CaseInputSerializer,
     CaseSerializer,
     HistorySerializer,
+    PlacementCorrectionSerializer,
     case_json,
 )
 
@@ -188,6 +190,46 @@ class CaseView(APIView):
     def get(self, request: Request, case_id: int) -> Response:
         scope = _reader(request)
         return Response(render_case(scope, _fresh(scope, case_id)))
+
+    @extend_schema(
+        operation_id="cases_edit",
+        tags=[TAG],
+        summary="Edit a case's fields outside a transition (recorded with old and new values)",
+        request=CaseEditSerializer,
+        responses={200: CaseSerializer, 404: ErrorSerializer, 409: ErrorSerializer, **ERRORS},
+    )
+    def patch(self, request: Request, case_id: int) -> Response:
+        scope = _reader(request)
+        body = CaseEditSerializer(data=request.data)
+        if not body.is_valid():
+            raise BadInput.from_serializer_errors(body.errors)
+        changes = dict(body.validated_data)
+        version = changes.pop("version")
+        if not changes:
+            raise BadInput("nothing to change", field="description")
+        case = actions.do_edit_case(scope, case_id, version=version, changes=changes)
+        return Response(render_case(scope, _fresh(scope, case.pk)))
+
+
+class CasePlacementView(APIView):
+    @extend_schema(
+        operation_id="cases_correct_placement",
+        tags=[TAG],
+        summary="Correct a case's point and responsible area (立案修正)",
+        request=PlacementCorrectionSerializer,
+        responses={200: CaseSerializer, 404: ErrorSerializer, 409: ErrorSerializer, **ERRORS},
+    )
+    def post(self, request: Request, case_id: int) -> Response:
+        scope = _reader(request)
+        body = PlacementCorrectionSerializer(data=request.data)
+        if not body.is_valid():
+            raise BadInput.from_serializer_errors(body.errors)
+        data = body.validated_data
+        lon, lat = crs_module.to_wgs84(data["lon"], data["lat"], crs_module.parse_crs(data["crs"]))
+        case = actions.do_correct_placement(
+            scope, case_id, version=data["version"], lon=lon, lat=lat, opinion=data["opinion"]
+        )
+        return Response(render_case(scope, _fresh(scope, case.pk)))
 
 
 class CaseActionView(APIView):

@@ -68,6 +68,27 @@ class ActionInputSerializer(JsonTypes, serializers.Serializer):
     level = serializers.ChoiceField(choices=Level.choices, required=False, allow_null=True)
 
 
+class CaseEditSerializer(JsonTypes, serializers.Serializer):
+    """An edit of a case's fields outside a transition (each change is recorded)."""
+
+    version = serializers.IntegerField(min_value=1)
+    description = serializers.CharField(max_length=4000, required=False)
+    address = serializers.CharField(max_length=256, required=False, allow_blank=True)
+    level = serializers.ChoiceField(choices=Level.choices, required=False)
+    urgent = serializers.BooleanField(required=False)
+    custom_deadline = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class PlacementCorrectionSerializer(JsonTypes, serializers.Serializer):
+    """A placement correction (立案修正): the right point and why."""
+
+    version = serializers.IntegerField(min_value=1)
+    lon = serializers.FloatField()
+    lat = serializers.FloatField()
+    crs = serializers.CharField(max_length=32, required=False, default="EPSG:4326")
+    opinion = serializers.CharField(max_length=2000)
+
+
 class CategoryRefSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()

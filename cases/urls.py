@@ -10,6 +10,7 @@ urlpatterns = [
     path("cases", api.CasesView.as_view(), name="cases"),
     path("cases/boxes", api.CaseBoxesView.as_view(), name="case-boxes"),
     path("cases/<int:case_id>", api.CaseView.as_view(), name="case"),
+    path("cases/<int:case_id>/placement", api.CasePlacementView.as_view(), name="case-placement"),
     path("cases/<int:case_id>/history", api.CaseHistoryView.as_view(), name="case-history"),
     path(
         "cases/<int:case_id>/actions/<str:name>",
