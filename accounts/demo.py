@@ -57,6 +57,16 @@ HANDLING = [
     ("jiaotong", "交通委员会"),
     ("shuiwu", "水务局"),
     ("gongdian", "供电公司"),
+    ("chengguan", "城市管理综合执法局"),
+    ("zhujian", "住房和城乡建设委员会"),
+    ("ranqi", "燃气集团"),
+    ("reli", "热力集团"),
+    ("yingji", "应急管理局"),
+    ("tongxin", "通信管理局"),
+    ("xiaofang", "消防救援支队"),
+    ("youzheng", "邮政公司"),
+    ("renfang", "人民防空办公室"),
+    ("gongan", "公安分局"),
 ]
 
 # username, display name, position key

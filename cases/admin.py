@@ -4,7 +4,15 @@ from django import forms
 from django.contrib import admin
 
 from cases.calendar import Season, parse_periods
-from cases.models import CalendarDay, SeasonalHours, WorkCalendar
+from cases.models import (
+    CalendarDay,
+    Condition,
+    ManualEntry,
+    SeasonalHours,
+    TimeLimit,
+    WorkCalendar,
+)
+from data.models import Category
 
 # --- the work calendar (工作日历) -----------------------------------------------------------
 
@@ -91,3 +99,51 @@ class CalendarDayAdmin(admin.ModelAdmin):
     list_display = ["calendar", "date", "working", "periods", "note"]
     list_filter = ["calendar", "working"]
     date_hierarchy = "date"
+
+
+# --- conditions, time limits and the manual (立案结案条件, 小类计时, 事项指挥手册) ---------------
+
+
+class TimeLimitInline(admin.TabularInline):
+    model = TimeLimit
+    extra = 0
+
+
+class ConditionInline(admin.TabularInline):
+    model = Condition
+    extra = 0
+    fields = ["kind", "code", "text", "sort_order", "active"]
+    show_change_link = True
+
+
+@admin.register(Condition)
+class ConditionAdmin(admin.ModelAdmin):
+    list_display = ["category", "kind", "code", "text", "sort_order", "active"]
+    list_filter = ["kind", "active", "category__kind"]
+    search_fields = ["category__code", "category__name", "code", "text"]
+    list_select_related = ["category"]
+    raw_id_fields = ["category"]
+    inlines = [TimeLimitInline]
+
+
+@admin.register(ManualEntry)
+class ManualEntryAdmin(admin.ModelAdmin):
+    list_display = ["category", "area", "department", "limit_amount", "limit_unit"]
+    list_filter = ["category__kind", "department"]
+    search_fields = ["category__code", "category__name", "department__name"]
+    list_select_related = ["category", "area", "department"]
+    raw_id_fields = ["category", "area"]
+    filter_horizontal = ["assisting"]
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    """The code tables' classes with their conditions. Names, departments and limits come
+    from `data/code_tables/` after every migrate: edit the files for those."""
+
+    list_display = ["kind", "code", "name", "parent", "default_department", "handling_limit_hours"]
+    list_filter = ["kind"]
+    search_fields = ["code", "name"]
+    list_select_related = ["parent"]
+    raw_id_fields = ["parent"]
+    inlines = [ConditionInline]

@@ -5,22 +5,15 @@ Defaults, loaded after every migrate by `load_case_defaults` (idempotent, it onl
 missing, so edits made in the admin survive the next migrate):
 
 - Conditions: `cases/defaults/conditions.csv`, one to three registration conditions and one or
-  more closure conditions per minor class, upserted by (class, kind, code) — added when
-  missing, never overwritten.
-- Time limits of the handling stage (处置时限), for every registration condition that has no
-  limit rows yet, in working hours, from the class's `handling_limit_hours` H:
-
-  ============  ===============  ==============================
-  timing zone   any level        serious (严重) or major (重大)
-  ============  ===============  ==============================
-  any (blank)   H                H / 2
-  core 核心区域  0.75 H (tighter) 0.75 H / 2
-  general 一般   H                H / 2
-  outer 外围区域 1.5 H            1.5 H / 2
-  ============  ===============  ==============================
-
-  Each amount is rounded up to the half hour, at least half an hour (``ZONE_FACTORS``,
-  ``LEVEL_FACTORS``). Routine and general levels use the "any level" rows.
+  more closure conditions per minor class, keyed by (class, kind, code); a row's
+  `category_name` must match the code table.
+- Time limits of the handling stage (处置时限), in working hours, for every registration
+  condition that has no limit rows yet, from the class's `handling_limit_hours` H. Timing
+  zones: core (核心区域) 0.75 H, the tighter; general (一般区域) H; outer (外围区域) 1.5 H; any
+  zone (a place outside every timing zone) H. Levels serious (严重) and major (重大) halve the
+  zone's amount; routine and general use the any-level row. So 12 rows per condition:
+  (any, core, general, outer) × (any, serious, major). Each amount is rounded up to the half
+  hour, at least half an hour (``ZONE_FACTORS``, ``LEVEL_FACTORS``).
 
 `load_demo_manual` writes the demo city's citywide manual: each minor class goes to the demo
 handling department (``H-<key>``, `accounts.demo.HANDLING`) named by its code-table
@@ -52,7 +45,11 @@ ZONE_FACTORS: dict[str, Decimal] = {
     "general": Decimal("1"),
     "outer": Decimal("1.5"),
 }
-LEVEL_FACTORS: dict[str, Decimal] = {"": Decimal("1"), "serious": Decimal("0.5"), "major": Decimal("0.5")}
+LEVEL_FACTORS: dict[str, Decimal] = {
+    "": Decimal("1"),
+    "serious": Decimal("0.5"),
+    "major": Decimal("0.5"),
+}
 
 # The code tables' `default_department` → the demo handling department's key (code ``H-<key>``).
 DEMO_DEPARTMENTS: dict[str, str] = {
@@ -132,8 +129,7 @@ def load_case_defaults(sender=None, using: str = "default", **kwargs) -> dict[st
     rows = read_conditions()
     with transaction.atomic(using=using):
         minors = {
-            (c.kind, c.code): c
-            for c in Category.objects.using(using).filter(parent__isnull=False)
+            (c.kind, c.code): c for c in Category.objects.using(using).filter(parent__isnull=False)
         }
         existing = {
             (c.category_id, c.kind, c.code): c for c in Condition.objects.using(using).all()
@@ -253,9 +249,7 @@ def recommended_department(category: Category, area_codes: list[str]) -> ManualE
         .filter(Q(area__isnull=True) | Q(area__code__in=codes))
         .select_related("department", "area")
     )
-    return max(
-        entries, key=lambda e: AREA_RANK.get(e.area.level, 0) if e.area else 0, default=None
-    )
+    return max(entries, key=lambda e: AREA_RANK.get(e.area.level, 0) if e.area else 0, default=None)
 
 
 # --- the tree ---------------------------------------------------------------------------------

@@ -20,56 +20,60 @@ from .models import Condition, Level, LimitUnit, State
 TAG = "cases"
 
 
-class LimitSerializer(serializers.Serializer):
-    stage = serializers.ChoiceField(choices=State.values)
+class CategoryLimitSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=State.choices)
     zone = serializers.CharField(help_text="timing zone kind (core, general, outer); blank: any")
-    level = serializers.ChoiceField(choices=["", *Level.values], help_text="blank: any")
+    level = serializers.ChoiceField(choices=Level.choices, allow_blank=True, help_text="blank: any")
     amount = serializers.FloatField()
-    unit = serializers.ChoiceField(choices=LimitUnit.values)
+    unit = serializers.ChoiceField(choices=LimitUnit.choices)
 
 
-class CloseConditionSerializer(serializers.Serializer):
+class CategoryCloseConditionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()
     text = serializers.CharField()
 
 
-class RegisterConditionSerializer(CloseConditionSerializer):
-    limits = LimitSerializer(many=True, help_text="the most specific row applies")
+class CategoryRegisterConditionSerializer(CategoryCloseConditionSerializer):
+    limits = CategoryLimitSerializer(many=True, help_text="the most specific row applies")
 
 
-class DepartmentRefSerializer(serializers.Serializer):
+class ManualDepartmentSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
 
 
-class ManualSerializer(serializers.Serializer):
-    department = DepartmentRefSerializer()
+class CategoryManualSerializer(serializers.Serializer):
+    department = ManualDepartmentSerializer()
     limit_amount = serializers.FloatField(allow_null=True)
     limit_unit = serializers.CharField(help_text="a limit unit, blank without a limit")
     standard = serializers.CharField(help_text="the handling standard (处置标准)")
 
 
-class MinorSerializer(serializers.Serializer):
+class MinorCategorySerializer(serializers.Serializer):
     code = serializers.CharField(help_text="4 digits")
     name = serializers.CharField()
-    kind = serializers.ChoiceField(choices=Category.Kind.values)
+    kind = serializers.ChoiceField(choices=Category.Kind.choices)
     default_department = serializers.CharField()
     handling_limit_hours = serializers.IntegerField(allow_null=True)
-    register_conditions = RegisterConditionSerializer(many=True, help_text=Condition.Kind.REGISTER.label)
-    close_conditions = CloseConditionSerializer(many=True, help_text=Condition.Kind.CLOSE.label)
-    manual = ManualSerializer(allow_null=True, help_text="the citywide manual entry")
+    register_conditions = CategoryRegisterConditionSerializer(
+        many=True, help_text=Condition.Kind.REGISTER.label
+    )
+    close_conditions = CategoryCloseConditionSerializer(
+        many=True, help_text=Condition.Kind.CLOSE.label
+    )
+    manual = CategoryManualSerializer(allow_null=True, help_text="the citywide manual entry")
 
 
-class MajorSerializer(serializers.Serializer):
+class MajorCategorySerializer(serializers.Serializer):
     code = serializers.CharField(help_text="2 digits")
     name = serializers.CharField()
-    kind = serializers.ChoiceField(choices=Category.Kind.values)
-    children = MinorSerializer(many=True)
+    kind = serializers.ChoiceField(choices=Category.Kind.choices)
+    children = MinorCategorySerializer(many=True)
 
 
 class CategoryTreeSerializer(serializers.Serializer):
-    categories = MajorSerializer(many=True)
+    categories = MajorCategorySerializer(many=True)
 
 
 class CategoriesView(APIView):
