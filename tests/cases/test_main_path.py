@@ -324,3 +324,35 @@ def test_editing_a_field_outside_a_transition_is_recorded_with_old_and_new(as_us
     assert ("address", "", "新地址", "acceptor") in changes
     assert ("level", "routine", "serious", "acceptor") in changes
     assert Category.objects.filter(kind="event", code="0102").exists()
+
+
+def test_nasty_action_requests_get_clear_errors_and_change_nothing(as_user, two_streets):
+    acceptor = as_user("acceptor")
+    cid = report(acceptor, *inside(two_streets[0]), source="hotline").json()["id"]
+    answers = {
+        "huge id": acceptor.post(
+            f"/api/v1/cases/{10**20}/actions/accept",
+            {"version": 1},
+            content_type="application/json",
+        ),
+        "unknown action": act(acceptor, cid, "teleport", 1),
+        "list body": acceptor.post(
+            f"/api/v1/cases/{cid}/actions/accept", [1, 2], content_type="application/json"
+        ),
+        "version as text": act(acceptor, cid, "accept", "1"),
+        "no version": acceptor.post(
+            f"/api/v1/cases/{cid}/actions/accept", {}, content_type="application/json"
+        ),
+        "NUL opinion": act(acceptor, cid, "accept", 1, opinion="a\x00b"),
+        "huge opinion": act(acceptor, cid, "accept", 1, opinion="x" * 2001),
+        "not json": acceptor.post(
+            f"/api/v1/cases/{cid}/actions/accept", "{", content_type="application/json"
+        ),
+    }
+    for name, answer in answers.items():
+        assert 400 <= answer.status_code < 500, (name, answer.status_code, answer.content)
+        assert answer.json()["error"]["message"], name
+    assert answers["unknown action"].status_code == 404
+    case = Case.objects.get(pk=cid)
+    assert (case.state, case.version) == ("reported", 1)
+    assert CaseEvent.objects.filter(case_id=cid).count() == 1
