@@ -25,7 +25,7 @@ POSITIONS: list[tuple[str, str, list[str], bool]] = [
     (
         "shiftleader",
         "值班长",
-        [p.CASES_READ, p.CASES_ACCEPT, p.CASES_DISPATCH, p.CASES_SUPERVISE],
+        [p.CASES_READ, p.CASES_ACCEPT, p.CASES_REGISTER, p.CASES_DISPATCH, p.CASES_SUPERVISE],
         True,
     ),
     ("dispatcher", "派遣员", [p.CASES_READ, p.CASES_DISPATCH], True),
