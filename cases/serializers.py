@@ -96,17 +96,17 @@ class CategoryRefSerializer(serializers.Serializer):
     major = serializers.CharField(help_text="the major class's name")
 
 
-class AreaRefSerializer(serializers.Serializer):
+class CaseAreaSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
 
 
 class PlacementSnapshotSerializer(serializers.Serializer):
-    district = AreaRefSerializer(allow_null=True)
-    street = AreaRefSerializer(allow_null=True)
-    community = AreaRefSerializer(allow_null=True)
+    district = CaseAreaSerializer(allow_null=True)
+    street = CaseAreaSerializer(allow_null=True)
+    community = CaseAreaSerializer(allow_null=True)
     unit_grid = serializers.CharField(allow_null=True)
-    responsibility_grid = AreaRefSerializer(allow_null=True)
+    responsibility_grid = CaseAreaSerializer(allow_null=True)
     timing_zone = serializers.CharField(allow_null=True)
     road = serializers.CharField(allow_null=True)
 

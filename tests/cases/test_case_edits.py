@@ -13,7 +13,7 @@ from cases import actions
 from cases.models import Case, CaseChange, Condition, TimeLimit
 from data.models import Category
 from tests.cases.conftest import inside
-from tests.cases.test_main_path import act, report
+from tests.cases.test_main_path import report
 
 pytestmark = pytest.mark.django_db
 
