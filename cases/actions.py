@@ -25,6 +25,7 @@ from accounts import permissions as perms
 from accounts.models import Department
 from accounts.oplog import action
 from accounts.scoping import Scope
+from core import events
 from core.errors import BadInput, Conflict, Forbidden
 from data.models import Category
 from spatial.locate import Placement, locate
@@ -129,6 +130,17 @@ def _event(
     opinion: str = "",
     details: dict | None = None,
 ) -> CaseEvent:
+    events.publish(
+        "case-events",
+        {
+            "type": "case",
+            "case": case.pk,
+            "number": case.number,
+            "action": name,
+            "from": source,
+            "to": target,
+        },
+    )
     return CaseEvent.objects.create(
         case=case,
         action=name,
@@ -654,8 +666,6 @@ def do_attach_media(scope: Scope, case: Case, stage: str, upload, content_type: 
 def do_refresh_deadline_states(scope: Scope, now: dt.datetime | None = None) -> list:
     """Moves the cases whose warning or deadline time has come to ``warning`` or ``overdue``
     (run by beat every minute, as the system actor) and publishes the changes on ``cases``."""
-    from core import events
-
     changed = deadlines.refresh_deadline_states(_now(now))
     if changed:
         events.publish(
@@ -756,3 +766,18 @@ def do_correct_placement(
         {"before": before, "after": after},
     )
     return case
+
+
+@action(
+    "cases.export",
+    permission=perms.CASES_READ,
+    target=lambda query, photos, **_: "photos" if photos else "",
+    details=lambda query, photos, **_: {"query": query, "photos": photos},
+)
+def do_export_cases(scope: Scope, query: dict, photos: bool, *, total: int, sync: bool = False):
+    """Gives the job writing the caller's cases matching `query` (the case list's parameters)
+    to an Excel file (案件导出), with report photos when `photos`; queued after commit, or run
+    now when `sync`. The job runs as the caller."""
+    from .export import start_export
+
+    return start_export(scope, query, photos, total, sync=sync)

@@ -2,13 +2,20 @@
 
 from django.urls import path
 
-from . import api, calendar_api, categories_api
+from . import api, calendar_api, categories_api, export_api, streams
 
 urlpatterns = [
     path("calendar/deadline", calendar_api.DeadlineView.as_view(), name="calendar-deadline"),
     path("categories", categories_api.CategoriesView.as_view(), name="categories"),
     path("cases", api.CasesView.as_view(), name="cases"),
+    path("cases/stream", streams.case_stream, name="case-stream"),
     path("cases/boxes", api.CaseBoxesView.as_view(), name="case-boxes"),
+    path("cases/export.xlsx", export_api.CaseExportView.as_view(), name="case-export"),
+    path(
+        "cases/exports/<uuid:job_id>",
+        export_api.CaseExportFileView.as_view(),
+        name="case-export-file",
+    ),
     path("cases/<int:case_id>", api.CaseView.as_view(), name="case"),
     path("cases/<int:case_id>/placement", api.CasePlacementView.as_view(), name="case-placement"),
     path("cases/<int:case_id>/history", api.CaseHistoryView.as_view(), name="case-history"),

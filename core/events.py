@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from functools import cache
 
 import redis
@@ -61,3 +61,21 @@ def subscribe(channel: str, timeout_s: float = 1.0) -> Iterator[dict | None]:
             yield json.loads(message["data"]) if message else None
     finally:
         pubsub.close()
+
+
+async def asubscribe(channel: str, timeout_s: float = 1.0) -> AsyncIterator[dict | None]:
+    """`subscribe` for async code (the stream server): yields None once subscribed, then the
+    events published on `channel` from then on, and None every `timeout_s` without one."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(channel_name(channel))
+    try:
+        yield None
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout_s)
+            yield json.loads(message["data"]) if message else None
+    finally:
+        await pubsub.aclose()
+        await client.aclose()

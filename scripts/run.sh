@@ -44,4 +44,10 @@ log "serving on http://127.0.0.1:${CITYGRID_PORT:-8000}/  (map: /map, API docs: 
 # docs/operations.md "The web server".
 "$VENV/bin/gunicorn" web.wsgi:application -c web/gunicorn.conf.py &
 pids+=($!)
+# Live streams (SSE) on an event loop of their own, so an open stream holds no web thread
+# (core/streams.py); pages on the web port reach it on the next port.
+STREAM_PORT="${CITYGRID_STREAM_PORT:-$((${CITYGRID_PORT:-8000} + 1))}"
+"$VENV/bin/uvicorn" web.asgi:application --host 127.0.0.1 --port "$STREAM_PORT" \
+  --no-access-log --log-level warning --timeout-graceful-shutdown 2 &
+pids+=($!)
 wait -n "${pids[@]}"

@@ -26,6 +26,9 @@ until curl -fsS "$url/api/v1/health" -o "$VAR/smoke-health.json" 2>/dev/null; do
 done
 grep -q '"database"' "$VAR/smoke-health.json" || fail "health answered without the database part"
 curl -fsS "$url/map" | grep -q "maplibre" || fail "/map did not serve the map page"
-log "make run served health and /map on $url"
+stream="http://127.0.0.1:$((CITYGRID_PORT + 1))/api/v1/cases/stream"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$stream" || true)
+[ "$code" = 401 ] || fail "the stream server did not answer an anonymous stream with 401 ($code)"
+log "make run served health, /map and the stream server on $url"
 stop
 log "make run stopped"

@@ -195,6 +195,12 @@ CELERY_BEAT_SCHEDULE = {
 CITYGRID_SCOPE_FOR_USER = "accounts.scoping.scope_for_user"
 CITYGRID_SYSTEM_SCOPE = "accounts.scoping.system_scope"
 CITYGRID_EVENTS_PREFIX = os.environ.get("CITYGRID_EVENTS_PREFIX", "citygrid")
+# The stream server (core/streams.py): uvicorn on the web port + 1 unless set; pages reach it on
+# the host they were served from, or at CITYGRID_STREAM_URL (e.g. behind a proxy).
+CITYGRID_STREAM_PORT = int(
+    os.environ.get("CITYGRID_STREAM_PORT", int(os.environ.get("CITYGRID_PORT", "8000")) + 1)
+)
+CITYGRID_STREAM_URL = os.environ.get("CITYGRID_STREAM_URL", "")
 # Job recovery (core.jobs): a running job beats every HEARTBEAT_S; one silent for STALE_AFTER_S
 # is reaped (sent again up to MAX_ATTEMPTS runs, else failed); a job not sent within
 # SEND_GRACE_S (broker down at the time) is sent by the reaper.
@@ -239,6 +245,16 @@ CASE_MEDIA_LIMITS = {
     "video": (("video/mp4", "video/quicktime"), 100 * 1024 * 1024),
     "audio": (("audio/mpeg", "audio/mp4", "audio/amr", "audio/wav"), 10 * 1024 * 1024),
 }
+# Case tiles (/tiles/cases/…): below this zoom a tile holds grid clusters of about this many
+# pixels of a 512-pixel tile, single cases from it on.
+CASES_TILE_CLUSTER_BELOW_ZOOM = int(os.environ.get("CITYGRID_CASES_TILE_CLUSTER_BELOW_ZOOM", 15))
+CASES_TILE_CLUSTER_CELL_PX = int(os.environ.get("CITYGRID_CASES_TILE_CLUSTER_CELL_PX", 48))
+# Case exports to Excel: up to DIRECT rows are answered at once, more become a job; at most MAX
+# rows (MAX_WITH_PHOTOS with photo thumbnails, PHOTOS_PER_CASE of them a case) per file.
+CASES_EXPORT_DIRECT = int(os.environ.get("CITYGRID_CASES_EXPORT_DIRECT", 1000))
+CASES_EXPORT_MAX = int(os.environ.get("CITYGRID_CASES_EXPORT_MAX", 200_000))
+CASES_EXPORT_MAX_WITH_PHOTOS = int(os.environ.get("CITYGRID_CASES_EXPORT_MAX_WITH_PHOTOS", 5_000))
+CASES_EXPORT_PHOTOS_PER_CASE = int(os.environ.get("CITYGRID_CASES_EXPORT_PHOTOS_PER_CASE", 3))
 # Layer imports refuse coordinates outside the districts' extent (or CITY_CENTER ± 1°) widened
 # by this many degrees: catches a wrong CRS (metres read as degrees, swapped lat/lon).
 LAYER_IMPORT_MARGIN_DEG = float(os.environ.get("CITYGRID_LAYER_IMPORT_MARGIN_DEG", "1.0"))
