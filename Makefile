@@ -18,8 +18,8 @@ stop:
 	@scripts/services.sh stop
 
 lint: install
-	.venv/bin/ruff format --check core accounts spatial geocoder tiles cases evaluation data web tests
-	.venv/bin/ruff check core accounts spatial geocoder tiles cases evaluation data web tests
+	.venv/bin/ruff format --check core accounts spatial geocoder tiles cases tracking evaluation data web tests
+	.venv/bin/ruff check core accounts spatial geocoder tiles cases tracking evaluation data web tests
 	.venv/bin/lint-imports
 
 bench-locate: install

@@ -20,6 +20,8 @@ CASES_HANDLE = "cases.handle"
 CASES_SUPERVISE = "cases.supervise"
 EVALUATION_MANAGE = "evaluation.manage"
 EVALUATION_SCORE = "evaluation.score"
+TRACKING_MONITOR = "tracking.monitor"
+TRACKING_ACKNOWLEDGE = "tracking.acknowledge"
 SYSTEM_ADMIN = "system.admin"
 
 ALL_PERMISSIONS: dict[str, str] = {
@@ -40,6 +42,8 @@ ALL_PERMISSIONS: dict[str, str] = {
     CASES_SUPERVISE: "监督指挥",
     EVALUATION_MANAGE: "绩效评价配置",
     EVALUATION_SCORE: "评价打分",
+    TRACKING_MONITOR: "监督员监控（实时位置、报警、轨迹）",
+    TRACKING_ACKNOWLEDGE: "处理报警",
     SYSTEM_ADMIN: "系统管理员（全部权限、全部区域）",
 }
 

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "geocoder",
     "tiles",
     "cases",
+    "tracking",
     "evaluation",
 ]
 
@@ -188,6 +189,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "spatial.refresh_layers",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Fix partitions for the days ahead, and those past the retention dropped (tracking).
+    "tracking-partitions": {
+        "task": "tracking.maintain_partitions",
+        "schedule": crontab(hour=0, minute=7),
+    },
+    # Signal-lost alarms of trackers silent for TRACKING_SIGNAL_LOST_S (tracking.alarms).
+    "tracking-signal-lost": {"task": "tracking.signal_lost", "schedule": 60.0},
 }
 
 # The kernel (core/) asks for scopes and names its event channels through these, so it needs
@@ -255,6 +263,28 @@ CASES_EXPORT_DIRECT = int(os.environ.get("CITYGRID_CASES_EXPORT_DIRECT", 1000))
 CASES_EXPORT_MAX = int(os.environ.get("CITYGRID_CASES_EXPORT_MAX", 200_000))
 CASES_EXPORT_MAX_WITH_PHOTOS = int(os.environ.get("CITYGRID_CASES_EXPORT_MAX_WITH_PHOTOS", 5_000))
 CASES_EXPORT_PHOTOS_PER_CASE = int(os.environ.get("CITYGRID_CASES_EXPORT_PHOTOS_PER_CASE", 3))
+# Tracking (tracking/): the alarm rules' parameters and the fix table's partitions. Distances in
+# metres, durations in seconds, speeds in km/h.
+TRACKING_OUT_OF_GRID_TOLERANCE_M = float(os.environ.get("CITYGRID_TRACKING_GRID_TOLERANCE_M", 30))
+TRACKING_OUT_OF_GRID_MIN_S = float(os.environ.get("CITYGRID_TRACKING_GRID_MIN_S", 180))
+TRACKING_STAY_RADIUS_M = float(os.environ.get("CITYGRID_TRACKING_STAY_RADIUS_M", 50))
+TRACKING_STAY_MIN_S = float(os.environ.get("CITYGRID_TRACKING_STAY_MIN_S", 1800))
+TRACKING_SIGNAL_LOST_S = float(os.environ.get("CITYGRID_TRACKING_SIGNAL_LOST_S", 600))
+TRACKING_SPEED_LIMIT_KMH = float(os.environ.get("CITYGRID_TRACKING_SPEED_LIMIT_KMH", 60))
+TRACKING_SPEEDING_MIN_S = float(os.environ.get("CITYGRID_TRACKING_SPEEDING_MIN_S", 30))
+TRACKING_MAX_SPEED_KMH = float(os.environ.get("CITYGRID_TRACKING_MAX_SPEED_KMH", 200))
+TRACKING_MAX_ACCURACY_M = float(os.environ.get("CITYGRID_TRACKING_MAX_ACCURACY_M", 100))
+TRACKING_FUTURE_TOLERANCE_S = float(os.environ.get("CITYGRID_TRACKING_FUTURE_TOLERANCE_S", 120))
+TRACKING_ONLINE_S = float(os.environ.get("CITYGRID_TRACKING_ONLINE_S", 300))
+TRACKING_MAX_BATCH = int(os.environ.get("CITYGRID_TRACKING_MAX_BATCH", 1000))
+# A batch older than the tracker's newest fix replays the stored tail from before it, up to this
+# long (older batches are stored, flagged as usual, but raise no alarms).
+TRACKING_REPLAY_MAX_S = float(os.environ.get("CITYGRID_TRACKING_REPLAY_MAX_S", 86400))
+# Playback: a stop is fixes within TRACKING_STAY_RADIUS_M for this long; a signal gap is no fix
+# for TRACKING_ONLINE_S.
+TRACKING_PLAYBACK_STOP_MIN_S = float(os.environ.get("CITYGRID_TRACKING_STOP_MIN_S", 180))
+TRACKING_RETENTION_DAYS = int(os.environ.get("CITYGRID_TRACKING_RETENTION_DAYS", 180))
+TRACKING_PARTITIONS_AHEAD_DAYS = int(os.environ.get("CITYGRID_TRACKING_PARTITIONS_AHEAD", 7))
 # Layer imports refuse coordinates outside the districts' extent (or CITY_CENTER ± 1°) widened
 # by this many degrees: catches a wrong CRS (metres read as degrees, swapped lat/lon).
 LAYER_IMPORT_MARGIN_DEG = float(os.environ.get("CITYGRID_LAYER_IMPORT_MARGIN_DEG", "1.0"))

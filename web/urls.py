@@ -21,6 +21,7 @@ urlpatterns = [
     path("ogc/", include("spatial.ogc.urls")),
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("cases.urls")),
+    path("api/v1/", include("tracking.urls")),
     path("accounts/", include("accounts.urls_pages")),
     path("", include("tiles.urls")),
     path("map", map_page, name="map"),

@@ -1,0 +1,151 @@
+"""Trackers (终端设备), their fixes, latest positions and alarms.
+
+A `Tracker` is one device id (终端设备标识) bound, for a validity period, to a person (an
+inspector's phone) or to a vehicle (a vehicle terminal, which signs its batches with a device
+key). Its fixes go to ``tracking_fix``, a table partitioned by day that Django cannot create:
+migration 0001 does it in SQL (see `tracking.partitions`), and `Fix` is an unmanaged model
+over it for reading. `LatestPosition` keeps one row per tracker (the live map) with the alarm
+rules' running state; `Alarm` is one episode with a start and, once over, an end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.contrib.gis.db import models
+
+
+def hash_key(key: str) -> str:
+    """Gives the stored form of a device key: its SHA-256 (keys are random tokens, so a fast
+    hash suffices)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class Tracker(models.Model):
+    """A tracked device (终端设备): an inspector's phone or a vehicle terminal."""
+
+    class Kind(models.TextChoices):
+        PERSON = "person", "监督员"
+        VEHICLE = "vehicle", "车辆"
+
+    device_id = models.CharField("终端设备标识", max_length=64, unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    name = models.CharField(max_length=64, blank=True)
+    person = models.ForeignKey(
+        "accounts.Person",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="trackers",
+        help_text="the inspector carrying the device (person trackers)",
+    )
+    plate = models.CharField("车牌", max_length=16, blank=True)
+    vehicle_type = models.CharField("车辆类型", max_length=32, blank=True)
+    unit = models.ForeignKey(
+        "accounts.Department",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the managing unit (vehicles)",
+    )
+    key_hash = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the device key (vehicle terminals)"
+    )
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["device_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="vehicle") | models.Q(person__isnull=False),
+                name="tracking_person_tracker_has_person",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.plate or self.device_id
+
+
+class Fix(models.Model):
+    """One position report, in the day-partitioned table ``tracking_fix`` (read-only here).
+
+    `flag` names why an implausible fix is kept out of the alarm rules: ``future``,
+    ``accuracy`` or ``jump``; null for a plausible one."""
+
+    pk = models.CompositePrimaryKey("tracker_id", "t")
+    tracker = models.ForeignKey(Tracker, on_delete=models.DO_NOTHING, db_constraint=False)
+    t = models.DateTimeField()
+    geom = models.PointField(srid=4326)
+    accuracy = models.FloatField(null=True)
+    speed = models.FloatField(null=True, help_text="m/s")
+    heading = models.FloatField(null=True)
+    battery = models.SmallIntegerField(null=True)
+    flag = models.CharField(max_length=16, null=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        managed = False
+        db_table = "tracking_fix"
+
+
+class LatestPosition(models.Model):
+    """A tracker's newest plausible fix, and the alarm rules' running state after it."""
+
+    tracker = models.OneToOneField(
+        Tracker, primary_key=True, on_delete=models.CASCADE, related_name="latest"
+    )
+    geom = models.PointField(srid=4326)
+    t = models.DateTimeField()
+    speed = models.FloatField(null=True)
+    heading = models.FloatField(null=True)
+    accuracy = models.FloatField(null=True)
+    battery = models.SmallIntegerField(null=True)
+    state = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class Alarm(models.Model):
+    """An alarm (报警): one episode of a rule, from its start to its end (null while open)."""
+
+    class Kind(models.TextChoices):
+        OUT_OF_GRID = "out_of_grid", "离开责任网格"
+        LONG_STAY = "long_stay", "滞留"
+        SIGNAL_LOST = "signal_lost", "信号丢失"
+        SPEEDING = "speeding", "超速"
+
+    tracker = models.ForeignKey(Tracker, on_delete=models.CASCADE, related_name="alarms")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    start_geom = models.PointField(srid=4326, null=True)
+    end_geom = models.PointField(srid=4326, null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    justified = models.BooleanField(
+        default=False, help_text="explained (leave, a task elsewhere): left out of statistics"
+    )
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [
+            models.Index(fields=["tracker", "kind", "-started_at"], name="tracking_alarm_tk"),
+            models.Index(fields=["-started_at"], name="tracking_alarm_started"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tracker", "kind"],
+                condition=models.Q(ended_at__isnull=True),
+                name="tracking_one_open_alarm_per_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.tracker} {self.started_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,287 @@
+"""Reads of tracking, all scoped in SQL: live positions, alarms, a tracker's track.
+
+Who sees a tracker (`visible_condition`, over ``tr`` the tracker, ``lp`` its latest position
+and ``pp`` its person):
+
+- everyone signed in sees their own person trackers;
+- holders of ``tracking.monitor`` see the trackers whose person's area meets their area
+  (`Scope.area_condition` over ``pp.area_geom``: an inspector of the street, even when out of
+  it) or whose latest position lies in their area (vehicles, and anyone passing through);
+- system admins see every tracker; anonymous callers none (the views answer 401 first).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from psycopg2 import sql
+
+from accounts import permissions as perms
+from accounts.scoping import Scope
+from core.errors import NotFound
+from core.sqlparts import TRUE, Part, bind, join
+
+from . import playback
+from .models import Alarm
+
+FALSE = Part(sql.SQL("FALSE"))
+TRACKERS_FROM = """
+FROM tracking_tracker tr
+LEFT JOIN tracking_latestposition lp ON lp.tracker_id = tr.id
+LEFT JOIN accounts_person pp ON pp.id = tr.person_id
+"""
+
+
+def visible_condition(scope: Scope) -> Part:
+    """Gives the SQL condition keeping the trackers `scope` sees (see the module doc)."""
+    if scope.sees_everything:
+        return TRUE
+    if scope.is_anonymous:
+        return FALSE
+    parts = []
+    if scope.person_id is not None:
+        parts.append(bind("tr.person_id = {me}", me=scope.person_id))
+    if scope.has_perm(perms.TRACKING_MONITOR):
+        for geom in ("pp.area_geom", "lp.geom"):
+            area = scope.area_condition(sql.SQL(geom))
+            if not area.empty:
+                parts.append(Part(area.sql, area.params))
+    return join(parts, " OR ") if parts else FALSE
+
+
+def _rows(query: Part) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(*query)
+        return cursor.fetchall()
+
+
+LIVE_SQL = (
+    """
+SELECT tr.id, tr.device_id, tr.kind, tr.name, tr.plate, tr.vehicle_type, pp.name,
+       ST_X(lp.geom), ST_Y(lp.geom), lp.t, lp.speed, lp.heading, lp.accuracy, lp.battery,
+       ARRAY(SELECT a.kind FROM tracking_alarm a
+             WHERE a.tracker_id = tr.id AND a.ended_at IS NULL ORDER BY a.kind)
+"""
+    + TRACKERS_FROM
+    + """
+WHERE tr.active AND lp.tracker_id IS NOT NULL AND {visible}
+ORDER BY tr.id
+"""
+)
+
+
+def live(scope: Scope, now: dt.datetime | None = None) -> dict:
+    """Gives the latest positions the caller sees as a GeoJSON FeatureCollection; status is
+    ``online`` with a fix in the last ``TRACKING_ONLINE_S``, else ``offline``."""
+    now = now or timezone.now()
+    online_after = now - dt.timedelta(seconds=settings.TRACKING_ONLINE_S)
+    features = []
+    for row in _rows(bind(LIVE_SQL, visible=visible_condition(scope))):
+        (pk, device, kind, name, plate, vtype, person, lon, lat, t, speed, heading, acc, battery,
+         open_alarms) = row  # fmt: skip
+        features.append(
+            {
+                "type": "Feature",
+                "id": pk,
+                "geometry": {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]},
+                "properties": {
+                    "tracker": pk,
+                    "device": device,
+                    "kind": kind,
+                    "name": name or person or plate or device,
+                    "person": person,
+                    "plate": plate or None,
+                    "vehicle_type": vtype or None,
+                    "t": t.isoformat(),
+                    "status": "online" if t >= online_after else "offline",
+                    "speed": speed,
+                    "heading": heading,
+                    "accuracy": acc,
+                    "battery": battery,
+                    "open_alarms": list(open_alarms),
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features, "at": now.isoformat()}
+
+
+ALARMS_SQL = """
+SELECT a.id, a.tracker_id, tr.device_id, tr.kind, COALESCE(NULLIF(tr.name, ''), pp.name,
+       NULLIF(tr.plate, ''), tr.device_id), a.kind, a.started_at, a.ended_at,
+       ST_X(a.start_geom), ST_Y(a.start_geom), ST_X(a.end_geom), ST_Y(a.end_geom), a.details,
+       u.username, a.acknowledged_at, a.note, a.justified
+FROM tracking_alarm a
+JOIN tracking_tracker tr ON tr.id = a.tracker_id
+LEFT JOIN tracking_latestposition lp ON lp.tracker_id = tr.id
+LEFT JOIN accounts_person pp ON pp.id = tr.person_id
+LEFT JOIN auth_user u ON u.id = a.acknowledged_by_id
+WHERE {filters} AND {visible}
+ORDER BY a.started_at DESC, a.id DESC
+LIMIT {limit}
+"""
+
+
+def alarms(
+    scope: Scope,
+    tracker: int | None = None,
+    kind: str | None = None,
+    open_only: bool | None = None,
+    since: dt.datetime | None = None,
+    limit: int = 200,
+    alarm_id: int | None = None,
+) -> list[dict]:
+    """Gives the alarms of the trackers the caller sees, newest first; `since` keeps alarms
+    still open at or ended after it."""
+    filters = [TRUE]
+    if alarm_id is not None:
+        filters.append(bind("a.id = {v}", v=alarm_id))
+    if tracker is not None:
+        filters.append(bind("a.tracker_id = {v}", v=tracker))
+    if kind is not None:
+        filters.append(bind("a.kind = {v}", v=kind))
+    if open_only is not None:
+        filters.append(
+            Part(sql.SQL("a.ended_at IS NULL" if open_only else "a.ended_at IS NOT NULL"))
+        )
+    if since is not None:
+        filters.append(bind("COALESCE(a.ended_at, 'infinity') >= {v}", v=since))
+    query = bind(ALARMS_SQL, filters=join(filters), visible=visible_condition(scope), limit=limit)
+    return [_alarm_json(row) for row in _rows(query)]
+
+
+def _point(lon, lat) -> dict | None:
+    if lon is None:
+        return None
+    return {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]}
+
+
+def _alarm_json(row: tuple) -> dict:
+    (pk, tracker, device, tkind, name, kind, started, ended, slon, slat, elon, elat, details,
+     by, at, note, justified) = row  # fmt: skip
+    return {
+        "id": pk,
+        "tracker": tracker,
+        "device": device,
+        "tracker_kind": tkind,
+        "name": name,
+        "kind": kind,
+        "kind_label": Alarm.Kind(kind).label,
+        "started_at": started.isoformat(),
+        "ended_at": ended.isoformat() if ended else None,
+        "open": ended is None,
+        "start": _point(slon, slat),
+        "end": _point(elon, elat),
+        "details": json.loads(details) if isinstance(details, str) else details,
+        "acknowledged_by": by,
+        "acknowledged_at": at.isoformat() if at else None,
+        "note": note,
+        "justified": justified,
+    }
+
+
+def visible_alarm(scope: Scope, alarm_id: int) -> Alarm:
+    """Gives the alarm if the caller sees it, else `NotFound`."""
+    if not alarms(scope, alarm_id=alarm_id, limit=1):
+        raise NotFound(f"no alarm {alarm_id}")
+    return Alarm.objects.get(pk=alarm_id)
+
+
+TRACKER_SQL = (
+    "SELECT tr.id, tr.device_id, tr.kind, tr.name"
+    + TRACKERS_FROM
+    + "WHERE tr.id = {id} AND {visible}"
+)
+
+FIXES_SQL = """
+SELECT extract(epoch FROM t), ST_X(geom), ST_Y(geom) FROM tracking_fix
+WHERE tracker_id = %s AND t >= %s AND t < %s AND flag IS NULL ORDER BY t
+"""
+
+
+def _iso(epoch: float) -> str:
+    return timezone.localtime(dt.datetime.fromtimestamp(epoch, dt.UTC)).isoformat()
+
+
+def track(scope: Scope, tracker_id: int, start: dt.datetime, end: dt.datetime, zoom: float) -> dict:
+    """Gives a tracker's plausible fixes from `start` to `end` as GeoJSON: the line simplified
+    for `zoom` with a time per kept vertex, its stops and its signal gaps."""
+    found = _rows(bind(TRACKER_SQL, id=tracker_id, visible=visible_condition(scope)))
+    if not found:
+        raise NotFound(f"no tracker {tracker_id}")
+    _, device, kind, name = found[0]
+    with connection.cursor() as cursor:
+        cursor.execute(FIXES_SQL, [tracker_id, start, end])
+        points = [(float(t), lon, lat) for t, lon, lat in cursor.fetchall()]
+    result = playback.build_track(
+        points,
+        zoom,
+        settings.TRACKING_STAY_RADIUS_M,
+        settings.TRACKING_PLAYBACK_STOP_MIN_S,
+        settings.TRACKING_ONLINE_S,
+    )
+    kept = [points[i] for i in result.kept]
+    features = []
+    if kept:
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": [[round(p[1], 7), round(p[2], 7)] for p in kept],
+                },
+                "properties": {
+                    "kind": "track",
+                    "times": [_iso(p[0]) for p in kept],
+                    "fixes": len(points),
+                    "kept": len(kept),
+                },
+            }
+        )
+    for stop in result.stops:
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [round(stop.lon, 7), round(stop.lat, 7)],
+                },
+                "properties": {
+                    "kind": "stop",
+                    "start": _iso(stop.start),
+                    "end": _iso(stop.end),
+                    "duration_s": round(stop.duration_s),
+                },
+            }
+        )
+    for gap in result.gaps:
+        a, b = points[gap.before], points[gap.after]
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": [
+                        [round(a[1], 7), round(a[2], 7)],
+                        [round(b[1], 7), round(b[2], 7)],
+                    ],
+                },
+                "properties": {
+                    "kind": "gap",
+                    "start": _iso(gap.start),
+                    "end": _iso(gap.end),
+                    "duration_s": round(gap.end - gap.start),
+                },
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "tracker": {"id": tracker_id, "device": device, "kind": kind, "name": name},
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "zoom": zoom,
+        "features": features,
+    }

@@ -1,0 +1,22 @@
+"""Routes of the tracking API under /api/v1/."""
+
+from django.urls import path
+
+from . import api, streams
+
+urlpatterns = [
+    path("tracking/fixes", api.FixesView.as_view(), name="tracking-fixes"),
+    path("tracking/live", api.LiveView.as_view(), name="tracking-live"),
+    path("tracking/alarms", api.AlarmsView.as_view(), name="tracking-alarms"),
+    path(
+        "tracking/alarms/<int:alarm_id>/acknowledge",
+        api.AcknowledgeView.as_view(),
+        name="tracking-alarm-acknowledge",
+    ),
+    path(
+        "tracking/trackers/<int:tracker_id>/track",
+        api.TrackView.as_view(),
+        name="tracking-track",
+    ),
+    path("tracking/stream", streams.tracking_stream, name="tracking-stream"),
+]
