@@ -349,7 +349,12 @@ def _inspector(user_id, field: str):
 def _default_inspector(case: Case, kind: str):
     """The reporting inspector for a check; else an inspector whose area holds the case."""
     if kind == CaseTask.Kind.CHECK and case.reported_by_id and case.source == Source.INSPECTOR:
-        return case.reported_by
+        from accounts.scoping import scope_for_user
+
+        reporter = scope_for_user(case.reported_by)
+        # An inspector's own report; not one the centre entered on an inspector's behalf.
+        if reporter.has_perm(perms.CASES_REPORT) and not reporter.has_perm(perms.CASES_ACCEPT):
+            return case.reported_by
     from accounts.models import Person
 
     person = (

@@ -446,3 +446,32 @@ class CaseMediaFileView(APIView):
         response["Content-Disposition"] = f'inline; filename="{media.pk}"'
         response["Cache-Control"] = "private, max-age=3600"
         return response
+
+
+class HandlingDepartmentsView(APIView):
+    @extend_schema(
+        operation_id="cases_departments",
+        tags=[TAG],
+        summary="The handling departments (专业处置部门) a case may be dispatched to",
+        responses={
+            200: inline_serializer(
+                "HandlingDepartments",
+                {
+                    "departments": drf.ListField(
+                        child=inline_serializer(
+                            "HandlingDepartment", {"code": drf.CharField(), "name": drf.CharField()}
+                        )
+                    )
+                },
+            ),
+            **ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        _reader(request)
+        from accounts.models import Department
+
+        rows = Department.objects.filter(kind=Department.Kind.HANDLING, active=True).order_by(
+            "sort_order", "code"
+        )
+        return Response({"departments": [{"code": d.code, "name": d.name} for d in rows]})

@@ -9,6 +9,7 @@ urlpatterns = [
     path("categories", categories_api.CategoriesView.as_view(), name="categories"),
     path("cases", api.CasesView.as_view(), name="cases"),
     path("cases/stream", streams.case_stream, name="case-stream"),
+    path("cases/departments", api.HandlingDepartmentsView.as_view(), name="case-departments"),
     path("cases/boxes", api.CaseBoxesView.as_view(), name="case-boxes"),
     path("cases/export.xlsx", export_api.CaseExportView.as_view(), name="case-export"),
     path(

@@ -1,13 +1,16 @@
-"""Server-rendered pages: the web map (/map, 地图) drawn with MapLibre GL JS from our tiles."""
+"""Server-rendered pages: the web map (/map, 地图) drawn with MapLibre GL JS from our tiles, and the
+dispatcher console (/console, 指挥调度台)."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from core.access import public
+from web.middleware import CONTENT_SECURITY_POLICY
 
 
 @public
@@ -39,3 +42,40 @@ def map_page(request: HttpRequest) -> HttpResponse:
         }
     }
     return render(request, "map.html", context)
+
+
+@login_required
+@require_safe
+def console_page(request: HttpRequest) -> HttpResponse:
+    """Gives the dispatcher console (指挥调度台): the signed-in position's case boxes, the case
+    list and detail with every action the position may take, the map beside them, and live
+    arrivals over the stream server."""
+    from django.middleware.csrf import get_token
+
+    from accounts.scoping import scope_for
+    from core.streams import stream_origin
+    from spatial.models import MapConfig
+
+    scope = scope_for(request)
+    config = MapConfig.objects.filter(name="default").first()
+    centre = list(config.center) if config and config.center else list(settings.CITY_CENTER)
+    person = getattr(request.user, "person", None)
+    stream = stream_origin(request)
+    context = {
+        "console_config": {
+            "user": request.user.get_username(),
+            "name": (person.name if person else "") or request.user.get_username(),
+            "positions": list(scope.position_names),
+            "permissions": sorted(scope.permissions),
+            "csrfToken": get_token(request),
+            "streamUrl": f"{stream}/api/v1/cases/stream",
+            "styleUrl": "/styles/base.json?variant=light",
+            "center": centre,
+            "zoom": (config.zoom if config else 12) + 1,
+        }
+    }
+    response = render(request, "console.html", context)
+    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "connect-src 'self'", f"connect-src 'self' {stream}"
+    )
+    return response

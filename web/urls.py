@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
 from spatial.ogc.views import LandingView as OgcLandingView
 from core.access import public
-from web.pages import map_page
+from web.pages import console_page, map_page
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -23,6 +23,8 @@ urlpatterns = [
     path("api/v1/", include("cases.urls")),
     path("api/v1/", include("tracking.urls")),
     path("accounts/", include("accounts.urls_pages")),
+    path("", include("cases.tile_urls")),  # /tiles/cases/…, before the registry layers
     path("", include("tiles.urls")),
     path("map", map_page, name="map"),
+    path("console", console_page, name="console"),
 ]

@@ -1,0 +1,494 @@
+/* The dispatcher console (指挥调度台): boxes, list, map and detail over the case API, with live
+   arrivals from the stream server. Every write goes through POST /api/v1/cases/... actions. */
+(function () {
+  "use strict";
+  var cfg = JSON.parse(document.getElementById("console-config").textContent);
+  var $ = function (sel, root) { return (root || document).querySelector(sel); };
+  var PAGE = 50;
+
+  var STATE_NAMES = { reported: "待受理", not_accepted: "不予受理", to_verify: "待核实",
+    verifying: "核实中", invalid: "核实无效", to_register: "待立案", not_registered: "不予立案",
+    to_dispatch: "待派遣", handling: "处置中", to_check: "待核查", checking: "核查中",
+    to_close: "待结案", closed: "已结案" };
+  var SOURCES = { inspector: "监督员上报", public: "公众举报", hotline: "12345热线", video: "视频监控",
+    leader: "领导交办", survey: "专项普查", media: "媒体曝光" };
+  var LEVELS = { routine: "日常", general: "一般", serious: "严重", major: "重大" };
+  var ACTION_NAMES = { accept: "受理", not_accept: "不予受理", restore: "恢复", request_verify: "派发核实",
+    verify: "核实", register: "立案", not_register: "不予立案", dispatch: "派遣", feedback: "处置反馈",
+    request_check: "派发核查", check: "核查", close: "结案", rework: "返工" };
+  /* Standard phrases (惯用语) per action, clicked into the opinion box. */
+  var PHRASES = {
+    accept: ["经初步审核，问题属实，予以受理。", "信息完整，予以受理。"],
+    not_accept: ["重复上报，不予受理。", "不属于城市管理范围，不予受理。", "信息不全，无法定位。"],
+    register: ["符合立案条件，予以立案。"],
+    not_register: ["不符合立案条件。"],
+    dispatch: ["请按时限处置并反馈。", "请尽快处置，注意现场安全。"],
+    feedback: ["已处置完毕，现场已恢复。", "已安排人员处置。"],
+    verify: ["现场核实，问题属实。", "现场核实，问题不存在。"],
+    check: ["现场核查，已处置到位。", "现场核查，处置不到位。"],
+    close: ["经核查处置到位，予以结案。"],
+    rework: ["处置不到位，请重新处置。"]
+  };
+
+  var view = { box: null, page: 0, selected: null, cases: [], counts: {}, fresh: {},
+    categories: null, departments: null };
+
+  /* --- API ---------------------------------------------------------------------------- */
+  function api(path, options) {
+    options = options || {};
+    var init = { credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (options.body !== undefined) {
+      init.method = options.method || "POST";
+      init.headers["Content-Type"] = "application/json";
+      init.headers["X-CSRFToken"] = cfg.csrfToken;
+      init.body = JSON.stringify(options.body);
+    }
+    return fetch(path, init).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) {
+          var error = (data && data.error) || { message: "请求失败 (" + response.status + ")" };
+          error.status = response.status;
+          error.current = data.current;
+          throw error;
+        }
+        return data;
+      });
+    });
+  }
+
+  function toast(text) {
+    var el = $("#toast");
+    el.textContent = text;
+    el.classList.add("show");
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(function () { el.classList.remove("show"); }, 3000);
+  }
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") { node.textContent = attrs[k]; }
+      else if (k.slice(0, 2) === "on") { node.addEventListener(k.slice(2), attrs[k]); }
+      else { node.setAttribute(k, attrs[k]); }
+    });
+    (children || []).forEach(function (c) { if (c) { node.appendChild(c); } });
+    return node;
+  }
+
+  function when(iso) {
+    return new Date(iso).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
+  }
+
+  /* --- time left ------------------------------------------------------------------------ */
+  function timeLeft(c) {
+    if (!c.deadline) { return { text: "—", cls: "" }; }
+    var ms = new Date(c.deadline).getTime() - Date.now();
+    var abs = Math.abs(ms), h = Math.floor(abs / 3600000), m = Math.floor((abs % 3600000) / 60000);
+    var span = (h ? h + "小时" : "") + m + "分";
+    if (ms < 0) { return { text: "超期 " + span, cls: "dl-overdue" }; }
+    return { text: "剩 " + span, cls: c.deadline_state === "warning" ? "dl-warning" : "dl-normal" };
+  }
+
+  /* --- boxes ---------------------------------------------------------------------------- */
+  function loadBoxes() {
+    return api("/api/v1/cases/boxes").then(function (data) {
+      var list = $("#box-list");
+      list.textContent = "";
+      data.boxes.forEach(function (box) {
+        var before = view.counts[box.key];
+        if (before !== undefined && box.count > before && box.key !== view.box) { view.fresh[box.key] = true; }
+        view.counts[box.key] = box.count;
+        if (view.box === null) { view.box = box.key; }
+        var button = el("button", { type: "button", "data-box": box.key,
+          "aria-current": String(box.key === view.box),
+          onclick: function () { view.box = box.key; view.page = 0; delete view.fresh[box.key]; loadBoxes(); loadList(); } },
+          [el("span", { text: box.title }, [el("span", { class: "dot" + (view.fresh[box.key] ? " on" : ""), "aria-hidden": "true" })]),
+           el("span", { class: "count", text: String(box.count) })]);
+        list.appendChild(el("li", {}, [button]));
+      });
+    }).catch(function (error) { toast(error.message); });
+  }
+
+  /* --- list ----------------------------------------------------------------------------- */
+  function listQuery() {
+    var params = new URLSearchParams();
+    if (view.box) { params.set("box", view.box); }
+    var q = $("#q").value.trim(); if (q) { params.set("q", q); }
+    var source = $("#f-source").value; if (source) { params.set("source", source); }
+    var deadline = $("#f-deadline").value; if (deadline) { params.set("deadline_state", deadline); }
+    params.set("limit", PAGE);
+    params.set("offset", view.page * PAGE);
+    return params.toString();
+  }
+
+  function loadList(freshIds) {
+    return api("/api/v1/cases?" + listQuery()).then(function (data) {
+      view.cases = data.features;
+      var body = $("#cases tbody");
+      body.textContent = "";
+      data.features.forEach(function (f) {
+        var c = f.properties, left = timeLeft(c);
+        var row = el("tr", { tabindex: "0", "data-id": String(c.id),
+          class: (c.id === view.selected ? "selected " : "") + (freshIds && freshIds[c.id] ? "fresh" : ""),
+          onclick: function () { selectCase(c.id); },
+          onkeydown: function (e) { if (e.key === "Enter") { selectCase(c.id); } } }, [
+          el("td", {}, [el("div", { class: "num", text: c.number }), el("div", { class: "small", text: SOURCES[c.source] || c.source })]),
+          el("td", {}, [el("div", { text: c.category.name }), el("div", { class: "small", text: c.description.slice(0, 28) })]),
+          el("td", { class: "small", text: (c.placement.street ? c.placement.street.name : "") + " " + (c.address || "") }),
+          el("td", {}, [el("span", { class: "state", text: c.state_name })]),
+          el("td", { class: left.cls, text: left.text })
+        ]);
+        body.appendChild(row);
+      });
+      var pages = Math.max(1, Math.ceil(data.numberMatched / PAGE));
+      $("#list-summary").textContent = "共 " + data.numberMatched + " 件";
+      $("#page").textContent = (view.page + 1) + " / " + pages;
+      $("#prev").disabled = view.page === 0;
+      $("#next").disabled = view.page + 1 >= pages;
+      showOnMap(data);
+    }).catch(function (error) { toast(error.message); });
+  }
+
+  /* --- map ------------------------------------------------------------------------------ */
+  /* A calm base under the cases: the server's style with boundaries as thin grey lines, roads
+     as white lines on a soft casing, and the busy layers (components, zones, grids) off until
+     switched on in the map's corner. */
+  var TOGGLES = { components: "部件", responsibility_grids: "责任网格", unit_grids: "单元网格" };
+  var BOUNDARY = { districts: ["#7b8794", 2, [4, 2]], streets: ["#9aa5b1", 1.3, [3, 2]],
+    communities: ["#cbd2d9", 0.8, [2, 2]] };
+  function calm(style) {
+    var layers = [];
+    style.layers.forEach(function (l) {
+      var key = l.metadata && l.metadata["citygrid:layer"];
+      l.layout = l.layout || {};
+      l.paint = l.paint || {};
+      if (l.type === "background") { l.paint["background-color"] = "#f4f5f0"; }
+      else if (l.type === "fill" && key !== "components_hex") { l.layout.visibility = "none"; }
+      else if (BOUNDARY[key] && l.type === "line") {
+        l.paint["line-color"] = BOUNDARY[key][0]; l.paint["line-width"] = BOUNDARY[key][1];
+        l.paint["line-dasharray"] = BOUNDARY[key][2];
+        if (key === "communities") { l.minzoom = 14; }
+      } else if (key === "roads" && l.type === "line") {
+        var casing = JSON.parse(JSON.stringify(l));
+        casing.id = l.id + "-casing";
+        casing.paint["line-color"] = "#d3d7dc";
+        casing.paint["line-width"] = ["interpolate", ["linear"], ["zoom"], 10, 1.6, 18, 9];
+        layers.push(casing);
+        l.paint["line-color"] = "#ffffff";
+      } else if (key === "unit_grids" && l.type === "line") {
+        l.paint["line-color"] = "#d9dcd3"; l.paint["line-width"] = 0.6; l.layout.visibility = "none";
+      } else if (TOGGLES[key] || (key && l.type !== "symbol")) { l.layout.visibility = "none"; }
+      layers.push(l);
+    });
+    style.layers = layers;
+    return style;
+  }
+  var map = null;
+  var mapReady = fetch(cfg.styleUrl, { credentials: "same-origin" })
+    .then(function (r) { return r.json(); })
+    .then(function (style) {
+      map = new maplibregl.Map({ container: "map", style: calm(style), center: cfg.center, zoom: cfg.zoom,
+        localIdeographFontFamily: "'WenQuanYi Micro Hei', 'Noto Sans CJK SC', sans-serif" });
+      map.addControl(new maplibregl.NavigationControl(), "top-right");
+      map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
+      window.consoleMap = map;
+      return new Promise(function (resolve) { map.on("load", resolve); });
+    });
+
+  function mapToggles() {
+    var box = el("div", { class: "map-toggles" });
+    Object.keys(TOGGLES).forEach(function (key) {
+      var input = el("input", { type: "checkbox", "data-layer": key, onchange: function (e) {
+        map.getStyle().layers.forEach(function (l) {
+          if (l.metadata && l.metadata["citygrid:layer"] === key && l.type !== "fill") {
+            map.setLayoutProperty(l.id, "visibility", e.target.checked ? "visible" : "none");
+          }
+        });
+      } });
+      box.appendChild(el("label", {}, [input, document.createTextNode(" " + TOGGLES[key])]));
+    });
+    $("#map").appendChild(box);
+  }
+
+  mapReady.then(function () {
+    mapToggles();
+    map.addSource("console-cases", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    map.addLayer({ id: "console-cases", type: "circle", source: "console-cases", paint: {
+      "circle-radius": ["case", ["==", ["get", "selected"], true], 9, 6],
+      "circle-color": ["match", ["get", "deadline_state"], "overdue", "#dc2626", "warning", "#d97706", "#1c64f2"],
+      "circle-stroke-color": "#ffffff", "circle-stroke-width": 2 } });
+    map.on("click", "console-cases", function (e) { e.preventDefault(); selectCase(e.features[0].properties.id); });
+    map.on("mouseenter", "console-cases", function () { map.getCanvas().style.cursor = "pointer"; });
+    map.on("mouseleave", "console-cases", function () { map.getCanvas().style.cursor = ""; });
+    map.on("click", function (e) { if (!e.defaultPrevented) { placeHere(e.lngLat); } });
+  });
+
+  function showOnMap(data) {
+    mapReady.then(function () {
+      var features = data.features.map(function (f) {
+        return { type: "Feature", geometry: f.geometry, properties: { id: f.id, deadline_state: f.properties.deadline_state,
+          category_name: f.properties.category.name, selected: f.id === view.selected } };
+      });
+      map.getSource("console-cases").setData({ type: "FeatureCollection", features: features });
+    });
+  }
+
+  /* A click on the map: where it is (locate + reverse) and a registration form prefilled. */
+  function placeHere(lngLat) {
+    var q = "lon=" + lngLat.lng.toFixed(7) + "&lat=" + lngLat.lat.toFixed(7);
+    Promise.all([api("/api/v1/locate?" + q), api("/api/v1/reverse?" + q).catch(function () { return {}; })])
+      .then(function (answers) {
+        var p = answers[0].placement, address = reverseAddress(answers[1]);
+        var where = [p.district && p.district.name, p.street && p.street.name, p.community && p.community.name]
+          .filter(Boolean).join(" · ") || "城市范围外";
+        var box = el("div", {}, [el("strong", { text: where }), el("div", { class: "small", text: address || "" }),
+          el("div", { class: "small", text: p.unit_grid ? "单元网格 " + p.unit_grid : "" })]);
+        if (p.district && can("cases.report")) {
+          box.appendChild(el("button", { type: "button", text: "在此登记案件", onclick: function () {
+            popup.remove(); reportForm(lngLat, address, where);
+          } }));
+        }
+        var popup = new maplibregl.Popup({ closeOnClick: true }).setLngLat(lngLat).setDOMContent(box).addTo(map);
+      }).catch(function (error) { toast(error.message); });
+  }
+
+  function reverseAddress(answer) {
+    if (!answer) { return ""; }
+    if (answer.address) { return typeof answer.address === "string" ? answer.address : (answer.address.text || ""); }
+    var top = (answer.results || answer.candidates || [])[0];
+    return top ? (top.address || top.label || top.name || "") : "";
+  }
+
+  function can(permission) { return cfg.permissions.indexOf(permission) >= 0; }
+
+  /* --- categories and departments ------------------------------------------------------- */
+  function categories() {
+    if (!view.categories) { view.categories = api("/api/v1/categories").then(function (d) { return d.categories; }); }
+    return view.categories;
+  }
+  function minorOf(kind, code) {
+    return categories().then(function (tree) {
+      var found = null;
+      tree.forEach(function (major) { (major.children || []).forEach(function (m) {
+        if (m.code === code && (m.kind || major.kind) === kind) { found = m; } }); });
+      return found;
+    });
+  }
+  function departments() {
+    if (!view.departments) { view.departments = api("/api/v1/cases/departments").then(function (d) { return d.departments; }); }
+    return view.departments;
+  }
+
+  /* --- registration form ---------------------------------------------------------------- */
+  function reportForm(lngLat, address, where) {
+    var detail = $("#detail");
+    detail.textContent = "";
+    var kind = el("select", { name: "kind", "aria-label": "类型" }, [el("option", { value: "event", text: "事件" }), el("option", { value: "component", text: "部件" })]);
+    var category = el("select", { name: "category", required: "required", "aria-label": "小类" });
+    var source = el("select", { name: "source", "aria-label": "来源" });
+    Object.keys(SOURCES).forEach(function (k) { source.appendChild(el("option", { value: k, text: SOURCES[k] })); });
+    source.value = can("cases.accept") ? "hotline" : "inspector";
+    var level = el("select", { name: "level", "aria-label": "等级" });
+    Object.keys(LEVELS).forEach(function (k) { level.appendChild(el("option", { value: k, text: LEVELS[k] })); });
+    var description = el("textarea", { name: "description", required: "required", maxlength: "4000", "aria-label": "问题描述" });
+    var addressInput = el("input", { name: "address", value: address || "", "aria-label": "地址" });
+    var reporterName = el("input", { name: "reporter_name", "aria-label": "反映人" });
+    var reporterPhone = el("input", { name: "reporter_phone", "aria-label": "联系电话" });
+    function fillCategories() {
+      categories().then(function (tree) {
+        category.textContent = "";
+        tree.filter(function (m) { return m.kind === kind.value; }).forEach(function (major) {
+          var group = el("optgroup", { label: major.name });
+          (major.children || []).forEach(function (m) { group.appendChild(el("option", { value: m.code, text: m.code + " " + m.name })); });
+          category.appendChild(group);
+        });
+      });
+    }
+    kind.addEventListener("change", fillCategories);
+    fillCategories();
+    var message = el("p", { class: "error", role: "alert" });
+    var form = el("form", { onsubmit: function (e) {
+      e.preventDefault();
+      var body = { source: source.value, kind: kind.value, category: category.value, level: level.value,
+        description: description.value, address: addressInput.value, lon: lngLat.lng, lat: lngLat.lat };
+      if (reporterName.value || reporterPhone.value) { body.reporter = { name: reporterName.value, phone: reporterPhone.value }; }
+      api("/api/v1/cases", { body: body }).then(function (c) {
+        toast("已登记 " + c.number); loadBoxes(); loadList(); selectCase(c.id);
+      }).catch(function (error) { message.textContent = error.message; });
+    } }, [
+      el("label", { text: "来源" }, [source]), el("label", { text: "类型" }, [kind]), el("label", { text: "小类" }, [category]),
+      el("label", { text: "等级" }, [level]), el("label", { text: "问题描述" }, [description]),
+      el("label", { text: "地址" }, [addressInput]), el("label", { text: "反映人" }, [reporterName]),
+      el("label", { text: "联系电话" }, [reporterPhone]), message,
+      el("button", { type: "submit", class: "primary", text: "登记" })
+    ]);
+    detail.appendChild(el("h2", { text: "登记案件" }));
+    detail.appendChild(el("p", { class: "small", text: where + "（" + lngLat.lng.toFixed(6) + ", " + lngLat.lat.toFixed(6) + "）" }));
+    detail.appendChild(form);
+    description.focus();
+  }
+
+  /* --- case detail ---------------------------------------------------------------------- */
+  function selectCase(id) {
+    view.selected = id;
+    Array.prototype.forEach.call(document.querySelectorAll("#cases tr"), function (tr) {
+      tr.classList.toggle("selected", tr.getAttribute("data-id") === String(id));
+    });
+    Promise.all([api("/api/v1/cases/" + id), api("/api/v1/cases/" + id + "/history"), api("/api/v1/cases/" + id + "/media")])
+      .then(function (answers) { renderDetail(answers[0], answers[1].events, answers[2].media); })
+      .catch(function (error) { toast(error.message); });
+  }
+
+  function renderDetail(c, events, media) {
+    var detail = $("#detail");
+    detail.textContent = "";
+    var left = timeLeft(c), p = c.placement;
+    detail.appendChild(el("h3", { text: c.category.name + " · " + c.state_name }));
+    detail.appendChild(el("div", { class: "num", text: "任务号 " + c.number }));
+    var rows = [["来源", SOURCES[c.source] || c.source], ["类别", (c.category.kind === "event" ? "事件" : "部件") + " / " + c.category.major + " / " + c.category.name],
+      ["等级", LEVELS[c.level] + (c.urgent ? " · 紧急" : "")], ["描述", c.description], ["地址", c.address || "—"],
+      ["位置", [p.district && p.district.name, p.street && p.street.name, p.community && p.community.name].filter(Boolean).join(" · ")],
+      ["网格", (p.unit_grid || "—") + (p.responsibility_grid ? " / " + p.responsibility_grid.name : "")],
+      ["处置部门", c.department ? c.department.name : "—"], ["时限", c.deadline ? when(c.deadline) : "—"]];
+    if (c.reporter) { rows.push(["反映人", (c.reporter.name || "—") + " " + (c.reporter.phone || "")]); }
+    var dl = el("dl");
+    rows.forEach(function (r) { dl.appendChild(el("dt", { text: r[0] })); dl.appendChild(el("dd", { text: r[1] })); });
+    detail.appendChild(el("p", { class: left.cls, text: left.text }));
+    detail.appendChild(dl);
+    if (media.length) {
+      var photos = el("div", { class: "photos" });
+      media.forEach(function (m) { if (m.content_type.indexOf("image/") === 0) { photos.appendChild(el("img", { src: m.url, alt: m.stage + " 照片" })); } });
+      detail.appendChild(photos);
+    }
+    var actionBar = el("div", { class: "actions" });
+    c.actions.forEach(function (name) {
+      actionBar.appendChild(el("button", { type: "button", "data-action": name, text: ACTION_NAMES[name] || name,
+        onclick: function () { actionForm(c, name); } }));
+    });
+    if (c.actions.length) { detail.appendChild(el("h2", { text: "办理" })); detail.appendChild(actionBar); }
+    detail.appendChild(el("div", { id: "action-form" }));
+    detail.appendChild(el("h2", { text: "办理经过" }));
+    var timeline = el("ol", { class: "timeline" });
+    events.forEach(function (e) {
+      timeline.appendChild(el("li", {}, [
+        el("div", { text: (ACTION_NAMES[e.action] || (e.action === "report" ? "上报" : e.action)) + " → " + (STATE_NAMES[e.to] || e.to) }),
+        el("div", { class: "small", text: when(e.at) + " · " + e.actor + (e.position ? "（" + e.position + "）" : "") }),
+        e.opinion ? el("div", { class: "small", text: e.opinion }) : null
+      ]));
+    });
+    detail.appendChild(timeline);
+    showOnMap({ features: view.cases.length ? view.cases : [] });
+    if (map && map.loaded()) { map.easeTo({ center: [c.lon, c.lat], zoom: Math.max(map.getZoom(), 15) }); }
+  }
+
+  function actionForm(c, name) {
+    var holder = $("#action-form");
+    holder.textContent = "";
+    var fields = [];
+    var opinion = el("textarea", { name: "opinion", "aria-label": "意见", maxlength: "2000" });
+    var extra = {};
+    if (name === "register" || name === "close") {
+      var condition = el("select", { name: "condition", required: "required", "aria-label": name === "register" ? "立案条件" : "结案条件" });
+      minorOf(c.category.kind, c.category.code).then(function (minor) {
+        var list = minor ? (name === "register" ? minor.register_conditions : minor.close_conditions) : [];
+        list.forEach(function (k) { condition.appendChild(el("option", { value: String(k.id), text: k.text })); });
+      });
+      extra.condition = function () { return condition.value ? Number(condition.value) : null; };
+      fields.push(el("label", { text: name === "register" ? "立案条件" : "结案条件" }, [condition]));
+    }
+    if (name === "dispatch") {
+      var department = el("select", { name: "department", "aria-label": "处置部门" });
+      Promise.all([departments(), minorOf(c.category.kind, c.category.code)]).then(function (answers) {
+        var recommended = answers[1] && answers[1].manual ? answers[1].manual.department.code : null;
+        var list = answers[0].slice().sort(function (a, b) { return (b.code === recommended) - (a.code === recommended); });
+        list.forEach(function (d) { department.appendChild(el("option", { value: d.code, text: d.name + (d.code === recommended ? "（推荐）" : "") })); });
+      });
+      extra.department = function () { return department.value || null; };
+      fields.push(el("label", { text: "处置部门" }, [department]));
+    }
+    if (name === "verify" || name === "check") {
+      var yes = el("select", { name: "result", "aria-label": "结果" }, [el("option", { value: "true", text: name === "verify" ? "属实" : "通过" }),
+        el("option", { value: "false", text: name === "verify" ? "不属实" : "不通过" })]);
+      extra[name === "verify" ? "valid" : "passed"] = function () { return yes.value === "true"; };
+      fields.push(el("label", { text: "结果" }, [yes]));
+    }
+    var phrases = el("div", { class: "phrases" });
+    (PHRASES[name] || []).forEach(function (text) {
+      phrases.appendChild(el("button", { type: "button", text: text, onclick: function () { opinion.value = text; opinion.focus(); } }));
+    });
+    var message = el("p", { class: "error", role: "alert" });
+    var form = el("form", { onsubmit: function (e) {
+      e.preventDefault();
+      var body = { version: c.version, opinion: opinion.value };
+      Object.keys(extra).forEach(function (k) { body[k] = extra[k](); });
+      api("/api/v1/cases/" + c.id + "/actions/" + name, { body: body }).then(function (updated) {
+        toast((ACTION_NAMES[name] || name) + "：" + updated.number + " → " + updated.state_name);
+        loadBoxes(); loadList(); selectCase(updated.id);
+      }).catch(function (error) {
+        message.textContent = error.message + (error.status === 409 && error.current ? "（当前：" + (STATE_NAMES[error.current.state] || error.current.state) + "）" : "");
+        if (error.status === 409) { selectCase(c.id); }
+      });
+    } }, fields.concat([el("label", { text: "意见" }, [opinion]), phrases, message,
+      el("button", { type: "submit", class: "primary", text: "确认" + (ACTION_NAMES[name] || name) })]));
+    holder.appendChild(form);
+    (fields.length ? form.querySelector("select") : opinion).focus();
+  }
+
+  /* --- live arrivals -------------------------------------------------------------------- */
+  var audio = null;
+  function chime() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var osc = audio.createOscillator(), gain = audio.createGain();
+      osc.frequency.value = 880; gain.gain.value = 0.05;
+      osc.connect(gain); gain.connect(audio.destination);
+      osc.start(); osc.stop(audio.currentTime + 0.15);
+    } catch (ignored) { /* no sound before the first user gesture */ }
+  }
+
+  function listen() {
+    if (!window.EventSource) { return; }
+    var source = new EventSource(cfg.streamUrl, { withCredentials: true });
+    source.addEventListener("open", function () { $("#live").className = "live on"; });
+    source.addEventListener("error", function () { $("#live").className = "live off"; });
+    var pending = null;
+    source.addEventListener("case", function (message) {
+      var event = JSON.parse(message.data);
+      clearTimeout(pending);
+      pending = setTimeout(function () {   /* a burst of events refreshes once */
+        var before = JSON.stringify(view.counts);
+        loadBoxes().then(function () {
+          var fresh = {}; fresh[event.case] = true;
+          loadList(fresh);
+          if (JSON.stringify(view.counts) !== before && event.action !== "edit") { chime(); }
+        });
+        if (event.case === view.selected) { selectCase(event.case); }
+      }, 300);
+    });
+  }
+
+  /* --- layout, filters, keys ------------------------------------------------------------ */
+  var layoutKey = "citygrid.console.layout." + cfg.user;
+  function setLayout(value) {
+    document.body.className = "layout-" + value;
+    $("#layout").value = value;
+    try { localStorage.setItem(layoutKey, value); } catch (ignored) { /* private mode */ }
+    setTimeout(function () { if (map) { map.resize(); } }, 50);
+  }
+  $("#layout").addEventListener("change", function (e) { setLayout(e.target.value); });
+  setLayout((function () { try { return localStorage.getItem(layoutKey) || "full"; } catch (e) { return "full"; } })());
+  Object.keys(SOURCES).forEach(function (k) { $("#f-source").appendChild(el("option", { value: k, text: SOURCES[k] })); });
+  $("#filters").addEventListener("submit", function (e) { e.preventDefault(); view.page = 0; loadList(); });
+  $("#prev").addEventListener("click", function () { view.page -= 1; loadList(); });
+  $("#next").addEventListener("click", function () { view.page += 1; loadList(); });
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "/" && document.activeElement.tagName !== "INPUT" && document.activeElement.tagName !== "TEXTAREA") {
+      e.preventDefault(); $("#q").focus();
+    }
+  });
+  $("#who").textContent = cfg.name + (cfg.positions.length ? "（" + cfg.positions.join("、") + "）" : "");
+  setInterval(function () { if (view.cases.length) { loadList(); } }, 60000);  /* time left moves on */
+
+  loadBoxes().then(function () { return loadList(); });
+  listen();
+})();
