@@ -12,6 +12,11 @@ class CasesConfig(AppConfig):
         from .categories import load_case_defaults
         from .workflows import clear_cache, load_default_workflows
 
+        from spatial.ogc.collections import register
+
+        from .ogc import CaseCollection
+
+        register(CaseCollection())  # the OGC API collection `cases`, for callers who read cases
         post_migrate.connect(load_default_workflows, sender=self)
         post_migrate.connect(load_case_defaults, sender=self)
         for model in (models.Workflow, models.WorkflowStage, models.WorkflowTransition):

@@ -1,4 +1,5 @@
-"""Celery tasks of the cases package: the deadline-state refresh beat runs every minute."""
+"""Celery tasks of the cases package: the deadline-state refresh beat runs every minute, and
+the Excel export of long case lists."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from django.db import connection
 from django.utils import timezone
 
 from core.context import Origin, origin
+from core.jobs import job_task
+
+from .export import run_export
 
 DUE_SQL = """
 SELECT EXISTS (
@@ -34,3 +38,7 @@ def refresh_deadlines() -> dict:
     with origin(Origin(via="task")):
         changed = do_refresh_deadline_states(system_scope("beat"), now)
     return {"changed": len(changed)}
+
+
+# The Excel export of a long case list (cases.export), run as the job's owner.
+export_cases = job_task("cases.export", run_export)

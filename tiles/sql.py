@@ -156,22 +156,40 @@ def _half_open(bounds: tuple[float, float, float, float], cx, cy) -> Part:
     )
 
 
-def clusters_query(src: TileSource, z: int, x: int, y: int, cell_px: int) -> Part:
+@dataclass(frozen=True)
+class ClusterSummary:
+    """What a cluster tells of its members beyond `point_count`: `columns` are read from each
+    member row, `aggregates` are select items over them, e.g. ``count(*) FILTER (WHERE
+    urgent)::integer AS urgent``."""
+
+    columns: tuple[str, ...]
+    aggregates: sql.Composable
+
+
+def clusters_query(
+    src: TileSource, z: int, x: int, y: int, cell_px: int, summary: ClusterSummary | None = None
+) -> Part:
     """Gives the query for grid clusters (聚合点) of a point layer in tile z/x/y.
 
     Rows inside the tile box (GiST, no buffer, so each point counts in one tile) are grouped by
     a grid of about `cell_px` pixels of a 512-pixel tile (a power-of-two division of the tile,
     the same cells as `cell_clusters_query`) anchored at the tile's corner; each cluster
-    is the mean position of its members with `point_count`. Grid snapping by arithmetic is
-    linear in the rows, unlike ST_ClusterDBSCAN.
+    is the mean position of its members with `point_count` (and the `summary`'s aggregates).
+    Grid snapping by arithmetic is linear in the rows, unlike ST_ClusterDBSCAN.
     """
     bounds = tile_bounds(z, x, y)
     cell = tile_size(z) / cluster_cells_per_tile(cell_px)
     centre = sql.SQL("ST_SetSRID(ST_MakePoint(avg(cx), avg(cy)), 3857)")
+    columns, aggregates = sql.SQL(""), sql.SQL("")
+    if summary is not None:
+        columns = sql.SQL("").join(
+            sql.SQL(", {}").format(sql.Identifier(c)) for c in summary.columns
+        )
+        aggregates = sql.SQL(", {}").format(summary.aggregates)
     return bind(
         "SELECT ST_AsMVT(t, {name}, {extent}, '__geom') FROM ("
-        " SELECT {geom} AS __geom, count(*)::integer AS point_count"
-        " FROM (SELECT {cx} AS cx, {cy} AS cy FROM {table} WHERE {where}) AS p"
+        " SELECT {geom} AS __geom, count(*)::integer AS point_count{aggregates}"
+        " FROM (SELECT {cx} AS cx, {cy} AS cy{columns} FROM {table} WHERE {where}) AS p"
         " WHERE {inside}"
         " GROUP BY floor((cx - {minx}) / {cell}), floor((cy - {miny}) / {cell})"
         ") AS t WHERE t.__geom IS NOT NULL",
@@ -180,6 +198,8 @@ def clusters_query(src: TileSource, z: int, x: int, y: int, cell_px: int) -> Par
         geom=_mvt_geom(centre, bounds),
         cx=_CENTRE_X,
         cy=_CENTRE_Y,
+        aggregates=aggregates,
+        columns=columns,
         table=src.table,
         where=_where(src, bounds),
         inside=_half_open(bounds, sql.SQL("cx"), sql.SQL("cy")),

@@ -2,7 +2,8 @@
 conformance, collections, items (bbox, limit, offset, datetime, property filters) and one item.
 
 Every layer, core or managed, is a collection; the caller's scope decides which ones are listed
-and which rows each returns (`Scope.layer_condition` in the SQL of `spatial.layers.features`)."""
+and which rows each returns (`Scope.layer_condition` in the SQL of `spatial.layers.features`).
+Apps built on spatial add collections of their own through `spatial.ogc.collections` (cases)."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.views import APIView
 
 from spatial.layers import registry
+from spatial.ogc import collections as extra_collections
 from core import params
 from spatial.layers.features import MAX_LIMIT, FeatureQuery, Filters, property_filters
 from spatial.models import Layer
 from core.access import public
 from accounts.scoping import scope_for
-from core.errors import ErrorSerializer, NotFound
+from core.errors import BadInput, ErrorSerializer, NotFound
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -103,19 +105,32 @@ def conformance(request: HttpRequest) -> HttpResponse:
     return _respond({"conformsTo": CONFORMANCE})
 
 
-def _collection(layer: Layer, base: str, scope) -> dict:
-    href = f"{base}/collections/{layer.key}"
-    body = {
-        "id": layer.key,
-        "title": layer.title,
-        "description": layer.description or layer.get_kind_display(),
+def _collection_body(key: str, title: str, description: str, base: str) -> dict:
+    href = f"{base}/collections/{key}"
+    return {
+        "id": key,
+        "title": title,
+        "description": description,
         "itemType": "feature",
         "crs": [CRS84],
         "links": [
-            {"href": href, "rel": "self", "type": JSON, "title": layer.title},
+            {"href": href, "rel": "self", "type": JSON, "title": title},
             {"href": f"{href}/items", "rel": "items", "type": GEOJSON, "title": "features"},
         ],
     }
+
+
+def _extra_collection(found: extra_collections.Collection, base: str, scope) -> dict:
+    described = found.describe(scope)
+    body = _collection_body(found.key, described["title"], described["description"], base)
+    if described.get("extent"):
+        body["extent"] = described["extent"]
+    return body
+
+
+def _collection(layer: Layer, base: str, scope) -> dict:
+    description = layer.description or layer.get_kind_display()
+    body = _collection_body(layer.key, layer.title, description, base)
     if layer.extent and registry.sees_whole_layer(layer, scope):
         body["extent"] = {"spatial": {"bbox": [layer.extent], "crs": CRS84}}
     if layer.datetime_column:
@@ -124,6 +139,8 @@ def _collection(layer: Layer, base: str, scope) -> dict:
 
 
 def _vector_layer(key: str, scope) -> Layer:
+    if extra_collections.is_registered(key):  # a registered collection's key hides a layer's
+        raise NotFound(f"no feature collection {key!r}")
     layer = registry.get_layer(key, scope)
     if layer.kind == Layer.Kind.RASTER or not layer.table_name:
         raise NotFound(f"no feature collection {key!r}")
@@ -136,12 +153,18 @@ def collections(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request)
     base = _base(request)
     layers = [
-        x for x in registry.list_layers(scope) if x.kind != Layer.Kind.RASTER and x.table_name
+        x
+        for x in registry.list_layers(scope)
+        if x.kind != Layer.Kind.RASTER
+        and x.table_name
+        and not extra_collections.is_registered(x.key)
     ]
+    listed = [_collection(layer, base, scope) for layer in layers]
+    listed += [_extra_collection(c, base, scope) for c in extra_collections.readable(scope)]
     return _respond(
         {
             "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
-            "collections": [_collection(layer, base, scope) for layer in layers],
+            "collections": listed,
         }
     )
 
@@ -150,6 +173,9 @@ def collection(request: HttpRequest, key: str) -> HttpResponse:
     """One collection's description."""
     _check_format(request)
     scope = scope_for(request)
+    found = extra_collections.find(key, scope)
+    if found is not None:
+        return _respond(_extra_collection(found, _base(request), scope))
     return _respond(_collection(_vector_layer(key, scope), _base(request), scope))
 
 
@@ -159,21 +185,26 @@ def items(request: HttpRequest, key: str) -> HttpResponse:
     for name in ("bbox-crs", "crs"):
         params.choice(request.GET, name, CRS84_NAMES, None)
     scope = scope_for(request)
-    layer = _vector_layer(key, scope)
+    found = extra_collections.find(key, scope)
+    layer = _vector_layer(key, scope) if found is None else None
     # OGC API: a limit above the maximum is served at the maximum, not refused.
     limit = params.integer(request.GET, "limit", DEFAULT_LIMIT, low=1, high=MAX_LIMIT, clamp=True)
     offset = params.integer(request.GET, "offset", 0, low=0)
     query_values = {k: request.GET.get(k) for k in request.GET}
-    filters = Filters(
-        bbox=params.bbox(request.GET, "bbox", None),
-        # Times without an offset are UTC here, as the database session reads them.
-        datetime=params.interval(request.GET, "datetime", None, naive_tz=UTC),
-        properties=property_filters(layer, query_values, RESERVED),
-    )
-    query = FeatureQuery(layer, scope)
-    matched = query.count(filters)
-    features = query.features(filters, limit, offset)
-    href = f"{_base(request)}/collections/{layer.key}/items"
+    if found is not None:
+        _refuse_unknown(query_values, RESERVED | found.reserved())
+        matched, features = found.page(scope, query_values, limit, offset)
+    else:
+        filters = Filters(
+            bbox=params.bbox(request.GET, "bbox", None),
+            # Times without an offset are UTC here, as the database session reads them.
+            datetime=params.interval(request.GET, "datetime", None, naive_tz=UTC),
+            properties=property_filters(layer, query_values, RESERVED),
+        )
+        query = FeatureQuery(layer, scope)
+        matched = query.count(filters)
+        features = query.features(filters, limit, offset)
+    href = f"{_base(request)}/collections/{key}/items"
     kept = {k: v for k, v in query_values.items() if k not in ("offset", "limit")}
 
     def page(at: int) -> str:
@@ -181,7 +212,7 @@ def items(request: HttpRequest, key: str) -> HttpResponse:
 
     links = [
         {"href": page(offset), "rel": "self", "type": GEOJSON, "title": "this page"},
-        {"href": f"{_base(request)}/collections/{layer.key}", "rel": "collection", "type": JSON},
+        {"href": f"{_base(request)}/collections/{key}", "rel": "collection", "type": JSON},
     ]
     if offset + len(features) < matched:
         links.append(
@@ -209,20 +240,31 @@ def items(request: HttpRequest, key: str) -> HttpResponse:
     )
 
 
+def _refuse_unknown(query: dict, known: set[str]) -> None:
+    for name in query:
+        if name not in known:
+            allowed = ", ".join(sorted(known - RESERVED))
+            raise BadInput(f"unknown parameter {name!r}; filters: {allowed}", field=name)
+
+
 def item(request: HttpRequest, key: str, fid: str) -> HttpResponse:
     """One feature by id."""
     _check_format(request)
     scope = scope_for(request)
-    layer = _vector_layer(key, scope)
+    extra = extra_collections.find(key, scope)
+    layer = _vector_layer(key, scope) if extra is None else None
     try:
         number = int(fid)
     except ValueError:
         raise NotFound(f"no feature {fid!r} in {key!r}") from None
-    found = FeatureQuery(layer, scope).features(Filters(fid=number), 1)
-    if not found:
+    if extra is not None:
+        feature = extra.feature(scope, number)
+    else:
+        found = FeatureQuery(layer, scope).features(Filters(fid=number), 1)
+        feature = found[0] if found else None
+    if feature is None:
         raise NotFound(f"no feature {fid!r} in {key!r}")
-    feature = found[0]
-    href = f"{_base(request)}/collections/{layer.key}"
+    href = f"{_base(request)}/collections/{key}"
     feature["links"] = [
         {"href": f"{href}/items/{number}", "rel": "self", "type": GEOJSON},
         {"href": href, "rel": "collection", "type": JSON},
