@@ -60,14 +60,17 @@ def tolerance_m(zoom: float, lat: float) -> float:
 
 
 def find_stops(
-    xy: np.ndarray, t: np.ndarray, radius_m: float, min_s: float
+    xy: np.ndarray, t: np.ndarray, radius_m: float, min_s: float, gap_s: float = math.inf
 ) -> list[tuple[int, int]]:
-    """Gives (first, last) index pairs of the stops."""
+    """Gives (first, last) index pairs of the stops (never across a gap: nobody knows where
+    the tracker was meanwhile)."""
     stops = []
     n, i = len(t), 0
     while i < n:
         j = i
-        while j + 1 < n and math.hypot(*(xy[j + 1] - xy[i])) <= radius_m:
+        while (
+            j + 1 < n and t[j + 1] - t[j] <= gap_s and math.hypot(*(xy[j + 1] - xy[i])) <= radius_m
+        ):
             j += 1
         if j > i and t[j] - t[i] >= min_s:
             stops.append((i, j))
@@ -116,7 +119,7 @@ def build_track(
     keep = np.zeros(len(t), dtype=bool)
     keep[0] = keep[-1] = True
     stops = []
-    for first, last in find_stops(xy, t, stop_radius_m, stop_min_s):
+    for first, last in find_stops(xy, t, stop_radius_m, stop_min_s, gap_s):
         keep[first] = keep[last] = True
         stops.append(
             Stop(first, last, t[first], t[last], float(arr[first, 1]), float(arr[first, 2]))

@@ -50,7 +50,10 @@ def visible_condition(scope: Scope) -> Part:
             area = scope.area_condition(sql.SQL(geom))
             if not area.empty:
                 parts.append(Part(area.sql, area.params))
-    return join(parts, " OR ") if parts else FALSE
+    if not parts:
+        return FALSE
+    either = join(parts, " OR ")
+    return Part(sql.Composed([sql.SQL("("), either.sql, sql.SQL(")")]), either.params)
 
 
 def _rows(query: Part) -> list[tuple]:
