@@ -25,9 +25,9 @@ FIELDS = ("type", "case", "number", "action", "from", "to", "at")
 async def case_stream(request: HttpRequest):
     """Streams the events of the cases the caller sees."""
     try:
-        require_asgi(request)
-        scope = await sync_to_async(scope_for, thread_sensitive=False)(request)
+        scope = await sync_to_async(scope_for)(request)
         scope.require(perms.CASES_READ)
+        require_asgi(request)
     except ApiError as exc:
         return api_error_response(exc)
 
