@@ -124,14 +124,15 @@ class FixesView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        device_id, fixes = parse_batch(request.data, settings.TRACKING_MAX_BATCH)
         signed = device_caller(request)
+        scope = signed[0] if signed else scope_for(request)
+        scope.require_signed_in()
+        device_id, fixes = parse_batch(request.data, settings.TRACKING_MAX_BATCH)
         if signed is not None:
-            scope, tracker = signed
+            tracker = signed[1]
             if device_id is not None and device_id != tracker.device_id:
                 raise BadInput("device differs from the signed-in device", field="device")
         else:
-            scope = scope_for(request)
             tracker = _own_tracker(scope, device_id)
         result = actions.do_ingest_fixes(scope, tracker, fixes)
         return Response(

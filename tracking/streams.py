@@ -15,6 +15,7 @@ import time
 from asgiref.sync import sync_to_async
 from django.db import connection
 from django.http import HttpRequest
+from django.views.decorators.http import require_GET
 
 from accounts.scoping import Scope, scope_for
 from core.errors import ApiError, api_error_response
@@ -53,12 +54,13 @@ def stream_filter(scope: Scope):
     return visible
 
 
+@require_GET
 async def tracking_stream(request: HttpRequest):
     """Streams the position and alarm changes of the trackers the caller sees."""
     try:
-        require_asgi(request)
         scope = await sync_to_async(scope_for, thread_sensitive=False)(request)
         scope.require_signed_in()
+        require_asgi(request)
     except ApiError as exc:
         return api_error_response(exc)
     return sse_response(request, CHANNEL, stream_filter(scope))
