@@ -31,6 +31,7 @@ export CITYGRID_ALLOW_DEMO_USERS="${CITYGRID_ALLOW_DEMO_USERS:-1}"
 "$PY" manage.py collectstatic --noinput -v 0
 "$PY" manage.py demo_city --if-empty --seed "${CITYGRID_DEMO_SEED:-1}" --scale "${CITYGRID_DEMO_SCALE:-1}"
 "$PY" manage.py demo_accounts --print || true
+"$PY" manage.py demo_tracking --print || true
 
 # The worker opens uploaded files with GDAL: as root, run it as an unprivileged user.
 prepare_worker_user
