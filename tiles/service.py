@@ -22,12 +22,18 @@ from tiles import sql as tsql
 
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 MAX_LAYERS = 16
-AGGREGATES = {"hex": tsql.hexagon_bins_query, "bins": tsql.square_bins_query}
+AGGREGATES = {
+    "hex": tsql.hexagon_bins_query,
+    "bins": tsql.square_bins_query,
+    # One label point per polygon, for area names on the map (any polygon layer).
+    "labels": tsql.label_points_query,
+}
 
 
 @dataclass
 class TileLayer:
-    """A registry layer as one tile layer: itself, or an aggregate (`_hex`/`_bins`) of it."""
+    """A registry layer as one tile layer: itself, or an aggregate (`_hex`/`_bins`) or the
+    label points (`_labels`) of it."""
 
     name: str
     layer: Layer
@@ -131,7 +137,7 @@ def resolve_lazily(names: list[str], get_scope, kinds: tuple[str, ...] | None = 
         base, aggregate = wanted[name]
         layer = rows.get(base)
         tiling = getattr(layer, "tiling", None) if layer else None
-        if not aggregate or tiling is None or not tiling.points:
+        if not aggregate or layer is None or not _derives(layer, tiling, aggregate):
             raise NotFound(f"no such layer: {name}", field="layers")
         found.append(TileLayer(name, layer, aggregate))
     for item in found:
@@ -148,6 +154,16 @@ def resolve_lazily(names: list[str], get_scope, kinds: tuple[str, ...] | None = 
         # for them (401/403 here confirmed the key of a private layer).
         raise NotFound(f"no such layer: {found[0].name}", field="layers")
     return readable, scope
+
+
+def _derives(layer: Layer, tiling, aggregate: str) -> bool:
+    """Tells whether a layer has the derived tile layer `aggregate`: bins of point layers,
+    label points of polygon layers."""
+    if aggregate == "labels":
+        gtype = (layer.geometry_type or "").lower()
+        points = tiling is not None and tiling.points
+        return "polygon" in gtype and not points and layer.kind != Layer.Kind.RASTER
+    return tiling is not None and tiling.points
 
 
 def tile_source(item: TileLayer, scope, conditions: tuple[Part, ...] = ()) -> tsql.TileSource:
@@ -197,7 +213,7 @@ def layer_query(item: TileLayer, source: tsql.TileSource, z: int, x: int, y: int
     if z < layer.min_zoom or z > layer.max_zoom:
         return None
     if item.aggregate:
-        return AGGREGATES[item.aggregate](source, z, x, y, tiling.bin_cell_px)
+        return AGGREGATES[item.aggregate](source, z, x, y, tiling.bin_cell_px if tiling else 0)
     if tiling is not None and tiling.points and z < tiling.cluster_below_zoom:
         if tiling.cells_ready and source.unrestricted:
             fast = tsql.cell_clusters_query(

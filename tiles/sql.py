@@ -318,6 +318,37 @@ def hexagon_bins_query(src: TileSource, z: int, x: int, y: int, cell_px: int) ->
     )
 
 
+def label_points_query(src: TileSource, z: int, x: int, y: int, cell_px: int = 0) -> Part:
+    """Gives the query for one label point (标注点) per polygon of a layer in tile z/x/y.
+
+    A polygon clipped into many tiles would get a label in each; its label point (the centroid
+    when it lies inside, else ST_PointOnSurface) lies in exactly one tile (half-open box), so
+    the name is written once. Rows are found by `geom_mercator && <tile box>` (GiST) and carry
+    the layer's visible fields. `cell_px` is unused (the aggregates' signature).
+    """
+    bounds = tile_bounds(z, x, y)
+    point = sql.SQL(
+        "CASE WHEN ST_Intersects(ST_Centroid({g}), {g}) THEN ST_Centroid({g})"
+        " ELSE ST_PointOnSurface({g}) END"
+    ).format(g=MERCATOR)
+    columns = [Part(_attribute(name, pg_type)) for name, pg_type in src.columns]
+    return bind(
+        "SELECT ST_AsMVT(t, {name}, {extent}, '__geom') FROM ("
+        " SELECT {geom} AS __geom{columns} FROM ("
+        "  SELECT {point} AS __point, * FROM {table} WHERE {where}"
+        " ) AS p WHERE {inside}"
+        ") AS t WHERE t.__geom IS NOT NULL",
+        name=src.name,
+        extent=EXTENT,
+        geom=_mvt_geom(sql.SQL("__point"), bounds),
+        columns=bind("") if not columns else bind(", {c}", c=join(columns, ", ", wrap=False)),
+        point=point,
+        table=src.table,
+        where=_where(src, bounds),
+        inside=_half_open(bounds, sql.SQL("ST_X(__point)"), sql.SQL("ST_Y(__point)")),
+    )
+
+
 def combine(parts: list[Part]) -> Part:
     """Gives one query whose bytea is the concatenation of every part's layer (one tile)."""
     pieces = [bind("COALESCE(({q}), ''::bytea)", q=q) for q in parts]

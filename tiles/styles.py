@@ -4,8 +4,15 @@ Vector layers share one composite source (`/tiles/a,b,c/{z}/{x}/{y}.mvt`: one re
 for the whole base map); each raster layer has its own source. Style layers are typed by the
 registry's geometry type: fill + outline for polygons, line for lines, circle for points, and
 for point layers clusters (sized by `point_count`) below the cluster zoom plus a hexagon-bin
-heat layer (hidden until switched on). No symbol layers: labels need glyph PBFs, which cannot
-be fetched offline; names are shown by click-to-identify instead.
+heat layer (hidden until switched on).
+
+Labels (标注) are symbol layers over glyphs we serve ourselves (`glyphs` →
+`/fonts/{fontstack}/{range}.pbf`, made from the local CJK font by tiles/glyphs.py; no CDN):
+road names along their lines from `ROAD_LABEL_MINZOOM`, and area names of districts, streets
+and communities in their `AREA_LABELS` zooms at one label point per area (the `{key}_labels`
+tile layer), each with a halo. A label layer carries its layer's `citygrid:layer`, so the
+layer list switches it with its layer. The map page draws CJK ideographs with the browser's
+font (`localIdeographFontFamily`); Latin letters and digits come from the PBFs.
 """
 
 from __future__ import annotations
@@ -44,6 +51,26 @@ COLOURS = {
 }
 PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
 LINE_WIDTH = {"districts": 2.5, "streets": 1.8, "communities": 1.2, "roads": 1.6}
+# Nested areas under each other add up their fills: the big ones are washed lightly, so the
+# base stays calm and labels stand out.
+FILL_OPACITY = {
+    "districts": 0.03,
+    "streets": 0.03,
+    "communities": 0.04,
+    "unit_grids": 0.06,
+    "responsibility_grids": 0.04,
+    "timing_zones": 0.04,
+}
+
+# Labels: the font the styles name (served by tiles/glyphs.py; else the first font served),
+# the name field, area labels by layer key: (from zoom, up to zoom, text size), road names
+# from this zoom, and the text colour and halo per variant.
+LABEL_FONT = "WenQuanYi Micro Hei Regular"
+LABEL_FIELD = "name"
+AREA_LABELS = {"districts": (10, 14, 16), "streets": (12, 16, 14), "communities": (14, 18, 12)}
+ROAD_LABEL_MINZOOM = 13
+LABEL_TEXT = {"light": "#3c3c3c", "dark": "#e6e6e6"}
+LABEL_HALO = {"light": "#ffffff", "dark": "#0b1622"}
 
 
 def theme_layers(theme_key: str, scope) -> tuple[str, list[tuple[Layer, bool]]]:
@@ -98,7 +125,7 @@ def _vector_style_layers(layer: Layer, visible: bool, colour: str, variant: str)
                 **common,
                 "id": f"{layer.key}-fill",
                 "type": "fill",
-                "paint": {"fill-color": colour, "fill-opacity": 0.12},
+                "paint": {"fill-color": colour, "fill-opacity": FILL_OPACITY.get(layer.key, 0.12)},
             },
             {
                 **common,
@@ -180,6 +207,90 @@ def _vector_style_layers(layer: Layer, visible: bool, colour: str, variant: str)
     return out
 
 
+def _label_field(layer: Layer) -> str | None:
+    """Gives the field a layer's labels show (`style.label_field`, else `name`), if visible."""
+    wanted = layer.style.get("label_field") or LABEL_FIELD
+    for field in layer.fields or []:
+        if isinstance(field, dict) and field.get("name") == wanted:
+            return wanted if field.get("visible", True) else None
+    return None
+
+
+def label_font() -> str | None:
+    """Gives the font the labels use, or None when no font is served (no labels then)."""
+    from tiles import glyphs
+
+    names = glyphs.font_names()
+    if LABEL_FONT in names:
+        return LABEL_FONT
+    return names[0] if names else None
+
+
+def area_label_layer(layer: Layer) -> str | None:
+    """Gives the tile layer of a layer's area-name label points, if its names are labelled."""
+    if layer.key in AREA_LABELS and _geometry_kind(layer) == "polygon" and _label_field(layer):
+        return f"{layer.key}_labels"
+    return None
+
+
+def _label_layers(layer: Layer, visible: bool, colour: str, variant: str, font: str) -> list:
+    """Gives the symbol layers of a layer's names: along roads, or at areas' label points."""
+    field = _label_field(layer)
+    kind = _geometry_kind(layer)
+    common = {
+        "type": "symbol",
+        "source": SOURCE,
+        "metadata": {"citygrid:layer": layer.key, "citygrid:title": layer.title},
+    }
+    halo = {"text-halo-color": LABEL_HALO[variant], "text-halo-blur": 0.5}
+    if field and kind == "line":
+        return [
+            {
+                **common,
+                "id": f"{layer.key}-label",
+                "source-layer": layer.key,
+                "minzoom": max(ROAD_LABEL_MINZOOM, layer.min_zoom),
+                "maxzoom": min(layer.max_zoom + 1, 24),
+                "layout": {
+                    "visibility": "visible" if visible else "none",
+                    "symbol-placement": "line",
+                    "symbol-spacing": 320,
+                    "text-field": ["get", field],
+                    "text-font": [font],
+                    "text-size": ["interpolate", ["linear"], ["zoom"], 13, 11, 18, 15],
+                    "text-max-angle": 30,
+                    "text-padding": 4,
+                    "text-rotation-alignment": "map",
+                    "text-pitch-alignment": "viewport",
+                },
+                "paint": {"text-color": LABEL_TEXT[variant], "text-halo-width": 1.6, **halo},
+            }
+        ]
+    source_layer = area_label_layer(layer)
+    if not source_layer:
+        return []
+    low, high, size = AREA_LABELS[layer.key]
+    return [
+        {
+            **common,
+            "id": f"{layer.key}-label",
+            "source-layer": source_layer,
+            "minzoom": max(low, layer.min_zoom),
+            "maxzoom": min(high, layer.max_zoom + 1, 24),
+            "layout": {
+                "visibility": "visible" if visible else "none",
+                "text-field": ["get", field],
+                "text-font": [font],
+                "text-size": size,
+                "text-letter-spacing": 0.1,
+                "text-max-width": 8,
+                "text-padding": 6,
+            },
+            "paint": {"text-color": colour, "text-halo-width": 2, **halo},
+        }
+    ]
+
+
 def _heat_layers(layer: Layer, colour: str) -> tuple[dict, list[dict]]:
     tiling = layer.tiling
     name = f"{layer.key}_hex"
@@ -249,7 +360,9 @@ def style(theme_key: str, variant: str, scope, base_url: str) -> dict:
                 }
             )
     if vector:
-        keys = ",".join(layer.key for layer, _ in vector)
+        names = [layer.key for layer, _ in vector]
+        names += [n for n in (area_label_layer(layer) for layer, _ in vector) if n]
+        keys = ",".join(names)
         sources[SOURCE] = {
             "type": "vector",
             "tiles": [f"{base_url}/tiles/{keys}/{{z}}/{{x}}/{{y}}.mvt"],
@@ -260,10 +373,14 @@ def style(theme_key: str, variant: str, scope, base_url: str) -> dict:
             sources[SOURCE]["attribution"] = OSM_ATTRIBUTION
     order = {"polygon": 0, "line": 1, "point": 2}
     heat: list[dict] = []
+    labels: list[dict] = []
+    font = label_font()
     insert_at = len(layers)
     for index, (layer, vis) in enumerate(sorted(vector, key=lambda e: order[_geometry_kind(e[0])])):
         colour = _colour(layer, variant, index)
         layers += _vector_style_layers(layer, vis, colour, variant)
+        if font:
+            labels += _label_layers(layer, vis, colour, variant, font)
         tiling = getattr(layer, "tiling", None)
         if tiling is not None and tiling.points:
             source, style_layers = _heat_layers(layer, colour)
@@ -271,10 +388,17 @@ def style(theme_key: str, variant: str, scope, base_url: str) -> dict:
             sources[f"{layer.key}_hex"] = source
             heat += style_layers
     layers[insert_at:insert_at] = heat
-    return {
+    # Names above everything; MapLibre places the upper layers' labels first, so a district's
+    # name wins over a street's, a community's and a road's where they would collide.
+    rank = {key: -i for i, key in enumerate(AREA_LABELS)}
+    layers += sorted(labels, key=lambda lyr: rank.get(lyr["metadata"]["citygrid:layer"], -99))
+    out = {
         "version": 8,
         "name": f"{title} ({'深色' if variant == 'dark' else '浅色'})",
         "metadata": {"citygrid:theme": theme_key, "citygrid:variant": variant},
         "sources": sources,
         "layers": layers,
     }
+    if font:
+        out["glyphs"] = f"{base_url}/fonts/{{fontstack}}/{{range}}.pbf"
+    return out

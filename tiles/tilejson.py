@@ -76,7 +76,10 @@ def vector_layer(item: TileLayer) -> dict:
     """Gives the TileJSON `vector_layers` entry of a tile layer."""
     layer = item.layer
     tiling = item.tiling
-    if item.aggregate:
+    if item.aggregate == "labels":
+        fields = {name: FIELD_TYPES.get(t, "String") for name, t in visible_fields(layer)}
+        description = f"{layer.title}: label points"
+    elif item.aggregate:
         fields = {"count": "Number"}
         description = f"{layer.title}: {'hexagon' if item.aggregate == 'hex' else 'square'} bins"
     else:

@@ -170,3 +170,26 @@ class StyleView(APIView):
         variant = params.choice(request.query_params, "variant", styles.VARIANTS, "light")
         base = request.build_absolute_uri("/")[:-1]
         return Response(styles.style(theme, variant, scope_for(request), base))
+
+
+PBF_TYPE = "application/x-protobuf"
+
+
+@public
+@require_safe
+def glyphs(request: HttpRequest, fontstack: str, codes: str) -> HttpResponse:
+    """Gives a glyph PBF of a font stack for MapLibre labels (`/fonts/{stack}/0-255.pbf`).
+
+    404 for a font that is not served, 400 for a range that is not 256-aligned; made from the
+    local font once and kept on disk, so the browser may keep it long (`GLYPHS_MAX_AGE`).
+    """
+    from tiles import glyphs as glyph_ranges
+
+    data, etag = glyph_ranges.glyph_range(fontstack, codes)
+    if f'"{etag}"' in (request.headers.get("If-None-Match") or ""):
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(data, content_type=PBF_TYPE)
+    response["ETag"] = f'"{etag}"'
+    response["Cache-Control"] = f"public, max-age={settings.GLYPHS_MAX_AGE}"
+    return response

@@ -316,6 +316,20 @@ TILES_CACHE_RETRY_SECONDS = float(os.environ.get("CITYGRID_TILES_CACHE_RETRY_SEC
 TILES_MAX_AGE = int(os.environ.get("CITYGRID_TILES_MAX_AGE", 0))
 TILES_MAX_ZOOM = int(os.environ.get("CITYGRID_TILES_MAX_ZOOM", 24))
 TILES_SIMPLIFY_PX = float(os.environ.get("CITYGRID_TILES_SIMPLIFY_PX", 1.0))
+# Map label glyphs (tiles/glyphs.py): the font files served as /fonts/{stack}/{range}.pbf
+# (every face of each file, named "family style"; colon separated), the directory where
+# generated ranges are kept (made now, so a fresh machine serves at once) and the browser's
+# max-age for them (a font file changes with a deploy, so a long one).
+GLYPH_FONT_FILES = [
+    f
+    for f in os.environ.get(
+        "CITYGRID_GLYPH_FONT_FILES", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+    ).split(":")
+    if f.strip()
+]
+GLYPHS_DIR = Path(os.environ.get("CITYGRID_GLYPHS_DIR", VAR_DIR / "glyphs"))
+GLYPHS_DIR.mkdir(parents=True, exist_ok=True)
+GLYPHS_MAX_AGE = int(os.environ.get("CITYGRID_GLYPHS_MAX_AGE", 30 * 24 * 3600))
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
