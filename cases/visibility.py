@@ -2,10 +2,11 @@
 
 - System admins and superusers see every case.
 - Without ``cases.read`` a caller sees none.
-- Everyone else sees the cases whose point lies in their areas (the same area union as
-  `Scope.area_condition`); a handling department's people (``cases.handle`` and no centre or
-  inspector permission) only those dispatched to their department; read-only positions (GIS
-  admins, evaluators) see their areas.
+- Everyone else sees the cases placed in their areas: the district, street, community or
+  responsibility grid of the case's placement snapshot is one of the caller's (the same areas
+  whose union `Scope.area_condition` tests). A handling department's people (``cases.handle``
+  and no centre or inspector permission) see only those dispatched to their department;
+  read-only positions (GIS admins, evaluators) see their areas.
 - Whoever reported a case, or holds a verification or check task on it, sees it wherever it is.
 
 Reporters' names and phones are shown to the centre (acceptors, shift leaders, supervisors,
@@ -15,7 +16,7 @@ inspectors.
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts import permissions as perms
 from accounts.models import Person
@@ -55,21 +56,33 @@ def visible_cases(scope: Scope, queryset: QuerySet | None = None) -> QuerySet:
         return cases.none()
     rule = Q(pk__in=[])
     if scope.has_area:
-        area = Person.objects.filter(pk=scope.person_id).values("area_geom")[:1]
-        # A case's point always lies in a district (reporting and placement corrections refuse
-        # others), so an area covering every district sees every case: the uncorrelated EXISTS
-        # run once per query (InitPlans) spare the point-in-area test of each row — at 1M cases
-        # that test cost a district-wide dispatcher ~4 µs a row, 0.4 s for the open cases'
-        # box counts (bench/README.md "Cases at 1M").
-        districts = AdminArea.objects.filter(level=AdminArea.Level.DISTRICT)
-        covers_city = Exists(districts) & ~Exists(districts.exclude(geom__coveredby=Subquery(area)))
-        rule = covers_city | Q(geom__intersects=Subquery(area))
+        rule = _in_areas(scope.person_id)
         if department_only(scope):
             rule &= Q(department_id=scope.department_id)
     user_id = scope.user.pk
     rule |= Q(reported_by_id=user_id)
     rule |= Exists(CaseTask.objects.filter(case=OuterRef("pk"), assignee_id=user_id))
     return cases.filter(rule)
+
+
+def _in_areas(person_id: int) -> Q:
+    """Cases whose placement snapshot names one of the person's areas: their districts, streets,
+    communities or responsibility grids (the person's area union is made of exactly these, see
+    `accounts.areas`). The snapshot, not the point, decides: a case stays with the area it was
+    placed in when boundaries are redrawn later, as its statistics do; and the test is a
+    lookup of indexed codes rather than a point-in-polygon test per row (bench/README.md
+    "Cases at 1M")."""
+    person = Person.objects.filter(pk=person_id)
+
+    def codes(level: str):
+        return person.filter(admin_areas__level=level).values("admin_areas__code")
+
+    return (
+        Q(district_code__in=codes(AdminArea.Level.DISTRICT))
+        | Q(street_code__in=codes(AdminArea.Level.STREET))
+        | Q(community_code__in=codes(AdminArea.Level.COMMUNITY))
+        | Q(grid_code__in=person.exclude(grids__code=None).values("grids__code"))
+    )
 
 
 def get_visible(scope: Scope, case_id, *, for_update: bool = False) -> Case:

@@ -356,3 +356,35 @@ def test_nasty_action_requests_get_clear_errors_and_change_nothing(as_user, two_
     case = Case.objects.get(pk=cid)
     assert (case.state, case.version) == ("reported", 1)
     assert CaseEvent.objects.filter(case_id=cid).count() == 1
+
+
+def test_every_box_count_matches_its_list(as_user, two_streets):
+    street, other = two_streets
+    inspector = as_user(f"inspector-{street.code}")
+    acceptor = as_user("acceptor")
+    made = [report(inspector, *inside(street), description=f"问题 {n}").json() for n in range(4)]
+    made.append(report(acceptor, *inside(other), source="hotline").json())
+    assert all(m.get("id") for m in made)
+    assert act(acceptor, made[0]["id"], "accept", 1).status_code == 200
+    assert act(acceptor, made[4]["id"], "accept", 1).status_code == 200
+    assert act(acceptor, made[4]["id"], "request_verify", 2).status_code == 200
+    for username in (
+        "acceptor",
+        "shiftleader",
+        "dispatcher",
+        f"inspector-{street.code}",
+        f"inspector-{other.code}",
+        "dept-huanwei",
+        "leader",
+    ):
+        client = as_user(username)
+        boxes = client.get("/api/v1/cases/boxes").json()["boxes"]
+        assert boxes, username
+        for box in boxes:
+            listed = client.get(f"/api/v1/cases?box={box['key']}&limit=1").json()
+            assert listed["numberMatched"] == box["count"], (username, box)
+    other_boxes = {
+        b["key"]: b["count"]
+        for b in as_user(f"inspector-{other.code}").get("/api/v1/cases/boxes").json()["boxes"]
+    }
+    assert other_boxes["my_tasks"] == 1  # the verification task of the hotline case
