@@ -99,7 +99,7 @@ def test_nobody_posts_for_someone_elses_device(setup):
         "/api/v1/tracking/fixes", {"fixes": fixes([INSIDE], setup.start)}, "application/json"
     )
     assert anonymous.status_code == 401
-    assert not Fix.objects.exists()
+    assert not Fix.objects.filter(tracker=setup.tracker).exists()
 
 
 @pytest.mark.parametrize(
@@ -130,13 +130,17 @@ def test_a_bad_fix_refuses_the_whole_batch_naming_its_field(setup, fix, field):
     response = setup.post(batch)
     assert response.status_code == 400, response.content
     assert response.json()["error"]["field"] == field
-    assert not Fix.objects.exists() and not LatestPosition.objects.exists()
+    assert not Fix.objects.filter(tracker=setup.tracker).exists()
+    assert not LatestPosition.objects.filter(tracker=setup.tracker).exists()
 
 
 def test_fixes_land_in_their_day_partition(setup):
     setup.post(fixes([INSIDE], setup.start))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tableoid::regclass::text FROM tracking_fix")
+        cursor.execute(
+            "SELECT tableoid::regclass::text FROM tracking_fix WHERE tracker_id = %s",
+            [setup.tracker.pk],
+        )
         (table,) = cursor.fetchone()
     day = setup.start.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
     assert table == f"tracking_fix_p{day:%Y%m%d}"
