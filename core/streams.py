@@ -26,7 +26,13 @@ from django.conf import settings
 from django.http import HttpRequest, StreamingHttpResponse
 
 from . import events
-from .errors import ServiceUnavailable
+from .errors import ApiError
+
+
+class Misdirected(ApiError):
+    """421: a stream asked of the WSGI server; the stream server answers it."""
+
+    status, code = 421, "misdirected"
 
 KEEPALIVE_S = 15.0
 LIFETIME_S = 300.0
@@ -57,7 +63,7 @@ def _allowed_origin(request: HttpRequest) -> str | None:
 def require_asgi(request: HttpRequest) -> None:
     """Refuses a stream asked of the WSGI server, which would hold a thread for it."""
     if "wsgi.version" in request.META:
-        raise ServiceUnavailable(
+        raise Misdirected(
             "streams are served by the stream server on port "
             f"{settings.CITYGRID_STREAM_PORT}, not here"
         )

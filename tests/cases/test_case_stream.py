@@ -77,5 +77,5 @@ def test_the_stream_refuses_anonymous_callers_and_the_wsgi_server(org):
     client = Client()
     client.force_login(Person.objects.get(user__username="acceptor").user)
     answer = client.get("/api/v1/cases/stream")  # the WSGI test client: a sync worker
-    assert answer.status_code == 503
+    assert answer.status_code == 421  # Misdirected Request
     assert "stream server" in answer.json()["error"]["message"]
