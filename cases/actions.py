@@ -237,6 +237,8 @@ def _begin(
             f"the case changed meanwhile: it is now version {case.version}, "
             f"{State(case.state).label}",
         )
+    if case.held_since is not None:
+        raise _conflict(case, f"the case is on hold (挂账): release it before {name}")
     try:
         transition = definition.machine.step(case.state, name, outcome)
     except NoTransition:
@@ -607,10 +609,19 @@ def allowed_actions(
     `open_tasks` holds (case id, kind) of the caller's open tasks when a page is known."""
     if scope.is_anonymous:
         return []
+    from .applications import applicable_kinds, may_release
+
+    extra = ["apply"] if applicable_kinds(scope, case) else []
+    extra += ["release"] if may_release(scope, case) else []
+    if case.held_since is not None:
+        return extra
     definition = workflows.definition(case.workflow_id)
-    names = definition.machine.allowed(case.state, scope.permissions)
+    # return and void are taken through applications only (cases.applications).
+    names = [
+        n for n in definition.machine.allowed(case.state, scope.permissions) if n in TRANSITIONS
+    ]
     if scope.sees_everything:
-        return [n for n in names if n != "close" or case.check_passed is True]
+        return [n for n in names if n != "close" or case.check_passed is True] + extra
     if open_tasks is None and ("verify" in names or "check" in names):
         open_tasks = set(
             CaseTask.objects.filter(
@@ -628,7 +639,7 @@ def allowed_actions(
         if name == "close" and case.check_passed is not True:
             continue
         kept.append(name)
-    return kept
+    return kept + extra
 
 
 @action(

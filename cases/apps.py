@@ -9,6 +9,7 @@ class CasesConfig(AppConfig):
         from django.db.models.signals import post_migrate, post_save
 
         from . import models
+        from .applications import load_default_approval_rules
         from .categories import load_case_defaults
         from .workflows import clear_cache, load_default_workflows
 
@@ -19,6 +20,7 @@ class CasesConfig(AppConfig):
         register(CaseCollection())  # the OGC API collection `cases`, for callers who read cases
         post_migrate.connect(load_default_workflows, sender=self)
         post_migrate.connect(load_case_defaults, sender=self)
+        post_migrate.connect(load_default_approval_rules, sender=self)
         for model in (models.Workflow, models.WorkflowStage, models.WorkflowTransition):
             post_save.connect(
                 lambda **kwargs: clear_cache(), sender=model, weak=False, dispatch_uid=str(model)

@@ -22,8 +22,8 @@ from .categories import time_limit
 from .models import Case, DeadlineState, LimitUnit, State
 
 NATURAL = {LimitUnit.NATURAL_DAYS, LimitUnit.NATURAL_HOURS}
-# States a case waits in with no clock: refused, invalid, closed.
-FINISHED = (State.NOT_ACCEPTED, State.INVALID, State.NOT_REGISTERED, State.CLOSED)
+# States a case waits in with no clock: refused, invalid, closed, void.
+FINISHED = (State.NOT_ACCEPTED, State.INVALID, State.NOT_REGISTERED, State.CLOSED, State.VOID)
 
 
 def stage_limit(case: Case, definition, state: str) -> tuple[Decimal, str] | None:
@@ -93,7 +93,7 @@ FROM (
                     ELSE 'normal' END AS new
     FROM cases_case
     WHERE deadline IS NOT NULL AND deadline_state IN ('normal', 'warning')
-      AND state NOT IN ({", ".join(f"'{s}'" for s in FINISHED)})
+      AND held_since IS NULL AND state NOT IN ({", ".join(f"'{s}'" for s in FINISHED)})
       AND (%(now)s >= deadline OR (warning_at IS NOT NULL AND %(now)s >= warning_at))
 ) s
 WHERE c.id = s.id AND c.deadline_state <> s.new

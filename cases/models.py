@@ -62,6 +62,7 @@ class State(models.TextChoices):
     CHECKING = "checking", "核查中"
     TO_CLOSE = "to_close", "待结案"
     CLOSED = "closed", "已结案"
+    VOID = "void", "已作废"
 
 
 class DeadlineState(models.TextChoices):
@@ -360,6 +361,10 @@ class Case(models.Model):
     )
     handling_deadline = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    held_since = models.DateTimeField(null=True, blank=True, help_text="on hold (挂账) since")
+    hold_until = models.DateTimeField(
+        null=True, blank=True, help_text="released automatically then; blank: by hand"
+    )
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1)
 
@@ -375,6 +380,12 @@ class Case(models.Model):
             models.Index(fields=["department", "state"], name="case_dept_state"),
             models.Index(fields=["deadline_state", "state"], name="case_deadline_state"),
             models.Index(fields=["reported_at"], name="case_reported_at"),
+            # Beat's due holds, among the few held cases.
+            models.Index(
+                fields=["hold_until"],
+                condition=models.Q(held_since__isnull=False),
+                name="case_held",
+            ),
             models.Index(fields=["category", "reported_at"], name="case_category_reported"),
             GinIndex(
                 name="case_description_trgm",
@@ -472,3 +483,184 @@ class CaseChange(models.Model):
 
     class Meta:
         ordering = ["case", "at", "id"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Applications and approvals (申请与答复授权): see `cases.applications`.
+
+
+class ApplicationKind(models.TextChoices):
+    """What a handling department (or the centre) may apply for."""
+
+    RETURN = "return", "申请回退"
+    EXTENSION = "extension", "申请延期"
+    HOLD = "hold", "申请挂账"
+    VOID = "void", "申请作废"
+    TRANSFER = "transfer", "申请转办"
+    ASSIST = "assist", "申请协办"
+
+
+class HoldMode(models.TextChoices):
+    NONE = "none", "不限期（手动解除）"
+    HOURS = "hours", "挂账N小时"
+    UNTIL = "until", "挂账至指定时间"
+
+
+class Application(models.Model):
+    """An application (申请) on a case, answered level by level by the authorizers its kind's
+    `ApprovalRule` rows name (答复授权); approval applies its effect in the same transaction."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "待答复"
+        APPROVED = "approved", "已同意"
+        DENIED = "denied", "不同意"
+        WITHDRAWN = "withdrawn", "已撤销"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="applications")
+    kind = models.CharField(max_length=16, choices=ApplicationKind.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    applicant_name = models.CharField(max_length=150)
+    department = models.ForeignKey(
+        "accounts.Department",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the applicant's department",
+    )
+    reason = models.TextField(max_length=2000)
+    # What is asked for (the last approver's changes overwrite these).
+    amount = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    unit = models.CharField(max_length=16, choices=LimitUnit.choices, blank=True)
+    new_deadline = models.DateTimeField(null=True, blank=True)
+    hold_mode = models.CharField(max_length=8, choices=HoldMode.choices, blank=True)
+    hold_hours = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    hold_until = models.DateTimeField(null=True, blank=True)
+    target_department = models.ForeignKey(
+        "accounts.Department",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="transfer / assist: the other department",
+    )
+    level = models.PositiveSmallIntegerField(default=1, help_text="the level answering next")
+    created_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    forbid_reapply = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "kind"], name="application_state_kind")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=models.Q(state="pending"),
+                name="application_one_pending_per_case",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.state}"
+
+
+class ApplicationStep(models.Model):
+    """One answer to an application: its level, approver, decision and opinion, and the values
+    the approver changed. Never updated or deleted (a trigger refuses both)."""
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="steps")
+    level = models.PositiveSmallIntegerField()
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approver_name = models.CharField(max_length=150)
+    decision = models.CharField(max_length=8, help_text="approve / deny")
+    opinion = models.TextField(blank=True, max_length=2000)
+    changes = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["application", "level", "id"]
+
+
+class ApprovalRule(models.Model):
+    """One level of the authorizer chain of an application kind: who answers it (a permission,
+    or the receiving department's handlers), whether an opinion is required, and from how many
+    requested hours the level applies (blank: always)."""
+
+    kind = models.CharField(max_length=16, choices=ApplicationKind.choices)
+    level = models.PositiveSmallIntegerField()
+    permission = models.CharField(max_length=64)
+    receiving_department = models.BooleanField(
+        default=False, help_text="answered by the target department's people (transfer)"
+    )
+    opinion_required = models.BooleanField(default=False)
+    may_change_time = models.BooleanField(default=True)
+    above_hours = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="the level applies only when more hours than this are asked",
+    )
+
+    class Meta:
+        ordering = ["kind", "level"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "level"], name="approvalrule_kind_level")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.level}: {self.permission}"
+
+
+class CaseRules(models.Model):
+    """The case rules as data (one row): classes that may not be extended, the cap on a
+    department's share of extended cases, and which cases need an approved application to be
+    returned."""
+
+    non_extendable = models.ManyToManyField(
+        "data.Category", blank=True, related_name="+", help_text="a major class covers its minors"
+    )
+    extension_cap = models.DecimalField(
+        max_digits=4,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=0.10,
+        help_text="share of a department's cases that may be extended; blank: no cap",
+    )
+    free_return = models.BooleanField(
+        default=True, help_text="a return no restriction applies to is taken without approval"
+    )
+    no_return_overdue = models.BooleanField(default=True)
+    no_return_rework = models.BooleanField(default=True)
+    no_return_extended = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name_plural = "case rules"
+
+    def __str__(self) -> str:
+        return "case rules"
+
+
+class CaseAssist(models.Model):
+    """A department assisting with a case (协办), after an approved assist application: it sees
+    the case."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="assists")
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, related_name="+"
+    )
+    application = models.ForeignKey(
+        Application, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "department"], name="caseassist_unique")
+        ]

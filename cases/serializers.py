@@ -152,6 +152,8 @@ class CaseSerializer(serializers.Serializer):
     check_passed = serializers.BooleanField(allow_null=True)
     rework_count = serializers.IntegerField()
     closed_at = serializers.DateTimeField(allow_null=True)
+    held_since = serializers.DateTimeField(allow_null=True, help_text="on hold (挂账) since")
+    hold_until = serializers.DateTimeField(allow_null=True, help_text="released automatically then")
     actions = serializers.ListField(child=serializers.CharField())
     version = serializers.IntegerField()
 
@@ -219,6 +221,8 @@ def case_json(case: Case, *, reporter_visible: bool, actions: list[str]) -> dict
         "check_passed": case.check_passed,
         "rework_count": case.rework_count,
         "closed_at": _time(case.closed_at),
+        "held_since": _time(case.held_since),
+        "hold_until": _time(case.hold_until),
         "actions": actions,
         "version": case.version,
     }

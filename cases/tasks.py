@@ -42,3 +42,20 @@ def refresh_deadlines() -> dict:
 
 # The Excel export of a long case list (cases.export), run as the job's owner.
 export_cases = job_task("cases.export", run_export)
+
+
+@shared_task(name="cases.release_holds")
+def release_holds(now=None) -> dict:
+    """Releases the holds (挂账) whose time has come, as the system actor ``beat``; a minute in
+    which none is due writes nothing."""
+    from accounts.scoping import system_scope
+
+    from .applications import do_release_due_holds
+    from .models import Case
+
+    now = now or timezone.now()
+    if not Case.objects.filter(hold_until__lte=now, held_since__isnull=False).exists():
+        return {"released": 0}
+    with origin(Origin(via="task")):
+        released = do_release_due_holds(system_scope("beat"), now)
+    return {"released": len(released)}

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, calendar_api, categories_api, export_api, streams
+from . import api, applications_api, calendar_api, categories_api, export_api, streams
 
 urlpatterns = [
     path("calendar/deadline", calendar_api.DeadlineView.as_view(), name="calendar-deadline"),
@@ -26,6 +26,27 @@ urlpatterns = [
         name="case-action",
     ),
     path("cases/<int:case_id>/media", api.CaseMediaView.as_view(), name="case-media"),
+    path(
+        "cases/<int:case_id>/applications",
+        applications_api.CaseApplicationsView.as_view(),
+        name="case-applications",
+    ),
+    path(
+        "cases/<int:case_id>/release",
+        applications_api.CaseReleaseView.as_view(),
+        name="case-release",
+    ),
+    path("applications", applications_api.ApplicationsView.as_view(), name="applications"),
+    path(
+        "applications/<int:application_id>/answer",
+        applications_api.ApplicationAnswerView.as_view(),
+        name="application-answer",
+    ),
+    path(
+        "applications/<int:application_id>/withdraw",
+        applications_api.ApplicationWithdrawView.as_view(),
+        name="application-withdraw",
+    ),
     path(
         "cases/<int:case_id>/media/<int:media_id>",
         api.CaseMediaFileView.as_view(),

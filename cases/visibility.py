@@ -5,8 +5,9 @@
 - Everyone else sees the cases placed in their areas: the district, street, community or
   responsibility grid of the case's placement snapshot is one of the caller's (the same areas
   whose union `Scope.area_condition` tests). A handling department's people (``cases.handle``
-  and no centre or inspector permission) see only those dispatched to their department;
-  read-only positions (GIS admins, evaluators) see their areas.
+  and no centre or inspector permission) see only those dispatched to their department,
+  those it assists with (协办) and those a pending transfer (转办) offers it; read-only
+  positions (GIS admins, evaluators) see their areas.
 - Whoever reported a case, or holds a verification or check task on it, sees it wherever it is.
 
 Reporters' names and phones are shown to the centre (acceptors, shift leaders, supervisors,
@@ -58,11 +59,23 @@ def visible_cases(scope: Scope, queryset: QuerySet | None = None) -> QuerySet:
     if scope.has_area:
         rule = _in_areas(scope.person_id)
         if department_only(scope):
-            rule &= Q(department_id=scope.department_id)
+            rule &= _of_department(scope.department_id)
     user_id = scope.user.pk
     rule |= Q(reported_by_id=user_id)
     rule |= Exists(CaseTask.objects.filter(case=OuterRef("pk"), assignee_id=user_id))
     return cases.filter(rule)
+
+
+def _of_department(department_id: int | None) -> Q:
+    """Cases dispatched to the department, those it assists with (协办), and those a pending
+    transfer (转办) asks it to take over (it answers the transfer)."""
+    from .models import Application, CaseAssist
+
+    assists = CaseAssist.objects.filter(case=OuterRef("pk"), department_id=department_id)
+    offered = Application.objects.filter(
+        case=OuterRef("pk"), kind="transfer", state="pending", target_department_id=department_id
+    )
+    return Q(department_id=department_id) | Exists(assists) | Exists(offered)
 
 
 def _in_areas(person_id: int) -> Q:

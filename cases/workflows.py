@@ -36,7 +36,17 @@ _AFTER_REGISTRATION = [
     ("check", NO, S.CHECKING, S.TO_CLOSE, REPORT),
     ("close", "", S.TO_CLOSE, S.CLOSED, REGISTER),
     ("rework", "", S.TO_CLOSE, S.HANDLING, REGISTER),
+    *[  # taken only through an approved application (cases.applications)
+        ("return", "", S.HANDLING, S.TO_DISPATCH, REGISTER),
+        *[
+            ("void", "", s, S.VOID, REGISTER)
+            for s in (S.TO_DISPATCH, S.HANDLING, S.TO_CHECK, S.CHECKING, S.TO_CLOSE)
+        ],
+    ],
 ]
+# Transitions added to the defaults after their first release; migration 0004 adds them to
+# the definitions already in a database.
+APPLICATION_TRANSITIONS = [t for t in _AFTER_REGISTRATION if t[0] in ("return", "void")]
 _ACCEPTANCE = [
     ("not_accept", "", S.REPORTED, S.NOT_ACCEPTED, ACCEPT),
     ("restore", "", S.NOT_ACCEPTED, S.REPORTED, ACCEPT),

@@ -184,6 +184,8 @@ CELERY_BEAT_SCHEDULE = {
     "reap-jobs": {"task": "core.reap_jobs", "schedule": 30.0},
     # Cases whose warning time or deadline has come (cases.deadlines).
     "refresh-case-deadlines": {"task": "cases.refresh_deadlines", "schedule": 60.0},
+    # Holds (挂账) whose release time has come (cases.applications).
+    "release-case-holds": {"task": "cases.release_holds", "schedule": 60.0},
     # Extents and counts shown in the layer list, kept true after bulk SQL edits of the tables.
     "refresh-layer-stats": {
         "task": "spatial.refresh_layers",

@@ -107,7 +107,7 @@ def test_an_inspector_report_runs_from_report_to_close(as_user, two_streets):
     assert as_user("dept-shizheng").get(f"/api/v1/cases/{cid}").status_code == 404
     handler = as_user("dept-huanwei")
     seen = handler.get(f"/api/v1/cases/{cid}").json()
-    assert seen["reporter"] is None and seen["actions"] == ["feedback"]
+    assert seen["reporter"] is None and seen["actions"] == ["feedback", "apply"]
     assert act(handler, cid, "feedback", 4).status_code == 400
     handled = act(handler, cid, "feedback", 4, opinion="已清运")
     assert handled.status_code == 200 and handled.json()["state"] == "to_check"

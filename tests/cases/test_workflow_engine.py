@@ -10,7 +10,7 @@ from accounts import permissions as perms
 from cases.workflow import NoTransition, Transition, machine
 from cases.workflows import DEFAULTS
 
-TERMINAL = {"not_registered", "invalid", "closed"}
+TERMINAL = {"not_registered", "invalid", "closed", "void"}
 
 
 def default(key: str):
