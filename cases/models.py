@@ -377,6 +377,10 @@ class Case(models.Model):
             # 今日结案 (closed today) among ~all closed cases; bench/README.md "Cases at 1M".
             models.Index(fields=["state", "closed_at"], name="case_state_closed"),
             models.Index(fields=["street_code", "state"], name="case_street_state"),
+            # The other area levels of the visibility rule (cases.visibility._in_areas).
+            models.Index(fields=["district_code", "state"], name="case_district_state"),
+            models.Index(fields=["community_code", "state"], name="case_community_state"),
+            models.Index(fields=["grid_code", "state"], name="case_grid_state"),
             models.Index(fields=["department", "state"], name="case_dept_state"),
             models.Index(fields=["deadline_state", "state"], name="case_deadline_state"),
             models.Index(fields=["reported_at"], name="case_reported_at"),
