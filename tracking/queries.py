@@ -67,7 +67,14 @@ LIVE_SQL = (
 SELECT tr.id, tr.device_id, tr.kind, tr.name, tr.plate, tr.vehicle_type, pp.name,
        ST_X(lp.geom), ST_Y(lp.geom), lp.t, lp.speed, lp.heading, lp.accuracy, lp.battery,
        ARRAY(SELECT a.kind FROM tracking_alarm a
-             WHERE a.tracker_id = tr.id AND a.ended_at IS NULL ORDER BY a.kind)
+             WHERE a.tracker_id = tr.id AND a.ended_at IS NULL ORDER BY a.kind),
+       pp.phone,
+       ARRAY(SELECT g.name FROM accounts_person_grids pg
+             JOIN spatial_responsibilitygrid g ON g.id = pg.responsibilitygrid_id
+             WHERE pg.person_id = pp.id ORDER BY g.code),
+       ARRAY(SELECT aa.name FROM accounts_person_admin_areas pa
+             JOIN spatial_adminarea aa ON aa.id = pa.adminarea_id
+             WHERE pa.person_id = pp.id ORDER BY aa.code)
 """
     + TRACKERS_FROM
     + """
@@ -79,13 +86,14 @@ ORDER BY tr.id
 
 def live(scope: Scope, now: dt.datetime | None = None) -> dict:
     """Gives the latest positions the caller sees as a GeoJSON FeatureCollection; status is
-    ``online`` with a fix in the last ``TRACKING_ONLINE_S``, else ``offline``."""
+    ``online`` with a fix in the last ``TRACKING_ONLINE_S``, else ``offline``. A person's
+    tracker also gives the person's phone, responsibility grids and areas (for the card)."""
     now = now or timezone.now()
     online_after = now - dt.timedelta(seconds=settings.TRACKING_ONLINE_S)
     features = []
     for row in _rows(bind(LIVE_SQL, visible=visible_condition(scope))):
         (pk, device, kind, name, plate, vtype, person, lon, lat, t, speed, heading, acc, battery,
-         open_alarms) = row  # fmt: skip
+         open_alarms, phone, grid_names, area_names) = row  # fmt: skip
         features.append(
             {
                 "type": "Feature",
@@ -106,6 +114,9 @@ def live(scope: Scope, now: dt.datetime | None = None) -> dict:
                     "accuracy": acc,
                     "battery": battery,
                     "open_alarms": list(open_alarms),
+                    "phone": phone or None,
+                    "grids": list(grid_names),
+                    "areas": list(area_names),
                 },
             }
         )

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
 from spatial.ogc.views import LandingView as OgcLandingView
 from core.access import public
-from web.pages import console_page, map_page
+from web.pages import console_page, inspectors_page, map_page
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -27,4 +27,5 @@ urlpatterns = [
     path("", include("tiles.urls")),
     path("map", map_page, name="map"),
     path("console", console_page, name="console"),
+    path("inspectors", inspectors_page, name="inspectors"),
 ]

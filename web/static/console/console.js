@@ -150,44 +150,13 @@
   }
 
   /* --- map ------------------------------------------------------------------------------ */
-  /* A calm base under the cases: the server's style with boundaries as thin grey lines, roads
-     as white lines on a soft casing, and the busy layers (components, zones, grids) off until
-     switched on in the map's corner. */
+  /* The calm base (common/basemap.js) with the busy layers switchable in the map's corner. */
   var TOGGLES = { components: "部件", responsibility_grids: "责任网格", unit_grids: "单元网格" };
-  var BOUNDARY = { districts: ["#7b8794", 2, [4, 2]], streets: ["#9aa5b1", 1.3, [3, 2]],
-    communities: ["#cbd2d9", 0.8, [2, 2]] };
-  function calm(style) {
-    var layers = [];
-    style.layers.forEach(function (l) {
-      var key = l.metadata && l.metadata["citygrid:layer"];
-      l.layout = l.layout || {};
-      l.paint = l.paint || {};
-      if (l.type === "background") { l.paint["background-color"] = "#f4f5f0"; }
-      else if (l.type === "fill" && key !== "components_hex") { l.layout.visibility = "none"; }
-      else if (BOUNDARY[key] && l.type === "line") {
-        l.paint["line-color"] = BOUNDARY[key][0]; l.paint["line-width"] = BOUNDARY[key][1];
-        l.paint["line-dasharray"] = BOUNDARY[key][2];
-        if (key === "communities") { l.minzoom = 14; }
-      } else if (key === "roads" && l.type === "line") {
-        var casing = JSON.parse(JSON.stringify(l));
-        casing.id = l.id + "-casing";
-        casing.paint["line-color"] = "#d3d7dc";
-        casing.paint["line-width"] = ["interpolate", ["linear"], ["zoom"], 10, 1.6, 18, 9];
-        layers.push(casing);
-        l.paint["line-color"] = "#ffffff";
-      } else if (key === "unit_grids" && l.type === "line") {
-        l.paint["line-color"] = "#d9dcd3"; l.paint["line-width"] = 0.6; l.layout.visibility = "none";
-      } else if (TOGGLES[key] || (key && l.type !== "symbol")) { l.layout.visibility = "none"; }
-      layers.push(l);
-    });
-    style.layers = layers;
-    return style;
-  }
   var map = null;
   var mapReady = fetch(cfg.styleUrl, { credentials: "same-origin" })
     .then(function (r) { return r.json(); })
     .then(function (style) {
-      map = new maplibregl.Map({ container: "map", style: calm(style), center: cfg.center, zoom: cfg.zoom,
+      map = new maplibregl.Map({ container: "map", style: CityGridBase.calm(style, TOGGLES), center: cfg.center, zoom: cfg.zoom,
         localIdeographFontFamily: "'WenQuanYi Micro Hei', 'Noto Sans CJK SC', sans-serif" });
       map.addControl(new maplibregl.NavigationControl(), "top-right");
       map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
@@ -199,11 +168,7 @@
     var box = el("div", { class: "map-toggles" });
     Object.keys(TOGGLES).forEach(function (key) {
       var input = el("input", { type: "checkbox", "data-layer": key, onchange: function (e) {
-        map.getStyle().layers.forEach(function (l) {
-          if (l.metadata && l.metadata["citygrid:layer"] === key && l.type !== "fill") {
-            map.setLayoutProperty(l.id, "visibility", e.target.checked ? "visible" : "none");
-          }
-        });
+        CityGridBase.showLayer(map, key, e.target.checked);
       } });
       box.appendChild(el("label", {}, [input, document.createTextNode(" " + TOGGLES[key])]));
     });
