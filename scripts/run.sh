@@ -51,4 +51,15 @@ STREAM_PORT="${CITYGRID_STREAM_PORT:-$((${CITYGRID_PORT:-8000} + 1))}"
 "$VENV/bin/uvicorn" web.asgi:application --host 127.0.0.1 --port "$STREAM_PORT" \
   --no-access-log --log-level warning --timeout-graceful-shutdown 2 &
 pids+=($!)
+# The demo simulator (tracking/simulator.py): once the web server answers, the demo phones and
+# vehicles post a fix every 10 s through the ingest API, so /inspectors is alive and alarms
+# happen. CITYGRID_SIMULATOR=0 leaves it out.
+if [ "${CITYGRID_SIMULATOR:-1}" = 1 ]; then
+  (
+    web="http://127.0.0.1:${CITYGRID_PORT:-8000}"
+    for _ in $(seq 300); do curl -fsS "$web/api/v1/health" -o /dev/null 2>/dev/null && break; sleep 1; done
+    exec "$PY" manage.py simulate_tracking --url "$web" --interval 10 --keep-running -v 0
+  ) &
+  pids+=($!)
+fi
 wait -n "${pids[@]}"
