@@ -6,11 +6,14 @@ class CasesConfig(AppConfig):
     verbose_name = "Cases and their workflow"
 
     def ready(self):
-        from django.db.models.signals import post_migrate, post_save
+        from django.db.models.signals import post_delete, post_migrate, post_save
+
+        from spatial.models import AdminArea
 
         from . import models
         from .applications import load_default_approval_rules
         from .categories import load_case_defaults
+        from .visibility import forget_districts
         from .workflows import clear_cache, load_default_workflows
 
         from spatial.ogc.collections import register
@@ -25,3 +28,5 @@ class CasesConfig(AppConfig):
             post_save.connect(
                 lambda **kwargs: clear_cache(), sender=model, weak=False, dispatch_uid=str(model)
             )
+        post_save.connect(forget_districts, sender=AdminArea, dispatch_uid="cases-districts")
+        post_delete.connect(forget_districts, sender=AdminArea, dispatch_uid="cases-districts-d")

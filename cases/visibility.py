@@ -17,6 +17,8 @@ inspectors.
 
 from __future__ import annotations
 
+import time
+
 from django.db import models
 from django.db.models import Q, QuerySet
 
@@ -59,7 +61,11 @@ def visible_cases(scope: Scope, queryset: QuerySet | None = None) -> QuerySet:
     rule = Q(pk__in=[])
     if scope.has_area:
         rule = _in_areas(scope)
-        if department_only(scope):
+        if rule is None:  # the whole city
+            if not department_only(scope):
+                return cases
+            rule = _of_department(scope.department_id)
+        elif department_only(scope):
             rule &= _of_department(scope.department_id)
     user_id = scope.user.pk
     rule |= Q(reported_by_id=user_id)
@@ -128,17 +134,43 @@ def _of_department(department_id: int | None) -> Q:
     )
 
 
-def _in_areas(scope: Scope) -> Q:
+def _in_areas(scope: Scope) -> Q | None:
     """Cases whose placement snapshot names one of the person's areas: their districts, streets,
     communities or responsibility grids (the person's area union is made of exactly these, see
     `accounts.areas`). The snapshot, not the point, decides: a case stays with the area it was
     placed in when boundaries are redrawn later, as its statistics do. The codes go into the
     SQL as values, so the planner sees how selective they are and uses the (code, state)
-    indexes (bench/README.md "Cases at 1M")."""
+    indexes (bench/README.md "Cases at 1M"). None when the areas hold every district: the whole
+    city, where no test is needed."""
+    codes = area_codes(scope)
+    if set(codes.get("district_code", ())) >= _all_districts():
+        return None  # every case lies in a district: no test needed
     rule = Q(pk__in=[])
-    for field, codes in area_codes(scope).items():
-        rule |= Q(**{f"{field}__in": codes})
+    for field, values in codes.items():
+        rule |= Q(**{f"{field}__in": values})
     return rule
+
+
+_districts: tuple[float, frozenset[str]] = (0.0, frozenset())
+
+
+def forget_districts(**kwargs) -> None:
+    """Drops this process's district codes (connected to AdminArea saves and deletes; other
+    processes re-read theirs within a minute)."""
+    global _districts
+    _districts = (0.0, frozenset())
+
+
+def _all_districts() -> frozenset[str]:
+    """The city's district codes, read at most once a minute per process."""
+    global _districts
+    loaded_at, codes = _districts
+    if time.monotonic() - loaded_at > 60 or not codes:
+        codes = frozenset(
+            AdminArea.objects.filter(level=AdminArea.Level.DISTRICT).values_list("code", flat=True)
+        )
+        _districts = (time.monotonic(), codes)
+    return codes
 
 
 def get_visible(scope: Scope, case_id, *, for_update: bool = False) -> Case:

@@ -34,6 +34,7 @@ class Misdirected(ApiError):
 
     status, code = 421, "misdirected"
 
+
 KEEPALIVE_S = 15.0
 LIFETIME_S = 300.0
 

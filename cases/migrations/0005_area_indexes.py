@@ -5,25 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_login_throttle'),
-        ('cases', '0004_applications'),
-        ('data', '0001_initial'),
+        ("accounts", "0005_login_throttle"),
+        ("cases", "0004_applications"),
+        ("data", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['district_code', 'state'], name='case_district_state'),
+            model_name="case",
+            index=models.Index(fields=["district_code", "state"], name="case_district_state"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['community_code', 'state'], name='case_community_state'),
+            model_name="case",
+            index=models.Index(fields=["community_code", "state"], name="case_community_state"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['grid_code', 'state'], name='case_grid_state'),
+            model_name="case",
+            index=models.Index(fields=["grid_code", "state"], name="case_grid_state"),
         ),
     ]
