@@ -31,6 +31,8 @@ export CITYGRID_ALLOW_DEMO_USERS="${CITYGRID_ALLOW_DEMO_USERS:-1}"
 "$PY" manage.py collectstatic --noinput -v 0
 "$PY" manage.py demo_city --if-empty --seed "${CITYGRID_DEMO_SEED:-1}" --scale "${CITYGRID_DEMO_SCALE:-1}"
 "$PY" manage.py demo_accounts --print || true
+# The demo city's case history, through the case actions (the first run only; about a minute).
+"$PY" manage.py demo_cases --if-empty || log "demo cases not generated (see the error above)"
 "$PY" manage.py demo_tracking --print || true
 
 # The worker opens uploaded files with GDAL: as root, run it as an unprivileged user.
