@@ -211,24 +211,38 @@ def test_a_case_goes_from_a_map_click_to_closed_through_the_console(servers, two
         department, department_errors = open_console(browser, base, sessions["dept-huanwei"])
         department.click("button[data-box='handling']")
         department.click(f"#cases tr[data-id='{case['id']}']")
+        # It asks for 8 more working hours; the shift leader approves from the approvals box.
+        before = api(base, sessions["dept-huanwei"], f"/api/v1/cases/{case['id']}")
+        department.click("#detail button[data-action='apply']")
+        department.select_option("select[name='kind']", "extension")
+        department.fill("input[name='amount']", "8")
+        department.fill("textarea[name='reason']", "需协调清运车辆")
+        department.get_by_role("button", name="提交申请").click()
+        department.wait_for_selector("#toast:has-text('已提交')")
+        approver, approver_errors = open_console(browser, base, sessions["shiftleader"])
+        approver.wait_for_selector("button[data-box='approvals'] .count:has-text('1')")
+        approver.click("button[data-box='approvals']")
+        approver.click("#cases tr[data-application]")
+        approver.wait_for_selector("select[name='decision']")
+        approver.fill("textarea[name='opinion']", "同意延期")
+        approver.get_by_role("button", name="提交审批").click()
+        approver.wait_for_selector("#toast:has-text('已同意')")
+        approver.screenshot(path=str(ARTIFACTS / "console-approval.png"))
+        after = api(base, sessions["dept-huanwei"], f"/api/v1/cases/{case['id']}")
+        assert after["handling_deadline"] > before["handling_deadline"]
+        department.click(f"#cases tr[data-id='{case['id']}']")
+        department.wait_for_selector(".timeline li:has-text('批准延期')")  # the fresh case
         department.click("#detail button[data-action='feedback']")
         department.fill("#action-form textarea", "已清运完毕")
         department.get_by_role("button", name="确认处置反馈").click()
         department.wait_for_selector("#detail h3:has-text('待核查')")
         assert department.locator("#detail dt:has-text('反映人')").count() == 0
 
-        api(
-            base,
-            sessions["acceptor"],
-            f"/api/v1/cases/{case['id']}/actions/request_check",
-            {"version": 5},
-        )
-        api(
-            base,
-            sessions[inspector],
-            f"/api/v1/cases/{case['id']}/actions/check",
-            {"version": 6, "passed": True},
-        )
+        path = f"/api/v1/cases/{case['id']}"
+        version = api(base, sessions["acceptor"], path)["version"]
+        api(base, sessions["acceptor"], f"{path}/actions/request_check", {"version": version})
+        check = {"version": version + 1, "passed": True}
+        api(base, sessions[inspector], f"{path}/actions/check", check)
         closer, closer_errors = open_console(browser, base, sessions["shiftleader"])
         closer.click("button[data-box='to_close']")
         closer.click(f"#cases tr[data-id='{case['id']}']")
@@ -238,7 +252,14 @@ def test_a_case_goes_from_a_map_click_to_closed_through_the_console(servers, two
         closer.wait_for_selector("#detail h3:has-text('已结案')")
         closer.screenshot(path=str(ARTIFACTS / "console-closed.png"))
         history = closer.locator(".timeline li").all_inner_texts()
-        assert len(history) == 8
-        for errors in (dispatcher_errors, acceptor_errors, department_errors, closer_errors):
+        assert len(history) == 10  # the main path's 8 and the extension's application and answer
+        every = (
+            dispatcher_errors,
+            acceptor_errors,
+            department_errors,
+            approver_errors,
+            closer_errors,
+        )
+        for errors in every:
             assert errors == []
         browser.close()

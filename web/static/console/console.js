@@ -15,7 +15,10 @@
   var LEVELS = { routine: "日常", general: "一般", serious: "严重", major: "重大" };
   var ACTION_NAMES = { accept: "受理", not_accept: "不予受理", restore: "恢复", request_verify: "派发核实",
     verify: "核实", register: "立案", not_register: "不予立案", dispatch: "派遣", feedback: "处置反馈",
-    request_check: "派发核查", check: "核查", close: "结案", rework: "返工" };
+    request_check: "派发核查", check: "核查", close: "结案", rework: "返工", apply: "申请",
+    release: "解除挂账" };
+  var KINDS = { return: "申请回退", extension: "申请延期", hold: "申请挂账", void: "申请作废",
+    transfer: "申请转办", assist: "申请协办" };
   /* Standard phrases (惯用语) per action, clicked into the opinion box. */
   var PHRASES = {
     accept: ["经初步审核，问题属实，予以受理。", "信息完整，予以受理。"],
@@ -83,8 +86,9 @@
   function timeLeft(c) {
     if (!c.deadline) { return { text: "—", cls: "" }; }
     var ms = new Date(c.deadline).getTime() - Date.now();
-    var abs = Math.abs(ms), h = Math.floor(abs / 3600000), m = Math.floor((abs % 3600000) / 60000);
-    var span = (h ? h + "小时" : "") + m + "分";
+    var abs = Math.abs(ms), d = Math.floor(abs / 86400000);
+    var h = Math.floor((abs % 86400000) / 3600000), m = Math.floor((abs % 3600000) / 60000);
+    var span = d >= 2 ? d + "天" + (h ? h + "小时" : "") : (d * 24 + h ? d * 24 + h + "小时" : "") + m + "分";
     if (ms < 0) { return { text: "超期 " + span, cls: "dl-overdue" }; }
     return { text: "剩 " + span, cls: c.deadline_state === "warning" ? "dl-warning" : "dl-normal" };
   }
@@ -336,7 +340,7 @@
     var timeline = el("ol", { class: "timeline" });
     events.forEach(function (e) {
       timeline.appendChild(el("li", {}, [
-        el("div", { text: (ACTION_NAMES[e.action] || (e.action === "report" ? "上报" : e.action)) + " → " + (STATE_NAMES[e.to] || e.to) }),
+        el("div", { text: eventName(e.action) + (e.to && e.to !== e.from ? " → " + (STATE_NAMES[e.to] || e.to) : "") }),
         el("div", { class: "small", text: when(e.at) + " · " + e.actor + (e.position ? "（" + e.position + "）" : "") }),
         e.opinion ? el("div", { class: "small", text: e.opinion }) : null
       ]));
@@ -347,6 +351,7 @@
   }
 
   function actionForm(c, name) {
+    if (name === "apply") { return applyForm(c); }
     var holder = $("#action-form");
     holder.textContent = "";
     var fields = [];
@@ -386,7 +391,8 @@
       e.preventDefault();
       var body = { version: c.version, opinion: opinion.value };
       Object.keys(extra).forEach(function (k) { body[k] = extra[k](); });
-      api("/api/v1/cases/" + c.id + "/actions/" + name, { body: body }).then(function (updated) {
+      var path = name === "release" ? "/api/v1/cases/" + c.id + "/release" : "/api/v1/cases/" + c.id + "/actions/" + name;
+      api(path, { body: body }).then(function (updated) {
         toast((ACTION_NAMES[name] || name) + "：" + updated.number + " → " + updated.state_name);
         loadBoxes(); loadList(); selectCase(updated.id);
       }).catch(function (error) {
@@ -397,6 +403,114 @@
       el("button", { type: "submit", class: "primary", text: "确认" + (ACTION_NAMES[name] || name) })]));
     holder.appendChild(form);
     (fields.length ? form.querySelector("select") : opinion).focus();
+  }
+
+
+  var VERBS = { apply: "申请", approve: "批准", deny: "驳回", withdraw: "撤回", answer: "审批" };
+  var KIND_WORDS = { return: "回退", extension: "延期", hold: "挂账", void: "作废", transfer: "转办", assist: "协办" };
+  function eventName(action) {
+    if (action === "report") { return "上报"; }
+    if (ACTION_NAMES[action]) { return ACTION_NAMES[action]; }
+    var parts = action.split("_");
+    if (VERBS[parts[0]] && KIND_WORDS[parts[1]]) { return VERBS[parts[0]] + KIND_WORDS[parts[1]]; }
+    return { edit: "修改", correct_placement: "立案修正", release_hold: "解除挂账", "return": "回退" }[action] || action;
+  }
+
+  /* An application (申请): return, extension, hold, void, transfer, assistance. */
+  function applyForm(c) {
+    var holder = $("#action-form");
+    holder.textContent = "";
+    var kind = el("select", { name: "kind", "aria-label": "申请类型" });
+    Object.keys(KINDS).forEach(function (k) { kind.appendChild(el("option", { value: k, text: KINDS[k] })); });
+    var hours = el("input", { name: "amount", type: "number", min: "0.5", step: "0.5", value: "8", "aria-label": "延期工作时" });
+    var holdMode = el("select", { name: "hold_mode", "aria-label": "挂账方式" }, [
+      el("option", { value: "hours", text: "挂账N小时" }), el("option", { value: "none", text: "不限期（手动解除）" })]);
+    var holdHours = el("input", { name: "hold_hours", type: "number", min: "0.5", step: "0.5", value: "24", "aria-label": "挂账小时" });
+    var department = el("select", { name: "department", "aria-label": "部门" });
+    departments().then(function (list) {
+      list.forEach(function (d) { department.appendChild(el("option", { value: d.code, text: d.name })); });
+    });
+    var rows = { extension: [el("label", { text: "延期（工作时）" }, [hours])],
+      hold: [el("label", { text: "挂账方式" }, [holdMode]), el("label", { text: "挂账小时" }, [holdHours])],
+      transfer: [el("label", { text: "转办至" }, [department])], assist: [el("label", { text: "协办部门" }, [department])] };
+    var extra = el("div", { class: "apply-extra" });
+    function showExtra() { extra.textContent = ""; (rows[kind.value] || []).forEach(function (r) { extra.appendChild(r); }); }
+    kind.addEventListener("change", showExtra);
+    showExtra();
+    var reason = el("textarea", { name: "reason", required: "required", maxlength: "2000", "aria-label": "申请理由" });
+    var message = el("p", { class: "error", role: "alert" });
+    var form = el("form", { onsubmit: function (e) {
+      e.preventDefault();
+      var body = { version: c.version, kind: kind.value, reason: reason.value };
+      if (kind.value === "extension") { body.amount = hours.value; body.unit = "working_hours"; }
+      if (kind.value === "hold") { body.hold_mode = holdMode.value; if (holdMode.value === "hours") { body.hold_hours = holdHours.value; } }
+      if (kind.value === "transfer" || kind.value === "assist") { body.department = department.value; }
+      api("/api/v1/cases/" + c.id + "/applications", { body: body }).then(function () {
+        toast(KINDS[kind.value] + "：已提交"); loadApprovals(); selectCase(c.id);
+      }).catch(function (error) { message.textContent = error.message; });
+    } }, [el("label", { text: "申请类型" }, [kind]), extra, el("label", { text: "申请理由" }, [reason]), message,
+      el("button", { type: "submit", class: "primary", text: "提交申请" })]);
+    holder.appendChild(form);
+    kind.focus();
+  }
+
+  /* Applications waiting for the caller's answer (答复授权), as a box of their own. */
+  var approvals = [];
+  function loadApprovals() {
+    return api("/api/v1/applications?state=pending").then(function (data) {
+      approvals = data.applications;
+      var item = $("#approvals-box");
+      if (!item) {
+        item = el("li", { id: "approvals-box" });
+        $("#box-list").parentNode.appendChild(el("ul", { id: "approval-list", class: "box-extra" }, [item]));
+      }
+      item.textContent = "";
+      item.appendChild(el("button", { type: "button", "data-box": "approvals", onclick: showApprovals }, [
+        el("span", { text: "待审批申请" }), el("span", { class: "count", text: String(approvals.length) })]));
+    }).catch(function () { /* positions without applications */ });
+  }
+
+  function showApprovals() {
+    var body = $("#cases tbody");
+    body.textContent = "";
+    $("#list-summary").textContent = "待审批申请 " + approvals.length + " 件";
+    approvals.forEach(function (a) {
+      body.appendChild(el("tr", { tabindex: "0", "data-application": String(a.id),
+        onclick: function () { answerForm(a); }, onkeydown: function (e) { if (e.key === "Enter") { answerForm(a); } } }, [
+        el("td", {}, [el("div", { class: "num", text: a.case_number })]),
+        el("td", {}, [el("div", { text: a.kind_name }), el("div", { class: "small", text: a.reason.slice(0, 28) })]),
+        el("td", { class: "small", text: a.applicant }),
+        el("td", {}, [el("span", { class: "state", text: "第" + (a.next ? a.next.level : "") + "级" })]),
+        el("td", { class: "small", text: when(a.created_at) })
+      ]));
+    });
+  }
+
+  function answerForm(a) {
+    selectCase(a.case);
+    setTimeout(function () {
+      var holder = $("#action-form");
+      if (!holder) { return; }
+      holder.textContent = "";
+      var decision = el("select", { name: "decision", "aria-label": "审批结果" }, [
+        el("option", { value: "approve", text: "同意" }), el("option", { value: "deny", text: "不同意" })]);
+      var opinion = el("textarea", { name: "opinion", "aria-label": "审批意见", maxlength: "2000" });
+      var forbid = el("input", { type: "checkbox", name: "forbid_reapply" });
+      var message = el("p", { class: "error", role: "alert" });
+      var requested = a.requested.amount ? "（申请 " + a.requested.amount + " 工作时）" : a.requested.hold_hours ? "（挂账 " + a.requested.hold_hours + " 小时）" : "";
+      holder.appendChild(el("form", { onsubmit: function (e) {
+        e.preventDefault();
+        api("/api/v1/applications/" + a.id + "/answer", { body: { decision: decision.value, opinion: opinion.value,
+          forbid_reapply: forbid.checked } }).then(function () {
+          toast(a.kind_name + "：已" + (decision.value === "approve" ? "同意" : "不同意"));
+          loadApprovals().then(showApprovals); loadBoxes(); selectCase(a.case);
+        }).catch(function (error) { message.textContent = error.message; });
+      } }, [el("h2", { text: a.kind_name + requested + " · " + a.applicant }), el("p", { class: "small", text: a.reason }),
+        el("label", { text: "审批结果" }, [decision]), el("label", { text: "审批意见" }, [opinion]),
+        el("label", { class: "inline" }, [forbid, document.createTextNode(" 不同意时禁止再次申请")]), message,
+        el("button", { type: "submit", class: "primary", text: "提交审批" })]));
+      decision.focus();
+    }, 400);
   }
 
   /* --- live arrivals -------------------------------------------------------------------- */
@@ -422,12 +536,18 @@
       clearTimeout(pending);
       pending = setTimeout(function () {   /* a burst of events refreshes once */
         var before = JSON.stringify(view.counts);
+        loadApprovals();
         loadBoxes().then(function () {
           var fresh = {}; fresh[event.case] = true;
           loadList(fresh);
           if (JSON.stringify(view.counts) !== before && event.action !== "edit") { chime(); }
         });
-        if (event.case === view.selected) { selectCase(event.case); }
+        if (event.case === view.selected) {
+          var open = $("#action-form");
+          if (open && open.children.length) {  /* never wipe a form being filled in */
+            if (!$("#stale-note")) { open.prepend(el("p", { id: "stale-note", class: "error", text: "案件已被更新，提交前请确认（提交时将按最新状态校验）" })); }
+          } else { selectCase(event.case); }
+        }
       }, 300);
     });
   }
@@ -455,5 +575,6 @@
   setInterval(function () { if (view.cases.length) { loadList(); } }, 60000);  /* time left moves on */
 
   loadBoxes().then(function () { return loadList(); });
+  loadApprovals();
   listen();
 })();
