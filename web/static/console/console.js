@@ -137,8 +137,9 @@
           onclick: function () { selectCase(c.id); },
           onkeydown: function (e) { if (e.key === "Enter") { selectCase(c.id); } } }, [
           el("td", {}, [el("div", { class: "num", text: c.number }), el("div", { class: "small", text: SOURCES[c.source] || c.source })]),
-          el("td", {}, [el("div", { text: c.category.name }), el("div", { class: "small", text: c.description.slice(0, 28) })]),
-          el("td", { class: "small", text: (c.placement.street ? c.placement.street.name : "") + " " + (c.address || "") }),
+          el("td", {}, [el("div", { text: c.category.name }), el("div", { class: "small clip", text: c.description, title: c.description })]),
+          el("td", {}, [el("div", { class: "small", text: c.placement.street ? c.placement.street.name : "" }),
+            el("div", { class: "small clip", text: c.address || "", title: c.address || "" })]),
           el("td", {}, [el("span", { class: "state", text: c.state_name })]),
           el("td", { class: left.cls, text: left.text })
         ]);
