@@ -79,3 +79,42 @@ def test_the_stream_refuses_anonymous_callers_and_the_wsgi_server(org):
     answer = client.get("/api/v1/cases/stream")  # the WSGI test client: a sync worker
     assert answer.status_code == 421  # Misdirected Request
     assert "stream server" in answer.json()["error"]["message"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_acting_at_once_one_wins_and_the_other_gets_409(org, two_streets):
+    """Two acceptors press 受理 on the same case at the same moment, each in their own request
+    and database connection: the row lock lets one through; the other sees the new version."""
+    import threading
+
+    from django.db import connection
+
+    def signed_in(username: str) -> Client:
+        client = Client()
+        client.force_login(Person.objects.get(user__username=username).user)
+        return client
+
+    made = report(signed_in("acceptor"), *inside(two_streets[0]), source="inspector")
+    assert made.status_code == 201
+    case_id = made.json()["id"]
+    clients = [signed_in("acceptor"), signed_in("shiftleader")]
+    barrier, answers = threading.Barrier(2), {}
+
+    def press(client: Client, who: int) -> None:
+        barrier.wait()
+        answers[who] = client.post(
+            f"/api/v1/cases/{case_id}/actions/accept",
+            {"version": 1},
+            content_type="application/json",
+        )
+        connection.close()
+
+    threads = [threading.Thread(target=press, args=(c, n)) for n, c in enumerate(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    statuses = sorted(a.status_code for a in answers.values())
+    assert statuses == [200, 409], [a.content for a in answers.values()]
+    loser = next(a for a in answers.values() if a.status_code == 409).json()
+    assert loser["current"] == {"state": "to_register", "version": 2}
