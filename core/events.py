@@ -28,6 +28,12 @@ def _client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
 
 
+def forget_connection() -> None:
+    """Drops this process's Redis client, so a forked child opens its own instead of sharing
+    its parent's socket."""
+    _client.cache_clear()
+
+
 def channel_name(channel: str) -> str:
     """Gives the Redis channel of `channel`, under this installation's prefix."""
     return f"{settings.CITYGRID_EVENTS_PREFIX}:{channel}"

@@ -10,7 +10,8 @@ process, and no two processes wait on the same day's number counter.
 
 from __future__ import annotations
 
-import multiprocessing
+import os
+import pickle
 import traceback
 from itertools import groupby
 
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 from cases.actions import TRANSITIONS, do_report_case
 from cases.models import Case
+from core import events
 from core.errors import ApiError
 
 from .people import DemoPeople
@@ -62,16 +64,30 @@ def run_plans(plans: list[Plan], people: DemoPeople, workers: int) -> tuple[list
         return run_share(plans, people)
     _shares[:] = _by_day(plans, workers)
     connections.close_all()  # each process opens its own
-    context = multiprocessing.get_context("fork")
-    queue = context.SimpleQueue()
-    processes = [
-        context.Process(target=_work, args=(index, people, queue)) for index in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    results = [queue.get() for _ in processes]
-    for process in processes:
-        process.join()
+    # Plain os.fork, not multiprocessing: multiprocessing runs its after-fork hooks in the
+    # child, and kombu's (a Celery connection pool of the parent, e.g. in a test process
+    # that ran a worker) can block the child forever closing a channel it shares.
+    children = []
+    for index in range(workers):
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: run its share, send the result, leave without cleanup
+            os.close(read_end)
+            events.forget_connection()  # publish on a socket of its own
+            try:
+                result = _work(index, people)
+                with os.fdopen(write_end, "wb") as pipe:
+                    pickle.dump(result, pipe)
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        children.append((pid, read_end))
+    results = []
+    for pid, read_end in children:
+        with os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()
+        os.waitpid(pid, 0)
+        results.append(pickle.loads(data) if data else ("failed", "a worker died", []))
     failed = [r[1] for r in results if r[0] == "failed"]
     if failed:
         raise RuntimeError("a demo case worker failed:\n" + failed[0])
@@ -95,11 +111,11 @@ def _by_day(plans: list[Plan], workers: int) -> list[list[Plan]]:
     return shares
 
 
-def _work(index: int, people: DemoPeople, queue) -> None:
+def _work(index: int, people: DemoPeople) -> tuple:
     try:
         ids, errors = run_share(_shares[index], people)
-        queue.put(("done", ids, errors))
+        return ("done", ids, errors)
     except BaseException:
-        queue.put(("failed", traceback.format_exc(), []))
+        return ("failed", traceback.format_exc(), [])
     finally:
         connections.close_all()
