@@ -31,7 +31,7 @@ from data.models import Category
 from spatial.locate import Placement, locate
 from spatial.models import Component
 
-from . import deadlines, visibility, workflows
+from . import deadlines, notifications, visibility, workflows
 from .models import Case, CaseEvent, CaseNumberCounter, CaseTask, Condition, Level, Source, State
 from .workflow import NO, YES, NoTransition
 
@@ -141,7 +141,7 @@ def _event(
             "to": target,
         },
     )
-    return CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=case,
         action=name,
         from_state=source,
@@ -154,6 +154,8 @@ def _event(
         opinion=opinion,
         details=details or {},
     )
+    notifications.notify(case, event)  # the outbox rows, in this same transaction
+    return event
 
 
 @action(

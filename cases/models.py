@@ -668,3 +668,62 @@ class CaseAssist(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["case", "department"], name="caseassist_unique")
         ]
+
+
+class Notification(models.Model):
+    """A notice (通知) to one person in the app, or a text message to a reporter's phone,
+    written in the transaction of the `CaseEvent` that caused it (the outbox row); delivered by
+    `cases.notifications.deliver_due`. An in-app notice is the row itself; `sent_at` says it was
+    delivered, `read_at` that its recipient read it."""
+
+    class Kind(models.TextChoices):
+        ARRIVAL = "arrival", "新到案件"
+        APPLICATION = "application", "申请答复"
+        CALLBACK = "callback", "办结回访"
+
+    class Channel(models.TextChoices):
+        APP = "app", "站内通知"
+        SMS = "sms", "短信"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="blank for a text message to a reporter",
+    )
+    phone = models.CharField(max_length=32, blank=True, help_text="sms: the reporter's phone")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(
+        CaseEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.APP)
+    title = models.CharField(max_length=128)
+    body = models.TextField(max_length=1000, blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    sent_message = models.TextField(
+        max_length=1000, blank=True, help_text="sms: what the sender sent (or logged)"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Delivery's claim: the few undelivered rows.
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=models.Q(sent_at__isnull=True),
+                name="notification_undelivered",
+            ),
+            # A person's notices, newest first (the list and its unread count).
+            models.Index(fields=["recipient", "-created_at"], name="notification_recipient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.kind} {self.title}"

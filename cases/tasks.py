@@ -1,9 +1,10 @@
-"""Celery tasks of the cases package: the deadline-state refresh beat runs every minute, and
-the Excel export of long case lists."""
+"""Celery tasks of the cases package: the deadline-state refresh beat runs every minute, the
+Excel export of long case lists, and the delivery of notifications."""
 
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -59,3 +60,24 @@ def release_holds(now=None) -> dict:
     with origin(Origin(via="task")):
         released = do_release_due_holds(system_scope("beat"), now)
     return {"released": len(released)}
+
+
+@shared_task(
+    name="cases.deliver_notifications",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def deliver_notifications(self) -> dict:
+    """Delivers the notifications due (woken after the commit that wrote them, and every 30 s
+    by beat); after a sender's error, runs again when the first failed row is due. Each row is
+    claimed and marked in one transaction (cases.notifications), so a message given back by a
+    dead worker, or delivered twice, sends no row twice."""
+    from .notifications import deliver_due, next_retry_in
+
+    counts = deliver_due()
+    wait = next_retry_in() if counts["failed"] else None
+    if wait is not None:
+        raise self.retry(countdown=wait, max_retries=settings.CITYGRID_NOTIFY_MAX_ATTEMPTS)
+    return counts

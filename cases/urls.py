@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from . import api, applications_api, calendar_api, categories_api, export_api, streams
+from . import (
+    api,
+    applications_api,
+    calendar_api,
+    categories_api,
+    export_api,
+    notifications_api,
+    streams,
+)
 
 urlpatterns = [
     path("calendar/deadline", calendar_api.DeadlineView.as_view(), name="calendar-deadline"),
@@ -37,6 +45,12 @@ urlpatterns = [
         name="case-release",
     ),
     path("applications", applications_api.ApplicationsView.as_view(), name="applications"),
+    path("notifications", notifications_api.NotificationsView.as_view(), name="notifications"),
+    path(
+        "notifications/read",
+        notifications_api.NotificationsReadView.as_view(),
+        name="notifications-read",
+    ),
     path(
         "applications/<int:application_id>/answer",
         applications_api.ApplicationAnswerView.as_view(),

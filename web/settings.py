@@ -186,6 +186,8 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-case-deadlines": {"task": "cases.refresh_deadlines", "schedule": 60.0},
     # Holds (挂账) whose release time has come (cases.applications).
     "release-case-holds": {"task": "cases.release_holds", "schedule": 60.0},
+    # Notifications not yet delivered (cases.notifications): a broker that was down, a retry.
+    "deliver-notifications": {"task": "cases.deliver_notifications", "schedule": 30.0},
     # Extents and counts shown in the layer list, kept true after bulk SQL edits of the tables.
     "refresh-layer-stats": {
         "task": "spatial.refresh_layers",
@@ -211,6 +213,12 @@ CITYGRID_STREAM_PORT = int(
     os.environ.get("CITYGRID_STREAM_PORT", int(os.environ.get("CITYGRID_PORT", "8000")) + 1)
 )
 CITYGRID_STREAM_URL = os.environ.get("CITYGRID_STREAM_URL", "")
+# Notifications (cases.notifications): the SMS sender class (the default writes to the log, so
+# nothing leaves the machine), the first retry's wait (doubling after each failure) and the
+# tries before a row is left undelivered (its last_error says why).
+CITYGRID_SMS_SENDER = os.environ.get("CITYGRID_SMS_SENDER", "cases.notifications.LogSmsSender")
+CITYGRID_NOTIFY_RETRY_S = float(os.environ.get("CITYGRID_NOTIFY_RETRY_S", 10))
+CITYGRID_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("CITYGRID_NOTIFY_MAX_ATTEMPTS", 8))
 # Job recovery (core.jobs): a running job beats every HEARTBEAT_S; one silent for STALE_AFTER_S
 # is reaped (sent again up to MAX_ATTEMPTS runs, else failed); a job not sent within
 # SEND_GRACE_S (broker down at the time) is sent by the reaper.

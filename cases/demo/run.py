@@ -18,6 +18,7 @@ from itertools import groupby
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from cases import notifications
 from cases.actions import TRANSITIONS, do_report_case
 from cases.models import Case
 from core import events
@@ -113,7 +114,10 @@ def _by_day(plans: list[Plan], workers: int) -> list[list[Plan]]:
 
 def _work(index: int, people: DemoPeople) -> tuple:
     try:
-        ids, errors = run_share(_shares[index], people)
+        # A forked child must not send Celery tasks on its parent's broker connection: its
+        # notifications wait for beat's sweep.
+        with notifications.quiet():
+            ids, errors = run_share(_shares[index], people)
         return ("done", ids, errors)
     except BaseException:
         return ("failed", traceback.format_exc(), [])
