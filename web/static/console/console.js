@@ -299,13 +299,22 @@
   }
 
   /* --- case detail ---------------------------------------------------------------------- */
-  function selectCase(id) {
+  /* Shows a case. A live refresh (`live`) never replaces a form the user opened meanwhile:
+     the answer may arrive after they clicked an action; a note says the case changed. */
+  function selectCase(id, live) {
     view.selected = id;
     Array.prototype.forEach.call(document.querySelectorAll("#cases tr"), function (tr) {
       tr.classList.toggle("selected", tr.getAttribute("data-id") === String(id));
     });
     Promise.all([api("/api/v1/cases/" + id), api("/api/v1/cases/" + id + "/history"), api("/api/v1/cases/" + id + "/media")])
-      .then(function (answers) { renderDetail(answers[0], answers[1].events, answers[2].media); })
+      .then(function (answers) {
+        var open = $("#action-form");
+        if (live && open && open.children.length) {
+          if (!$("#stale-note")) { open.prepend(el("p", { id: "stale-note", class: "error", text: "案件已被更新，提交前请确认（提交时将按最新状态校验）" })); }
+          return;
+        }
+        if (view.selected === id) { renderDetail(answers[0], answers[1].events, answers[2].media); }
+      })
       .catch(function (error) { toast(error.message); });
   }
 
@@ -547,7 +556,7 @@
           var open = $("#action-form");
           if (open && open.children.length) {  /* never wipe a form being filled in */
             if (!$("#stale-note")) { open.prepend(el("p", { id: "stale-note", class: "error", text: "案件已被更新，提交前请确认（提交时将按最新状态校验）" })); }
-          } else { selectCase(event.case); }
+          } else { selectCase(event.case, true); }
         }
       }, 300);
     });
