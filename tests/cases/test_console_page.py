@@ -81,10 +81,27 @@ def servers(org, django_db_blocker):
         env,
         f"http://127.0.0.1:{stream_port}/api/v1/health",
     )
+    # A Celery worker on this test database's queue delivers the notifications.
+    worker = subprocess.Popen(
+        [
+            str(bin_dir / "celery"),
+            "-A",
+            "web",
+            "worker",
+            "--pool",
+            "solo",
+            "-l",
+            "warning",
+            "-Q",
+            env.get("CITYGRID_CELERY_QUEUE", settings.DATABASES["default"]["NAME"]),
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     try:
         yield base
     finally:
-        for proc in (web, streams):
+        for proc in (web, streams, worker):
             proc.terminate()
             proc.wait(timeout=20)
 
@@ -208,7 +225,18 @@ def test_a_case_goes_from_a_map_click_to_closed_through_the_console(servers, two
         dispatcher.screenshot(path=str(ARTIFACTS / "console-dispatcher.png"))
 
         # The department feeds back from its console; check and close follow.
+        # The dispatch reaches the department as a notice, delivered by the worker.
+        for _ in range(100):
+            if api(base, sessions["dept-huanwei"], "/api/v1/notifications")["unread"]:
+                break
+            time.sleep(0.2)
         department, department_errors = open_console(browser, base, sessions["dept-huanwei"])
+        department.wait_for_function(
+            "() => Number(document.querySelector('#bell-count').textContent) >= 1", timeout=10000
+        )
+        department.click("#bell")
+        assert "新派遣案件" in department.locator("#notices").inner_text()
+        department.keyboard.press("Escape")
         department.click("button[data-box='handling']")
         department.click(f"#cases tr[data-id='{case['id']}']")
         # It asks for 8 more working hours; the shift leader approves from the approvals box.

@@ -523,6 +523,41 @@
     }, 400);
   }
 
+
+  /* Notices (通知): the caller's notifications — cases dispatched to their department, tasks
+     sent to them, answers to their applications — with the unread count on the bell. */
+  function loadNotices() {
+    return api("/api/v1/notifications?limit=30").then(function (data) {
+      var count = $("#bell-count");
+      count.textContent = String(data.unread);
+      count.classList.toggle("on", data.unread > 0);
+      var panel = $("#notices");
+      panel.textContent = "";
+      if (!data.notifications.length) { panel.appendChild(el("p", { class: "small all-read", text: "暂无通知" })); }
+      data.notifications.forEach(function (n) {
+        panel.appendChild(el("button", { type: "button", class: "notice" + (n.read_at ? "" : " unread"), "data-notice": String(n.id),
+          onclick: function () {
+            api("/api/v1/notifications/read", { body: { ids: [n.id] } }).then(loadNotices);
+            togglePanel(false);
+            if (n.case) { selectCase(n.case.id); }
+          } }, [el("div", { text: n.title }), el("div", { class: "small", text: n.body + " · " + when(n.created_at) })]));
+      });
+      if (data.unread) {
+        panel.appendChild(el("button", { type: "button", class: "all-read", text: "全部标为已读", onclick: function () {
+          api("/api/v1/notifications/read", { body: { all: true } }).then(loadNotices);
+        } }));
+      }
+    }).catch(function () { /* positions without notices */ });
+  }
+  function togglePanel(open) {
+    var panel = $("#notices");
+    panel.hidden = !open;
+    $("#bell").setAttribute("aria-expanded", String(open));
+    if (open) { var first = panel.querySelector("button"); if (first) { first.focus(); } }
+  }
+  $("#bell").addEventListener("click", function () { togglePanel($("#notices").hidden); });
+  document.addEventListener("keydown", function (e) { if (e.key === "Escape") { togglePanel(false); } });
+
   /* --- live arrivals -------------------------------------------------------------------- */
   var audio = null;
   function chime() {
@@ -547,6 +582,7 @@
       pending = setTimeout(function () {   /* a burst of events refreshes once */
         var before = JSON.stringify(view.counts);
         loadApprovals();
+        setTimeout(loadNotices, 1500);  /* delivery runs on the worker just after the commit */
         loadBoxes().then(function () {
           var fresh = {}; fresh[event.case] = true;
           loadList(fresh);
@@ -582,9 +618,10 @@
     }
   });
   $("#who").textContent = cfg.name + (cfg.positions.length ? "（" + cfg.positions.join("、") + "）" : "");
-  setInterval(function () { if (view.cases.length) { loadList(); } }, 60000);  /* time left moves on */
+  setInterval(function () { if (view.cases.length) { loadList(); } loadNotices(); }, 60000);  /* time left moves on */
 
   loadBoxes().then(function () { return loadList(); });
   loadApprovals();
+  loadNotices();
   listen();
 })();
