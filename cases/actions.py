@@ -502,12 +502,25 @@ def do_dispatch_case(
     version: int | None,
     department=None,
     opinion: str = "",
+    scheduled: int | None = None,
     at: dt.datetime | None = None,
 ) -> Case:
     """Dispatches a case (派遣) to a handling department: the one given, else the one the
-    responsibility manual recommends for the class and area."""
+    responsibility manual recommends for the class and area. `scheduled` names the timed
+    dispatch (cases.scheduling) that runs it, kept in the event."""
     at = _now(at)
     case, definition, transition = _begin(scope, case_id, "dispatch", version)
+    chosen = handling_department(case, department)
+    case.department = chosen
+    details = {"department": chosen.code}
+    if scheduled is not None:
+        details["scheduled_dispatch"] = scheduled
+    return _finish(scope, case, definition, transition, at, opinion, details)
+
+
+def handling_department(case: Case, department=None) -> Department:
+    """The active handling department `department` names (a code), else the one the manual
+    recommends for the case's class and area; `BadInput` on ``department`` otherwise."""
     if department in (None, ""):
         chosen = deadlines.recommended_department(case)
         if chosen is None:
@@ -515,14 +528,13 @@ def do_dispatch_case(
                 f"the manual names no department for class {case.category.code} here: choose one",
                 field="department",
             )
-    else:
-        chosen = Department.objects.filter(
-            code=str(department), kind=Department.Kind.HANDLING, active=True
-        ).first()
-        if chosen is None:
-            raise BadInput(f"no handling department {department}", field="department")
-    case.department = chosen
-    return _finish(scope, case, definition, transition, at, opinion, {"department": chosen.code})
+        return chosen
+    chosen = Department.objects.filter(
+        code=str(department), kind=Department.Kind.HANDLING, active=True
+    ).first()
+    if chosen is None:
+        raise BadInput(f"no handling department {department}", field="department")
+    return chosen
 
 
 @action("cases.feedback", permission=None, target=_target)

@@ -727,3 +727,49 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.kind} {self.title}"
+
+
+class ScheduledDispatch(models.Model):
+    """A timed dispatch (定时派遣): beat dispatches the case to `department` at `run_at`, as the
+    person who scheduled it; editable and cancellable until then (`cases.scheduling`)."""
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", "待派遣"
+        DONE = "done", "已派遣"
+        CANCELLED = "cancelled", "已取消"
+        FAILED = "failed", "未派遣"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="scheduled_dispatches")
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, related_name="+"
+    )
+    opinion = models.TextField(max_length=2000, blank=True)
+    run_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.SCHEDULED)
+    done_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True, help_text="failed: why")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The beat's claim: scheduled rows by time.
+            models.Index(
+                fields=["run_at"],
+                condition=models.Q(state="scheduled"),
+                name="scheduled_dispatch_due",
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=models.Q(state="scheduled"),
+                name="scheduled_dispatch_one_per_case",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} at {self.run_at} {self.state}"

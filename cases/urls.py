@@ -9,6 +9,7 @@ from . import (
     categories_api,
     export_api,
     notifications_api,
+    scheduling_api,
     streams,
 )
 
@@ -43,6 +44,11 @@ urlpatterns = [
         "cases/<int:case_id>/release",
         applications_api.CaseReleaseView.as_view(),
         name="case-release",
+    ),
+    path(
+        "cases/<int:case_id>/scheduled-dispatch",
+        scheduling_api.CaseScheduledDispatchView.as_view(),
+        name="case-scheduled-dispatch",
     ),
     path("applications", applications_api.ApplicationsView.as_view(), name="applications"),
     path("notifications", notifications_api.NotificationsView.as_view(), name="notifications"),

@@ -188,6 +188,8 @@ CELERY_BEAT_SCHEDULE = {
     "release-case-holds": {"task": "cases.release_holds", "schedule": 60.0},
     # Notifications not yet delivered (cases.notifications): a broker that was down, a retry.
     "deliver-notifications": {"task": "cases.deliver_notifications", "schedule": 30.0},
+    # Timed dispatches (定时派遣, cases.scheduling) whose time has come.
+    "run-scheduled-dispatches": {"task": "cases.run_scheduled_dispatches", "schedule": 30.0},
     # Extents and counts shown in the layer list, kept true after bulk SQL edits of the tables.
     "refresh-layer-stats": {
         "task": "spatial.refresh_layers",
