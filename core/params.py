@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from django.utils import timezone as dj_timezone
@@ -148,6 +148,17 @@ def choice(query: Query, name: str, choices: Collection[str], default: D = REQUI
     if value not in choices:
         raise BadInput(f"{name} must be one of {', '.join(choices)}", field=name)
     return value
+
+
+def day(query: Query, name: str, default: D = REQUIRED) -> date | D:
+    """Gives the parameter as a calendar date, ``YYYY-MM-DD``."""
+    value = _given(query, name, default)
+    if value is None:
+        return default
+    try:
+        return date.fromisoformat(_stripped(value, name))
+    except ValueError:
+        raise BadInput(f"{name} must be a date, YYYY-MM-DD", field=name) from None
 
 
 def boolean(query: Query, name: str, default: D = REQUIRED) -> bool | D:

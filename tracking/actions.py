@@ -9,7 +9,8 @@ changes after commit and adds the batch to the ingest counters (`tracking.counte
 themselves, with their ``received_at``, are the record of what was sent. Its HTTP view is
 `@own_transaction`, so the operation-log middleware does not log it either.
 
-Alarm acknowledgement and the beat's signal-lost alarms are ordinary actions.
+Alarm acknowledgement, the beat's signal-lost and absent alarms, shifts and the roster (排班:
+month generation, leave with a substitute) are ordinary actions.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from accounts import permissions as perms
 from accounts.oplog import action
 from accounts.scoping import Scope
 from core import events
-from core.errors import BadInput, Forbidden, Unauthorized
+from core.errors import BadInput, Conflict, Forbidden, NotFound, Unauthorized
 
-from . import alarms, counters
+from . import alarms, counters, queries, roster
 from .conf import rules
 from .ingest import IngestResult, NewFix, TrackerInfo, store_batch
-from .models import Alarm
+from .models import Alarm, RosterEntry, Shift, Tracker
 
 CHANNEL = "tracking"
 
@@ -114,3 +115,98 @@ def do_raise_signal_lost(scope: Scope, trackers: list[int], now: dt.datetime) ->
     for change in changes:
         events.publish(CHANNEL, change.event())
     return changes
+
+
+@action(
+    "tracking.absent",
+    permission=None,
+    target=lambda duties, now: f"{len(duties)} trackers",
+    details=lambda duties, now: {"trackers": [d.tracker_id for d in duties][:100]},
+)
+def do_raise_absent(scope: Scope, duties: list, now: dt.datetime) -> list:
+    """Opens the absent alarms of `duties` (`tracking.roster.Duty`: on duty, no fix since the
+    shift began)."""
+    scope.require(perms.SYSTEM_ADMIN)
+    changes = alarms.raise_absent(duties, now, rules().absent_s)
+    for change in changes:
+        events.publish(CHANNEL, change.event())
+    return changes
+
+
+@action(
+    "tracking.shift",
+    permission=perms.TRACKING_MONITOR,
+    target=lambda name, start, end: name,
+    details=lambda name, start, end: {"start": f"{start:%H:%M}", "end": f"{end:%H:%M}"},
+)
+def do_create_shift(scope: Scope, name: str, start: dt.time, end: dt.time) -> Shift:
+    """Gives a new shift (班次); an end at or before the start runs past midnight."""
+    if Shift.objects.filter(name=name).exists():
+        raise Conflict(f"a shift named {name} exists", field="name")
+    return Shift.objects.create(name=name, start=start, end=end)
+
+
+def _visible(scope: Scope, ids: list[int], field: str) -> None:
+    missing = sorted(set(ids) - set(queries.visible_trackers(scope, ids)))
+    if missing:
+        raise NotFound(f"no tracker {missing[0]}", field=field)
+
+
+@action(
+    "tracking.roster_generate",
+    permission=perms.TRACKING_MONITOR,
+    target=lambda year, month, pattern, shift, trackers=None: f"{year}-{month:02d} {shift}",
+    details=lambda year, month, pattern, shift, trackers=None: {
+        "pattern": pattern,
+        "trackers": trackers,
+    },
+)
+def do_generate_roster(
+    scope: Scope,
+    year: int,
+    month: int,
+    pattern: str,
+    shift: Shift,
+    trackers: list[int] | None = None,
+) -> int:
+    """Puts `trackers` (default: every active person tracker the caller sees) on `shift` on the
+    days of the month `pattern` gives; gives the number of entries made (existing ones stay)."""
+    if trackers is None:
+        trackers = queries.visible_trackers(scope, None, kind=Tracker.Kind.PERSON)
+    else:
+        _visible(scope, trackers, "trackers")
+    return roster.generate_month(trackers, year, month, pattern, shift)
+
+
+@action(
+    "tracking.roster_leave",
+    permission=perms.TRACKING_MONITOR,
+    target=lambda tracker, day, shift, substitute=None, note="": f"{tracker.device_id} {day}",
+    details=lambda tracker, day, shift, substitute=None, note="": {
+        "shift": shift.name,
+        "substitute": substitute.device_id if substitute else None,
+        "note": note,
+    },
+)
+def do_set_leave(
+    scope: Scope,
+    tracker: Tracker,
+    day: dt.date,
+    shift: Shift,
+    substitute: Tracker | None = None,
+    note: str = "",
+) -> RosterEntry:
+    """Gives the tracker's entry for that shift turned to leave (请假), with the substitute
+    (替班) on duty in its place."""
+    _visible(scope, [tracker.pk], "tracker")
+    if substitute is not None:
+        if substitute.pk == tracker.pk:
+            raise BadInput("the substitute must be another tracker", field="substitute")
+        _visible(scope, [substitute.pk], "substitute")
+    entry, _ = RosterEntry.objects.update_or_create(
+        tracker=tracker,
+        date=day,
+        shift=shift,
+        defaults={"kind": RosterEntry.Kind.LEAVE, "substitute": substitute, "note": note},
+    )
+    return entry

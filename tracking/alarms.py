@@ -8,7 +8,11 @@ An alarm once raised is never removed by later data (its evidence stays in the l
 
 Signal lost (信号丢失) is decided by the clock, not by a fix: beat runs `raise_signal_lost`
 every minute for active trackers whose newest fix is older than ``TRACKING_SIGNAL_LOST_S``
-(started at that fix); ingest ends it at the first fix after it (`end_signal_lost`).
+(started at that fix); ingest ends it at the first fix after it (`end_signal_lost`). A tracker
+in the roster (`tracking.roster`) is watched only while on duty, and only for a silence that
+began within its shift: silence since before the shift is absence (缺勤, `raise_absent`), dated
+at the shift's start once it lasted ``TRACKING_ABSENT_S``, and ended by the first fix after it
+(`end_absent`).
 """
 
 from __future__ import annotations
@@ -160,7 +164,7 @@ def end_signal_lost(tracker_id: int, fixes: list, since: float) -> list[AlarmCha
 # Trackers silent too long that have no signal-lost alarm for this silence yet (an alarm that
 # started at their newest fix, open or already ended by it, is this silence's).
 SILENT_SQL = """
-SELECT l.tracker_id FROM tracking_latestposition l
+SELECT l.tracker_id, l.t FROM tracking_latestposition l
 JOIN tracking_tracker tr ON tr.id = l.tracker_id
 WHERE tr.active AND l.t < %(before)s
   AND NOT EXISTS (SELECT 1 FROM tracking_alarm a WHERE a.tracker_id = l.tracker_id
@@ -179,11 +183,11 @@ RETURNING id, tracker_id, started_at
 """
 
 
-def silent_trackers(now: dt.datetime, silent_s: float) -> list[int]:
-    """Gives the trackers that need a signal-lost alarm now."""
+def silent_trackers(now: dt.datetime, silent_s: float) -> list[tuple[int, dt.datetime]]:
+    """Gives the trackers that need a signal-lost alarm now, with their newest fix's time."""
     with connection.cursor() as cursor:
         cursor.execute(SILENT_SQL, {"before": now - dt.timedelta(seconds=silent_s)})
-        return [row[0] for row in cursor.fetchall()]
+        return cursor.fetchall()
 
 
 def raise_signal_lost(trackers: list[int], now: dt.datetime, silent_s: float) -> list[AlarmChange]:
@@ -202,3 +206,90 @@ def raise_signal_lost(trackers: list[int], now: dt.datetime, silent_s: float) ->
         )
         rows = cursor.fetchall()
     return [AlarmChange(pk, tr, SIGNAL_LOST, "started", at, None) for pk, tr, at in rows]
+
+
+ABSENT = Alarm.Kind.ABSENT
+
+# Of the (tracker, shift start) given: active trackers with no plausible fix since the start and
+# no absent alarm for this shift yet.
+ABSENT_FROM = """
+FROM unnest(%(trackers)s::bigint[], %(starts)s::timestamptz[]) c(tracker_id, start)
+JOIN tracking_tracker tr ON tr.id = c.tracker_id
+LEFT JOIN tracking_latestposition l ON l.tracker_id = c.tracker_id
+WHERE tr.active AND (l.t IS NULL OR l.t < c.start)
+  AND NOT EXISTS (SELECT 1 FROM tracking_alarm a WHERE a.tracker_id = c.tracker_id
+                  AND a.kind = 'absent' AND (a.ended_at IS NULL OR a.started_at >= c.start))
+"""
+ABSENT_SQL = "SELECT c.tracker_id " + ABSENT_FROM
+
+# Under the ingest locks, as RAISE_SQL.
+RAISE_ABSENT_SQL = (
+    """
+SELECT pg_advisory_xact_lock(21, id::int) FROM unnest(%(trackers)s::bigint[]) id ORDER BY id;
+INSERT INTO tracking_alarm (tracker_id, kind, started_at, start_geom, details, note, justified)
+SELECT c.tracker_id, 'absent', c.start, l.geom, %(details)s, '', false
+"""
+    + ABSENT_FROM
+    + """
+ON CONFLICT DO NOTHING
+RETURNING id, tracker_id, started_at
+"""
+)
+
+
+def _absent_params(duties: list, now: dt.datetime, absent_s: float) -> dict:
+    late = [d for d in duties if now - d.start >= dt.timedelta(seconds=absent_s)]
+    return {"trackers": [d.tracker_id for d in late], "starts": [d.start for d in late]}
+
+
+def absent_trackers(duties: list, now: dt.datetime, absent_s: float) -> list[int]:
+    """Gives those of `duties` (`tracking.roster.Duty`) on duty for `absent_s` without a fix
+    since their shift began, that have no absent alarm for it yet."""
+    query = _absent_params(duties, now, absent_s)
+    if not query["trackers"]:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(ABSENT_SQL, query)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def raise_absent(duties: list, now: dt.datetime, absent_s: float) -> list[AlarmChange]:
+    """Opens an absent alarm, dated at the shift's start, for each of `duties` still without a
+    fix; call it inside a transaction."""
+    from psycopg2.extras import Json
+
+    query = _absent_params(duties, now, absent_s)
+    if not query["trackers"]:
+        return []
+    query["details"] = Json({"absent_after_s": absent_s})
+    with connection.cursor() as cursor:
+        cursor.execute(RAISE_ABSENT_SQL, query)
+        rows = cursor.fetchall()
+    return [AlarmChange(pk, tr, ABSENT, "started", at, None) for pk, tr, at in rows]
+
+
+OPEN_ABSENT_SQL = """
+SELECT id, started_at FROM tracking_alarm
+WHERE tracker_id = %s AND kind = 'absent' AND ended_at IS NULL
+"""
+END_ABSENT_SQL = """
+UPDATE tracking_alarm SET ended_at = %(t)s, end_geom = ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)
+WHERE id = %(id)s
+"""
+
+
+def end_absent(tracker_id: int, fixes: list) -> list[AlarmChange]:
+    """Ends the tracker's open absent alarm at the first of `fixes` after its start."""
+    with connection.cursor() as cursor:
+        cursor.execute(OPEN_ABSENT_SQL, [tracker_id])
+        open_alarms = cursor.fetchall()
+        changes = []
+        for pk, started in open_alarms:
+            first = next((f for f in fixes if f.t > started), None)
+            if first is None:
+                continue
+            cursor.execute(
+                END_ABSENT_SQL, {"t": first.t, "lon": first.lon, "lat": first.lat, "id": pk}
+            )
+            changes.append(AlarmChange(pk, tracker_id, ABSENT, "ended", started, first.t))
+    return changes

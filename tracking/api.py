@@ -1,4 +1,4 @@
-"""The tracking API under /api/v1/tracking: ingest, live positions, alarms, playback.
+"""The tracking API under /api/v1/tracking: ingest, live positions, alarms, playback, rosters.
 
 Thin views: parse (`tracking.ingest.parse_batch` for fixes, `core.params` for queries), call the
 action or the scoped query (`tracking.queries`), render.
@@ -32,7 +32,7 @@ from core.serializers import JsonTypes
 
 from . import actions, queries
 from .ingest import parse_batch
-from .models import Alarm, Tracker, hash_key
+from .models import Alarm, Shift, Tracker, hash_key
 
 TAG = "tracking"
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
@@ -238,3 +238,151 @@ class TrackView(APIView):
             raise BadInput(f"at most {MAX_TRACK_DAYS} days at a time", field="from")
         zoom = params.zoom(query, "zoom", 16.0)
         return Response(queries.track(scope, tracker_id, start, end, zoom))
+
+
+HHMM = {"format": "%H:%M", "input_formats": ["%H:%M"]}
+
+
+class ShiftSerializer(JsonTypes, drf.Serializer):
+    name = drf.CharField(max_length=32)
+    start = drf.TimeField(help_text="HH:MM local time", **HHMM)
+    end = drf.TimeField(help_text="HH:MM; at or before the start: the next day", **HHMM)
+
+
+def _form(serializer_class, data) -> dict:
+    form = serializer_class(data=data)
+    if not form.is_valid():
+        raise BadInput.from_serializer_errors(form.errors)
+    return form.validated_data
+
+
+def _shift(pk: int, field: str = "shift") -> Shift:
+    shift = Shift.objects.filter(pk=pk).first()
+    if shift is None:
+        raise NotFound(f"no shift {pk}", field=field)
+    return shift
+
+
+def _tracker(pk: int, field: str) -> Tracker:
+    tracker = Tracker.objects.filter(pk=pk).first()
+    if tracker is None:
+        raise NotFound(f"no tracker {pk}", field=field)
+    return tracker
+
+
+class ShiftsView(APIView):
+    @extend_schema(
+        operation_id="tracking_shifts",
+        summary="The shifts (班次)",
+        tags=[TAG],
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        _signed_in(request)
+        return Response({"shifts": [queries.shift_json(s) for s in Shift.objects.all()]})
+
+    @extend_schema(
+        operation_id="tracking_shift_create",
+        summary="Add a shift; an end at or before the start runs past midnight",
+        tags=[TAG],
+        request=ShiftSerializer,
+        responses={201: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        scope = scope_for(request)
+        actions.do_create_shift.require(scope)
+        data = _form(ShiftSerializer, request.data)
+        shift = actions.do_create_shift(scope, data["name"], data["start"], data["end"])
+        return Response(queries.shift_json(shift), status=201)
+
+
+class RosterView(APIView):
+    @extend_schema(
+        operation_id="tracking_roster",
+        summary="A day's roster (排班) of the trackers the caller sees",
+        tags=[TAG],
+        parameters=[
+            OpenApiParameter("date", OpenApiTypes.DATE, required=False, description="today"),
+            OpenApiParameter("tracker", int, required=False),
+        ],
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        scope = _signed_in(request)
+        query = request.query_params
+        day = params.day(query, "date", None) or timezone.localdate()
+        tracker = params.integer(query, "tracker", None, low=1)
+        return Response(queries.roster_entries(scope, day, tracker))
+
+
+class GenerateSerializer(JsonTypes, drf.Serializer):
+    year = drf.IntegerField(min_value=2000, max_value=2100)
+    month = drf.IntegerField(min_value=1, max_value=12)
+    pattern = drf.CharField(max_length=32, help_text="weekdays, daily, or 'N on / M off'")
+    shift = drf.IntegerField(min_value=1)
+    trackers = drf.ListField(
+        child=drf.IntegerField(min_value=1),
+        required=False,
+        max_length=2000,
+        help_text="default: every active inspector tracker the caller sees",
+    )
+
+
+class RosterGenerateView(APIView):
+    @extend_schema(
+        operation_id="tracking_roster_generate",
+        summary="Generate a month's roster from a pattern (existing entries stay)",
+        tags=[TAG],
+        request=GenerateSerializer,
+        responses={
+            200: inline_serializer("RosterGenerated", {"created": drf.IntegerField()}),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        scope = scope_for(request)
+        actions.do_generate_roster.require(scope)
+        data = _form(GenerateSerializer, request.data)
+        created = actions.do_generate_roster(
+            scope,
+            data["year"],
+            data["month"],
+            data["pattern"],
+            _shift(data["shift"]),
+            data.get("trackers"),
+        )
+        return Response({"created": created})
+
+
+class LeaveSerializer(JsonTypes, drf.Serializer):
+    tracker = drf.IntegerField(min_value=1)
+    date = drf.DateField()
+    shift = drf.IntegerField(min_value=1)
+    substitute = drf.IntegerField(min_value=1, required=False, allow_null=True)
+    note = drf.CharField(max_length=200, allow_blank=True, default="")
+
+
+class RosterLeaveView(APIView):
+    @extend_schema(
+        operation_id="tracking_roster_leave",
+        summary="Record a leave (请假) for a shift, with a substitute (替班) on duty instead",
+        tags=[TAG],
+        request=LeaveSerializer,
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        scope = scope_for(request)
+        actions.do_set_leave.require(scope)
+        data = _form(LeaveSerializer, request.data)
+        tracker = _tracker(data["tracker"], "tracker")
+        sub = data.get("substitute")
+        entry = actions.do_set_leave(
+            scope,
+            tracker,
+            data["date"],
+            _shift(data["shift"]),
+            _tracker(sub, "substitute") if sub else None,
+            data["note"],
+        )
+        found = queries.roster_entries(scope, entry.date, tracker.pk)["entries"]
+        return Response(next(e for e in found if e["id"] == entry.pk))

@@ -22,6 +22,7 @@ class Rules:
     future_tolerance_s: float = 120.0
     replay_max_s: float = 86400.0
     signal_lost_s: float = 600.0
+    absent_s: float = 900.0
 
 
 def rules() -> Rules:
@@ -38,4 +39,5 @@ def rules() -> Rules:
         future_tolerance_s=settings.TRACKING_FUTURE_TOLERANCE_S,
         replay_max_s=settings.TRACKING_REPLAY_MAX_S,
         signal_lost_s=settings.TRACKING_SIGNAL_LOST_S,
+        absent_s=settings.TRACKING_ABSENT_S,
     )

@@ -35,7 +35,7 @@ from core.errors import BadInput
 from spatial import crs as crs_module
 
 from . import grids, rules as rules_module
-from .alarms import AlarmChange, apply_edges, end_signal_lost
+from .alarms import AlarmChange, apply_edges, end_absent, end_signal_lost
 from .conf import Rules
 
 LOCK_NAMESPACE = 21  # pg_advisory_xact_lock(namespace, tracker id): one tracker's batches in turn
@@ -296,6 +296,8 @@ def store_batch(
             }
             if latest_t is not None and now_s - latest_t >= rules.signal_lost_s:
                 result.alarms.extend(end_signal_lost(tracker.id, plausible, latest_t))
+            if latest_t is None or now_s - latest_t >= rules.absent_s:  # absent: none since
+                result.alarms.extend(end_absent(tracker.id, plausible))
         elif samples:
             cursor.execute(UPDATE_STATE_SQL, [Json(evaluator.state), tracker.id])
     return result

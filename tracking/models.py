@@ -116,6 +116,7 @@ class Alarm(models.Model):
         LONG_STAY = "long_stay", "滞留"
         SIGNAL_LOST = "signal_lost", "信号丢失"
         SPEEDING = "speeding", "超速"
+        ABSENT = "absent", "缺勤"
 
     tracker = models.ForeignKey(Tracker, on_delete=models.CASCADE, related_name="alarms")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -149,3 +150,45 @@ class Alarm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.tracker} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Shift(models.Model):
+    """A shift (班次): local times from `start` to `end`; an end at or before the start runs
+    past midnight into the next day (a night shift 22:00–06:00; equal times, 24 hours)."""
+
+    name = models.CharField(max_length=32, unique=True)
+    start = models.TimeField()
+    end = models.TimeField()
+
+    class Meta:
+        ordering = ["start", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.start:%H:%M}–{self.end:%H:%M}"
+
+
+class RosterEntry(models.Model):
+    """One tracker on one shift of one date (排班): on duty, or on leave with a substitute
+    (替班) who is on duty in its place."""
+
+    class Kind(models.TextChoices):
+        ON_DUTY = "on_duty", "在岗"
+        LEAVE = "leave", "请假"
+
+    tracker = models.ForeignKey(Tracker, on_delete=models.CASCADE, related_name="roster")
+    date = models.DateField(help_text="the local date the shift starts on")
+    shift = models.ForeignKey(Shift, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.ON_DUTY)
+    substitute = models.ForeignKey(
+        Tracker, null=True, blank=True, on_delete=models.SET_NULL, related_name="substituting"
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date", "shift__start", "tracker_id"]
+        indexes = [models.Index(fields=["date"], name="tracking_roster_date")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tracker", "date", "shift"], name="tracking_one_entry_per_shift"
+            )
+        ]

@@ -25,8 +25,8 @@ from accounts.scoping import Scope
 from core.errors import NotFound
 from core.sqlparts import TRUE, Part, bind, join
 
-from . import playback
-from .models import Alarm
+from . import playback, roster
+from .models import Alarm, Shift
 
 FALSE = Part(sql.SQL("FALSE"))
 TRACKERS_FROM = """
@@ -86,10 +86,12 @@ ORDER BY tr.id
 
 def live(scope: Scope, now: dt.datetime | None = None) -> dict:
     """Gives the latest positions the caller sees as a GeoJSON FeatureCollection; status is
-    ``online`` with a fix in the last ``TRACKING_ONLINE_S``, else ``offline``. A person's
+    ``online`` with a fix in the last ``TRACKING_ONLINE_S``, else ``offline``; ``on_duty`` and
+    ``shift`` from the roster (`tracking.roster`). A person's
     tracker also gives the person's phone, responsibility grids and areas (for the card)."""
     now = now or timezone.now()
     online_after = now - dt.timedelta(seconds=settings.TRACKING_ONLINE_S)
+    duty = roster.duty_at(now)
     features = []
     for row in _rows(bind(LIVE_SQL, visible=visible_condition(scope))):
         (pk, device, kind, name, plate, vtype, person, lon, lat, t, speed, heading, acc, battery,
@@ -109,6 +111,8 @@ def live(scope: Scope, now: dt.datetime | None = None) -> dict:
                     "vehicle_type": vtype or None,
                     "t": t.isoformat(),
                     "status": "online" if t >= online_after else "offline",
+                    "on_duty": pk in duty,
+                    "shift": duty[pk].shift if pk in duty else None,
                     "speed": speed,
                     "heading": heading,
                     "accuracy": acc,
@@ -299,3 +303,75 @@ def track(scope: Scope, tracker_id: int, start: dt.datetime, end: dt.datetime, z
         "zoom": zoom,
         "features": features,
     }
+
+
+VISIBLE_TRACKERS_SQL = (
+    "SELECT tr.id" + TRACKERS_FROM + "WHERE tr.active AND {filters} AND {visible}"
+)
+
+
+def visible_trackers(scope: Scope, ids: list[int] | None, kind: str | None = None) -> list[int]:
+    """Gives the active trackers (of `ids`, else all, of `kind` if given) the caller sees."""
+    filters = [TRUE]
+    if ids is not None:
+        filters.append(bind("tr.id = ANY({ids})", ids=list(ids)))
+    if kind is not None:
+        filters.append(bind("tr.kind = {kind}", kind=kind))
+    query = bind(VISIBLE_TRACKERS_SQL, filters=join(filters), visible=visible_condition(scope))
+    return [row[0] for row in _rows(query)]
+
+
+def shift_json(shift: Shift) -> dict:
+    return {
+        "id": shift.pk,
+        "name": shift.name,
+        "start": f"{shift.start:%H:%M}",
+        "end": f"{shift.end:%H:%M}",
+        "overnight": shift.end <= shift.start,
+    }
+
+
+ROSTER_SQL = """
+SELECT e.id, e.date, e.kind, e.note, e.shift_id, tr.id, tr.device_id,
+       COALESCE(NULLIF(tr.name, ''), pp.name, NULLIF(tr.plate, ''), tr.device_id),
+       sub.id, sub.device_id, NULLIF(sub.name, '')
+FROM tracking_rosterentry e
+JOIN tracking_tracker tr ON tr.id = e.tracker_id
+LEFT JOIN tracking_latestposition lp ON lp.tracker_id = tr.id
+LEFT JOIN accounts_person pp ON pp.id = tr.person_id
+LEFT JOIN tracking_tracker sub ON sub.id = e.substitute_id
+JOIN tracking_shift s ON s.id = e.shift_id
+WHERE {filters} AND {visible}
+ORDER BY e.date, s.start, tr.device_id
+"""
+
+
+def roster_entries(scope: Scope, day: dt.date, tracker: int | None = None) -> dict:
+    """Gives the roster of `day` for the trackers the caller sees: the shifts, and per entry
+    the tracker, the kind (on duty or leave), the substitute and the note."""
+    filters = [bind("e.date = {day}", day=day)]
+    if tracker is not None:
+        filters.append(bind("e.tracker_id = {v}", v=tracker))
+    query = bind(ROSTER_SQL, filters=join(filters), visible=visible_condition(scope))
+    rows = _rows(query)
+    shifts = {s.pk: shift_json(s) for s in Shift.objects.filter(pk__in={r[4] for r in rows})}
+    entries = []
+    for pk, date, kind, note, shift, tr, device, name, sub, sub_device, sub_name in rows:
+        entries.append(
+            {
+                "id": pk,
+                "date": date.isoformat(),
+                "kind": kind,
+                "shift": shifts[shift],
+                "tracker": tr,
+                "device": device,
+                "name": name,
+                "substitute": (
+                    {"tracker": sub, "device": sub_device, "name": sub_name or sub_device}
+                    if sub
+                    else None
+                ),
+                "note": note,
+            }
+        )
+    return {"date": day.isoformat(), "entries": entries}

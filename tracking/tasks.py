@@ -1,4 +1,5 @@
-"""Beat tasks of tracking: the fix partitions daily, signal-lost alarms every minute."""
+"""Beat tasks of tracking: the fix partitions daily, signal-lost and absent alarms every
+minute."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.utils import timezone
 
 from core.context import Origin, origin
 
-from . import alarms, partitions
+from . import alarms, partitions, roster
 from .conf import rules
 
 
@@ -19,16 +20,27 @@ def maintain_partitions() -> dict:
 
 @shared_task(name="tracking.signal_lost")
 def signal_lost() -> dict:
-    """Raises signal-lost alarms as the system actor ``beat``; a minute in which no tracker
-    fell silent writes nothing (and logs nothing)."""
+    """Raises signal-lost and absent alarms as the system actor ``beat``; a minute in which no
+    tracker fell silent or stayed away writes nothing (and logs nothing). Trackers in the
+    roster are watched only on duty (`tracking.roster`), and a silence that began before the
+    shift is absence, not signal lost."""
     from accounts.scoping import system_scope
 
-    from .actions import do_raise_signal_lost
+    from .actions import do_raise_absent, do_raise_signal_lost
 
     now = timezone.now()
-    silent = alarms.silent_trackers(now, rules().signal_lost_s)
-    if not silent:
-        return {"raised": 0}
+    limits = rules()
+    duty = roster.duty_at(now)
+    silent = alarms.silent_trackers(now, limits.signal_lost_s)
+    watched = roster.rostered(pk for pk, _ in silent)
+    silent_ids = [
+        pk for pk, last in silent if pk not in watched or (pk in duty and last >= duty[pk].start)
+    ]
+    absent = alarms.absent_trackers(list(duty.values()), now, limits.absent_s)
+    raised, away = [], []
     with origin(Origin(via="task")):
-        changes = do_raise_signal_lost(system_scope("beat"), silent, now)
-    return {"raised": len(changes)}
+        if silent_ids:
+            raised = do_raise_signal_lost(system_scope("beat"), silent_ids, now)
+        if absent:
+            away = do_raise_absent(system_scope("beat"), [duty[pk] for pk in absent], now)
+    return {"raised": len(raised), "absent": len(away)}

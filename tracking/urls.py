@@ -18,5 +18,13 @@ urlpatterns = [
         api.TrackView.as_view(),
         name="tracking-track",
     ),
+    path("tracking/shifts", api.ShiftsView.as_view(), name="tracking-shifts"),
+    path("tracking/roster", api.RosterView.as_view(), name="tracking-roster"),
+    path(
+        "tracking/roster/generate",
+        api.RosterGenerateView.as_view(),
+        name="tracking-roster-generate",
+    ),
+    path("tracking/roster/leave", api.RosterLeaveView.as_view(), name="tracking-roster-leave"),
     path("tracking/stream", streams.tracking_stream, name="tracking-stream"),
 ]

@@ -200,7 +200,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tracking.maintain_partitions",
         "schedule": crontab(hour=0, minute=7),
     },
-    # Signal-lost alarms of trackers silent for TRACKING_SIGNAL_LOST_S (tracking.alarms).
+    # Signal-lost and absent alarms of trackers on duty (tracking.alarms, tracking.roster).
     "tracking-signal-lost": {"task": "tracking.signal_lost", "schedule": 60.0},
 }
 
@@ -282,6 +282,8 @@ TRACKING_OUT_OF_GRID_MIN_S = float(os.environ.get("CITYGRID_TRACKING_GRID_MIN_S"
 TRACKING_STAY_RADIUS_M = float(os.environ.get("CITYGRID_TRACKING_STAY_RADIUS_M", 50))
 TRACKING_STAY_MIN_S = float(os.environ.get("CITYGRID_TRACKING_STAY_MIN_S", 1800))
 TRACKING_SIGNAL_LOST_S = float(os.environ.get("CITYGRID_TRACKING_SIGNAL_LOST_S", 600))
+# Scheduled but absent (缺勤): on duty (tracking.roster) this long with no fix since the shift began.
+TRACKING_ABSENT_S = 60 * float(os.environ.get("CITYGRID_TRACKING_ABSENT_MIN", 15))
 TRACKING_SPEED_LIMIT_KMH = float(os.environ.get("CITYGRID_TRACKING_SPEED_LIMIT_KMH", 60))
 TRACKING_SPEEDING_MIN_S = float(os.environ.get("CITYGRID_TRACKING_SPEEDING_MIN_S", 30))
 TRACKING_MAX_SPEED_KMH = float(os.environ.get("CITYGRID_TRACKING_MAX_SPEED_KMH", 200))

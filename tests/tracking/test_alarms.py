@@ -142,8 +142,8 @@ def test_inspectors_are_never_speeding(setup):
 
 def test_signal_lost_opens_from_beat_and_ends_at_the_next_fix(setup):
     setup.post(fixes([INSIDE], setup.start))
-    assert tasks.signal_lost() == {"raised": 1}
-    assert tasks.signal_lost() == {"raised": 0}, "raised twice for one silence"
+    assert tasks.signal_lost() == {"raised": 1, "absent": 0}
+    assert tasks.signal_lost() == {"raised": 0, "absent": 0}, "raised twice for one silence"
     alarm = Alarm.objects.get(kind="signal_lost")
     assert alarm.started_at == setup.start and alarm.ended_at is None
     back = timezone.now().replace(microsecond=0) - dt.timedelta(seconds=30)

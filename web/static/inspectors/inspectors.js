@@ -6,8 +6,8 @@
   "use strict";
   var cfg = JSON.parse(document.getElementById("monitor-config").textContent);
   var $ = function (sel, root) { return (root || document).querySelector(sel); };
-  var KINDS = { out_of_grid: "越界", long_stay: "滞留", signal_lost: "信号丢失", speeding: "超速" };
-  var KIND_TITLES = { out_of_grid: "离开责任网格", long_stay: "滞留", signal_lost: "信号丢失", speeding: "超速" };
+  var KINDS = { out_of_grid: "越界", long_stay: "滞留", signal_lost: "信号丢失", speeding: "超速", absent: "缺勤" };
+  var KIND_TITLES = { out_of_grid: "离开责任网格", long_stay: "滞留", signal_lost: "信号丢失", speeding: "超速", absent: "缺勤（排班在岗但无定位）" };
   var STATUS = { online: "在线", offline: "离线", alarm: "报警中" };
   var SPEEDS = [1, 4, 16];
   var BASE_RATE = 60;  /* 1× plays one minute of the track per second */
@@ -364,6 +364,7 @@
     if (t.kind !== "vehicle") {
       rows.push(["责任网格", t.grids && t.grids.length ? t.grids.join("、") : (t.areas && t.areas.length ? t.areas.join("、") + "（所辖区域）" : "—")]);
       rows.push(["电话", t.phone || "—"]);
+      rows.push(["排班", t.on_duty ? "在班 · " + t.shift : "不在班"]);
     }
     rows.push(["最后定位", stamp(t.t)]);
     rows.push(["电量", t.battery != null ? t.battery + "%" : "—"]);
