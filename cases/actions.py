@@ -624,9 +624,11 @@ def allowed_actions(
     if scope.is_anonymous:
         return []
     from .applications import applicable_kinds, may_release
+    from .callbacks import may_record
 
     extra = ["apply"] if applicable_kinds(scope, case) else []
     extra += ["release"] if may_release(scope, case) else []
+    extra += ["callback"] if may_record(scope, case) else []
     if case.held_since is not None:
         return extra
     definition = workflows.definition(case.workflow_id)

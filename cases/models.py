@@ -773,3 +773,40 @@ class ScheduledDispatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} at {self.run_at} {self.state}"
+
+
+class CaseCallback(models.Model):
+    """A call-back (回访) of a closed public or hotline case whose reporter asked for one: the
+    centre's call, its result, the reporter's satisfaction and opinion. A record only: a
+    dissatisfied call-back does not reopen the case (`cases.callbacks`)."""
+
+    class Result(models.TextChoices):
+        REACHED = "reached", "已联系"
+        NOT_REACHED = "not_reached", "未联系上"
+        REFUSED = "refused", "拒绝回访"
+
+    class Satisfaction(models.TextChoices):
+        SATISFIED = "satisfied", "满意"
+        BASICALLY = "basically_satisfied", "基本满意"
+        DISSATISFIED = "dissatisfied", "不满意"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="callbacks")
+    result = models.CharField(max_length=16, choices=Result.choices)
+    satisfaction = models.CharField(
+        max_length=24, choices=Satisfaction.choices, blank=True, help_text="reached only"
+    )
+    opinion = models.TextField(max_length=2000, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            # One call-back per case: the box 待回访 holds the closed cases without one.
+            models.UniqueConstraint(fields=["case"], name="case_callback_one_per_case")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.result}"

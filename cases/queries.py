@@ -18,7 +18,7 @@ from accounts.scoping import Scope
 from core import params
 from core.errors import BadInput
 
-from . import visibility
+from . import callbacks, visibility
 from .models import Case, CaseTask, DeadlineState, Source, State
 
 S = State
@@ -58,6 +58,7 @@ class Box:
             "warning": Q(deadline_state=DeadlineState.WARNING, state__in=OPEN_STATES),
             "overdue": Q(deadline_state=DeadlineState.OVERDUE, state__in=OPEN_STATES),
             "closed_today": Q(state=S.CLOSED, closed_at__gte=start_of_day),
+            "to_callback": callbacks.waiting(),
         }
         return rules[self.key]
 
@@ -79,6 +80,7 @@ BOXES = [
     Box("warning", "预警", _p()),
     Box("overdue", "超期", _p()),
     Box("closed_today", "今日结案", _p()),
+    Box("to_callback", "待回访", _p(perms.CASES_ACCEPT)),
 ]
 BOX_KEYS = {b.key: b for b in BOXES}
 
@@ -134,7 +136,7 @@ def box_counts(scope: Scope, now: dt.datetime | None = None) -> list[dict]:
             counts[box.key] = sum(by_state.get(s, 0) for s in _BOX_STATES[box.key])
         elif box.key in _BOX_DEADLINES:
             counts[box.key] = by_deadline.get(_BOX_DEADLINES[box.key], 0)
-        else:  # the caller's own: few rows, found by their own indexes
+        else:  # the caller's own, and 待回访 (closed cases, not in the grouped count)
             counts[box.key] = visible.filter(box.condition(scope, now)).count()
     return [{"key": b.key, "title": b.title, "count": counts[b.key]} for b in boxes]
 

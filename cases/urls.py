@@ -5,6 +5,7 @@ from django.urls import path
 from . import (
     api,
     applications_api,
+    callbacks_api,
     calendar_api,
     categories_api,
     export_api,
@@ -49,6 +50,11 @@ urlpatterns = [
         "cases/<int:case_id>/scheduled-dispatch",
         scheduling_api.CaseScheduledDispatchView.as_view(),
         name="case-scheduled-dispatch",
+    ),
+    path(
+        "cases/<int:case_id>/callback",
+        callbacks_api.CaseCallbackView.as_view(),
+        name="case-callback",
     ),
     path("applications", applications_api.ApplicationsView.as_view(), name="applications"),
     path("notifications", notifications_api.NotificationsView.as_view(), name="notifications"),
