@@ -680,6 +680,7 @@ class Notification(models.Model):
         ARRIVAL = "arrival", "新到案件"
         APPLICATION = "application", "申请答复"
         CALLBACK = "callback", "办结回访"
+        SUPERVISION = "supervision", "督办"
 
     class Channel(models.TextChoices):
         APP = "app", "站内通知"
@@ -810,3 +811,34 @@ class CaseCallback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.result}"
+
+
+class CaseSupervision(models.Model):
+    """A supervision (督办) of a case in handling: a leader's note to the handling department
+    with a time to reply by, and the department's reply (`cases.supervision`)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="supervisions")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(max_length=2000)
+    deadline = models.DateTimeField(help_text="reply by")
+    created_at = models.DateTimeField()
+    reply = models.TextField(max_length=2000, blank=True)
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    replied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} by {self.by_id} at {self.created_at}"

@@ -4,8 +4,9 @@
 `CaseEvent` that causes it (a rolled-back action writes none) and the worker is woken once that
 transaction commits. `RULES` says who hears of what: the handling department's handlers (处置
 人员) of a dispatch, a rework or an approved transfer; the task's inspector of a verification
-or check request; an applicant of the answer to their application; a public or hotline reporter
-who asked for a callback, by text message (短信), when the case closes. A reporter's phone and
+or check request; an applicant of the answer to their application; the handling department's
+handlers of a supervision (督办); a public or hotline reporter who asked for a callback, by text
+message (短信), when the case closes. A reporter's phone and
 the message sent to it live only in rows without a recipient, which no person's list shows.
 
 Delivery (`deliver_due`, the Celery task ``cases.deliver_notifications``, woken after commit
@@ -90,6 +91,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "request_verify": (Rule(Kind.ARRIVAL, "inspector", "核实任务 {number}"),),
     "request_check": (Rule(Kind.ARRIVAL, "inspector", "核查任务 {number}"),),
     "close": (Rule(Kind.CALLBACK, "reporter", "案件办结 {number}", Channel.SMS),),
+    "supervise": (Rule(Kind.SUPERVISION, "department", "督办案件 {number}"),),
 }
 
 CALLBACK_SOURCES = (Source.PUBLIC, Source.HOTLINE)

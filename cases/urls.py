@@ -12,6 +12,7 @@ from . import (
     notifications_api,
     scheduling_api,
     streams,
+    supervision_api,
 )
 
 urlpatterns = [
@@ -55,6 +56,16 @@ urlpatterns = [
         "cases/<int:case_id>/callback",
         callbacks_api.CaseCallbackView.as_view(),
         name="case-callback",
+    ),
+    path(
+        "cases/<int:case_id>/supervisions",
+        supervision_api.CaseSupervisionsView.as_view(),
+        name="case-supervisions",
+    ),
+    path(
+        "supervisions/<int:supervision_id>/reply",
+        supervision_api.SupervisionReplyView.as_view(),
+        name="supervision-reply",
     ),
     path("applications", applications_api.ApplicationsView.as_view(), name="applications"),
     path("notifications", notifications_api.NotificationsView.as_view(), name="notifications"),
