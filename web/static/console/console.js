@@ -16,7 +16,7 @@
   var ACTION_NAMES = { accept: "受理", not_accept: "不予受理", restore: "恢复", request_verify: "派发核实",
     verify: "核实", register: "立案", not_register: "不予立案", dispatch: "派遣", feedback: "处置反馈",
     request_check: "派发核查", check: "核查", close: "结案", rework: "返工", apply: "申请",
-    release: "解除挂账" };
+    release: "解除挂账", callback: "回访" };
   var KINDS = { return: "申请回退", extension: "申请延期", hold: "申请挂账", void: "申请作废",
     transfer: "申请转办", assist: "申请协办" };
   /* Standard phrases (惯用语) per action, clicked into the opinion box. */
@@ -386,6 +386,18 @@
       extra.department = function () { return department.value || null; };
       fields.push(el("label", { text: "处置部门" }, [department]));
     }
+    if (name === "callback") {
+      var result = el("select", { name: "result", "aria-label": "回访结果" }, [
+        el("option", { value: "reached", text: "已联系" }), el("option", { value: "not_reached", text: "未联系上" }),
+        el("option", { value: "refused", text: "拒绝回访" })]);
+      var satisfaction = el("select", { name: "satisfaction", "aria-label": "满意度" }, [
+        el("option", { value: "satisfied", text: "满意" }), el("option", { value: "basically_satisfied", text: "基本满意" }),
+        el("option", { value: "dissatisfied", text: "不满意" })]);
+      result.addEventListener("change", function () { satisfaction.disabled = result.value !== "reached"; });
+      extra.result = function () { return result.value; };
+      extra.satisfaction = function () { return result.value === "reached" ? satisfaction.value : ""; };
+      fields.push(el("label", { text: "回访结果" }, [result]), el("label", { text: "满意度" }, [satisfaction]));
+    }
     if (name === "verify" || name === "check") {
       var yes = el("select", { name: "result", "aria-label": "结果" }, [el("option", { value: "true", text: name === "verify" ? "属实" : "通过" }),
         el("option", { value: "false", text: name === "verify" ? "不属实" : "不通过" })]);
@@ -401,10 +413,12 @@
       e.preventDefault();
       var body = { version: c.version, opinion: opinion.value };
       Object.keys(extra).forEach(function (k) { body[k] = extra[k](); });
-      var path = name === "release" ? "/api/v1/cases/" + c.id + "/release" : "/api/v1/cases/" + c.id + "/actions/" + name;
+      var path = { release: "/release", callback: "/callback" }[name];
+      path = "/api/v1/cases/" + c.id + (path || "/actions/" + name);
       api(path, { body: body }).then(function (updated) {
-        toast((ACTION_NAMES[name] || name) + "：" + updated.number + " → " + updated.state_name);
-        loadBoxes(); loadList(); selectCase(updated.id);
+        /* a call-back answers with the call-back, the other actions with the case */
+        toast((ACTION_NAMES[name] || name) + "：" + c.number + (updated.state_name ? " → " + updated.state_name : " 已记录"));
+        loadBoxes(); loadList(); selectCase(c.id);
       }).catch(function (error) {
         message.textContent = error.message + (error.status === 409 && error.current ? "（当前：" + (STATE_NAMES[error.current.state] || error.current.state) + "）" : "");
         if (error.status === 409) { selectCase(c.id); }
@@ -423,7 +437,9 @@
     if (ACTION_NAMES[action]) { return ACTION_NAMES[action]; }
     var parts = action.split("_");
     if (VERBS[parts[0]] && KIND_WORDS[parts[1]]) { return VERBS[parts[0]] + KIND_WORDS[parts[1]]; }
-    return { edit: "修改", correct_placement: "立案修正", release_hold: "解除挂账", "return": "回退" }[action] || action;
+    return { edit: "修改", correct_placement: "立案修正", release_hold: "解除挂账", "return": "回退",
+      supervise: "督办", reply_supervision: "督办回复", schedule_dispatch: "定时派遣",
+      edit_scheduled_dispatch: "修改定时派遣", cancel_scheduled_dispatch: "取消定时派遣" }[action] || action;
   }
 
   /* An application (申请): return, extension, hold, void, transfer, assistance. */
