@@ -44,10 +44,19 @@ TAG = "cases"
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer}
 
 
-def _reader(request) -> Scope:
+def reader(request) -> Scope:
+    """The caller's scope, which must read cases (401 anonymous, 403 without)."""
     scope = scope_for(request)
     scope.require(perms.CASES_READ)
     return scope
+
+
+def valid_body(serializer_class, request) -> dict:
+    """The request body validated by `serializer_class`, or `BadInput` naming the field."""
+    body = serializer_class(data=request.data)
+    if not body.is_valid():
+        raise BadInput.from_serializer_errors(body.errors)
+    return dict(body.validated_data)
 
 
 def render_case(scope: Scope, case: Case, open_tasks=None) -> dict:
@@ -102,7 +111,7 @@ class CasesView(APIView):
         responses={200: FEATURES, **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        scope = _reader(request)
+        scope = reader(request)
         query = request.query_params
         chosen = queries.CaseFilter.from_query(query)
         limit = params.integer(query, "limit", 50, low=1, high=1000, clamp=True)
@@ -188,7 +197,7 @@ class CaseView(APIView):
         responses={200: CaseSerializer, 404: ErrorSerializer, **ERRORS},
     )
     def get(self, request: Request, case_id: int) -> Response:
-        scope = _reader(request)
+        scope = reader(request)
         return Response(render_case(scope, _fresh(scope, case_id)))
 
     @extend_schema(
@@ -199,7 +208,7 @@ class CaseView(APIView):
         responses={200: CaseSerializer, 404: ErrorSerializer, 409: ErrorSerializer, **ERRORS},
     )
     def patch(self, request: Request, case_id: int) -> Response:
-        scope = _reader(request)
+        scope = reader(request)
         body = CaseEditSerializer(data=request.data)
         if not body.is_valid():
             raise BadInput.from_serializer_errors(body.errors)
@@ -220,7 +229,7 @@ class CasePlacementView(APIView):
         responses={200: CaseSerializer, 404: ErrorSerializer, 409: ErrorSerializer, **ERRORS},
     )
     def post(self, request: Request, case_id: int) -> Response:
-        scope = _reader(request)
+        scope = reader(request)
         body = PlacementCorrectionSerializer(data=request.data)
         if not body.is_valid():
             raise BadInput.from_serializer_errors(body.errors)
@@ -246,7 +255,7 @@ class CaseActionView(APIView):
         responses={200: CaseSerializer, 404: ErrorSerializer, 409: ErrorSerializer, **ERRORS},
     )
     def post(self, request: Request, case_id: int, name: str) -> Response:
-        scope = _reader(request)
+        scope = reader(request)
         run = actions.TRANSITIONS.get(name)
         if run is None:
             raise NotFound(f"no action {name!r}; one of {', '.join(actions.TRANSITIONS)}")
@@ -276,7 +285,7 @@ class CaseHistoryView(APIView):
         responses={200: HistorySerializer, 404: ErrorSerializer, **ERRORS},
     )
     def get(self, request: Request, case_id: int) -> Response:
-        scope = _reader(request)
+        scope = reader(request)
         case = visibility.get_visible(scope, case_id)
         return Response({"events": queries.history(case)})
 
@@ -289,7 +298,7 @@ class CaseBoxesView(APIView):
         responses={200: BoxesSerializer, **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        scope = _reader(request)
+        scope = reader(request)
         return Response({"boxes": queries.box_counts(scope)})
 
 
@@ -396,7 +405,7 @@ class CaseMediaView(APIView):
         },
     )
     def get(self, request: Request, case_id: int) -> Response:
-        scope = _reader(request)
+        scope = reader(request)
         case = visibility.get_visible(scope, case_id)
         return Response({"media": [_media_json(m) for m in case.media.all()]})
 
@@ -410,7 +419,7 @@ class CaseMediaView(APIView):
         responses={201: MEDIA_ITEM, 404: ErrorSerializer, 409: ErrorSerializer, **ERRORS},
     )
     def post(self, request: Request, case_id: int) -> Response:
-        scope = _reader(request)
+        scope = reader(request)
         upload = request.FILES.get("file")
         if upload is None:
             raise BadInput("send the file as the multipart field 'file'", field="file")
@@ -437,7 +446,7 @@ class CaseMediaFileView(APIView):
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ErrorSerializer},
     )
     def get(self, request: Request, case_id: int, media_id: int):
-        scope = _reader(request)
+        scope = reader(request)
         case = visibility.get_visible(scope, case_id)
         media = case.media.filter(pk=media_id).first()
         if media is None:
@@ -468,7 +477,7 @@ class HandlingDepartmentsView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        _reader(request)
+        reader(request)
         from accounts.models import Department
 
         rows = Department.objects.filter(kind=Department.Kind.HANDLING, active=True).order_by(

@@ -4,24 +4,23 @@ applications, the caller's list to answer, answer, withdraw, release a hold. Thi
 
 from __future__ import annotations
 
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import permissions as perms
-from accounts.scoping import Scope, scope_for
+from accounts.scoping import Scope
 from core import params
-from core.errors import BadInput, ErrorSerializer
+from core.errors import ErrorSerializer
 from core.serializers import JsonTypes
 
 from . import applications as apps
 from . import visibility
-from .api import _fresh, render_case
+from .api import _fresh, reader, render_case, valid_body
 from .models import Application, ApplicationKind, HoldMode, LimitUnit
 from .serializers import CaseSerializer
+from .serializers import local_time
 
 TAG = "cases"
 ERRORS = {
@@ -123,10 +122,6 @@ class ApplicationListSerializer(serializers.Serializer):
     applications = ApplicationSerializer(many=True)
 
 
-def _time(value):
-    return timezone.localtime(value).isoformat() if value else None
-
-
 def _text(value):
     return None if value is None else str(value)
 
@@ -147,10 +142,10 @@ def application_json(scope: Scope, app: Application) -> dict:
         "requested": {
             "amount": _text(app.amount),
             "unit": app.unit or None,
-            "new_deadline": _time(app.new_deadline),
+            "new_deadline": local_time(app.new_deadline),
             "hold_mode": app.hold_mode or None,
             "hold_hours": _text(app.hold_hours),
-            "hold_until": _time(app.hold_until),
+            "hold_until": local_time(app.hold_until),
         },
         "target_department": app.target_department.code if app.target_department_id else None,
         "next": (
@@ -166,8 +161,8 @@ def application_json(scope: Scope, app: Application) -> dict:
         ),
         "may_answer": apps.may_answer(scope, app, rule),
         "forbid_reapply": app.forbid_reapply,
-        "created_at": _time(app.created_at),
-        "answered_at": _time(app.answered_at),
+        "created_at": local_time(app.created_at),
+        "answered_at": local_time(app.answered_at),
         "steps": [
             {
                 "level": s.level,
@@ -175,7 +170,7 @@ def application_json(scope: Scope, app: Application) -> dict:
                 "decision": s.decision,
                 "opinion": s.opinion,
                 "changes": s.changes,
-                "at": _time(s.at),
+                "at": local_time(s.at),
             }
             for s in app.steps.all()
         ],
@@ -196,19 +191,6 @@ def _related(queryset):
     )
 
 
-def _reader(request) -> Scope:
-    scope = scope_for(request)
-    scope.require(perms.CASES_READ)
-    return scope
-
-
-def _body(serializer_class, request):
-    body = serializer_class(data=request.data)
-    if not body.is_valid():
-        raise BadInput.from_serializer_errors(body.errors)
-    return body.validated_data
-
-
 def _one(scope: Scope, app: Application) -> dict:
     return application_json(scope, _related(Application.objects.filter(pk=app.pk)).get())
 
@@ -221,7 +203,7 @@ class CaseApplicationsView(APIView):
         responses={200: ApplicationListSerializer, **ERRORS},
     )
     def get(self, request: Request, case_id: int) -> Response:
-        scope = _reader(request)
+        scope = reader(request)
         case = visibility.get_visible(scope, case_id)
         found = _related(Application.objects.filter(case=case))
         return Response({"applications": [application_json(scope, a) for a in found]})
@@ -240,8 +222,8 @@ class CaseApplicationsView(APIView):
         responses={201: ApplicationSerializer, **ERRORS},
     )
     def post(self, request: Request, case_id: int) -> Response:
-        scope = _reader(request)
-        data = _body(ApplyInputSerializer, request)
+        scope = reader(request)
+        data = valid_body(ApplyInputSerializer, request)
         app = apps.do_apply(scope, case_id, **data)
         return Response(_one(scope, app), status=201)
 
@@ -264,7 +246,7 @@ class ApplicationsView(APIView):
         responses={200: ApplicationListSerializer, **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        scope = _reader(request)
+        scope = reader(request)
         state = params.choice(
             request.query_params, "state", list(Application.State.values), "pending"
         )
@@ -291,9 +273,9 @@ class ApplicationAnswerView(APIView):
         responses={200: ApplicationSerializer, **ERRORS},
     )
     def post(self, request: Request, application_id: int) -> Response:
-        scope = _reader(request)
+        scope = reader(request)
         app = apps.do_answer_application(
-            scope, application_id, **_body(AnswerInputSerializer, request)
+            scope, application_id, **valid_body(AnswerInputSerializer, request)
         )
         return Response(_one(scope, app))
 
@@ -307,8 +289,8 @@ class ApplicationWithdrawView(APIView):
         responses={200: ApplicationSerializer, **ERRORS},
     )
     def post(self, request: Request, application_id: int) -> Response:
-        scope = _reader(request)
-        data = _body(OpinionInputSerializer, request)
+        scope = reader(request)
+        data = valid_body(OpinionInputSerializer, request)
         app = apps.do_withdraw_application(scope, application_id, **data)
         return Response(_one(scope, app))
 
@@ -322,7 +304,7 @@ class CaseReleaseView(APIView):
         responses={200: CaseSerializer, **ERRORS},
     )
     def post(self, request: Request, case_id: int) -> Response:
-        scope = _reader(request)
-        data = _body(ReleaseInputSerializer, request)
+        scope = reader(request)
+        data = valid_body(ReleaseInputSerializer, request)
         case = apps.do_release_hold(scope, case_id, **data)
         return Response(render_case(scope, _fresh(scope, case.pk)))

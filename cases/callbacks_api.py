@@ -3,20 +3,19 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import permissions as perms
-from accounts.scoping import scope_for
-from core.errors import BadInput, ErrorSerializer
+from core.errors import ErrorSerializer
 from core.serializers import JsonTypes
 
 from . import callbacks
+from .api import reader, valid_body
 from .models import Case, CaseCallback
+from .serializers import local_time
 
 TAG = "cases"
 ERRORS = {
@@ -68,7 +67,7 @@ def callback_json(row: CaseCallback) -> dict:
         "satisfaction_name": row.get_satisfaction_display() if row.satisfaction else "",
         "opinion": row.opinion,
         "recorded_by": row.recorded_by.get_username() if row.recorded_by_id else None,
-        "recorded_at": timezone.localtime(row.recorded_at).isoformat(),
+        "recorded_at": local_time(row.recorded_at),
     }
 
 
@@ -88,10 +87,7 @@ class CaseCallbackView(APIView):
         responses={201: CallbackSerializer, **ERRORS},
     )
     def post(self, request: Request, case_id: int) -> Response:
-        scope = scope_for(request)
-        scope.require(perms.CASES_READ)
-        body = CallbackInputSerializer(data=request.data)
-        if not body.is_valid():
-            raise BadInput.from_serializer_errors(body.errors)
-        row = callbacks.do_record_callback(scope, case_id, **body.validated_data)
+        scope = reader(request)
+        data = valid_body(CallbackInputSerializer, request)
+        row = callbacks.do_record_callback(scope, case_id, **data)
         return Response(callback_json(row), status=201)

@@ -15,9 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import permissions as perms
 from accounts.authentication import client_ip
-from accounts.scoping import Scope, scope_for
 from core import params
 from core.context import Origin, origin
 from core.errors import Conflict, ErrorSerializer, NotFound
@@ -27,7 +25,7 @@ from spatial.layers.api import FileFormatNegotiation
 from spatial.layers.serializers import JobProgressSerializer
 
 from . import actions, export, queries
-from .api import LIST_PARAMETERS, TAG
+from .api import LIST_PARAMETERS, TAG, reader
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer}
 XLSX = (200, export.CONTENT_TYPE)
@@ -36,12 +34,6 @@ XLSX = (200, export.CONTENT_TYPE)
 class ExportJobSerializer(JobProgressSerializer):
     status_url = serializers.CharField(help_text="the job's progress")
     result_url = serializers.CharField(allow_null=True, help_text="the file, once written")
-
-
-def _reader(request) -> Scope:
-    scope = scope_for(request)
-    scope.require(perms.CASES_READ)
-    return scope
 
 
 def _job_json(job: Job) -> dict:
@@ -82,7 +74,7 @@ class CaseExportView(APIView):
         },
     )
     def get(self, request: Request):
-        scope = _reader(request)
+        scope = reader(request)
         query = {k: request.query_params.get(k) for k in request.query_params}
         photos = params.boolean(query, "photos", False)
         query.pop("photos", None)
@@ -116,7 +108,7 @@ class CaseExportFileView(APIView):
         responses={XLSX: OpenApiTypes.BINARY, 404: ErrorSerializer, 409: ErrorSerializer, **ERRORS},
     )
     def get(self, request: Request, job_id):
-        scope = _reader(request)
+        scope = reader(request)
         job = get_job(str(job_id), scope)
         if job.kind != export.JOB_KIND:
             raise NotFound(f"no export {job_id}")

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC
 
-from django.utils import timezone
 
 from accounts import permissions as perms
 from core import params
 
 from . import queries, visibility
 from .models import Case
+from .serializers import local_time
 
 # The list's filters a client may give besides the OGC parameters (bbox is an OGC one).
 FILTERS = {
@@ -34,10 +34,6 @@ FILTERS = {
     "since",
     "until",
 }
-
-
-def _time(value):
-    return timezone.localtime(value).isoformat() if value else None
 
 
 def feature(case: Case) -> dict:
@@ -73,9 +69,9 @@ def feature(case: Case) -> dict:
             "grid_code": case.grid_code,
             "grid_name": case.grid_name,
             "department_name": case.department.name if case.department_id else None,
-            "reported_at": _time(case.reported_at),
-            "deadline": _time(case.deadline),
-            "closed_at": _time(case.closed_at),
+            "reported_at": local_time(case.reported_at),
+            "deadline": local_time(case.deadline),
+            "closed_at": local_time(case.closed_at),
         },
     }
 

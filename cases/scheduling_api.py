@@ -3,21 +3,20 @@ edit and cancel. Thin views over `cases.scheduling`."""
 
 from __future__ import annotations
 
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import permissions as perms
-from accounts.scoping import Scope, scope_for
 from core import params
-from core.errors import BadInput, ErrorSerializer
+from core.errors import ErrorSerializer
 from core.serializers import JsonTypes
 
 from . import scheduling
 from .models import Case, ScheduledDispatch
+from .api import reader, valid_body
+from .serializers import local_time
 
 TAG = "cases"
 ERRORS = {
@@ -80,10 +79,6 @@ class ScheduledDispatchSerializer(serializers.Serializer):
     error = serializers.CharField()
 
 
-def _time(value):
-    return timezone.localtime(value).isoformat() if value else None
-
-
 def scheduled_json(row: ScheduledDispatch) -> dict:
     """The timed dispatch as `ScheduledDispatchSerializer` documents it."""
     return {
@@ -92,27 +87,14 @@ def scheduled_json(row: ScheduledDispatch) -> dict:
         "case_version": Case.objects.values_list("version", flat=True).get(pk=row.case_id),
         "state": row.state,
         "state_name": row.get_state_display(),
-        "run_at": _time(row.run_at),
+        "run_at": local_time(row.run_at),
         "department": {"code": row.department.code, "name": row.department.name},
         "opinion": row.opinion,
         "created_by": row.created_by.get_username() if row.created_by_id else None,
-        "created_at": _time(row.created_at),
-        "done_at": _time(row.done_at),
+        "created_at": local_time(row.created_at),
+        "done_at": local_time(row.done_at),
         "error": row.error,
     }
-
-
-def _reader(request) -> Scope:
-    scope = scope_for(request)
-    scope.require(perms.CASES_READ)
-    return scope
-
-
-def _body(serializer_class, request) -> dict:
-    body = serializer_class(data=request.data)
-    if not body.is_valid():
-        raise BadInput.from_serializer_errors(body.errors)
-    return dict(body.validated_data)
 
 
 class CaseScheduledDispatchView(APIView):
@@ -123,7 +105,7 @@ class CaseScheduledDispatchView(APIView):
         responses={200: ScheduledDispatchSerializer, **ERRORS},
     )
     def get(self, request: Request, case_id: int) -> Response:
-        scope = _reader(request)
+        scope = reader(request)
         return Response(scheduled_json(scheduling.get_scheduled(scope, case_id)))
 
     @extend_schema(
@@ -139,8 +121,8 @@ class CaseScheduledDispatchView(APIView):
         responses={201: ScheduledDispatchSerializer, **ERRORS},
     )
     def post(self, request: Request, case_id: int) -> Response:
-        scope = _reader(request)
-        data = _body(ScheduleInputSerializer, request)
+        scope = reader(request)
+        data = valid_body(ScheduleInputSerializer, request)
         row = scheduling.do_schedule_dispatch(scope, case_id, **data)
         return Response(scheduled_json(row), status=201)
 
@@ -153,8 +135,8 @@ class CaseScheduledDispatchView(APIView):
         responses={200: ScheduledDispatchSerializer, **ERRORS},
     )
     def patch(self, request: Request, case_id: int) -> Response:
-        scope = _reader(request)
-        data = _body(EditInputSerializer, request)
+        scope = reader(request)
+        data = valid_body(EditInputSerializer, request)
         row = scheduling.do_edit_scheduled_dispatch(scope, case_id, **data)
         return Response(scheduled_json(row))
 
@@ -168,8 +150,8 @@ class CaseScheduledDispatchView(APIView):
         responses={200: ScheduledDispatchSerializer, **ERRORS},
     )
     def delete(self, request: Request, case_id: int) -> Response:
-        scope = _reader(request)
-        data = _body(CancelInputSerializer, request)
+        scope = reader(request)
+        data = valid_body(CancelInputSerializer, request)
         version = data.pop("version", None)
         if version is None:
             version = params.integer(request.query_params, "version", None, low=1)

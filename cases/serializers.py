@@ -158,7 +158,8 @@ class CaseSerializer(serializers.Serializer):
     version = serializers.IntegerField()
 
 
-def _time(value):
+def local_time(value):
+    """An instant as RFC 3339 in local (Asia/Shanghai) time, or None."""
     return timezone.localtime(value).isoformat() if value else None
 
 
@@ -207,22 +208,22 @@ def case_json(case: Case, *, reporter_visible: bool, actions: list[str]) -> dict
             if reporter_visible
             else None
         ),
-        "reported_at": _time(case.reported_at),
+        "reported_at": local_time(case.reported_at),
         "department": (
             {"code": case.department.code, "name": case.department.name}
             if case.department_id
             else None
         ),
         "register_condition": case.register_condition_id,
-        "deadline": _time(case.deadline),
+        "deadline": local_time(case.deadline),
         "deadline_state": case.deadline_state,
-        "handling_deadline": _time(case.handling_deadline),
-        "custom_deadline": _time(case.custom_deadline),
+        "handling_deadline": local_time(case.handling_deadline),
+        "custom_deadline": local_time(case.custom_deadline),
         "check_passed": case.check_passed,
         "rework_count": case.rework_count,
-        "closed_at": _time(case.closed_at),
-        "held_since": _time(case.held_since),
-        "hold_until": _time(case.hold_until),
+        "closed_at": local_time(case.closed_at),
+        "held_since": local_time(case.held_since),
+        "hold_until": local_time(case.hold_until),
         "actions": actions,
         "version": case.version,
     }

@@ -3,20 +3,19 @@ POST /api/v1/supervisions/{id}/reply. Thin views over `cases.supervision`."""
 
 from __future__ import annotations
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import permissions as perms
-from accounts.scoping import Scope, scope_for
-from core.errors import BadInput, ErrorSerializer
+from core.errors import ErrorSerializer
 from core.serializers import JsonTypes
 
 from . import supervision
 from .models import CaseSupervision
+from .api import reader, valid_body
+from .serializers import local_time
 
 TAG = "cases"
 ERRORS = {
@@ -59,10 +58,6 @@ class SupervisionListSerializer(serializers.Serializer):
     supervisions = SupervisionSerializer(many=True)
 
 
-def _time(value):
-    return timezone.localtime(value).isoformat() if value else None
-
-
 def _name(user):
     return user.get_username() if user is not None else None
 
@@ -75,25 +70,12 @@ def supervision_json(row: CaseSupervision) -> dict:
         "by": _name(row.by),
         "department": {"code": row.department.code, "name": row.department.name},
         "note": row.note,
-        "deadline": _time(row.deadline),
-        "created_at": _time(row.created_at),
+        "deadline": local_time(row.deadline),
+        "created_at": local_time(row.created_at),
         "reply": row.reply,
         "replied_by": _name(row.replied_by),
-        "replied_at": _time(row.replied_at),
+        "replied_at": local_time(row.replied_at),
     }
-
-
-def _reader(request) -> Scope:
-    scope = scope_for(request)
-    scope.require(perms.CASES_READ)
-    return scope
-
-
-def _body(serializer_class, request) -> dict:
-    body = serializer_class(data=request.data)
-    if not body.is_valid():
-        raise BadInput.from_serializer_errors(body.errors)
-    return dict(body.validated_data)
 
 
 class CaseSupervisionsView(APIView):
@@ -104,7 +86,7 @@ class CaseSupervisionsView(APIView):
         responses={200: SupervisionListSerializer, **ERRORS},
     )
     def get(self, request: Request, case_id: int) -> Response:
-        scope = _reader(request)
+        scope = reader(request)
         rows = supervision.supervisions_of(scope, case_id)
         return Response({"supervisions": [supervision_json(r) for r in rows]})
 
@@ -121,8 +103,8 @@ class CaseSupervisionsView(APIView):
         responses={201: SupervisionSerializer, **ERRORS},
     )
     def post(self, request: Request, case_id: int) -> Response:
-        scope = _reader(request)
-        data = _body(SuperviseInputSerializer, request)
+        scope = reader(request)
+        data = valid_body(SuperviseInputSerializer, request)
         row = supervision.do_supervise(scope, case_id, data["note"], data["deadline"])
         return Response(supervision_json(row), status=201)
 
@@ -137,7 +119,7 @@ class SupervisionReplyView(APIView):
         responses={200: SupervisionSerializer, **ERRORS},
     )
     def post(self, request: Request, supervision_id: int) -> Response:
-        scope = _reader(request)
-        data = _body(ReplyInputSerializer, request)
+        scope = reader(request)
+        data = valid_body(ReplyInputSerializer, request)
         row = supervision.do_reply_supervision(scope, supervision_id, data["reply"])
         return Response(supervision_json(row))
