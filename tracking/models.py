@@ -192,3 +192,82 @@ class RosterEntry(models.Model):
                 fields=["tracker", "date", "shift"], name="tracking_one_entry_per_shift"
             )
         ]
+
+
+class ClockRecord(models.Model):
+    """A clock-in or clock-out (考勤打卡): when, where, the responsibility grid it fell in and a
+    photo. Allowed outside the person's grids, and then flagged `off_grid`."""
+
+    class Kind(models.TextChoices):
+        IN = "in", "上班"
+        OUT = "out", "下班"
+
+    tracker = models.ForeignKey(Tracker, on_delete=models.CASCADE, related_name="clocks")
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    at = models.DateTimeField(help_text="server time of the clock")
+    geom = models.PointField(srid=4326)
+    accuracy = models.FloatField(null=True, blank=True, help_text="metres")
+    grid = models.ForeignKey(
+        "spatial.ResponsibilityGrid",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the responsibility grid the position fell in (the person's first)",
+    )
+    off_grid = models.BooleanField(
+        default=False, help_text="outside the person's grids (their area when none)"
+    )
+    off_grid_m = models.FloatField(default=0, help_text="metres outside the person's grids")
+    photo = models.FileField(upload_to="attendance/%Y/%m/")
+    photo_type = models.CharField(max_length=32)
+    photo_size = models.PositiveIntegerField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["tracker", "at"], name="tracking_clock_tracker_at")]
+
+
+class AttendanceExplanation(models.Model):
+    """An explanation (考勤说明) of one attendance anomaly of one rostered shift, written by the
+    inspector and accepted or rejected by a supervisor."""
+
+    class Anomaly(models.TextChoices):
+        LATE = "late", "迟到"
+        LEFT_EARLY = "left_early", "早退"
+        MISSING_IN = "missing_in", "未签到"
+        MISSING_OUT = "missing_out", "未签退"
+        OFF_GRID = "off_grid", "网格外打卡"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待审批"
+        ACCEPTED = "accepted", "已通过"
+        REJECTED = "rejected", "已驳回"
+
+    tracker = models.ForeignKey(Tracker, on_delete=models.CASCADE, related_name="explanations")
+    date = models.DateField(help_text="the date the shift starts on")
+    shift = models.ForeignKey(Shift, on_delete=models.PROTECT, related_name="+")
+    anomaly = models.CharField(max_length=12, choices=Anomaly.choices)
+    text = models.TextField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["date", "shift_id", "anomaly"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tracker", "date", "shift", "anomaly"],
+                name="tracking_one_explanation_per_anomaly",
+            )
+        ]
