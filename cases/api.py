@@ -6,8 +6,6 @@ read goes through `cases.visibility`; every write is a ``do_*`` action.
 
 from __future__ import annotations
 
-import mimetypes
-
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse
@@ -22,7 +20,7 @@ from rest_framework.views import APIView
 
 from accounts import permissions as perms
 from accounts.scoping import Scope, scope_for
-from core import params
+from core import params, uploads
 from core.errors import BadInput, Conflict, ErrorSerializer, Forbidden, NotFound, TooLarge
 from data.models import Category
 from spatial import crs as crs_module
@@ -314,26 +312,11 @@ _STAGE_OF_STATE = {
     State.CHECKING: CaseMedia.Stage.CHECK,
 }
 
-# The first bytes of each accepted type: a file is what its bytes say, not what it claims.
-_MAGIC = {
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/webp": (b"RIFF",),
-    "video/mp4": (b"ftyp",),
-    "video/quicktime": (b"ftyp", b"moov", b"wide", b"mdat"),
-    "audio/mpeg": (b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"),
-    "audio/mp4": (b"ftyp",),
-    "audio/amr": (b"#!AMR",),
-    "audio/wav": (b"RIFF",),
-}
-
 
 def _content_type(upload: UploadedFile) -> tuple[str, int]:
     """(content type, size limit) of an upload, from its declared type checked against its
     first bytes; `BadInput` for a type the case media do not take."""
-    declared = (upload.content_type or "").split(";")[0].strip().lower()
-    if not declared or declared == "application/octet-stream":
-        declared = mimetypes.guess_type(upload.name or "")[0] or ""
+    declared = uploads.declared_type(upload)
     for _, (types, limit) in settings.CASE_MEDIA_LIMITS.items():
         if declared in types:
             break
@@ -343,11 +326,7 @@ def _content_type(upload: UploadedFile) -> tuple[str, int]:
             "(MP4, MOV) or recordings (MP3, M4A, AMR, WAV)",
             field="file",
         )
-    head = upload.read(16)
-    upload.seek(0)
-    magic = _MAGIC[declared]
-    offset_4 = head[4:8]  # ISO media files carry their box name after a 4-byte size
-    if not any(head.startswith(m) or offset_4 == m for m in magic):
+    if not uploads.content_matches(upload, declared):
         raise BadInput(f"the file's content is not {declared}", field="file")
     return declared, limit
 

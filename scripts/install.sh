@@ -4,7 +4,7 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
-APT_PACKAGES=(postgresql-15 postgresql-15-postgis-3 gdal-bin redis-server nodejs npm
+APT_PACKAGES=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting gdal-bin redis-server nodejs npm
               chromium fonts-wqy-microhei)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, streams
+from . import api, attendance_api, streams
 
 urlpatterns = [
     path("tracking/fixes", api.FixesView.as_view(), name="tracking-fixes"),
@@ -26,5 +26,25 @@ urlpatterns = [
         name="tracking-roster-generate",
     ),
     path("tracking/roster/leave", api.RosterLeaveView.as_view(), name="tracking-roster-leave"),
+    path("tracking/clock", attendance_api.ClockView.as_view(), name="tracking-clock"),
+    path("tracking/clocks", attendance_api.ClocksView.as_view(), name="tracking-clocks"),
+    path(
+        "tracking/clocks/<int:clock_id>/photo",
+        attendance_api.ClockPhotoView.as_view(),
+        name="tracking-clock-photo",
+    ),
+    path(
+        "tracking/attendance", attendance_api.AttendanceView.as_view(), name="tracking-attendance"
+    ),
+    path(
+        "tracking/attendance/explanations",
+        attendance_api.ExplanationsView.as_view(),
+        name="tracking-attendance-explanations",
+    ),
+    path(
+        "tracking/attendance/explanations/<int:explanation_id>/decide",
+        attendance_api.DecideView.as_view(),
+        name="tracking-attendance-decide",
+    ),
     path("tracking/stream", streams.tracking_stream, name="tracking-stream"),
 ]

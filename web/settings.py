@@ -299,6 +299,12 @@ TRACKING_REPLAY_MAX_S = float(os.environ.get("CITYGRID_TRACKING_REPLAY_MAX_S", 8
 TRACKING_PLAYBACK_STOP_MIN_S = float(os.environ.get("CITYGRID_TRACKING_STOP_MIN_S", 180))
 TRACKING_RETENTION_DAYS = int(os.environ.get("CITYGRID_TRACKING_RETENTION_DAYS", 180))
 TRACKING_PARTITIONS_AHEAD_DAYS = int(os.environ.get("CITYGRID_TRACKING_PARTITIONS_AHEAD", 7))
+# Attendance (考勤, tracking.attendance): a clock-in later than the shift's start by more than the
+# grace is late, a clock-out earlier than its end by more is leaving early; a clock-in counts for
+# a shift from the window before its start, a clock-out until the window after its end.
+TRACKING_LATE_GRACE_S = 60 * float(os.environ.get("CITYGRID_TRACKING_LATE_GRACE_MIN", 5))
+TRACKING_CLOCK_WINDOW_S = 60 * float(os.environ.get("CITYGRID_TRACKING_CLOCK_WINDOW_MIN", 120))
+TRACKING_CLOCK_PHOTO_MAX_BYTES = 10 * 1024 * 1024
 # Layer imports refuse coordinates outside the districts' extent (or CITY_CENTER ± 1°) widened
 # by this many degrees: catches a wrong CRS (metres read as degrees, swapped lat/lon).
 LAYER_IMPORT_MARGIN_DEG = float(os.environ.get("CITYGRID_LAYER_IMPORT_MARGIN_DEG", "1.0"))
