@@ -813,3 +813,11 @@ def do_export_cases(scope: Scope, query: dict, photos: bool, *, total: int, sync
     from .export import start_export
 
     return start_export(scope, query, photos, total, sync=sync)
+
+
+def do_print_cases(scope: Scope, query: dict, *, total: int, sync: bool = False):
+    """Gives the job printing the caller's cases matching `query` (the case list's parameters)
+    to a PDF (打印); queued after commit, or run now when `sync`. The job runs as the caller."""
+    from .printing import start_print
+
+    return start_print(scope, query, total, sync=sync)

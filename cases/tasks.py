@@ -12,6 +12,7 @@ from core.context import Origin, origin
 from core.jobs import job_task
 
 from .export import run_export
+from .printing import run_print
 
 DUE_SQL = """
 SELECT EXISTS (
@@ -43,6 +44,8 @@ def refresh_deadlines() -> dict:
 
 # The Excel export of a long case list (cases.export), run as the job's owner.
 export_cases = job_task("cases.export", run_export)
+# The PDF of a long case list (cases.printing), run as the job's owner.
+print_cases = job_task("cases.print", run_print)
 
 
 @shared_task(name="cases.release_holds")

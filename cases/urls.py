@@ -10,6 +10,7 @@ from . import (
     categories_api,
     export_api,
     notifications_api,
+    print_api,
     scheduling_api,
     streams,
     supervision_api,
@@ -28,6 +29,11 @@ urlpatterns = [
         export_api.CaseExportFileView.as_view(),
         name="case-export-file",
     ),
+    path("cases/print.pdf", print_api.CaseListPrintView.as_view(), name="case-list-print"),
+    path(
+        "cases/prints/<uuid:job_id>", print_api.CasePrintFileView.as_view(), name="case-print-file"
+    ),
+    path("cases/<int:case_id>/print.pdf", print_api.CasePrintView.as_view(), name="case-print"),
     path("cases/<int:case_id>", api.CaseView.as_view(), name="case"),
     path("cases/<int:case_id>/placement", api.CasePlacementView.as_view(), name="case-placement"),
     path("cases/<int:case_id>/history", api.CaseHistoryView.as_view(), name="case-history"),
