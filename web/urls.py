@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("cases.urls")),
     path("api/v1/", include("tracking.urls")),
+    path("api/v1/", include("evaluation.urls")),
     path("accounts/", include("accounts.urls_pages")),
     path("", include("cases.tile_urls")),  # /tiles/cases/…, before the registry layers
     path("", include("tiles.urls")),

@@ -1,0 +1,122 @@
+"""The work statistics API (网格员工作情况) under /api/v1/evaluation: thin views over
+`evaluation.work`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers as drf
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.scoping import scope_for
+from core import params
+from core.errors import BadInput, ErrorSerializer, NotFound
+
+from . import work
+
+TAG = "evaluation"
+ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+MAX_DAYS = 366
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DAY = dt.timedelta(days=1)
+
+
+def period(query) -> tuple[dt.datetime, dt.datetime]:
+    """Gives [start, end) from ``from`` and ``to``: RFC 3339 instants, or dates (``to`` a date
+    includes that day); default today (local)."""
+    today = dt.datetime.combine(timezone.localdate(), dt.time(), timezone.get_default_timezone())
+    start = params.instant(query, "from", None) or today
+    end = params.instant(query, "to", None)
+    if end is None:
+        end = start + DAY if "from" in query and DATE_ONLY.match(query["from"]) else today + DAY
+    elif DATE_ONLY.match(query["to"]):
+        end += DAY
+    if end <= start:
+        raise BadInput("from must be before to", field="from")
+    if end - start > dt.timedelta(days=MAX_DAYS):
+        raise BadInput(f"at most {MAX_DAYS} days at a time", field="from")
+    return start, end
+
+
+WORK_ITEM = inline_serializer(
+    "InspectorWork",
+    {
+        "person": drf.IntegerField(),
+        "name": drf.CharField(),
+        "trackers": drf.ListField(child=drf.IntegerField()),
+        "reports": drf.IntegerField(help_text="cases reported (上报案件)"),
+        "verifications": drf.IntegerField(help_text="verification tasks done (核实)"),
+        "checks": drf.IntegerField(help_text="check tasks done (核查)"),
+        "stays": drf.IntegerField(help_text="long-stay alarms (滞留), justified left out"),
+        "signal_lost": drf.IntegerField(help_text="signal-lost alarms (信号异常)"),
+        "out_of_grid": drf.IntegerField(help_text="out-of-grid alarms (超出区域)"),
+        "online_s": drf.IntegerField(help_text="seconds online (fix intervals under signal lost)"),
+        "in_grid_s": drf.IntegerField(help_text="of which in the responsibility grids"),
+        "attendance": inline_serializer(
+            "InspectorAttendance",
+            {
+                "duties": drf.IntegerField(),
+                "clocked_in": drf.IntegerField(),
+                "anomalies": drf.IntegerField(help_text="not excused"),
+                "excused": drf.IntegerField(help_text="with an accepted explanation"),
+            },
+        ),
+    },
+)
+PERIOD = [
+    OpenApiParameter("from", OpenApiTypes.DATETIME, required=False, description="today 00:00"),
+    OpenApiParameter("to", OpenApiTypes.DATETIME, required=False, description="a date: its end"),
+]
+
+
+def _answer(start, end, found) -> dict:
+    return {
+        "from": timezone.localtime(start).isoformat(),
+        "to": timezone.localtime(end).isoformat(),
+        "inspectors": [w.as_json() for w in found],
+    }
+
+
+class InspectorsWorkView(APIView):
+    @extend_schema(
+        operation_id="evaluation_inspectors_work",
+        summary="Work statistics of every inspector the caller sees, for a period",
+        tags=[TAG],
+        parameters=PERIOD,
+        responses={
+            200: inline_serializer(
+                "InspectorsWork",
+                {"from": drf.DateTimeField(), "to": drf.DateTimeField(), "inspectors": WORK_ITEM},
+            ),
+            **ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        scope = scope_for(request)
+        scope.require_signed_in()
+        start, end = period(request.query_params)
+        return Response(_answer(start, end, work.work(scope, start, end)))
+
+
+class InspectorWorkView(APIView):
+    @extend_schema(
+        operation_id="evaluation_inspector_work",
+        summary="One inspector's work statistics (网格员工作情况) for a period",
+        tags=[TAG],
+        parameters=PERIOD,
+        responses={200: WORK_ITEM, **ERRORS},
+    )
+    def get(self, request: Request, person_id: int) -> Response:
+        scope = scope_for(request)
+        scope.require_signed_in()
+        start, end = period(request.query_params)
+        found = work.work(scope, start, end, person=person_id)
+        if not found:
+            raise NotFound(f"no inspector {person_id}")
+        return Response(_answer(start, end, found)["inspectors"][0])

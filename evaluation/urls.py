@@ -1,0 +1,18 @@
+"""Routes of the evaluation API under /api/v1/."""
+
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path(
+        "evaluation/inspectors/work",
+        api.InspectorsWorkView.as_view(),
+        name="evaluation-inspectors-work",
+    ),
+    path(
+        "evaluation/inspectors/<int:person_id>/work",
+        api.InspectorWorkView.as_view(),
+        name="evaluation-inspector-work",
+    ),
+]
