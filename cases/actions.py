@@ -166,7 +166,12 @@ def _event(
 def do_report_case(scope: Scope, new: NewCase, *, at: dt.datetime | None = None) -> Case:
     """Creates a case (上报) at its point: placed with `locate`, the placement stored as a
     snapshot, numbered, under the workflow its kind and source choose."""
-    at = _now(at)
+    return create_case(scope, new, _now(at))
+
+
+def create_case(scope: Scope, new: NewCase, at: dt.datetime, *, self_handled: bool = False):
+    """The report's write, for `do_report_case` and the self-handled report
+    (`cases.self_handling`): the case starts in its workflow's initial state."""
     if new.category.parent_id is None:
         raise BadInput("report a minor class (4-digit code), not a major one", field="category")
     if new.source not in Source.values:
@@ -175,9 +180,10 @@ def do_report_case(scope: Scope, new: NewCase, *, at: dt.datetime | None = None)
     placement = locate(new.lon, new.lat, at)
     if placement.district is None:
         raise BadInput("the point is outside the city", field="point")
-    definition = workflows.choose(new.category.kind, new.source)
+    definition = workflows.choose(new.category.kind, new.source, self_handled)
     if definition is None:
         raise Conflict(f"no active workflow for {new.category.kind} cases from {new.source}")
+    initial = definition.initial
     _set_actor(scope)
     local_day = timezone.localtime(at).date()
     case = Case(
@@ -198,14 +204,16 @@ def do_report_case(scope: Scope, new: NewCase, *, at: dt.datetime | None = None)
         reported_by=scope.user,
         reported_at=at,
         workflow_id=definition.id,
-        state=State.REPORTED,
+        state=initial,
+        self_handled=self_handled,
         custom_deadline=new.custom_deadline,
         stage_started_at=at,
     )
     _snapshot(case, placement)
-    deadlines.start_stage(case, definition, State.REPORTED, at)
+    deadlines.start_stage(case, definition, initial, at)
     case.save()
-    _event(scope, case, "report", "", State.REPORTED, at, details={"source": new.source})
+    details = {"source": new.source, **({"self_handled": True} if self_handled else {})}
+    _event(scope, case, "report", "", initial, at, details=details)
     return case
 
 
@@ -308,6 +316,18 @@ do_restore_case = _simple("restore", "cases.restore", "Restores a refused report
 do_not_register_case = _simple(
     "not_register", "cases.not_register", "Declines to register a case (不予立案).", True
 )
+do_archive_case = _simple(
+    "archive",
+    "cases.archive",
+    "Archives a self-handled case (自行处置归档): closed as fixed on the spot by the inspector.",
+)
+do_send_to_register_case = _simple(
+    "send_to_register",
+    "cases.send_to_register",
+    "Sends a self-handled case that was not really fixed to registration (转立案), with the "
+    "reason; from there it runs the normal path.",
+    True,
+)
 
 
 def _require_opinion(opinion: str, what: str) -> None:
@@ -350,18 +370,12 @@ def _inspector(user_id, field: str):
     return user
 
 
-def _default_inspector(case: Case, kind: str):
-    """The reporting inspector for a check; else an inspector whose area holds the case."""
-    if kind == CaseTask.Kind.CHECK and case.reported_by_id and case.source == Source.INSPECTOR:
-        from accounts.scoping import scope_for_user
-
-        reporter = scope_for_user(case.reported_by)
-        # An inspector's own report; not one the centre entered on an inspector's behalf.
-        if reporter.has_perm(perms.CASES_REPORT) and not reporter.has_perm(perms.CASES_ACCEPT):
-            return case.reported_by
+def inspectors_covering(case: Case):
+    """The active inspectors (``cases.report``, not the centre) whose areas hold the case's
+    point, as `Person` rows with their users, by id."""
     from accounts.models import Person
 
-    person = (
+    return (
         Person.objects.filter(
             user__is_active=True,
             positions__permissions__contains=[perms.CASES_REPORT],
@@ -369,9 +383,25 @@ def _default_inspector(case: Case, kind: str):
         )
         .exclude(positions__permissions__contains=[perms.CASES_ACCEPT])
         .select_related("user")
+        .distinct()
         .order_by("pk")
-        .first()
     )
+
+
+_REPORTER_FIRST = (CaseTask.Kind.CHECK, CaseTask.Kind.SUPPLEMENT)
+
+
+def _default_inspector(case: Case, kind: str):
+    """The reporting inspector for a check or a supplement; else an inspector whose area
+    holds the case."""
+    if kind in _REPORTER_FIRST and case.reported_by_id and case.source == Source.INSPECTOR:
+        from accounts.scoping import scope_for_user
+
+        reporter = scope_for_user(case.reported_by)
+        # An inspector's own report; not one the centre entered on an inspector's behalf.
+        if reporter.has_perm(perms.CASES_REPORT) and not reporter.has_perm(perms.CASES_ACCEPT):
+            return case.reported_by
+    person = inspectors_covering(case).first()
     if person is None:
         raise BadInput("no inspector covers the case's point: name one", field="inspector")
     return person.user
@@ -390,21 +420,36 @@ def _request_task(kind: str, name: str, verb: str, doc: str):
     ) -> Case:
         at = _now(at)
         case, definition, transition = _begin(scope, case_id, name, version)
+        if kind == CaseTask.Kind.SUPPLEMENT:
+            _require_opinion(opinion, "a supplementary collection (say what to collect)")
         user = (
             _default_inspector(case, kind)
             if inspector in (None, "")
             else _inspector(inspector, "inspector")
         )
-        CaseTask.objects.create(case=case, kind=kind, assignee=user, created_at=at)
-        return _finish(
+        asked_from = case.state
+        task = CaseTask.objects.create(
+            case=case,
+            kind=kind,
+            assignee=user,
+            requested_by=scope.user,
+            note=opinion,
+            created_at=at,
+            return_state=asked_from if kind == CaseTask.Kind.SUPPLEMENT else "",
+        )
+        case = _finish(
             scope,
             case,
             definition,
             transition,
             at,
             opinion,
-            {"inspector": user.get_username(), "inspector_id": user.pk},
+            {"inspector": user.get_username(), "inspector_id": user.pk, "task": task.pk},
         )
+        # The task's deadline is the clock of the stage the case now waits in.
+        task.deadline = case.deadline
+        task.save(update_fields=["deadline"])
+        return case
 
     run.__doc__ = doc
     run.__name__ = f"do_{name}_case"
@@ -422,6 +467,14 @@ do_request_check_case = _request_task(
     "request_check",
     "cases.request_check",
     "Sends a check task (核查) to the reporting inspector or one covering the point.",
+)
+do_request_supplement_case = _request_task(
+    CaseTask.Kind.SUPPLEMENT,
+    "request_supplement",
+    "cases.request_supplement",
+    "Asks an inspector for a supplementary collection (补采: photos and details of the scene) "
+    "while the case waits for acceptance or registration; the opinion says what to collect. "
+    "Default: the reporting inspector, else one covering the point.",
 )
 
 
@@ -449,12 +502,14 @@ def _answer_task(kind: str, name: str, verb: str, doc: str):
         if task is None or (scope.user is None or task.assignee_id != scope.user.pk):
             if not scope.sees_everything:
                 raise Forbidden(f"the {kind} task of this case is someone else's")
+        details = {"result": result}
         if task is not None:
-            task.done_at, task.result = at, result
-            task.save(update_fields=["done_at", "result"])
+            task.done_at, task.result, task.answer = at, result, opinion
+            task.save(update_fields=["done_at", "result", "answer"])
+            details.update(task=task.pk, late=bool(task.deadline and at > task.deadline))
         if kind == CaseTask.Kind.CHECK:
             case.check_passed = result
-        return _finish(scope, case, definition, transition, at, opinion, {"result": result})
+        return _finish(scope, case, definition, transition, at, opinion, details)
 
     run.__doc__ = doc
     run.__name__ = f"do_{name}_case"
@@ -467,6 +522,68 @@ do_verify_case = _answer_task(
 do_check_case = _answer_task(
     CaseTask.Kind.CHECK, "check", "cases.check", "Answers a check task (核查)."
 )
+
+
+@action("cases.supplement", permission=None, target=_target)
+def do_supplement_case(
+    scope: Scope,
+    case_id,
+    *,
+    version: int | None,
+    opinion: str = "",
+    at: dt.datetime | None = None,
+) -> Case:
+    """Answers a supplementary collection task (补采上报) as its inspector: what was found (the
+    opinion) and the files uploaded to the supplement stage since the task was sent, which the
+    answer's event keeps; the case returns to the state it was asked from (the asker's box)."""
+    at = _now(at)
+    from .models import CaseMedia
+
+    peek = (
+        CaseTask.objects.filter(case_id=case_id, kind=CaseTask.Kind.SUPPLEMENT, done_at=None)
+        .order_by("-created_at", "-pk")
+        .values_list("return_state", flat=True)
+        .first()
+        if str(case_id).isdigit()
+        else None
+    )
+    case, definition, transition = _begin(scope, case_id, "supplement", version, peek or "")
+    task = (
+        CaseTask.objects.select_for_update()
+        .filter(case=case, kind=CaseTask.Kind.SUPPLEMENT, done_at=None)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if task is None or task.return_state != transition.outcome:
+        raise _conflict(case, "the case has no open supplementary collection task")
+    if not scope.sees_everything and (scope.user is None or task.assignee_id != scope.user.pk):
+        raise Forbidden("the supplementary collection task of this case is someone else's")
+    _require_opinion(opinion, "a supplementary collection")
+    files = CaseMedia.objects.filter(
+        case=case,
+        stage=CaseMedia.Stage.SUPPLEMENT,
+        event__isnull=True,
+        uploaded_at__gte=task.created_at,
+    )
+    media = list(files.order_by("pk").values_list("pk", flat=True))
+    if not media:
+        raise BadInput(
+            "upload the photos of the supplementary collection first "
+            f"(POST /api/v1/cases/{case.pk}/media)",
+            field="media",
+        )
+    task.done_at, task.answer = at, opinion
+    task.save(update_fields=["done_at", "answer"])
+    details = {
+        "task": task.pk,
+        "media": media,
+        "late": bool(task.deadline and at > task.deadline),
+        "asker_id": task.requested_by_id,
+    }
+    case = _finish(scope, case, definition, transition, at, opinion, details)
+    event = CaseEvent.objects.filter(case=case, action="supplement").order_by("-pk").first()
+    CaseMedia.objects.filter(pk__in=media).update(event=event)
+    return case
 
 
 @action("cases.register", permission=None, target=_target)
@@ -589,13 +706,18 @@ def do_rework_case(
     opinion: str = "",
     at: dt.datetime | None = None,
 ) -> Case:
-    """Sends a case back to the same department for rework (返工)."""
+    """Sends a case back to the same department for rework (返工) with the reason; the failed
+    check's inspector and opinion go into the event beside it."""
     at = _now(at)
     case, definition, transition = _begin(scope, case_id, "rework", version)
     _require_opinion(opinion, "rework")
     case.rework_count += 1
     case.check_passed = None
-    return _finish(scope, case, definition, transition, at, opinion)
+    details = {"rework": case.rework_count}
+    check = case.events.filter(action="check").order_by("-at", "-pk").first()
+    if check is not None and check.details.get("result") is False:
+        details.update(check_opinion=check.opinion, checked_by=check.actor_name)
+    return _finish(scope, case, definition, transition, at, opinion, details)
 
 
 TRANSITIONS = {
@@ -612,6 +734,16 @@ TRANSITIONS = {
     "check": do_check_case,
     "close": do_close_case,
     "rework": do_rework_case,
+    "request_supplement": do_request_supplement_case,
+    "supplement": do_supplement_case,
+    "archive": do_archive_case,
+    "send_to_register": do_send_to_register_case,
+}
+# Actions whose taker must hold the case's open task of a kind.
+_TASK_ACTIONS = {
+    "verify": CaseTask.Kind.VERIFY,
+    "check": CaseTask.Kind.CHECK,
+    "supplement": CaseTask.Kind.SUPPLEMENT,
 }
 
 
@@ -638,7 +770,7 @@ def allowed_actions(
     ]
     if scope.sees_everything:
         return [n for n in names if n != "close" or case.check_passed is True] + extra
-    if open_tasks is None and ("verify" in names or "check" in names):
+    if open_tasks is None and set(names) & set(_TASK_ACTIONS):
         open_tasks = set(
             CaseTask.objects.filter(
                 case=case, assignee_id=scope.user.pk, done_at__isnull=True
@@ -646,9 +778,7 @@ def allowed_actions(
         )
     kept = []
     for name in names:
-        if name == "verify" and (case.pk, CaseTask.Kind.VERIFY) not in (open_tasks or set()):
-            continue
-        if name == "check" and (case.pk, CaseTask.Kind.CHECK) not in (open_tasks or set()):
+        if name in _TASK_ACTIONS and (case.pk, _TASK_ACTIONS[name]) not in (open_tasks or set()):
             continue
         if name == "feedback" and scope.department_id != case.department_id:
             continue
@@ -671,6 +801,11 @@ def allowed_actions(
 def do_attach_media(scope: Scope, case: Case, stage: str, upload, content_type: str, *, at=None):
     """Stores an uploaded photo, video or recording on a case's stage (the API has checked the
     type, the size and that the caller may attach to this stage)."""
+    return store_media(scope, case, stage, upload, content_type, _now(at))
+
+
+def store_media(scope: Scope, case: Case, stage: str, upload, content_type: str, at, event=None):
+    """The write of `do_attach_media`, for actions that store files with their event."""
     from .models import CaseMedia
 
     media = CaseMedia(
@@ -680,7 +815,8 @@ def do_attach_media(scope: Scope, case: Case, stage: str, upload, content_type: 
         content_type=content_type,
         size=upload.size,
         uploaded_by=scope.user,
-        uploaded_at=_now(at),
+        uploaded_at=at,
+        event=event,
     )
     extension = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}.get(
         content_type, ""

@@ -80,6 +80,9 @@ LIST_PARAMETERS = [
     OpenApiParameter("bbox", str, description="minLon,minLat,maxLon,maxLat (WGS84)"),
     OpenApiParameter("deadline_state", str, enum=["normal", "warning", "overdue", "none"]),
     OpenApiParameter("department", str, description="handling department code"),
+    OpenApiParameter(
+        "self_handled", bool, description="self-handled (自行处置) cases or the others"
+    ),
     OpenApiParameter("q", str, description="task number prefix, or text in description/address"),
     OpenApiParameter("since", OpenApiTypes.DATETIME, description="reported at or after"),
     OpenApiParameter("until", OpenApiTypes.DATETIME, description="reported before"),
@@ -268,6 +271,7 @@ class CaseActionView(APIView):
             "dispatch": {"department": data["department"]},
             "request_verify": {"inspector": data["inspector"]},
             "request_check": {"inspector": data["inspector"]},
+            "request_supplement": {"inspector": data["inspector"]},
             "verify": {"result": data["valid"]},
             "check": {"result": data["passed"]},
         }.get(name, {})
@@ -310,6 +314,7 @@ _STAGE_OF_STATE = {
     State.TO_DISPATCH: CaseMedia.Stage.REPORT,
     State.HANDLING: CaseMedia.Stage.HANDLING,
     State.CHECKING: CaseMedia.Stage.CHECK,
+    State.SUPPLEMENTING: CaseMedia.Stage.SUPPLEMENT,
 }
 
 
@@ -339,8 +344,10 @@ def _may_attach(scope: Scope, case: Case, stage: str) -> bool:
         return mine or scope.has_perm(perms.CASES_ACCEPT)
     if stage == CaseMedia.Stage.HANDLING:
         return scope.has_perm(perms.CASES_HANDLE) and scope.department_id == case.department_id
+    # The check's or the supplementary collection's inspector, while their task is open.
+    kind = CaseTask.Kind.SUPPLEMENT if stage == CaseMedia.Stage.SUPPLEMENT else CaseTask.Kind.CHECK
     return CaseTask.objects.filter(
-        case=case, kind=CaseTask.Kind.CHECK, assignee_id=scope.user.pk, done_at__isnull=True
+        case=case, kind=kind, assignee_id=scope.user.pk, done_at__isnull=True
     ).exists()
 
 
@@ -391,7 +398,10 @@ class CaseMediaView(APIView):
     @extend_schema(
         operation_id="cases_media_upload",
         tags=[TAG],
-        summary="Attach a file to the case's current stage (report, handling or check)",
+        summary=(
+            "Attach a file to the case's current stage (report, handling, check or "
+            "supplementary collection)"
+        ),
         request={
             "multipart/form-data": inline_serializer("CaseMediaUpload", {"file": drf.FileField()})
         },

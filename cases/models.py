@@ -53,6 +53,8 @@ class State(models.TextChoices):
     NOT_ACCEPTED = "not_accepted", "不予受理"
     TO_VERIFY = "to_verify", "待核实"
     VERIFYING = "verifying", "核实中"
+    SUPPLEMENTING = "supplementing", "补采中"
+    TO_REVIEW = "to_review", "待审核"
     INVALID = "invalid", "核实无效"
     TO_REGISTER = "to_register", "待立案"
     NOT_REGISTERED = "not_registered", "不予立案"
@@ -167,6 +169,15 @@ class Workflow(models.Model):
     name = models.CharField(max_length=64)
     kind = models.CharField(max_length=16, blank=True, help_text="component / event; blank: any")
     source = models.CharField(max_length=16, choices=Source.choices, blank=True)
+    self_handled = models.BooleanField(
+        default=False, help_text="for self-handled reports (自行处置) only, or for the others"
+    )
+    initial_state = models.CharField(
+        max_length=16,
+        choices=State.choices,
+        default=State.REPORTED,
+        help_text="the state a new case starts in",
+    )
     priority = models.IntegerField(default=0)
     active = models.BooleanField(default=True)
 
@@ -199,12 +210,12 @@ class WorkflowStage(models.Model):
 
 class WorkflowTransition(models.Model):
     """One edge of a workflow's state machine: `action` (with `outcome` for verify and check:
-    ``yes``/``no``, blank otherwise) moves a case from `source` to `target`; the actor needs
-    `permission`."""
+    ``yes``/``no``; for a supplement answer: the state the case was asked from; blank
+    otherwise) moves a case from `source` to `target`; the actor needs `permission`."""
 
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="transitions")
     action = models.CharField(max_length=32)
-    outcome = models.CharField(max_length=8, blank=True)
+    outcome = models.CharField(max_length=16, blank=True)
     source = models.CharField(max_length=16, choices=State.choices)
     target = models.CharField(max_length=16, choices=State.choices)
     permission = models.CharField(max_length=64)
@@ -347,6 +358,9 @@ class Case(models.Model):
     )
     check_passed = models.BooleanField(null=True, blank=True)
     rework_count = models.PositiveIntegerField(default=0)
+    self_handled = models.BooleanField(
+        default=False, help_text="reported as fixed on the spot by the inspector (自行处置)"
+    )
 
     stage_started_at = models.DateTimeField()
     stage_limit_amount = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
@@ -428,20 +442,32 @@ class CaseEvent(models.Model):
 
 
 class CaseTask(models.Model):
-    """A verification (核实) or check (核查) task sent to an inspector."""
+    """A task sent to an inspector: verification (核实), check (核查) or supplementary
+    collection (补采: more photos and details of the scene, asked by the centre at acceptance
+    or registration). Its deadline is the clock of the stage the case waits in meanwhile."""
 
     class Kind(models.TextChoices):
         VERIFY = "verify", "核实"
         CHECK = "check", "核查"
+        SUPPLEMENT = "supplement", "补采"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
-    kind = models.CharField(max_length=8, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="case_tasks"
     )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(max_length=2000, blank=True, help_text="what the inspector is asked")
     created_at = models.DateTimeField()
+    deadline = models.DateTimeField(null=True, blank=True)
+    return_state = models.CharField(
+        max_length=16, blank=True, help_text="supplement: the state the answer returns to"
+    )
     done_at = models.DateTimeField(null=True, blank=True)
     result = models.BooleanField(null=True, blank=True)
+    answer = models.TextField(max_length=2000, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -455,6 +481,8 @@ class CaseMedia(models.Model):
         REPORT = "report", "上报"
         HANDLING = "handling", "处置"
         CHECK = "check", "核查"
+        SUPPLEMENT = "supplement", "补采"
+        SELF_HANDLED = "self_handled", "自行处置后"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="media")
     stage = models.CharField(max_length=16, choices=Stage.choices)

@@ -90,6 +90,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
     ),
     "request_verify": (Rule(Kind.ARRIVAL, "inspector", "核实任务 {number}"),),
     "request_check": (Rule(Kind.ARRIVAL, "inspector", "核查任务 {number}"),),
+    "request_supplement": (Rule(Kind.ARRIVAL, "inspector", "补采任务 {number}"),),
+    "supplement": (Rule(Kind.ARRIVAL, "asker", "补采已上报 {number}"),),
     "close": (Rule(Kind.CALLBACK, "reporter", "案件办结 {number}", Channel.SMS),),
     "supervise": (Rule(Kind.SUPERVISION, "department", "督办案件 {number}"),),
 }
@@ -126,7 +128,18 @@ def _applicant(case: Case, event: CaseEvent) -> list[int]:
     return [a for a in found.values_list("applicant_id", flat=True) if a]
 
 
-RECIPIENTS = {"department": _handlers, "inspector": _inspector, "applicant": _applicant}
+def _asker(case: Case, event: CaseEvent) -> list[int]:
+    """Who asked for the supplementary collection (补采) the event answers."""
+    user_id = event.details.get("asker_id")
+    return [user_id] if user_id else []
+
+
+RECIPIENTS = {
+    "department": _handlers,
+    "inspector": _inspector,
+    "applicant": _applicant,
+    "asker": _asker,
+}
 
 
 def _body(case: Case, event: CaseEvent) -> str:

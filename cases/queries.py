@@ -30,14 +30,18 @@ OPEN_STATES = [
 @dataclass(frozen=True)
 class Box:
     """A case box (案件箱): a named filter shown to positions holding one of `permissions`
-    (empty: everyone who reads cases)."""
+    (empty: everyone who reads cases) and none of `unless`."""
 
     key: str
     title: str
     permissions: frozenset[str]
+    unless: frozenset[str] = frozenset()
 
     def condition(self, scope: Scope, now: dt.datetime) -> Q:
         user_id = scope.user.pk if scope.user is not None else None
+        open_tasks = CaseTask.objects.filter(
+            case=OuterRef("pk"), assignee_id=user_id, done_at__isnull=True
+        )
         start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
         rules = {
             "to_accept": Q(state=S.REPORTED),
@@ -47,13 +51,13 @@ class Box:
             "handling": Q(state=S.HANDLING),
             "to_check": Q(state__in=[S.TO_CHECK, S.CHECKING]),
             "to_close": Q(state=S.TO_CLOSE),
-            "my_tasks": Q(
-                Exists(
-                    CaseTask.objects.filter(
-                        case=OuterRef("pk"), assignee_id=user_id, done_at__isnull=True
-                    )
-                )
-            ),
+            "my_tasks": Q(Exists(open_tasks)),
+            "my_verify": Q(Exists(open_tasks.filter(kind=CaseTask.Kind.VERIFY))),
+            "my_check": Q(Exists(open_tasks.filter(kind=CaseTask.Kind.CHECK))),
+            "my_supplement": Q(Exists(open_tasks.filter(kind=CaseTask.Kind.SUPPLEMENT))),
+            "my_overdue_tasks": Q(Exists(open_tasks.filter(deadline__lte=now))),
+            "supplementing": Q(state=S.SUPPLEMENTING),
+            "to_review": Q(state=S.TO_REVIEW),
             "my_reports": Q(reported_by_id=user_id, state__in=OPEN_STATES),
             "warning": Q(deadline_state=DeadlineState.WARNING, state__in=OPEN_STATES),
             "overdue": Q(deadline_state=DeadlineState.OVERDUE, state__in=OPEN_STATES),
@@ -70,12 +74,19 @@ def _p(*names: str) -> frozenset[str]:
 BOXES = [
     Box("to_accept", "待受理", _p(perms.CASES_ACCEPT)),
     Box("to_verify", "待核实", _p(perms.CASES_ACCEPT)),
+    Box("to_review", "自行处置", _p(perms.CASES_ACCEPT)),
+    Box("supplementing", "补采中", _p(perms.CASES_ACCEPT, perms.CASES_REGISTER)),
     Box("to_register", "待立案", _p(perms.CASES_REGISTER)),
     Box("to_dispatch", "待派遣", _p(perms.CASES_DISPATCH)),
     Box("handling", "处置中", _p(perms.CASES_HANDLE, perms.CASES_DISPATCH, perms.CASES_SUPERVISE)),
     Box("to_check", "待核查", _p(perms.CASES_ACCEPT)),
     Box("to_close", "待结案", _p(perms.CASES_REGISTER)),
     Box("my_tasks", "我的任务", _p(perms.CASES_REPORT)),
+    # An inspector's tasks by kind, and those past their deadline (not the centre's boxes).
+    Box("my_verify", "核实任务", _p(perms.CASES_REPORT), _p(perms.CASES_ACCEPT)),
+    Box("my_check", "核查任务", _p(perms.CASES_REPORT), _p(perms.CASES_ACCEPT)),
+    Box("my_supplement", "待补采", _p(perms.CASES_REPORT), _p(perms.CASES_ACCEPT)),
+    Box("my_overdue_tasks", "超期任务", _p(perms.CASES_REPORT), _p(perms.CASES_ACCEPT)),
     Box("my_reports", "我的上报", _p(perms.CASES_REPORT)),
     Box("warning", "预警", _p()),
     Box("overdue", "超期", _p()),
@@ -89,7 +100,12 @@ def boxes_for(scope: Scope) -> list[Box]:
     """The boxes the caller's positions show."""
     if scope.sees_everything:
         return [b for b in BOXES if not b.key.startswith("my_")]
-    return [b for b in BOXES if not b.permissions or b.permissions & scope.permissions]
+    return [
+        b
+        for b in BOXES
+        if (not b.permissions or b.permissions & scope.permissions)
+        and not b.unless & scope.permissions
+    ]
 
 
 # Which states (and, for the deadline boxes, which deadline states of open cases) each box
@@ -98,6 +114,8 @@ def boxes_for(scope: Scope) -> list[Box]:
 _BOX_STATES = {
     "to_accept": {S.REPORTED},
     "to_verify": {S.TO_VERIFY, S.VERIFYING},
+    "to_review": {S.TO_REVIEW},
+    "supplementing": {S.SUPPLEMENTING},
     "to_register": {S.TO_REGISTER},
     "to_dispatch": {S.TO_DISPATCH},
     "handling": {S.HANDLING},
@@ -157,6 +175,7 @@ class CaseFilter:
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     department: str | None = None
+    self_handled: bool | None = None
 
     @classmethod
     def from_query(cls, query) -> CaseFilter:
@@ -193,6 +212,7 @@ class CaseFilter:
             since=since,
             until=until,
             department=params.text(query, "department", None),
+            self_handled=params.boolean(query, "self_handled", None),
         )
 
     def apply(self, scope: Scope, cases: QuerySet) -> QuerySet:
@@ -223,6 +243,8 @@ class CaseFilter:
             cases = cases.filter(reported_at__lt=self.until)
         if self.department:
             cases = cases.filter(department__code=self.department)
+        if self.self_handled is not None:
+            cases = cases.filter(self_handled=self.self_handled)
         if self.q:
             text = self.q.strip()
             if text.isdigit() and len(text) >= 8:

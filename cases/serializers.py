@@ -151,6 +151,7 @@ class CaseSerializer(serializers.Serializer):
     custom_deadline = serializers.DateTimeField(allow_null=True)
     check_passed = serializers.BooleanField(allow_null=True)
     rework_count = serializers.IntegerField()
+    self_handled = serializers.BooleanField(help_text="reported as fixed on the spot (自行处置)")
     closed_at = serializers.DateTimeField(allow_null=True)
     held_since = serializers.DateTimeField(allow_null=True, help_text="on hold (挂账) since")
     hold_until = serializers.DateTimeField(allow_null=True, help_text="released automatically then")
@@ -221,6 +222,7 @@ def case_json(case: Case, *, reporter_visible: bool, actions: list[str]) -> dict
         "custom_deadline": local_time(case.custom_deadline),
         "check_passed": case.check_passed,
         "rework_count": case.rework_count,
+        "self_handled": case.self_handled,
         "closed_at": local_time(case.closed_at),
         "held_since": local_time(case.held_since),
         "hold_until": local_time(case.hold_until),

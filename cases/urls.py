@@ -9,6 +9,7 @@ from . import (
     calendar_api,
     categories_api,
     export_api,
+    field_api,
     notifications_api,
     print_api,
     scheduling_api,
@@ -23,6 +24,11 @@ urlpatterns = [
     path("cases/stream", streams.case_stream, name="case-stream"),
     path("cases/departments", api.HandlingDepartmentsView.as_view(), name="case-departments"),
     path("cases/boxes", api.CaseBoxesView.as_view(), name="case-boxes"),
+    path(
+        "cases/self-handled",
+        field_api.SelfHandledReportView.as_view(),
+        name="case-self-handled",
+    ),
     path("cases/export.xlsx", export_api.CaseExportView.as_view(), name="case-export"),
     path(
         "cases/exports/<uuid:job_id>",
@@ -43,6 +49,12 @@ urlpatterns = [
         name="case-action",
     ),
     path("cases/<int:case_id>/media", api.CaseMediaView.as_view(), name="case-media"),
+    path("cases/<int:case_id>/tasks", field_api.CaseTasksView.as_view(), name="case-tasks"),
+    path(
+        "cases/<int:case_id>/inspectors",
+        field_api.CaseInspectorsView.as_view(),
+        name="case-inspectors",
+    ),
     path(
         "cases/<int:case_id>/applications",
         applications_api.CaseApplicationsView.as_view(),

@@ -1,10 +1,15 @@
 """Workflow definitions as data: the defaults loaded after migrate, and the per-process cache of
 `Machine`s the actions read.
 
-Two definitions ship: ``direct`` for inspectors' reports and surveys (accept → register: an
+Three definitions ship: ``direct`` for inspectors' reports and surveys (accept → register: an
 inspector saw the problem, so no verification) and ``verified`` for hotline, public, video,
 leader and media cases (accept → verification by an inspector → register). After registration
-both share dispatch → handling → check → close, with rework back to handling.
+both share dispatch → handling → check → close, with rework back to handling. Both let the
+centre ask an inspector for a supplementary collection (补采) while a case waits for acceptance
+or registration; the answer returns the case to the state it was asked from. ``self-handled``
+is for an inspector's report of a problem already fixed on the spot (自行处置): it starts in
+``to_review`` (待审核), where the acceptor archives it (closed as self-handled) or sends it to
+registration, and from there it runs the shared path.
 """
 
 from __future__ import annotations
@@ -47,6 +52,15 @@ _AFTER_REGISTRATION = [
 # Transitions added to the defaults after their first release; migration 0004 adds them to
 # the definitions already in a database.
 APPLICATION_TRANSITIONS = [t for t in _AFTER_REGISTRATION if t[0] in ("return", "void")]
+# Supplementary collection (补采): asked from acceptance or registration; the answer's outcome
+# is the state it was asked from, where it returns. Migration 0010 adds these to stored
+# definitions.
+SUPPLEMENT_TRANSITIONS = [
+    ("request_supplement", "", S.REPORTED, S.SUPPLEMENTING, ACCEPT),
+    ("request_supplement", "", S.TO_REGISTER, S.SUPPLEMENTING, REGISTER),
+    ("supplement", S.REPORTED, S.SUPPLEMENTING, S.REPORTED, REPORT),
+    ("supplement", S.TO_REGISTER, S.SUPPLEMENTING, S.TO_REGISTER, REPORT),
+]
 _ACCEPTANCE = [
     ("not_accept", "", S.REPORTED, S.NOT_ACCEPTED, ACCEPT),
     ("restore", "", S.NOT_ACCEPTED, S.REPORTED, ACCEPT),
@@ -58,6 +72,8 @@ _STAGES = [
     (S.REPORTED, "0.25", LimitUnit.NATURAL_HOURS),
     (S.TO_VERIFY, "0.25", LimitUnit.NATURAL_HOURS),
     (S.VERIFYING, "1", LimitUnit.NATURAL_HOURS),
+    (S.SUPPLEMENTING, "1", LimitUnit.NATURAL_HOURS),
+    (S.TO_REVIEW, "0.25", LimitUnit.NATURAL_HOURS),
     (S.TO_REGISTER, "0.25", LimitUnit.NATURAL_HOURS),
     (S.TO_DISPATCH, "0.25", LimitUnit.NATURAL_HOURS),
     (S.HANDLING, None, ""),
@@ -73,6 +89,7 @@ DEFAULTS = {
         "transitions": [
             ("accept", "", S.REPORTED, S.TO_REGISTER, ACCEPT),
             *_ACCEPTANCE,
+            *SUPPLEMENT_TRANSITIONS,
             *_AFTER_REGISTRATION,
         ],
     },
@@ -85,6 +102,18 @@ DEFAULTS = {
             ("request_verify", "", S.TO_VERIFY, S.VERIFYING, ACCEPT),
             ("verify", YES, S.VERIFYING, S.TO_REGISTER, REPORT),
             ("verify", NO, S.VERIFYING, S.INVALID, REPORT),
+            *SUPPLEMENT_TRANSITIONS,
+            *_AFTER_REGISTRATION,
+        ],
+    },
+    "self-handled": {
+        "name": "自行处置流程（监督员自行处置上报）",
+        "sources": [Source.INSPECTOR],
+        "self_handled": True,
+        "initial_state": S.TO_REVIEW,
+        "transitions": [
+            ("archive", "", S.TO_REVIEW, S.CLOSED, ACCEPT),
+            ("send_to_register", "", S.TO_REVIEW, S.TO_REGISTER, ACCEPT),
             *_AFTER_REGISTRATION,
         ],
     },
@@ -105,6 +134,8 @@ def load_default_workflows(sender=None, using="default", **kwargs) -> int:
                     key=wf_key,
                     name=spec["name"],
                     source=source,
+                    self_handled=spec.get("self_handled", False),
+                    initial_state=spec.get("initial_state", S.REPORTED),
                     priority=10,
                 )
                 WorkflowTransition.objects.using(using).bulk_create(
@@ -119,6 +150,7 @@ def load_default_workflows(sender=None, using="default", **kwargs) -> int:
                     for a, o, s, t, p in spec["transitions"]
                 )
                 states = {s for _, _, s, _, _ in spec["transitions"]}
+                states.add(spec.get("initial_state", S.REPORTED))
                 WorkflowStage.objects.using(using).bulk_create(
                     WorkflowStage(
                         workflow=workflow,
@@ -146,12 +178,13 @@ class StageLimit:
 
 @dataclass(frozen=True)
 class Definition:
-    """A loaded workflow: its row id, machine and stage limits."""
+    """A loaded workflow: its row id, machine, stage limits and the state a case starts in."""
 
     id: int
     key: str
     machine: Machine
     stages: dict[str, StageLimit]
+    initial: str = State.REPORTED
 
 
 class _Cache:
@@ -164,7 +197,7 @@ class _Cache:
         self._lock = threading.Lock()
         self._loaded_at = 0.0
         self._by_id: dict[int, Definition] = {}
-        self._choices: list[tuple[int, str, str, int]] = []
+        self._choices: list[tuple[int, str, str, bool, int]] = []
 
     def clear(self) -> None:
         with self._lock:
@@ -184,9 +217,11 @@ class _Cache:
             stages = {
                 s.state: StageLimit(s.amount, s.unit, s.from_category) for s in wf.stages.all()
             }
-            by_id[wf.pk] = Definition(wf.pk, wf.key, machine(wf.key, rows), stages)
-            choices.append((wf.priority, wf.kind, wf.source, wf.pk))
-        choices.sort(key=lambda c: (-c[0], c[3]))
+            by_id[wf.pk] = Definition(
+                wf.pk, wf.key, machine(wf.key, rows), stages, wf.initial_state
+            )
+            choices.append((wf.priority, wf.kind, wf.source, wf.self_handled, wf.pk))
+        choices.sort(key=lambda c: (-c[0], c[4]))
         with self._lock:
             self._by_id, self._choices = by_id, choices
             self._loaded_at = time.monotonic()
@@ -200,10 +235,14 @@ class _Cache:
             found = self._by_id[workflow_id]
         return found
 
-    def choose(self, kind: str, source: str) -> Definition | None:
+    def choose(self, kind: str, source: str, self_handled: bool = False) -> Definition | None:
         self._fresh()
-        for _, wf_kind, wf_source, pk in self._choices:
-            if wf_kind in ("", kind) and wf_source in ("", source):
+        for _, wf_kind, wf_source, wf_self_handled, pk in self._choices:
+            if (
+                wf_kind in ("", kind)
+                and wf_source in ("", source)
+                and wf_self_handled == self_handled
+            ):
                 return self._by_id[pk]
         return None
 
@@ -216,9 +255,10 @@ def definition(workflow_id: int) -> Definition:
     return _cache.get(workflow_id)
 
 
-def choose(kind: str, source: str) -> Definition | None:
-    """The active workflow for a case of `kind` from `source` (highest priority first)."""
-    return _cache.choose(kind, source)
+def choose(kind: str, source: str, self_handled: bool = False) -> Definition | None:
+    """The active workflow for a case of `kind` from `source`, self-handled (自行处置) or not
+    (highest priority first)."""
+    return _cache.choose(kind, source, self_handled)
 
 
 def clear_cache() -> None:

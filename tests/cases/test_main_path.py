@@ -67,7 +67,11 @@ def test_an_inspector_report_runs_from_report_to_close(as_user, two_streets):
     # Another street's inspector does not see it; a handler may not accept it.
     assert as_user(f"inspector-{other.code}").get(f"/api/v1/cases/{cid}").status_code == 404
     acceptor, leader = as_user("acceptor"), as_user("shiftleader")
-    assert set(acceptor.get(f"/api/v1/cases/{cid}").json()["actions"]) == {"accept", "not_accept"}
+    assert set(acceptor.get(f"/api/v1/cases/{cid}").json()["actions"]) == {
+        "accept",
+        "not_accept",
+        "request_supplement",
+    }
     refused = act(as_user("dispatcher"), cid, "accept", 1)
     assert refused.status_code == 403, refused.content
     assert refused.json()["error"]["code"] == "forbidden"
