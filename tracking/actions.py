@@ -17,19 +17,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from django.contrib.gis.geos import LineString, Point
+from django.db import connection, transaction
 from django.utils import timezone
+from psycopg2 import sql
 
 from accounts import permissions as perms
 from accounts.oplog import action
 from accounts.scoping import Scope
 from core import events
+from core.sqlparts import bind
 from core.errors import BadInput, Conflict, Forbidden, NotFound, Unauthorized
 
-from . import alarms, counters, queries, roster
+from . import alarms, counters, patrol, queries, roster
 from .conf import rules
 from .ingest import IngestResult, NewFix, TrackerInfo, store_batch
-from .models import Alarm, RosterEntry, Shift, Tracker
+from .models import Alarm, Checkpoint, PatrolRoute, RosterEntry, Shift, Tracker
 
 CHANNEL = "tracking"
 
@@ -65,6 +68,8 @@ def do_ingest_fixes(
         tracker.kind,
         tracker.person_id,
         getattr(tracker, "area_digest", None),
+        tracker.route_id,
+        getattr(tracker, "route_version", None),
     )
     with transaction.atomic():
         result = store_batch(info, fixes, rules(), now)
@@ -128,6 +133,24 @@ def do_raise_absent(scope: Scope, duties: list, now: dt.datetime) -> list:
     shift began)."""
     scope.require(perms.SYSTEM_ADMIN)
     changes = alarms.raise_absent(duties, now, rules().absent_s)
+    for change in changes:
+        events.publish(CHANNEL, change.event())
+    return changes
+
+
+@action(
+    "tracking.checkpoint_missed",
+    permission=None,
+    target=lambda windows, now: f"{len(windows)} checkpoints",
+    details=lambda windows, now: {
+        "windows": [[w.tracker_id, w.checkpoint_id] for w in windows][:100]
+    },
+)
+def do_raise_checkpoint_missed(scope: Scope, windows: list, now: dt.datetime) -> list:
+    """Opens the missed-checkpoint alarms of `windows` (`tracking.patrol.Window`: ended short
+    of visits) and ends those whose shift is over."""
+    scope.require(perms.SYSTEM_ADMIN)
+    changes = patrol.raise_missed(windows) + patrol.close_missed(now)
     for change in changes:
         events.publish(CHANNEL, change.event())
     return changes
@@ -210,3 +233,81 @@ def do_set_leave(
         defaults={"kind": RosterEntry.Kind.LEAVE, "substitute": substitute, "note": note},
     )
     return entry
+
+
+def _meets_area(scope: Scope, line: LineString) -> bool:
+    area = scope.area_condition(sql.SQL("g.geom"))
+    if area.unrestricted:
+        return True
+    if area.empty:
+        return False
+    query = bind(
+        "SELECT {inside} FROM (SELECT ST_GeomFromEWKT({ewkt}) AS geom) g",
+        inside=area,
+        ewkt=line.ewkt,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(*query)
+        return bool(cursor.fetchone()[0])
+
+
+@action(
+    "tracking.route_create",
+    permission=perms.TRACKING_MONITOR,
+    target=lambda **kw: kw["name"],
+    details=lambda **kw: {
+        "vertices": len(kw["line"]),
+        "checkpoints": [c["name"] for c in kw.get("checkpoints") or ()][:50],
+        "tolerance_m": kw.get("tolerance_m"),
+    },
+)
+def do_create_route(
+    scope: Scope,
+    *,
+    name: str,
+    line: list[tuple[float, float]],
+    tolerance_m: float | None = None,
+    checkpoints: list[dict] | None = None,
+) -> PatrolRoute:
+    """Gives a new patrol route (巡查路线) along `line` (WGS84 lon/lat, at least two vertices),
+    with its checkpoints (巡查点: ``name``, ``lon``, ``lat``, ``radius_m``, ``order``,
+    ``window_start`` and ``window_end`` or neither, ``required``); the line must meet the
+    caller's area."""
+    geom = LineString([tuple(p) for p in line], srid=4326)
+    if not _meets_area(scope, geom):
+        raise Forbidden("the route lies outside your areas", field="line")
+    route = PatrolRoute.objects.create(
+        name=name, geom=geom, tolerance_m=tolerance_m, created_by=scope.user
+    )
+    Checkpoint.objects.bulk_create(
+        Checkpoint(
+            route=route,
+            name=c["name"],
+            geom=Point(c["lon"], c["lat"], srid=4326),
+            radius_m=c.get("radius_m", 30.0),
+            order=c.get("order", n),
+            window_start=c.get("window_start"),
+            window_end=c.get("window_end"),
+            required=c.get("required", 1),
+        )
+        for n, c in enumerate(checkpoints or ())
+    )
+    return route
+
+
+@action(
+    "tracking.route_assign",
+    permission=perms.TRACKING_MONITOR,
+    target=lambda **kw: kw["tracker"].device_id,
+    details=lambda **kw: {"route": kw["route"].pk if kw["route"] else None},
+)
+def do_assign_route(scope: Scope, *, tracker: Tracker, route: PatrolRoute | None) -> Tracker:
+    """Gives the tracker assigned `route` (None: no route); both must be ones the caller sees.
+    Ingest reads the assignment with the tracker, so the next batch follows it."""
+    _visible(scope, [tracker.pk], "tracker")
+    if route is not None and not queries.routes(scope, route.pk)["features"]:
+        raise NotFound(f"no route {route.pk}", field="route")
+    tracker = Tracker.objects.select_for_update().get(pk=tracker.pk)
+    tracker.route = route
+    tracker.save(update_fields=["route"])
+    return tracker

@@ -32,7 +32,7 @@ from core.serializers import JsonTypes
 
 from . import actions, queries
 from .ingest import parse_batch
-from .models import Alarm, Shift, Tracker, hash_key
+from .models import Alarm, PatrolRoute, Shift, Tracker, hash_key
 
 TAG = "tracking"
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
@@ -40,7 +40,9 @@ MAX_TRACK_DAYS = 7
 
 
 def _trackers():
-    return Tracker.objects.annotate(area_digest=F("person__area_digest"))
+    return Tracker.objects.annotate(
+        area_digest=F("person__area_digest"), route_version=F("route__version")
+    )
 
 
 def device_caller(request) -> tuple[Scope, Tracker] | None:
@@ -386,3 +388,97 @@ class RosterLeaveView(APIView):
         )
         found = queries.roster_entries(scope, entry.date, tracker.pk)["entries"]
         return Response(next(e for e in found if e["id"] == entry.pk))
+
+
+class CheckpointSerializer(JsonTypes, drf.Serializer):
+    name = drf.CharField(max_length=64)
+    lon = drf.FloatField(min_value=-180, max_value=180)
+    lat = drf.FloatField(min_value=-90, max_value=90)
+    radius_m = drf.FloatField(min_value=5, max_value=500, default=30)
+    order = drf.IntegerField(min_value=0, max_value=10000, required=False)
+    window_start = drf.TimeField(required=False, allow_null=True, help_text="HH:MM", **HHMM)
+    window_end = drf.TimeField(required=False, allow_null=True, help_text="HH:MM", **HHMM)
+    required = drf.IntegerField(min_value=1, max_value=50, default=1)
+
+    def validate(self, data):
+        if (data.get("window_start") is None) != (data.get("window_end") is None):
+            raise drf.ValidationError({"window_end": "give both window_start and window_end"})
+        return data
+
+
+class RouteSerializer(JsonTypes, drf.Serializer):
+    name = drf.CharField(max_length=64)
+    line = drf.ListField(
+        child=drf.ListField(child=drf.FloatField(), min_length=2, max_length=2),
+        min_length=2,
+        max_length=5000,
+        help_text="[[lon, lat], …] in WGS84, along the roads",
+    )
+    tolerance_m = drf.FloatField(min_value=5, max_value=2000, required=False, allow_null=True)
+    checkpoints = CheckpointSerializer(many=True, required=False, max_length=200)
+
+    def validate_line(self, line):
+        for n, (lon, lat) in enumerate(line):
+            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                raise drf.ValidationError(f"vertex {n} is not a WGS84 lon/lat")
+        if len({tuple(p) for p in line}) < 2:
+            raise drf.ValidationError("a line needs two distinct vertices")
+        return line
+
+
+class RoutesView(APIView):
+    @extend_schema(
+        operation_id="tracking_routes",
+        summary="Patrol routes (巡查路线) and their checkpoints (巡查点) the caller sees (GeoJSON)",
+        tags=[TAG],
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(queries.routes(_signed_in(request)))
+
+    @extend_schema(
+        operation_id="tracking_route_create",
+        summary="Add a patrol route with its checkpoints (tracking.monitor, within one's areas)",
+        tags=[TAG],
+        request=RouteSerializer,
+        responses={201: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        scope = scope_for(request)
+        actions.do_create_route.require(scope)
+        data = _form(RouteSerializer, request.data)
+        route = actions.do_create_route(
+            scope,
+            name=data["name"],
+            line=[tuple(p) for p in data["line"]],
+            tolerance_m=data.get("tolerance_m"),
+            checkpoints=data.get("checkpoints") or [],
+        )
+        return Response(queries.routes(scope, route.pk), status=201)
+
+
+class AssignRouteSerializer(JsonTypes, drf.Serializer):
+    route = drf.IntegerField(min_value=1, allow_null=True, help_text="null: no route")
+
+
+class TrackerRouteView(APIView):
+    @extend_schema(
+        operation_id="tracking_tracker_route",
+        summary="Assign a patrol route to a tracker (tracking.monitor; null takes it away)",
+        tags=[TAG],
+        request=AssignRouteSerializer,
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def post(self, request: Request, tracker_id: int) -> Response:
+        scope = scope_for(request)
+        actions.do_assign_route.require(scope)
+        data = _form(AssignRouteSerializer, request.data)
+        route = None
+        if data["route"] is not None:
+            route = PatrolRoute.objects.filter(pk=data["route"]).first()
+            if route is None:
+                raise NotFound(f"no route {data['route']}", field="route")
+        tracker = actions.do_assign_route(
+            scope, tracker=_tracker(tracker_id, "tracker"), route=route
+        )
+        return Response({"tracker": tracker.pk, "route": tracker.route_id})

@@ -17,6 +17,8 @@ class Rules:
     stay_min_s: float = 1800.0
     speed_limit_ms: float = 60 / 3.6
     speeding_min_s: float = 30.0
+    route_tolerance_m: float = 50.0
+    route_min_s: float = 120.0
     max_speed_ms: float = 200 / 3.6
     max_accuracy_m: float = 100.0
     future_tolerance_s: float = 120.0
@@ -34,6 +36,8 @@ def rules() -> Rules:
         stay_min_s=settings.TRACKING_STAY_MIN_S,
         speed_limit_ms=settings.TRACKING_SPEED_LIMIT_KMH / 3.6,
         speeding_min_s=settings.TRACKING_SPEEDING_MIN_S,
+        route_tolerance_m=settings.TRACKING_OFF_ROUTE_TOLERANCE_M,
+        route_min_s=settings.TRACKING_OFF_ROUTE_MIN_S,
         max_speed_ms=settings.TRACKING_MAX_SPEED_KMH / 3.6,
         max_accuracy_m=settings.TRACKING_MAX_ACCURACY_M,
         future_tolerance_s=settings.TRACKING_FUTURE_TOLERANCE_S,

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from django.db import connection
@@ -34,7 +34,7 @@ from core import params
 from core.errors import BadInput
 from spatial import crs as crs_module
 
-from . import grids, rules as rules_module
+from . import grids, patrol, routes, rules as rules_module
 from .alarms import AlarmChange, apply_edges, end_absent, end_signal_lost
 from .conf import Rules
 
@@ -204,6 +204,8 @@ class TrackerInfo:
     kind: str
     person_id: int | None
     area_digest: str | None = None
+    route_id: int | None = None
+    route_version: int | None = None
 
 
 def store_batch(
@@ -255,12 +257,18 @@ def store_batch(
         return result
 
     area = grids.grid_area(tracker.person_id, tracker.area_digest)
+    route = routes.route_index(tracker.route_id, tracker.route_version)
+    if route is not None and route.tolerance_m is not None:
+        rules = replace(rules, route_tolerance_m=route.tolerance_m)
+        evaluator.rules = rules
     if in_order:
-        samples = _samples(area, [(f.epoch, f.lon, f.lat, f.speed) for f in plausible])
+        samples = _samples(area, [(f.epoch, f.lon, f.lat, f.speed) for f in plausible], route)
     elif replay:
         merged = sorted(tail + [(f.epoch, f.lon, f.lat, f.speed) for f in plausible])
-        samples = _samples(area, merged)
+        samples = _samples(area, merged, route)
         evaluator = rules_module.Evaluator(rules, {}, vehicle=tracker.kind == "vehicle")
+        if tail and samples and tail[0][0] < plausible[0].epoch:
+            evaluator.prime(samples[0])  # a stored fix: its checkpoints were reached before
     else:
         samples = []
     edges = []
@@ -268,6 +276,8 @@ def store_batch(
         edges.extend(evaluator.feed(sample))
     if edges:
         result.alarms = apply_edges(tracker.id, edges)
+    if evaluator.visits:
+        result.alarms.extend(patrol.store_visits(tracker.id, evaluator.visits))
 
     newest = plausible[-1]
     with connection.cursor() as cursor:
@@ -340,15 +350,26 @@ def _insert(tracker_id: int, fixes: list[NewFix]) -> set[float]:
         return {float(row[0]) for row in cursor.fetchall()}
 
 
-def _samples(area, rows: list[tuple]) -> list[rules_module.Sample]:
+def _samples(area, rows: list[tuple], route=None) -> list[rules_module.Sample]:
     """Gives the rules' samples of (epoch, lon, lat, speed) rows, with their distance outside
-    the grid area (None without one)."""
+    the grid area (None without one), from the route (None without one) and the route's
+    checkpoints they lie at."""
     if not rows:
         return []
     off = None
     if area is not None:
         off = area.off_metres([r[1] for r in rows], [r[2] for r in rows]).tolist()
+    if route is None:
+        return [
+            rules_module.Sample(t, lon, lat, off[n] if off is not None else None, speed)
+            for n, (t, lon, lat, speed) in enumerate(rows)
+        ]
+    lons, lats = [r[1] for r in rows], [r[2] for r in rows]
+    route_off = route.off_metres(lons, lats).tolist()
+    reached = route.reached(lons, lats)
     return [
-        rules_module.Sample(t, lon, lat, off[n] if off is not None else None, speed)
+        rules_module.Sample(
+            t, lon, lat, off[n] if off is not None else None, speed, route_off[n], reached[n]
+        )
         for n, (t, lon, lat, speed) in enumerate(rows)
     ]

@@ -56,6 +56,14 @@ class Tracker(models.Model):
     valid_from = models.DateTimeField(null=True, blank=True)
     valid_to = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(default=True)
+    route = models.ForeignKey(
+        "tracking.PatrolRoute",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="trackers",
+        help_text="the assigned patrol route (off-route alarms for vehicles, checkpoints)",
+    )
 
     class Meta:
         ordering = ["device_id"]
@@ -117,9 +125,11 @@ class Alarm(models.Model):
         SIGNAL_LOST = "signal_lost", "信号丢失"
         SPEEDING = "speeding", "超速"
         ABSENT = "absent", "缺勤"
+        OFF_ROUTE = "off_route", "偏离路线"
+        CHECKPOINT_MISSED = "checkpoint_missed", "巡查点漏巡"
 
     tracker = models.ForeignKey(Tracker, on_delete=models.CASCADE, related_name="alarms")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     start_geom = models.PointField(srid=4326, null=True)
@@ -141,9 +151,10 @@ class Alarm(models.Model):
             models.Index(fields=["-started_at"], name="tracking_alarm_started"),
         ]
         constraints = [
+            # Checkpoint-missed alarms are one per checkpoint and window, so several may be open.
             models.UniqueConstraint(
                 fields=["tracker", "kind"],
-                condition=models.Q(ended_at__isnull=True),
+                condition=models.Q(ended_at__isnull=True) & ~models.Q(kind="checkpoint_missed"),
                 name="tracking_one_open_alarm_per_kind",
             )
         ]
@@ -271,3 +282,72 @@ class AttendanceExplanation(models.Model):
                 name="tracking_one_explanation_per_anomaly",
             )
         ]
+
+
+class PatrolRoute(models.Model):
+    """A patrol route (巡查路线, the spec's 巡更路线): a line along the roads an inspector walks or
+    a vehicle drives, with its checkpoints. `version` moves with every change of the route or
+    its checkpoints, so ingest's in-process index (`tracking.routes`) rebuilds at once."""
+
+    name = models.CharField(max_length=64)
+    geom = models.LineStringField(srid=4326)
+    tolerance_m = models.FloatField(
+        null=True, blank=True, help_text="off-route distance; null: TRACKING_OFF_ROUTE_TOLERANCE_M"
+    )
+    version = models.PositiveIntegerField(default=1)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Checkpoint(models.Model):
+    """A patrol checkpoint (巡查点, the spec's 巡更点): a point of a route to be reached within
+    `radius_m`, in route `order`, either within a daily window of local time (`window_start` to
+    `window_end`) or, without one, `required` times a shift."""
+
+    route = models.ForeignKey(PatrolRoute, on_delete=models.CASCADE, related_name="checkpoints")
+    name = models.CharField(max_length=64)
+    geom = models.PointField(srid=4326)
+    radius_m = models.FloatField(default=30)
+    order = models.PositiveSmallIntegerField(default=0)
+    window_start = models.TimeField(null=True, blank=True)
+    window_end = models.TimeField(null=True, blank=True)
+    required = models.PositiveSmallIntegerField(default=1, help_text="visits a window needs")
+
+    class Meta:
+        ordering = ["route", "order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(window_start__isnull=True, window_end__isnull=True)
+                | models.Q(window_start__isnull=False, window_end__isnull=False),
+                name="tracking_checkpoint_window_both_or_none",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CheckpointVisit(models.Model):
+    """A tracker reaching a checkpoint: the first plausible fix of a run within its radius."""
+
+    tracker = models.ForeignKey(Tracker, on_delete=models.CASCADE, related_name="visits")
+    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.CASCADE, related_name="visits")
+    t = models.DateTimeField()
+    geom = models.PointField(srid=4326)
+
+    class Meta:
+        ordering = ["t"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tracker", "checkpoint", "t"], name="tracking_one_visit_per_fix"
+            )
+        ]
+        indexes = [models.Index(fields=["tracker", "t"], name="tracking_visit_tracker_t")]

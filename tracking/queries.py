@@ -23,6 +23,7 @@ from psycopg2 import sql
 from accounts import permissions as perms
 from accounts.scoping import Scope
 from core.errors import NotFound
+from core import workload
 from core.sqlparts import TRUE, Part, bind, join
 
 from . import playback, roster
@@ -74,7 +75,8 @@ SELECT tr.id, tr.device_id, tr.kind, tr.name, tr.plate, tr.vehicle_type, pp.name
              WHERE pg.person_id = pp.id ORDER BY g.code),
        ARRAY(SELECT aa.name FROM accounts_person_admin_areas pa
              JOIN spatial_adminarea aa ON aa.id = pa.adminarea_id
-             WHERE pa.person_id = pp.id ORDER BY aa.code)
+             WHERE pa.person_id = pp.id ORDER BY aa.code),
+       {open_work}, tr.route_id, (SELECT r.name FROM tracking_patrolroute r WHERE r.id = tr.route_id)
 """
     + TRACKERS_FROM
     + """
@@ -84,18 +86,32 @@ ORDER BY tr.id
 )
 
 
+def status(online: bool, open_tasks: int) -> str:
+    """Gives a tracker's status: ``offline`` without a fix in the last ``TRACKING_ONLINE_S``,
+    else ``busy`` (忙碌) while its person has open work (`core.workload`: open case tasks), else
+    ``online``."""
+    if not online:
+        return "offline"
+    return "busy" if open_tasks else "online"
+
+
 def live(scope: Scope, now: dt.datetime | None = None) -> dict:
-    """Gives the latest positions the caller sees as a GeoJSON FeatureCollection; status is
-    ``online`` with a fix in the last ``TRACKING_ONLINE_S``, else ``offline``; ``on_duty`` and
-    ``shift`` from the roster (`tracking.roster`). A person's
+    """Gives the latest positions the caller sees as a GeoJSON FeatureCollection; `status` by
+    `status` (``open_tasks`` the person's open work); ``on_duty`` and ``shift`` from the roster
+    (`tracking.roster`); the assigned patrol ``route`` and ``route_name``. A person's
     tracker also gives the person's phone, responsibility grids and areas (for the card)."""
     now = now or timezone.now()
     online_after = now - dt.timedelta(seconds=settings.TRACKING_ONLINE_S)
     duty = roster.duty_at(now)
     features = []
-    for row in _rows(bind(LIVE_SQL, visible=visible_condition(scope))):
+    query = bind(
+        LIVE_SQL,
+        visible=visible_condition(scope),
+        open_work=workload.open_work_count(sql.SQL("pp.user_id")),
+    )
+    for row in _rows(query):
         (pk, device, kind, name, plate, vtype, person, lon, lat, t, speed, heading, acc, battery,
-         open_alarms, phone, grid_names, area_names) = row  # fmt: skip
+         open_alarms, phone, grid_names, area_names, open_tasks, route, route_name) = row  # fmt: skip
         features.append(
             {
                 "type": "Feature",
@@ -110,7 +126,10 @@ def live(scope: Scope, now: dt.datetime | None = None) -> dict:
                     "plate": plate or None,
                     "vehicle_type": vtype or None,
                     "t": t.isoformat(),
-                    "status": "online" if t >= online_after else "offline",
+                    "status": status(t >= online_after, open_tasks),
+                    "open_tasks": open_tasks,
+                    "route": route,
+                    "route_name": route_name,
                     "on_duty": pk in duty,
                     "shift": duty[pk].shift if pk in duty else None,
                     "speed": speed,
@@ -375,3 +394,99 @@ def roster_entries(scope: Scope, day: dt.date, tracker: int | None = None) -> di
             }
         )
     return {"date": day.isoformat(), "entries": entries}
+
+
+def route_visible_condition(scope: Scope) -> Part:
+    """Gives the SQL condition keeping the patrol routes (``r``) `scope` sees: system admins
+    all; anyone the route of their own tracker; holders of ``tracking.monitor`` the routes that
+    meet their area."""
+    if scope.sees_everything:
+        return TRUE
+    if scope.is_anonymous:
+        return FALSE
+    parts = []
+    if scope.person_id is not None:
+        parts.append(
+            bind(
+                "EXISTS (SELECT 1 FROM tracking_tracker own WHERE own.route_id = r.id "
+                "AND own.person_id = {me})",
+                me=scope.person_id,
+            )
+        )
+    if scope.has_perm(perms.TRACKING_MONITOR):
+        area = scope.area_condition(sql.SQL("r.geom"))
+        if not area.empty:
+            parts.append(Part(area.sql, area.params))
+    if not parts:
+        return FALSE
+    either = join(parts, " OR ")
+    return Part(sql.Composed([sql.SQL("("), either.sql, sql.SQL(")")]), either.params)
+
+
+ROUTES_SQL = """
+SELECT r.id, r.name, r.tolerance_m, r.active, r.version, ST_AsGeoJSON(r.geom, 7),
+       ARRAY(SELECT tr.id FROM tracking_tracker tr WHERE tr.route_id = r.id ORDER BY tr.id)
+FROM tracking_patrolroute r
+WHERE {filters} AND {visible}
+ORDER BY r.name, r.id
+"""
+
+CHECKPOINTS_SQL = """
+SELECT c.id, c.route_id, c.name, ST_X(c.geom), ST_Y(c.geom), c.radius_m, c."order",
+       c.window_start, c.window_end, c.required
+FROM tracking_checkpoint c WHERE c.route_id = ANY(%s) ORDER BY c.route_id, c."order", c.id
+"""
+
+
+def checkpoint_json(row: tuple) -> dict:
+    pk, route, name, lon, lat, radius, order, start, end, required = row
+    return {
+        "type": "Feature",
+        "id": f"checkpoint-{pk}",
+        "geometry": {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]},
+        "properties": {
+            "kind": "checkpoint",
+            "checkpoint": pk,
+            "route": route,
+            "name": name,
+            "radius_m": radius,
+            "order": order,
+            "window_start": f"{start:%H:%M}" if start else None,
+            "window_end": f"{end:%H:%M}" if end else None,
+            "required": required,
+        },
+    }
+
+
+def routes(scope: Scope, route_id: int | None = None) -> dict:
+    """Gives the patrol routes the caller sees and their checkpoints as one GeoJSON
+    FeatureCollection (``kind`` ``route`` or ``checkpoint``); a route lists the trackers
+    assigned to it that the caller sees."""
+    filters = [TRUE] if route_id is None else [bind("r.id = {v}", v=route_id)]
+    rows = _rows(bind(ROUTES_SQL, filters=join(filters), visible=route_visible_condition(scope)))
+    seen = (
+        set(visible_trackers(scope, sorted({t for row in rows for t in row[6]}))) if rows else set()
+    )
+    features = []
+    for pk, name, tolerance, active, version, geojson, trackers in rows:
+        features.append(
+            {
+                "type": "Feature",
+                "id": f"route-{pk}",
+                "geometry": json.loads(geojson),
+                "properties": {
+                    "kind": "route",
+                    "route": pk,
+                    "name": name,
+                    "tolerance_m": tolerance,
+                    "active": active,
+                    "version": version,
+                    "trackers": [t for t in trackers if t in seen],
+                },
+            }
+        )
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.execute(CHECKPOINTS_SQL, [[row[0] for row in rows]])
+            features += [checkpoint_json(row) for row in cursor.fetchall()]
+    return {"type": "FeatureCollection", "features": features}

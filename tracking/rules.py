@@ -16,6 +16,13 @@ The rules (parameters in `tracking.conf.Rules`):
   ``stay_min_s``; ends at the first fix farther away.
 - **speeding** (超速, vehicles): speed above ``speed_limit_ms`` for ``speeding_min_s``; the
   fix's own speed, else the speed from the previous fix.
+- **off route** (偏离路线, vehicles with an assigned route): a run of fixes each more than
+  ``route_tolerance_m`` from the route's line that lasts ``route_min_s``; it ends at the first
+  fix within the tolerance again (the out-of-grid rule against a line).
+
+Checkpoints (巡查点) reached are not alarms: the evaluator collects `visits`, the first fix of
+each run within a checkpoint's radius, and ingest stores them; a missed checkpoint is decided
+by the clock at the end of its window (`tracking.patrol`).
 """
 
 from __future__ import annotations
@@ -26,19 +33,23 @@ from dataclasses import dataclass, field
 from .conf import Rules
 
 OUT_OF_GRID, LONG_STAY, SPEEDING = "out_of_grid", "long_stay", "speeding"
+OFF_ROUTE = "off_route"
 EARTH_RADIUS_M = 6_371_008.8
 
 
 @dataclass(frozen=True)
 class Sample:
     """A plausible fix as the rules see it: epoch seconds, WGS84, metres outside the grids
-    (0 inside, None when the tracker has no grid), speed in m/s when the device gave one."""
+    (0 inside, None when the tracker has no grid), speed in m/s when the device gave one,
+    metres from the assigned route (None without one) and the checkpoints it lies at."""
 
     t: float
     lon: float
     lat: float
     off_m: float | None = None
     speed: float | None = None
+    route_off_m: float | None = None
+    checkpoints: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,13 +77,31 @@ def _run(sample: Sample, **extra) -> dict:
     return {"t": sample.t, "lon": sample.lon, "lat": sample.lat, "last_t": sample.t, "on": False}
 
 
+@dataclass(frozen=True)
+class Visit:
+    """A checkpoint reached: the first fix of a run within its radius."""
+
+    checkpoint: int
+    t: float
+    lon: float
+    lat: float
+
+
 class Evaluator:
-    """Runs the rules over fixes in time order, from `state` (a dict it updates in place)."""
+    """Runs the rules over fixes in time order, from `state` (a dict it updates in place);
+    checkpoints reached are collected in `visits`."""
 
     def __init__(self, rules: Rules, state: dict | None = None, vehicle: bool = False):
         self.rules = rules
         self.state = state if state is not None else {}
         self.vehicle = vehicle
+        self.visits: list[Visit] = []
+
+    def prime(self, s: Sample) -> None:
+        """Starts a replay at `s`, a stored fix already evaluated: the checkpoints it lies at
+        were reached before it, so they are not visits again."""
+        if s.checkpoints:
+            self.state["cp"] = sorted(s.checkpoints)
 
     @property
     def last_t(self) -> float | None:
@@ -88,6 +117,12 @@ class Evaluator:
         if s.off_m is not None:
             self._grid(s, edges)
         self._stay(s, edges)
+        if s.checkpoints or "cp" in self.state:
+            self._checkpoints(s)
+        if self.vehicle and s.route_off_m is not None:
+            self._route(s, edges)
+        elif "offr" in self.state and s.route_off_m is None:  # the route was taken away
+            self.state.pop("offr")
         if self.vehicle:
             speed = s.speed
             if speed is None and last is not None and s.t > last["t"]:
@@ -113,6 +148,36 @@ class Evaluator:
             if run["on"]:
                 edges.append(self._edge(OUT_OF_GRID, run, s, self._grid_details(run)))
             self.state.pop("out")
+
+    def _checkpoints(self, s: Sample) -> None:
+        before = set(self.state.get("cp", ()))
+        for checkpoint in s.checkpoints:
+            if checkpoint not in before:
+                self.visits.append(Visit(checkpoint, s.t, s.lon, s.lat))
+        if s.checkpoints:
+            self.state["cp"] = sorted(s.checkpoints)
+        else:
+            self.state.pop("cp", None)
+
+    def _route(self, s: Sample, edges: list[Edge]) -> None:
+        run = self.state.get("offr")
+        r = self.rules
+        if s.route_off_m > r.route_tolerance_m:
+            if run is None:
+                run = self.state["offr"] = _run(s)
+                run["max_off_m"] = 0.0
+            run["last_t"] = s.t
+            run["max_off_m"] = round(max(run["max_off_m"], s.route_off_m), 1)
+            if not run["on"] and s.t - run["t"] >= r.route_min_s:
+                run["on"] = True
+                edges.append(self._edge(OFF_ROUTE, run, details=self._route_details(run)))
+        elif run is not None:
+            if run["on"]:
+                edges.append(self._edge(OFF_ROUTE, run, s, self._route_details(run)))
+            self.state.pop("offr")
+
+    def _route_details(self, run: dict) -> dict:
+        return {"tolerance_m": self.rules.route_tolerance_m, "max_off_m": run["max_off_m"]}
 
     def _grid_details(self, run: dict) -> dict:
         return {"tolerance_m": self.rules.grid_tolerance_m, "max_off_m": run["max_off_m"]}

@@ -12,7 +12,9 @@ inspectors have no responsibility grids of their own, so their street is their g
 then one strays outward along the roads for a few minutes and walks the same way back (an
 out-of-grid alarm), stops for a few minutes (a stop in playback) or, rarely, for over half an
 hour (a long-stay alarm). Vehicles drive the main and secondary roads at 25-45 km/h with the
-occasional minute above the speed limit.
+occasional minute above the speed limit; a vehicle with a patrol route keeps to it (the route is
+its home area, a band of `ROUTE_BAND_M` about the line) and now and then takes a detour away
+from it and back the same way (an off-route alarm).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ STRAY_CHANCE = 0.004  # about once in 40 minutes
 STOP_CHANCE = 0.006
 LONG_STOP_CHANCE = 0.0005
 SPEEDING_CHANCE = 0.01
+DETOUR_CHANCE = 0.003  # a vehicle with a route: about once an hour
+ROUTE_BAND_M = 15.0
 OUT_M = 60.0  # a stray counts its time once this far outside the area (the rule allows 30 m)
 STRAY_CAP_S = 1500.0  # a stray that cannot get out of a large area gives up
 
@@ -193,6 +197,9 @@ class Walker:
             if draw < SPEEDING_CHANCE:
                 self.mode, self.mode_left = "speeding", self.rng.uniform(45, 90)
                 self.burst = self.rng.uniform(18.0, 21.0)  # 65-75 km/h over a 60 km/h limit
+            elif self.graph.home is not None and draw < SPEEDING_CHANCE + DETOUR_CHANCE:
+                self.mode, self.mode_left, self.back = "stray_out", self.rng.uniform(220, 330), []
+                self.stray_cap = STRAY_CAP_S
         elif draw < STRAY_CHANCE:
             self.mode, self.mode_left, self.back = "stray_out", self.rng.uniform(220, 330), []
             self.stray_cap = STRAY_CAP_S
@@ -289,10 +296,18 @@ def load_fleet(seed: int, margin_m: float = 600.0) -> list[Device]:
     lines = [list(g.coords) for g in main.values_list("geom", flat=True)]
     if lines:
         graph = RoadGraph(lines)
-        known = set(Tracker.objects.filter(active=True).values_list("device_id", flat=True))
+        known = {
+            t.device_id: t for t in Tracker.objects.filter(active=True).select_related("route")
+        }
         for device, _, _ in VEHICLES:
             if device in known:
-                walker = Walker.start(device, graph, random.Random(rng.random()), vehicle=True)
+                route = known[device].route
+                on = graph
+                if route is not None and route.active:
+                    line = list(route.geom.coords)
+                    band = LineString(line).buffer(ROUTE_BAND_M / 90_000)
+                    on = RoadGraph(lines + [line], band)
+                walker = Walker.start(device, on, random.Random(rng.random()), vehicle=True)
                 devices.append(Device(walker, key=demo_key(device)))
     return devices
 

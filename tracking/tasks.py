@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from core.context import Origin, origin
 
-from . import alarms, partitions, roster
+from . import alarms, partitions, patrol, roster
 from .conf import rules
 
 
@@ -44,3 +44,22 @@ def signal_lost() -> dict:
         if absent:
             away = do_raise_absent(system_scope("beat"), [duty[pk] for pk in absent], now)
     return {"raised": len(raised), "absent": len(away)}
+
+
+@shared_task(name="tracking.checkpoints")
+def checkpoints() -> dict:
+    """Raises missed-checkpoint alarms (巡查点漏巡) at the end of each checkpoint window short of
+    visits, and ends those whose shift is over, as the system actor ``beat``; a minute with
+    neither writes nothing (`tracking.patrol`)."""
+    from accounts.scoping import system_scope
+
+    from .actions import do_raise_checkpoint_missed
+
+    now = timezone.now()
+    due = patrol.missing(patrol.due_windows(now))
+    over = patrol.overdue_open(now)
+    raised = []
+    if due or over:
+        with origin(Origin(via="task")):
+            raised = do_raise_checkpoint_missed(system_scope("beat"), due, now)
+    return {"changed": len(raised)}

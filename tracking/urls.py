@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, attendance_api, streams
+from . import api, attendance_api, nearest_api, streams
 
 urlpatterns = [
     path("tracking/fixes", api.FixesView.as_view(), name="tracking-fixes"),
@@ -26,6 +26,7 @@ urlpatterns = [
         name="tracking-roster-generate",
     ),
     path("tracking/roster/leave", api.RosterLeaveView.as_view(), name="tracking-roster-leave"),
+    path("tracking/nearest", nearest_api.NearestView.as_view(), name="tracking-nearest"),
     path("tracking/clock", attendance_api.ClockView.as_view(), name="tracking-clock"),
     path("tracking/clocks", attendance_api.ClocksView.as_view(), name="tracking-clocks"),
     path(
@@ -45,6 +46,12 @@ urlpatterns = [
         "tracking/attendance/explanations/<int:explanation_id>/decide",
         attendance_api.DecideView.as_view(),
         name="tracking-attendance-decide",
+    ),
+    path("tracking/routes", api.RoutesView.as_view(), name="tracking-routes"),
+    path(
+        "tracking/trackers/<int:tracker_id>/route",
+        api.TrackerRouteView.as_view(),
+        name="tracking-tracker-route",
     ),
     path("tracking/stream", streams.tracking_stream, name="tracking-stream"),
 ]

@@ -202,6 +202,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Signal-lost and absent alarms of trackers on duty (tracking.alarms, tracking.roster).
     "tracking-signal-lost": {"task": "tracking.signal_lost", "schedule": 60.0},
+    # Patrol checkpoints missed at the end of their window (tracking.patrol).
+    "tracking-checkpoints": {"task": "tracking.checkpoints", "schedule": 60.0},
 }
 
 # The kernel (core/) asks for scopes and names its event channels through these, so it needs
@@ -291,6 +293,10 @@ TRACKING_SIGNAL_LOST_S = float(os.environ.get("CITYGRID_TRACKING_SIGNAL_LOST_S",
 TRACKING_ABSENT_S = 60 * float(os.environ.get("CITYGRID_TRACKING_ABSENT_MIN", 15))
 TRACKING_SPEED_LIMIT_KMH = float(os.environ.get("CITYGRID_TRACKING_SPEED_LIMIT_KMH", 60))
 TRACKING_SPEEDING_MIN_S = float(os.environ.get("CITYGRID_TRACKING_SPEEDING_MIN_S", 30))
+# Off the assigned patrol route (vehicles): farther than TOLERANCE from it for MIN_S; a route's
+# own tolerance_m overrides the first.
+TRACKING_OFF_ROUTE_TOLERANCE_M = float(os.environ.get("CITYGRID_TRACKING_ROUTE_TOLERANCE_M", 50))
+TRACKING_OFF_ROUTE_MIN_S = float(os.environ.get("CITYGRID_TRACKING_ROUTE_MIN_S", 120))
 TRACKING_MAX_SPEED_KMH = float(os.environ.get("CITYGRID_TRACKING_MAX_SPEED_KMH", 200))
 TRACKING_MAX_ACCURACY_M = float(os.environ.get("CITYGRID_TRACKING_MAX_ACCURACY_M", 100))
 TRACKING_FUTURE_TOLERANCE_S = float(os.environ.get("CITYGRID_TRACKING_FUTURE_TOLERANCE_S", 120))

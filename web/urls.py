@@ -2,11 +2,12 @@
 JSON endpoint under /api/v1."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
 from spatial.ogc.views import LandingView as OgcLandingView
 from core.access import public
+from web.live_tiles import live_tile
 from web.pages import console_page, inspectors_page, map_page
 
 urlpatterns = [
@@ -25,6 +26,11 @@ urlpatterns = [
     path("api/v1/", include("evaluation.urls")),
     path("accounts/", include("accounts.urls_pages")),
     path("", include("cases.tile_urls")),  # /tiles/cases/…, before the registry layers
+    re_path(  # /tiles/tracking/…: live positions (web/live_tiles.py), before the registry layers
+        r"^tiles/tracking/(?P<z>-?\d+)/(?P<x>-?\d+)/(?P<y>-?\d+)\.(?:mvt|pbf)$",
+        live_tile,
+        name="tracking-tile",
+    ),
     path("", include("tiles.urls")),
     path("map", map_page, name="map"),
     path("console", console_page, name="console"),
