@@ -31,8 +31,18 @@ from data.models import Category
 from spatial.locate import Placement, locate
 from spatial.models import Component
 
-from . import deadlines, notifications, visibility, workflows
-from .models import Case, CaseEvent, CaseNumberCounter, CaseTask, Condition, Level, Source, State
+from . import deadlines, dispatching, notifications, visibility, workflows
+from .models import (
+    Case,
+    CaseEvent,
+    CaseNumberCounter,
+    CaseTask,
+    Condition,
+    DispatchMode,
+    Level,
+    Source,
+    State,
+)
 from .workflow import NO, YES, NoTransition
 
 
@@ -249,6 +259,10 @@ def _begin(
         )
     if case.held_since is not None:
         raise _conflict(case, f"the case is on hold (挂账): release it before {name}")
+    if dispatching.is_multi_parent(case):
+        raise _conflict(
+            case, "a multi-department case (多部门派遣) moves with its department cases"
+        )
     try:
         transition = definition.machine.step(case.state, name, outcome)
     except NoTransition:
@@ -606,9 +620,10 @@ def do_register_case(
         if level not in Level.values:
             raise BadInput(f"unknown level {level!r}", field="level")
         case.level = level
-    return _finish(
+    _finish(
         scope, case, definition, transition, at, opinion, {"condition": case.register_condition_id}
     )
+    return dispatching.auto_dispatch(scope, case, definition, at)
 
 
 @action("cases.dispatch", permission=None, target=_target)
@@ -620,19 +635,34 @@ def do_dispatch_case(
     department=None,
     opinion: str = "",
     scheduled: int | None = None,
+    mode: str = "normal",
+    departments: list[str] | None = None,
+    assisting: list[str] | None = None,
+    one_click: bool = False,
     at: dt.datetime | None = None,
 ) -> Case:
     """Dispatches a case (派遣) to a handling department: the one given, else the one the
     responsibility manual recommends for the class and area. `scheduled` names the timed
-    dispatch (cases.scheduling) that runs it, kept in the event."""
+    dispatch (cases.scheduling) that runs it, kept in the event. `mode` (forced, parallel with
+    `departments`, multi with `departments`), `assisting` and `one_click`: see
+    `cases.dispatching`."""
     at = _now(at)
     case, definition, transition = _begin(scope, case_id, "dispatch", version)
-    chosen = handling_department(case, department)
-    case.department = chosen
-    details = {"department": chosen.code}
-    if scheduled is not None:
-        details["scheduled_dispatch"] = scheduled
-    return _finish(scope, case, definition, transition, at, opinion, details)
+    details = {} if scheduled is None else {"scheduled_dispatch": scheduled}
+    return dispatching.dispatch(
+        scope,
+        case,
+        definition,
+        transition,
+        at,
+        mode=mode,
+        department=department,
+        departments=departments,
+        assisting=assisting,
+        one_click=one_click,
+        opinion=opinion,
+        details=details,
+    )
 
 
 def handling_department(case: Case, department=None) -> Department:
@@ -667,9 +697,11 @@ def do_feedback_case(
     uploaded to the handling stage."""
     at = _now(at)
     case, definition, transition = _begin(scope, case_id, "feedback", version)
+    _require_opinion(opinion, "handling feedback")
+    if case.dispatch_mode == DispatchMode.PARALLEL:  # each department its own (并行派遣)
+        return dispatching.parallel_feedback(scope, case, definition, transition, at, opinion)
     if not scope.sees_everything and scope.department_id != case.department_id:
         raise Forbidden("the case is dispatched to another department")
-    _require_opinion(opinion, "handling feedback")
     return _finish(scope, case, definition, transition, at, opinion)
 
 
@@ -694,7 +726,9 @@ def do_close_case(
     ).exists()
     if has_conditions or condition not in (None, ""):
         case.close_condition = _condition(case, condition, Condition.Kind.CLOSE)
-    return _finish(scope, case, definition, transition, at, opinion)
+    _finish(scope, case, definition, transition, at, opinion)
+    dispatching.follow_parent(scope, case, at)  # a multi-department parent closes with its last
+    return case
 
 
 @action("cases.rework", permission=None, target=_target)
@@ -704,10 +738,12 @@ def do_rework_case(
     *,
     version: int | None,
     opinion: str = "",
+    departments: list[str] | None = None,
     at: dt.datetime | None = None,
 ) -> Case:
     """Sends a case back to the same department for rework (返工) with the reason; the failed
-    check's inspector and opinion go into the event beside it."""
+    check's inspector and opinion go into the event beside it. A parallel case goes back to
+    the `departments` named (default: all of them), each clock anew."""
     at = _now(at)
     case, definition, transition = _begin(scope, case_id, "rework", version)
     _require_opinion(opinion, "rework")
@@ -717,6 +753,8 @@ def do_rework_case(
     check = case.events.filter(action="check").order_by("-at", "-pk").first()
     if check is not None and check.details.get("result") is False:
         details.update(check_opinion=check.opinion, checked_by=check.actor_name)
+    if case.dispatch_mode == DispatchMode.PARALLEL:
+        details["departments"] = dispatching.parallel_rework(case, definition, at, departments)
     return _finish(scope, case, definition, transition, at, opinion, details)
 
 
@@ -738,6 +776,7 @@ TRANSITIONS = {
     "supplement": do_supplement_case,
     "archive": do_archive_case,
     "send_to_register": do_send_to_register_case,
+    "redispatch": dispatching.do_redispatch_case,
 }
 # Actions whose taker must hold the case's open task of a kind.
 _TASK_ACTIONS = {
@@ -761,8 +800,9 @@ def allowed_actions(
     extra = ["apply"] if applicable_kinds(scope, case) else []
     extra += ["release"] if may_release(scope, case) else []
     extra += ["callback"] if may_record(scope, case) else []
-    if case.held_since is not None:
+    if case.held_since is not None or dispatching.is_multi_parent(case):
         return extra
+    extra += ["redispatch"] if dispatching.may_redispatch(scope, case) else []
     definition = workflows.definition(case.workflow_id)
     # return and void are taken through applications only (cases.applications).
     names = [
@@ -780,7 +820,7 @@ def allowed_actions(
     for name in names:
         if name in _TASK_ACTIONS and (case.pk, _TASK_ACTIONS[name]) not in (open_tasks or set()):
             continue
-        if name == "feedback" and scope.department_id != case.department_id:
+        if name == "feedback" and not dispatching.handles(scope, case):
             continue
         if name == "close" and case.check_passed is not True:
             continue

@@ -25,7 +25,7 @@ from core.errors import BadInput, Conflict, ErrorSerializer, Forbidden, NotFound
 from data.models import Category
 from spatial import crs as crs_module
 
-from . import actions, queries, visibility
+from . import actions, dispatching, queries, visibility
 from .models import Case, CaseMedia, CaseTask, State
 from .serializers import (
     ActionInputSerializer,
@@ -268,7 +268,15 @@ class CaseActionView(APIView):
         extra = {
             "register": {"condition": data["condition"], "level": data.get("level")},
             "close": {"condition": data["condition"]},
-            "dispatch": {"department": data["department"]},
+            "dispatch": {
+                "department": data["department"],
+                "mode": data["mode"],
+                "departments": data["departments"],
+                "assisting": data["assisting"],
+                "one_click": data["one_click"],
+            },
+            "redispatch": {"department": data["department"], "mode": data["mode"]},
+            "rework": {"departments": data["departments"]},
             "request_verify": {"inspector": data["inspector"]},
             "request_check": {"inspector": data["inspector"]},
             "request_supplement": {"inspector": data["inspector"]},
@@ -343,7 +351,7 @@ def _may_attach(scope: Scope, case: Case, stage: str) -> bool:
         mine = scope.user is not None and case.reported_by_id == scope.user.pk
         return mine or scope.has_perm(perms.CASES_ACCEPT)
     if stage == CaseMedia.Stage.HANDLING:
-        return scope.has_perm(perms.CASES_HANDLE) and scope.department_id == case.department_id
+        return scope.has_perm(perms.CASES_HANDLE) and dispatching.handles(scope, case)
     # The check's or the supplementary collection's inspector, while their task is open.
     kind = CaseTask.Kind.SUPPLEMENT if stage == CaseMedia.Stage.SUPPLEMENT else CaseTask.Kind.CHECK
     return CaseTask.objects.filter(

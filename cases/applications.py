@@ -33,6 +33,7 @@ from core.errors import BadInput, Conflict, Forbidden, NotFound
 from . import deadlines, visibility, workflows
 from .actions import _conflict, _event, _set_actor
 from .calendars import default_calendar
+from .dispatching import follow_parent
 from .models import (
     Application,
     ApplicationKind,
@@ -42,6 +43,7 @@ from .models import (
     CaseAssist,
     CaseRules,
     DeadlineState,
+    DispatchMode,
     HoldMode,
     LimitUnit,
     State,
@@ -217,6 +219,8 @@ def return_restrictions(case: Case, at: dt.datetime) -> list[str]:
     ).exists()
     if rules.no_return_extended and extended:
         found.append("extended")
+    if case.dispatch_mode == DispatchMode.FORCED:  # the centre's own application: the chain
+        found.append("forced")
     return found
 
 
@@ -234,11 +238,34 @@ def _may_apply(scope: Scope, case: Case) -> bool:
     )
 
 
+def _refusal(scope: Scope, case: Case, kind: str) -> str | None:
+    """Why the dispatch mode refuses `kind` on `case` (None: it does not): a parallel case takes
+    only a void (each department's clock is its own), a multi-department parent none (its
+    department cases take theirs), and the department of a forced dispatch no return."""
+    if case.dispatch_mode == DispatchMode.MULTI and case.parent_id is None:
+        return "a multi-department case (多部门派遣) takes applications on its department cases"
+    if case.dispatch_mode == DispatchMode.PARALLEL and kind != K.VOID:
+        return f"a parallel case (并行派遣) takes no {kind} application"
+    if (
+        kind == K.RETURN
+        and case.dispatch_mode == DispatchMode.FORCED
+        and case_rules().no_return_forced
+        and scope.department_id is not None
+        and scope.department_id == case.department_id
+    ):
+        return "the case was dispatched by force (强制派遣): its department may not return it"
+    return None
+
+
 def applicable_kinds(scope: Scope, case: Case) -> list[str]:
-    """The kinds the caller may apply for on `case` in its state (no database query)."""
+    """The kinds the caller may apply for on `case` in its state (a query only for a case
+    dispatched by force or to several departments)."""
     if scope.is_anonymous or case.held_since or not _may_apply(scope, case):
         return []
-    return [kind for kind, states in KIND_STATES.items() if case.state in states]
+    kinds = [kind for kind, states in KIND_STATES.items() if case.state in states]
+    if case.dispatch_mode != DispatchMode.NORMAL:
+        kinds = [k for k in kinds if _refusal(scope, case, k) is None]
+    return kinds
 
 
 def _other_department(case: Case, code, field: str = "department") -> Department:
@@ -318,6 +345,9 @@ def do_apply(
         raise _conflict(case, f"no {kind} application while the case is {case.state}{held}")
     if not reason.strip():
         raise BadInput("an application needs a reason", field="reason")
+    refused = _refusal(scope, case, kind)
+    if refused:
+        raise _conflict(case, refused)
     if Application.objects.filter(case=case, state=Application.State.PENDING).exists():
         raise _conflict(case, "the case has a pending application: withdraw it or await it")
     if Application.objects.filter(
@@ -546,6 +576,8 @@ def _take_effect(
     case.save()
     name = "return" if app.kind == K.RETURN and app.level == 0 else f"approve_{app.kind}"
     _event(scope, case, name, source, case.state, at, opinion, details)
+    if app.kind == K.VOID:
+        follow_parent(scope, case, at)  # a multi-department parent follows its last case
 
 
 def _iso(value: dt.datetime | None) -> str | None:

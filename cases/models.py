@@ -67,6 +67,15 @@ class State(models.TextChoices):
     VOID = "void", "已作废"
 
 
+class DispatchMode(models.TextChoices):
+    """How a case was dispatched (派遣方式, spec 5.2.6; `cases.dispatching`)."""
+
+    NORMAL = "normal", "普通派遣"
+    FORCED = "forced", "强制派遣"
+    PARALLEL = "parallel", "并行派遣"
+    MULTI = "multi", "多部门派遣"
+
+
 class DeadlineState(models.TextChoices):
     NORMAL = "normal", "正常"
     WARNING = "warning", "预警"
@@ -145,6 +154,10 @@ class ManualEntry(models.Model):
     limit_amount = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     limit_unit = models.CharField(max_length=16, choices=LimitUnit.choices, blank=True)
     standard = models.TextField(blank=True, help_text="the handling standard (处置标准)")
+    auto_dispatch = models.BooleanField(
+        default=False,
+        help_text="registration dispatches the case to the department at once (自动派遣)",
+    )
 
     class Meta:
         verbose_name_plural = "manual entries"
@@ -358,6 +371,18 @@ class Case(models.Model):
     )
     check_passed = models.BooleanField(null=True, blank=True)
     rework_count = models.PositiveIntegerField(default=0)
+    dispatch_mode = models.CharField(
+        max_length=8, choices=DispatchMode.choices, default=DispatchMode.NORMAL
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        help_text="multi-department dispatch: the case this one was split from",
+    )
+
     self_handled = models.BooleanField(
         default=False, help_text="reported as fixed on the spot by the inspector (自行处置)"
     )
@@ -671,6 +696,10 @@ class CaseRules(models.Model):
     no_return_overdue = models.BooleanField(default=True)
     no_return_rework = models.BooleanField(default=True)
     no_return_extended = models.BooleanField(default=True)
+    no_return_forced = models.BooleanField(
+        default=True,
+        help_text="the department of a forced dispatch (强制派遣) may not apply for a return",
+    )
 
     class Meta:
         verbose_name_plural = "case rules"
@@ -870,3 +899,37 @@ class CaseSupervision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} by {self.by_id} at {self.created_at}"
+
+
+class CaseDispatch(models.Model):
+    """One department's share of a parallel dispatch (并行派遣): its own handling clock, timed
+    alone from the class limit, and its own feedback. The case goes to check when the last
+    open row is fed back; a rework reopens the rows of the departments concerned
+    (`cases.dispatching`)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="dispatches")
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, related_name="+"
+    )
+    dispatched_at = models.DateTimeField(help_text="its clock started (again, after a rework)")
+    deadline = models.DateTimeField(null=True, blank=True)
+    warning_at = models.DateTimeField(null=True, blank=True)
+    fed_back_at = models.DateTimeField(null=True, blank=True, help_text="blank: still handling")
+    feedback = models.TextField(max_length=2000, blank=True)
+    overdue = models.BooleanField(
+        null=True, blank=True, help_text="fed back after its deadline (blank: not yet)"
+    )
+    rework_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["case", "id"]
+        indexes = [
+            # A department's open shares (visibility and its 处置中 box).
+            models.Index(fields=["department", "fed_back_at"], name="casedispatch_department"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "department"], name="casedispatch_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.department_id}"

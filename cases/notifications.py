@@ -82,7 +82,11 @@ _ANSWERS = {
 
 RULES: dict[str, tuple[Rule, ...]] = {
     **_ANSWERS,
-    "dispatch": (Rule(Kind.ARRIVAL, "department", "新派遣案件 {number}"),),
+    "dispatch": (
+        Rule(Kind.ARRIVAL, "department", "新派遣案件 {number}"),
+        Rule(Kind.ARRIVAL, "assisting", "协办案件 {number}"),
+    ),
+    "redispatch": (Rule(Kind.ARRIVAL, "department", "改派案件 {number}"),),
     "rework": (Rule(Kind.ARRIVAL, "department", "返工案件 {number}"),),
     "approve_transfer": (
         Rule(Kind.ARRIVAL, "department", "转办案件 {number}"),
@@ -100,15 +104,21 @@ CALLBACK_SOURCES = (Source.PUBLIC, Source.HOTLINE)
 CALLBACK_TEXT = "【城市运行管理服务平台】您反映的问题（任务号{number}）已办结，感谢您的监督与支持。"
 
 
-def _handlers(case: Case, event: CaseEvent) -> list[int]:
-    """The active handlers (处置人员) of the case's department."""
+def _handlers(case: Case, event: CaseEvent, key: str = "departments") -> list[int]:
+    """The active handlers (处置人员) of the case's department, or of the departments the
+    event's details name under `key` (a parallel dispatch or rework, 并行派遣)."""
     from accounts.models import Person
 
-    if case.department_id is None:
+    codes = event.details.get(key)
+    if codes:
+        departments = Q(department__code__in=codes)
+    elif key != "departments" or case.department_id is None:
         return []
+    else:
+        departments = Q(department_id=case.department_id)
     return list(
         Person.objects.filter(
-            department_id=case.department_id,
+            departments,
             user__is_active=True,
             positions__permissions__contains=[perms.CASES_HANDLE],
         )
@@ -134,8 +144,14 @@ def _asker(case: Case, event: CaseEvent) -> list[int]:
     return [user_id] if user_id else []
 
 
+def _assisting(case: Case, event: CaseEvent) -> list[int]:
+    """The handlers of the assisting departments (协办) named at dispatch."""
+    return _handlers(case, event, "assisting")
+
+
 RECIPIENTS = {
     "department": _handlers,
+    "assisting": _assisting,
     "inspector": _inspector,
     "applicant": _applicant,
     "asker": _asker,

@@ -18,7 +18,7 @@ from accounts.scoping import Scope
 from core import params
 from core.errors import BadInput
 
-from . import callbacks, visibility
+from . import callbacks, dispatching, visibility
 from .models import Case, CaseTask, DeadlineState, Source, State
 
 S = State
@@ -48,7 +48,7 @@ class Box:
             "to_verify": Q(state__in=[S.TO_VERIFY, S.VERIFYING]),
             "to_register": Q(state=S.TO_REGISTER),
             "to_dispatch": Q(state=S.TO_DISPATCH),
-            "handling": Q(state=S.HANDLING),
+            "handling": dispatching.handling_box(scope),
             "to_check": Q(state__in=[S.TO_CHECK, S.CHECKING]),
             "to_close": Q(state=S.TO_CLOSE),
             "my_tasks": Q(Exists(open_tasks)),
@@ -150,7 +150,9 @@ def box_counts(scope: Scope, now: dt.datetime | None = None) -> list[dict]:
             by_deadline[deadline_state] = by_deadline.get(deadline_state, 0) + n
     counts = {}
     for box in boxes:
-        if box.key in _BOX_STATES:
+        if box.key in _BOX_STATES and not (
+            box.key == "handling" and visibility.department_only(scope)
+        ):  # a department's 处置中 leaves out its parallel shares fed back (并行派遣)
             counts[box.key] = sum(by_state.get(s, 0) for s in _BOX_STATES[box.key])
         elif box.key in _BOX_DEADLINES:
             counts[box.key] = by_deadline.get(_BOX_DEADLINES[box.key], 0)

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from core.serializers import JsonTypes
 from data.models import Category
 
-from .models import Case, Level, Source
+from .models import Case, DispatchMode, Level, Source
 
 
 class ReporterSerializer(JsonTypes, serializers.Serializer):
@@ -66,6 +66,33 @@ class ActionInputSerializer(JsonTypes, serializers.Serializer):
     valid = serializers.BooleanField(required=False, allow_null=True, default=None)
     passed = serializers.BooleanField(required=False, allow_null=True, default=None)
     level = serializers.ChoiceField(choices=Level.choices, required=False, allow_null=True)
+    mode = serializers.ChoiceField(
+        choices=DispatchMode.choices,
+        required=False,
+        default=DispatchMode.NORMAL,
+        help_text="dispatch / redispatch: normal, forced (强制派遣), parallel (并行派遣) or multi "
+        "(多部门派遣); parallel and multi name `departments`",
+    )
+    departments = serializers.ListField(
+        child=serializers.CharField(max_length=32),
+        required=False,
+        allow_empty=True,
+        default=list,
+        help_text="dispatch (parallel, multi): the department codes; rework of a parallel case: "
+        "the departments to send back (default all)",
+    )
+    assisting = serializers.ListField(
+        child=serializers.CharField(max_length=32),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="dispatch: assisting department codes (协办)",
+    )
+    one_click = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="dispatch: to the manual's department and assisting departments (一键派遣)",
+    )
 
 
 class CaseEditSerializer(JsonTypes, serializers.Serializer):
@@ -151,6 +178,12 @@ class CaseSerializer(serializers.Serializer):
     custom_deadline = serializers.DateTimeField(allow_null=True)
     check_passed = serializers.BooleanField(allow_null=True)
     rework_count = serializers.IntegerField()
+    dispatch_mode = serializers.ChoiceField(
+        choices=DispatchMode.choices, help_text="how it was dispatched (派遣方式)"
+    )
+    parent = serializers.IntegerField(
+        allow_null=True, help_text="multi-department dispatch: the case it was split from"
+    )
     self_handled = serializers.BooleanField(help_text="reported as fixed on the spot (自行处置)")
     closed_at = serializers.DateTimeField(allow_null=True)
     held_since = serializers.DateTimeField(allow_null=True, help_text="on hold (挂账) since")
@@ -222,6 +255,8 @@ def case_json(case: Case, *, reporter_visible: bool, actions: list[str]) -> dict
         "custom_deadline": local_time(case.custom_deadline),
         "check_passed": case.check_passed,
         "rework_count": case.rework_count,
+        "dispatch_mode": case.dispatch_mode,
+        "parent": case.parent_id,
         "self_handled": case.self_handled,
         "closed_at": local_time(case.closed_at),
         "held_since": local_time(case.held_since),

@@ -8,6 +8,7 @@ from . import (
     callbacks_api,
     calendar_api,
     categories_api,
+    dispatching_api,
     export_api,
     field_api,
     notifications_api,
@@ -69,6 +70,11 @@ urlpatterns = [
         "cases/<int:case_id>/scheduled-dispatch",
         scheduling_api.CaseScheduledDispatchView.as_view(),
         name="case-scheduled-dispatch",
+    ),
+    path(
+        "cases/<int:case_id>/dispatches",
+        dispatching_api.CaseDispatchesView.as_view(),
+        name="case-dispatches",
     ),
     path(
         "cases/<int:case_id>/callback",

@@ -6,7 +6,8 @@
   responsibility grid of the case's placement snapshot is one of the caller's (the same areas
   whose union `Scope.area_condition` tests). A handling department's people (``cases.handle``
   and no centre or inspector permission) see only those dispatched to their department,
-  those it assists with (协办) and those a pending transfer (转办) offers it; read-only
+  those it assists with (协办), those a pending transfer (转办) offers it and the parallel
+  cases (并行派遣) it has a share of; read-only
   positions (GIS admins, evaluators) see their areas.
 - Whoever reported a case, or holds a verification or check task on it, sees it wherever it is.
 
@@ -119,11 +120,13 @@ def area_codes(scope: Scope) -> dict[str, list[str]]:
 
 
 def _of_department(department_id: int | None) -> Q:
-    """Cases dispatched to the department, those it assists with (协办), and those a pending
-    transfer (转办) asks it to take over (it answers the transfer)."""
-    from .models import Application, CaseAssist
+    """Cases dispatched to the department, those it assists with (协办), those a pending
+    transfer (转办) asks it to take over (it answers the transfer), and the parallel cases
+    (并行派遣) it has a share of."""
+    from .models import Application, CaseAssist, CaseDispatch
 
     assists = CaseAssist.objects.filter(department_id=department_id).order_by()
+    shares = CaseDispatch.objects.filter(department_id=department_id).order_by()
     offered = Application.objects.filter(
         kind="transfer", state="pending", target_department_id=department_id
     ).order_by()
@@ -131,6 +134,7 @@ def _of_department(department_id: int | None) -> Q:
         Q(department_id=department_id)
         | Q(pk__any_of=assists.values("case_id"))
         | Q(pk__any_of=offered.values("case_id"))
+        | Q(pk__any_of=shares.values("case_id"))
     )
 
 
