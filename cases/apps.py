@@ -16,11 +16,18 @@ class CasesConfig(AppConfig):
         from .visibility import forget_districts
         from .workflows import clear_cache, load_default_workflows
 
+        from core.workload import register_open_work
         from spatial.ogc.collections import register
 
         from .ogc import CaseCollection
 
         register(CaseCollection())  # the OGC API collection `cases`, for callers who read cases
+        # Busy (忙碌) in tracking's live status: an inspector's open verify / check tasks.
+        register_open_work(
+            "cases.tasks",
+            "SELECT count(*) FROM cases_casetask t WHERE t.assignee_id = {user} "
+            "AND t.done_at IS NULL",
+        )
         post_migrate.connect(load_default_workflows, sender=self)
         post_migrate.connect(load_case_defaults, sender=self)
         post_migrate.connect(load_default_approval_rules, sender=self)

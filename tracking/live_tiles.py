@@ -33,7 +33,7 @@ COLUMNS = [
     ("name", "text"),
     ("status", "text"),
     ("alarm", "boolean"),
-    ("t", "text"),
+    ("fixed_at", "text"),
 ]
 
 LIVE_TABLE_SQL = (
@@ -43,7 +43,7 @@ LIVE_TABLE_SQL = (
              WHEN {open_work} > 0 THEN 'busy' ELSE 'online' END AS status,
         EXISTS (SELECT 1 FROM tracking_alarm a
                 WHERE a.tracker_id = tr.id AND a.ended_at IS NULL) AS alarm,
-        to_char(lp.t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS t,
+        to_char(lp.t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS fixed_at,
         ST_Transform(lp.geom, 3857) AS geom_mercator
 """
     + TRACKERS_FROM

@@ -48,7 +48,7 @@ def tile_bytes(scope, z: int, x: int, y: int) -> bytes:
 def live_tile(request: HttpRequest, z: str, x: str, y: str) -> HttpResponse:
     """Gives the MVT layer ``tracking`` of the caller's live positions at z/x/y (204 when
     empty): `tracker`, `device`, `kind`, `name`, `status` (online / busy / offline), `alarm`
-    (an alarm open) and `t`."""
+    (an alarm open) and `fixed_at` (the fix's time, UTC)."""
     path = {"z": z, "x": x, "y": y}
     zoom = int(params.zoom(path, "z", whole=True, max_zoom=settings.TILES_MAX_ZOOM))
     column, row = params.integer(path, "x"), params.integer(path, "y")
