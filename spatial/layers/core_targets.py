@@ -19,6 +19,7 @@ from psycopg2 import sql
 
 from core.errors import BadInput
 
+from .. import routing
 from . import grid_sets
 
 if TYPE_CHECKING:  # annotations only: the functions import them when run
@@ -296,6 +297,8 @@ def write(
     if target.key == "roads":
         geoms, index = shapely.get_parts(geoms, return_index=True)
         data = data.iloc[index].reset_index(drop=True)
+        written = _write_rows(data, geoms, _UPSERT[target.key], [])
+        return {"rows_written": written, "road_graph_edges": routing.rebuild_graph()}
     return {"rows_written": _write_rows(data, geoms, _UPSERT[target.key], []), **report}
 
 

@@ -10,6 +10,7 @@ from .geography import (
     UnitGrid,
 )
 from .registry import Layer, MapConfig, Theme, ThemeLayer
+from .routing import RoadEdge
 
 __all__ = [
     "AdminArea",
@@ -18,6 +19,7 @@ __all__ = [
     "Layer",
     "MapConfig",
     "ResponsibilityGrid",
+    "RoadEdge",
     "RoadSegment",
     "Theme",
     "ThemeLayer",

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from data.demo_city import generate
 from data.demo_city.admin_codes import DEFAULT_DISTRICT
 from data.demo_city.store import coded_rows, delete_city, write_plan
+from spatial import routing
 from spatial.models import AdminArea, UnitGrid
 
 
@@ -99,6 +100,7 @@ class Command(BaseCommand):
                 if replace:
                     delete_city(coded_rows(plan))
                 counts = write_plan(plan)
+                counts["road graph edges"] = routing.rebuild_graph()
         except IntegrityError as exc:
             raise CommandError(
                 f"other data still refers to the old city, nothing changed: {exc}"
