@@ -9,14 +9,15 @@
   var STATE_NAMES = { reported: "待受理", not_accepted: "不予受理", to_verify: "待核实",
     verifying: "核实中", invalid: "核实无效", to_register: "待立案", not_registered: "不予立案",
     to_dispatch: "待派遣", handling: "处置中", to_check: "待核查", checking: "核查中",
-    to_close: "待结案", closed: "已结案" };
+    to_close: "待结案", closed: "已结案", supplementing: "补采中", to_review: "待审核" };
   var SOURCES = { inspector: "监督员上报", public: "公众举报", hotline: "12345热线", video: "视频监控",
     leader: "领导交办", survey: "专项普查", media: "媒体曝光" };
   var LEVELS = { routine: "日常", general: "一般", serious: "严重", major: "重大" };
   var ACTION_NAMES = { accept: "受理", not_accept: "不予受理", restore: "恢复", request_verify: "派发核实",
     verify: "核实", register: "立案", not_register: "不予立案", dispatch: "派遣", feedback: "处置反馈",
     request_check: "派发核查", check: "核查", close: "结案", rework: "返工", apply: "申请",
-    release: "解除挂账", callback: "回访" };
+    release: "解除挂账", callback: "回访", request_supplement: "派发补采", supplement: "补采上报",
+    archive: "归档", send_to_register: "转立案" };
   var KINDS = { return: "申请回退", extension: "申请延期", hold: "申请挂账", void: "申请作废",
     transfer: "申请转办", assist: "申请协办" };
   /* Standard phrases (惯用语) per action, clicked into the opinion box. */
@@ -334,11 +335,7 @@
     rows.forEach(function (r) { dl.appendChild(el("dt", { text: r[0] })); dl.appendChild(el("dd", { text: r[1] })); });
     detail.appendChild(el("p", { class: left.cls, text: left.text }));
     detail.appendChild(dl);
-    if (media.length) {
-      var photos = el("div", { class: "photos" });
-      media.forEach(function (m) { if (m.content_type.indexOf("image/") === 0) { photos.appendChild(el("img", { src: m.url, alt: m.stage + " 照片" })); } });
-      detail.appendChild(photos);
-    }
+    fieldDetail(c, events, media, detail);
     var actionBar = el("div", { class: "actions" });
     c.actions.forEach(function (name) {
       actionBar.appendChild(el("button", { type: "button", "data-action": name, text: ACTION_NAMES[name] || name,
@@ -358,6 +355,82 @@
     detail.appendChild(timeline);
     showOnMap({ features: view.cases.length ? view.cases : [] });
     if (map && map.loaded()) { map.easeTo({ center: [c.lon, c.lat], zoom: Math.max(map.getZoom(), 15) }); }
+  }
+
+  /* --- field work: tasks (核实, 核查, 补采), self-handling (自行处置), rework reasons ------- */
+  var MEDIA_STAGES = { report: "上报", handling: "处置", check: "核查", supplement: "补采", self_handled: "处置后" };
+  var TASK_REQUESTS = { request_verify: "核实", request_check: "核查", request_supplement: "补采" };
+
+  /* Photos by stage (a self-handled case's report photos are the ones before handling), the
+     reason of the last rework with the failed check's opinion, and the case's tasks. */
+  function fieldDetail(c, events, media, detail) {
+    if (c.self_handled) { detail.appendChild(el("p", { class: "small self-handled", text: "自行处置案件（监督员现场已处置）" })); }
+    var reworks = events.filter(function (e) { return e.action === "rework"; });
+    if (reworks.length) {
+      var last = reworks[reworks.length - 1];
+      detail.appendChild(el("p", { class: "rework-reason", text: "返工原因：" + last.opinion +
+        (last.details && last.details.check_opinion ? "（核查意见：" + last.details.check_opinion + "）" : "") }));
+    }
+    var stages = {};
+    media.forEach(function (m) {
+      if (m.content_type.indexOf("image/") === 0) { (stages[m.stage] = stages[m.stage] || []).push(m); }
+    });
+    Object.keys(stages).forEach(function (stage) {
+      var caption = stage === "report" && c.self_handled ? "处置前" : (MEDIA_STAGES[stage] || stage);
+      var photos = el("div", { class: "photos", "data-stage": stage }, [el("div", { class: "small", text: caption + "照片" })]);
+      stages[stage].forEach(function (m) { photos.appendChild(el("img", { src: m.url, alt: caption + "照片" })); });
+      detail.appendChild(photos);
+    });
+    var holder = el("div", { class: "tasks" });
+    detail.appendChild(holder);
+    api("/api/v1/cases/" + c.id + "/tasks").then(function (data) {
+      if (!data.tasks.length) { return; }
+      var list = el("ul", { class: "small" });
+      data.tasks.forEach(function (t) {
+        var state = t.done_at ? "已完成" + (t.overdue ? "（超时）" : "") : (t.overdue ? "已超期" : "进行中");
+        list.appendChild(el("li", { class: t.overdue && !t.done_at ? "dl-overdue" : "", "data-task": t.kind,
+          text: t.kind_name + " · " + t.inspector + " · " + state + (t.deadline ? " · 时限 " + when(t.deadline) : "") +
+            (t.note ? " · 要求：" + t.note : "") + (t.answer ? " · 回复：" + t.answer : "") }));
+      });
+      holder.appendChild(el("h2", { text: "任务" }));
+      holder.appendChild(list);
+    }).catch(function () { /* the detail stands without its tasks */ });
+  }
+
+  /* The inspector picker of a task request: the inspectors whose areas hold the case, the
+     reporting inspector first; verification and check may leave it to the default. */
+  function inspectorPicker(c, name, fields, extra) {
+    var inspector = el("select", { name: "inspector", "aria-label": TASK_REQUESTS[name] + "人员" });
+    if (name !== "request_supplement") { inspector.appendChild(el("option", { value: "", text: "默认（上报人或网格监督员）" })); }
+    api("/api/v1/cases/" + c.id + "/inspectors").then(function (data) {
+      data.inspectors.forEach(function (p) {
+        inspector.appendChild(el("option", { value: String(p.id), text: p.name + (p.reporter ? "（上报人）" : "") }));
+      });
+    }).catch(function (error) { toast(error.message); });
+    extra.inspector = function () { return inspector.value ? Number(inspector.value) : null; };
+    fields.push(el("label", { text: TASK_REQUESTS[name] + "人员" }, [inspector]));
+  }
+
+  /* The supplement's photos, uploaded to the case's supplement stage before the answer. */
+  function supplementFiles(c, fields) {
+    var files = el("input", { type: "file", name: "photos", multiple: "multiple", accept: "image/*,video/*", "aria-label": "补采照片" });
+    fields.push(el("label", { text: "补采照片" }, [files]));
+    return function () {
+      return Array.prototype.reduce.call(files.files, function (done, file) {
+        return done.then(function () {
+          var form = new FormData();
+          form.append("file", file);
+          return fetch("/api/v1/cases/" + c.id + "/media", { method: "POST", credentials: "same-origin", body: form,
+            headers: { "X-CSRFToken": cfg.csrfToken, Accept: "application/json" } }).then(function (response) {
+            if (!response.ok) {
+              return response.json().catch(function () { return {}; }).then(function (data) {
+                throw (data && data.error) || { message: "上传失败 (" + response.status + ")" };
+              });
+            }
+          });
+        });
+      }, Promise.resolve());
+    };
   }
 
   function actionForm(c, name) {
@@ -398,6 +471,9 @@
       extra.satisfaction = function () { return result.value === "reached" ? satisfaction.value : ""; };
       fields.push(el("label", { text: "回访结果" }, [result]), el("label", { text: "满意度" }, [satisfaction]));
     }
+    var upload = null;
+    if (TASK_REQUESTS[name]) { inspectorPicker(c, name, fields, extra); }
+    if (name === "supplement") { upload = supplementFiles(c, fields); }
     if (name === "verify" || name === "check") {
       var yes = el("select", { name: "result", "aria-label": "结果" }, [el("option", { value: "true", text: name === "verify" ? "属实" : "通过" }),
         el("option", { value: "false", text: name === "verify" ? "不属实" : "不通过" })]);
@@ -415,7 +491,7 @@
       Object.keys(extra).forEach(function (k) { body[k] = extra[k](); });
       var path = { release: "/release", callback: "/callback" }[name];
       path = "/api/v1/cases/" + c.id + (path || "/actions/" + name);
-      api(path, { body: body }).then(function (updated) {
+      (upload ? upload() : Promise.resolve()).then(function () { return api(path, { body: body }); }).then(function (updated) {
         /* a call-back answers with the call-back, the other actions with the case */
         toast((ACTION_NAMES[name] || name) + "：" + c.number + (updated.state_name ? " → " + updated.state_name : " 已记录"));
         loadBoxes(); loadList(); selectCase(c.id);
@@ -426,7 +502,7 @@
     } }, fields.concat([el("label", { text: "意见" }, [opinion]), phrases, message,
       el("button", { type: "submit", class: "primary", text: "确认" + (ACTION_NAMES[name] || name) })]));
     holder.appendChild(form);
-    (fields.length ? form.querySelector("select") : opinion).focus();
+    (fields.length ? form.querySelector("select, input") : opinion).focus();
   }
 
 
