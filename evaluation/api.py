@@ -56,6 +56,8 @@ WORK_ITEM = inline_serializer(
         "stays": drf.IntegerField(help_text="long-stay alarms (滞留), justified left out"),
         "signal_lost": drf.IntegerField(help_text="signal-lost alarms (信号异常)"),
         "out_of_grid": drf.IntegerField(help_text="out-of-grid alarms (超出区域)"),
+        "checkpoints": drf.IntegerField(help_text="patrol checkpoint visits (巡更打卡)"),
+        "checkpoints_missed": drf.IntegerField(help_text="missed-checkpoint alarms"),
         "online_s": drf.IntegerField(help_text="seconds online (fix intervals under signal lost)"),
         "in_grid_s": drf.IntegerField(help_text="of which in the responsibility grids"),
         "attendance": inline_serializer(

@@ -9,6 +9,9 @@ their areas for ``tracking.monitor``, all for system admins). For the period [st
   finished (by ``done_at``);
 - ``stays``, ``signal_lost``, ``out_of_grid``: alarms of the person's trackers that started in
   the period (轨迹滞留, 信号异常, 超出区域), leaving out those a supervisor judged justified;
+- ``checkpoints``: patrol checkpoint visits (巡更打卡: `tracking.models.CheckpointVisit`, the
+  first fix of each run within a checkpoint's radius) in the period, and
+  ``checkpoints_missed``, missed-checkpoint alarms (巡查点漏巡) not justified;
 - ``online_s``: the sum of the intervals between consecutive plausible fixes of a tracker, both
   in the period, shorter than ``TRACKING_SIGNAL_LOST_S`` (a longer silence is signal lost, not
   time online);
@@ -20,9 +23,6 @@ their areas for ``tracking.monitor``, all for system admins). For the period [st
 Why here and not in `tracking`: the counts join cases and tracking, and tracking may not import
 cases (docs/architecture.md); evaluation is built on both (issue 23's performance evaluation
 reads these numbers).
-
-Checkpoints hit (巡更打卡) are not counted yet: patrol checkpoints are being built in tracking
-beside this and their table is not in the schema these numbers are written against.
 """
 
 from __future__ import annotations
@@ -70,10 +70,17 @@ alarms AS (
     SELECT tr.person_id,
            count(*) FILTER (WHERE a.kind = 'long_stay') AS stays,
            count(*) FILTER (WHERE a.kind = 'signal_lost') AS signal_lost,
-           count(*) FILTER (WHERE a.kind = 'out_of_grid') AS out_of_grid
+           count(*) FILTER (WHERE a.kind = 'out_of_grid') AS out_of_grid,
+           count(*) FILTER (WHERE a.kind = 'checkpoint_missed') AS checkpoints_missed
     FROM tracking_alarm a JOIN tracking_tracker tr ON tr.id = a.tracker_id
     WHERE a.tracker_id = ANY(%(trackers)s) AND a.started_at >= %(start)s
       AND a.started_at < %(end)s AND NOT a.justified
+    GROUP BY tr.person_id
+),
+visits AS (
+    SELECT tr.person_id, count(*) AS checkpoints
+    FROM tracking_checkpointvisit v JOIN tracking_tracker tr ON tr.id = v.tracker_id
+    WHERE v.tracker_id = ANY(%(trackers)s) AND v.t >= %(start)s AND v.t < %(end)s
     GROUP BY tr.person_id
 )
 SELECT pe.id,
@@ -84,10 +91,12 @@ SELECT pe.id,
        (SELECT count(*) FROM cases_casetask k WHERE k.assignee_id = pe.user_id
           AND k.kind = 'check' AND k.done_at >= %(start)s AND k.done_at < %(end)s),
        COALESCE(al.stays, 0), COALESCE(al.signal_lost, 0), COALESCE(al.out_of_grid, 0),
-       COALESCE(o.online_s, 0), COALESCE(o.in_grid_s, 0)
+       COALESCE(o.online_s, 0), COALESCE(o.in_grid_s, 0),
+       COALESCE(vi.checkpoints, 0), COALESCE(al.checkpoints_missed, 0)
 FROM people pe
 LEFT JOIN online o ON o.person_id = pe.id
 LEFT JOIN alarms al ON al.person_id = pe.id
+LEFT JOIN visits vi ON vi.person_id = pe.id
 """
 
 NAMES_SQL = """
@@ -121,6 +130,8 @@ class Work:
     stays: int = 0
     signal_lost: int = 0
     out_of_grid: int = 0
+    checkpoints: int = 0
+    checkpoints_missed: int = 0
     online_s: int = 0
     in_grid_s: int = 0
     attendance: Attendance = field(default_factory=Attendance)
@@ -186,8 +197,11 @@ def work(
             },
         )
         rows = cursor.fetchall()
-    for pk, reports, verifications, checks, stays, lost, out, online_s, in_grid_s in rows:
+    for row in rows:
+        (pk, reports, verifications, checks, stays, lost, out, online_s, in_grid_s, visits,
+         missed) = row  # fmt: skip
         w = by_person[pk]
+        w.checkpoints, w.checkpoints_missed = visits, missed
         w.reports, w.verifications, w.checks = reports, verifications, checks
         w.stays, w.signal_lost, w.out_of_grid = stays, lost, out
         w.online_s, w.in_grid_s = round(online_s), round(in_grid_s)

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.contrib.gis.geos import LineString
 from django.test import Client
 from django.utils import timezone
 from PIL import Image
@@ -20,7 +21,7 @@ from spatial.models import AdminArea
 from tests.tracking.conftest import shifted
 from tracking import attendance
 from tracking.demo import build_demo_trackers
-from tracking.models import Alarm, RosterEntry, Shift, Tracker
+from tracking.models import Alarm, Checkpoint, PatrolRoute, RosterEntry, Shift, Tracker
 
 pytestmark = pytest.mark.django_db
 SECOND = dt.timedelta(seconds=1)
@@ -81,6 +82,15 @@ def day(city, db):
     assert post(acceptor, act + "request_verify", {"version": 2}).status_code == 200
     verified = post(inspector, act + "verify", {"version": 3, "valid": True})
     assert verified.status_code == 200, verified.content
+
+    # A patrol route with one checkpoint 20 m east of the spot, radius 30 m: walk one starts
+    # within it (a visit), leaves it at 52 m; walk two comes back to the spot (a second visit).
+    checkpoint_at = shifted(inside, 20)
+    route = PatrolRoute.objects.create(
+        name="统计测试路线", geom=LineString(inside, shifted(inside, 200), srid=4326)
+    )
+    Checkpoint.objects.create(route=route, name="甲点", geom=_point(checkpoint_at), radius_m=30)
+    Tracker.objects.filter(pk=tracker.pk).update(route=route)
 
     # Walk one: 30 fixes 10 s apart inside the street (29 intervals, 290 s, all in the grid),
     # with a flagged fix (accuracy 500 m) among them that counts for nothing.
@@ -149,6 +159,7 @@ def test_an_inspectors_numbers_counted_by_hand(day):
     assert numbers["out_of_grid"] == 1
     assert numbers["stays"] == 2
     assert numbers["signal_lost"] == 0  # it started before the period
+    assert numbers["checkpoints"] == 2 and numbers["checkpoints_missed"] == 0
     assert numbers["attendance"] == {"duties": 1, "clocked_in": 1, "anomalies": 2, "excused": 0}
 
 
@@ -191,6 +202,7 @@ def test_a_shorter_period_counts_only_its_part(day):
     )
     assert numbers["online_s"] == 540 and numbers["in_grid_s"] == 240
     assert numbers["stays"] == 1 and numbers["out_of_grid"] == 1
+    assert numbers["checkpoints"] == 1  # walk two's return
     assert numbers["reports"] == 0 and numbers["verifications"] == 0
     assert numbers["attendance"]["duties"] == 1
 
