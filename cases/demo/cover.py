@@ -34,6 +34,13 @@ def cover(planner: Planner, plans: list[Plan], people: DemoPeople, now: dt.datet
     for state in OPEN_RECENT:
         order = aged if state in AFTER_HANDLING else newest
         ensure(lambda p, s=state: p.final_state == s, order, target=state)
+    ensure(
+        lambda p: p.final_state == S.TO_REVIEW,  # the acceptor's 自行处置 box
+        newest,
+        target=S.TO_REVIEW,
+        source=Source.INSPECTOR,
+        self_handled=True,
+    )
     for state in (S.CLOSED, S.NOT_ACCEPTED, S.INVALID, S.NOT_REGISTERED):
         ensure(lambda p, s=state: p.final_state == s, oldest, target=state)
     ensure(lambda p: any(s.action == "rework" for s in p.steps), oldest, target=S.CLOSED, reworks=1)

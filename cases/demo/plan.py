@@ -8,7 +8,9 @@ working days more than on days off) and the time and actor of each later step: t
 steps minutes apart at any hour, the inspectors' in the field by day, the departments' handling
 a share of its limit in working time, sometimes past it. Older cases mostly run to the end
 (closed, or refused, invalid, not registered); recent ones stop in every state on the way, as
-do a few long-stuck old ones. No step is after `now`.
+do a few long-stuck old ones. A few inspectors' reports are self-handled (自行处置: archived
+by the acceptor, or now and then sent to registration) and a few cases wait for, or had, a
+supplementary collection (补采) before acceptance. No step is after `now`.
 """
 
 from __future__ import annotations
@@ -114,6 +116,7 @@ GROWTH = (0.6, 1.4)  # reports per hour at the start and the end of the window: 
 # centre's backlog is recent; what waits for weeks waits mostly on a department.
 OPEN_RECENT = {
     S.REPORTED: 8,
+    S.SUPPLEMENTING: 2,
     S.TO_VERIFY: 6,
     S.VERIFYING: 10,
     S.TO_REGISTER: 6,
@@ -126,6 +129,12 @@ OPEN_RECENT = {
 OPEN_OLD = {S.HANDLING: 70, S.TO_DISPATCH: 5, S.TO_CHECK: 5, S.CHECKING: 10, S.TO_CLOSE: 10}
 OPEN_BY_AGE = [(1, 0.7, OPEN_RECENT), (3, 0.35, OPEN_RECENT), (7, 0.15, OPEN_RECENT)]
 OPEN_BY_AGE += [(30, 0.03, OPEN_OLD), (float("inf"), 0.01, OPEN_OLD)]
+# Inspectors' reports fixed on the spot (自行处置), their share; of those most are archived,
+# the rest sent to registration (the photos show it was not fixed). And how often the centre
+# asks for a supplementary collection (补采) at acceptance.
+SELF_HANDLED_SHARE = 0.08
+ARCHIVED_SHARE = 0.85
+SUPPLEMENT_SHARE = 0.03
 # Handling time as a share of the limit: mostly well within, some near it, some past it.
 HANDLING_SHARES = {(0.1, 0.8): 75, (0.8, 1.0): 13, (1.0, 2.5): 12}
 CLOSED_END = "end"  # a plan's target when the case runs its course
@@ -157,6 +166,7 @@ class Plan:
     street: str
     steps: list[Step]
     target: str
+    self_handled: bool = False
 
     @property
     def final_state(self) -> str:
@@ -170,8 +180,8 @@ class Plan:
 class _Life:
     """The steps of one case as they are planned."""
 
-    def __init__(self, reporter: str, at: dt.datetime):
-        self.steps = [Step("report", reporter, at, S.REPORTED)]
+    def __init__(self, reporter: str, at: dt.datetime, state: str = S.REPORTED):
+        self.steps = [Step("report", reporter, at, state)]
 
     @property
     def t(self) -> dt.datetime:
@@ -279,6 +289,7 @@ class Planner:
         by_phone: bool | None = None,
         street: str | None = None,
         whole: bool = False,
+        self_handled: bool | None = None,
     ) -> Plan:
         """Plans a case; each argument given forces that part (the coverage pass uses them).
         The steps after now are left out unless `whole`."""
@@ -304,17 +315,28 @@ class Planner:
             component_code=spot.component_code,
             reporter=self.texts.reporter() if source in CALLERS else Reporter(),
         )
+        if self_handled is None:
+            self_handled = source == Source.INSPECTOR and rng.random() < SELF_HANDLED_SHARE
+        if self_handled and source != Source.INSPECTOR:
+            raise ValueError("only an inspector's report is self-handled")
         if target is None:
             target = self._open_target(self.now - reported_at)
             if source in DIRECT and target in (S.TO_VERIFY, S.VERIFYING):
                 target = S.TO_REGISTER
+            if self_handled and target in (S.REPORTED, S.SUPPLEMENTING):
+                target = S.TO_REVIEW  # waits for the acceptor's review instead
         if reworks is None:
             reworks = _pick(rng, {0: 86, 1: 11, 2: 3})
         if by_phone is None:
             by_phone = source == Source.HOTLINE and rng.random() < 0.12
-        steps = self._steps(new, spot.street_code, reported_at, target, level, reworks, by_phone)
+        if self_handled:
+            steps = self._self_handled(new, spot.street_code, reported_at, target, level, reworks)
+        else:
+            steps = self._steps(
+                new, spot.street_code, reported_at, target, level, reworks, by_phone
+            )
         steps = self._cut(steps, target, self.now if not whole else None)
-        return Plan(new, spot.street_code, steps, target)
+        return Plan(new, spot.street_code, steps, target, self_handled)
 
     def _open_target(self, age: dt.timedelta) -> str:
         days = age.total_seconds() / 86400
@@ -331,7 +353,7 @@ class Planner:
         checker = reporter if not verified else self.people.inspector(street)
         life = _Life(reporter, t)
         natural = target == CLOSED_END
-        if not self._accepted(life, target, natural, verified):
+        if not self._accepted(life, target, natural, verified, street):
             return life.steps
         if verified and not self._verified(life, target, natural, verifier, by_phone):
             return life.steps
@@ -340,9 +362,40 @@ class Planner:
         self._handled(life, new, level, reworks, checker)
         return life.steps
 
-    def _accepted(self, life: _Life, target: str, natural: bool, verified: bool) -> bool:
-        """受理: now and then refused (and sometimes restored after all)."""
+    def _self_handled(self, new, street, t, target, level, reworks) -> list[Step]:
+        """自行处置: the inspector's report waits for review; mostly archived, else sent to
+        registration and run as any case from there."""
+        say, reporter = self.texts.say, self.people.inspector(street)
+        life = _Life(reporter, t, S.TO_REVIEW)
+        archived = target in (CLOSED_END, S.CLOSED, S.TO_REVIEW) and (
+            self.rng.random() < ARCHIVED_SHARE
+        )
+        if archived:
+            life.add("archive", "acceptor", self.centre(life.t, 12), S.CLOSED, say("archive"))
+            return life.steps
+        when = self.centre(life.t, 12)
+        life.add("send_to_register", "acceptor", when, S.TO_REGISTER, say("send_to_register"))
+        natural = target == CLOSED_END
+        if self._registered(life, new, target, natural, level):
+            self._handled(life, new, level, reworks, reporter)
+        return life.steps
+
+    def _supplemented(self, life: _Life, street: str) -> None:
+        """补采: the acceptor asks the street's inspector for more; answered in the field."""
+        inspector = self.people.inspector(street)
+        user = self.people.user_id(inspector)
         say = self.texts.say
+        when = self.centre(life.t, 6)
+        opinion = say("request_supplement")
+        life.add("request_supplement", "acceptor", when, S.SUPPLEMENTING, opinion, inspector=user)
+        life.add("supplement", inspector, self.field(life.t, 40), S.REPORTED, say("supplement"))
+
+    def _accepted(self, life: _Life, target: str, natural: bool, verified: bool, street) -> bool:
+        """受理: now and then after a supplementary collection (补采), now and then refused
+        (and sometimes restored after all)."""
+        say = self.texts.say
+        if target == S.SUPPLEMENTING or (natural and self.rng.random() < SUPPLEMENT_SHARE):
+            self._supplemented(life, street)
         if target == S.NOT_ACCEPTED or (natural and self.rng.random() < 0.04):
             opinion = say("not_accept")
             life.add("not_accept", "acceptor", self.centre(life.t, 10), S.NOT_ACCEPTED, opinion)

@@ -19,8 +19,9 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from cases import notifications
-from cases.actions import TRANSITIONS, do_report_case
-from cases.models import Case
+from cases.actions import TRANSITIONS, do_report_case, store_media
+from cases.models import Case, CaseMedia
+from cases.self_handling import do_report_self_handled
 from core import events
 from core.errors import ApiError
 
@@ -32,12 +33,39 @@ PARALLEL_FROM = 200  # fewer plans run in one process
 _shares: list[list[Plan]] = []  # what each forked worker runs (set before forking)
 
 
+def demo_photo(seed: int, name: str):
+    """A small JPEG of one muted colour (the demo's scene photos: self-handled reports and
+    supplementary collections need one)."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    colour = (90 + seed * 37 % 120, 100 + seed * 53 % 100, 80 + seed * 71 % 110)
+    out = io.BytesIO()
+    Image.new("RGB", (160, 120), colour).save(out, "JPEG", quality=70)
+    return SimpleUploadedFile(name, out.getvalue(), content_type="image/jpeg")
+
+
 def run_plan(plan: Plan, people: DemoPeople) -> Case:
-    """Takes the plan's steps, each as its actor at its time; gives the case."""
+    """Takes the plan's steps, each as its actor at its time; gives the case. A self-handled
+    report comes with its photos before and after, a supplement answer after its photo."""
     report, *steps = plan.steps
-    case = do_report_case(people.scope(report.actor), plan.new, at=report.at)
+    scope = people.scope(report.actor)
+    if plan.self_handled:
+        seed = int(report.at.timestamp())
+        before = [(demo_photo(seed, "before.jpg"), "image/jpeg")]
+        after = [(demo_photo(seed + 1, "after.jpg"), "image/jpeg")]
+        case = do_report_self_handled(scope, plan.new, before=before, after=after, at=report.at)
+    else:
+        case = do_report_case(scope, plan.new, at=report.at)
     for step in steps:
         actor = people.handler(case.department_id) if step.actor == "handler" else step.actor
+        if step.action == "supplement":
+            photo = demo_photo(int(step.at.timestamp()), "supplement.jpg")
+            store_media(
+                people.scope(actor), case, CaseMedia.Stage.SUPPLEMENT, photo, "image/jpeg", step.at
+            )
         case = TRANSITIONS[step.action](
             people.scope(actor), case.pk, version=case.version, at=step.at, **step.args
         )
