@@ -52,9 +52,7 @@ def tasks(client, cid: int) -> list[dict]:
     return answer.json()["tasks"]
 
 
-def test_a_supplement_is_asked_answered_with_photos_and_returns_to_the_asker(
-    as_user, two_streets
-):
+def test_a_supplement_is_asked_answered_with_photos_and_returns_to_the_asker(as_user, two_streets):
     street, other = two_streets
     inspector = as_user(f"inspector-{street.code}")
     stranger = as_user(f"inspector-{other.code}")
@@ -213,7 +211,11 @@ def test_a_self_handled_report_needs_both_photos_and_is_archived(as_user, two_st
     assert made.status_code == 201, made.content
     case = made.json()
     cid = case["id"]
-    assert (case["state"], case["state_name"], case["self_handled"]) == ("to_review", "待审核", True)
+    assert (case["state"], case["state_name"], case["self_handled"]) == (
+        "to_review",
+        "待审核",
+        True,
+    )
     assert case["source"] == "inspector" and case["deadline_state"] == "normal"
     media = inspector.get(f"/api/v1/cases/{cid}/media").json()["media"]
     assert sorted(m["stage"] for m in media) == ["report", "report", "self_handled"]
