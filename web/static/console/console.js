@@ -325,6 +325,9 @@
     var left = timeLeft(c), p = c.placement;
     detail.appendChild(el("h3", { text: c.category.name + " · " + c.state_name }));
     detail.appendChild(el("div", { class: "num", text: "任务号 " + c.number }));
+    var sheet = "/api/v1/cases/" + c.id + "/print.pdf";
+    detail.appendChild(el("div", { class: "small print-links" }, [el("a", { href: sheet, target: "_blank", rel: "noopener", text: "打印" }),
+      document.createTextNode(" · "), el("a", { href: sheet + "?history=1", target: "_blank", rel: "noopener", text: "打印（含办理经过）" })]));
     var rows = [["来源", SOURCES[c.source] || c.source], ["类别", (c.category.kind === "event" ? "事件" : "部件") + " / " + c.category.major + " / " + c.category.name],
       ["等级", LEVELS[c.level] + (c.urgent ? " · 紧急" : "")], ["描述", c.description], ["地址", c.address || "—"],
       ["位置", [p.district && p.district.name, p.street && p.street.name, p.community && p.community.name].filter(Boolean).join(" · ")],
@@ -690,6 +693,31 @@
     });
   }
 
+  /* Printing the list (打印): the PDF of the current filters opens in a new tab; a long list is a
+     job on the server whose file opens once written; above the limit the answer says so. */
+  function printList() {
+    var params = new URLSearchParams(listQuery());
+    params.delete("limit"); params.delete("offset");
+    var tab = window.open("", "_blank");
+    var show = function (url) { if (tab) { tab.location = url; } else { window.location = url; } };
+    var fail = function (error) { if (tab) { tab.close(); } toast(error.message); };
+    fetch("/api/v1/cases/print.pdf?" + params.toString(), { credentials: "same-origin" }).then(function (response) {
+      if (response.status === 200) { return response.blob().then(function (blob) { show(URL.createObjectURL(blob)); }); }
+      return response.json().then(function (data) {
+        if (response.status === 413) { throw { message: "符合条件的案件超过打印上限，请缩小筛选范围或导出 Excel" }; }
+        if (response.status !== 202) { throw (data && data.error) || { message: "打印失败 (" + response.status + ")" }; }
+        toast("案件较多，正在生成打印文件（共 " + data.rows_total + " 件）");
+        (function poll() {
+          api(data.status_url).then(function (job) {
+            if (job.state === "succeeded") { show("/api/v1/cases/prints/" + job.id); }
+            else if (job.state === "failed") { fail({ message: "打印失败" }); }
+            else { setTimeout(poll, 1000); }
+          }).catch(fail);
+        })();
+      });
+    }).catch(fail);
+  }
+
   /* --- layout, filters, keys ------------------------------------------------------------ */
   var layoutKey = "citygrid.console.layout." + cfg.user;
   function setLayout(value) {
@@ -702,6 +730,7 @@
   setLayout((function () { try { return localStorage.getItem(layoutKey) || "full"; } catch (e) { return "full"; } })());
   Object.keys(SOURCES).forEach(function (k) { $("#f-source").appendChild(el("option", { value: k, text: SOURCES[k] })); });
   $("#filters").addEventListener("submit", function (e) { e.preventDefault(); view.page = 0; loadList(); });
+  $("#print-list").addEventListener("click", printList);
   $("#prev").addEventListener("click", function () { view.page -= 1; loadList(); });
   $("#next").addEventListener("click", function () { view.page += 1; loadList(); });
   document.addEventListener("keydown", function (e) {
