@@ -873,8 +873,11 @@ def store_media(scope: Scope, case: Case, stage: str, upload, content_type: str,
 )
 def do_refresh_deadline_states(scope: Scope, now: dt.datetime | None = None) -> list:
     """Moves the cases whose warning or deadline time has come to ``warning`` or ``overdue``
-    (run by beat every minute, as the system actor) and publishes the changes on ``cases``."""
-    changed = deadlines.refresh_deadline_states(_now(now))
+    (run by beat every minute, as the system actor), notifies who acts on each (one INSERT …
+    SELECT, `notifications.notify_deadlines`) and publishes the changes on ``cases``."""
+    now = _now(now)
+    changed = deadlines.refresh_deadline_states(now)
+    notifications.notify_deadlines(changed, now)  # the outbox rows, in this transaction
     if changed:
         events.publish(
             "cases",

@@ -118,6 +118,8 @@ class CasesView(APIView):
         limit = params.integer(query, "limit", 50, low=1, high=1000, clamp=True)
         offset = params.integer(query, "offset", 0, low=0, high=10_000_000)
         cases = queries.case_list(scope, chosen)
+        if chosen.box:  # the box's list is open: its "new" count starts again
+            queries.mark_box_seen(scope, chosen.box)
         matched = cases.count()
         page = list(cases[offset : offset + limit])
         tasks = queries.open_tasks_of(scope, [c.pk for c in page])
@@ -305,6 +307,10 @@ class CaseBoxesView(APIView):
         operation_id="cases_boxes",
         tags=[TAG],
         summary="The caller's case boxes (案件箱) with counts",
+        description=(
+            "`count`: the cases in the box; `new`: those that came into it since the caller "
+            "last opened the box's list (`GET /cases?box=`), at most 3 days back."
+        ),
         responses={200: BoxesSerializer, **ERRORS},
     )
     def get(self, request: Request) -> Response:

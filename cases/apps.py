@@ -13,6 +13,7 @@ class CasesConfig(AppConfig):
         from . import models
         from .applications import load_default_approval_rules
         from .categories import load_case_defaults
+        from .phrases import load_default_phrases
         from .visibility import forget_districts
         from .workflows import clear_cache, load_default_workflows
 
@@ -31,6 +32,7 @@ class CasesConfig(AppConfig):
         post_migrate.connect(load_default_workflows, sender=self)
         post_migrate.connect(load_case_defaults, sender=self)
         post_migrate.connect(load_default_approval_rules, sender=self)
+        post_migrate.connect(load_default_phrases, sender=self)
         for model in (models.Workflow, models.WorkflowStage, models.WorkflowTransition):
             post_save.connect(
                 lambda **kwargs: clear_cache(), sender=model, weak=False, dispatch_uid=str(model)

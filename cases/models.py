@@ -371,6 +371,9 @@ class Case(models.Model):
     )
     check_passed = models.BooleanField(null=True, blank=True)
     rework_count = models.PositiveIntegerField(default=0)
+    self_handled = models.BooleanField(
+        default=False, help_text="reported as fixed on the spot by the inspector (自行处置)"
+    )
     dispatch_mode = models.CharField(
         max_length=8, choices=DispatchMode.choices, default=DispatchMode.NORMAL
     )
@@ -381,10 +384,6 @@ class Case(models.Model):
         on_delete=models.PROTECT,
         related_name="children",
         help_text="multi-department dispatch: the case this one was split from",
-    )
-
-    self_handled = models.BooleanField(
-        default=False, help_text="reported as fixed on the spot by the inspector (自行处置)"
     )
 
     stage_started_at = models.DateTimeField()
@@ -430,6 +429,11 @@ class Case(models.Model):
                 name="case_held",
             ),
             models.Index(fields=["category", "reported_at"], name="case_category_reported"),
+            # The boxes' "new arrival" counts: cases that entered a stage, or reached their
+            # warning time or deadline, since a person last opened the box.
+            models.Index(fields=["stage_started_at"], name="case_stage_started"),
+            models.Index(fields=["warning_at"], name="case_warning_at"),
+            models.Index(fields=["deadline"], name="case_deadline"),
             GinIndex(
                 name="case_description_trgm",
                 fields=["description"],
@@ -738,6 +742,7 @@ class Notification(models.Model):
         APPLICATION = "application", "申请答复"
         CALLBACK = "callback", "办结回访"
         SUPERVISION = "supervision", "督办"
+        DEADLINE = "deadline", "时限提醒"
 
     class Channel(models.TextChoices):
         APP = "app", "站内通知"
@@ -899,6 +904,56 @@ class CaseSupervision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} by {self.by_id} at {self.created_at}"
+
+
+class Phrase(models.Model):
+    """A standard phrase (惯用语) offered in the opinion box of an action: system-wide (no
+    owner; kept by system administrators) or a person's own (`cases.phrases`)."""
+
+    action = models.CharField(
+        max_length=32, help_text="the action or form it serves (accept, dispatch, supervise, …)"
+    )
+    text = models.CharField(max_length=500)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="blank: a system phrase everyone is offered",
+    )
+    sort_order = models.IntegerField(default=100)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["sort_order", "id"]
+        indexes = [models.Index(fields=["action", "owner"], name="phrase_action_owner")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "action", "text"],
+                nulls_distinct=False,
+                name="phrase_unique_text",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.text}"
+
+
+class BoxVisit(models.Model):
+    """When a person last opened one of their case boxes (案件箱): the box's "new arrival"
+    count is of the cases that came into it since (`cases.queries.box_counts`)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    box = models.CharField(max_length=32)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "box"], name="box_visit_one")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.box} {self.seen_at}"
 
 
 class CaseDispatch(models.Model):

@@ -32,7 +32,7 @@ from typing import Protocol
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -195,6 +195,109 @@ def notify(case: Case, event: CaseEvent) -> list[Notification]:
         Notification.objects.bulk_create(rows)
         _wake_after_commit()
     return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Deadline notices: beat's refresh moves cases into warning (预警) or overdue (超期)
+
+# Who acts on a case waiting in a centre stage (the centre's people of the case's areas hear
+# of its warning and deadline); the handling stage's are the department's handlers, a stage
+# waiting on an inspector's task (verifying, checking, …) the task's inspector.
+CENTRE_STAGES = {
+    "reported": perms.CASES_ACCEPT,
+    "to_verify": perms.CASES_ACCEPT,
+    "to_register": perms.CASES_REGISTER,
+    "to_dispatch": perms.CASES_DISPATCH,
+    "to_check": perms.CASES_ACCEPT,
+    "to_close": perms.CASES_REGISTER,
+}
+DEADLINE_TITLES = {"warning": "案件预警", "overdue": "案件超期"}
+
+_HOLDS = """EXISTS (
+    SELECT 1 FROM accounts_person_positions pp
+    JOIN accounts_position po ON po.id = pp.position_id
+    WHERE pp.person_id = p.id AND po.permissions @> jsonb_build_array({permission}::text))"""
+
+DEADLINE_SQL = f"""
+WITH changed AS (
+    SELECT c.id, c.number, c.state, c.department_id, c.deadline, ch.new,
+           c.district_code, c.street_code, c.community_code, c.grid_code,
+           cat.name || COALESCE('，' || NULLIF(COALESCE(NULLIF(c.address, ''), c.street_name), ''),
+                                '') AS what
+    FROM unnest(%(ids)s::bigint[], %(states)s::text[]) AS ch(id, new)
+    JOIN cases_case c ON c.id = ch.id
+    JOIN data_category cat ON cat.id = c.category_id
+),
+stage(state, permission) AS (
+    SELECT * FROM unnest(%(stage_states)s::text[], %(stage_permissions)s::text[])
+),
+told(case_id, user_id) AS (
+    SELECT ch.id, p.user_id FROM changed ch
+    JOIN accounts_person p ON p.department_id = ch.department_id
+    WHERE ch.state = 'handling' AND {_HOLDS.format(permission="%(handle)s")}
+    UNION
+    SELECT ch.id, p.user_id FROM changed ch
+    JOIN stage s ON s.state = ch.state
+    JOIN accounts_person p ON {_HOLDS.format(permission="s.permission")}
+    WHERE EXISTS (
+        SELECT 1 FROM accounts_person_admin_areas pa
+        JOIN spatial_adminarea a ON a.id = pa.adminarea_id
+        WHERE pa.person_id = p.id AND a.code IN (ch.district_code, ch.street_code,
+                                                 ch.community_code))
+       OR EXISTS (
+        SELECT 1 FROM accounts_person_grids pg
+        JOIN spatial_responsibilitygrid g ON g.id = pg.responsibilitygrid_id
+        WHERE pg.person_id = p.id AND g.code = ch.grid_code AND ch.grid_code <> '')
+    UNION
+    SELECT ch.id, t.assignee_id FROM changed ch
+    JOIN cases_casetask t ON t.case_id = ch.id AND t.done_at IS NULL
+    WHERE ch.state <> 'handling'
+)
+INSERT INTO cases_notification (recipient_id, phone, case_id, event_id, kind, channel, title,
+                                body, created_at, attempts, last_error, sent_message)
+SELECT told.user_id, '', ch.id, NULL, %(kind)s, %(channel)s,
+       CASE ch.new WHEN 'warning' THEN %(warning)s ELSE %(overdue)s END || ' ' || ch.number,
+       ch.what || '。处置时限 '
+           || to_char(ch.deadline AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI'),
+       %(now)s, 0, '', ''
+FROM told
+JOIN changed ch ON ch.id = told.case_id
+JOIN auth_user u ON u.id = told.user_id AND u.is_active
+RETURNING id
+"""
+
+
+def notify_deadlines(changed: list[tuple[int, str, str]], now: dt.datetime) -> int:
+    """Writes the notices of the cases beat's refresh just moved — (id, number, new deadline
+    state) as `deadlines.refresh_deadline_states` gives them — in one INSERT … SELECT in the
+    caller's transaction: the handling department's handlers of a case in handling, the
+    centre's people acting on the stage (by `CENTRE_STAGES`, in the case's areas) otherwise,
+    and the inspector of an open task. The refresh moves each case once per transition, so
+    each transition is told once. Gives how many rows were written; wakes the worker after
+    commit."""
+    if not changed:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            DEADLINE_SQL,
+            {
+                "ids": [case_id for case_id, _, _ in changed],
+                "states": [state for _, _, state in changed],
+                "stage_states": list(CENTRE_STAGES),
+                "stage_permissions": list(CENTRE_STAGES.values()),
+                "handle": perms.CASES_HANDLE,
+                "kind": Kind.DEADLINE,
+                "channel": Channel.APP,
+                "warning": DEADLINE_TITLES["warning"],
+                "overdue": DEADLINE_TITLES["overdue"],
+                "tz": settings.TIME_ZONE,
+                "now": now,
+            },
+        )
+        written = cursor.rowcount
+    if written:
+        _wake_after_commit()
+    return written
 
 
 # ---------------------------------------------------------------------------------------------

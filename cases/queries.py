@@ -19,7 +19,7 @@ from core import params
 from core.errors import BadInput
 
 from . import callbacks, dispatching, visibility
-from .models import Case, CaseTask, DeadlineState, Source, State
+from .models import BoxVisit, Case, CaseTask, DeadlineState, Source, State
 
 S = State
 OPEN_STATES = [
@@ -158,7 +158,74 @@ def box_counts(scope: Scope, now: dt.datetime | None = None) -> list[dict]:
             counts[box.key] = by_deadline.get(_BOX_DEADLINES[box.key], 0)
         else:  # the caller's own, and 待回访 (closed cases, not in the grouped count)
             counts[box.key] = visible.filter(box.condition(scope, now)).count()
-    return [{"key": b.key, "title": b.title, "count": counts[b.key]} for b in boxes]
+    fresh = arrivals(scope, boxes, now)
+    return [
+        {"key": b.key, "title": b.title, "count": counts[b.key], "new": fresh[b.key]} for b in boxes
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# New arrivals (新到): per box, the cases that came into it since the person last opened it.
+
+# How far back "new" reaches: a box not opened for longer (or never) counts from then.
+ARRIVALS_LOOKBACK = dt.timedelta(days=3)
+
+
+def _arrived(key: str, since: dt.datetime) -> Q:
+    """When a case in box `key` came into it, after `since`: the start of its stage for the
+    state boxes (and 今日结案, 待回访: the close), its warning time or deadline for 预警 and 超期,
+    the report for 我的上报, the task for 我的任务."""
+    if key == "warning":
+        return Q(warning_at__gt=since)
+    if key == "overdue":
+        return Q(deadline__gt=since)
+    if key == "my_reports":
+        return Q(reported_at__gt=since)
+    if key == "my_tasks":
+        return Q(Exists(CaseTask.objects.filter(case=OuterRef("pk"), created_at__gt=since)))
+    return Q(stage_started_at__gt=since)
+
+
+def arrivals(scope: Scope, boxes: list[Box], now: dt.datetime) -> dict[str, int]:
+    """The "new arrival" count of each box: its cases that came into it since the caller last
+    opened it (`BoxVisit`, written by `mark_box_seen`), at most `ARRIVALS_LOOKBACK` back. One
+    aggregate over the cases that entered a stage, or reached their warning time or deadline,
+    since the earliest of those times (the indexes on the three columns): the whole box is not
+    read again."""
+    floor = now - ARRIVALS_LOOKBACK
+    seen = dict(
+        BoxVisit.objects.filter(user_id=scope.user.pk, box__in=[b.key for b in boxes]).values_list(
+            "box", "seen_at"
+        )
+    )
+    since = {b.key: max(seen.get(b.key, floor), floor) for b in boxes}
+    earliest = min(since.values())
+    recent = visibility.visible_cases(scope).filter(
+        Q(stage_started_at__gt=earliest)
+        | Q(warning_at__gt=earliest, warning_at__lte=now)
+        | Q(deadline__gt=earliest, deadline__lte=now)
+    )
+    counted = recent.aggregate(
+        **{
+            b.key: Count("pk", filter=b.condition(scope, now) & _arrived(b.key, since[b.key]))
+            for b in boxes
+        }
+    )
+    return {key: n or 0 for key, n in counted.items()}
+
+
+def mark_box_seen(scope: Scope, key: str, at: dt.datetime | None = None) -> None:
+    """Records that the caller opened box `key` now (the list of a box does): its "new" count
+    starts again from here. Bookkeeping of a read, like a read receipt: one upsert, no event
+    and no operation log."""
+    if scope.user is None or key not in BOX_KEYS:
+        return
+    BoxVisit.objects.bulk_create(
+        [BoxVisit(user_id=scope.user.pk, box=key, seen_at=at or timezone.now())],
+        update_conflicts=True,
+        unique_fields=["user", "box"],
+        update_fields=["seen_at"],
+    )
 
 
 @dataclass(frozen=True)

@@ -286,6 +286,9 @@ class BoxSerializer(serializers.Serializer):
     key = serializers.CharField()
     title = serializers.CharField()
     count = serializers.IntegerField()
+    new = serializers.IntegerField(
+        help_text="cases that came into the box since the caller last opened its list (新到)"
+    )
 
 
 class BoxesSerializer(serializers.Serializer):

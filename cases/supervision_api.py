@@ -1,5 +1,6 @@
 """The supervision API (督办): GET/POST /api/v1/cases/{id}/supervisions and
-POST /api/v1/supervisions/{id}/reply. Thin views over `cases.supervision`."""
+POST /api/v1/supervisions/{id}/reply; and annotations (批注): POST /api/v1/cases/{id}/annotations.
+Thin views over `cases.supervision` and `cases.annotations`."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from rest_framework.views import APIView
 from core.errors import ErrorSerializer
 from core.serializers import JsonTypes
 
-from . import supervision
-from .models import CaseSupervision
+from . import annotations, supervision
 from .api import reader, valid_body
+from .models import CaseSupervision
 from .serializers import local_time
 
 TAG = "cases"
@@ -123,3 +124,45 @@ class SupervisionReplyView(APIView):
         data = valid_body(ReplyInputSerializer, request)
         row = supervision.do_reply_supervision(scope, supervision_id, data["reply"])
         return Response(supervision_json(row))
+
+
+class AnnotationInputSerializer(JsonTypes, serializers.Serializer):
+    note = serializers.CharField(max_length=annotations.MAX_NOTE)
+
+
+class AnnotationSerializer(serializers.Serializer):
+    """The annotation as the history shows it (action ``annotate``)."""
+
+    case = serializers.IntegerField()
+    action = serializers.CharField()
+    actor = serializers.CharField()
+    position = serializers.CharField()
+    at = serializers.DateTimeField()
+    opinion = serializers.CharField(help_text="the note")
+
+
+class CaseAnnotationsView(APIView):
+    @extend_schema(
+        operation_id="cases_annotate",
+        tags=[TAG],
+        summary="Annotate (批注) a case: a short note by centre staff, kept in its history",
+        description=(
+            "Centre positions (`cases.accept`, `cases.register`, `cases.dispatch` or "
+            "`cases.supervise`); the event `annotate` moves neither the state nor the version."
+        ),
+        request=AnnotationInputSerializer,
+        responses={201: AnnotationSerializer, **ERRORS},
+    )
+    def post(self, request: Request, case_id: int) -> Response:
+        scope = reader(request)
+        data = valid_body(AnnotationInputSerializer, request)
+        event = annotations.do_annotate_case(scope, case_id, note=data["note"])
+        body = {
+            "case": event.case_id,
+            "action": event.action,
+            "actor": event.actor_name,
+            "position": event.position,
+            "at": local_time(event.at),
+            "opinion": event.opinion,
+        }
+        return Response(body, status=201)

@@ -12,6 +12,7 @@ from . import (
     export_api,
     field_api,
     notifications_api,
+    phrases_api,
     print_api,
     scheduling_api,
     streams,
@@ -30,6 +31,8 @@ urlpatterns = [
         field_api.SelfHandledReportView.as_view(),
         name="case-self-handled",
     ),
+    path("cases/phrases", phrases_api.PhrasesView.as_view(), name="case-phrases"),
+    path("cases/phrases/<int:phrase_id>", phrases_api.PhraseView.as_view(), name="case-phrase"),
     path("cases/export.xlsx", export_api.CaseExportView.as_view(), name="case-export"),
     path(
         "cases/exports/<uuid:job_id>",
@@ -67,14 +70,14 @@ urlpatterns = [
         name="case-release",
     ),
     path(
-        "cases/<int:case_id>/scheduled-dispatch",
-        scheduling_api.CaseScheduledDispatchView.as_view(),
-        name="case-scheduled-dispatch",
-    ),
-    path(
         "cases/<int:case_id>/dispatches",
         dispatching_api.CaseDispatchesView.as_view(),
         name="case-dispatches",
+    ),
+    path(
+        "cases/<int:case_id>/scheduled-dispatch",
+        scheduling_api.CaseScheduledDispatchView.as_view(),
+        name="case-scheduled-dispatch",
     ),
     path(
         "cases/<int:case_id>/callback",
@@ -85,6 +88,11 @@ urlpatterns = [
         "cases/<int:case_id>/supervisions",
         supervision_api.CaseSupervisionsView.as_view(),
         name="case-supervisions",
+    ),
+    path(
+        "cases/<int:case_id>/annotations",
+        supervision_api.CaseAnnotationsView.as_view(),
+        name="case-annotations",
     ),
     path(
         "supervisions/<int:supervision_id>/reply",
