@@ -339,6 +339,7 @@
     detail.appendChild(el("p", { class: left.cls, text: left.text }));
     detail.appendChild(dl);
     fieldDetail(c, events, media, detail);
+    dispatchProgress(c, detail);
     var actionBar = el("div", { class: "actions" });
     c.actions.forEach(function (name) {
       actionBar.appendChild(el("button", { type: "button", "data-action": name, text: ACTION_NAMES[name] || name,
@@ -452,15 +453,8 @@
       extra.condition = function () { return condition.value ? Number(condition.value) : null; };
       fields.push(el("label", { text: name === "register" ? "立案条件" : "结案条件" }, [condition]));
     }
-    if (name === "dispatch") {
-      var department = el("select", { name: "department", "aria-label": "处置部门" });
-      Promise.all([departments(), minorOf(c.category.kind, c.category.code)]).then(function (answers) {
-        var recommended = answers[1] && answers[1].manual ? answers[1].manual.department.code : null;
-        var list = answers[0].slice().sort(function (a, b) { return (b.code === recommended) - (a.code === recommended); });
-        list.forEach(function (d) { department.appendChild(el("option", { value: d.code, text: d.name + (d.code === recommended ? "（推荐）" : "") })); });
-      });
-      extra.department = function () { return department.value || null; };
-      fields.push(el("label", { text: "处置部门" }, [department]));
+    if (name === "dispatch" || name === "redispatch" || (name === "rework" && c.dispatch_mode === "parallel")) {
+      dispatchFields(c, name, fields, extra, opinion);
     }
     if (name === "callback") {
       var result = el("select", { name: "result", "aria-label": "回访结果" }, [
@@ -509,6 +503,124 @@
   }
 
 
+  /* --- dispatch modes (派遣方式): mode, departments, assisting, one-click; progress --------- */
+  var DISPATCH_MODES = [["normal", "普通派遣"], ["forced", "强制派遣"], ["parallel", "并行派遣"], ["multi", "多部门派遣"]];
+  ACTION_NAMES.redispatch = "改派";
+
+  /* Checkboxes of departments (keyboard-usable: each a labelled input); gives the chosen codes. */
+  function departmentChecks(name, legend, list, checked) {
+    var box = el("fieldset", { class: "dept-checks", "data-field": name }, [el("legend", { text: legend })]);
+    list.forEach(function (d) {
+      box.appendChild(el("label", { class: "check" }, [
+        el("input", Object.assign({ type: "checkbox", name: name, value: d.code }, checked.indexOf(d.code) >= 0 ? { checked: "checked" } : {})),
+        document.createTextNode(d.name)]));
+    });
+    return { node: box, value: function () {
+      return Array.prototype.map.call(box.querySelectorAll("input:checked"), function (i) { return i.value; });
+    } };
+  }
+
+  /* The dispatch form's fields: the mode; one department (the manual's first) for normal and
+     forced, several for parallel and multi; assisting departments; a one-click button when
+     the manual names a department. A re-dispatch picks one department and the mode; a rework
+     of a parallel case picks the departments to send back. */
+  function dispatchFields(c, name, fields, extra, opinion) {
+    if (name === "rework") {
+      var holder = el("div");
+      fields.push(holder);
+      var picked = function () { return []; };
+      api("/api/v1/cases/" + c.id + "/dispatches").then(function (data) {
+        var shares = data.departments.map(function (s) { return s.department; });
+        var checks = departmentChecks("departments", "返工部门（默认全部）", shares, shares.map(function (d) { return d.code; }));
+        holder.appendChild(checks.node);
+        picked = checks.value;
+      });
+      extra.departments = function () { return picked(); };
+      return;
+    }
+    var mode = el("select", { name: "mode", "aria-label": "派遣方式" });
+    DISPATCH_MODES.filter(function (m) { return name === "dispatch" || m[0] === "normal" || m[0] === "forced"; })
+      .forEach(function (m) { mode.appendChild(el("option", { value: m[0], text: m[1] })); });
+    var department = el("select", { name: "department", "aria-label": "处置部门" });
+    var single = el("label", { text: "处置部门" }, [department]);
+    var several = el("div"), helpers = el("div"), quick = el("div", { class: "one-click" });
+    var chosen = { many: function () { return []; }, assisting: function () { return []; } };
+    fields.push(el("label", { text: "派遣方式" }, [mode]), single, several, helpers, quick);
+    Promise.all([departments(), api("/api/v1/cases/" + c.id + "/dispatches")]).then(function (answers) {
+      var recommended = answers[1].recommended;
+      var top = recommended && name === "dispatch" ? recommended.department.code : null;
+      var list = answers[0].slice().sort(function (a, b) { return (b.code === top) - (a.code === top); });
+      list.forEach(function (d) {
+        if (name === "redispatch" && c.department && d.code === c.department.code) { return; }
+        department.appendChild(el("option", { value: d.code, text: d.name + (d.code === top ? "（推荐）" : "") }));
+      });
+      if (name !== "dispatch") { return; }
+      var many = departmentChecks("departments", "处置部门（多选）", list, []);
+      several.appendChild(many.node);
+      chosen.many = many.value;
+      var assisting = departmentChecks("assisting", "协办部门", list, recommended ? recommended.assisting.map(function (d) { return d.code; }) : []);
+      helpers.appendChild(assisting.node);
+      chosen.assisting = assisting.value;
+      if (recommended) {
+        quick.appendChild(el("button", { type: "button", class: "one-click-button", text: "一键派遣：" + recommended.department.name +
+          (recommended.assisting.length ? "（协办 " + recommended.assisting.map(function (d) { return d.name; }).join("、") + "）" : ""),
+          onclick: function () {
+            api("/api/v1/cases/" + c.id + "/actions/dispatch", { body: { version: c.version, one_click: true, opinion: opinion.value } })
+              .then(function (updated) {
+                toast("一键派遣：" + c.number + " → " + updated.state_name);
+                loadBoxes(); loadList(); selectCase(c.id);
+              }).catch(function (error) { toast(error.message); });
+          } }));
+      }
+      showMode();
+    });
+    function showMode() {
+      var multiple = mode.value === "parallel" || mode.value === "multi";
+      single.hidden = multiple;
+      several.hidden = !multiple;
+      helpers.hidden = multiple;
+    }
+    mode.addEventListener("change", showMode);
+    showMode();
+    extra.mode = function () { return mode.value; };
+    extra.department = function () { return mode.value === "parallel" || mode.value === "multi" ? null : department.value || null; };
+    if (name === "dispatch") {
+      extra.departments = function () { return mode.value === "parallel" || mode.value === "multi" ? chosen.many() : []; };
+      extra.assisting = function () { return mode.value === "parallel" || mode.value === "multi" ? [] : chosen.assisting(); };
+    }
+  }
+
+  /* Per-department progress (派遣进度) of a parallel case (each department's deadline and
+     feedback), the department cases of a multi-department one, and the assisting departments. */
+  function dispatchProgress(c, detail) {
+    if (c.dispatch_mode === "normal" && !c.parent) { return; }
+    var holder = el("div", { class: "dispatch-progress" });
+    detail.appendChild(holder);
+    api("/api/v1/cases/" + c.id + "/dispatches").then(function (data) {
+      holder.appendChild(el("h2", { text: "派遣进度 · " + data.mode_name }));
+      if (data.parent) { holder.appendChild(el("p", { class: "small", text: "多部门派遣的部门案件，主案件 " + data.parent.number })); }
+      var rows = data.departments.map(function (s) {
+        var state = s.fed_back_at ? "已反馈 " + when(s.fed_back_at) + (s.overdue ? "（超期）" : "") : "处置中";
+        return [s.department.name, state, s.deadline ? when(s.deadline) : "—", s.deadline_state, s.feedback || ""];
+      }).concat(data.children.map(function (k) {
+        return [(k.department ? k.department.name : "—") + " · " + k.number, k.state_name, k.deadline ? when(k.deadline) : "—", k.deadline_state, ""];
+      }));
+      if (rows.length) {
+        var table = el("table", { class: "small" }, [el("thead", {}, [el("tr", {}, ["部门", "进度", "时限", "时限状态", "反馈意见"].map(function (t) { return el("th", { text: t }); }))])]);
+        var body = el("tbody");
+        rows.forEach(function (r) {
+          body.appendChild(el("tr", { class: r[3] === "overdue" ? "dl-overdue" : r[3] === "warning" ? "dl-warning" : "" },
+            [r[0], r[1], r[2], { overdue: "超期", warning: "预警", normal: "正常", none: "" }[r[3]] || "", r[4]].map(function (t) { return el("td", { text: t }); })));
+        });
+        table.appendChild(body);
+        holder.appendChild(table);
+      }
+      if (data.assisting.length) {
+        holder.appendChild(el("p", { class: "small", text: "协办部门：" + data.assisting.map(function (d) { return d.name; }).join("、") }));
+      }
+    }).catch(function () { /* the detail stands without its progress */ });
+  }
+
   var VERBS = { apply: "申请", approve: "批准", deny: "驳回", withdraw: "撤回", answer: "审批" };
   var KIND_WORDS = { return: "回退", extension: "延期", hold: "挂账", void: "作废", transfer: "转办", assist: "协办" };
   function eventName(action) {
@@ -518,7 +630,7 @@
     if (VERBS[parts[0]] && KIND_WORDS[parts[1]]) { return VERBS[parts[0]] + KIND_WORDS[parts[1]]; }
     return { edit: "修改", correct_placement: "立案修正", release_hold: "解除挂账", "return": "回退",
       supervise: "督办", reply_supervision: "督办回复", schedule_dispatch: "定时派遣",
-      edit_scheduled_dispatch: "修改定时派遣", cancel_scheduled_dispatch: "取消定时派遣" }[action] || action;
+      edit_scheduled_dispatch: "修改定时派遣", cancel_scheduled_dispatch: "取消定时派遣", redispatch: "改派" }[action] || action;
   }
 
   /* An application (申请): return, extension, hold, void, transfer, assistance. */

@@ -1,0 +1,81 @@
+"""The console's dispatch form with modes (派遣方式) end to end in headless Chromium: the
+dispatcher picks 并行派遣 and two departments with the keyboard, dispatches, and the detail shows
+each department's progress; after one department's feedback the row says so while the case
+waits in handling for the other."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cases.test_console_page import (  # noqa: F401 - servers is a fixture
+    ARTIFACTS,
+    api,
+    open_console,
+    servers,
+    session_of,
+)
+from tests.tiles.test_map_page import ARGS, CHROMIUM
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
+@pytest.mark.django_db(transaction=True)
+def test_a_parallel_dispatch_from_the_console(servers, as_user, two_streets):  # noqa: F811
+    from playwright.sync_api import sync_playwright
+
+    from tests.cases.test_notifications import to_dispatch
+
+    base = servers
+    cid = to_dispatch(as_user, two_streets[0])
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    sessions = {name: session_of(name) for name in ("dispatcher", "dept-shizheng")}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page, errors = open_console(browser, base, sessions["dispatcher"])
+        page.click("button[data-box='to_dispatch']")
+        page.click(f"#cases tr[data-id='{cid}']")
+        page.click("#detail button[data-action='dispatch']")
+        # The manual's department is offered first and as one click.
+        page.wait_for_selector("#action-form .one-click-button")
+        assert "环境卫生服务中心" in page.locator("#action-form .one-click-button").inner_text()
+        assert page.locator("#action-form fieldset[data-field='departments']").is_hidden()
+
+        page.select_option("select[name='mode']", "parallel")
+        several = page.locator("#action-form fieldset[data-field='departments']")
+        several.wait_for(state="visible")
+        assert page.locator("select[name='department']").is_hidden()
+        for code in ("H-shizheng", "H-huanwei"):
+            box = several.locator(f"input[value='{code}']")
+            box.focus()
+            page.keyboard.press("Space")  # keyboard-usable
+            assert box.is_checked()
+        page.fill("#action-form textarea[name='opinion']", "路面与垃圾分别处置")
+        page.screenshot(path=str(ARTIFACTS / "console-dispatch-form.png"))
+        page.get_by_role("button", name="确认派遣").click()
+        page.wait_for_selector(".dispatch-progress h2:has-text('并行派遣')")
+        rows = page.locator(".dispatch-progress tbody tr")
+        assert rows.count() == 2
+        texts = rows.all_inner_texts()
+        assert {t.split("\t")[0] for t in texts} == {"市政管理委员会", "环境卫生服务中心"}
+        assert all("处置中" in t for t in texts)
+        case = api(base, sessions["dispatcher"], f"/api/v1/cases/{cid}")
+        assert case["state"] == "handling" and case["dispatch_mode"] == "parallel"
+
+        # One department feeds back: its row says so, the case waits for the other.
+        api(
+            base,
+            sessions["dept-shizheng"],
+            f"/api/v1/cases/{cid}/actions/feedback",
+            {"version": case["version"], "opinion": "路面已修复"},
+        )
+        page.click("button[data-box='handling']")
+        page.click(f"#cases tr[data-id='{cid}']")
+        page.wait_for_selector(".dispatch-progress tbody tr:has-text('已反馈')")
+        shizheng = rows.filter(has_text="市政管理委员会").inner_text()
+        assert "已反馈" in shizheng and "路面已修复" in shizheng
+        assert "处置中" in rows.filter(has_text="环境卫生服务中心").inner_text()
+        assert api(base, sessions["dispatcher"], f"/api/v1/cases/{cid}")["state"] == "handling"
+        page.screenshot(path=str(ARTIFACTS / "console-parallel-dispatch.png"))
+        assert errors == []
+        browser.close()
