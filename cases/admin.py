@@ -128,8 +128,8 @@ class ConditionAdmin(admin.ModelAdmin):
 
 @admin.register(ManualEntry)
 class ManualEntryAdmin(admin.ModelAdmin):
-    list_display = ["category", "area", "department", "limit_amount", "limit_unit"]
-    list_filter = ["category__kind", "department"]
+    list_display = ["category", "area", "department", "limit_amount", "limit_unit", "auto_dispatch"]
+    list_filter = ["category__kind", "department", "auto_dispatch"]
     search_fields = ["category__code", "category__name", "department__name"]
     list_select_related = ["category", "area", "department"]
     raw_id_fields = ["category", "area"]
