@@ -90,7 +90,10 @@ class InspectorsWorkView(APIView):
         operation_id="evaluation_inspectors_work",
         summary="Work statistics of every inspector the caller sees, for a period",
         tags=[TAG],
-        parameters=PERIOD,
+        parameters=[
+            *PERIOD,
+            OpenApiParameter("tracker", int, required=False, description="the one carrying it"),
+        ],
         responses={
             200: inline_serializer(
                 "InspectorsWork",
@@ -103,7 +106,8 @@ class InspectorsWorkView(APIView):
         scope = scope_for(request)
         scope.require_signed_in()
         start, end = period(request.query_params)
-        return Response(_answer(start, end, work.work(scope, start, end)))
+        tracker = params.integer(request.query_params, "tracker", None, low=1)
+        return Response(_answer(start, end, work.work(scope, start, end, tracker=tracker)))
 
 
 class InspectorWorkView(APIView):

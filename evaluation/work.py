@@ -140,14 +140,20 @@ class Work:
         return asdict(self)
 
 
-def visible_inspectors(scope: Scope, person: int | None = None) -> list[Work]:
-    """Gives an empty `Work` per inspector the caller sees (of `person` only, if given): their
-    name and the person trackers of theirs the caller sees."""
+def visible_inspectors(
+    scope: Scope, person: int | None = None, tracker: int | None = None
+) -> list[Work]:
+    """Gives an empty `Work` per inspector the caller sees (of `person`, or the one carrying
+    `tracker`, if given): their name and the person trackers of theirs the caller sees."""
     trackers = queries.visible_trackers(scope, None, kind=Tracker.Kind.PERSON)
     with connection.cursor() as cursor:
         cursor.execute(NAMES_SQL, {"trackers": trackers})
         rows = cursor.fetchall()
-    return [Work(pk, name, list(ids)) for pk, name, ids in rows if person in (None, pk)]
+    return [
+        Work(pk, name, list(ids))
+        for pk, name, ids in rows
+        if person in (None, pk) and (tracker is None or tracker in ids)
+    ]
 
 
 def _attendance(found: list[Work], start: dt.datetime, end: dt.datetime) -> None:
@@ -177,11 +183,15 @@ def _attendance(found: list[Work], start: dt.datetime, end: dt.datetime) -> None
 
 
 def work(
-    scope: Scope, start: dt.datetime, end: dt.datetime, person: int | None = None
+    scope: Scope,
+    start: dt.datetime,
+    end: dt.datetime,
+    person: int | None = None,
+    tracker: int | None = None,
 ) -> list[Work]:
-    """Gives the work statistics of the inspectors the caller sees (or of one) for [start,
-    end), by name."""
-    found = visible_inspectors(scope, person)
+    """Gives the work statistics of the inspectors the caller sees (or of one, by person or
+    tracker) for [start, end), by name."""
+    found = visible_inspectors(scope, person, tracker)
     if not found:
         return []
     by_person = {w.person: w for w in found}

@@ -217,6 +217,12 @@ def test_the_numbers_are_scoped(day):
     people = {w["person"]: w for w in everyone["inspectors"]}
     assert len(people) == Tracker.objects.filter(kind="person").count() > 1
     assert people[day["person"].pk]["online_s"] == 830
+    by_tracker = (
+        day["leader"]
+        .get(f"/api/v1/evaluation/inspectors/work?tracker={day['tracker'].pk}&{day['query']}")
+        .json()["inspectors"]
+    )
+    assert [w["person"] for w in by_tracker] == [day["person"].pk]
     assert Client().get(url).status_code == 401
 
 

@@ -296,7 +296,8 @@
     map.on("click", "live", function (e) { e.preventDefault(); select(e.features[0].properties.tracker, false); });
     map.on("mouseenter", "live", function () { map.getCanvas().style.cursor = "pointer"; });
     map.on("mouseleave", "live", function () { map.getCanvas().style.cursor = ""; });
-    map.on("click", function (e) { if (!e.defaultPrevented) { nearby(e.lngLat); } });
+    window.inspectorAround.setup(map);   /* 周边查询 (around.js) */
+    map.on("click", function (e) { if (!e.defaultPrevented) { window.inspectorAround.click(e.lngLat); } });
     showOnMap();
   });
 
@@ -306,25 +307,6 @@
       return { type: "Feature", geometry: { type: "Point", coordinates: [t.lon, t.lat] },
         properties: { tracker: t.tracker, name: t.name, kind: t.kind, status: statusOf(t), selected: t.tracker === view.selected } };
     }) });
-  }
-
-  /* Search around a point: the nearest online trackers by straight-line distance. */
-  function metres(a, b) {
-    var k = Math.PI / 180, x = (b[0] - a[0]) * k * Math.cos((a[1] + b[1]) / 2 * k), y = (b[1] - a[1]) * k;
-    return Math.sqrt(x * x + y * y) * 6371008.8;
-  }
-  function nearby(lngLat) {
-    var here = [lngLat.lng, lngLat.lat];
-    var near = trackerList().filter(function (t) { return statusOf(t) !== "offline"; })
-      .map(function (t) { return { t: t, d: metres(here, [t.lon, t.lat]) }; })
-      .sort(function (a, b) { return a.d - b.d; }).slice(0, 5);
-    var list = el("ol", { class: "near" });
-    near.forEach(function (n) {
-      list.appendChild(el("li", {}, [el("button", { type: "button", text: n.t.name, onclick: function () { popup.remove(); select(n.t.tracker, true); } }),
-        " " + (n.d < 1000 ? Math.round(n.d) + " 米" : (n.d / 1000).toFixed(1) + " 公里")]));
-    });
-    var box = el("div", {}, [el("strong", { text: "附近在线人员（直线距离）" }), near.length ? list : el("div", { class: "small", text: "附近没有在线人员" })]);
-    var popup = new maplibregl.Popup({ closeOnClick: true }).setLngLat(lngLat).setDOMContent(box).addTo(map);
   }
 
   /* --- card ------------------------------------------------------------------------------ */
@@ -350,6 +332,9 @@
     var status = statusOf(t), followed = view.follow.indexOf(t.tracker) >= 0;
     card.appendChild(el("h3", {}, [t.name, el("span", { class: "status " + status, text: STATUS[status] })]));
     card.appendChild(cardFacts(t));
+    var day = el("section", { class: "day", "aria-label": "今日考勤与工作" });
+    card.appendChild(day);
+    window.inspectorAround.card(t, day);   /* today's attendance and work (around.js) */
     card.appendChild(el("div", { class: "buttons" }, [
       el("button", { type: "button", "data-follow": String(t.tracker), "aria-pressed": String(followed),
         text: followed ? "★ 取消关注" : "☆ 关注", onclick: function () { toggleFollow(t.tracker); renderCard(true); } }),
