@@ -84,11 +84,12 @@ _APPLIED = {
     "transfer": "转办",
     "assist": "协办",
 }
-# Photos by stage: before handling (the report's), after (the handling feedback's), the check's.
+# Photos by stage: before handling (the report's), after (the handling feedback's), the
+# check's; the sheet always has the first two (saying 无照片 when empty), the third when taken.
 PHOTO_STAGES = [
-    (CaseMedia.Stage.REPORT, "处置前（上报）"),
-    (CaseMedia.Stage.HANDLING, "处置后（处置反馈）"),
-    (CaseMedia.Stage.CHECK, "核查"),
+    (CaseMedia.Stage.REPORT, "处置前（上报）", True),
+    (CaseMedia.Stage.HANDLING, "处置后（处置反馈）", True),
+    (CaseMedia.Stage.CHECK, "核查", False),
 ]
 
 
@@ -155,7 +156,8 @@ def _thumbnail(media: CaseMedia) -> str | None:
 
 
 def _photos(case: Case) -> list[dict]:
-    """The case's photos by stage, up to ``CASES_PRINT_PHOTOS_PER_STAGE`` each, as thumbnails."""
+    """The case's photos by stage (`PHOTO_STAGES`), up to ``CASES_PRINT_PHOTOS_PER_STAGE`` each,
+    as thumbnails."""
     media = case.media.filter(content_type__startswith="image/").order_by("uploaded_at", "pk")
     by_stage: dict[str, list[dict]] = {}
     for item in media:
@@ -166,9 +168,9 @@ def _photos(case: Case) -> list[dict]:
         if uri is not None:
             kept.append({"src": uri, "taken": _local(item.uploaded_at)})
     return [
-        {"title": title, "photos": by_stage[stage]}
-        for stage, title in PHOTO_STAGES
-        if by_stage.get(stage)
+        {"title": title, "photos": by_stage.get(stage, [])}
+        for stage, title, always in PHOTO_STAGES
+        if always or by_stage.get(stage)
     ]
 
 

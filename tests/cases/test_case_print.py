@@ -17,6 +17,9 @@ from cases.models import Case, CaseEvent, Condition
 from data.models import Category
 from tests.cases.conftest import inside
 from tests.cases.scattered import scatter_cases
+from tests.tiles.test_map_page import ROOT
+
+ARTIFACTS = ROOT / "var" / "test-artifacts"
 
 pytestmark = pytest.mark.django_db
 
@@ -64,12 +67,16 @@ def png(colour: str) -> io.BytesIO:
     return data
 
 
-def pdf_text(response) -> tuple[PdfReader, str]:
-    """The PDF of a response and its text, all pages."""
+def pdf_text(response, keep_as: str | None = None) -> tuple[PdfReader, str]:
+    """The PDF of a response and its text, all pages; kept under var/test-artifacts as
+    `keep_as` when given, to look at."""
     assert response.status_code == 200, response.content[:500]
     assert response["Content-Type"] == PDF
     content = b"".join(response.streaming_content) if response.streaming else response.content
     assert content.startswith(b"%PDF-")
+    if keep_as:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / keep_as).write_bytes(content)
     reader = PdfReader(io.BytesIO(content))
     text = "\n".join(page.extract_text() for page in reader.pages)
     return reader, text.replace(" ", "")
@@ -91,7 +98,8 @@ def test_the_centre_prints_a_case_sheet_with_its_history(as_user, dispatched_hot
     events = list(CaseEvent.objects.filter(case=case).values_list("action", flat=True))
     assert events == ["report", "accept", "register", "dispatch"]
     acceptor = as_user("acceptor")
-    reader, text = pdf_text(acceptor.get(f"/api/v1/cases/{case.pk}/print.pdf", {"history": "1"}))
+    sheet = acceptor.get(f"/api/v1/cases/{case.pk}/print.pdf", {"history": "1"})
+    reader, text = pdf_text(sheet, keep_as="case-sheet.pdf")
     page = reader.pages[0]
     assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842)
     for expected in (
@@ -146,13 +154,14 @@ def test_a_sheet_shows_the_photos_as_thumbnails(as_user, scattered, settings, tm
     acceptor = as_user("acceptor")
     url = f"/api/v1/cases/{scattered.hotline}/print.pdf"
     reader, text = pdf_text(acceptor.get(url))
-    assert "无照片" in text and not reader.pages[0].images
+    assert text.count("无照片") == 2 and not reader.pages[0].images
+    assert "处置前" in text and "处置后" in text and "核查" not in text
     for colour in ("red", "blue"):
         upload = png(colour)
         sent = acceptor.post(f"/api/v1/cases/{scattered.hotline}/media", {"file": upload})
         assert sent.status_code == 201, sent.content
-    reader, text = pdf_text(acceptor.get(url))
-    assert "处置前" in text and "无照片" not in text
+    reader, text = pdf_text(acceptor.get(url), keep_as="case-sheet-photos.pdf")
+    assert text.count("无照片") == 1  # after handling: none yet
     assert len(reader.pages[0].images) == 2
 
 
@@ -165,7 +174,7 @@ def test_a_list_prints_the_callers_cases_with_the_filters(as_user, two_streets, 
     ):
         expected = {f["properties"]["number"] for f in listed(acceptor, **query)["features"]}
         assert expected, query
-        reader, text = pdf_text(acceptor.get("/api/v1/cases/print.pdf", query))
+        reader, text = pdf_text(acceptor.get("/api/v1/cases/print.pdf", query), "case-list.pdf")
         page = reader.pages[0]
         assert round(float(page.mediabox.width)) == 842  # A4 landscape
         assert "案件列表" in text and words in text and f"共{len(expected)}件" in text
