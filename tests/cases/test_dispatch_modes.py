@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from accounts.models import Department, Person
 from accounts.scoping import scope_for_user
@@ -433,3 +435,48 @@ def test_registration_dispatches_at_once_when_the_manual_says_so(as_user, two_st
         condition=condition_id("event", "0102", "register"),
     )
     assert left.json()["state"] == "to_dispatch"
+
+
+# ---------------------------------------------------------------------------------------------
+# A share's deadline state, as a property of its times
+
+
+_moment = st.datetimes(
+    min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2027, 1, 1), timezones=st.just(dt.UTC)
+)
+
+
+@given(
+    start=_moment,
+    warning_after=st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=5)),
+    rest=st.timedeltas(min_value=dt.timedelta(seconds=1), max_value=dt.timedelta(days=5)),
+    probes=st.lists(
+        st.timedeltas(min_value=dt.timedelta(days=-1), max_value=dt.timedelta(days=12)),
+        min_size=2,
+        max_size=6,
+    ),
+    fed_back_after=st.one_of(
+        st.none(), st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=12))
+    ),
+)
+def test_a_share_moves_only_forward_from_normal_to_overdue_and_stops_at_its_feedback(
+    start, warning_after, rest, probes, fed_back_after
+):
+    from cases.dispatching import deadline_state
+
+    warning = start + warning_after
+    row = CaseDispatch(
+        dispatched_at=start,
+        warning_at=warning,
+        deadline=warning + rest,
+        fed_back_at=None if fed_back_after is None else start + fed_back_after,
+    )
+    order = {"normal": 0, "warning": 1, "overdue": 2}
+    states = [deadline_state(row, start + p) for p in sorted(probes)]
+    assert [order[s] for s in states] == sorted(order[s] for s in states)
+    for p, state in zip(sorted(probes), states, strict=True):
+        moment = row.fed_back_at or start + p
+        assert (state == "overdue") == (moment >= row.deadline)
+        assert (state == "normal") == (moment < warning)
+    if row.fed_back_at is not None:  # fed back: the state is the one it had then, for good
+        assert len(set(states)) == 1
