@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 from accounts.models import Department, Person
 from accounts.scoping import scope_for_user
 from cases import actions
-from cases.models import Case, CaseAssist, CaseDispatch, CaseEvent, ManualEntry
+from cases.models import (
+    Case,
+    CaseAssist,
+    CaseDispatch,
+    CaseEvent,
+    ManualEntry,
+    Notification,
+)
 from data.models import Category
 from tests.cases.conftest import inside
 from tests.cases.test_main_path import act, condition_id
@@ -129,6 +136,12 @@ def test_a_parallel_case_waits_for_the_last_department(as_user, two_streets):
     assert body["state"] == "handling" and body["dispatch_mode"] == "parallel"
     shares = progress(dispatcher, cid)["departments"]
     assert [s["department"]["code"] for s in shares] == ["H-shizheng", "H-huanwei"]
+    # Each department's handlers are told (新派遣案件), nobody else's.
+    told = Notification.objects.filter(case_id=cid, title__startswith="新派遣案件")
+    assert set(told.values_list("recipient__username", flat=True)) == {
+        "dept-shizheng",
+        "dept-huanwei",
+    }
     assert all(s["deadline"] and s["fed_back_at"] is None for s in shares)
 
     shizheng, huanwei, yuanlin = (
@@ -291,6 +304,11 @@ def test_multi_department_cases_close_on_their_own_and_the_parent_follows(as_use
     mine = case_of(shizheng, first)
     assert mine["state"] == "handling" and mine["parent"] == cid and mine["deadline"]
     assert mine["reporter"] is None
+    told = Notification.objects.filter(title__startswith="新派遣案件")
+    assert set(told.values_list("case_id", "recipient__username")) == {
+        (first, "dept-shizheng"),
+        (second, "dept-huanwei"),
+    }
     assert cid not in box_ids(shizheng) and first in box_ids(shizheng)
 
     assert act(shizheng, first, "feedback", 1, opinion="已修复").status_code == 200
