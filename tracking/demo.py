@@ -102,8 +102,8 @@ WALK_ROUTE_M = 1500.0
 
 def trace(graph, rng: random.Random, length_m: float, inside_only: bool = False) -> list:
     """Gives the coordinates of a path of about `length_m` on `graph` (a
-    `tracking.simulator.RoadGraph`) from a node chosen by `rng`, never straight back while
-    another edge is there (inside the home area only, when asked and possible)."""
+    `tracking.simulator.RoadGraph`) from a node chosen by `rng`, never along an edge twice
+    (and on edges inside the home area only, when asked)."""
     nodes = graph.inside_nodes() if inside_only else sorted(graph.at)
     if not nodes:
         return []
@@ -113,7 +113,7 @@ def trace(graph, rng: random.Random, length_m: float, inside_only: bool = False)
         ids = graph.at[node]
         options = [i for i in ids if i != came and i not in used]
         if inside_only:
-            options = [i for i in options if graph.edges[i].inside] or options
+            options = [i for i in options if graph.edges[i].inside]
         if not options:
             break
         came = rng.choice(options)
@@ -178,9 +178,11 @@ def build_demo_routes() -> int:
         graph = RoadGraph([list(g.coords) for g in near], shapely.from_wkb(bytes(area.wkb)))
         rng = random.Random(f"route:{tracker.device_id}")
         coords = trace(graph, rng, WALK_ROUTE_M, inside_only=True)
-        if len(coords) < 8:
+        home = shapely.from_wkb(bytes(area.wkb))
+        within = [c for c in coords if home.contains(shapely.Point(c))]
+        if len(coords) < 2 or len(within) < 4:
             continue
-        points = [coords[len(coords) * k // 4] for k in range(4)]
+        points = [within[len(within) * k // 4] for k in range(4)]
         checkpoints = [
             {
                 "name": f"巡查点{k + 1}",

@@ -2,7 +2,9 @@
 server on the test database; the demo inspectors and vehicles post fixes over HTTP as their
 devices would; one inspector walks out of their street and stays out, the out-of-grid alarm
 appears in the shift leader's alarm list without a reload, is acknowledged from the list, and
-the inspector's day plays back on the map with its slider."""
+the inspector's day plays back on the map with its slider. The patrol routes and checkpoints are
+drawn, an inspector with an open verify task shows busy (忙碌), and a vehicle driving off its
+route raises 偏离路线 live."""
 
 from __future__ import annotations
 
@@ -27,7 +29,10 @@ GEOD = Geod(ellps="WGS84")
 @pytest.fixture
 def org(city, db):
     """The demo organization and its trackers over the test city."""
+    from cases.categories import load_demo_manual
+
     people = build_demo_organization()
+    load_demo_manual()
     build_demo_trackers()
     return {p.user.get_username(): p for p in people}
 
@@ -112,6 +117,60 @@ def _the_others_report(base: str, streets: list[AdminArea], now: dt.datetime) ->
         _post(base, auth, [_fix(point, now - dt.timedelta(seconds=20), speed=9.0)], device)
 
 
+def _give_a_verify_task(base: str, street: AdminArea) -> None:
+    """The acceptor takes a hotline case in `street` and asks its inspector to verify it."""
+    auth = {"Authorization": f"Bearer {_token(base, 'acceptor')}"}
+    here = street.geom.point_on_surface
+    body = {
+        "source": "hotline",
+        "kind": "event",
+        "category": "0102",
+        "description": "路边有暴露垃圾",
+        "lon": here.x,
+        "lat": here.y,
+        "reporter": {"name": "王女士", "phone": "13800001111"},
+    }
+    made = requests.post(base + "/api/v1/cases", json=body, headers=auth, timeout=30)
+    assert made.status_code == 201, made.text
+    case = made.json()["id"]
+    for version, name in enumerate(("accept", "request_verify"), start=1):
+        answer = requests.post(
+            f"{base}/api/v1/cases/{case}/actions/{name}",
+            json={"version": version},
+            headers=auth,
+            timeout=30,
+        )
+        assert answer.ok, answer.text
+
+
+def _off_route_drive(device: str, now: dt.datetime) -> list[dict]:
+    """Gives three minutes of fixes at a point of the city (where the shift leader sees it) at
+    least 150 m from the vehicle's route."""
+    import shapely
+
+    from tracking.models import Tracker
+
+    route = Tracker.objects.get(device_id=device).route
+    assert route is not None
+    line = shapely.from_wkb(bytes(route.geom.wkb))
+    streets = AdminArea.objects.filter(level=AdminArea.Level.STREET)
+    city = shapely.union_all([shapely.from_wkb(bytes(s.geom.wkb)) for s in streets])
+    candidates = [
+        GEOD.fwd(x, y, bearing, reach)[:2]
+        for x, y in route.geom.coords[:: max(1, len(route.geom.coords) // 8)]
+        for bearing in range(0, 360, 15)
+        for reach in (400, 600, 800)
+    ]
+    candidates = [p for p in candidates if city.contains(shapely.Point(p).buffer(0.002))]
+    assert candidates, "no point of the city far from the route"
+    point = max(candidates, key=lambda p: line.distance(shapely.Point(p)))
+    assert (
+        GEOD.inv(*point, *line.interpolate(line.project(shapely.Point(point))).coords[0])[2] > 150
+    )
+    t0 = now - dt.timedelta(seconds=200)
+    return [_fix(point, t0 + dt.timedelta(seconds=10 * n), speed=0.5) for n in range(19)]
+
+
 def _line_vertices(page) -> int:
     return page.evaluate(
         """async () => {
@@ -148,10 +207,12 @@ def test_an_inspector_leaving_the_grid_alarms_the_monitor_live_and_plays_back(se
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     first, second = _walk_out(street, now)
+    detour = _off_route_drive("VEH-003", now)  # the ORM before sync_playwright's loop
     inspector = f"Bearer {_token(base, f'inspector-{street.code}')}"
     try:
         assert _post(base, inspector, first)["accepted"] == len(first)
         _the_others_report(base, streets, now)
+        _give_a_verify_task(base, streets[-1])  # the silent one: offline, though it has a task
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             context = browser.new_context(viewport={"width": 1440, "height": 860}, locale="zh-CN")
@@ -172,6 +233,19 @@ def test_an_inspector_leaving_the_grid_alarms_the_monitor_live_and_plays_back(se
                 f"#tracker-list li[data-tracker='{silent.pk}'] .dot.offline"
             ).count()
             assert page.locator("#tracker-list .dot.online.vehicle").count() == 2
+            # The silent inspector reports again: online with an open task, so busy.
+            here = streets[-1].geom.point_on_surface
+            token = f"Bearer {_token(base, f'inspector-{streets[-1].code}')}"
+            _post(base, token, [_fix((here.x, here.y), now - dt.timedelta(seconds=5))])
+            page.locator(f"#tracker-list li[data-tracker='{silent.pk}'] .dot.busy").wait_for()
+            assert "忙碌 1" in page.locator("#summary").inner_text()
+            routes = page.evaluate(
+                """async () => {
+                    const data = await window.inspectorMap.getSource('routes').getData();
+                    return data.features.map((f) => f.properties.kind);
+                }"""
+            )
+            assert routes.count("route") >= 3 and routes.count("checkpoint") >= 4
 
             # The inspector walks out of the street and stays out: the alarm arrives live.
             assert _post(base, inspector, second)["accepted"] == len(second)
@@ -205,6 +279,15 @@ def test_an_inspector_leaving_the_grid_alarms_the_monitor_live_and_plays_back(se
             assert acked.value.status == 200, acked.value.text()
             page.locator("#alarm-list li[data-kind='out_of_grid'] .acked").wait_for()
             assert "合理" in page.locator("#alarm-list li[data-kind='out_of_grid']").inner_text()
+
+            # A vehicle off its route for three minutes: 偏离路线, live.
+            vehicle = "VEH-003"
+            auth = f"Device {vehicle}:{demo_key(vehicle)}"
+            assert _post(base, auth, detour, vehicle)["accepted"] == len(detour)
+            off = page.locator("#alarm-list li[data-kind='off_route']")
+            off.wait_for(timeout=5000)
+            assert off.locator(".kind").inner_text() == "偏离路线"
+            assert "最远偏离路线" in off.inner_text()
 
             # The card, then the day's playback: the line, its vertices and the slider's marker.
             row.click()

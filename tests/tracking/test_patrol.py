@@ -377,3 +377,43 @@ def test_a_monitor_of_another_street_sees_no_route_and_cannot_assign_one(setup):
         content_type="application/json",
     )
     assert answer.status_code == 404
+
+
+# --- the demo ------------------------------------------------------------------------------------
+
+
+def test_the_demo_gives_vehicles_routes_on_the_roads_and_inspectors_checkpoints(city):
+    import shapely
+    from pyproj import Geod
+
+    from accounts.demo import build_demo_organization
+    from tracking.demo import build_demo_trackers, demo_key
+    from tracking.models import Tracker
+
+    build_demo_organization()
+    build_demo_trackers()
+    vehicles = Tracker.objects.filter(kind="vehicle", device_id__startswith="VEH-")
+    assert vehicles.count() == 3 and all(v.route_id for v in vehicles)
+    walkers = Tracker.objects.filter(kind="person", route__isnull=False)
+    phones = Tracker.objects.filter(kind="person", device_id__startswith="PHONE-").count()
+    assert walkers.count() == min(3, phones) > 0
+    for tracker in walkers:
+        points = list(tracker.route.checkpoints.all())
+        assert len(points) == 4
+        assert all(tracker.person.area_geom.contains(c.geom) for c in points)
+    # VEH-003 three minutes 600 m from its route: an off-route alarm through the API
+    route = Tracker.objects.get(device_id="VEH-003").route
+    line = shapely.from_wkb(bytes(route.geom.wkb))
+    x0, y0 = route.geom.coords[0]
+    geod = Geod(ellps="WGS84")
+    candidates = [geod.fwd(x0, y0, bearing, 600)[:2] for bearing in range(0, 360, 30)]
+    point = max(candidates, key=lambda p: line.distance(shapely.Point(p)))
+    start = minute(timezone.now()) - dt.timedelta(minutes=5)
+    answer = Client().post(
+        "/api/v1/tracking/fixes",
+        {"device": "VEH-003", "fixes": fixes([point] * 19, start)},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Device VEH-003:{demo_key('VEH-003')}",
+    )
+    assert answer.status_code == 200 and answer.json()["accepted"] == 19
+    assert Alarm.objects.filter(tracker__device_id="VEH-003", kind="off_route").count() == 1

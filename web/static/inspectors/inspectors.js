@@ -1,20 +1,23 @@
-/* The inspector monitor (监督员监控): live positions by status over the responsibility grids, the
-   alarm list live over the stream server with acknowledgement, a follow list kept per user, a
-   card per tracker and track playback. Reads /api/v1/tracking/*; the only write is
+/* The inspector monitor (监督员监控): live positions by status (online, busy with open tasks,
+   offline, alarm) over the responsibility grids and the patrol routes with their checkpoints,
+   the alarm list live over the stream server with acknowledgement, a follow list kept per user,
+   a card per tracker and track playback. Reads /api/v1/tracking/*; the only write is
    POST /api/v1/tracking/alarms/{id}/acknowledge. */
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("monitor-config").textContent);
   var $ = function (sel, root) { return (root || document).querySelector(sel); };
-  var KINDS = { out_of_grid: "越界", long_stay: "滞留", signal_lost: "信号丢失", speeding: "超速", absent: "缺勤" };
-  var KIND_TITLES = { out_of_grid: "离开责任网格", long_stay: "滞留", signal_lost: "信号丢失", speeding: "超速", absent: "缺勤（排班在岗但无定位）" };
-  var STATUS = { online: "在线", offline: "离线", alarm: "报警中" };
+  var KINDS = { out_of_grid: "越界", long_stay: "滞留", signal_lost: "信号丢失", speeding: "超速", absent: "缺勤",
+    off_route: "偏离路线", checkpoint_missed: "漏巡" };
+  var KIND_TITLES = { out_of_grid: "离开责任网格", long_stay: "滞留", signal_lost: "信号丢失", speeding: "超速", absent: "缺勤（排班在岗但无定位）",
+    off_route: "车辆偏离路线", checkpoint_missed: "巡查点漏巡（时段内未到达）" };
+  var STATUS = { online: "在线", busy: "忙碌", offline: "离线", alarm: "报警中" };
   var SPEEDS = [1, 4, 16];
   var BASE_RATE = 60;  /* 1× plays one minute of the track per second */
   var EMPTY = { type: "FeatureCollection", features: [] };
 
   var view = { trackers: {}, alarms: [], seenAlarms: null, fresh: {}, selected: null, ackOpen: null,
-    follow: loadFollow(), play: null };
+    follow: loadFollow(), play: null, routes: {} };
 
   /* --- helpers --------------------------------------------------------------------------- */
   function api(path, body) {
@@ -83,7 +86,8 @@
   function statusOf(t) {
     if (t.open_alarms && t.open_alarms.length) { return "alarm"; }
     var fresh = Date.now() - new Date(t.t).getTime() < cfg.onlineSeconds * 1000;
-    return fresh ? "online" : "offline";
+    if (!fresh) { return "offline"; }
+    return t.open_tasks > 0 ? "busy" : "online";
   }
   function loadLive() {
     return api("/api/v1/tracking/live").then(function (data) {
@@ -100,7 +104,7 @@
   function trackerList() {
     return Object.keys(view.trackers).map(function (k) { return view.trackers[k]; });
   }
-  var ORDER = { alarm: 0, online: 1, offline: 2 };
+  var ORDER = { alarm: 0, busy: 1, online: 2, offline: 3 };
   function sorted(list) {
     return list.slice().sort(function (a, b) {
       return (ORDER[statusOf(a)] - ORDER[statusOf(b)]) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) ||
@@ -138,11 +142,11 @@
     all.filter(function (t) { return view.follow.indexOf(t.tracker) >= 0; })
       .forEach(function (t) { follow.appendChild(trackerRow(t)); });
     if (!follow.children.length) { follow.appendChild(el("li", { class: "empty", text: "在人员卡片或列表中点 ☆ 关注，固定在这里。" })); }
-    var counts = { online: 0, offline: 0, alarm: 0 };
+    var counts = { online: 0, busy: 0, offline: 0, alarm: 0 };
     all.forEach(function (t) { counts[statusOf(t)] += 1; });
     var summary = $("#summary");
     summary.textContent = "";
-    ["online", "alarm", "offline"].forEach(function (s) {
+    ["online", "busy", "alarm", "offline"].forEach(function (s) {
       summary.appendChild(el("b", { class: "s-" + s, text: STATUS[s] + " " + counts[s] }));
     });
   }
@@ -183,6 +187,19 @@
     return stamp(a.started_at) + " 起 · " + (a.ended_at ? stamp(a.ended_at) + " 止（" +
       minutes((new Date(a.ended_at) - new Date(a.started_at)) / 1000) + "）" : "进行中");
   }
+  /* What a patrol alarm is about: the checkpoint missed, how far off the route. */
+  function alarmDetail(a) {
+    var d = a.details || {};
+    if (a.kind === "checkpoint_missed") {
+      var when = d.window_start ? clock(d.window_start).slice(0, 5) + "–" + clock(d.window_end).slice(0, 5) : "";
+      return el("div", { class: "small", text: "巡查点 " + (d.name || "") + (when ? "（" + when + "）" : "") +
+        " 到达 " + (d.visits || 0) + "/" + (d.required || 1) + " 次" + (d.visited_at ? " · 已补到 " + stamp(d.visited_at) : "") });
+    }
+    if (a.kind === "off_route" && d.max_off_m != null) {
+      return el("div", { class: "small", text: "最远偏离路线 " + Math.round(d.max_off_m) + " 米（容差 " + d.tolerance_m + " 米）" });
+    }
+    return null;
+  }
   function renderAlarms() {
     var list = $("#alarm-list");
     var focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("#alarm-list li");
@@ -200,6 +217,7 @@
               onclick: function (e) { e.stopPropagation(); view.ackOpen = view.ackOpen === a.id ? null : a.id; renderAlarms(); } }) : null)
         ]),
         el("div", { class: "small time", text: alarmTimes(a) }),
+        alarmDetail(a),
         a.note ? el("div", { class: "small", text: "意见：" + a.note + (a.acknowledged_by ? "（" + a.acknowledged_by + "）" : "") }) : null,
         view.ackOpen === a.id && !a.acknowledged_at ? ackForm(a) : null
       ]);
@@ -257,11 +275,33 @@
     });
     $("#map").appendChild(box);
     var legend = el("div", { class: "legend", "aria-label": "图例" });
-    [["online", "在线"], ["offline", "离线"], ["alarm", "报警中"]].forEach(function (s) {
+    [["online", "在线"], ["busy", "忙碌"], ["offline", "离线"], ["alarm", "报警中"]].forEach(function (s) {
       legend.appendChild(el("span", {}, [el("i", { class: "dot " + s[0] }), s[1]]));
     });
     legend.appendChild(el("span", {}, [el("i", { class: "dot online vehicle" }), "车辆"]));
+    legend.appendChild(el("span", {}, [el("i", { class: "dot route" }), "巡查路线"]));
+    legend.appendChild(el("span", {}, [el("i", { class: "dot checkpoint" }), "巡查点"]));
     $("#map").appendChild(legend);
+    box.appendChild(el("label", {}, [el("input", { type: "checkbox", "data-layer": "routes", checked: "checked",
+      onchange: function (e) {
+        ["route-line", "checkpoint", "checkpoint-label"].forEach(function (id) {
+          map.setLayoutProperty(id, "visibility", e.target.checked ? "visible" : "none");
+        });
+      } }), " 巡查路线"]));
+
+    /* Patrol routes (巡查路线) and their checkpoints (巡查点), under the positions. */
+    map.addSource("routes", { type: "geojson", data: EMPTY });
+    map.addLayer({ id: "route-line", type: "line", source: "routes", filter: ["==", ["get", "kind"], "route"],
+      layout: { "line-join": "round" },
+      paint: { "line-color": "#0d9488", "line-width": 3, "line-opacity": 0.7, "line-dasharray": [2, 1.2] } });
+    map.addLayer({ id: "checkpoint", type: "circle", source: "routes", filter: ["==", ["get", "kind"], "checkpoint"],
+      paint: { "circle-radius": 6, "circle-color": "#ffffff", "circle-stroke-color": "#0d9488", "circle-stroke-width": 2.5 } });
+    map.addLayer({ id: "checkpoint-label", type: "symbol", source: "routes", minzoom: 14,
+      filter: ["==", ["get", "kind"], "checkpoint"],
+      layout: { "text-field": ["get", "label"], "text-font": font, "text-size": 11, "text-offset": [0, -1.2],
+        "text-optional": true },
+      paint: { "text-color": "#115e59", "text-halo-color": "#fff", "text-halo-width": 1.6 } });
+    loadRoutes();
 
     map.addSource("track", { type: "geojson", data: EMPTY });
     map.addLayer({ id: "track-gap", type: "line", source: "track", filter: ["==", ["get", "kind"], "gap"],
@@ -281,13 +321,13 @@
       paint: { "circle-radius": 12, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": "#1c64f2", "circle-stroke-width": 2.5 } });
     map.addLayer({ id: "live", type: "circle", source: "live", paint: {
       "circle-radius": ["case", ["==", ["get", "kind"], "vehicle"], 7.5, 6.5],
-      "circle-color": ["match", ["get", "status"], "alarm", "#dc2626", "online", "#16a34a", "#9aa5b1"],
+      "circle-color": ["match", ["get", "status"], "alarm", "#dc2626", "online", "#16a34a", "busy", "#f59e0b", "#9aa5b1"],
       "circle-stroke-color": ["case", ["==", ["get", "kind"], "vehicle"], "#102a43", "#ffffff"],
       "circle-stroke-width": 2 } });
     map.addLayer({ id: "live-label", type: "symbol", source: "live", minzoom: 12.5,
       layout: { "text-field": ["get", "name"], "text-font": font, "text-size": 12, "text-offset": [0, 1.25],
         "text-anchor": "top", "text-optional": true },
-      paint: { "text-color": ["match", ["get", "status"], "alarm", "#991b1b", "offline", "#52606d", "#14532d"],
+      paint: { "text-color": ["match", ["get", "status"], "alarm", "#991b1b", "offline", "#52606d", "busy", "#92400e", "#14532d"],
         "text-halo-color": "#ffffff", "text-halo-width": 1.8 } });
     map.addSource("playhead", { type: "geojson", data: EMPTY });
     map.addLayer({ id: "playhead", type: "circle", source: "playhead", paint: {
@@ -300,6 +340,21 @@
     map.on("click", function (e) { if (!e.defaultPrevented) { window.inspectorAround.click(e.lngLat); } });
     showOnMap();
   });
+
+  function loadRoutes() {
+    return api("/api/v1/tracking/routes").then(function (data) {
+      view.routes = {};
+      data.features.forEach(function (f) {
+        var p = f.properties;
+        if (p.kind === "route") { view.routes[p.route] = p; }
+        if (p.kind === "checkpoint") {
+          p.label = p.name + (p.window_start ? " " + p.window_start + "–" + p.window_end : "") +
+            (p.required > 1 ? " ×" + p.required : "");
+        }
+      });
+      if (map && map.getSource("routes")) { map.getSource("routes").setData(data); }
+    }).catch(function (error) { toast(error.message); });
+  }
 
   function showOnMap() {
     if (!map || !map.getSource("live")) { return; }
@@ -350,7 +405,9 @@
       rows.push(["责任网格", t.grids && t.grids.length ? t.grids.join("、") : (t.areas && t.areas.length ? t.areas.join("、") + "（所辖区域）" : "—")]);
       rows.push(["电话", t.phone || "—"]);
       rows.push(["排班", t.on_duty ? "在班 · " + t.shift : "不在班"]);
+      rows.push(["待办任务", t.open_tasks > 0 ? t.open_tasks + " 件（忙碌）" : "无"]);
     }
+    if (t.route) { rows.push([t.kind === "vehicle" ? "作业路线" : "巡查路线", t.route_name || String(t.route)]); }
     rows.push(["最后定位", stamp(t.t)]);
     rows.push(["电量", t.battery != null ? t.battery + "%" : "—"]);
     if (t.speed != null) { rows.push(["速度", (t.speed * 3.6).toFixed(1) + " 公里/小时"]); }
