@@ -36,6 +36,7 @@ from accounts import authcache
 from accounts import permissions as perms
 from accounts.authentication import _django_request, request_user
 from core.errors import Forbidden, NotFound, Unauthorized
+from core.sqlparts import Part, bind
 
 WEB_MERCATOR = 3857
 _AREA_COLUMN = {4326: "area_geom", WEB_MERCATOR: "area_geom_mercator"}
@@ -55,6 +56,11 @@ class AreaCondition:
     params: tuple = ()
     unrestricted: bool = False
     empty: bool = False
+    # The caller's area geometry (a `core.sqlparts.Part`, one value) when the condition is
+    # exactly "intersects the caller's area": lets a query use precomputed per-cell counts for
+    # cells that lie inside the area (tiles.sql.cell_clusters_query) and test rows only in cells
+    # across its border.
+    area: Part | None = None
 
     def __iter__(self):
         """Unpacks as ``(sql, params)`` for ``cursor.execute``-style callers."""
@@ -153,7 +159,15 @@ class Scope:
             "AND (ST_Dimension({geom}) = 0 "
             "OR NOT ST_Touches({geom}, (SELECT {area} FROM accounts_person WHERE id = %s))))"
         ).format(geom=geom, area=area)
-        return AreaCondition(condition, (self.person_id, self.person_id))
+        return AreaCondition(
+            condition,
+            (self.person_id, self.person_id),
+            area=bind(
+                "(SELECT {area} FROM accounts_person WHERE id = {person})",
+                area=area,
+                person=self.person_id,
+            ),
+        )
 
     def layer_condition(
         self,

@@ -14,9 +14,8 @@ from __future__ import annotations
 from django.db import connection, transaction
 from psycopg2 import sql
 
-from tiles.sql import CELL_LEVEL, MERCATOR_COLUMN, WORLD
+from tiles.sql import CELL, MERCATOR_COLUMN, WORLD
 
-CELL = 2 * WORLD / (1 << CELL_LEVEL)
 
 # (ix, iy, x, y) of each point row of `rows`; ix/iy count from the top-left like XYZ tiles.
 _CELLS_OF = """
@@ -108,6 +107,20 @@ def install_point_cells(schema: str, table: str) -> int:
                 "EXECUTE FUNCTION citygrid_pointcells_truncate()"
             )
             .format(name, target)
+            .as_string(cur.cursor)
+        )
+        # Lines and polygons of a point layer, on their own: scoped cluster tiles read them
+        # apart from the cells (tiles.sql.cell_clusters_query), the points never.
+        cur.execute(
+            sql.SQL(
+                "CREATE INDEX IF NOT EXISTS {} ON {} USING gist ({}) WHERE ST_Dimension({}) > 0"
+            )
+            .format(
+                sql.Identifier(f"{table[:40]}_nonpoint_merc"),
+                target,
+                sql.Identifier(MERCATOR_COLUMN),
+                sql.Identifier(MERCATOR_COLUMN),
+            )
             .as_string(cur.cursor)
         )
         cur.execute("DELETE FROM tiles_pointcell WHERE source = %s", [source])

@@ -183,6 +183,7 @@ def tile_source(item: TileLayer, scope, conditions: tuple[Part, ...] = ()) -> ts
         where=source.where(request, srid=WEB_MERCATOR),
         simplify="point" not in gtype and not (item.tiling and item.tiling.points),
         unrestricted=source.unrestricted(request),
+        area=source.area_only(request),
     )
 
 
@@ -215,7 +216,7 @@ def layer_query(item: TileLayer, source: tsql.TileSource, z: int, x: int, y: int
     if item.aggregate:
         return AGGREGATES[item.aggregate](source, z, x, y, tiling.bin_cell_px if tiling else 0)
     if tiling is not None and tiling.points and z < tiling.cluster_below_zoom:
-        if tiling.cells_ready and source.unrestricted:
+        if tiling.cells_ready and (source.unrestricted or source.area is not None):
             fast = tsql.cell_clusters_query(
                 item.name,
                 f"{layer.schema_name}.{layer.table_name}",
@@ -223,6 +224,7 @@ def layer_query(item: TileLayer, source: tsql.TileSource, z: int, x: int, y: int
                 x,
                 y,
                 tiling.cluster_cell_px,
+                within=None if source.unrestricted else (source.table, source.area),
             )
             if fast is not None:
                 return fast

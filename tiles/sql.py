@@ -63,6 +63,7 @@ class TileSource:
     where: Part
     simplify: bool = True
     unrestricted: bool = False  # every row of the table: no fixed filter, scope or filters
+    area: Part | None = None  # the caller's area (3857) when it is the only restriction
 
 
 def _envelope(bounds: tuple[float, float, float, float]) -> Part:
@@ -216,37 +217,138 @@ def cluster_cells_per_tile(cell_px: int) -> int:
 
 
 def cell_clusters_query(
-    name: str, source: str, z: int, x: int, y: int, cell_px: int
+    name: str,
+    source: str,
+    z: int,
+    x: int,
+    y: int,
+    cell_px: int,
+    within: tuple[sql.Composable, Part] | None = None,
 ) -> Part | None:
-    """Gives the query for clusters of every point of table `source` in tile z/x/y read from
+    """Gives the query for clusters of the points of table `source` in tile z/x/y read from
     its point cells (tiles.cells), or None when the zoom is too deep for the cells.
 
     The rows are found by the unique index (source, ix, iy): a tile at zoom z spans
     2^(18 - z) cells a side. Totals equal the points in the tile; a cluster sits at the mean
     of its members, like `clusters_query`.
+
+    `within` = (the table, an area geometry in 3857) keeps only the points in that area (a
+    caller's scope): cells whose square the area covers count as they are; each cell across
+    the area's border is recounted from its own points (GiST on the cell's square, the exact
+    point test, then the cell formula of tiles.cells so a point on a cell edge is counted in
+    its own cell only); cells outside it are dropped. A street seen at z12 reads its cells
+    and the points of its border cells instead of every point in the street.
     """
     per_tile = cluster_cells_per_tile(cell_px)
     shift = CELL_LEVEL - z - int(math.log2(per_tile))
     if shift < 0:
         return None
     span = 1 << (CELL_LEVEL - z)
+    ranges = {
+        "ix0": x * span,
+        "ix1": (x + 1) * span - 1,
+        "iy0": y * span,
+        "iy1": (y + 1) * span - 1,
+    }
+    if within is None:
+        cells = bind(
+            "SELECT ix, iy, n, sx, sy FROM tiles_pointcell WHERE source = {source}"
+            " AND ix BETWEEN {ix0} AND {ix1} AND iy BETWEEN {iy0} AND {iy1}",
+            source=source,
+            **ranges,
+        )
+    else:
+        cells = _cells_within(source, *within, tile_bounds(z, x, y), ranges)
     centre = sql.SQL("ST_SetSRID(ST_MakePoint(sum(sx) / sum(n), sum(sy) / sum(n)), 3857)")
     return bind(
         "SELECT ST_AsMVT(t, {name}, {extent}, '__geom') FROM ("
         " SELECT {geom} AS __geom, sum(n)::integer AS point_count"
-        " FROM tiles_pointcell WHERE source = {source}"
-        " AND ix BETWEEN {ix0} AND {ix1} AND iy BETWEEN {iy0} AND {iy1}"
+        " FROM ({cells}) AS c"
         " GROUP BY ix >> {shift}, iy >> {shift}"
         ") AS t WHERE t.__geom IS NOT NULL",
         name=name,
         extent=EXTENT,
         geom=_mvt_geom(centre, tile_bounds(z, x, y)),
-        source=source,
-        ix0=x * span,
-        ix1=(x + 1) * span - 1,
-        iy0=y * span,
-        iy1=(y + 1) * span - 1,
+        cells=cells,
         shift=shift,
+    )
+
+
+CELL = 2 * WORLD / (1 << CELL_LEVEL)  # a point cell's side, Web Mercator metres
+# A cell's square from its indexes (ix from the west, iy from the north, as in tiles.cells).
+_CELL_SQUARE = sql.SQL(
+    "ST_MakeEnvelope(c.ix * {c} - {w}, {w} - (c.iy + 1) * {c}, (c.ix + 1) * {c} - {w},"
+    " {w} - c.iy * {c}, 3857)"
+).format(c=sql.Literal(CELL), w=sql.Literal(WORLD))
+
+
+def _cells_within(
+    source: str,
+    table: sql.Composable,
+    area: Part,
+    bounds: tuple[float, float, float, float],
+    ranges: dict[str, int],
+) -> Part:
+    """Gives the cells (ix, iy, n, sx, sy rows) of `source` in the tile of `bounds` (cell
+    index `ranges`) cut to `area`, exactly as
+    `clusters_query` counts the rows that meet the area, each at the centre of its bounding box:
+
+    - cells whose square the area covers: every point in them is in the area, so the cell counts
+      as it is, less the lines and polygons centred in it (a line centred inside may not meet
+      the area);
+    - cells across the area's border: their points recounted (GiST on the cell's square, the
+      point test, the cell formula of tiles.cells so a point on a cell edge stays in its cell);
+    - lines and polygons centred anywhere in the tile that meet the area, each in its cell (a
+      long road centred outside the area may cross it). Found through the partial GiST index
+      of non-point rows that `tiles.cells.install_point_cells` creates, so the points of the
+      tile are not read.
+
+    Cells outside the area are dropped.
+    """
+    cx = sql.SQL("(ST_XMin(p.{g}) + ST_XMax(p.{g})) / 2").format(g=MERCATOR)
+    cy = sql.SQL("(ST_YMin(p.{g}) + ST_YMax(p.{g})) / 2").format(g=MERCATOR)
+    ix = sql.SQL("floor(({x} + {w}) / {c})::bigint")
+    iy = sql.SQL("floor(({w} - {y}) / {c})::bigint")
+    literals = {"w": sql.Literal(WORLD), "c": sql.Literal(CELL)}
+    return bind(
+        "WITH a AS MATERIALIZED (SELECT {area} AS g),"
+        " k AS MATERIALIZED (SELECT c.ix, c.iy, c.n, c.sx, c.sy, {square} AS square"
+        "  FROM a, tiles_pointcell AS c WHERE c.source = {source}"
+        "  AND c.ix BETWEEN greatest({ix0}, floor((ST_XMin(a.g) + {w}) / {c})::bigint)"
+        "  AND least({ix1}, floor((ST_XMax(a.g) + {w}) / {c})::bigint)"
+        "  AND c.iy BETWEEN greatest({iy0}, floor(({w} - ST_YMax(a.g)) / {c})::bigint)"
+        "  AND least({iy1}, floor(({w} - ST_YMin(a.g)) / {c})::bigint)),"
+        " m AS MATERIALIZED (SELECT k.*, ST_Covers(a.g, k.square) AS inside FROM k, a"
+        "  WHERE ST_Intersects(a.g, k.square)),"
+        " s AS MATERIALIZED (SELECT {ix} AS ix, {iy} AS iy, x, y, meets FROM ("
+        "  SELECT {cx} AS x, {cy} AS y, ST_Intersects(p.{g}, a.g) AS meets FROM {table} AS p, a"
+        "  WHERE p.{g} && {box} AND p.{g} && a.g AND ST_Dimension(p.{g}) > 0) AS q)"
+        " SELECT ix, iy, n, sx, sy FROM m WHERE inside"
+        " UNION ALL"
+        " SELECT s.ix, s.iy, -1, -s.x, -s.y FROM s JOIN m USING (ix, iy) WHERE m.inside"
+        " UNION ALL"
+        " SELECT ix, iy, 1, x, y FROM s WHERE meets AND ({inside_tile})"
+        " UNION ALL"
+        " SELECT m.ix, m.iy, b.n, b.sx, b.sy FROM m CROSS JOIN a CROSS JOIN LATERAL ("
+        "  SELECT count(*) AS n, sum(x) AS sx, sum(y) AS sy FROM ("
+        "   SELECT {cx} AS x, {cy} AS y FROM {table} AS p"
+        "   WHERE p.{g} && m.square AND ST_Dimension(p.{g}) = 0"
+        "   AND ST_Intersects(p.{g}, a.g)) AS q"
+        "  WHERE {ix} = m.ix AND {iy} = m.iy"
+        " ) AS b WHERE NOT m.inside AND b.n > 0",
+        area=area,
+        square=_CELL_SQUARE,
+        source=source,
+        cx=cx,
+        cy=cy,
+        ix=ix.format(x=sql.SQL("x"), **literals),
+        iy=iy.format(y=sql.SQL("y"), **literals),
+        table=table,
+        g=MERCATOR,
+        box=_envelope(bounds),
+        inside_tile=_half_open(bounds, sql.SQL("x"), sql.SQL("y")),
+        **literals,
+        **ranges,
     )
 
 

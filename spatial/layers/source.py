@@ -133,6 +133,17 @@ class LayerSource:
             and (filters is None or filters.empty)
         )
 
+    def area_only(self, filters: Filters | None = None):
+        """Gives the caller's area geometry (a `Part`, in Web Mercator) when it is the only
+        restriction on the rows: no fixed filter, no request filters, a caller limited to their
+        areas. None otherwise (unrestricted callers included)."""
+        if self.fixed is not None or not (filters is None or filters.empty):
+            return None
+        condition = self.scope_condition(WEB_MERCATOR)
+        if condition.unrestricted or condition.empty:
+            return None
+        return condition.area
+
     def cache_key(self) -> str:
         """Gives the cache-key fragment of the caller's view of this layer: callers with the
         same fragment see the same rows."""

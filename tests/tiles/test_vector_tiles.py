@@ -7,6 +7,8 @@ import subprocess
 import pytest
 
 from tests.tiles.conftest import (
+    LAT0,
+    LON0,
     TOWN_CENTRE,
     count_in_tile,
     decode,
@@ -287,3 +289,62 @@ def test_point_cells_stay_exact_through_writes_and_match_the_scan(admin, town):
     total = sum(c for c, _ in clusters())
     assert total == count_in_tile("spatial_component", z, x, y) == before - 1 - 10 + 25
     assert clusters() == clusters(every_status)
+
+
+def test_a_street_inspectors_clusters_come_from_the_cells_and_equal_the_scan(client, town):
+    """A scoped cluster tile reads the point cells inside the street, recounts the cells on its
+    border and takes lines and polygons apart: the same clusters as scanning every row."""
+    from django.contrib.gis.geos import LineString
+
+    from spatial.models import Component, Layer
+
+    street_a = town["streets"][0]
+    template = Component.objects.filter(code__startswith="110199").first()
+    lines = {
+        # centred in street B, crossing into street A: counted
+        "crossing": [(LON0 + 0.015, LAT0 + 0.01), (LON0 + 0.035, LAT0 + 0.01)],
+        # centred inside street A, never meeting it (north of the town, then down into B)
+        "around": [
+            (LON0 - 0.01, LAT0 + 0.03),
+            (LON0 + 0.022, LAT0 + 0.03),
+            (LON0 + 0.03, LAT0 + 0.005),
+        ],
+    }
+    for n, points in enumerate(lines.values()):
+        Component.objects.create(
+            code=f"1101999902{n:06d}",
+            category=template.category,
+            geom=LineString(points, srid=4326),
+        )
+    assert not Component.objects.filter(
+        code="1101999902000001", geom__intersects=street_a.geom
+    ).exists()
+    assert Component.objects.filter(
+        code="1101999902000000", geom__intersects=street_a.geom
+    ).exists()
+    user = make_user(
+        "inspector-cells", layers=[Layer.objects.get(key="components")], areas=[street_a]
+    )
+    client.force_login(user)
+    every_status = "?status=normal,damaged,missing,removed"  # a filter: the scan
+    for z in (11, 12, 13, 14):
+        z, x, y = tile_of(*TOWN_CENTRE, z)
+        url = f"/tiles/components/{z}/{x}/{y}.mvt"
+
+        def clusters(suffix=""):
+            return sorted(
+                (f["properties"]["point_count"], f["geometry"]["coordinates"])
+                for f in decode(client.get(url + suffix).content).get("components", [])
+            )
+
+        in_a = count_in_tile(
+            "spatial_component",
+            z,
+            x,
+            y,
+            "ST_Intersects(geom, (SELECT geom FROM spatial_adminarea WHERE id = %s))",
+            [street_a.id],
+        )
+        cells = clusters()
+        assert 0 < in_a == sum(c for c, _ in cells), z
+        assert cells == clusters(every_status), z
