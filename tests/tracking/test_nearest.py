@@ -130,6 +130,17 @@ def test_along_one_road_the_road_distance_is_the_straight_one(placed):
     assert body["nearest"][0]["road_m"] == pytest.approx(0.05 * along, rel=0.05, abs=1)
 
 
+def test_from_a_crossing_every_tracker_has_a_road_distance(placed):
+    """A point exactly at a vertex of the graph (an edge's end: pgRouting's fraction 0 or 1)
+    still reaches every tracker."""
+    edge = RoadEdge.objects.order_by("id").first()
+    for corner in (edge.geom.coords[0], edge.geom.coords[-1]):
+        body = ask(client_of("shiftleader"), corner, limit=10).json()
+        assert len(body["nearest"]) == len(placed["where"])
+        assert all(f["road_m"] is not None for f in body["nearest"]), body["nearest"]
+        assert all(f["road_m"] >= f["straight_m"] - 0.5 for f in body["nearest"])
+
+
 def test_an_inspector_finds_only_themselves(placed):
     first = placed["streets"][0]
     mine = Tracker.objects.get(device_id=f"PHONE-{first.code}").pk
