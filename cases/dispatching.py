@@ -504,11 +504,15 @@ def progress(scope: Scope, case: Case, now: dt.datetime | None = None) -> dict:
     }
 
 
-def handling_box(scope: Scope) -> Q:
-    """The 处置中 box: cases in handling; for a handling department, less the parallel cases
-    whose share it has fed back (it sees them still, but they wait for the others)."""
-    rule = Q(state=State.HANDLING)
+# The boxes a handling department's fed-back parallel shares leave (`open_shares`).
+SHARE_BOXES = ("handling", "warning", "overdue")
+
+
+def open_shares(scope: Scope) -> Q:
+    """For a handling department's boxes 处置中, 预警 and 超期: all but the parallel cases whose
+    share it has fed back (it reads them still, but they wait for the others, and another
+    department's lateness is not its own: 超期只体现超期的单位). No condition for anyone else."""
     if not visibility.department_only(scope):
-        return rule
+        return Q()
     done = CaseDispatch.objects.filter(department_id=scope.department_id, fed_back_at__isnull=False)
-    return rule & ~Q(pk__any_of=done.order_by().values("case_id"))
+    return ~Q(pk__any_of=done.order_by().values("case_id"))

@@ -48,7 +48,7 @@ class Box:
             "to_verify": Q(state__in=[S.TO_VERIFY, S.VERIFYING]),
             "to_register": Q(state=S.TO_REGISTER),
             "to_dispatch": Q(state=S.TO_DISPATCH),
-            "handling": dispatching.handling_box(scope),
+            "handling": Q(state=S.HANDLING) & dispatching.open_shares(scope),
             "to_check": Q(state__in=[S.TO_CHECK, S.CHECKING]),
             "to_close": Q(state=S.TO_CLOSE),
             "my_tasks": Q(Exists(open_tasks)),
@@ -59,8 +59,10 @@ class Box:
             "supplementing": Q(state=S.SUPPLEMENTING),
             "to_review": Q(state=S.TO_REVIEW),
             "my_reports": Q(reported_by_id=user_id, state__in=OPEN_STATES),
-            "warning": Q(deadline_state=DeadlineState.WARNING, state__in=OPEN_STATES),
-            "overdue": Q(deadline_state=DeadlineState.OVERDUE, state__in=OPEN_STATES),
+            "warning": Q(deadline_state=DeadlineState.WARNING, state__in=OPEN_STATES)
+            & dispatching.open_shares(scope),
+            "overdue": Q(deadline_state=DeadlineState.OVERDUE, state__in=OPEN_STATES)
+            & dispatching.open_shares(scope),
             "closed_today": Q(state=S.CLOSED, closed_at__gte=start_of_day),
             "to_callback": callbacks.waiting(),
         }
@@ -149,10 +151,13 @@ def box_counts(scope: Scope, now: dt.datetime | None = None) -> list[dict]:
         if state in OPEN_STATES:
             by_deadline[deadline_state] = by_deadline.get(deadline_state, 0) + n
     counts = {}
+    # A department's 处置中, 预警 and 超期 leave out the parallel cases (并行派遣) whose share it
+    # has fed back: counted with the box's own filter, not the grouped count.
+    shared = dispatching.SHARE_BOXES if visibility.department_only(scope) else ()
     for box in boxes:
-        if box.key in _BOX_STATES and not (
-            box.key == "handling" and visibility.department_only(scope)
-        ):  # a department's 处置中 leaves out its parallel shares fed back (并行派遣)
+        if box.key in shared:
+            counts[box.key] = visible.filter(box.condition(scope, now)).count()
+        elif box.key in _BOX_STATES:
             counts[box.key] = sum(by_state.get(s, 0) for s in _BOX_STATES[box.key])
         elif box.key in _BOX_DEADLINES:
             counts[box.key] = by_deadline.get(_BOX_DEADLINES[box.key], 0)

@@ -202,7 +202,7 @@ def test_a_parallel_case_waits_for_the_last_department(as_user, two_streets):
     assert act(huanwei, cid, "feedback", 9, opinion="已清净").json()["state"] == "to_check"
 
 
-def test_parallel_departments_are_timed_alone(org, two_streets):
+def test_parallel_departments_are_timed_alone(org, as_user, two_streets):
     """Each share's deadline comes from the class limit from the dispatch; a share fed back
     after its deadline is marked overdue, the other not (超期只体现超期的单位)."""
     street = two_streets[0]
@@ -251,6 +251,16 @@ def test_parallel_departments_are_timed_alone(org, two_streets):
     actions.do_feedback_case(
         shizheng, case.pk, version=4, opinion="按时", at=deadline - dt.timedelta(minutes=1)
     )
+    # Past the deadline the case is overdue: in 超期 for the department still handling it,
+    # not for the one that fed back in time.
+    admin = scope_for_user(Person.objects.get(user__username="admin").user)
+    actions.do_refresh_deadline_states(admin, now=deadline + dt.timedelta(seconds=30))
+    assert Case.objects.get(pk=case.pk).deadline_state == "overdue"
+    assert case.pk in box_ids(as_user("dept-huanwei"), "overdue")
+    assert box_count(as_user("dept-huanwei"), "overdue") == 1
+    assert case.pk not in box_ids(as_user("dept-shizheng"), "overdue")
+    assert box_count(as_user("dept-shizheng"), "overdue") == 0
+    assert case.pk in box_ids(as_user("dispatcher"), "overdue")  # the centre sees it late
     actions.do_feedback_case(
         huanwei, case.pk, version=5, opinion="超时", at=deadline + dt.timedelta(minutes=1)
     )
