@@ -20,20 +20,6 @@
     archive: "归档", send_to_register: "转立案" };
   var KINDS = { return: "申请回退", extension: "申请延期", hold: "申请挂账", void: "申请作废",
     transfer: "申请转办", assist: "申请协办" };
-  /* Standard phrases (惯用语) per action, clicked into the opinion box. */
-  var PHRASES = {
-    accept: ["经初步审核，问题属实，予以受理。", "信息完整，予以受理。"],
-    not_accept: ["重复上报，不予受理。", "不属于城市管理范围，不予受理。", "信息不全，无法定位。"],
-    register: ["符合立案条件，予以立案。"],
-    not_register: ["不符合立案条件。"],
-    dispatch: ["请按时限处置并反馈。", "请尽快处置，注意现场安全。"],
-    feedback: ["已处置完毕，现场已恢复。", "已安排人员处置。"],
-    verify: ["现场核实，问题属实。", "现场核实，问题不存在。"],
-    check: ["现场核查，已处置到位。", "现场核查，处置不到位。"],
-    close: ["经核查处置到位，予以结案。"],
-    rework: ["处置不到位，请重新处置。"]
-  };
-
   var view = { box: null, page: 0, selected: null, cases: [], counts: {}, fresh: {},
     categories: null, departments: null };
 
@@ -94,6 +80,47 @@
     return { text: "剩 " + span, cls: c.deadline_state === "warning" ? "dl-warning" : "dl-normal" };
   }
 
+  /* --- standard phrases (惯用语) ----------------------------------------------------------- */
+  /* Per action from /api/v1/cases/phrases: the user's own first (marked, deletable), then the
+     system's; a click puts one in the opinion box, and the opinion typed can be kept as one's own. */
+  var phraseCache = {};
+  function loadPhrases(key) {
+    if (!phraseCache[key]) {
+      phraseCache[key] = api("/api/v1/cases/phrases?action=" + encodeURIComponent(key))
+        .then(function (d) { return d.phrases; }).catch(function () { return []; });
+    }
+    return phraseCache[key];
+  }
+  function phraseBox(key, input) {
+    var box = el("div", { class: "phrases", "data-phrases": key });
+    function render() {
+      loadPhrases(key).then(function (list) {
+        box.textContent = "";
+        list.forEach(function (p) {
+          box.appendChild(el("button", { type: "button", class: p.personal ? "mine" : "", "data-phrase": String(p.id), text: p.text,
+            title: p.personal ? "我的惯用语" : "系统惯用语", onclick: function () { input.value = p.text; input.focus(); } }));
+          if (p.personal) {
+            box.appendChild(el("button", { type: "button", class: "drop", text: "×", "aria-label": "删除我的惯用语：" + p.text,
+              onclick: function () {
+                api("/api/v1/cases/phrases/" + p.id, { method: "DELETE", body: {} }).then(function () {
+                  delete phraseCache[key]; render(); toast("已删除惯用语");
+                }).catch(function (error) { toast(error.message); });
+              } }));
+          }
+        });
+        box.appendChild(el("button", { type: "button", class: "keep", text: "＋存为我的惯用语", onclick: function () {
+          var text = input.value.trim();
+          if (!text) { toast("请先填写要保存的内容"); input.focus(); return; }
+          api("/api/v1/cases/phrases", { body: { action: key, text: text } }).then(function () {
+            delete phraseCache[key]; render(); toast("已存为我的惯用语");
+          }).catch(function (error) { toast(error.status === 409 ? "该惯用语已存在" : error.message); });
+        } }));
+      });
+    }
+    render();
+    return box;
+  }
+
   /* --- boxes ---------------------------------------------------------------------------- */
   function loadBoxes() {
     return api("/api/v1/cases/boxes").then(function (data) {
@@ -106,8 +133,11 @@
         if (view.box === null) { view.box = box.key; }
         var button = el("button", { type: "button", "data-box": box.key,
           "aria-current": String(box.key === view.box),
-          onclick: function () { view.box = box.key; view.page = 0; delete view.fresh[box.key]; loadBoxes(); loadList(); } },
-          [el("span", { text: box.title }, [el("span", { class: "dot" + (view.fresh[box.key] ? " on" : ""), "aria-hidden": "true" })]),
+          onclick: function () { view.box = box.key; view.boxOpened = true; view.page = 0; delete view.fresh[box.key]; loadBoxes(); loadList(); } },
+          [el("span", { text: box.title }, [el("span", { class: "dot" + (view.fresh[box.key] || box.new ? " on" : ""), "aria-hidden": "true" }),
+            /* new arrivals since the user last opened this box (kept on the server) */
+            box.new && !(box.key === view.box && view.listedBox === box.key)
+              ? el("span", { class: "new", title: "上次打开后新到 " + box.new + " 件", text: "新" + box.new }) : null]),
            el("span", { class: "count", text: String(box.count) })]);
         list.appendChild(el("li", {}, [button]));
       });
@@ -129,6 +159,11 @@
   function loadList(freshIds) {
     return api("/api/v1/cases?" + listQuery()).then(function (data) {
       view.cases = data.features;
+      if (view.box && view.boxOpened) {  /* the user opened the box's list: its new cases are seen */
+        view.listedBox = view.box;
+        var seen = document.querySelector("button[data-box='" + view.box + "'] .new");
+        if (seen) { seen.remove(); }
+      }
       var body = $("#cases tbody");
       body.textContent = "";
       data.features.forEach(function (f) {
@@ -138,7 +173,8 @@
           onclick: function () { selectCase(c.id); },
           onkeydown: function (e) { if (e.key === "Enter") { selectCase(c.id); } } }, [
           el("td", {}, [el("div", { class: "num", text: c.number }), el("div", { class: "small", text: SOURCES[c.source] || c.source })]),
-          el("td", {}, [el("div", { text: c.category.name }), el("div", { class: "small clip", text: c.description, title: c.description })]),
+          el("td", {}, [el("div", {}, [c.urgent ? el("span", { class: "urgent", text: "急" }) : null, document.createTextNode(c.category.name)]),
+            el("div", { class: "small clip", text: c.description, title: c.description })]),
           el("td", {}, [el("div", { class: "small", text: c.placement.street ? c.placement.street.name : "" }),
             el("div", { class: "small clip", text: c.address || "", title: c.address || "" })]),
           el("td", {}, [el("span", { class: "state", text: c.state_name })]),
@@ -307,19 +343,20 @@
     Array.prototype.forEach.call(document.querySelectorAll("#cases tr"), function (tr) {
       tr.classList.toggle("selected", tr.getAttribute("data-id") === String(id));
     });
-    Promise.all([api("/api/v1/cases/" + id), api("/api/v1/cases/" + id + "/history"), api("/api/v1/cases/" + id + "/media")])
+    Promise.all([api("/api/v1/cases/" + id), api("/api/v1/cases/" + id + "/history"), api("/api/v1/cases/" + id + "/media"),
+      api("/api/v1/cases/" + id + "/supervisions").catch(function () { return { supervisions: [] }; })])
       .then(function (answers) {
         var open = $("#action-form");
         if (live && open && open.children.length) {
           if (!$("#stale-note")) { open.prepend(el("p", { id: "stale-note", class: "error", text: "案件已被更新，提交前请确认（提交时将按最新状态校验）" })); }
           return;
         }
-        if (view.selected === id) { renderDetail(answers[0], answers[1].events, answers[2].media); }
+        if (view.selected === id) { renderDetail(answers[0], answers[1].events, answers[2].media, answers[3].supervisions); }
       })
       .catch(function (error) { toast(error.message); });
   }
 
-  function renderDetail(c, events, media) {
+  function renderDetail(c, events, media, supervisions) {
     var detail = $("#detail");
     detail.textContent = "";
     var left = timeLeft(c), p = c.placement;
@@ -345,8 +382,10 @@
       actionBar.appendChild(el("button", { type: "button", "data-action": name, text: ACTION_NAMES[name] || name,
         onclick: function () { actionForm(c, name); } }));
     });
-    if (c.actions.length) { detail.appendChild(el("h2", { text: "办理" })); detail.appendChild(actionBar); }
+    consoleActions(c).forEach(function (b) { actionBar.appendChild(b); });
+    if (actionBar.children.length) { detail.appendChild(el("h2", { text: "办理" })); detail.appendChild(actionBar); }
     detail.appendChild(el("div", { id: "action-form" }));
+    if (supervisions && supervisions.length) { detail.appendChild(supervisionList(c, supervisions)); }
     detail.appendChild(el("h2", { text: "办理经过" }));
     var timeline = el("ol", { class: "timeline" });
     events.forEach(function (e) {
@@ -477,10 +516,7 @@
       extra[name === "verify" ? "valid" : "passed"] = function () { return yes.value === "true"; };
       fields.push(el("label", { text: "结果" }, [yes]));
     }
-    var phrases = el("div", { class: "phrases" });
-    (PHRASES[name] || []).forEach(function (text) {
-      phrases.appendChild(el("button", { type: "button", text: text, onclick: function () { opinion.value = text; opinion.focus(); } }));
-    });
+    var phrases = phraseBox(name, opinion);
     var message = el("p", { class: "error", role: "alert" });
     var form = el("form", { onsubmit: function (e) {
       e.preventDefault();
@@ -629,8 +665,84 @@
     var parts = action.split("_");
     if (VERBS[parts[0]] && KIND_WORDS[parts[1]]) { return VERBS[parts[0]] + KIND_WORDS[parts[1]]; }
     return { edit: "修改", correct_placement: "立案修正", release_hold: "解除挂账", "return": "回退",
-      supervise: "督办", reply_supervision: "督办回复", schedule_dispatch: "定时派遣",
+      supervise: "督办", reply_supervision: "督办回复", annotate: "批注", schedule_dispatch: "定时派遣",
       edit_scheduled_dispatch: "修改定时派遣", cancel_scheduled_dispatch: "取消定时派遣", redispatch: "改派" }[action] || action;
+  }
+
+  /* --- supervision (督办), annotations (批注), urgent (急件) ----------------------------------- */
+  var CENTRE = ["cases.accept", "cases.register", "cases.dispatch", "cases.supervise"];
+  var CLOSED_STATES = ["closed", "invalid", "not_registered"];
+  function consoleActions(c) {
+    var buttons = [];
+    if (can("cases.supervise") && c.state === "handling") {
+      buttons.push(el("button", { type: "button", "data-action": "supervise", text: "督办", onclick: function () { superviseForm(c); } }));
+    }
+    if (CENTRE.some(can)) {
+      buttons.push(el("button", { type: "button", "data-action": "annotate", text: "批注", onclick: function () { annotateForm(c); } }));
+    }
+    if ((can("cases.accept") || can("cases.register")) && CLOSED_STATES.indexOf(c.state) < 0) {
+      buttons.push(el("button", { type: "button", "data-action": "urgent", text: c.urgent ? "取消急件" : "设为急件", onclick: function () {
+        api("/api/v1/cases/" + c.id, { method: "PATCH", body: { version: c.version, urgent: !c.urgent } }).then(function () {
+          toast(c.urgent ? "已取消急件" : "已设为急件"); loadList(); selectCase(c.id);
+        }).catch(function (error) { toast(error.message); if (error.status === 409) { selectCase(c.id); } });
+      } }));
+    }
+    return buttons;
+  }
+
+  /* A short form in #action-form: a text box with its phrases, posted to `path`. */
+  function noteForm(title, key, label, name, path, bodyOf, done, more) {
+    var holder = $("#action-form");
+    holder.textContent = "";
+    var text = el("textarea", { name: name, required: "required", maxlength: "2000", "aria-label": label });
+    var message = el("p", { class: "error", role: "alert" });
+    holder.appendChild(el("form", { onsubmit: function (e) {
+      e.preventDefault();
+      api(path, { body: bodyOf(text.value) }).then(done).catch(function (error) { message.textContent = error.message; });
+    } }, [el("h2", { text: title }), el("label", { text: label }, [text]), phraseBox(key, text)].concat(more || [], [message,
+      el("button", { type: "submit", class: "primary", text: "提交" + title })])));
+    text.focus();
+  }
+
+  function localInput(date) {
+    var pad = function (n) { return String(n).padStart(2, "0"); };
+    return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) + "T" + pad(date.getHours()) + ":" + pad(date.getMinutes());
+  }
+
+  function superviseForm(c) {
+    var by = el("input", { type: "datetime-local", name: "deadline", required: "required", "aria-label": "回复期限",
+      value: localInput(new Date(Date.now() + 4 * 3600000)) });
+    noteForm("督办", "supervise", "督办意见", "note", "/api/v1/cases/" + c.id + "/supervisions",
+      function (note) { return { note: note, deadline: new Date(by.value).toISOString() }; },
+      function () { toast("已督办 " + c.number); selectCase(c.id); }, [el("label", { text: "回复期限" }, [by])]);
+  }
+
+  function annotateForm(c) {
+    noteForm("批注", "annotate", "批注内容", "note", "/api/v1/cases/" + c.id + "/annotations",
+      function (note) { return { note: note }; }, function () { toast("已批注 " + c.number); selectCase(c.id); });
+  }
+
+  function replyForm(c, s) {
+    noteForm("督办回复", "reply_supervision", "回复内容", "reply", "/api/v1/supervisions/" + s.id + "/reply",
+      function (reply) { return { reply: reply }; }, function () { toast("已回复督办 " + c.number); selectCase(c.id); });
+  }
+
+  /* The case's supervisions with their replies; the supervised department answers from here. */
+  function supervisionList(c, supervisions) {
+    var list = el("ol", { class: "supervisions" });
+    supervisions.forEach(function (s) {
+      var replied = s.replied_at
+        ? el("div", { class: "reply" }, [el("div", { text: "回复：" + s.reply }), el("div", { class: "small", text: when(s.replied_at) + " · " + s.replied_by })])
+        : el("div", { class: "small pending", text: "未回复 · 请于 " + when(s.deadline) + " 前回复" });
+      list.appendChild(el("li", { "data-supervision": String(s.id) }, [
+        el("div", { text: s.note }),
+        el("div", { class: "small", text: when(s.created_at) + " · " + (s.by || "") + " 督办 " + s.department.name }),
+        replied,
+        !s.replied_at && can("cases.handle") ? el("button", { type: "button", "data-action": "reply_supervision", text: "回复督办",
+          onclick: function () { replyForm(c, s); } }) : null
+      ]));
+    });
+    return el("section", { class: "supervision" }, [el("h2", { text: "督办（" + supervisions.length + "）" }), list]);
   }
 
   /* An application (申请): return, extension, hold, void, transfer, assistance. */
@@ -665,7 +777,7 @@
       api("/api/v1/cases/" + c.id + "/applications", { body: body }).then(function () {
         toast(KINDS[kind.value] + "：已提交"); loadApprovals(); selectCase(c.id);
       }).catch(function (error) { message.textContent = error.message; });
-    } }, [el("label", { text: "申请类型" }, [kind]), extra, el("label", { text: "申请理由" }, [reason]), message,
+    } }, [el("label", { text: "申请类型" }, [kind]), extra, el("label", { text: "申请理由" }, [reason]), phraseBox("apply", reason), message,
       el("button", { type: "submit", class: "primary", text: "提交申请" })]);
     holder.appendChild(form);
     kind.focus();
@@ -723,7 +835,7 @@
           loadApprovals().then(showApprovals); loadBoxes(); selectCase(a.case);
         }).catch(function (error) { message.textContent = error.message; });
       } }, [el("h2", { text: a.kind_name + requested + " · " + a.applicant }), el("p", { class: "small", text: a.reason }),
-        el("label", { text: "审批结果" }, [decision]), el("label", { text: "审批意见" }, [opinion]),
+        el("label", { text: "审批结果" }, [decision]), el("label", { text: "审批意见" }, [opinion]), phraseBox("answer", opinion),
         el("label", { class: "inline" }, [forbid, document.createTextNode(" 不同意时禁止再次申请")]), message,
         el("button", { type: "submit", class: "primary", text: "提交审批" })]));
       decision.focus();
