@@ -7,6 +7,8 @@ sustained including the alarm rules; and the grid test in-process against SQL pe
     .venv/bin/python bench/tracking.py --db bench_tracking --grid-compare
     .venv/bin/python bench/tracking.py --db bench_tracking --inprocess 30
     .venv/bin/python bench/tracking.py --db bench_tracking --http 60 [--clients 6]
+    .venv/bin/python bench/tracking.py --db bench_tracking --routes on --inprocess 30   # patrol
+    .venv/bin/python bench/tracking.py --db bench_tracking --routes off                # as before
 
 Trackers: 8,000 phones (``BENCH-P-…``) bound to the demo inspectors (so every batch runs the
 out-of-grid test against a street's area), posted with the inspectors' bearer tokens, and 2,000
@@ -17,6 +19,12 @@ time; devices post their batches in time order, in a shuffled order across devic
 ``--http`` starts gunicorn with the `make run` settings (web/gunicorn.conf.py) on a free port
 and drives it from `--clients` processes of 4 threads each, for the given seconds.
 ``--inprocess`` calls the action (`do_ingest_fixes`) in this process, without HTTP.
+
+``--routes on`` gives every bench tracker a patrol route before the run (kept until ``--routes
+off``): each inspector's phones a 100-vertex zig-zag across their street's middle with 10
+checkpoints, the vehicles 10 routes of 200 vertices through their common start; so every batch
+also measures its distance from a route and its checkpoints reached (and vehicles wander off
+theirs: off-route alarms).
 """
 
 from __future__ import annotations
@@ -71,12 +79,60 @@ def setup_database() -> None:
     print(f"{len(rows)} bench trackers for {len(people)} inspectors")
 
 
+def set_routes(on: bool) -> None:
+    """Gives every bench tracker a patrol route with checkpoints (on), or none (off)."""
+    from django.contrib.gis.geos import LineString, Point
+    from django.db import transaction
+
+    from tracking.models import Checkpoint, PatrolRoute, Tracker
+
+    with transaction.atomic():
+        Tracker.objects.filter(device_id__startswith="BENCH-").update(route=None)
+        PatrolRoute.objects.filter(name__startswith="BENCH ").delete()
+        if not on:
+            print("bench routes off")
+            return
+        found = devices()
+        by_start: dict[tuple, list[str]] = {}
+        for d in found:
+            if d["kind"] == "vehicle":
+                key = ("vehicle", int(d["device"].rsplit("-", 1)[1]) % 10)
+            else:
+                key = ("person", d["user"])
+            by_start.setdefault(key, []).append(d)
+        made = 0
+        for key, group in by_start.items():
+            lon, lat = group[0]["lon"], group[0]["lat"]
+            vehicle = key[0] == "vehicle"
+            n, step = (200, 50.0) if vehicle else (100, 10.0)
+            kx = 111_320 * math.cos(math.radians(lat))
+            angle = (key[1] if vehicle else made) * 0.6
+            coords = []
+            for k in range(n):
+                along = (k - n / 2) * step
+                side = 15.0 if k % 2 else -15.0
+                x = along * math.cos(angle) - side * math.sin(angle)
+                y = along * math.sin(angle) + side * math.cos(angle)
+                coords.append((lon + x / kx, lat + y / 110_574))
+            route = PatrolRoute.objects.create(name=f"BENCH {key}", geom=LineString(coords))
+            Checkpoint.objects.bulk_create(
+                Checkpoint(route=route, name=f"cp{k}", geom=Point(*coords[k * n // 10]), order=k)
+                for k in range(10)
+            )
+            Tracker.objects.filter(device_id__in=[d["device"] for d in group]).update(route=route)
+            made += 1
+    print(f"{made} bench routes for {len(found)} trackers")
+
+
 def fresh_start() -> None:
     """Empties the bench database's fixes, positions and alarms, so a run's fixes are all new."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE tracking_fix, tracking_latestposition, tracking_alarm")
+        cursor.execute(
+            "TRUNCATE tracking_fix, tracking_latestposition, tracking_alarm,"
+            " tracking_checkpointvisit"
+        )
 
 
 def devices() -> list[dict]:
@@ -354,10 +410,13 @@ def main() -> None:
     parser.add_argument("--inprocess", type=float, default=0)
     parser.add_argument("--http", type=float, default=0)
     parser.add_argument("--clients", type=int, default=6)
+    parser.add_argument("--routes", choices=["on", "off"], help="patrol routes on the trackers")
     args = parser.parse_args()
     django_setup(args.db)
     if args.setup:
         setup_database()
+    if args.routes:
+        set_routes(args.routes == "on")
     if args.grid_compare:
         grid_compare()
     if args.inprocess or args.http:
