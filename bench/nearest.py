@@ -95,7 +95,7 @@ def main() -> None:
         for lon, lat in origins[:5]:  # warm the caches and the plans
             nearest.nearest(scope, lon, lat)
         online_after = now - dt.timedelta(seconds=settings.TRACKING_ONLINE_S)
-        full, knn, longer = [], [], 0
+        full, knn, costs, ways, longer = [], [], [], [], 0
         for lon, lat in origins:
             started = time.perf_counter()
             answer = nearest.nearest(scope, lon, lat)
@@ -104,12 +104,25 @@ def main() -> None:
             nearest._candidates(scope, lon, lat, None, online_after)
             knn.append((time.perf_counter() - started) * 1000)
             assert answer["method"] == "road" and answer["nearest"]
+            here = routing.Place(0, lon, lat)
+            found = [
+                routing.Place(f["tracker"], *f["position"]["coordinates"])
+                for f in answer["nearest"]
+            ]
+            started = time.perf_counter()
+            routing.road_distances(here, found)
+            costs.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            routing.road_path(here, found[0])
+            ways.append((time.perf_counter() - started) * 1000)
             longer += all(
                 f["road_m"] is not None and f["road_m"] >= f["straight_m"] - 0.5
                 for f in answer["nearest"]
             )
         print(f"  nearest (road)      {percentiles(full)}")
         print(f"  candidates (KNN)    {percentiles(knn)}")
+        print(f"  road costs, 5 targets {percentiles(costs)}")
+        print(f"  road way to one     {percentiles(ways)}")
         print(f"  ratio of p50s       {statistics.median(full) / statistics.median(knn):.1f}×")
         print(
             f"  answers with a road distance >= straight for every tracker: {longer}/{len(origins)}"
