@@ -102,6 +102,15 @@ def test_a_forced_case_is_not_returned_by_its_department(as_user, two_streets):
     assert Case.objects.get(pk=cid).state == "handling"
     # Other applications stay open to it (an extension, say): "apply" is still offered.
     assert "apply" in case_of(handler, cid)["actions"]
+    # The centre's own return of a forced case is not taken at once: it goes up the chain.
+    centre = as_user("dispatcher").post(
+        f"/api/v1/cases/{cid}/applications",
+        {"kind": "return", "reason": "派遣有误，收回重派", "version": 4},
+        content_type="application/json",
+    )
+    assert centre.status_code == 201, centre.content
+    assert centre.json()["state"] == "pending"
+    assert Case.objects.get(pk=cid).state == "handling"
 
     # An ordinary dispatch of the same kind of case is returned at once (free return).
     other = to_dispatch(as_user, two_streets[0])
