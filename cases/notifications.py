@@ -3,8 +3,8 @@
 `notify` runs inside `cases.actions._event`, so a notice is written in the transaction of the
 `CaseEvent` that causes it (a rolled-back action writes none) and the worker is woken once that
 transaction commits. `RULES` says who hears of what: the handling department's handlers (处置
-人员) of a dispatch, a rework or an approved transfer; the task's inspector of a verification
-or check request; an applicant of the answer to their application; the handling department's
+人员) of a dispatch, a rework or an approved transfer; the task's inspector of a verification,
+check or supplementary collection (补采) request, and the asker of its answer; an applicant of the answer to their application; the handling department's
 handlers of a supervision (督办); a public or hotline reporter who asked for a callback, by text
 message (短信), when the case closes. A reporter's phone and
 the message sent to it live only in rows without a recipient, which no person's list shows.
@@ -205,6 +205,7 @@ def notify(case: Case, event: CaseEvent) -> list[Notification]:
 # waiting on an inspector's task (verifying, checking, …) the task's inspector.
 CENTRE_STAGES = {
     "reported": perms.CASES_ACCEPT,
+    "to_review": perms.CASES_ACCEPT,  # a self-handled report (自行处置) waits for review
     "to_verify": perms.CASES_ACCEPT,
     "to_register": perms.CASES_REGISTER,
     "to_dispatch": perms.CASES_DISPATCH,

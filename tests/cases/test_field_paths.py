@@ -295,3 +295,20 @@ def test_a_self_handled_case_not_really_fixed_runs_the_normal_path(as_user, two_
     assert told.exists() and all("请彻底清理墙角" in n.body for n in told)
     case = Case.objects.get(pk=cid)
     assert case.self_handled and case.rework_count == 1
+
+
+def test_a_self_handled_case_left_unreviewed_tells_the_acceptor(as_user, two_streets):
+    street = two_streets[0]
+    inspector = as_user(f"inspector-{street.code}")
+    cid = self_handled(inspector, street, before=photo(), after=photo()).json()["id"]
+    deadline = Case.objects.get(pk=cid).deadline
+    assert deadline is not None
+
+    changed = actions.do_refresh_deadline_states(
+        system_scope("beat"), deadline + dt.timedelta(minutes=1)
+    )
+    assert [(c[0], c[2]) for c in changed] == [(cid, "overdue")]
+    told = Notification.objects.filter(case_id=cid, kind="deadline")
+    assert {n.recipient.username for n in told} >= {"acceptor"}
+    assert all(n.title.startswith("案件超期") for n in told)
+    assert boxes(as_user("acceptor"))["overdue"] == 1
