@@ -517,3 +517,26 @@ def test_a_share_moves_only_forward_from_normal_to_overdue_and_stops_at_its_feed
         assert (state == "normal") == (moment < warning)
     if row.fed_back_at is not None:  # fed back: the state is the one it had then, for good
         assert len(set(states)) == 1
+
+
+def test_a_parallel_case_reaches_its_departments_lists_and_no_one_elses(as_user, two_streets):
+    """The shares are in the one visibility rule, so the list, the OGC items and the boxes of
+    each department of a parallel case hold it, and another department's hold nothing."""
+    cid = to_dispatch(as_user, two_streets[0])
+    departments = ["H-shizheng", "H-huanwei"]
+    dispatched = act(
+        as_user("dispatcher"), cid, "dispatch", 3, mode="parallel", departments=departments
+    )
+    assert dispatched.status_code == 200, dispatched.content
+    for username, sees in (
+        ("dept-huanwei", True),
+        ("dept-shizheng", True),
+        ("dept-yuanlin", False),
+    ):
+        client = as_user(username)
+        listed = client.get("/api/v1/cases", {"limit": 100}).json()["features"]
+        assert (cid in {f["id"] for f in listed}) is sees, username
+        items = client.get("/ogc/collections/cases/items", {"limit": 100})
+        assert items.status_code == 200, items.content
+        assert (cid in {f["id"] for f in items.json()["features"]}) is sees, username
+        assert box_count(client) == (1 if sees else 0), username
