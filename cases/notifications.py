@@ -4,10 +4,11 @@
 `CaseEvent` that causes it (a rolled-back action writes none) and the worker is woken once that
 transaction commits. `RULES` says who hears of what: the handling department's handlers (处置
 人员) of a dispatch, a rework or an approved transfer; the task's inspector of a verification,
-check or supplementary collection (补采) request, and the asker of its answer; an applicant of the answer to their application; the handling department's
-handlers of a supervision (督办); a public or hotline reporter who asked for a callback, by text
-message (短信), when the case closes. A reporter's phone and
-the message sent to it live only in rows without a recipient, which no person's list shows.
+check or supplementary collection (补采) request, and the asker of its answer; an applicant
+of the answer to their application; the handling department's handlers of a supervision
+(督办); a public or hotline reporter who asked for a callback, by text message (短信), when the
+case closes. A reporter's phone and the message sent to it live only in rows without a
+recipient, which no person's list shows.
 
 Delivery (`deliver_due`, the Celery task ``cases.deliver_notifications``, woken after commit
 and swept by beat every 30 s) claims one undelivered row at a time with
