@@ -9,6 +9,7 @@ sustained including the alarm rules; and the grid test in-process against SQL pe
     .venv/bin/python bench/tracking.py --db bench_tracking --http 60 [--clients 6]
     .venv/bin/python bench/tracking.py --db bench_tracking --routes on --inprocess 30   # patrol
     .venv/bin/python bench/tracking.py --db bench_tracking --routes off                # as before
+    .venv/bin/python bench/tracking.py --db bench_tracking --routes on --route-compare
 
 Trackers: 8,000 phones (``BENCH-P-…``) bound to the demo inspectors (so every batch runs the
 out-of-grid test against a street's area), posted with the inspectors' bearer tokens, and 2,000
@@ -241,6 +242,55 @@ def grid_compare(n_batches: int = 300) -> None:
     )
 
 
+def route_compare(n_batches: int = 300) -> None:
+    """Times the rules' inputs of 100-fix batches in process (`tracking.ingest._samples`): the
+    phones' grid distances alone (as before routes) and with their route's checkpoints; the
+    vehicles' samples without and with their route's distance and checkpoints (`--routes on`
+    first)."""
+    from tracking import grids, routes
+    from tracking.ingest import _samples
+    from tracking.models import Tracker
+
+    found = [
+        (t.person_id, t.route_id)
+        for t in Tracker.objects.filter(device_id__startswith="BENCH-P-", route__isnull=False)[
+            :n_batches
+        ]
+    ]
+    assert found, "no bench routes: run with --routes on"
+    walkers = [Walker(d, time.time() - 3600, n) for n, d in enumerate(devices()[:n_batches])]
+    batches = []
+    for (person, route), w in zip(found, walkers):
+        rows = [(n, f["lon"], f["lat"], None) for n, f in enumerate(w.batch())]
+        batches.append((grids.grid_area(person), routes.route_index(route), rows))
+    vehicles = {
+        t.device_id: t.route_id
+        for t in Tracker.objects.filter(device_id__startswith="BENCH-V-", route__isnull=False)
+    }
+    drives = [
+        (None, routes.route_index(vehicles[d["device"]]), d)
+        for d in devices()
+        if d["device"] in vehicles
+    ][:n_batches]
+    for n, (_, _, d) in enumerate(drives):
+        rows = [(k, f["lon"], f["lat"], None) for k, f in enumerate(Walker(d, 0, n).batch())]
+        drives[n] = (None, drives[n][1], rows)
+    timings = {}
+    runs = (
+        ("phone_grid_only", batches, False, False),
+        ("phone_grid_and_checkpoints", batches, True, False),
+        ("vehicle_no_route", drives, False, True),
+        ("vehicle_route_and_checkpoints", drives, True, True),
+    )
+    for name, items, with_route, vehicle in runs:
+        t0 = time.perf_counter()
+        for _ in range(5):
+            for area, route, rows in items:
+                _samples(area, rows, route if with_route else None, vehicle)
+        timings[name] = round((time.perf_counter() - t0) / (5 * len(items)) * 1000, 3)
+    print(json.dumps({"batches": len(batches), "ms_per_batch": timings}))
+
+
 def in_process(seconds: float) -> None:
     from django.utils import timezone
 
@@ -411,6 +461,7 @@ def main() -> None:
     parser.add_argument("--http", type=float, default=0)
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--routes", choices=["on", "off"], help="patrol routes on the trackers")
+    parser.add_argument("--route-compare", action="store_true")
     args = parser.parse_args()
     django_setup(args.db)
     if args.setup:
@@ -419,6 +470,8 @@ def main() -> None:
         set_routes(args.routes == "on")
     if args.grid_compare:
         grid_compare()
+    if args.route_compare:
+        route_compare()
     if args.inprocess or args.http:
         fresh_start()
     if args.inprocess:

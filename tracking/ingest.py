@@ -258,14 +258,17 @@ def store_batch(
 
     area = grids.grid_area(tracker.person_id, tracker.area_digest)
     route = routes.route_index(tracker.route_id, tracker.route_version)
+    vehicle = tracker.kind == "vehicle"
     if route is not None and route.tolerance_m is not None:
         rules = replace(rules, route_tolerance_m=route.tolerance_m)
         evaluator.rules = rules
     if in_order:
-        samples = _samples(area, [(f.epoch, f.lon, f.lat, f.speed) for f in plausible], route)
+        samples = _samples(
+            area, [(f.epoch, f.lon, f.lat, f.speed) for f in plausible], route, vehicle
+        )
     elif replay:
         merged = sorted(tail + [(f.epoch, f.lon, f.lat, f.speed) for f in plausible])
-        samples = _samples(area, merged, route)
+        samples = _samples(area, merged, route, vehicle)
         evaluator = rules_module.Evaluator(rules, {}, vehicle=tracker.kind == "vehicle")
         if tail and samples and tail[0][0] < plausible[0].epoch:
             evaluator.prime(samples[0])  # a stored fix: its checkpoints were reached before
@@ -350,10 +353,10 @@ def _insert(tracker_id: int, fixes: list[NewFix]) -> set[float]:
         return {float(row[0]) for row in cursor.fetchall()}
 
 
-def _samples(area, rows: list[tuple], route=None) -> list[rules_module.Sample]:
+def _samples(area, rows: list[tuple], route=None, vehicle=False) -> list[rules_module.Sample]:
     """Gives the rules' samples of (epoch, lon, lat, speed) rows, with their distance outside
-    the grid area (None without one), from the route (None without one) and the route's
-    checkpoints they lie at."""
+    the grid area (None without one), from the route (vehicles only, the off-route rule's; None
+    without one) and the route's checkpoints they lie at."""
     if not rows:
         return []
     off = None
@@ -365,7 +368,7 @@ def _samples(area, rows: list[tuple], route=None) -> list[rules_module.Sample]:
             for n, (t, lon, lat, speed) in enumerate(rows)
         ]
     lons, lats = [r[1] for r in rows], [r[2] for r in rows]
-    route_off = route.off_metres(lons, lats).tolist()
+    route_off = route.off_metres(lons, lats).tolist() if vehicle else [None] * len(rows)
     reached = route.reached(lons, lats)
     return [
         rules_module.Sample(

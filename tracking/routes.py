@@ -73,7 +73,10 @@ class RouteIndex:
         if not inside.any():
             return [()] * len(x)
         ids = self.checkpoint_ids.tolist()
-        return [tuple(ids[j] for j in np.flatnonzero(row)) for row in inside]
+        found: list[tuple[int, ...]] = [()] * len(x)
+        for i in np.flatnonzero(inside.any(axis=1)).tolist():
+            found[i] = tuple(ids[j] for j in np.flatnonzero(inside[i]).tolist())
+        return found
 
 
 _cache: dict[int, tuple[float, int, RouteIndex | None]] = {}
