@@ -27,8 +27,10 @@ class NoticeCaseSerializer(serializers.Serializer):
 
 
 class NoticeSerializer(serializers.Serializer):
-    """One in-app notice; `kind` is arrival (a case or task that came to the caller) or
-    application (the answer to the caller's application)."""
+    """One in-app notice; `kind` is arrival (a case or task that came to the caller),
+    application (the answer to the caller's application), supervision (督办 of a case the
+    caller's department handles) or deadline (a case the caller acts on reached its warning
+    time or deadline)."""
 
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=Notification.Kind.choices)
