@@ -277,7 +277,11 @@ class CaseActionView(APIView):
                 "assisting": data["assisting"],
                 "one_click": data["one_click"],
             },
-            "redispatch": {"department": data["department"], "mode": data["mode"]},
+            "redispatch": {
+                "department": data["department"],
+                "mode": data["mode"],
+                "replace": data["replace"],
+            },
             "rework": {"departments": data["departments"]},
             "request_verify": {"inspector": data["inspector"]},
             "request_check": {"inspector": data["inspector"]},

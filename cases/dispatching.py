@@ -390,7 +390,7 @@ def may_redispatch(scope: Scope, case: Case) -> bool:
     return (
         case.state == State.HANDLING
         and case.held_since is None
-        and case.dispatch_mode not in (Mode.PARALLEL, Mode.MULTI)
+        and case.dispatch_mode != Mode.MULTI
         and scope.has_perm(perms.CASES_DISPATCH)
     )
 
@@ -407,12 +407,14 @@ def do_redispatch_case(
     version: int | None,
     department=None,
     mode: str = Mode.NORMAL,
+    replace=None,
     opinion: str = "",
     at: dt.datetime | None = None,
 ) -> Case:
     """Re-dispatches a case in handling to another department (改派): the centre found the
     first one wrong. The event counts as a wrong dispatch (错派) for evaluation; the new
-    department's handling clock starts anew."""
+    department's handling clock starts anew. On a parallel case it moves the share of the
+    department `replace` names (one still handling) to the new one."""
     from .actions import _conflict, _event, _require_opinion, _set_actor, handling_department
 
     at = at or timezone.now()
@@ -423,16 +425,20 @@ def do_redispatch_case(
         raise _conflict(case, f"the case changed meanwhile: it is now version {case.version}")
     if case.state != State.HANDLING or case.held_since is not None:
         raise _conflict(case, "only a case in handling, not on hold, is re-dispatched")
-    if case.dispatch_mode in (Mode.PARALLEL, Mode.MULTI):
-        raise _conflict(case, f"a {Mode(case.dispatch_mode).label} case is not re-dispatched")
+    if case.dispatch_mode == Mode.MULTI:
+        raise _conflict(case, "re-dispatch a multi-department case's department cases")
     if not scope.has_perm(perms.CASES_DISPATCH):
         raise Forbidden("your position may not re-dispatch cases")
     if department in (None, ""):
         raise BadInput("name the department to re-dispatch to", field="department")
-    if mode not in (Mode.NORMAL, Mode.FORCED):
+    if case.dispatch_mode == Mode.PARALLEL:
+        mode = Mode.PARALLEL
+    elif mode not in (Mode.NORMAL, Mode.FORCED):
         raise BadInput("a re-dispatch is normal or forced", field="mode")
     _require_opinion(opinion, "a re-dispatch")
     chosen = handling_department(case, department)
+    if mode == Mode.PARALLEL:
+        return _redispatch_share(scope, case, chosen, replace, at, opinion)
     if chosen.pk == case.department_id:
         raise BadInput("the case is with that department already", field="department")
     _set_actor(scope)
@@ -445,6 +451,47 @@ def do_redispatch_case(
     details = {"before": before, "department": chosen.code, "evaluation": "wrong_dispatch"}
     if mode != Mode.NORMAL:
         details["mode"] = mode
+    _event(scope, case, "redispatch", State.HANDLING, State.HANDLING, at, opinion, details)
+    return case
+
+
+def _redispatch_share(scope, case, chosen, replace, at, opinion) -> Case:
+    """Moves one department's share of a parallel case to `chosen`, with a clock of its own
+    from now; the lead follows when it was the lead's."""
+    from .actions import _event, _set_actor
+
+    if replace in (None, ""):
+        raise BadInput("name the department whose share is re-dispatched", field="replace")
+    rows = list(
+        CaseDispatch.objects.select_for_update().filter(case=case).select_related("department")
+    )
+    row = next((r for r in rows if r.department.code == str(replace)), None)
+    if row is None:
+        raise BadInput(f"{replace} has no share of this parallel case", field="replace")
+    if row.fed_back_at is not None:
+        raise Conflict(
+            f"{row.department.name} has fed back: its share is not re-dispatched",
+            current={"state": case.state, "version": case.version},
+        )
+    if any(r.department_id == chosen.pk for r in rows):
+        raise BadInput(f"{chosen.name} has a share already", field="department")
+    _set_actor(scope)
+    before = row.department
+    row.department, row.dispatched_at = chosen, at
+    row.deadline, row.warning_at = _clock(case, workflows.definition(case.workflow_id), at)
+    row.save()
+    if case.department_id == before.pk:
+        case.department = chosen
+    CaseAssist.objects.filter(case=case, department=chosen).delete()
+    case.version += 1
+    case.save()
+    details = {
+        "before": before.code,
+        "department": chosen.code,
+        "departments": [chosen.code],  # who is told: the new department only
+        "evaluation": "wrong_dispatch",
+        "mode": Mode.PARALLEL,
+    }
     _event(scope, case, "redispatch", State.HANDLING, State.HANDLING, at, opinion, details)
     return case
 

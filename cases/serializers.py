@@ -88,6 +88,13 @@ class ActionInputSerializer(JsonTypes, serializers.Serializer):
         default=None,
         help_text="dispatch: assisting department codes (协办)",
     )
+    replace = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="redispatch of a parallel case: the department whose share moves",
+    )
     one_click = serializers.BooleanField(
         required=False,
         default=False,

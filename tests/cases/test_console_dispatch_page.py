@@ -77,5 +77,16 @@ def test_a_parallel_dispatch_from_the_console(servers, as_user, two_streets):  #
         assert "处置中" in rows.filter(has_text="环境卫生服务中心").inner_text()
         assert api(base, sessions["dispatcher"], f"/api/v1/cases/{cid}")["state"] == "handling"
         page.screenshot(path=str(ARTIFACTS / "console-parallel-dispatch.png"))
+
+        # 改派 of the parallel case offers only the share still handling.
+        page.click("#detail button[data-action='redispatch']")
+        replace = page.locator("#action-form select[name='replace']")
+        replace.wait_for()
+        page.wait_for_function(
+            "() => document.querySelector(\"#action-form select[name='replace']\").options.length"
+        )
+        codes = replace.locator("option").evaluate_all("(os) => os.map((o) => o.value)")
+        assert codes == ["H-huanwei"]
+        assert page.locator("#action-form select[name='mode']").is_hidden()
         assert errors == []
         browser.close()

@@ -278,7 +278,7 @@ def test_parallel_departments_are_timed_alone(org, as_user, two_streets):
     assert Case.objects.get(pk=case.pk).state == "to_check"
 
 
-def test_a_parallel_case_takes_no_return_or_transfer(as_user, two_streets):
+def test_a_parallel_case_takes_no_return_and_its_shares_are_redispatched(as_user, two_streets):
     cid = to_dispatch(as_user, two_streets[0])
     departments = ["H-shizheng", "H-huanwei"]
     dispatched = act(
@@ -291,7 +291,43 @@ def test_a_parallel_case_takes_no_return_or_transfer(as_user, two_streets):
         content_type="application/json",
     )
     assert refused.status_code == 409 and "并行派遣" in refused.json()["error"]["message"]
-    assert "redispatch" not in case_of(as_user("dispatcher"), cid)["actions"]
+
+    # One department's share is re-dispatched (错派): the new one takes it with its own clock.
+    dispatcher = as_user("dispatcher")
+    assert "redispatch" in case_of(dispatcher, cid)["actions"]
+    no_share = act(dispatcher, cid, "redispatch", 4, department="H-yuanlin", opinion="错派")
+    assert no_share.status_code == 400 and no_share.json()["error"]["field"] == "replace"
+    taken = act(
+        dispatcher, cid, "redispatch", 4, department="H-huanwei", replace="H-shizheng", opinion="x"
+    )
+    assert taken.status_code == 400 and taken.json()["error"]["field"] == "department"
+    moved = act(
+        dispatcher,
+        cid,
+        "redispatch",
+        4,
+        department="H-yuanlin",
+        replace="H-shizheng",
+        opinion="路面归园林",
+    )
+    assert moved.status_code == 200, moved.content
+    assert moved.json()["department"]["code"] == "H-yuanlin"  # the lead followed
+    event = CaseEvent.objects.get(case_id=cid, action="redispatch")
+    assert event.details["evaluation"] == "wrong_dispatch"
+    assert (event.details["before"], event.details["department"]) == ("H-shizheng", "H-yuanlin")
+    assert as_user("dept-shizheng").get(f"/api/v1/cases/{cid}").status_code == 404
+    yuanlin = as_user("dept-yuanlin")
+    assert case_of(yuanlin, cid)["actions"][0] == "feedback"
+    shares = progress(yuanlin, cid)["departments"]
+    assert [s["department"]["code"] for s in shares] == ["H-yuanlin", "H-huanwei"]
+    assert shares[0]["dispatched_at"] > shares[1]["dispatched_at"]
+    assert act(as_user("dept-huanwei"), cid, "feedback", 5, opinion="已清运").status_code == 200
+    # A share fed back is not moved.
+    late = act(
+        dispatcher, cid, "redispatch", 6, department="H-shizheng", replace="H-huanwei", opinion="x"
+    )
+    assert late.status_code == 409
+    assert act(yuanlin, cid, "feedback", 6, opinion="已补种").json()["state"] == "to_check"
 
 
 # ---------------------------------------------------------------------------------------------

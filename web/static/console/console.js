@@ -586,10 +586,23 @@
       var recommended = answers[1].recommended;
       var top = recommended && name === "dispatch" ? recommended.department.code : null;
       var list = answers[0].slice().sort(function (a, b) { return (b.code === top) - (a.code === top); });
+      var taken = answers[1].departments.map(function (share) { return share.department.code; });
       list.forEach(function (d) {
         if (name === "redispatch" && c.department && d.code === c.department.code) { return; }
+        if (name === "redispatch" && taken.indexOf(d.code) >= 0) { return; }
         department.appendChild(el("option", { value: d.code, text: d.name + (d.code === top ? "（推荐）" : "") }));
       });
+      if (name === "redispatch" && c.dispatch_mode === "parallel") {
+        /* a parallel case: which department's share moves (those still handling) */
+        var replace = el("select", { name: "replace", "aria-label": "改派哪个部门" });
+        answers[1].departments.filter(function (share) { return !share.fed_back_at; }).forEach(function (share) {
+          replace.appendChild(el("option", { value: share.department.code, text: share.department.name }));
+        });
+        several.appendChild(el("label", { text: "改派哪个部门" }, [replace]));
+        several.hidden = false;
+        mode.closest("label").hidden = true;
+        extra.replace = function () { return replace.value || null; };
+      }
       if (name !== "dispatch") { return; }
       var many = departmentChecks("departments", "处置部门（多选）", list, []);
       several.appendChild(many.node);
@@ -611,6 +624,7 @@
       showMode();
     });
     function showMode() {
+      if (name !== "dispatch") { helpers.hidden = true; return; }
       var multiple = mode.value === "parallel" || mode.value === "multi";
       single.hidden = multiple;
       several.hidden = !multiple;
