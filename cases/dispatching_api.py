@@ -16,14 +16,10 @@ from core.errors import ErrorSerializer
 from . import dispatching, visibility
 from .api import reader
 from .models import DeadlineState, DispatchMode, State
+from .serializers import DepartmentRefSerializer as DepartmentRef
 
 TAG = "cases"
 ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
-
-
-class DepartmentRef(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
 
 
 class ShareSerializer(serializers.Serializer):

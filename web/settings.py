@@ -387,6 +387,7 @@ SPECTACULAR_SETTINGS = {
         "DepartmentKindEnum": "accounts.models.Department.Kind",
         "CategoryKindEnum": "data.models.Category.Kind",
         "CaseLevelEnum": "cases.models.Level",
+        "DispatchModeEnum": "cases.models.DispatchMode",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
