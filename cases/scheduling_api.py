@@ -16,7 +16,7 @@ from core.serializers import JsonTypes
 from . import scheduling
 from .models import Case, ScheduledDispatch
 from .api import reader, valid_body
-from .serializers import local_time
+from .serializers import DepartmentRefSerializer, local_time
 
 TAG = "cases"
 ERRORS = {
@@ -55,11 +55,6 @@ class CancelInputSerializer(JsonTypes, serializers.Serializer):
         min_value=1, required=False, help_text="or the `version` query parameter"
     )
     opinion = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-
-
-class DepartmentRefSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
 
 
 class ScheduledDispatchSerializer(serializers.Serializer):

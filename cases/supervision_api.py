@@ -16,7 +16,7 @@ from core.serializers import JsonTypes
 from . import annotations, supervision
 from .api import reader, valid_body
 from .models import CaseSupervision
-from .serializers import local_time
+from .serializers import DepartmentRefSerializer, local_time
 
 TAG = "cases"
 ERRORS = {
@@ -35,11 +35,6 @@ class SuperviseInputSerializer(JsonTypes, serializers.Serializer):
 
 class ReplyInputSerializer(JsonTypes, serializers.Serializer):
     reply = serializers.CharField(max_length=2000)
-
-
-class DepartmentRefSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
 
 
 class SupervisionSerializer(serializers.Serializer):
