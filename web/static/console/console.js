@@ -301,6 +301,7 @@
     var addressInput = el("input", { name: "address", value: address || "", "aria-label": "地址" });
     var reporterName = el("input", { name: "reporter_name", "aria-label": "反映人" });
     var reporterPhone = el("input", { name: "reporter_phone", "aria-label": "联系电话" });
+    var selfHandled = selfHandledFields(source);
     function fillCategories() {
       categories().then(function (tree) {
         category.textContent = "";
@@ -319,16 +320,15 @@
       var body = { source: source.value, kind: kind.value, category: category.value, level: level.value,
         description: description.value, address: addressInput.value, lon: lngLat.lng, lat: lngLat.lat };
       if (reporterName.value || reporterPhone.value) { body.reporter = { name: reporterName.value, phone: reporterPhone.value }; }
-      api("/api/v1/cases", { body: body }).then(function (c) {
+      (selfHandled.checked() ? selfHandled.send(body) : api("/api/v1/cases", { body: body })).then(function (c) {
         toast("已登记 " + c.number); loadBoxes(); loadList(); selectCase(c.id);
       }).catch(function (error) { message.textContent = error.message; });
     } }, [
       el("label", { text: "来源" }, [source]), el("label", { text: "类型" }, [kind]), el("label", { text: "小类" }, [category]),
       el("label", { text: "等级" }, [level]), el("label", { text: "问题描述" }, [description]),
       el("label", { text: "地址" }, [addressInput]), el("label", { text: "反映人" }, [reporterName]),
-      el("label", { text: "联系电话" }, [reporterPhone]), message,
-      el("button", { type: "submit", class: "primary", text: "登记" })
-    ]);
+      el("label", { text: "联系电话" }, [reporterPhone])].concat(selfHandled.fields, [message,
+      el("button", { type: "submit", class: "primary", text: "登记" })]));
     detail.appendChild(el("h2", { text: "登记案件" }));
     detail.appendChild(el("p", { class: "small", text: where + "（" + lngLat.lng.toFixed(6) + ", " + lngLat.lat.toFixed(6) + "）" }));
     detail.appendChild(form);
@@ -463,16 +463,55 @@
         return done.then(function () {
           var form = new FormData();
           form.append("file", file);
-          return fetch("/api/v1/cases/" + c.id + "/media", { method: "POST", credentials: "same-origin", body: form,
-            headers: { "X-CSRFToken": cfg.csrfToken, Accept: "application/json" } }).then(function (response) {
-            if (!response.ok) {
-              return response.json().catch(function () { return {}; }).then(function (data) {
-                throw (data && data.error) || { message: "上传失败 (" + response.status + ")" };
-              });
-            }
-          });
+          return sendForm("/api/v1/cases/" + c.id + "/media", form);
         });
       }, Promise.resolve());
+    };
+  }
+
+  /* A multipart POST (files), answered like `api`. */
+  function sendForm(path, form) {
+    return fetch(path, { method: "POST", credentials: "same-origin", body: form,
+      headers: { "X-CSRFToken": cfg.csrfToken, Accept: "application/json" } }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) {
+          var error = (data && data.error) || { message: "上传失败 (" + response.status + ")" };
+          error.status = response.status;
+          throw error;
+        }
+        return data;
+      });
+    });
+  }
+
+  /* The registration form's self-handling (自行处置) part, for inspectors: a problem fixed on
+     the spot is reported with photos before and after handling (both required). */
+  function selfHandledFields(source) {
+    var box = el("input", { type: "checkbox", name: "self_handled" });
+    var before = el("input", { type: "file", name: "before", multiple: "multiple", accept: "image/*,video/*", "aria-label": "处置前照片" });
+    var after = el("input", { type: "file", name: "after", multiple: "multiple", accept: "image/*,video/*", "aria-label": "处置后照片" });
+    var files = el("fieldset", { class: "self-handled-files" }, [el("legend", { text: "处置前、处置后照片均需上传" }),
+      el("label", { text: "处置前照片" }, [before]), el("label", { text: "处置后照片" }, [after])]);
+    files.hidden = true;
+    box.addEventListener("change", function () {
+      files.hidden = !box.checked;
+      if (box.checked) { source.value = "inspector"; }
+      source.disabled = box.checked;
+    });
+    var fields = can("cases.report") && !can("cases.accept")
+      ? [el("label", { class: "inline" }, [box, document.createTextNode(" 自行处置（现场已处置）")]), files] : [];
+    return {
+      fields: fields,
+      checked: function () { return box.checked; },
+      send: function (body) {
+        if (!before.files.length) { before.focus(); return Promise.reject({ message: "请上传处置前照片" }); }
+        if (!after.files.length) { after.focus(); return Promise.reject({ message: "请上传处置后照片" }); }
+        var form = new FormData();
+        ["kind", "category", "level", "description", "address", "lon", "lat"].forEach(function (k) { form.append(k, String(body[k])); });
+        Array.prototype.forEach.call(before.files, function (f) { form.append("before", f); });
+        Array.prototype.forEach.call(after.files, function (f) { form.append("after", f); });
+        return sendForm("/api/v1/cases/self-handled", form);
+      }
     };
   }
 
