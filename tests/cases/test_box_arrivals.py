@@ -101,3 +101,45 @@ def test_a_box_left_unopened_longer_than_the_lookback_counts_from_it(as_user, tw
     got = boxes(dispatcher)["to_dispatch"]
     assert (got["count"], got["new"]) == (2, 1)  # the old one entered before the lookback
     assert Case.objects.get(pk=fresh).stage_started_at > timezone.now() - ARRIVALS_LOOKBACK
+
+
+def test_the_new_count_is_the_cases_entered_after_the_later_of_visit_and_lookback(
+    as_user, two_streets
+):
+    """A property of the window arithmetic: for any stage starts and any visit (or none), the
+    box's `new` is the number of its cases whose stage started after the later of the visit
+    and the lookback's start — counted here in Python from the generated times."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from accounts.models import Person
+    from accounts.scoping import scope_for_user
+    from cases import queries
+
+    ids = [to_dispatch(as_user, two_streets[i % 2]) for i in range(4)]
+    user = Person.objects.get(user__username="dispatcher").user
+    scope = scope_for_user(user)
+    box = queries.BOX_KEYS["to_dispatch"]
+    now = timezone.now()
+    minutes = st.integers(min_value=-6 * 24 * 60, max_value=0)
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(starts=st.lists(minutes, min_size=4, max_size=4), visit=st.none() | minutes)
+    def check(starts, visit):
+        for pk, offset in zip(ids, starts, strict=True):
+            Case.objects.filter(pk=pk).update(stage_started_at=now + dt.timedelta(minutes=offset))
+        BoxVisit.objects.filter(user=user).delete()
+        if visit is not None:
+            BoxVisit.objects.create(
+                user=user, box="to_dispatch", seen_at=now + dt.timedelta(minutes=visit)
+            )
+        floor = -ARRIVALS_LOOKBACK.total_seconds() / 60
+        since = floor if visit is None else max(visit, floor)
+        expected = sum(1 for offset in starts if offset > since)
+        assert queries.arrivals(scope, [box], now) == {"to_dispatch": expected}
+
+    check()
