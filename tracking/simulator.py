@@ -5,7 +5,8 @@ alarms happen.
 Paths are pure (`RoadGraph`, `Walker`: seeded, no database, no clock), so a test can check that
 they stay on roads and that strays happen; `load_fleet` reads the roads and the demo trackers
 once; `run` posts one fix per tracker per interval (an inspector with a bearer token from
-``POST /api/v1/auth/token``, a vehicle with ``Authorization: Device <id>:<key>``) until stopped.
+``POST /api/v1/auth/token``, a vehicle with ``Authorization: Device <id>:<key>``) until stopped,
+and the inspectors clock in and out by their roster (`tracking.simulated_clocks`).
 
 Inspectors walk (1.0-1.6 m/s) on the roads of their own area (`Person.area_geom`: the demo
 inspectors have no responsibility grids of their own, so their street is their grid); now and
@@ -369,7 +370,10 @@ def run(
     `duration` seconds have passed; gives the number of fixes accepted."""
     from django.utils import timezone
 
+    from .simulated_clocks import PhoneClocks
+
     rng = random.Random(seed + 1)
+    clocks = PhoneClocks(poster, seed)
     accepted = 0
     started = timezone.now()
     while not stop.is_set():
@@ -381,9 +385,10 @@ def run(
                 break
             device.walker.step(interval)
             try:
-                accepted += poster.post(device, [fix_of(device.walker, now, rng)]).get(
-                    "accepted", 0
-                )
+                fix = fix_of(device.walker, now, rng)
+                accepted += poster.post(device, [fix]).get("accepted", 0)
+                if device.username:  # clock-in and out by the roster (tracking.simulated_clocks)
+                    clocks.tick(device.username, fix, now)
             except Exception as exc:  # the server restarting: try again next interval
                 log.warning("simulator: %s: %s", device.walker.device, exc)
         stop.wait(max(0.0, interval - (timezone.now() - now).total_seconds()))
