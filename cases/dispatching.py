@@ -161,6 +161,12 @@ def dispatch(
                 f"a {Mode(mode).label} names two or more departments", field="departments"
             )
         if mode == Mode.MULTI:
+            if assisting:
+                raise BadInput(
+                    "a multi-department dispatch takes no assisting departments: each "
+                    "department case takes its own",
+                    field="assisting",
+                )
             if len(chosen) > MAX_CHILDREN:
                 raise BadInput(f"at most {MAX_CHILDREN} departments", field="departments")
             return _split(scope, case, definition, transition, at, chosen, opinion, details)

@@ -338,6 +338,16 @@ def test_multi_department_cases_close_on_their_own_and_the_parent_follows(as_use
     street = two_streets[0]
     cid = to_dispatch(as_user, street)
     dispatcher = as_user("dispatcher")
+    with_help = act(
+        dispatcher,
+        cid,
+        "dispatch",
+        3,
+        mode="multi",
+        departments=["H-shizheng", "H-huanwei"],
+        assisting=["H-yuanlin"],
+    )
+    assert with_help.status_code == 400 and with_help.json()["error"]["field"] == "assisting"
     dispatched = act(
         dispatcher, cid, "dispatch", 3, mode="multi", departments=["H-shizheng", "H-huanwei"]
     )
