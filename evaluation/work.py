@@ -5,8 +5,11 @@ inspectors whose trackers `tracking.queries.visible_trackers` gives them (their 
 their areas for ``tracking.monitor``, all for system admins). For the period [start, end):
 
 - ``reports``: cases the person reported (上报案件: ``cases_case.reported_by``, by report time);
-- ``verifications`` and ``checks``: verification (核实) and check (核查) tasks the person
-  finished (by ``done_at``);
+- ``verifications``, ``checks`` and ``supplements``: verification (核实), check (核查) and
+  supplementary collection (补采) tasks the person finished (by ``done_at``);
+- ``self_handled``: of the reports, those of problems the person fixed on the spot (自行处置),
+  and ``self_handled_archived``, those the centre archived as fixed (not sent on to
+  registration);
 - ``stays``, ``signal_lost``, ``out_of_grid``: alarms of the person's trackers that started in
   the period (轨迹滞留, 信号异常, 超出区域), leaving out those a supervisor judged justified;
 - ``checkpoints``: patrol checkpoint visits (巡更打卡: `tracking.models.CheckpointVisit`, the
@@ -90,6 +93,14 @@ SELECT pe.id,
           AND k.kind = 'verify' AND k.done_at >= %(start)s AND k.done_at < %(end)s),
        (SELECT count(*) FROM cases_casetask k WHERE k.assignee_id = pe.user_id
           AND k.kind = 'check' AND k.done_at >= %(start)s AND k.done_at < %(end)s),
+       (SELECT count(*) FROM cases_casetask k WHERE k.assignee_id = pe.user_id
+          AND k.kind = 'supplement' AND k.done_at >= %(start)s AND k.done_at < %(end)s),
+       (SELECT count(*) FROM cases_case c WHERE c.reported_by_id = pe.user_id
+          AND c.self_handled AND c.reported_at >= %(start)s AND c.reported_at < %(end)s),
+       (SELECT count(*) FROM cases_case c WHERE c.reported_by_id = pe.user_id
+          AND c.self_handled AND c.reported_at >= %(start)s AND c.reported_at < %(end)s
+          AND EXISTS (SELECT 1 FROM cases_caseevent e
+                      WHERE e.case_id = c.id AND e.action = 'archive')),
        COALESCE(al.stays, 0), COALESCE(al.signal_lost, 0), COALESCE(al.out_of_grid, 0),
        COALESCE(o.online_s, 0), COALESCE(o.in_grid_s, 0),
        COALESCE(vi.checkpoints, 0), COALESCE(al.checkpoints_missed, 0)
@@ -127,6 +138,9 @@ class Work:
     reports: int = 0
     verifications: int = 0
     checks: int = 0
+    supplements: int = 0
+    self_handled: int = 0
+    self_handled_archived: int = 0
     stays: int = 0
     signal_lost: int = 0
     out_of_grid: int = 0
@@ -208,9 +222,10 @@ def work(
         )
         rows = cursor.fetchall()
     for row in rows:
-        (pk, reports, verifications, checks, stays, lost, out, online_s, in_grid_s, visits,
-         missed) = row  # fmt: skip
+        (pk, reports, verifications, checks, supplements, self_handled, archived, stays, lost,
+         out, online_s, in_grid_s, visits, missed) = row  # fmt: skip
         w = by_person[pk]
+        w.supplements, w.self_handled, w.self_handled_archived = supplements, self_handled, archived
         w.checkpoints, w.checkpoints_missed = visits, missed
         w.reports, w.verifications, w.checks = reports, verifications, checks
         w.stays, w.signal_lost, w.out_of_grid = stays, lost, out

@@ -51,6 +51,12 @@ def jpeg():
     return SimpleUploadedFile("c.jpg", data.getvalue(), "image/jpeg")
 
 
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    """Clock photos go to a directory of the test's own."""
+    settings.MEDIA_ROOT = tmp_path
+
+
 @pytest.fixture
 def day(city, db):
     """Street a's demo inspector over the period [now - 3 h, now + 1 h): two reports, one
@@ -230,3 +236,53 @@ def test_a_period_must_run_forward(day):
     url = "/api/v1/evaluation/inspectors/work?from=2026-05-02&to=2026-05-01"
     response = day["leader"].get(url)
     assert response.status_code == 400 and response.json()["error"]["field"] == "from"
+
+
+def test_self_handled_reports_and_supplements_count_for_the_inspector(city, db, settings, tmp_path):
+    """Two self-handled reports (自行处置: one archived, one sent to registration), one plain
+    report with a supplementary collection (补采) answered: the numbers count them so."""
+    settings.MEDIA_ROOT = tmp_path
+    build_demo_organization()
+    load_demo_manual()
+    build_demo_trackers()
+    a = AdminArea.objects.filter(level=AdminArea.Level.STREET).order_by("code").first()
+    person = Person.objects.get(user__username=f"inspector-{a.code}")
+    inspector, acceptor = client_of(f"inspector-{a.code}"), client_of("acceptor")
+    here = a.geom.point_on_surface
+    report = {
+        "kind": "event",
+        "category": "0102",
+        "description": "垃圾",
+        "lon": here.x,
+        "lat": here.y,
+    }
+    made = []
+    for _ in range(2):
+        answer = inspector.post(
+            "/api/v1/cases/self-handled", {**report, "before": jpeg(), "after": jpeg()}
+        )
+        assert answer.status_code == 201, answer.content
+        made.append(answer.json()["id"])
+    act = "/api/v1/cases/{}/actions/{}"
+    assert post(acceptor, act.format(made[0], "archive"), {"version": 1}).status_code == 200
+    sent = post(
+        acceptor, act.format(made[1], "send_to_register"), {"version": 1, "opinion": "未处理"}
+    )
+    assert sent.status_code == 200
+    plain = post(inspector, "/api/v1/cases", {**report, "source": "inspector"}).json()["id"]
+    body = {"version": 1, "opinion": "请补拍"}
+    assert post(acceptor, act.format(plain, "request_supplement"), body).status_code == 200
+    assert inspector.post(f"/api/v1/cases/{plain}/media", {"file": jpeg()}).status_code == 201
+    answered = post(inspector, act.format(plain, "supplement"), {"version": 2, "opinion": "已补拍"})
+    assert answered.status_code == 200, answered.content
+
+    now = timezone.now()
+    period = f"from={_q(now - dt.timedelta(hours=1))}&to={_q(now + dt.timedelta(hours=1))}"
+    url = f"/api/v1/evaluation/inspectors/{person.pk}/work?{period}"
+    numbers = client_of("shiftleader").get(url).json()
+    assert (numbers["reports"], numbers["self_handled"], numbers["self_handled_archived"]) == (
+        3,
+        2,
+        1,
+    )
+    assert (numbers["supplements"], numbers["verifications"], numbers["checks"]) == (1, 0, 0)
