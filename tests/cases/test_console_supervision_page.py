@@ -71,6 +71,7 @@ def test_phrases_supervision_and_a_reply_through_the_console(servers, as_user, t
         leader.wait_for_selector(f".timeline li:has-text('批注'):has-text('{picked}')")
         leader.click("#detail button[data-action='urgent']")
         leader.wait_for_selector("#detail button[data-action='urgent']:has-text('取消急件')")
+        leader.wait_for_selector(".timeline li:has-text('修改（急件）')")
         leader.wait_for_selector(f"#cases tr[data-id='{cid}'] .urgent")
         leader.screenshot(path=str(ARTIFACTS / "console-supervision.png"))
 

@@ -390,7 +390,7 @@
     var timeline = el("ol", { class: "timeline" });
     events.forEach(function (e) {
       timeline.appendChild(el("li", {}, [
-        el("div", { text: eventName(e.action) + (e.to && e.to !== e.from ? " → " + (STATE_NAMES[e.to] || e.to) : "") }),
+        el("div", { text: eventName(e.action) + editedFields(e) + (e.to && e.to !== e.from ? " → " + (STATE_NAMES[e.to] || e.to) : "") }),
         el("div", { class: "small", text: when(e.at) + " · " + e.actor + (e.position ? "（" + e.position + "）" : "") }),
         e.opinion ? el("div", { class: "small", text: e.opinion }) : null
       ]));
@@ -723,6 +723,12 @@
   }
 
   /* --- supervision (督办), annotations (批注), urgent (急件) ----------------------------------- */
+  var FIELD_NAMES = { description: "描述", address: "地址", level: "等级", urgent: "急件", component_code: "部件编码",
+    custom_deadline: "处置时限" };
+  function editedFields(e) {
+    var fields = e.action === "edit" && e.details && e.details.fields;
+    return fields && fields.length ? "（" + fields.map(function (f) { return FIELD_NAMES[f] || f; }).join("、") + "）" : "";
+  }
   var CENTRE = ["cases.accept", "cases.register", "cases.dispatch", "cases.supervise"];
   var CLOSED_STATES = ["closed", "invalid", "not_registered"];
   function consoleActions(c) {
