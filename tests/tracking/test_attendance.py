@@ -49,6 +49,12 @@ def clock(client: Client, kind: str, point, crs: str | None = None, **extra):
     return client.post("/api/v1/tracking/clock", body)
 
 
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    """Clock photos go to a directory of the test's own."""
+    settings.MEDIA_ROOT = tmp_path
+
+
 @pytest.fixture
 def supervisor(setup):
     district = AdminArea.objects.get(code="990700")

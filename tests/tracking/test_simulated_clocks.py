@@ -57,7 +57,7 @@ def test_the_clock_owed_follows_the_plan_and_the_shift():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_simulated_phone_clocks_in_over_http(city, live_server):
+def test_a_simulated_phone_clocks_in_over_http(city, live_server, settings, tmp_path):
     from accounts.demo import build_demo_organization
     from spatial.models import AdminArea
     from tracking.demo import build_demo_trackers
@@ -65,6 +65,7 @@ def test_a_simulated_phone_clocks_in_over_http(city, live_server):
     from tracking.simulated_clocks import PhoneClocks
     from tracking.simulator import Poster
 
+    settings.MEDIA_ROOT = tmp_path  # the photo, for the live server's thread too
     build_demo_organization()
     build_demo_trackers()
     street = AdminArea.objects.filter(level=AdminArea.Level.STREET).order_by("code").first()
