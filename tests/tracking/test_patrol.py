@@ -417,3 +417,67 @@ def test_the_demo_gives_vehicles_routes_on_the_roads_and_inspectors_checkpoints(
     )
     assert answer.status_code == 200 and answer.json()["accepted"] == 19
     assert Alarm.objects.filter(tracker__device_id="VEH-003", kind="off_route").count() == 1
+
+
+# --- the in-process route index (geometry, no database) ------------------------------------------
+
+
+def index_of(line_points, checkpoints=()):
+    import shapely
+    from shapely import wkb
+
+    line = shapely.LineString(line_points)
+    ids = list(range(1, len(checkpoints) + 1))
+    row = (
+        1,
+        None,
+        True,
+        wkb.dumps(line),
+        ids,
+        [c[0] for c in checkpoints],
+        [c[1] for c in checkpoints],
+        [c[2] for c in checkpoints],
+    )
+    return routes._build(1, row)
+
+
+@hsettings(max_examples=80, deadline=None)
+@given(
+    lon=st.floats(73, 135),
+    lat=st.floats(18, 53),
+    bearing=st.floats(0, 360),
+    length=st.floats(200, 5000),
+    along=st.floats(0, 1),
+    off=st.floats(-800, 800),
+)
+def test_the_distance_from_a_route_is_the_geodesic_offset(lon, lat, bearing, length, along, off):
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    end = geod.fwd(lon, lat, bearing, length)[:2]
+    foot = geod.fwd(lon, lat, bearing, along * length)[:2]
+    # perpendicular to the line at the foot (the line's own azimuth there)
+    azimuth = geod.inv(*foot, *end)[0] if along < 1 else geod.inv(lon, lat, *end)[1] + 180
+    point = geod.fwd(*foot, azimuth + 90, off)[:2]
+    index = index_of([(lon, lat), end])
+    found = float(index.off_metres([point[0]], [point[1]])[0])
+    assert found == pytest.approx(abs(off), rel=0.01, abs=0.5)
+
+
+@hsettings(max_examples=80, deadline=None)
+@given(
+    lon=st.floats(73, 135),
+    lat=st.floats(18, 53),
+    bearing=st.floats(0, 360),
+    radius=st.floats(10, 200),
+    ratio=st.floats(0, 2).filter(lambda r: abs(r - 1) > 0.02),
+)
+def test_a_checkpoint_is_reached_within_its_radius_only(lon, lat, bearing, radius, ratio):
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    point = geod.fwd(lon, lat, bearing, ratio * radius)[:2]
+    line = [geod.fwd(lon, lat, 0, -1000)[:2], geod.fwd(lon, lat, 0, 1000)[:2]]
+    index = index_of(line, [(lon, lat, radius)])
+    [found] = index.reached([point[0]], [point[1]])
+    assert found == ((1,) if ratio < 1 else ())
