@@ -76,3 +76,39 @@ def test_a_vehicle_drives_the_roads_and_sometimes_speeds():
     assert max(road_metres(p) for p, _ in path) < 0.5
     assert max(s for _, s in path) * 3.6 > 60
     assert min(s for _, s in path) * 3.6 >= 25
+
+
+def test_a_vehicle_with_a_route_keeps_to_it_and_now_and_then_takes_a_detour():
+    from tracking.simulator import ROUTE_BAND_M
+
+    # the route: the loop of roads around the middle 4 x 4 blocks
+    a, b = 2, 6
+    loop = [
+        (X0 + a * DX, Y0 + a * DY),
+        (X0 + b * DX, Y0 + a * DY),
+        (X0 + b * DX, Y0 + b * DY),
+        (X0 + a * DX, Y0 + b * DY),
+        (X0 + a * DX, Y0 + a * DY),
+    ]
+    route = LineString(loop)
+
+    def route_metres(point):
+        snapped = route.interpolate(route.project(Point(point)))
+        return GEOD.inv(point[0], point[1], snapped.x, snapped.y)[2]
+
+    graph = RoadGraph(ROADS + [loop], route.buffer(ROUTE_BAND_M / 90_000))
+    walker = Walker.start("VEH-R", graph, random.Random(11), vehicle=True)
+    path = [walker.step(STEP_S) for _ in range(int(8 * 3600 / STEP_S))]
+    assert max(road_metres(p) for p in path) < 0.5
+    off = [route_metres(p) for p in path]
+    assert sum(1 for d in off if d <= 50) / len(off) > 0.8
+    runs, run = [], 0
+    for d in off:
+        if d > 50:  # the off-route rule's default tolerance
+            run += 1
+        else:
+            if run:
+                runs.append(run)
+            run = 0
+    assert [r for r in runs if r * STEP_S >= 120], runs  # detours long enough to alarm
+    assert all(r * STEP_S < 1800 for r in runs) and not run  # each comes back
