@@ -19,7 +19,7 @@ from PIL import Image
 from spatial.models import AdminArea, RoadSegment
 from tests.cases.test_console_page import ARTIFACTS, CHROMIUM, servers, session_of  # noqa: F401
 from tests.tiles.test_map_page import ARGS
-from tracking.models import RosterEntry, Shift, Tracker
+from tracking.models import ClockRecord, RosterEntry, Shift, Tracker
 
 from .test_inspector_page import _fix, _post, _token, org  # noqa: F401
 
@@ -72,6 +72,18 @@ def test_search_around_draws_the_way_and_the_card_shows_the_day(servers):  # noq
         )
         assert clocked.status_code == 201, clocked.text
         assert clocked.json()["off_grid"] is False
+        explained = requests.post(
+            base + "/api/v1/tracking/attendance/explanations",
+            json={
+                "date": str(begin.date()),
+                "shift": shift.pk,
+                "anomaly": "late",
+                "text": "路上堵车",
+            },
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert explained.status_code == 201, explained.text
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             context = browser.new_context(viewport={"width": 1440, "height": 860}, locale="zh-CN")
@@ -136,7 +148,23 @@ def test_search_around_draws_the_way_and_the_card_shows_the_day(servers):  # noq
             page.locator("#card .day dd[data-work='上报']").wait_for()
             assert page.locator("#card .day dd[data-work='上报']").inner_text() == "0 件"
             assert "网格内" in page.locator("#card .day dd[data-work='在线']").inner_text()
+            assert (
+                page.evaluate("() => document.querySelector('#card .clock-photo img').naturalWidth")
+                == 8
+            )
             page.screenshot(path=str(ARTIFACTS / "inspectors-card-day.png"))
+
+            # The supervisor accepts the inspector's explanation of being late, from the card.
+            pending = page.locator("#card .explanation")
+            assert "路上堵车" in pending.inner_text()
+            pending.locator("input").fill("已核实")
+            with page.expect_response(lambda r: r.url.endswith("/decide")) as decided:
+                pending.get_by_role("button", name="通过").click()
+            assert decided.value.status == 200, decided.value.text()
+            page.wait_for_function(
+                "() => document.querySelector('#card .day').textContent.includes('说明已通过')"
+            )
+            assert page.locator("#card .explanation").count() == 0
             toggle.click()
             assert page.locator(".around-panel").is_hidden()
             assert errors == []
@@ -144,3 +172,5 @@ def test_search_around_draws_the_way_and_the_card_shows_the_day(servers):  # noq
     finally:  # the flush after a transactional test empties managed tables only
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE tracking_fix")
+        for record in ClockRecord.objects.all():  # the server kept the photo in its media
+            record.photo.delete(save=False)

@@ -25,6 +25,17 @@
     (children || []).forEach(function (c) { if (c) { node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); } });
     return node;
   }
+  var cfg = JSON.parse(document.getElementById("monitor-config").textContent);
+  function post(path, body) {
+    return fetch(path, { method: "POST", credentials: "same-origin", body: JSON.stringify(body),
+      headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": cfg.csrfToken } })
+      .then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (data) {
+          if (!r.ok) { throw (data && data.error) || { message: "请求失败 (" + r.status + ")" }; }
+          return data;
+        });
+      });
+  }
   function get(path) {
     return fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
@@ -130,8 +141,16 @@
           return ANOMALY[a.anomaly] + (a.details && a.details.minutes ? " " + a.details.minutes + " 分钟" : "") +
             (a.explanation ? "（说明" + a.explanation.status_label + "）" : "");
         });
-        attendance.appendChild(el("div", { "data-duty": d.date + "-" + d.shift.id }, [parts.join(" · "),
-          issues.length ? el("span", { class: "anomaly", text: " 异常：" + issues.join("、") }) : el("span", { class: "ok", text: " 正常" })]));
+        var row = el("div", { "data-duty": d.date + "-" + d.shift.id }, [parts.join(" · "),
+          issues.length ? el("span", { class: "anomaly", text: " 异常：" + issues.join("、") }) : el("span", { class: "ok", text: " 正常" })]);
+        if (d.clock_in) {   /* the clock-in photo */
+          row.appendChild(el("a", { href: "/api/v1/tracking/clocks/" + d.clock_in.id + "/photo", target: "_blank", rel: "noopener",
+            class: "clock-photo", title: "签到照片" }, [el("img", { src: "/api/v1/tracking/clocks/" + d.clock_in.id + "/photo", alt: "签到照片" })]));
+        }
+        d.anomalies.forEach(function (a) {
+          if (a.explanation && a.explanation.status === "pending") { row.appendChild(decision(a, t, node)); }
+        });
+        attendance.appendChild(row);
       });
     }).catch(function (error) { attendance.textContent = error.message; });
     get("/api/v1/evaluation/inspectors/work?tracker=" + t.tracker + "&from=" + day).then(function (data) {
@@ -146,6 +165,21 @@
         work.appendChild(el("dd", { "data-work": r[0], text: r[1] }));
       });
     }).catch(function (error) { work.appendChild(el("dd", { text: error.message })); });
+  }
+
+  /* A pending explanation (考勤说明) with 通过 / 驳回 for the supervisor. */
+  function decision(a, t, node) {
+    var note = el("input", { type: "text", maxlength: "500", placeholder: "审批意见", "aria-label": "审批意见" });
+    function decide(accepted) {
+      post("/api/v1/tracking/attendance/explanations/" + a.explanation.id + "/decide", { accepted: accepted, note: note.value })
+        .then(function () { card(t, node); })
+        .catch(function (error) { box.appendChild(el("div", { class: "small", text: error.message })); });
+    }
+    var box = el("div", { class: "explanation", "data-explanation": String(a.explanation.id) }, [
+      el("div", { class: "small", text: ANOMALY[a.anomaly] + "说明：" + a.explanation.text }), note,
+      el("button", { type: "button", text: "通过", onclick: function () { decide(true); } }),
+      el("button", { type: "button", text: "驳回", onclick: function () { decide(false); } })]);
+    return box;
   }
 
   window.inspectorAround = { setup: setup, click: search, card: card, state: state };
