@@ -90,10 +90,10 @@ class CaseListPrintView(APIView):
         summary="Print the filtered case list to PDF (打印)",
         description=(
             "The list's filters as query parameters; an A4 landscape table of the matching "
-            "cases with the filters in words (no reporter columns). Up to 200 cases (the "
+            "cases with the filters in words (no reporter columns). Up to 100 cases (the "
             "`CITYGRID_CASES_PRINT_DIRECT` setting) are answered at once; more answer 202 with "
             "a job: follow `status_url`, then download `result_url`. 413 above "
-            "`CITYGRID_CASES_PRINT_MAX` (5,000) cases."
+            "`CITYGRID_CASES_PRINT_MAX` (2,000) cases."
         ),
         parameters=[p for p in LIST_PARAMETERS if p.name not in ("limit", "offset")],
         responses={

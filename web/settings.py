@@ -278,9 +278,10 @@ CASES_EXPORT_MAX = int(os.environ.get("CITYGRID_CASES_EXPORT_MAX", 200_000))
 CASES_EXPORT_MAX_WITH_PHOTOS = int(os.environ.get("CITYGRID_CASES_EXPORT_MAX_WITH_PHOTOS", 5_000))
 CASES_EXPORT_PHOTOS_PER_CASE = int(os.environ.get("CITYGRID_CASES_EXPORT_PHOTOS_PER_CASE", 3))
 # Printing cases to PDF (cases/printing.py): up to DIRECT rows of a list are printed at once,
-# more become a job, at most MAX rows a list; a case sheet shows PHOTOS_PER_STAGE photos a stage.
-CASES_PRINT_DIRECT = int(os.environ.get("CITYGRID_CASES_PRINT_DIRECT", 200))
-CASES_PRINT_MAX = int(os.environ.get("CITYGRID_CASES_PRINT_MAX", 5_000))
+# more become a job, at most MAX rows a list (layout takes ~5 ms and ~0.3 MB a row, bench/README
+# "Printing a case list to PDF"); a case sheet shows PHOTOS_PER_STAGE photos a stage.
+CASES_PRINT_DIRECT = int(os.environ.get("CITYGRID_CASES_PRINT_DIRECT", 100))
+CASES_PRINT_MAX = int(os.environ.get("CITYGRID_CASES_PRINT_MAX", 2_000))
 CASES_PRINT_PHOTOS_PER_STAGE = int(os.environ.get("CITYGRID_CASES_PRINT_PHOTOS_PER_STAGE", 6))
 # Tracking (tracking/): the alarm rules' parameters and the fix table's partitions. Distances in
 # metres, durations in seconds, speeds in km/h.
