@@ -11,6 +11,9 @@ from cases.models import (
     SeasonalHours,
     TimeLimit,
     WorkCalendar,
+    Workflow,
+    WorkflowStage,
+    WorkflowTransition,
 )
 from data.models import Category
 
@@ -147,3 +150,28 @@ class CategoryAdmin(admin.ModelAdmin):
     list_select_related = ["parent"]
     raw_id_fields = ["parent"]
     inlines = [ConditionInline]
+
+
+# --- workflow definitions (流程定义) ---------------------------------------------------------
+
+
+class WorkflowStageInline(admin.TabularInline):
+    model = WorkflowStage
+    extra = 0
+
+
+class WorkflowTransitionInline(admin.TabularInline):
+    model = WorkflowTransition
+    extra = 0
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(admin.ModelAdmin):
+    """The workflow definitions as data: which cases a definition takes (kind, source, the
+    self-handled flag), the state they start in, its stages' limits and its transitions. An
+    edit reaches every process within seconds (`cases.workflows`); a case keeps its workflow."""
+
+    list_display = ["key", "name", "kind", "source", "self_handled", "initial_state", "priority"]
+    list_filter = ["self_handled", "source", "active"]
+    search_fields = ["key", "name"]
+    inlines = [WorkflowStageInline, WorkflowTransitionInline]

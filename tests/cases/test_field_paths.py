@@ -312,3 +312,15 @@ def test_a_self_handled_case_left_unreviewed_tells_the_acceptor(as_user, two_str
     assert {n.recipient.username for n in told} >= {"acceptor"}
     assert all(n.title.startswith("案件超期") for n in told)
     assert boxes(as_user("acceptor"))["overdue"] == 1
+
+
+def test_the_self_handling_workflow_is_data_in_the_admin(admin_client):
+    listed = admin_client.get("/admin/cases/workflow/?self_handled__exact=1")
+    assert listed.status_code == 200
+    assert b"self-handled-inspector" in listed.content and b"direct-inspector" not in listed.content
+    from cases.models import Workflow
+
+    row = Workflow.objects.get(key="self-handled-inspector")
+    assert (row.self_handled, row.initial_state, row.source) == (True, "to_review", "inspector")
+    page = admin_client.get(f"/admin/cases/workflow/{row.pk}/change/")
+    assert page.status_code == 200 and b"send_to_register" in page.content
