@@ -50,7 +50,15 @@ class ActionInputSerializer(JsonTypes, serializers.Serializer):
     """The body of ``POST /cases/{id}/actions/{action}``; each action reads what it needs."""
 
     version = serializers.IntegerField(min_value=1, help_text="the version you acted on")
-    opinion = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    opinion = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="required by not_accept, not_register, feedback, rework, redispatch, "
+        "send_to_register (why), request_supplement (what to collect) and supplement (what "
+        "was found); 400 with field opinion otherwise",
+    )
     condition = serializers.IntegerField(
         required=False, allow_null=True, default=None, help_text="register / close: condition id"
     )
@@ -61,7 +69,7 @@ class ActionInputSerializer(JsonTypes, serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text="request_verify / request_check: the inspector's user id",
+        help_text="request_verify / request_check / request_supplement: the inspector's user id",
     )
     valid = serializers.BooleanField(required=False, allow_null=True, default=None)
     passed = serializers.BooleanField(required=False, allow_null=True, default=None)
