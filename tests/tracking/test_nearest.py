@@ -7,14 +7,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import hypothesis
 import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
+from hypothesis import strategies as st
 from pyproj import Geod
 
 from accounts.demo import build_demo_organization
 from accounts.models import Person
+from spatial import routing
 from spatial.models import AdminArea, RoadEdge, RoadSegment
 from tracking.demo import build_demo_trackers, demo_key
 from tracking.models import LatestPosition, Tracker
@@ -186,3 +189,38 @@ def test_bad_points_name_their_field(placed):
     assert response.status_code == 400 and response.json()["error"]["field"] == "limit"
     response = ask(leader, (116.3, 39.9), kind="bike")
     assert response.status_code == 400 and response.json()["error"]["field"] == "kind"
+
+
+@pytest.fixture
+def graph(city, db):
+    call_command("build_road_graph", verbosity=0)
+    district = AdminArea.objects.filter(level=AdminArea.Level.DISTRICT).first()
+    return district.geom.extent
+
+
+@hypothesis.settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+@hypothesis.given(
+    fractions=st.lists(
+        st.tuples(st.floats(0.02, 0.98), st.floats(0.02, 0.98)), min_size=2, max_size=4
+    )
+)
+def test_road_distances_are_symmetric_and_never_shorter_than_straight(graph, fractions):
+    """Between points anywhere in the district (on a road or not), by spatial.routing itself:
+    the way from A to B is as long as from B to A, and never shorter than the straight line."""
+    minx, miny, maxx, maxy = graph
+    places = [
+        routing.Place(n, minx + fx * (maxx - minx), miny + fy * (maxy - miny))
+        for n, (fx, fy) in enumerate(fractions)
+    ]
+    origin, others = places[0], places[1:]
+    there = routing.road_distances(origin, others)
+    assert set(there) == {p.key for p in others}
+    for place in others:
+        back = routing.road_distances(place, [origin])[origin.key]
+        assert back == pytest.approx(there[place.key], abs=0.05)
+        straight = metres((origin.lon, origin.lat), (place.lon, place.lat))
+        assert there[place.key] >= straight - 0.05
