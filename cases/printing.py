@@ -253,7 +253,10 @@ def describe_filters(chosen: queries.CaseFilter) -> list[str]:
     if chosen.kind:
         said.append(f"类型：{KINDS[chosen.kind]}")
     if chosen.category:
-        name = Category.objects.filter(code=chosen.category).values_list("name", flat=True)
+        classes = Category.objects.filter(code=chosen.category)
+        if chosen.kind:  # component and event classes may share a code
+            classes = classes.filter(kind=chosen.kind)
+        name = classes.order_by("kind").values_list("name", flat=True)
         said.append(f"类别：{chosen.category} {name.first() or ''}".rstrip())
     if chosen.area:
         name = AdminArea.objects.filter(code=chosen.area).values_list("name", flat=True)

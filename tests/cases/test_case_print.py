@@ -167,10 +167,12 @@ def test_a_sheet_shows_the_photos_as_thumbnails(as_user, scattered, settings, tm
 
 def test_a_list_prints_the_callers_cases_with_the_filters(as_user, two_streets, scattered):
     acceptor = as_user("acceptor")
+    cover = Category.objects.get(kind="component", code="0103")
     for query, words in (
         ({}, "全部案件"),
         ({"state": "handling"}, "状态：处置中"),
         ({"area": two_streets[1].code}, f"区域：{two_streets[1].name}"),
+        ({"kind": "component", "category": "0103"}, f"类别：0103{cover.name}"),
     ):
         expected = {f["properties"]["number"] for f in listed(acceptor, **query)["features"]}
         assert expected, query
