@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Value
 from django.utils import timezone
 
 from accounts import permissions as perms
@@ -561,11 +561,25 @@ def progress(scope: Scope, case: Case, now: dt.datetime | None = None) -> dict:
 SHARE_BOXES = ("handling", "warning", "overdue")
 
 
+def share_fed_back(scope: Scope):
+    """Whether the case is a parallel one whose share the caller's department has fed back
+    (an EXISTS on the share's unique (case, department) index; false for anyone but a
+    handling department)."""
+    if not visibility.department_only(scope):
+        return Value(False)
+    return Exists(
+        CaseDispatch.objects.filter(
+            case_id=OuterRef("pk"), department_id=scope.department_id, fed_back_at__isnull=False
+        )
+    )
+
+
 def open_shares(scope: Scope) -> Q:
     """For a handling department's boxes 处置中, 预警 and 超期: all but the parallel cases whose
     share it has fed back (it reads them still, but they wait for the others, and another
-    department's lateness is not its own: 超期只体现超期的单位). No condition for anyone else."""
+    department's lateness is not its own: 超期只体现超期的单位). No condition for anyone else.
+    A NOT EXISTS, not ``NOT id = ANY(ARRAY(…))``, which compares each row with every id
+    (bench/README.md "Parallel shares")."""
     if not visibility.department_only(scope):
         return Q()
-    done = CaseDispatch.objects.filter(department_id=scope.department_id, fed_back_at__isnull=False)
-    return ~Q(pk__any_of=done.order_by().values("case_id"))
+    return ~Q(share_fed_back(scope))

@@ -138,29 +138,36 @@ def box_counts(scope: Scope, now: dt.datetime | None = None) -> list[dict]:
         return []
     start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     visible = visibility.visible_cases(scope)
+    # A department's 处置中, 预警 and 超期 leave out the parallel cases (并行派遣) whose share it
+    # has fed back: the grouped count tells those rows apart (`done`).
     grouped = (
         visible.filter(Q(state__in=OPEN_STATES) | Q(state=S.CLOSED, closed_at__gte=start_of_day))
         .order_by()
-        .values_list("state", "deadline_state")
+        .annotate(done=dispatching.share_fed_back(scope))
+        .values_list("state", "deadline_state", "done")
         .annotate(n=Count("pk"))
     )
     by_state: dict[str, int] = {}
     by_deadline: dict[str, int] = {}
-    for state, deadline_state, n in grouped:
+    open_state: dict[str, int] = {}
+    open_deadline: dict[str, int] = {}
+    for state, deadline_state, done, n in grouped:
         by_state[state] = by_state.get(state, 0) + n
+        if not done:
+            open_state[state] = open_state.get(state, 0) + n
         if state in OPEN_STATES:
             by_deadline[deadline_state] = by_deadline.get(deadline_state, 0) + n
+            if not done:
+                open_deadline[deadline_state] = open_deadline.get(deadline_state, 0) + n
     counts = {}
-    # A department's 处置中, 预警 and 超期 leave out the parallel cases (并行派遣) whose share it
-    # has fed back: counted with the box's own filter, not the grouped count.
-    shared = dispatching.SHARE_BOXES if visibility.department_only(scope) else ()
     for box in boxes:
-        if box.key in shared:
-            counts[box.key] = visible.filter(box.condition(scope, now)).count()
-        elif box.key in _BOX_STATES:
-            counts[box.key] = sum(by_state.get(s, 0) for s in _BOX_STATES[box.key])
+        shared = box.key in dispatching.SHARE_BOXES
+        if box.key in _BOX_STATES:
+            states = open_state if shared else by_state
+            counts[box.key] = sum(states.get(s, 0) for s in _BOX_STATES[box.key])
         elif box.key in _BOX_DEADLINES:
-            counts[box.key] = by_deadline.get(_BOX_DEADLINES[box.key], 0)
+            deadline_states = open_deadline if shared else by_deadline
+            counts[box.key] = deadline_states.get(_BOX_DEADLINES[box.key], 0)
         else:  # the caller's own, and 待回访 (closed cases, not in the grouped count)
             counts[box.key] = visible.filter(box.condition(scope, now)).count()
     fresh = arrivals(scope, boxes, now)
