@@ -249,9 +249,9 @@ def _refusal(scope: Scope, case: Case, kind: str) -> str | None:
     if (
         kind == K.RETURN
         and case.dispatch_mode == DispatchMode.FORCED
-        and case_rules().no_return_forced
         and scope.department_id is not None
         and scope.department_id == case.department_id
+        and case_rules().no_return_forced  # the one query, last
     ):
         return "the case was dispatched by force (强制派遣): its department may not return it"
     return None
