@@ -165,8 +165,23 @@ def test_search_around_draws_the_way_and_the_card_shows_the_day(servers):  # noq
                 "() => document.querySelector('#card .day').textContent.includes('说明已通过')"
             )
             assert page.locator("#card .explanation").count() == 0
+            # 网格员工作情况: every inspector's numbers for today, a name opens the card.
+            page.get_by_role("button", name="工作统计").click()
+            rows = page.locator(".work-table tbody tr")
+            rows.first.wait_for()
+            assert rows.count() == len(streets)
+            mine = page.locator(f".work-table tr[data-person='{tracker.person_id}']")
+            assert "0分钟" in mine.inner_text()  # one fix each: no interval online yet
+            other = streets[1]
+            page.locator(".work-table tbody th button", has_text=other.name).click()
+            page.wait_for_function(
+                "(name) => document.querySelector('#card h3').textContent.includes(name)",
+                arg=other.name,
+            )
+            page.screenshot(path=str(ARTIFACTS / "inspectors-work.png"))
+            page.get_by_role("button", name="工作统计").click()
             toggle.click()
-            assert page.locator(".around-panel").is_hidden()
+            assert page.locator(".around-panel").first.is_hidden()
             assert errors == []
             browser.close()
     finally:  # the flush after a transactional test empties managed tables only

@@ -71,7 +71,11 @@
     state.button = el("button", { type: "button", class: "around-toggle", "aria-pressed": "false",
       title: "周边查询：点击地图查找最近的在线人员（按道路距离）", text: "周边查询", onclick: toggle });
     state.panel = el("section", { class: "around-panel", "aria-label": "周边查询结果", hidden: "hidden" });
-    $("#map").appendChild(el("div", { class: "around-box" }, [state.button, state.panel]));
+    state.workButton = el("button", { type: "button", class: "around-toggle", "aria-pressed": "false",
+      title: "网格员工作情况：按时间段统计上报、核查、巡更、在线时长与考勤", text: "工作统计", onclick: toggleWork });
+    state.workPanel = el("section", { class: "around-panel work-panel", "aria-label": "网格员工作情况", hidden: "hidden" });
+    $("#map").appendChild(el("div", { class: "around-box" }, [
+      el("div", { class: "around-buttons" }, [state.button, state.workButton]), state.panel, state.workPanel]));
   }
   function toggle() {
     state.on = !state.on;
@@ -120,6 +124,49 @@
       onclick: function () { search(state.map.getCenter()); } }));
   }
 
+  /* --- 网格员工作情况: every inspector's numbers for a period --------------------------------- */
+  function toggleWork() {
+    var open = state.workPanel.hidden;
+    state.workPanel.hidden = !open;
+    state.workButton.setAttribute("aria-pressed", String(open));
+    state.workButton.classList.toggle("on", open);
+    if (!open) { return; }
+    var from = el("input", { type: "date", value: today(), max: today(), "aria-label": "开始日期", "data-work-from": "" });
+    var to = el("input", { type: "date", value: today(), max: today(), "aria-label": "结束日期", "data-work-to": "" });
+    var table = el("div", { class: "work-table" });
+    var form = el("form", { class: "row", onsubmit: function (e) {
+      e.preventDefault();
+      loadWork(from.value, to.value, table);
+    } }, [from, "至", to, el("button", { type: "submit", text: "统计" })]);
+    state.workPanel.textContent = "";
+    state.workPanel.appendChild(el("h4", { text: "网格员工作情况" }));
+    state.workPanel.appendChild(form);
+    state.workPanel.appendChild(table);
+    loadWork(from.value, to.value, table);
+  }
+  var WORK_COLUMNS = [["name", "姓名"], ["reports", "上报"], ["verifications", "核实"], ["checks", "核查"],
+    ["checkpoints", "巡更"], ["online", "在线"], ["in_grid", "网格内"], ["stays", "滞留"], ["signal_lost", "信号异常"],
+    ["out_of_grid", "越界"], ["attendance", "考勤（排班/签到/异常）"]];
+  function loadWork(from, to, table) {
+    table.textContent = "统计中…";
+    get("/api/v1/evaluation/inspectors/work?from=" + from + "&to=" + to).then(function (data) {
+      var head = el("tr", {}, WORK_COLUMNS.map(function (c) { return el("th", { scope: "col", text: c[1] }); }));
+      var rows = data.inspectors.map(function (w) {
+        var values = { name: w.name, online: hm(w.online_s), in_grid: hm(w.in_grid_s),
+          attendance: w.attendance.duties + " / " + w.attendance.clocked_in + " / " + w.attendance.anomalies };
+        var row = el("tr", { "data-person": String(w.person) }, WORK_COLUMNS.map(function (c) {
+          var value = c[0] in values ? values[c[0]] : String(w[c[0]]);
+          return c[0] === "name" ? el("th", { scope: "row" }, [el("button", { type: "button", text: value,
+            onclick: function () { window.inspectorMonitor.select(w.trackers[0], true); } })]) : el("td", { text: value });
+        }));
+        return row;
+      });
+      table.textContent = "";
+      table.appendChild(rows.length ? el("table", {}, [el("thead", {}, [head]), el("tbody", {}, rows)]) :
+        el("p", { class: "small", text: "没有可见的网格员" }));
+    }).catch(function (error) { table.textContent = error.message; });
+  }
+
   /* --- the card's day: attendance and work ------------------------------------------------- */
   var ANOMALY = { late: "迟到", left_early: "早退", missing_in: "未签到", missing_out: "未签退", off_grid: "网格外打卡" };
   function card(t, node) {
@@ -131,10 +178,14 @@
     var work = el("dl", { class: "work-numbers" });
     node.appendChild(attendance);
     node.appendChild(work);
-    get("/api/v1/tracking/attendance?tracker=" + t.tracker + "&from=" + day).then(function (data) {
+    /* Yesterday's duties too: a night shift that began yesterday is still today's work. */
+    var yesterday = new Date(Date.now() - 86400000).toLocaleDateString("sv-SE", { timeZone: TZ });
+    var midnight = new Date(day + "T00:00:00+08:00");
+    get("/api/v1/tracking/attendance?tracker=" + t.tracker + "&from=" + yesterday + "&to=" + day).then(function (data) {
+      var duties = data.duties.filter(function (d) { return new Date(d.end) > midnight; });
       attendance.textContent = "";
-      if (!data.duties.length) { attendance.textContent = "今日无排班"; return; }
-      data.duties.forEach(function (d) {
+      if (!duties.length) { attendance.textContent = "今日无排班"; return; }
+      duties.forEach(function (d) {
         var parts = [d.shift.name + " " + d.shift.start + "–" + d.shift.end,
           d.clock_in ? "签到 " + clock(d.clock_in.at) : "未签到", d.clock_out ? "签退 " + clock(d.clock_out.at) : (new Date(d.end) > Date.now() ? "待签退" : "未签退")];
         var issues = d.anomalies.map(function (a) {
