@@ -279,6 +279,11 @@ def do_create_route(
     route = PatrolRoute.objects.create(
         name=name, geom=geom, tolerance_m=tolerance_m, created_by=scope.user
     )
+    _save_checkpoints(route, checkpoints or [])
+    return route
+
+
+def _save_checkpoints(route: PatrolRoute, checkpoints: list[dict]) -> None:
     Checkpoint.objects.bulk_create(
         Checkpoint(
             route=route,
@@ -290,8 +295,42 @@ def do_create_route(
             window_end=c.get("window_end"),
             required=c.get("required", 1),
         )
-        for n, c in enumerate(checkpoints or ())
+        for n, c in enumerate(checkpoints)
     )
+
+
+ROUTE_FIELDS = ("name", "line", "tolerance_m", "active", "checkpoints")
+
+
+@action(
+    "tracking.route_update",
+    permission=perms.TRACKING_MONITOR,
+    target=lambda **kw: kw["route"].name,
+    details=lambda **kw: {
+        "route": kw["route"].pk,
+        "changed": sorted(k for k in ROUTE_FIELDS if k in kw["changes"]),
+    },
+)
+def do_update_route(scope: Scope, *, route: PatrolRoute, changes: dict) -> PatrolRoute:
+    """Gives the route with `changes` (any of ``name``, ``line``, ``tolerance_m``, ``active``,
+    ``checkpoints``: the new list replaces the old, their visits go with them) and its version
+    moved, so ingest's index follows at the next batch. A route the caller sees; a new line must
+    meet the caller's area."""
+    if not queries.routes(scope, route.pk)["features"]:
+        raise NotFound(f"no route {route.pk}")
+    route = PatrolRoute.objects.select_for_update().get(pk=route.pk)
+    if "line" in changes:
+        route.geom = LineString([tuple(p) for p in changes["line"]], srid=4326)
+        if not _meets_area(scope, route.geom):
+            raise Forbidden("the route lies outside your areas", field="line")
+    for name in ("name", "tolerance_m", "active"):
+        if name in changes:
+            setattr(route, name, changes[name])
+    route.version += 1
+    route.save()
+    if "checkpoints" in changes:
+        route.checkpoints.all().delete()
+        _save_checkpoints(route, changes["checkpoints"] or [])
     return route
 
 

@@ -457,6 +457,51 @@ class RoutesView(APIView):
         return Response(queries.routes(scope, route.pk), status=201)
 
 
+class RouteChangeSerializer(RouteSerializer):
+    name = drf.CharField(max_length=64, required=False)
+    line = drf.ListField(
+        child=drf.ListField(child=drf.FloatField(), min_length=2, max_length=2),
+        min_length=2,
+        max_length=5000,
+        required=False,
+        help_text="[[lon, lat], …] in WGS84",
+    )
+    active = drf.BooleanField(required=False)
+
+
+class RouteView(APIView):
+    @extend_schema(
+        operation_id="tracking_route",
+        summary="A patrol route and its checkpoints (GeoJSON)",
+        tags=[TAG],
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def get(self, request: Request, route_id: int) -> Response:
+        found = queries.routes(_signed_in(request), route_id)
+        if not found["features"]:
+            raise NotFound(f"no route {route_id}")
+        return Response(found)
+
+    @extend_schema(
+        operation_id="tracking_route_update",
+        summary="Change a patrol route: name, line, tolerance, active, checkpoints (replaced)",
+        tags=[TAG],
+        request=RouteChangeSerializer,
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    def patch(self, request: Request, route_id: int) -> Response:
+        scope = scope_for(request)
+        actions.do_update_route.require(scope)
+        data = _form(RouteChangeSerializer, request.data)
+        if not data:
+            raise BadInput("give at least one of " + ", ".join(actions.ROUTE_FIELDS))
+        route = PatrolRoute.objects.filter(pk=route_id).first()
+        if route is None:
+            raise NotFound(f"no route {route_id}")
+        actions.do_update_route(scope, route=route, changes=dict(data))
+        return Response(queries.routes(scope, route_id))
+
+
 class AssignRouteSerializer(JsonTypes, drf.Serializer):
     route = drf.IntegerField(min_value=1, allow_null=True, help_text="null: no route")
 

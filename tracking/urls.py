@@ -48,6 +48,7 @@ urlpatterns = [
         name="tracking-attendance-decide",
     ),
     path("tracking/routes", api.RoutesView.as_view(), name="tracking-routes"),
+    path("tracking/routes/<int:route_id>", api.RouteView.as_view(), name="tracking-route"),
     path(
         "tracking/trackers/<int:tracker_id>/route",
         api.TrackerRouteView.as_view(),
