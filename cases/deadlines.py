@@ -92,9 +92,9 @@ FROM (
                     WHEN warning_at IS NOT NULL AND %(now)s >= warning_at THEN 'warning'
                     ELSE 'normal' END AS new
     FROM cases_case
-    WHERE deadline IS NOT NULL AND deadline_state IN ('normal', 'warning')
+    WHERE ((deadline_state IN ('normal', 'warning') AND deadline <= %(now)s)
+           OR (deadline_state = 'normal' AND warning_at <= %(now)s))
       AND held_since IS NULL AND state NOT IN ({", ".join(f"'{s}'" for s in FINISHED)})
-      AND (%(now)s >= deadline OR (warning_at IS NOT NULL AND %(now)s >= warning_at))
 ) s
 WHERE c.id = s.id AND c.deadline_state <> s.new
 RETURNING c.id, c.number, s.new

@@ -432,8 +432,11 @@ class Case(models.Model):
             # The boxes' "new arrival" counts: cases that entered a stage, or reached their
             # warning time or deadline, since a person last opened the box.
             models.Index(fields=["stage_started_at"], name="case_stage_started"),
-            models.Index(fields=["warning_at"], name="case_warning_at"),
-            models.Index(fields=["deadline"], name="case_deadline"),
+            # By deadline state first: beat's due cases (normal or warning with the time
+            # passed) are a short range of each, not every past deadline; and the arrivals of
+            # 预警 and 超期 (bench/README.md "Deadline notices").
+            models.Index(fields=["deadline_state", "deadline"], name="case_state_deadline"),
+            models.Index(fields=["deadline_state", "warning_at"], name="case_state_warning"),
             GinIndex(
                 name="case_description_trgm",
                 fields=["description"],

@@ -202,8 +202,8 @@ def arrivals(scope: Scope, boxes: list[Box], now: dt.datetime) -> dict[str, int]
     """The "new arrival" count of each box: its cases that came into it since the caller last
     opened it (`BoxVisit`, written by `mark_box_seen`), at most `ARRIVALS_LOOKBACK` back. One
     aggregate over the cases that entered a stage, or reached their warning time or deadline,
-    since the earliest of those times (the indexes on the three columns): the whole box is not
-    read again."""
+    since the earliest of those times (`case_stage_started`, and `case_state_warning` /
+    `case_state_deadline` for the warning and overdue ones): the whole box is not read again."""
     floor = now - ARRIVALS_LOOKBACK
     seen = dict(
         BoxVisit.objects.filter(user_id=scope.user.pk, box__in=[b.key for b in boxes]).values_list(
@@ -214,8 +214,8 @@ def arrivals(scope: Scope, boxes: list[Box], now: dt.datetime) -> dict[str, int]
     earliest = min(since.values())
     recent = visibility.visible_cases(scope).filter(
         Q(stage_started_at__gt=earliest)
-        | Q(warning_at__gt=earliest, warning_at__lte=now)
-        | Q(deadline__gt=earliest, deadline__lte=now)
+        | Q(deadline_state=DeadlineState.WARNING, warning_at__gt=earliest, warning_at__lte=now)
+        | Q(deadline_state=DeadlineState.OVERDUE, deadline__gt=earliest, deadline__lte=now)
     )
     counted = recent.aggregate(
         **{
