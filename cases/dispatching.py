@@ -43,6 +43,7 @@ from core.errors import BadInput, Conflict, Forbidden
 from . import deadlines, visibility, workflows
 from .calendars import default_calendar
 from .categories import recommended_department as manual_entry_for
+from .recommend import confident
 from .models import (
     Case,
     CaseAssist,
@@ -276,11 +277,16 @@ def _split(scope, case, definition, transition, at, chosen, opinion, details) ->
 
 def auto_dispatch(scope: Scope, case: Case, definition, at: dt.datetime) -> Case:
     """After registration: dispatches the case at once when its manual entry says so (自动派遣),
-    as the registering person. The manual authorizes it, not their position."""
+    or when the category recommendation gives the case's own class from its description with
+    at least `CASES_RECOMMEND_AUTO_DISPATCH` (`cases.recommend.confident`), as the registering
+    person. The manual authorizes it, not their position."""
     from .actions import _finish
 
     entry = manual_entry(case)
-    if entry is None or not entry.auto_dispatch or case.state != State.TO_DISPATCH:
+    if entry is None or case.state != State.TO_DISPATCH:
+        return case
+    confidence = None if entry.auto_dispatch else confident(case)
+    if not entry.auto_dispatch and confidence is None:
         return case
     try:
         transition = definition.machine.step(case.state, "dispatch")
@@ -289,12 +295,16 @@ def auto_dispatch(scope: Scope, case: Case, definition, at: dt.datetime) -> Case
     case.department = entry.department
     case.dispatch_mode = Mode.NORMAL
     details = {"department": entry.department.code, "automatic": True}
+    opinion = "按事项指挥手册自动派遣"
+    if confidence is not None:
+        details["confidence"] = confidence
+        opinion = f"按分类推荐自动派遣（置信度 {confidence:.0%}）"
     helpers = list(entry.assisting.filter(active=True).exclude(pk=entry.department_id))
     if helpers:
         details["assisting"] = [h.code for h in helpers]
         for helper in helpers:
             CaseAssist.objects.get_or_create(case=case, department=helper, defaults={"at": at})
-    return _finish(scope, case, definition, transition, at, "按事项指挥手册自动派遣", details)
+    return _finish(scope, case, definition, transition, at, opinion, details)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -34,6 +34,10 @@ prepare_worker_user() {
     # on new directories (setgid) and writable under umask 0002.
     chgrp -R "$WORKER_USER" "$uploads" && chmod -R g+rwX "$uploads" &&
       find "$uploads" -type d -exec chmod g+s {} + || true
+    # Beat's nightly training (cases.recommend) writes the next model version here.
+    local models="${CITYGRID_CASES_RECOMMEND_DIR:-$VAR/recommend}"
+    mkdir -p "$models"
+    chgrp -R "$WORKER_USER" "$models" && chmod -R g+rwX "$models" && chmod g+s "$models" || true
     open_path_for_worker "$ROOT" "$VENV" "$uploads" "$home" \
       "$(dirname "$(readlink -f "$VENV/bin/python")")"
     if "${prefix[@]}" test -w "$uploads" && "${prefix[@]}" "$VENV/bin/python" -c \
