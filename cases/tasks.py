@@ -106,3 +106,13 @@ def run_scheduled_dispatches(now=None) -> dict:
     with origin(Origin(via="task")):
         ran = do_run_due_dispatches(system_scope("beat"), now)
     return {"ran": len(ran)}
+
+
+@shared_task(name="cases.train_recommend_model")
+def train_recommend_model() -> dict:
+    """Trains the category recommendation's model again on the case history (beat, nightly) and
+    writes it as the next version, which every process loads on its next recommendation."""
+    from .recommend import train
+
+    meta = train()
+    return {k: meta[k] for k in ("version", "source", "samples", "classes", "seconds")}

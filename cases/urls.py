@@ -14,6 +14,7 @@ from . import (
     notifications_api,
     phrases_api,
     print_api,
+    recommend_api,
     scheduling_api,
     streams,
     supervision_api,
@@ -26,6 +27,7 @@ urlpatterns = [
     path("cases/stream", streams.case_stream, name="case-stream"),
     path("cases/departments", api.HandlingDepartmentsView.as_view(), name="case-departments"),
     path("cases/boxes", api.CaseBoxesView.as_view(), name="case-boxes"),
+    path("cases/recommend", recommend_api.RecommendView.as_view(), name="case-recommend"),
     path(
         "cases/self-handled",
         field_api.SelfHandledReportView.as_view(),

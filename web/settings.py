@@ -190,6 +190,11 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-notifications": {"task": "cases.deliver_notifications", "schedule": 30.0},
     # Timed dispatches (定时派遣, cases.scheduling) whose time has come.
     "run-scheduled-dispatches": {"task": "cases.run_scheduled_dispatches", "schedule": 30.0},
+    # The category recommendation's model, trained again on the day's cases (cases.recommend).
+    "train-recommend-model": {
+        "task": "cases.train_recommend_model",
+        "schedule": crontab(hour=2, minute=40),
+    },
     # Extents and counts shown in the layer list, kept true after bulk SQL edits of the tables.
     "refresh-layer-stats": {
         "task": "spatial.refresh_layers",
@@ -283,6 +288,18 @@ CASES_EXPORT_PHOTOS_PER_CASE = int(os.environ.get("CITYGRID_CASES_EXPORT_PHOTOS_
 CASES_PRINT_DIRECT = int(os.environ.get("CITYGRID_CASES_PRINT_DIRECT", 100))
 CASES_PRINT_MAX = int(os.environ.get("CITYGRID_CASES_PRINT_MAX", 2_000))
 CASES_PRINT_PHOTOS_PER_STAGE = int(os.environ.get("CITYGRID_CASES_PRINT_PHOTOS_PER_STAGE", 6))
+# Category recommendation (cases/recommend.py, spec 5.2.7): models are versioned files in DIR
+# (made here, so a fresh machine has it); the history (registered cases) trains alone from
+# MIN_HISTORY cases, below that with the generated corpus (CORPUS descriptions). A registered
+# case is dispatched to the manual's department at once when the model gives its own class at
+# least AUTO_DISPATCH (0 < p ≤ 1; 0, the default, never).
+CASES_RECOMMEND_DIR = Path(os.environ.get("CITYGRID_CASES_RECOMMEND_DIR", VAR_DIR / "recommend"))
+CASES_RECOMMEND_DIR.mkdir(parents=True, exist_ok=True)
+CASES_RECOMMEND_MIN_HISTORY = int(os.environ.get("CITYGRID_CASES_RECOMMEND_MIN_HISTORY", 5000))
+CASES_RECOMMEND_CORPUS = int(os.environ.get("CITYGRID_CASES_RECOMMEND_CORPUS", 8000))
+CASES_RECOMMEND_AUTO_DISPATCH = float(
+    os.environ.get("CITYGRID_CASES_RECOMMEND_AUTO_DISPATCH", 0)
+)
 # Tracking (tracking/): the alarm rules' parameters and the fix table's partitions. Distances in
 # metres, durations in seconds, speeds in km/h.
 TRACKING_OUT_OF_GRID_TOLERANCE_M = float(os.environ.get("CITYGRID_TRACKING_GRID_TOLERANCE_M", 30))
