@@ -297,9 +297,7 @@ CASES_RECOMMEND_DIR = Path(os.environ.get("CITYGRID_CASES_RECOMMEND_DIR", VAR_DI
 CASES_RECOMMEND_DIR.mkdir(parents=True, exist_ok=True)
 CASES_RECOMMEND_MIN_HISTORY = int(os.environ.get("CITYGRID_CASES_RECOMMEND_MIN_HISTORY", 5000))
 CASES_RECOMMEND_CORPUS = int(os.environ.get("CITYGRID_CASES_RECOMMEND_CORPUS", 8000))
-CASES_RECOMMEND_AUTO_DISPATCH = float(
-    os.environ.get("CITYGRID_CASES_RECOMMEND_AUTO_DISPATCH", 0)
-)
+CASES_RECOMMEND_AUTO_DISPATCH = float(os.environ.get("CITYGRID_CASES_RECOMMEND_AUTO_DISPATCH", 0))
 # Tracking (tracking/): the alarm rules' parameters and the fix table's partitions. Distances in
 # metres, durations in seconds, speeds in km/h.
 TRACKING_OUT_OF_GRID_TOLERANCE_M = float(os.environ.get("CITYGRID_TRACKING_GRID_TOLERANCE_M", 30))
