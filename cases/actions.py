@@ -31,7 +31,7 @@ from data.models import Category
 from spatial.locate import Placement, locate
 from spatial.models import Component
 
-from . import deadlines, dispatching, notifications, visibility, workflows
+from . import deadlines, dispatching, notifications, precheck, visibility, workflows
 from .models import (
     Case,
     CaseEvent,
@@ -175,19 +175,37 @@ def _event(
 )
 def do_report_case(scope: Scope, new: NewCase, *, at: dt.datetime | None = None) -> Case:
     """Creates a case (上报) at its point: placed with `locate`, the placement stored as a
-    snapshot, numbered, under the workflow its kind and source choose."""
-    return create_case(scope, new, _now(at))
+    snapshot, numbered, under the workflow its kind and source choose. The report's rules
+    (`cases.precheck`) run first: a forbidding no-report rule, or a similar case of a class
+    that refuses them, refuses the report (409 naming it); the warnings come back on the case
+    (`report_warnings`) and in the report event, with the similar cases' count."""
+    at = _now(at)
+    _check_new(new)
+    judgement = precheck.judge(scope, new.category, new.lon, new.lat, at, new.source)
+    precheck.enforce(judgement)
+    return create_case(scope, new, at, judgement=judgement)
 
 
-def create_case(scope: Scope, new: NewCase, at: dt.datetime, *, self_handled: bool = False):
-    """The report's write, for `do_report_case` and the self-handled report
-    (`cases.self_handling`): the case starts in its workflow's initial state."""
+def _check_new(new: NewCase) -> None:
     if new.category.parent_id is None:
         raise BadInput("report a minor class (4-digit code), not a major one", field="category")
     if new.source not in Source.values:
         raise BadInput(f"unknown source {new.source!r}", field="source")
     _check_component(new)
-    placement = locate(new.lon, new.lat, at)
+
+
+def create_case(
+    scope: Scope,
+    new: NewCase,
+    at: dt.datetime,
+    *,
+    self_handled: bool = False,
+    judgement: precheck.Judgement | None = None,
+):
+    """The report's write, for `do_report_case` and the self-handled report
+    (`cases.self_handling`): the case starts in its workflow's initial state."""
+    _check_new(new)
+    placement = judgement.placement if judgement else locate(new.lon, new.lat, at)
     if placement.district is None:
         raise BadInput("the point is outside the city", field="point")
     definition = workflows.choose(new.category.kind, new.source, self_handled)
@@ -221,10 +239,27 @@ def create_case(scope: Scope, new: NewCase, at: dt.datetime, *, self_handled: bo
     )
     _snapshot(case, placement)
     deadlines.start_stage(case, definition, initial, at)
+    case.similar_count = len(judgement.similar) if judgement else 0
     case.save()
     details = {"source": new.source, **({"self_handled": True} if self_handled else {})}
+    case.report_warnings = []
+    if judgement is not None:
+        case.report_warnings = judgement.warnings
+        details.update(_judgement_details(judgement))
     _event(scope, case, "report", "", initial, at, details=details)
     return case
+
+
+def _judgement_details(judgement: precheck.Judgement) -> dict:
+    """What the report event keeps of the rules: warnings, similar cases, cross-grid."""
+    details: dict = {}
+    if judgement.warnings:
+        details["warnings"] = judgement.warnings
+    if judgement.similar:
+        details["similar"] = [case_id for case_id, _ in judgement.similar]
+    if judgement.cross_grid and judgement.cross_grid["outside"]:
+        details["cross_grid"] = True
+    return details
 
 
 # ---------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from .serializers import (
     CaseSerializer,
     HistorySerializer,
     PlacementCorrectionSerializer,
+    ReportedCaseSerializer,
     case_json,
 )
 
@@ -149,7 +150,7 @@ class CasesView(APIView):
         tags=[TAG],
         summary="Report a case (上报): placed, numbered, under its workflow",
         request=CaseInputSerializer,
-        responses={201: CaseSerializer, **ERRORS},
+        responses={201: ReportedCaseSerializer, 409: ErrorSerializer, **ERRORS},
     )
     def post(self, request: Request) -> Response:
         scope = scope_for(request)
@@ -189,7 +190,9 @@ class CasesView(APIView):
                 custom_deadline=data["custom_deadline"],
             ),
         )
-        return Response(render_case(scope, _fresh(scope, case.pk)), status=201)
+        body = render_case(scope, _fresh(scope, case.pk))
+        body["warnings"] = case.report_warnings
+        return Response(body, status=201)
 
 
 class CaseView(APIView):

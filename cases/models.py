@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 
 from accounts.scoping import ScopedQuerySet
@@ -376,6 +377,9 @@ class Case(models.Model):
     )
     dispatch_mode = models.CharField(
         max_length=8, choices=DispatchMode.choices, default=DispatchMode.NORMAL
+    )
+    similar_count = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="similar cases (相似案件) found when it was reported"
     )
     parent = models.ForeignKey(
         "self",
@@ -991,3 +995,114 @@ class CaseDispatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} → {self.department_id}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules at report time: no-report rules (spec 5.1.2.19-5.1.2.21, 5.2.2) and similar cases (5.2.3).
+# Controlled areas themselves are `spatial.ControlledArea` (placed by `locate`).
+
+
+class RuleEffect(models.TextChoices):
+    """What a no-report rule does to a report it hits (the values of ControlledArea.Action)."""
+
+    FORBID = "forbid", "禁止上报"
+    WARN = "warn", "提醒"
+
+
+class RoadReportRule(models.Model):
+    """A road-segment rule (上报路段, spec 5.1.2.21): reports of some classes near a road (one
+    segment by id, or every segment of a name) within `buffer_m` metres are forbidden or
+    warned about, during the validity and the daily windows (empty: all day)."""
+
+    name = models.CharField(max_length=128)
+    road = models.ForeignKey(
+        "spatial.RoadSegment", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    road_name = models.CharField(max_length=64, blank=True, help_text="every segment so named")
+    buffer_m = models.FloatField(default=15.0)
+    categories = ArrayField(models.CharField(max_length=4), default=list, blank=True)
+    daily_windows = models.JSONField(default=list, blank=True)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+    action = models.CharField(max_length=8, choices=RuleEffect.choices, default=RuleEffect.FORBID)
+    reason = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReportHours(models.Model):
+    """Reporting hours of a class (上报时段, spec 5.1.2.19 / 5.2.2.2): a major or minor class
+    may be reported only within its daily windows (local time; a window may run past
+    midnight); outside them the report is forbidden or warned about."""
+
+    category = models.OneToOneField("data.Category", on_delete=models.CASCADE, related_name="+")
+    daily_windows = models.JSONField(default=list)
+    action = models.CharField(max_length=8, choices=RuleEffect.choices, default=RuleEffect.FORBID)
+    reason = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.category_id}: {self.daily_windows}"
+
+
+class SimilarRule(models.Model):
+    """A minor class's own similar-case rule (相似案件规则, spec 5.2.3.1): its distance and time
+    window (blank: the settings' defaults), the related classes counted with it, and whether a
+    similar report is refused."""
+
+    category = models.OneToOneField("data.Category", on_delete=models.CASCADE, related_name="+")
+    metres = models.FloatField(null=True, blank=True)
+    hours = models.FloatField(null=True, blank=True)
+    related = ArrayField(models.CharField(max_length=4), default=list, blank=True)
+    refuse = models.BooleanField(default=False, help_text="refuse a similar report")
+
+    def __str__(self) -> str:
+        return f"{self.category_id}"
+
+
+class CollectionSuspension(models.Model):
+    """A department's application to suspend collection (暂停采集申请, spec 5.1.2.20) in an area
+    for a period: approved by the centre, it becomes a forbidding controlled area."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "待审核"
+        APPROVED = "approved", "已通过"
+        DENIED = "denied", "未通过"
+
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, related_name="+"
+    )
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(max_length=128)
+    geom = models.MultiPolygonField(srid=4326)
+    reason = models.TextField()
+    requirement = models.TextField(blank=True)
+    categories = ArrayField(models.CharField(max_length=4), default=list, blank=True)
+    valid_from = models.DateTimeField()
+    valid_to = models.DateTimeField()
+    daily_windows = models.JSONField(default=list, blank=True)
+    permit = models.FileField(upload_to="controlled-areas/", null=True, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    applied_at = models.DateTimeField()
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    opinion = models.TextField(blank=True)
+    area = models.ForeignKey(
+        "spatial.ControlledArea",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the controlled area its approval made",
+    )
+
+    objects = ScopedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.name

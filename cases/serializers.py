@@ -196,6 +196,9 @@ class CaseSerializer(serializers.Serializer):
     dispatch_mode = serializers.ChoiceField(
         choices=DispatchMode.choices, help_text="how it was dispatched (派遣方式)"
     )
+    similar_count = serializers.IntegerField(
+        help_text="similar cases (相似案件) found when it was reported: GET /cases/{id}/similar"
+    )
     parent = serializers.IntegerField(
         allow_null=True, help_text="multi-department dispatch: the case it was split from"
     )
@@ -205,6 +208,27 @@ class CaseSerializer(serializers.Serializer):
     hold_until = serializers.DateTimeField(allow_null=True, help_text="released automatically then")
     actions = serializers.ListField(child=serializers.CharField())
     version = serializers.IntegerField()
+
+
+class RuleHitSerializer(serializers.Serializer):
+    """A no-report rule a report hits (`cases.report_rules`)."""
+
+    kind = serializers.ChoiceField(
+        choices=["area", "road", "hours"],
+        help_text="area: a controlled area (管控区域); road: 上报路段; hours: 上报时段",
+    )
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    action = serializers.ChoiceField(choices=["forbid", "warn"])
+    action_name = serializers.CharField()
+    reason = serializers.CharField(allow_blank=True)
+    requirement = serializers.CharField(allow_blank=True, help_text="采集要求")
+
+
+class ReportedCaseSerializer(CaseSerializer):
+    """A case just reported, with the warnings of the rules it hit."""
+
+    warnings = RuleHitSerializer(many=True)
 
 
 def local_time(value):
@@ -273,6 +297,7 @@ def case_json(case: Case, *, reporter_visible: bool, actions: list[str]) -> dict
         "dispatch_mode": case.dispatch_mode,
         "parent": case.parent_id,
         "self_handled": case.self_handled,
+        "similar_count": case.similar_count,
         "closed_at": local_time(case.closed_at),
         "held_since": local_time(case.held_since),
         "hold_until": local_time(case.hold_until),

@@ -8,11 +8,13 @@ from . import (
     callbacks_api,
     calendar_api,
     categories_api,
+    controlled_areas_api,
     dispatching_api,
     export_api,
     field_api,
     notifications_api,
     phrases_api,
+    precheck_api,
     print_api,
     recommend_api,
     scheduling_api,
@@ -24,10 +26,32 @@ urlpatterns = [
     path("calendar/deadline", calendar_api.DeadlineView.as_view(), name="calendar-deadline"),
     path("categories", categories_api.CategoriesView.as_view(), name="categories"),
     path("cases", api.CasesView.as_view(), name="cases"),
+    path("controlled-areas", controlled_areas_api.AreasView.as_view(), name="controlled-areas"),
+    path(
+        "controlled-areas/<int:area_id>",
+        controlled_areas_api.AreaView.as_view(),
+        name="controlled-area",
+    ),
+    path(
+        "controlled-areas/<int:area_id>/permit",
+        controlled_areas_api.AreaPermitView.as_view(),
+        name="controlled-area-permit",
+    ),
+    path(
+        "controlled-areas/applications",
+        controlled_areas_api.SuspensionsView.as_view(),
+        name="collection-suspensions",
+    ),
+    path(
+        "controlled-areas/applications/<int:application_id>/answer",
+        controlled_areas_api.SuspensionAnswerView.as_view(),
+        name="collection-suspension-answer",
+    ),
     path("cases/stream", streams.case_stream, name="case-stream"),
     path("cases/departments", api.HandlingDepartmentsView.as_view(), name="case-departments"),
     path("cases/boxes", api.CaseBoxesView.as_view(), name="case-boxes"),
     path("cases/recommend", recommend_api.RecommendView.as_view(), name="case-recommend"),
+    path("cases/precheck", precheck_api.PrecheckView.as_view(), name="case-precheck"),
     path(
         "cases/self-handled",
         field_api.SelfHandledReportView.as_view(),
@@ -49,6 +73,9 @@ urlpatterns = [
     path("cases/<int:case_id>", api.CaseView.as_view(), name="case"),
     path("cases/<int:case_id>/placement", api.CasePlacementView.as_view(), name="case-placement"),
     path("cases/<int:case_id>/history", api.CaseHistoryView.as_view(), name="case-history"),
+    path(
+        "cases/<int:case_id>/similar", precheck_api.CaseSimilarView.as_view(), name="case-similar"
+    ),
     path(
         "cases/<int:case_id>/actions/<str:name>",
         api.CaseActionView.as_view(),

@@ -21,8 +21,11 @@ MAGIC = {
     "audio/mp4": (b"ftyp",),
     "audio/amr": (b"#!AMR",),
     "audio/wav": (b"RIFF",),
+    "application/pdf": (b"%PDF-",),
 }
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+# Documents proving a permission (a construction permit: a scan or a PDF).
+DOCUMENT_TYPES = PHOTO_TYPES | {"application/pdf"}
 
 
 def declared_type(upload: UploadedFile) -> str:

@@ -108,7 +108,8 @@ LEFT JOIN LATERAL (
 LEFT JOIN LATERAL (
     SELECT coalesce(jsonb_agg(jsonb_build_object(
                'id', c.id, 'name', c.name, 'action', c.action, 'categories', c.categories,
-               'reason', c.reason, 'valid_from', c.valid_from, 'valid_to', c.valid_to,
+               'reason', c.reason, 'requirement', c.requirement,
+               'valid_from', c.valid_from, 'valid_to', c.valid_to,
                'daily_windows', c.daily_windows) ORDER BY c.id), '[]'::jsonb) AS items
     FROM spatial_controlledarea c
     WHERE vis.controlled_areas AND ST_Intersects(c.geom, pt.g)
@@ -172,6 +173,7 @@ class ControlledAreaHit:
     valid_from: str | None
     valid_to: str | None
     daily_windows: list
+    requirement: str = ""
 
 
 @dataclass(frozen=True)

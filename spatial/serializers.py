@@ -21,6 +21,9 @@ class ControlledAreaHitSerializer(serializers.Serializer):
         child=serializers.CharField(), help_text="category codes; empty means every category"
     )
     reason = serializers.CharField(allow_blank=True)
+    requirement = serializers.CharField(
+        allow_blank=True, help_text="collection requirement (采集要求)"
+    )
     valid_from = serializers.DateTimeField(allow_null=True)
     valid_to = serializers.DateTimeField(allow_null=True)
     daily_windows = serializers.ListField(

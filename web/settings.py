@@ -298,6 +298,10 @@ CASES_RECOMMEND_DIR.mkdir(parents=True, exist_ok=True)
 CASES_RECOMMEND_MIN_HISTORY = int(os.environ.get("CITYGRID_CASES_RECOMMEND_MIN_HISTORY", 5000))
 CASES_RECOMMEND_CORPUS = int(os.environ.get("CITYGRID_CASES_RECOMMEND_CORPUS", 8000))
 CASES_RECOMMEND_AUTO_DISPATCH = float(os.environ.get("CITYGRID_CASES_RECOMMEND_AUTO_DISPATCH", 0))
+# Similar cases (相似案件, spec 5.2.3): the default distance and time window of every class
+# without its own cases.SimilarRule.
+CASES_SIMILAR_METRES = float(os.environ.get("CITYGRID_CASES_SIMILAR_METRES", 10))
+CASES_SIMILAR_HOURS = float(os.environ.get("CITYGRID_CASES_SIMILAR_HOURS", 24))
 # Tracking (tracking/): the alarm rules' parameters and the fix table's partitions. Distances in
 # metres, durations in seconds, speeds in km/h.
 TRACKING_OUT_OF_GRID_TOLERANCE_M = float(os.environ.get("CITYGRID_TRACKING_GRID_TOLERANCE_M", 30))

@@ -164,6 +164,9 @@ class ControlledArea(models.Model):
     categories = ArrayField(models.CharField(max_length=4), default=list, blank=True)
     action = models.CharField(max_length=8, choices=Action.choices, default=Action.WARN)
     reason = models.TextField(blank=True)
+    requirement = models.TextField(
+        blank=True, default="", db_default="", help_text="collection requirement (采集要求)"
+    )
     attachment = models.FileField(upload_to="controlled-areas/", null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()

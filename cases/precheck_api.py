@@ -1,0 +1,127 @@
+"""The report's precheck and a case's similar cases: POST /api/v1/cases/precheck and
+GET /api/v1/cases/{id}/similar. Thin views over `cases.precheck` and `cases.similar`."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.scoping import scope_for
+from core.errors import BadInput, ErrorSerializer
+from data.models import Category
+from spatial import crs as crs_module
+from spatial.serializers import PlacementSerializer
+
+from . import actions, precheck, similar, visibility
+from .api import reader, valid_body
+from .models import Case
+from .serializers import CaseInputSerializer, RuleHitSerializer
+
+TAG = "cases"
+ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer}
+
+
+class PrecheckInputSerializer(CaseInputSerializer):
+    """The report's body (as for ``POST /cases``); the description may still be empty."""
+
+    description = serializers.CharField(
+        max_length=4000, required=False, allow_blank=True, default=""
+    )
+
+
+class CrossGridSerializer(serializers.Serializer):
+    outside = serializers.BooleanField(help_text="the point lies outside the reporter's grids")
+    grids = serializers.ListField(
+        child=serializers.CharField(), help_text="the reporter's responsibility grids"
+    )
+
+
+class SimilarCaseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    state = serializers.CharField()
+    state_name = serializers.CharField()
+    category = serializers.DictField(child=serializers.CharField())
+    description = serializers.CharField()
+    address = serializers.CharField()
+    reported_at = serializers.DateTimeField()
+    distance_m = serializers.FloatField()
+
+
+class SimilarRuleSerializer(serializers.Serializer):
+    metres = serializers.FloatField()
+    hours = serializers.FloatField()
+
+
+class PrecheckSerializer(serializers.Serializer):
+    """What reporting would meet (nothing is saved)."""
+
+    placement = PlacementSerializer(help_text="the placement the caller may see")
+    cross_grid = CrossGridSerializer(
+        allow_null=True, help_text="跨网格 for an inspector's report; null otherwise"
+    )
+    rules = RuleHitSerializer(many=True, help_text="no-report rules hit, forbidding first")
+    allowed = serializers.BooleanField(help_text="false: reporting now would be refused")
+    similar_count = serializers.IntegerField(help_text="similar cases, whoever may see them")
+    similar = SimilarCaseSerializer(many=True, help_text="those the caller sees, nearest first")
+    similar_refused = serializers.BooleanField(help_text="the class refuses similar reports")
+    similar_rule = SimilarRuleSerializer()
+    recommended_categories = serializers.ListField(
+        child=serializers.DictField(), help_text="classes the text classifier proposes"
+    )
+
+
+class SimilarListSerializer(serializers.Serializer):
+    similar = SimilarCaseSerializer(many=True)
+
+
+class PrecheckView(APIView):
+    @extend_schema(
+        operation_id="cases_precheck",
+        tags=[TAG],
+        summary="Precheck a report (上报预检): placement, cross-grid, no-report rules, similar",
+        request=PrecheckInputSerializer,
+        responses={200: PrecheckSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        scope = scope_for(request)
+        actions.do_report_case.require(scope)
+        data = valid_body(PrecheckInputSerializer, request)
+        category = (
+            Category.objects.filter(kind=data["kind"], code=data["category"])
+            .select_related("parent")
+            .first()
+        )
+        if category is None:
+            raise BadInput(f"no {data['kind']} class {data['category']}", field="category")
+        crs = crs_module.parse_crs(data["crs"])
+        lon, lat = crs_module.to_wgs84(data["lon"], data["lat"], crs)
+        answer = precheck.precheck(
+            scope,
+            category,
+            lon,
+            lat,
+            source=data["source"],
+            description=data["description"],
+            at=timezone.now(),
+        )
+        return Response(answer)
+
+
+class CaseSimilarView(APIView):
+    @extend_schema(
+        operation_id="cases_similar",
+        tags=[TAG],
+        summary="A case's similar cases (相似案件), judged at its report time, nearest first",
+        responses={200: SimilarListSerializer, 404: ErrorSerializer, **ERRORS},
+    )
+    def get(self, request: Request, case_id: int) -> Response:
+        scope = reader(request)
+        case = visibility.get_visible(scope, case_id)
+        case = Case.objects.select_related("category").get(pk=case.pk)
+        found = similar.similar_to(case)
+        return Response({"similar": precheck.similar_json(scope, found)})
