@@ -1,6 +1,6 @@
 """The console's standard phrases (惯用语), supervision (督办), annotations (批注), urgent flag and
 "new arrival" counts end to end in headless Chromium: the shift leader keeps a phrase of their
-own, supervises a case in handling with it, annotates it and marks it urgent; the department,
+own, edits it, supervises a case in handling with it, annotates it and marks it urgent; the department,
 whose 处置中 box shows the case as new, replies to the supervision from its console."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from tests.cases.test_console_page import (  # noqa: F401 - servers is a fixture
 from tests.tiles.test_map_page import ARGS, CHROMIUM
 
 MY_PHRASE = "请于今日下班前处置完毕并回复。"
+EDITED = "请于今日下班前处置完毕，并拍照回复。"
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
@@ -54,12 +55,20 @@ def test_phrases_supervision_and_a_reply_through_the_console(servers, as_user, t
         leader.screenshot(path=str(ARTIFACTS / "console-phrases.png"))
         mine = api(base, leader_session, "/api/v1/cases/phrases?action=supervise")["phrases"]
         assert [(x["text"], x["personal"]) for x in mine][0] == (MY_PHRASE, True)
+        # Edited in place with the keyboard: Enter saves.
+        leader.get_by_role("button", name=f"修改我的惯用语：{MY_PHRASE}").click()
+        leader.fill("input[aria-label='修改惯用语']", EDITED)
+        leader.press("input[aria-label='修改惯用语']", "Enter")
+        leader.wait_for_selector(f"#action-form .phrases button.mine:has-text('{EDITED}')")
+        mine = api(base, leader_session, "/api/v1/cases/phrases?action=supervise")["phrases"]
+        assert [(x["text"], x["personal"]) for x in mine][0] == (EDITED, True)
+        assert MY_PHRASE not in str(mine)
         leader.fill("textarea[name='note']", "")
         phrases.locator("button.mine").click()  # the phrase fills the box
-        assert leader.input_value("textarea[name='note']") == MY_PHRASE
+        assert leader.input_value("textarea[name='note']") == EDITED
         leader.get_by_role("button", name="提交督办").click()
         leader.wait_for_selector(".supervisions li:has-text('未回复')")
-        assert MY_PHRASE in leader.locator(".supervisions").inner_text()
+        assert EDITED in leader.locator(".supervisions").inner_text()
 
         # 批注 with a system phrase, and 设为急件: both in the history.
         leader.click("#detail button[data-action='annotate']")
@@ -77,7 +86,7 @@ def test_phrases_supervision_and_a_reply_through_the_console(servers, as_user, t
 
         # The phrase is deleted from the form again (a person keeps their own list).
         leader.click("#detail button[data-action='supervise']")
-        leader.get_by_role("button", name=f"删除我的惯用语：{MY_PHRASE}").click()
+        leader.get_by_role("button", name=f"删除我的惯用语：{EDITED}").click()
         leader.wait_for_selector("#toast:has-text('已删除惯用语')")
         phrases.locator("button.mine").wait_for(state="detached")
         assert phrases.locator("button[data-phrase]").count() == len(system)
@@ -110,6 +119,6 @@ def test_phrases_supervision_and_a_reply_through_the_console(servers, as_user, t
         department.wait_for_selector(".timeline li:has-text('督办回复')")
         department.screenshot(path=str(ARTIFACTS / "console-supervision-reply.png"))
         listed = api(base, leader_session, f"/api/v1/cases/{cid}/supervisions")["supervisions"]
-        assert [(s["note"], s["reply"]) for s in listed] == [(MY_PHRASE, reply)]
+        assert [(s["note"], s["reply"]) for s in listed] == [(EDITED, reply)]
         assert leader_errors == [] and department_errors == []
         browser.close()

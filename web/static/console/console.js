@@ -100,6 +100,8 @@
           box.appendChild(el("button", { type: "button", class: p.personal ? "mine" : "", "data-phrase": String(p.id), text: p.text,
             title: p.personal ? "我的惯用语" : "系统惯用语", onclick: function () { input.value = p.text; input.focus(); } }));
           if (p.personal) {
+            box.appendChild(el("button", { type: "button", class: "drop", text: "✎", "aria-label": "修改我的惯用语：" + p.text,
+              onclick: function (e) { editPhrase(e.target.previousSibling, p); } }));
             box.appendChild(el("button", { type: "button", class: "drop", text: "×", "aria-label": "删除我的惯用语：" + p.text,
               onclick: function () {
                 api("/api/v1/cases/phrases/" + p.id, { method: "DELETE", body: {} }).then(function () {
@@ -116,6 +118,23 @@
           }).catch(function (error) { toast(error.status === 409 ? "该惯用语已存在" : error.message); });
         } }));
       });
+    }
+    /* One's own phrase edited in place: Enter saves, Escape leaves it as it was. */
+    function editPhrase(button, p) {
+      var input = el("input", { type: "text", value: p.text, maxlength: "500", "aria-label": "修改惯用语", class: "phrase-edit" });
+      function save() {
+        api("/api/v1/cases/phrases/" + p.id, { method: "PATCH", body: { text: input.value } }).then(function () {
+          delete phraseCache[key]; render(); toast("已修改惯用语");
+        }).catch(function (error) { toast(error.status === 409 ? "该惯用语已存在" : error.message); input.focus(); });
+      }
+      input.addEventListener("keydown", function (e) {
+        if (e.key === "Enter") { e.preventDefault(); save(); }
+        if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); render(); }
+      });
+      button.replaceWith(input);
+      input.after(el("button", { type: "button", class: "keep", text: "保存", onclick: save }));
+      input.focus();
+      input.select();
     }
     render();
     return box;
