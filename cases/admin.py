@@ -6,9 +6,13 @@ from django.contrib import admin
 from cases.calendar import Season, parse_periods
 from cases.models import (
     CalendarDay,
+    CollectionSuspension,
     Condition,
     ManualEntry,
+    ReportHours,
+    RoadReportRule,
     SeasonalHours,
+    SimilarRule,
     TimeLimit,
     WorkCalendar,
     Workflow,
@@ -175,3 +179,60 @@ class WorkflowAdmin(admin.ModelAdmin):
     list_filter = ["self_handled", "source", "active"]
     search_fields = ["key", "name"]
     inlines = [WorkflowStageInline, WorkflowTransitionInline]
+
+
+# --- rules at report time: no-report rules (非采集区域) and similar cases (相似案件) -----------
+
+
+class _WindowsForm(forms.ModelForm):
+    """Checks `daily_windows` as ``[["HH:MM", "HH:MM"], …]`` (end before start: past midnight)."""
+
+    def clean_daily_windows(self):
+        from core.errors import BadInput
+
+        from cases.report_rules import parse_windows
+
+        try:
+            return parse_windows(self.cleaned_data.get("daily_windows"))
+        except BadInput as error:
+            raise forms.ValidationError(error.message) from None
+
+
+class RoadReportRuleForm(_WindowsForm):
+    class Meta:
+        model = RoadReportRule
+        fields = "__all__"
+
+
+class ReportHoursForm(_WindowsForm):
+    class Meta:
+        model = ReportHours
+        fields = "__all__"
+
+
+@admin.register(RoadReportRule)
+class RoadReportRuleAdmin(admin.ModelAdmin):
+    form = RoadReportRuleForm
+    list_display = ("name", "road_name", "road", "buffer_m", "action", "active")
+    list_filter = ("action", "active")
+    raw_id_fields = ("road",)
+
+
+@admin.register(ReportHours)
+class ReportHoursAdmin(admin.ModelAdmin):
+    form = ReportHoursForm
+    list_display = ("category", "daily_windows", "action", "active")
+    list_filter = ("action", "active")
+
+
+@admin.register(SimilarRule)
+class SimilarRuleAdmin(admin.ModelAdmin):
+    list_display = ("category", "metres", "hours", "related", "refuse")
+    list_filter = ("refuse",)
+
+
+@admin.register(CollectionSuspension)
+class CollectionSuspensionAdmin(admin.ModelAdmin):
+    list_display = ("name", "department", "state", "valid_from", "valid_to", "applied_at")
+    list_filter = ("state",)
+    readonly_fields = ("state", "answered_by", "answered_at", "opinion", "area")

@@ -444,3 +444,31 @@ def test_a_daily_window_holds_a_minute_as_its_circular_span_says(start, end, min
     length = (end - start) % 1440 or 1440
     expected = (minute - start) % 1440 < length
     assert report_rules.in_windows(dt.time(minute // 60, minute % 60), windows) is expected
+
+
+def test_the_rules_are_data_in_the_admin(as_user):
+    admin = as_user("admin")
+    for model in ("roadreportrule", "reporthours", "similarrule", "collectionsuspension"):
+        page = admin.get(f"/admin/cases/{model}/")
+        assert page.status_code == 200, (model, page.status_code)
+    wrong = admin.post(
+        "/admin/cases/reporthours/add/",
+        {
+            "category": category("0102").pk,
+            "daily_windows": '[["25:00", "06:00"]]',
+            "action": "forbid",
+        },
+    )
+    assert wrong.status_code == 200 and "HH:MM" in wrong.content.decode()
+    assert not ReportHours.objects.exists()
+    right = admin.post(
+        "/admin/cases/reporthours/add/",
+        {
+            "category": category("0102").pk,
+            "daily_windows": '[["22:00", "06:00"]]',
+            "action": "warn",
+            "active": "on",
+        },
+    )
+    assert right.status_code == 302, right.content[:500]
+    assert ReportHours.objects.get().daily_windows == [["22:00", "06:00"]]
