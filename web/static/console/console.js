@@ -192,7 +192,9 @@
           onclick: function () { selectCase(c.id); },
           onkeydown: function (e) { if (e.key === "Enter") { selectCase(c.id); } } }, [
           el("td", {}, [el("div", { class: "num", text: c.number }), el("div", { class: "small", text: SOURCES[c.source] || c.source })]),
-          el("td", {}, [el("div", {}, [c.urgent ? el("span", { class: "urgent", text: "急" }) : null, document.createTextNode(c.category.name)]),
+          el("td", {}, [el("div", {}, [c.urgent ? el("span", { class: "urgent", text: "急" }) : null,
+            c.similar_count ? el("span", { class: "similar", title: "相似案件 " + c.similar_count + " 件", text: "相似" }) : null,
+            document.createTextNode(c.category.name)]),
             el("div", { class: "small clip", text: c.description, title: c.description })]),
           el("td", {}, [el("div", { class: "small", text: c.placement.street ? c.placement.street.name : "" }),
             el("div", { class: "small clip", text: c.address || "", title: c.address || "" })]),
@@ -396,6 +398,7 @@
     detail.appendChild(dl);
     fieldDetail(c, events, media, detail);
     dispatchProgress(c, detail);
+    similarCases(c, detail);
     var actionBar = el("div", { class: "actions" });
     c.actions.forEach(function (name) {
       actionBar.appendChild(el("button", { type: "button", "data-action": name, text: ACTION_NAMES[name] || name,
@@ -417,6 +420,22 @@
     detail.appendChild(timeline);
     showOnMap({ features: view.cases.length ? view.cases : [] });
     if (map && map.loaded()) { map.easeTo({ center: [c.lon, c.lat], zoom: Math.max(map.getZoom(), 15) }); }
+  }
+
+  /* --- similar cases (相似案件): those found when the case was reported, nearest first ---- */
+  function similarCases(c, detail) {
+    if (!c.similar_count) { return; }
+    var box = el("section", { class: "similar-cases" }, [el("h2", { text: "相似案件（" + c.similar_count + "）" })]);
+    detail.appendChild(box);
+    api("/api/v1/cases/" + c.id + "/similar").then(function (data) {
+      var list = el("ul", { class: "small" });
+      data.similar.forEach(function (s) {
+        list.appendChild(el("li", {}, [el("a", { href: "#", text: s.number, onclick: function (event) { event.preventDefault(); selectCase(s.id); } }),
+          document.createTextNode(" " + s.category.name + " · " + s.state_name + " · " + s.distance_m + " 米 · " + when(s.reported_at))]));
+      });
+      if (!data.similar.length) { list.appendChild(el("li", { text: "相似案件不在您的范围内" })); }
+      box.appendChild(list);
+    }).catch(function (error) { toast(error.message); });
   }
 
   /* --- field work: tasks (核实, 核查, 补采), self-handling (自行处置), rework reasons ------- */
