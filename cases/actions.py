@@ -14,6 +14,7 @@ history is generated through these actions — and is never taken from an HTTP r
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -71,6 +72,7 @@ class NewCase:
     component_code: str = ""
     reporter: Reporter = Reporter()
     custom_deadline: dt.datetime | None = None
+    report_key: uuid.UUID | None = None  # made by the reporting device (the field app's outbox)
 
 
 def _now(at: dt.datetime | None) -> dt.datetime:
@@ -181,9 +183,34 @@ def do_report_case(scope: Scope, new: NewCase, *, at: dt.datetime | None = None)
     (`report_warnings`) and in the report event, with the similar cases' count."""
     at = _now(at)
     _check_new(new)
+    repeated = reported_before(scope, new.report_key)
+    if repeated is not None:
+        return repeated
     judgement = precheck.judge(scope, new.category, new.lon, new.lat, at, new.source)
     precheck.enforce(judgement)
     return create_case(scope, new, at, judgement=judgement)
+
+
+def reported_before(scope: Scope, key: uuid.UUID | None) -> Case | None:
+    """The case an earlier report with this `report_key` made, or None: a device that sends
+    a report again (its answer was lost on a field network) gets that case back and makes no
+    second one. Reports with the same key wait for each other (a transaction advisory lock on
+    the key), so two at once make one case; the unique constraint backs this. A key another
+    person's report used is refused (409 naming `report_key`). The repeat's case carries
+    `repeated` and the first report's warnings."""
+    if key is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"report:{key}"])
+    case = Case.objects.filter(report_key=key).first()
+    if case is None:
+        return None
+    if case.reported_by_id != scope.user.pk:
+        raise Conflict("this report key was used by another report", field="report_key")
+    first = CaseEvent.objects.filter(case=case, action="report").only("details").first()
+    case.report_warnings = (first.details or {}).get("warnings", []) if first else []
+    case.repeated = True
+    return case
 
 
 def _check_new(new: NewCase) -> None:
@@ -235,6 +262,7 @@ def create_case(
         state=initial,
         self_handled=self_handled,
         custom_deadline=new.custom_deadline,
+        report_key=new.report_key,
         stage_started_at=at,
     )
     _snapshot(case, placement)

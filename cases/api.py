@@ -150,7 +150,12 @@ class CasesView(APIView):
         tags=[TAG],
         summary="Report a case (上报): placed, numbered, under its workflow",
         request=CaseInputSerializer,
-        responses={201: ReportedCaseSerializer, 409: ErrorSerializer, **ERRORS},
+        responses={
+            200: ReportedCaseSerializer,
+            201: ReportedCaseSerializer,
+            409: ErrorSerializer,
+            **ERRORS,
+        },
     )
     def post(self, request: Request) -> Response:
         scope = scope_for(request)
@@ -188,11 +193,12 @@ class CasesView(APIView):
                     callback_wanted=reporter.get("callback_wanted", False),
                 ),
                 custom_deadline=data["custom_deadline"],
+                report_key=data["report_key"],
             ),
         )
         body = render_case(scope, _fresh(scope, case.pk))
         body["warnings"] = case.report_warnings
-        return Response(body, status=201)
+        return Response(body, status=200 if getattr(case, "repeated", False) else 201)
 
 
 class CaseView(APIView):

@@ -51,6 +51,12 @@ class SelfHandledFieldsSerializer(serializers.Serializer):
     lon = serializers.FloatField()
     lat = serializers.FloatField()
     crs = serializers.CharField(max_length=32, required=False, default="EPSG:4326")
+    report_key = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="the device's key for this report: sent again, it answers 200 with that case",
+    )
 
 
 class SelfHandledInputSerializer(SelfHandledFieldsSerializer):
@@ -95,7 +101,7 @@ class SelfHandledReportView(APIView):
             "or sent to registration (`send_to_register`)."
         ),
         request={"multipart/form-data": SelfHandledInputSerializer},
-        responses={201: CaseSerializer, **ERRORS},
+        responses={200: CaseSerializer, 201: CaseSerializer, 409: ErrorSerializer, **ERRORS},
     )
     def post(self, request: Request) -> Response:
         scope = scope_for(request)
@@ -126,11 +132,13 @@ class SelfHandledReportView(APIView):
                 lat=lat,
                 level=data["level"],
                 address=data["address"],
+                report_key=data["report_key"],
             ),
             before=before,
             after=after,
         )
-        return Response(render_case(scope, _fresh(scope, case.pk)), status=201)
+        repeated = getattr(case, "repeated", False)
+        return Response(render_case(scope, _fresh(scope, case.pk)), status=200 if repeated else 201)
 
 
 class TaskSerializer(serializers.Serializer):

@@ -378,6 +378,12 @@ class Case(models.Model):
     dispatch_mode = models.CharField(
         max_length=8, choices=DispatchMode.choices, default=DispatchMode.NORMAL
     )
+    report_key = models.UUIDField(
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="the reporting device's key for this report: a repeat answers this case",
+    )
     similar_count = models.PositiveIntegerField(
         default=0, db_default=0, help_text="similar cases (相似案件) found when it was reported"
     )

@@ -20,7 +20,7 @@ from accounts.oplog import action
 from accounts.scoping import Scope
 from core.errors import BadInput
 
-from .actions import NewCase, create_case, store_media
+from .actions import NewCase, create_case, reported_before, store_media
 from .models import Case, CaseEvent, CaseMedia, Source
 
 # (upload, its checked content type): the API checks type, content and size first.
@@ -55,6 +55,9 @@ def do_report_self_handled(
         raise BadInput("add the photos taken before handling", field="before")
     if not after:
         raise BadInput("add the photos taken after handling", field="after")
+    repeated = reported_before(scope, new.report_key)
+    if repeated is not None:
+        return repeated
     case = create_case(scope, new, at, self_handled=True)
     event = CaseEvent.objects.get(case=case, action="report")
     for stage, files in ((CaseMedia.Stage.REPORT, before), (CaseMedia.Stage.SELF_HANDLED, after)):

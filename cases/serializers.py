@@ -39,6 +39,13 @@ class CaseInputSerializer(JsonTypes, serializers.Serializer):
     )
     reporter = ReporterSerializer(required=False)
     custom_deadline = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    report_key = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="the device's key for this report (a UUID it makes): sent again, the report "
+        "answers 200 with the case the first made instead of making another",
+    )
 
     def validate_custom_deadline(self, value):
         if value is not None and value <= timezone.now():
