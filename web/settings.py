@@ -408,6 +408,9 @@ SPECTACULAR_SETTINGS = {
         "CategoryKindEnum": "data.models.Category.Kind",
         "CaseLevelEnum": "cases.models.Level",
         "DispatchModeEnum": "cases.models.DispatchMode",
+        "RuleEffectEnum": "cases.models.RuleEffect",
+        "RuleHitKindEnum": ["area", "road", "hours"],
+        "CollectionSuspensionStateEnum": "cases.models.CollectionSuspension.State",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
