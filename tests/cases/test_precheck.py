@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.utils import timezone
-from hypothesis import given
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
@@ -472,3 +472,25 @@ def test_the_rules_are_data_in_the_admin(as_user):
     )
     assert right.status_code == 302, right.content[:500]
     assert ReportHours.objects.get().daily_windows == [["22:00", "06:00"]]
+
+
+@pytest.fixture
+def one_case(place):
+    """A case just reported at the place's point, and the class's similar rule."""
+    case = report_at(place["user"], place["lon"], place["lat"], timezone.now())
+    assert Case.objects.filter(pk=case.pk).exists()
+    return case, similar.parameters(category())
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(bearing=st.floats(0, 360), metres=st.floats(0, 25))
+def test_a_case_is_similar_exactly_within_the_distance_in_any_direction(one_case, bearing, metres):
+    """Property: a report `metres` away (geodesic, WGS84) in any direction finds the case
+    exactly when `metres` is at most the rule's 10 m (1 cm either side left out)."""
+    assume(abs(metres - 10.0) > 0.01)
+    case, rule = one_case
+    lon, lat = moved(case.geom.x, case.geom.y, metres, bearing)
+    found = [cid for cid, _ in similar.find_similar(lon, lat, timezone.now(), rule)]
+    assert (case.pk in found) is (metres <= 10.0)
