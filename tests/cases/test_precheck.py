@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pytest
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
+from django.test import Client
 from django.utils import timezone
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -494,3 +495,35 @@ def test_a_case_is_similar_exactly_within_the_distance_in_any_direction(one_case
     lon, lat = moved(case.geom.x, case.geom.y, metres, bearing)
     found = [cid for cid, _ in similar.find_similar(lon, lat, timezone.now(), rule)]
     assert (case.pk in found) is (metres <= 10.0)
+
+
+def test_bad_input_is_refused_naming_the_field(place, as_user):
+    inspector, leader = place["inspector"], as_user("shiftleader")
+    outside = post(inspector, "/api/v1/cases/precheck", body(100.0, 20.0))
+    assert outside.status_code == 400 and outside.json()["error"]["field"] == "point"
+    no_crs = post(inspector, "/api/v1/cases/precheck", body(place["lon"], place["lat"], crs="x"))
+    assert no_crs.status_code == 400 and no_crs.json()["error"]["field"] == "crs"
+    anonymous = Client().post("/api/v1/cases/precheck", {}, content_type="application/json")
+    assert anonymous.status_code == 401
+    area = {"name": "错区", "geometry": square(place["lon"], place["lat"], 0.001)}
+    bow_tie = {
+        "type": "Polygon",
+        "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]],
+    }
+    cases = {
+        "geometry": {**area, "geometry": bow_tie},
+        "daily_windows": {**area, "daily_windows": [["8:00", "10:00"]]},
+        "categories": {**area, "categories": ["9999"]},
+        "valid_to": {
+            **area,
+            "valid_from": "2026-06-02T00:00:00+08:00",
+            "valid_to": "2026-06-01T00:00:00+08:00",
+        },
+        "action": {**area, "action": "block"},
+    }
+    before = ControlledArea.objects.count()
+    for field, data in cases.items():
+        refused = post(leader, "/api/v1/controlled-areas", data)
+        assert refused.status_code == 400, (field, refused.content)
+        assert refused.json()["error"]["field"] == field, (field, refused.json())
+    assert ControlledArea.objects.count() == before
