@@ -319,12 +319,16 @@
     var level = el("select", { name: "level", "aria-label": "等级" });
     Object.keys(LEVELS).forEach(function (k) { level.appendChild(el("option", { value: k, text: LEVELS[k] })); });
     var description = el("textarea", { name: "description", required: "required", maxlength: "4000", "aria-label": "问题描述" });
+    var suggested = recommendBox(description, lngLat, function (r) {
+      kind.value = r.kind;
+      return fillCategories().then(function () { category.value = r.code; });
+    });
     var addressInput = el("input", { name: "address", value: address || "", "aria-label": "地址" });
     var reporterName = el("input", { name: "reporter_name", "aria-label": "反映人" });
     var reporterPhone = el("input", { name: "reporter_phone", "aria-label": "联系电话" });
     var selfHandled = selfHandledFields(source);
     function fillCategories() {
-      categories().then(function (tree) {
+      return categories().then(function (tree) {
         category.textContent = "";
         tree.filter(function (m) { return m.kind === kind.value; }).forEach(function (major) {
           var group = el("optgroup", { label: major.name });
@@ -346,7 +350,7 @@
       }).catch(function (error) { message.textContent = error.message; });
     } }, [
       el("label", { text: "来源" }, [source]), el("label", { text: "类型" }, [kind]), el("label", { text: "小类" }, [category]),
-      el("label", { text: "等级" }, [level]), el("label", { text: "问题描述" }, [description]),
+      el("label", { text: "等级" }, [level]), el("label", { text: "问题描述" }, [description]), suggested,
       el("label", { text: "地址" }, [addressInput]), el("label", { text: "反映人" }, [reporterName]),
       el("label", { text: "联系电话" }, [reporterPhone])].concat(selfHandled.fields, [message,
       el("button", { type: "submit", class: "primary", text: "登记" })]));
@@ -354,6 +358,42 @@
     detail.appendChild(el("p", { class: "small", text: where + "（" + lngLat.lng.toFixed(6) + ", " + lngLat.lat.toFixed(6) + "）" }));
     detail.appendChild(form);
     description.focus();
+  }
+
+  /* The three likeliest classes of the description typed (/api/v1/cases/recommend, 分类推荐) as
+     chips under it, asked once typing pauses; a click sets the type and the class (`choose`).
+     Nothing shows before a model exists or for a position that may not ask. */
+  function recommendBox(input, lngLat, choose) {
+    var box = el("div", { class: "phrases recommend", "aria-live": "polite", style: "display: none" });
+    var timer = null, asked = "";
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var text = input.value.trim();
+        if (text.length < 4 || text === asked) { return; }
+        asked = text;
+        var query = "text=" + encodeURIComponent(text) + "&lon=" + lngLat.lng + "&lat=" + lngLat.lat;
+        api("/api/v1/cases/recommend?" + query).then(function (d) {
+          if (asked !== text) { return; }
+          box.textContent = "";
+          box.appendChild(el("span", { class: "small", text: "推荐分类：" }));
+          d.recommendations.forEach(function (r) {
+            var dept = r.department ? "，处置部门：" + r.department.name : "";
+            box.appendChild(el("button", { type: "button", "data-recommend": r.kind + ":" + r.code,
+              text: (r.kind === "component" ? "部件 " : "事件 ") + r.code + " " + r.name + " " + Math.round(r.probability * 100) + "%",
+              title: "可能性 " + Math.round(r.probability * 100) + "%" + dept,
+              onclick: function (e) {
+                var chip = e.currentTarget;
+                choose(r).then(function () {
+                  Array.prototype.forEach.call(box.querySelectorAll("button"), function (b) { b.classList.toggle("mine", b === chip); });
+                });
+              } }));
+          });
+          box.style.display = d.recommendations.length ? "" : "none";
+        }).catch(function () { box.style.display = "none"; });
+      }, 400);
+    });
+    return box;
   }
 
   /* --- case detail ---------------------------------------------------------------------- */
