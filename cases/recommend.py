@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 import tempfile
 import threading
 import time
@@ -38,6 +39,7 @@ from .models import Case, ManualEntry, State
 
 FILE_PATTERN = re.compile(r"^recommend-v(\d+)\.joblib$")
 KEEP = 3  # versions kept on disk
+MIN_PER_CLASS = 3  # rows a class needs to be learnt (the calibration's 3 folds)
 DEFAULT_CANDIDATE = "char13_svm"
 # States of a case whose class the centre confirmed by registering it.
 REGISTERED = (
@@ -135,7 +137,10 @@ def training_rows() -> tuple[list[tuple[str, str]], str]:
 
 
 def fit(rows: list[tuple[str, str]], candidate: str = DEFAULT_CANDIDATE):
-    """Gives the pipeline `candidate` fitted to `rows` (text, label)."""
+    """Gives the pipeline `candidate` fitted to `rows` (text, label), leaving out the classes
+    with fewer than `MIN_PER_CLASS` rows (too few to calibrate; never recommended until then)."""
+    counts = Counter(lab for _, lab in rows)
+    rows = [row for row in rows if counts[row[1]] >= MIN_PER_CLASS]
     pipeline = CANDIDATES[candidate]()
     pipeline.fit([text for text, _ in rows], [lab for _, lab in rows])
     return pipeline
@@ -151,8 +156,8 @@ def train(
     started = time.perf_counter()
     if rows is None:
         rows, source = training_rows()
-    if len({lab for _, lab in rows}) < 2:
-        raise ValueError("a model needs cases of two classes at least")
+    if sum(n >= MIN_PER_CLASS for n in Counter(lab for _, lab in rows).values()) < 2:
+        raise ValueError(f"a model needs {MIN_PER_CLASS} cases of two classes at least")
     pipeline = fit(rows, candidate)
     meta = {
         "candidate": candidate,
