@@ -186,7 +186,9 @@ def do_report_case(scope: Scope, new: NewCase, *, at: dt.datetime | None = None)
     repeated = reported_before(scope, new.report_key)
     if repeated is not None:
         return repeated
-    judgement = precheck.judge(scope, new.category, new.lon, new.lat, at, new.source)
+    judgement = precheck.judge(
+        scope, new.category, new.lon, new.lat, at, new.source, for_report=True
+    )
     precheck.enforce(judgement)
     return create_case(scope, new, at, judgement=judgement)
 

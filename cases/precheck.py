@@ -43,12 +43,23 @@ class Judgement:
 
 
 def judge(
-    scope: Scope, category: Category, lon: float, lat: float, at: dt.datetime, source: str
+    scope: Scope,
+    category: Category,
+    lon: float,
+    lat: float,
+    at: dt.datetime,
+    source: str,
+    *,
+    for_report: bool = False,
 ) -> Judgement:
-    """Gives what the no-report and similar-case rules say of a report (nothing is written)."""
+    """Gives what the no-report and similar-case rules say of a report (nothing is written).
+    `for_report`: inside the report's transaction, a class that refuses similar reports is
+    locked first (`similar.lock_class`)."""
     placement = locate(lon, lat, at)
     hits = report_rules.no_report_hits(placement, lon, lat, at, category)
     rule = similar.parameters(category)
+    if for_report and rule.refuse:
+        similar.lock_class(rule)
     found = similar.find_similar(lon, lat, at, rule)
     grid = report_rules.cross_grid(scope.person_id, lon, lat) if source == "inspector" else None
     judgement = Judgement(placement, hits, found, rule, grid)

@@ -110,6 +110,19 @@ def find_similar(
         return [(case_id, round(metres, 2)) for case_id, metres in cursor.fetchall()]
 
 
+# The advisory lock's namespace (the first key; the class id is the second).
+LOCK_NAMESPACE = 5203
+
+
+def lock_class(rule: SimilarParameters) -> None:
+    """Serializes the reports of a class that refuses similar reports until the transaction
+    ends, so two reports at once cannot both pass: the second waits, then sees the first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, rule.category_ids[0]]
+        )
+
+
 def similar_to(case) -> list[tuple[int, float]]:
     """Gives the similar cases of a registered case, judged at its report time."""
     return find_similar(

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 
 import numpy as np
 import pytest
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 from hypothesis import HealthCheck, assume, given, settings
@@ -20,6 +22,7 @@ from pyproj import Geod
 from accounts.models import Person
 from accounts.scoping import scope_for_user
 from cases import actions, precheck, report_rules, similar
+from core.errors import Conflict
 from cases.models import Case, ReportHours, RoadReportRule, SimilarRule
 from data.models import Category
 from spatial.crs import wgs84_to_gcj02_array
@@ -527,3 +530,34 @@ def test_bad_input_is_refused_naming_the_field(place, as_user):
         assert refused.status_code == 400, (field, refused.content)
         assert refused.json()["error"]["field"] == field, (field, refused.json())
     assert ControlledArea.objects.count() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reports_at_once_of_a_class_refusing_similar_let_one_through(place):
+    """The first report holds its class's lock until it commits; the second, sent meanwhile,
+    waits and is then refused as similar (without the lock both would pass, neither seeing
+    the other's uncommitted case)."""
+    SimilarRule.objects.create(category=category("0102"), refuse=True)
+    lon, lat = place["lon"], place["lat"]
+    outcome: dict = {}
+
+    def second_reporter():
+        try:
+            outcome["case"] = report_at(place["user"], *moved(lon, lat, 3.0), timezone.now()).pk
+        except Conflict as exc:
+            outcome["error"] = exc.code
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        first = report_at(place["user"], lon, lat, timezone.now())
+        thread = threading.Thread(target=second_reporter)
+        thread.start()
+        thread.join(1.5)
+        assert thread.is_alive(), outcome  # waiting for the class's lock
+    thread.join(30)
+    assert not thread.is_alive()
+    assert outcome == {"error": "similar_refused"}
+    assert list(Case.objects.filter(category__code="0102").values_list("pk", flat=True)) == [
+        first.pk
+    ]
