@@ -401,6 +401,7 @@
      the answer may arrive after they clicked an action; a note says the case changed. */
   function selectCase(id, live) {
     view.selected = id;
+    var formAsked = $("#action-form") && $("#action-form").lastChild;
     Array.prototype.forEach.call(document.querySelectorAll("#cases tr"), function (tr) {
       tr.classList.toggle("selected", tr.getAttribute("data-id") === String(id));
     });
@@ -408,6 +409,8 @@
       api("/api/v1/cases/" + id + "/supervisions").catch(function () { return { supervisions: [] }; })])
       .then(function (answers) {
         var open = $("#action-form");
+        /* An answer arriving late (slow under load) never wipes a form opened since it was asked. */
+        if (open && open.lastChild && open.lastChild !== formAsked) { return; }
         if (live && open && open.children.length) {
           if (!$("#stale-note")) { open.prepend(el("p", { id: "stale-note", class: "error", text: "案件已被更新，提交前请确认（提交时将按最新状态校验）" })); }
           return;
