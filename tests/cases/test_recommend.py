@@ -4,9 +4,6 @@ and automatic dispatch above the configured confidence."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from django.core.management import call_command
 
@@ -214,24 +211,6 @@ def test_a_model_from_the_case_history_knows_sentences_it_never_saw(
         if (top[0]["kind"], top[0]["code"]) != (kind, code):
             wrong[text] = top
     assert wrong == {}
-
-
-def test_the_url_conf_does_not_import_scikit_learn():
-    code = (
-        "import sys, django; django.setup()\n"
-        "from django.urls import get_resolver\n"
-        "assert get_resolver().url_patterns\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "web.settings"},
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
 
 
 # --- retraining and automatic dispatch ---------------------------------------------------------

@@ -1,7 +1,8 @@
 """The serving path stays lean: loading the WSGI application and every route imports none of
 the data-frame and raster libraries. pandas, geopandas, pyogrio and rasterio are imported inside
 the functions that read or write files (layer import and export, raster tiles, geocoder
-sources), so a web worker that never runs one does not carry them (~100 MB each worker)."""
+sources), and scikit-learn (with scipy) inside the category recommendation, so a web worker
+that never runs one does not carry them (~100 MB each worker)."""
 
 import json
 import os
@@ -10,7 +11,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("pandas", "geopandas", "pyogrio", "rasterio")
+HEAVY = ("pandas", "geopandas", "pyogrio", "rasterio", "sklearn", "scipy")
 
 PROBE = """
 import json, os, sys
