@@ -5,6 +5,7 @@ waits in handling for the other."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,21 @@ from tests.cases.test_console_page import (  # noqa: F401 - servers is a fixture
     session_of,
 )
 from tests.tiles.test_map_page import ARGS, CHROMIUM
+
+
+def progress_rows(page, ready, timeout_s: float = 15.0) -> list[list[str]]:
+    """The cells of the detail's 派遣进度 rows, read in one go (a live refresh may redraw the
+    detail between two reads), once `ready(rows)` holds."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        rows = page.evaluate(
+            "() => [...document.querySelectorAll('.dispatch-progress tbody tr')]"
+            ".map((tr) => [...tr.cells].map((td) => td.textContent))"
+        )
+        if ready(rows):
+            return rows
+        assert time.monotonic() < deadline, rows
+        page.wait_for_timeout(200)
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
@@ -54,11 +70,9 @@ def test_a_parallel_dispatch_from_the_console(servers, as_user, two_streets):  #
         page.screenshot(path=str(ARTIFACTS / "console-dispatch-form.png"))
         page.get_by_role("button", name="确认派遣").click()
         page.wait_for_selector(".dispatch-progress h2:has-text('并行派遣')")
-        rows = page.locator(".dispatch-progress tbody tr")
-        assert rows.count() == 2
-        texts = rows.all_inner_texts()
-        assert {t.split("\t")[0] for t in texts} == {"市政管理委员会", "环境卫生服务中心"}
-        assert all("处置中" in t for t in texts)
+        rows = progress_rows(page, lambda rows: len(rows) == 2)
+        assert {r[0] for r in rows} == {"市政管理委员会", "环境卫生服务中心"}
+        assert all(r[1] == "处置中" for r in rows)
         case = api(base, sessions["dispatcher"], f"/api/v1/cases/{cid}")
         assert case["state"] == "handling" and case["dispatch_mode"] == "parallel"
 
@@ -71,10 +85,11 @@ def test_a_parallel_dispatch_from_the_console(servers, as_user, two_streets):  #
         )
         page.click("button[data-box='handling']")
         page.click(f"#cases tr[data-id='{cid}']")
-        page.wait_for_selector(".dispatch-progress tbody tr:has-text('已反馈')")
-        shizheng = rows.filter(has_text="市政管理委员会").inner_text()
-        assert "已反馈" in shizheng and "路面已修复" in shizheng
-        assert "处置中" in rows.filter(has_text="环境卫生服务中心").inner_text()
+        rows = progress_rows(page, lambda rows: any("已反馈" in r[1] for r in rows))
+        by_name = {r[0]: r for r in rows}
+        assert by_name["市政管理委员会"][1].startswith("已反馈")
+        assert by_name["市政管理委员会"][4] == "路面已修复"
+        assert by_name["环境卫生服务中心"][1] == "处置中"
         assert api(base, sessions["dispatcher"], f"/api/v1/cases/{cid}")["state"] == "handling"
         page.screenshot(path=str(ARTIFACTS / "console-parallel-dispatch.png"))
 
