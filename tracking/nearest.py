@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.scoping import Scope
 from core.sqlparts import TRUE, bind, join
 from spatial import routing
+from spatial.crs import degrees_covering
 
 from .queries import TRACKERS_FROM, visible_condition
 
@@ -42,11 +43,18 @@ LIMIT {candidates}
 
 
 def _candidates(
-    scope: Scope, lon: float, lat: float, kind: str | None, online_after: dt.datetime | None
+    scope: Scope,
+    lon: float,
+    lat: float,
+    kind: str | None,
+    online_after: dt.datetime | None,
+    user_ids: list[int] | None = None,
 ) -> list[tuple]:
     filters = [TRUE]
     if kind is not None:
         filters.append(bind("tr.kind = {kind}", kind=kind))
+    if user_ids is not None:
+        filters.append(bind("pp.user_id = ANY({users}::int[])", users=list(user_ids)))
     if online_after is not None:
         filters.append(bind("lp.t >= {after}", after=online_after))
     query = bind(
@@ -70,13 +78,15 @@ def nearest(
     kind: str | None = None,
     online_only: bool = True,
     now: dt.datetime | None = None,
+    user_ids: list[int] | None = None,
 ) -> dict:
     """Gives the `limit` trackers the caller sees nearest to (`lon`, `lat`) WGS84, by road
     where pgRouting and the road graph are there (else by straight line), with both distances
-    in metres and the road way to the nearest."""
+    in metres and the road way to the nearest. `user_ids` keeps only the trackers of those
+    users' persons (the inspectors a task may go to)."""
     now = now or timezone.now()
     online_after = now - dt.timedelta(seconds=settings.TRACKING_ONLINE_S)
-    rows = _candidates(scope, lon, lat, kind, online_after if online_only else None)
+    rows = _candidates(scope, lon, lat, kind, online_after if online_only else None, user_ids)
     method = "road" if rows and routing.routing_available() else "straight"
     road: dict[int, float] = {}
     if method == "road":
@@ -115,3 +125,65 @@ def nearest(
         "nearest": found,
         "path": path,
     }
+
+
+WITHIN_SQL = (
+    """
+SELECT tr.id, tr.device_id, tr.kind,
+       COALESCE(NULLIF(tr.name, ''), pp.name, NULLIF(tr.plate, ''), tr.device_id),
+       ST_X(lp.geom), ST_Y(lp.geom), lp.t, d.metres
+"""
+    + TRACKERS_FROM
+    + """
+CROSS JOIN LATERAL (SELECT ST_Distance(lp.geom::geography,
+                    ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326)::geography) AS metres) d
+WHERE tr.active AND lp.geom && ST_Expand(ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326), {dlon}, {dlat})
+  AND d.metres <= {radius} AND tr.kind = {kind} AND {visible}
+ORDER BY d.metres, tr.id
+LIMIT {limit}
+"""
+)
+
+
+def within(
+    scope: Scope,
+    lon: float,
+    lat: float,
+    radius: float,
+    kind: str,
+    limit: int = 20,
+    now: dt.datetime | None = None,
+) -> list[dict]:
+    """Gives the trackers of `kind` the caller sees whose latest position lies within `radius`
+    metres (geodesic, straight) of (`lon`, `lat`) WGS84, nearest first, online or not (周边查询
+    of a point: what is there, not who can get there first, which `nearest` answers)."""
+    now = now or timezone.now()
+    online_after = now - dt.timedelta(seconds=settings.TRACKING_ONLINE_S)
+    dlon, dlat = degrees_covering(radius, lat)
+    query = bind(
+        WITHIN_SQL,
+        lon=lon,
+        lat=lat,
+        dlon=dlon,
+        dlat=dlat,
+        radius=radius,
+        kind=kind,
+        visible=visible_condition(scope),
+        limit=limit,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(*query)
+        rows = cursor.fetchall()
+    return [
+        {
+            "tracker": pk,
+            "device": device,
+            "kind": tkind,
+            "name": name,
+            "status": "online" if t >= online_after else "offline",
+            "t": t.isoformat(),
+            "position": {"type": "Point", "coordinates": [round(x, 7), round(y, 7)]},
+            "metres": round(metres, 1),
+        }
+        for pk, device, tkind, name, x, y, t, metres in rows
+    ]
