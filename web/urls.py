@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/v1/", include("cases.urls")),
     path("api/v1/", include("tracking.urls")),
     path("api/v1/", include("evaluation.urls")),
+    path("api/v1/", include("web.nearby_urls")),  # search around: cases and tracking joined
     path("accounts/", include("accounts.urls_pages")),
     path("", include("cases.tile_urls")),  # /tiles/cases/…, before the registry layers
     re_path(  # /tiles/tracking/…: live positions (web/live_tiles.py), before the registry layers
