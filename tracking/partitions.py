@@ -48,9 +48,10 @@ def ensure_partitions(first: dt.date, last: dt.date) -> list[dt.date]:
     return created
 
 
-def drop_before(cutoff: dt.date) -> tuple[list[dt.date], int]:
+def drop_before(cutoff: dt.date) -> tuple[list[dt.date], int, int]:
     """Detaches and drops the partitions of days before `cutoff`, and deletes the default
-    partition's fixes older than it; gives the days dropped and the rows deleted."""
+    partition's fixes and the checkpoint visits older than it; gives the days dropped and the
+    fix and visit rows deleted."""
     dropped = []
     for day in partition_days():
         if day >= cutoff:
@@ -64,7 +65,9 @@ def drop_before(cutoff: dt.date) -> tuple[list[dt.date], int]:
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM tracking_fix_default WHERE t < %s", [start])
         deleted = cursor.rowcount
-    return dropped, deleted
+        cursor.execute("DELETE FROM tracking_checkpointvisit WHERE t < %s", [start])
+        visits = cursor.rowcount
+    return dropped, deleted, visits
 
 
 def maintain(today: dt.date | None = None) -> dict:
@@ -75,9 +78,11 @@ def maintain(today: dt.date | None = None) -> dict:
         today - dt.timedelta(days=1),
         today + dt.timedelta(days=settings.TRACKING_PARTITIONS_AHEAD_DAYS),
     )
-    dropped, deleted = drop_before(today - dt.timedelta(days=settings.TRACKING_RETENTION_DAYS))
+    cutoff = today - dt.timedelta(days=settings.TRACKING_RETENTION_DAYS)
+    dropped, deleted, visits = drop_before(cutoff)
     return {
         "created": [d.isoformat() for d in created],
         "dropped": [d.isoformat() for d in dropped],
         "default_rows_deleted": deleted,
+        "visits_deleted": visits,
     }

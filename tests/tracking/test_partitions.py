@@ -41,3 +41,27 @@ def test_maintain_creates_ahead_moves_stray_rows_and_drops_old_days(setup):
     assert min(days) >= far - dt.timedelta(days=30), "a day past the retention survived"
     assert not Fix.objects.filter(t=old).exists() and report["default_rows_deleted"] == 1
     assert Fix.objects.filter(t=t).exists()
+
+
+@override_settings(TRACKING_RETENTION_DAYS=30)
+def test_checkpoint_visits_past_the_retention_go_with_the_fixes(setup):
+    from django.contrib.gis.geos import LineString, Point
+
+    from tracking.models import Checkpoint, CheckpointVisit, PatrolRoute
+
+    route = PatrolRoute.objects.create(
+        name="r", geom=LineString([INSIDE, (INSIDE[0] + 0.01, INSIDE[1])])
+    )
+    checkpoint = Checkpoint.objects.create(route=route, name="c", geom=Point(*INSIDE))
+    now = timezone.now()
+    for age in (31, 29):
+        CheckpointVisit.objects.create(
+            tracker=setup.tracker,
+            checkpoint=checkpoint,
+            t=now - dt.timedelta(days=age),
+            geom=Point(*INSIDE),
+        )
+    report = partitions.maintain()
+    assert report["visits_deleted"] == 1
+    [kept] = CheckpointVisit.objects.all()
+    assert kept.t == now - dt.timedelta(days=29)
