@@ -43,6 +43,12 @@ ACTIONS: dict[str, str] = {
     "supervise": "督办",
     "reply_supervision": "督办回复",
     "annotate": "批注",
+    "request_supplement": "派发补采",
+    "supplement": "补采上报",
+    "archive": "归档",
+    "send_to_register": "转立案",
+    "redispatch": "改派",
+    "release": "解除挂账",
 }
 
 DEFAULT_PHRASES: dict[str, list[str]] = {
@@ -69,6 +75,12 @@ DEFAULT_PHRASES: dict[str, list[str]] = {
     "supervise": ["该案件即将超期，请加快处置并及时反馈。", "群众反映强烈，请优先处置。"],
     "reply_supervision": ["已安排人员处置，预计今日完成。", "已处置完毕，请核查。"],
     "annotate": ["处置部门反映现场需协调，请结案时参考。", "已电话联系处置部门。"],
+    "request_supplement": ["照片不清晰，请到现场补拍。", "位置不准确，请重新定位并补充描述。"],
+    "supplement": ["已补拍现场照片，并补充问题描述。"],
+    "archive": ["已自行处置完毕，予以归档。"],
+    "send_to_register": ["现场无法自行处置，转立案处理。"],
+    "redispatch": ["原处置部门职责不符，改派至相关部门。"],
+    "release": ["挂账原因已消除，解除挂账。"],
 }
 
 MAX_TEXT = 500

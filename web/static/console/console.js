@@ -87,7 +87,7 @@
   function loadPhrases(key) {
     if (!phraseCache[key]) {
       phraseCache[key] = api("/api/v1/cases/phrases?action=" + encodeURIComponent(key))
-        .then(function (d) { return d.phrases; }).catch(function () { return []; });
+        .then(function (d) { return d.phrases; }).catch(function () { return null; });  /* no phrases for this form */
     }
     return phraseCache[key];
   }
@@ -96,6 +96,7 @@
     function render() {
       loadPhrases(key).then(function (list) {
         box.textContent = "";
+        if (!list) { box.hidden = true; return; }
         list.forEach(function (p) {
           box.appendChild(el("button", { type: "button", class: p.personal ? "mine" : "", "data-phrase": String(p.id), text: p.text,
             title: p.personal ? "我的惯用语" : "系统惯用语", onclick: function () { input.value = p.text; input.focus(); } }));
