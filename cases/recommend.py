@@ -11,7 +11,7 @@ the department the responsibility manual names for it (at the place, when one is
 - **Versioned files**: each training writes ``recommend-v<N>.joblib`` (the next N, claimed with
   an exclusive link so two trainings never share one) under `CASES_RECOMMEND_DIR`, and keeps
   the last `KEEP` versions. Each process loads the newest once and again when a newer one
-  appears (a directory listing a call: ~20 µs).
+  appears (one listing of the small directory a call tells).
 - **Retraining**: beat's nightly `cases.train_recommend_model`, `manage.py train_recommend`,
   and `make run` trains one at first start when there is none.
 
@@ -169,12 +169,6 @@ def train(
     }
     path = save(pipeline, meta)
     return {**meta, "version": version_of(path), "path": str(path)}
-
-
-def ensure_model() -> dict | None:
-    """Trains a model when the directory has none (`make run`'s first start); gives its
-    metadata, None when one was there."""
-    return None if latest_path() else train()
 
 
 # --- files -------------------------------------------------------------------------------------
