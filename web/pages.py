@@ -1,7 +1,10 @@
 """Server-rendered pages: the web map (/map, 地图) drawn with MapLibre GL JS from our tiles, the
-dispatcher console (/console, 指挥调度台) and the inspector monitor (/inspectors, 监督员监控)."""
+dispatcher console (/console, 指挥调度台), the inspector monitor (/inspectors, 监督员监控) and
+the inspectors' field app (/m/, 城管通)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -125,4 +128,148 @@ def inspectors_page(request: HttpRequest) -> HttpResponse:
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
         "connect-src 'self'", f"connect-src 'self' {stream}"
     )
+    return response
+
+
+# ---- the field app (/m/, 城管通) ---------------------------------------------------------------
+# An installable, offline-first web app for inspectors (spec 5.1.1): the page, its web app
+# manifest and its service worker all live under /m/ so the worker's scope is the app.
+
+FIELD_SHELL_FILES = (
+    "maplibre-gl/maplibre-gl.js",
+    "maplibre-gl/maplibre-gl.css",
+    "common/basemap.js",
+    "field/field.css",
+    "field/outbox.js",
+    "field/field.js",
+    "field/icon.svg",
+    "field/icon-192.png",
+    "field/icon-512.png",
+)
+
+
+def _shell_version() -> str:
+    """A digest of the app shell's files, so a changed file makes the worker cache anew."""
+    import hashlib
+
+    from django.contrib.staticfiles import finders
+
+    digest = hashlib.sha256()
+    for name in FIELD_SHELL_FILES + ("field/sw.js",):
+        found = finders.find(name)
+        if found:
+            digest.update(Path(found).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _field_area(person) -> dict | None:
+    """The inspector's area (their streets and responsibility grids) as simplified GeoJSON."""
+    if person is None or person.area_geom is None:
+        return None
+    import json
+
+    return json.loads(person.area_geom.simplify(0.00002, preserve_topology=True).geojson)
+
+
+@login_required
+@require_safe
+def field_page(request: HttpRequest) -> HttpResponse:
+    """Gives the field app (城管通): the inspector's map with their area and the components,
+    reporting with photos, the task list, self-handling, history and clock-in; reports,
+    photos and GPS fixes made offline wait on the phone (IndexedDB) until the network returns."""
+    from django.middleware.csrf import get_token
+    from django.urls import NoReverseMatch, reverse
+
+    from accounts import permissions as perms
+    from accounts.scoping import scope_for
+    from spatial.models import MapConfig
+
+    scope = scope_for(request)
+    if not (scope.sees_everything or scope.has_perm(perms.CASES_REPORT)):
+        return render(
+            request,
+            "forbidden.html",
+            {"title": "城管通", "message": "需要“上报案件”权限（监督员）才能使用城管通。"},
+            status=403,
+        )
+    try:  # the report precheck (issue 22), when this server has it
+        precheck_url = reverse("case-precheck")
+    except NoReverseMatch:
+        precheck_url = None
+    config = MapConfig.objects.filter(name="default").first()
+    centre = list(config.center) if config and config.center else list(settings.CITY_CENTER)
+    person = getattr(request.user, "person", None)
+    area = _field_area(person)
+    context = {
+        "field_config": {
+            "user": request.user.get_username(),
+            "userId": request.user.pk,
+            "name": (person.name if person else "") or request.user.get_username(),
+            "grids": [g.name for g in person.grids.all()] if person else [],
+            "streets": [a.name for a in person.admin_areas.all()] if person else [],
+            "area": area,
+            "csrfToken": get_token(request),
+            "styleUrl": "/styles/base.json?variant=light",
+            "precheckUrl": precheck_url,
+            "center": centre,
+            "zoom": (config.zoom if config else 12) + 2,
+            "fixSeconds": 30,
+        }
+    }
+    response = render(request, "field.html", context)
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@public
+@require_safe
+def field_manifest(request: HttpRequest) -> HttpResponse:
+    """Gives the web app manifest of the field app (installable, standalone, scope /m/)."""
+    import json
+
+    from django.templatetags.static import static
+
+    manifest = {
+        "name": "城管通 · 城市运行管理服务平台",
+        "short_name": "城管通",
+        "description": "监督员外业采集：上报案件、核实核查、自行处置、打卡",
+        "lang": "zh-CN",
+        "start_url": "/m/",
+        "scope": "/m/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#f4f5f0",
+        "theme_color": "#1f6f5c",
+        "icons": [
+            {"src": static("field/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": static("field/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+            {"src": static("field/icon.svg"), "sizes": "any", "type": "image/svg+xml"},
+        ],
+    }
+    response = HttpResponse(
+        json.dumps(manifest, ensure_ascii=False), content_type="application/manifest+json"
+    )
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@public
+@require_safe
+def field_service_worker(request: HttpRequest) -> HttpResponse:
+    """Gives the field app's service worker from /m/ (its scope): the shell's URLs and their
+    version first, then web/static/field/sw.js. Never cached by the browser's HTTP cache, so a
+    new version is found at the next visit."""
+    import json
+
+    from django.contrib.staticfiles import finders
+    from django.templatetags.static import static
+
+    shell = ["/m/"] + [static(name) for name in FIELD_SHELL_FILES]
+    source = Path(finders.find("field/sw.js")).read_text(encoding="utf-8")
+    head = (
+        f"var SHELL_VERSION = {json.dumps(_shell_version())};\nvar SHELL = {json.dumps(shell)};\n"
+    )
+    response = HttpResponse(head + source, content_type="application/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    response["Service-Worker-Allowed"] = "/m/"
     return response

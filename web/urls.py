@@ -8,7 +8,16 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 from spatial.ogc.views import LandingView as OgcLandingView
 from core.access import public
 from web.live_tiles import live_tile
-from web.pages import console_page, inspectors_page, map_page
+from django.views.generic.base import RedirectView
+
+from web.pages import (
+    console_page,
+    field_manifest,
+    field_page,
+    field_service_worker,
+    inspectors_page,
+    map_page,
+)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -36,4 +45,8 @@ urlpatterns = [
     path("map", map_page, name="map"),
     path("console", console_page, name="console"),
     path("inspectors", inspectors_page, name="inspectors"),
+    path("m", public(RedirectView.as_view(url="/m/", permanent=False))),
+    path("m/", field_page, name="field"),
+    path("m/manifest.webmanifest", field_manifest, name="field-manifest"),
+    path("m/sw.js", field_service_worker, name="field-sw"),
 ]

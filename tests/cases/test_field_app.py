@@ -1,0 +1,226 @@
+"""The field app (/m/, 城管通) end to end in headless Chromium on a phone viewport: an inspector
+signs in on the sign-in page, the service worker takes the app, the phone goes offline and the
+page still opens from the worker; a case is reported with a photo and a 补采 task answered with
+a photo while offline, both wait in the outbox; back online they arrive once each (the case,
+its photo, the task's answer and the GPS fixes, read from the database afterwards). Online, the
+precheck's warning (a class outside its reporting hours, warned) and block (a class whose hours
+forbid reporting now) show before sending, and the block disables 发送."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.utils import timezone
+
+from tests.cases.conftest import inside
+from tests.cases.test_console_page import ARTIFACTS, servers, session_of  # noqa: F401
+from tests.tiles.test_map_page import ARGS, CHROMIUM
+
+PHONE = {"width": 390, "height": 844}
+DESCRIPTION = "离线上报：人行道上一堆暴露垃圾，约一平方米"
+
+
+def jpeg(colour: tuple[int, int, int]) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), colour).save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def api(base: str, session: str, path: str) -> dict:
+    answer = requests.get(base + path, cookies={"sessionid": session}, timeout=30)
+    assert answer.ok, (path, answer.status_code, answer.text)
+    return answer.json()
+
+
+def hours_outside_now(delta_start: int, delta_end: int) -> list[list[str]]:
+    now = timezone.localtime()
+    a = (now + dt.timedelta(hours=delta_start)).strftime("%H:%M")
+    b = (now + dt.timedelta(hours=delta_end)).strftime("%H:%M")
+    return [[a, b]]
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
+@pytest.mark.django_db(transaction=True)
+def test_an_inspector_reports_offline_and_the_case_arrives_once(servers, two_streets, tmp_path):  # noqa: F811
+    from playwright.sync_api import sync_playwright
+
+    from accounts.models import Person
+    from cases.models import Case, CaseMedia, CaseTask, ReportHours
+    from data.models import Category
+    from tests.cases.test_main_path import act, report
+    from tracking.models import Fix, Tracker
+
+    base = servers
+    street = two_streets[0]
+    lon, lat = inside(street)
+    username = f"inspector-{street.code}"
+    person = Person.objects.get(user__username=username)
+    tracker = Tracker.objects.create(device_id="PHONE-FIELD", kind="person", person=person)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    # The rules the precheck tells: 0102 may be reported outside its hours with a warning; a
+    # sibling class not at all now.
+    warned = Category.objects.get(kind="event", code="0102")
+    forbidden = Category.objects.filter(kind="event", parent=warned.parent).exclude(pk=warned.pk)
+    forbidden = forbidden.order_by("code").first()
+    assert forbidden is not None
+    ReportHours.objects.create(
+        category=warned, daily_windows=hours_outside_now(2, 3), action="warn", reason="非作业时段"
+    )
+    ReportHours.objects.create(
+        category=forbidden,
+        daily_windows=hours_outside_now(2, 3),
+        action="forbid",
+        reason="夜间禁报",
+    )
+
+    # A 补采 task for the inspector on a case of theirs, asked by the acceptor (sessions and
+    # the ORM before Playwright's loop).
+    from django.test import Client
+
+    inspector_client, acceptor_client = Client(), Client()
+    inspector_client.force_login(person.user)
+    acceptor_client.force_login(Person.objects.get(user__username="acceptor").user)
+    asked_case = report(inspector_client, lon, lat, description="井盖旁垃圾").json()["id"]
+    asked = act(acceptor_client, asked_case, "request_supplement", 1, opinion="请补拍近景")
+    assert asked.status_code == 200, asked.content
+    assert CaseTask.objects.filter(case_id=asked_case, done_at__isnull=True).count() == 1
+    session = session_of(username)
+    photo_path = tmp_path / "scene.jpg"
+    photo_path.write_bytes(jpeg((120, 140, 90)))
+    close_path = tmp_path / "close.jpg"
+    close_path.write_bytes(jpeg((90, 100, 160)))
+    assert not Case.objects.filter(description=DESCRIPTION).exists()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(
+            viewport=PHONE,
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            locale="zh-CN",
+            geolocation={"longitude": lon, "latitude": lat, "accuracy": 8},
+            permissions=["geolocation"],
+        )
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+        # Sign in through the sign-in page; the app opens and the worker takes it.
+        page.goto(base + "/m/")
+        assert "/accounts/login/" in page.url
+        page.fill("#id_username", username)
+        page.fill("#id_password", "citygrid-demo")
+        page.click("button[type=submit]")
+        page.wait_for_url(base + "/m/")
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=30000)
+        page.wait_for_function("() => window.fieldMap && window.fieldMap.loaded()", timeout=60000)
+        page.wait_for_selector("#gps:has-text('精度')", state="attached")
+        page.click("#tabs button[data-tab='tasks']")
+        page.wait_for_selector(f"#task-list li[data-case='{asked_case}']")
+        page.click("#tabs button[data-tab='map']")
+        page.wait_for_timeout(1500)  # the tiles of the view land in the worker's cache
+        page.screenshot(path=str(ARTIFACTS / "field-map.png"))
+        manifest = requests.get(base + "/m/manifest.webmanifest", timeout=10).json()
+        assert manifest["scope"] == "/m/" and manifest["display"] == "standalone"
+
+        # Offline: the page opens from the worker's cache.
+        context.set_offline(True)
+        page.reload()
+        page.wait_for_selector("#net.off")
+        assert "离线" in page.inner_text("#net")
+        page.wait_for_function("() => window.fieldMap && window.fieldMap.loaded()", timeout=60000)
+
+        # Report with a photo: class search, the registration conditions, the photo.
+        page.click("#open-report")
+        page.fill("#category-search", warned.name)
+        page.click(f"#category-results button[data-code='{warned.code}']")
+        page.wait_for_selector("#conditions li")
+        assert "立案条件" in page.inner_text("#conditions")
+        assert "离线" in page.inner_text("#precheck")
+        page.fill("textarea[name='description']", DESCRIPTION)
+        page.set_input_files("input[name='photos']", str(photo_path))
+        page.wait_for_selector("#photos-report .thumb img")
+        page.screenshot(path=str(ARTIFACTS / "field-report-offline.png"))
+        page.click("#send")
+        page.wait_for_selector("#sheet", state="hidden")
+
+        # The task answered offline, with its photo.
+        page.click("#tabs button[data-tab='tasks']")
+        card = page.locator(f"#task-list li[data-case='{asked_case}']")
+        card.get_by_role("button", name="反馈").click()
+        card.locator("textarea[name='opinion']").fill("已补拍近景两张")
+        card.locator("input[name='photos']").set_input_files(str(close_path))
+        card.locator(".thumb img").wait_for()
+        card.get_by_role("button", name="提交反馈").click()
+        page.wait_for_selector(f"#task-list li[data-case='{asked_case}']", state="detached")
+
+        page.click("#tabs button[data-tab='history']")
+        page.wait_for_selector("#history-list li.queued")
+        assert page.locator("#history-list li.queued").count() == 2
+        assert "待发送 2" in page.inner_text("#net")
+        page.screenshot(path=str(ARTIFACTS / "field-history-offline.png"))
+        # Nothing reached the server meanwhile.
+        mine = api(base, session, "/api/v1/cases?box=my_reports&limit=100")["features"]
+        assert DESCRIPTION not in [f["properties"]["description"] for f in mine]
+
+        # Online again: the outbox sends both, once.
+        context.set_offline(False)
+        page.wait_for_function(
+            "() => document.querySelectorAll('#history-list li.sent').length === 2", timeout=30000
+        )
+        assert page.locator("#history-list li.failed").count() == 0
+        page.wait_for_selector("#net.on")
+        page.screenshot(path=str(ARTIFACTS / "field-history-sent.png"))
+        # A second flush (the 30 s timer, another online event) sends nothing again.
+        again = page.evaluate("() => window.fieldApp.flush()")
+        assert again == {"sent": 0, "failed": 0, "waiting": 0}
+        page.evaluate("() => window.dispatchEvent(new Event('online'))")
+        time.sleep(1)
+
+        # Online precheck: the block for the forbidden class, the warning for 0102.
+        page.click("#tabs button[data-tab='map']")
+        page.click("#open-report")
+        page.fill("#category-search", forbidden.name)
+        page.click(f"#category-results button[data-code='{forbidden.code}']")
+        page.wait_for_selector("#precheck.blocked")
+        assert "夜间禁报" in page.inner_text("#precheck")
+        assert page.locator("#send").is_disabled()
+        page.locator("#precheck").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "field-precheck-blocked.png"))
+        page.fill("#category-search", warned.name)
+        page.click(f"#category-results button[data-code='{warned.code}']")
+        page.wait_for_selector("#precheck.warned")
+        assert "非作业时段" in page.inner_text("#precheck")
+        assert page.locator("#send").is_enabled()
+        page.fill("textarea[name='description']", "路边暴露垃圾")
+        page.locator("#send").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "field-precheck-warned.png"))
+        fonts = page.evaluate(
+            "() => document.fonts.check('16px \"WenQuanYi Micro Hei\"', '城管通上报')"
+        )
+        assert fonts
+        assert not errors, errors
+        browser.close()
+
+    # Exactly once: one case with its one photo, the task answered once, the fixes stored.
+    cases = list(Case.objects.filter(description=DESCRIPTION))
+    assert len(cases) == 1
+    case = cases[0]
+    assert case.report_key is not None and case.reported_by == person.user
+    assert case.street_code == street.code
+    media = list(CaseMedia.objects.filter(case=case))
+    assert len(media) == 1 and media[0].stage == "report" and media[0].content_type == "image/jpeg"
+    task = CaseTask.objects.get(case_id=asked_case)
+    assert task.done_at is not None and task.answer == "已补拍近景两张"
+    assert CaseMedia.objects.filter(case_id=asked_case, stage="supplement").count() == 1
+    assert Case.objects.get(pk=asked_case).state == "reported"
+    assert Fix.objects.filter(tracker=tracker).count() >= 1
