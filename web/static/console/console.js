@@ -443,6 +443,7 @@
     fieldDetail(c, events, media, detail);
     dispatchProgress(c, detail);
     similarCases(c, detail);
+    nearbySection(c, detail);
     var actionBar = el("div", { class: "actions" });
     c.actions.forEach(function (name) {
       actionBar.appendChild(el("button", { type: "button", "data-action": name, text: ACTION_NAMES[name] || name,
@@ -479,6 +480,42 @@
       });
       if (!data.similar.length) { list.appendChild(el("li", { text: "相似案件不在您的范围内" })); }
       box.appendChild(list);
+    }).catch(function (error) { toast(error.message); });
+  }
+
+  /* --- around the case (周边): what lies within 500 m, nearest first, and 派最近监督员 ------ */
+  var NEARBY_KINDS = [["cases", "案件"], ["inspectors", "监督员"], ["vehicles", "车辆"], ["components", "部件"]];
+  function nearbySection(c, detail) {
+    var box = el("section", { class: "nearby" }, [el("h2", { text: "周边（500 米内）" })]);
+    var task = c.actions.indexOf("request_verify") >= 0 ? "核实" : (c.actions.indexOf("request_check") >= 0 ? "核查" : "");
+    if (task) {
+      box.appendChild(el("button", { type: "button", "data-send-nearest": "1", text: "派最近监督员",
+        title: "把" + task + "任务派给按路网距离最近的在线监督员",
+        onclick: function (e) {
+          e.currentTarget.disabled = true;
+          api("/api/v1/cases/" + c.id + "/send-nearest", { body: { version: c.version } }).then(function (d) {
+            var i = d.inspector, far = i.road_m !== null ? "路网 " + Math.round(i.road_m) : "直线 " + Math.round(i.straight_m);
+            toast(task + "任务已派给 " + i.name + "（" + far + " 米）");
+            selectCase(c.id);
+          }).catch(function (error) { toast(error.message); selectCase(c.id); });
+        } }));
+    }
+    detail.appendChild(box);
+    api("/api/v1/cases/" + c.id + "/nearby?radius=500&limit=5").then(function (data) {
+      NEARBY_KINDS.forEach(function (kind) {
+        var items = data[kind[0]] || [];
+        var list = el("ul", { class: "small", "data-nearby": kind[0] });
+        items.forEach(function (n) {
+          var label = kind[0] === "cases" ? el("a", { href: "#", text: n.number, onclick: function (event) { event.preventDefault(); selectCase(n.id); } })
+            : document.createTextNode(n.name || n.code);
+          var more = kind[0] === "cases" ? n.category.name + " · " + n.state_label
+            : (n.status === "online" ? "在线" : n.status === "offline" ? "离线" : n.status_label || "");
+          list.appendChild(el("li", {}, [label, document.createTextNode(" " + more + " · " + Math.round(n.metres) + " 米")]));
+        });
+        if (!items.length) { list.appendChild(el("li", { text: "无" })); }
+        box.appendChild(el("div", { class: "small", text: kind[1] + "（" + items.length + "）" }));
+        box.appendChild(list);
+      });
     }).catch(function (error) { toast(error.message); });
   }
 
