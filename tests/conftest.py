@@ -2,6 +2,8 @@
 real Celery worker (in a thread) consuming a queue of this test database's own."""
 
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -24,6 +26,11 @@ def _isolate_shared_services(django_db_modify_db_settings):
     app.conf.task_default_queue = name
     settings.CITYGRID_EVENTS_PREFIX = name
     os.environ.setdefault("CITYGRID_CELERY_QUEUE", name)
+    # No test reads the recommendation model `make run` trained in var/ (servers started by a
+    # test inherit the directory); a test that needs one trains it.
+    models = tempfile.mkdtemp(prefix=f"{name}-recommend-")
+    settings.CASES_RECOMMEND_DIR = Path(models)
+    os.environ["CITYGRID_CASES_RECOMMEND_DIR"] = models
 
 
 @pytest.fixture(autouse=True)
