@@ -224,3 +224,43 @@ def test_an_inspector_reports_offline_and_the_case_arrives_once(servers, two_str
     assert CaseMedia.objects.filter(case_id=asked_case, stage="supplement").count() == 1
     assert Case.objects.get(pk=asked_case).state == "reported"
     assert Fix.objects.filter(tracker=tracker).count() >= 1
+
+
+@pytest.mark.django_db
+def test_the_app_its_manifest_and_its_worker_are_served_under_m(as_user, client, two_streets):
+    from accounts import permissions as perms
+    from accounts.scoping import scope_for_user
+
+    street = two_streets[0]
+    assert client.get("/m/").status_code == 302  # the sign-in page first
+    assert client.get("/m").headers["Location"] == "/m/"
+
+    inspector = as_user(f"inspector-{street.code}")
+    page = inspector.get("/m/")
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    config = page.context["field_config"]
+    assert config["precheckUrl"] == "/api/v1/cases/precheck"
+    assert config["area"]["type"] in ("Polygon", "MultiPolygon") and config["area"]["coordinates"]
+    assert street.name in config["streets"]
+
+    department = as_user("dept-huanwei")
+    assert not scope_for_user(_user("dept-huanwei")).has_perm(perms.CASES_REPORT)
+    assert department.get("/m/").status_code == 403
+
+    manifest = client.get("/m/manifest.webmanifest")
+    assert manifest.headers["Content-Type"] == "application/manifest+json"
+    assert manifest.json()["scope"] == "/m/" and manifest.json()["start_url"] == "/m/"
+    worker = client.get("/m/sw.js")
+    assert worker.status_code == 200
+    assert worker.headers["Content-Type"].startswith("application/javascript")
+    assert worker.headers["Service-Worker-Allowed"] == "/m/"
+    assert worker.headers["Cache-Control"] == "no-cache"
+    body = worker.content.decode()
+    assert body.startswith("var SHELL_VERSION = ") and '"/static/field/field.js"' in body
+
+
+def _user(username: str):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username=username)
