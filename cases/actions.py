@@ -357,6 +357,9 @@ def _finish(
     case.version += 1
     case.save()
     _event(scope, case, transition.action, source, transition.target, at, opinion, details)
+    from .autosend import schedule
+
+    schedule(case)  # automatic verification and check tasks, after the commit (cases.autosend)
     return case
 
 

@@ -17,11 +17,12 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from accounts.scoping import Scope
+from accounts.scoping import Scope, system_scope
 from core.sqlparts import TRUE, bind, join
 from spatial import routing
 from spatial.crs import degrees_covering
 
+from .models import Tracker
 from .queries import TRACKERS_FROM, visible_condition
 
 CANDIDATES = 30
@@ -187,3 +188,23 @@ def within(
         }
         for pk, device, tkind, name, x, y, t, metres in rows
     ]
+
+
+def nearest_online_user(lon: float, lat: float, user_ids: list[int]) -> int | None:
+    """Gives the user among `user_ids` whose person tracker is online nearest to (`lon`,
+    `lat`) by road (straight without a road graph), or None: the finder behind
+    `core.presence.nearest_online`, for work no caller's scope limits (the candidates are)."""
+    found = nearest(
+        system_scope("tracking.presence"),
+        lon,
+        lat,
+        limit=1,
+        kind="person",
+        online_only=True,
+        user_ids=user_ids,
+    )
+    if not found["nearest"]:
+        return None
+    return Tracker.objects.filter(pk=found["nearest"][0]["tracker"]).values_list(
+        "person__user_id", flat=True
+    )[0]

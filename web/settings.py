@@ -313,6 +313,11 @@ CASES_RECOMMEND_AUTO_DISPATCH = float(os.environ.get("CITYGRID_CASES_RECOMMEND_A
 # without its own cases.SimilarRule.
 CASES_SIMILAR_METRES = float(os.environ.get("CITYGRID_CASES_SIMILAR_METRES", 10))
 CASES_SIMILAR_HOURS = float(os.environ.get("CITYGRID_CASES_SIMILAR_HOURS", 24))
+# Automatic verification and check tasks (spec 5.3.1-5.3.2, cases.autosend): the task kinds
+# sent on entering 待核实 / 待核查 ("verify,check"; empty, the default, none).
+CASES_AUTO_TASKS = tuple(
+    k.strip() for k in os.environ.get("CITYGRID_CASES_AUTO_TASKS", "").split(",") if k.strip()
+)
 # Tracking (tracking/): the alarm rules' parameters and the fix table's partitions. Distances in
 # metres, durations in seconds, speeds in km/h.
 TRACKING_OUT_OF_GRID_TOLERANCE_M = float(os.environ.get("CITYGRID_TRACKING_GRID_TOLERANCE_M", 30))

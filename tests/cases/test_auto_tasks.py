@@ -1,0 +1,76 @@
+"""Automatic verification tasks (自动派发核实, spec 5.3.1; cases.autosend) over HTTP: with
+CASES_AUTO_TASKS on, accepting a hotline case sends its verification to the online inspector
+nearest by road among those of its grid (the street's inspector online, not a nearer one of
+another street), as the system actor after the commit; nobody online leaves it to the centre
+with a notice; off by default."""
+
+from __future__ import annotations
+
+import pytest
+
+from cases.models import Case, CaseTask, Notification
+from tests.cases.test_nearby import around, fix, hotline  # noqa: F401 (around is a fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+def accept(client, cid):
+    answer = client.post(
+        f"/api/v1/cases/{cid}/actions/accept", {"version": 1}, content_type="application/json"
+    )
+    assert answer.status_code == 200, answer.content
+    return answer.json()
+
+
+def test_the_grids_online_inspector_gets_the_verification(
+    around,  # noqa: F811
+    as_user,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    settings.CASES_AUTO_TASKS = ("verify",)
+    along, a, b = around["along"], around["a"], around["b"]
+    acceptor = as_user("acceptor")
+    cid = hotline(acceptor, along(0.5))["id"]
+    fix(f"inspector-{a.code}", along(0.8))
+    fix(f"inspector-{b.code}", along(0.52))  # nearer, but not of the case's grid
+    with django_capture_on_commit_callbacks(execute=True):
+        accept(acceptor, cid)
+    task = CaseTask.objects.get(case_id=cid, kind="verify")
+    assert task.assignee.get_username() == f"inspector-{a.code}"
+    assert task.requested_by is None  # the system actor
+    case = Case.objects.get(pk=cid)
+    assert case.state == "verifying" and case.version == 3
+    events = acceptor.get(f"/api/v1/cases/{cid}/history").json()["events"]
+    assert events[-1]["action"] == "request_verify"
+    assert "自动派发核实" in events[-1]["opinion"]
+
+
+def test_nobody_online_leaves_it_to_the_centre_with_a_notice(
+    around,  # noqa: F811
+    as_user,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    settings.CASES_AUTO_TASKS = ("verify", "check")
+    along, a = around["along"], around["a"]
+    acceptor = as_user("acceptor")
+    cid = hotline(acceptor, along(0.5))["id"]
+    fix(f"inspector-{a.code}", along(0.55), ago_s=3600)  # offline
+    with django_capture_on_commit_callbacks(execute=True):
+        accept(acceptor, cid)
+    assert Case.objects.get(pk=cid).state == "to_verify"
+    assert not CaseTask.objects.filter(case_id=cid).exists()
+    told = Notification.objects.filter(case_id=cid, title__startswith="无在线监督员")
+    assert "acceptor" in {n.recipient.get_username() for n in told}
+
+
+def test_off_by_default(around, as_user, django_capture_on_commit_callbacks):  # noqa: F811
+    along, a = around["along"], around["a"]
+    acceptor = as_user("acceptor")
+    cid = hotline(acceptor, along(0.5))["id"]
+    fix(f"inspector-{a.code}", along(0.55))
+    with django_capture_on_commit_callbacks(execute=True):
+        accept(acceptor, cid)
+    assert Case.objects.get(pk=cid).state == "to_verify"
+    assert not CaseTask.objects.filter(case_id=cid).exists()
