@@ -23,6 +23,7 @@ from tests.tiles.test_map_page import ARGS, CHROMIUM
 
 PHONE = {"width": 390, "height": 844}
 DESCRIPTION = "离线上报：人行道上一堆暴露垃圾，约一平方米"
+SELF_HANDLED = "路边少量暴露垃圾，已随手清理"
 
 
 def jpeg(colour: tuple[int, int, int]) -> bytes:
@@ -55,7 +56,7 @@ def test_an_inspector_reports_offline_and_the_case_arrives_once(servers, two_str
     from cases.models import Case, CaseMedia, CaseTask, ReportHours
     from data.models import Category
     from tests.cases.test_main_path import act, report
-    from tracking.models import Fix, Tracker
+    from tracking.models import ClockRecord, Fix, Tracker
 
     base = servers
     street = two_streets[0]
@@ -204,6 +205,39 @@ def test_an_inspector_reports_offline_and_the_case_arrives_once(servers, two_str
         page.fill("textarea[name='description']", "路边暴露垃圾")
         page.locator("#send").scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "field-precheck-warned.png"))
+        page.click("#sheet-close")
+
+        # Self-handling: the same form with photos before and after, sent online.
+        page.click("#open-self")
+        page.fill("#category-search", warned.name)
+        page.click(f"#category-results button[data-code='{warned.code}']")
+        page.fill("textarea[name='description']", SELF_HANDLED)
+        page.set_input_files("input[name='before']", str(photo_path))
+        page.set_input_files("input[name='after']", str(close_path))
+        page.wait_for_selector(".thumbs[data-for='after'] .thumb img")
+        page.click("#send")
+        page.wait_for_selector("#sheet", state="hidden")
+        page.click("#tabs button[data-tab='history']")
+        page.wait_for_function(
+            "() => document.querySelectorAll('#history-list li.sent').length === 3", timeout=30000
+        )
+
+        # Clock-in with a photo, from where the phone is.
+        page.click("#tabs button[data-tab='me']")
+        page.set_input_files("input[name='photo']", str(photo_path))
+        page.wait_for_selector(".thumbs[data-for='photo'] img")
+        page.get_by_role("button", name="上班打卡").click()
+        page.wait_for_selector("#clock-list li:has-text('上班')")
+        page.screenshot(path=str(ARTIFACTS / "field-me.png"))
+
+        # The style and the tiles seen are in the worker's cache (for the next dead zone); the
+        # labels' CJK glyphs are drawn on the phone (localIdeographFontFamily), not fetched.
+        cached = page.evaluate(
+            "() => caches.open('citygrid-field-tiles').then(c => c.keys())"
+            ".then(keys => keys.map(k => new URL(k.url).pathname))"
+        )
+        assert any(path.startswith("/tiles/") for path in cached), cached
+        assert "/styles/base.json" in cached
         fonts = page.evaluate(
             "() => document.fonts.check('16px \"WenQuanYi Micro Hei\"', '城管通上报')"
         )
@@ -224,6 +258,11 @@ def test_an_inspector_reports_offline_and_the_case_arrives_once(servers, two_str
     assert CaseMedia.objects.filter(case_id=asked_case, stage="supplement").count() == 1
     assert Case.objects.get(pk=asked_case).state == "reported"
     assert Fix.objects.filter(tracker=tracker).count() >= 1
+    fixed = Case.objects.get(description=SELF_HANDLED)
+    assert fixed.self_handled and fixed.state == "to_review"
+    stages = sorted(CaseMedia.objects.filter(case=fixed).values_list("stage", flat=True))
+    assert stages == ["report", "self_handled"]
+    assert ClockRecord.objects.filter(tracker=tracker, kind="in").count() == 1
 
 
 @pytest.mark.django_db
