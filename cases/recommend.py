@@ -231,6 +231,42 @@ class Loaded:
     pipeline: object
     meta: dict
 
+    def __post_init__(self) -> None:
+        self.predict_proba = fast_predict_proba(self.pipeline)
+
+
+def fast_predict_proba(pipeline):
+    """Gives a function of texts → the pipeline's `predict_proba`, the same numbers, computed
+    at once for all classes when the model is one sigmoid-calibrated linear model (sklearn asks
+    its 83 calibrators one by one: ~3.5 ms a text against ~0.5 ms here); else the pipeline's
+    own."""
+    import numpy as np
+    from scipy.special import expit
+
+    final = pipeline[-1]
+    calibrated = getattr(final, "calibrated_classifiers_", None)
+    if not calibrated or len(calibrated) != 1 or len(final.classes_) < 3:
+        return pipeline.predict_proba
+    inner = calibrated[0]
+    if inner.method != "sigmoid" or not hasattr(inner.estimator, "decision_function"):
+        return pipeline.predict_proba
+    a = np.array([c.a_ for c in inner.calibrators])
+    b = np.array([c.b_ for c in inner.calibrators])
+    columns = np.searchsorted(inner.classes, inner.estimator.classes_)
+    vectorizer = pipeline[:-1]
+
+    def predict_proba(texts):
+        scores = inner.estimator.decision_function(vectorizer.transform(texts))
+        proba = np.zeros((scores.shape[0], len(inner.classes)))
+        proba[:, columns] = expit(-(a * scores + b))
+        total = proba.sum(axis=1, keepdims=True)
+        uniform = np.full_like(proba, 1 / len(inner.classes))
+        proba = np.divide(proba, total, out=uniform, where=total != 0)
+        proba[(proba > 1.0) & (proba <= 1.0 + 1e-5)] = 1.0
+        return proba
+
+    return predict_proba
+
 
 _loaded: Loaded | None = None
 _lock = threading.Lock()
@@ -268,7 +304,7 @@ def probabilities(text: str, kind: str | None = None) -> list[tuple[str, float]]
     loaded = model()
     if loaded is None or not text.strip():
         return []
-    row = loaded.pipeline.predict_proba([text])[0]
+    row = loaded.predict_proba([text])[0]
     pairs = zip(loaded.pipeline.classes_, row.tolist(), strict=True)
     if kind:
         pairs = ((lab, p) for lab, p in pairs if lab.startswith(kind + ":"))

@@ -213,6 +213,19 @@ def test_a_model_from_the_case_history_knows_sentences_it_never_saw(
     assert wrong == {}
 
 
+def test_the_fast_probabilities_are_scikit_learns(model_dir):
+    rows = recommend.corpus(1500, seed=3)
+    pipeline = recommend.fit(rows)
+    fast = recommend.fast_predict_proba(pipeline)
+    assert fast != pipeline.predict_proba  # the calibrated SVM takes the fast path
+    texts = [text for text, _ in recommend.corpus(200, seed=4)] + ["", "呱呱鸭", "路灯" * 500]
+    expected = pipeline.predict_proba(texts)
+    assert expected.shape == (len(texts), 83)
+    got = fast(texts)
+    assert abs(got - expected).max() < 1e-12
+    assert abs(got.sum(axis=1) - 1).max() < 1e-9
+
+
 # --- retraining and automatic dispatch ---------------------------------------------------------
 
 
