@@ -66,6 +66,9 @@ def nearby_cases(
         .filter(metres__lte=radius)
         .exclude(pk=exclude)
         .select_related("category")
+        .only(
+            "number", "state", "address", "reported_at", "geom", "category__code", "category__name"
+        )
         .order_by("metres", "-reported_at", "pk")[:limit]
     )
     return [
