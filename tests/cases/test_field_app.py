@@ -24,6 +24,7 @@ from tests.tiles.test_map_page import ARGS, CHROMIUM
 PHONE = {"width": 390, "height": 844}
 DESCRIPTION = "离线上报：人行道上一堆暴露垃圾，约一平方米"
 SELF_HANDLED = "路边少量暴露垃圾，已随手清理"
+PICKED = "井盖破损，边缘翘起"
 
 
 def jpeg(colour: tuple[int, int, int]) -> bytes:
@@ -56,6 +57,7 @@ def test_an_inspector_reports_offline_and_the_case_arrives_once(servers, two_str
     from cases.models import Case, CaseMedia, CaseTask, ReportHours
     from data.models import Category
     from tests.cases.test_main_path import act, report
+    from spatial.models import Component
     from tracking.models import ClockRecord, Fix, Tracker
 
     base = servers
@@ -99,6 +101,13 @@ def test_an_inspector_reports_offline_and_the_case_arrives_once(servers, two_str
     close_path = tmp_path / "close.jpg"
     close_path.write_bytes(jpeg((90, 100, 160)))
     assert not Case.objects.filter(description=DESCRIPTION).exists()
+    # A component of the street, picked on the map later.
+    component = next(
+        c
+        for c in Component.objects.filter(geom__within=street.geom).select_related("category")
+        if c.geom.geom_type == "Point"
+    )
+    component_at = (component.geom.x, component.geom.y)
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -207,6 +216,32 @@ def test_an_inspector_reports_offline_and_the_case_arrives_once(servers, two_str
         page.screenshot(path=str(ARTIFACTS / "field-precheck-warned.png"))
         page.click("#sheet-close")
 
+        # A component picked on the map: its class follows from its code.
+        page.evaluate(
+            f"() => window.fieldMap.jumpTo({{center: [{component_at[0]}, {component_at[1]}], zoom: 18}})"
+        )
+        page.wait_for_function(
+            "() => window.fieldMap.loaded() && window.fieldMap.queryRenderedFeatures().some("
+            "f => f.properties.code === '" + component.code + "')",
+            timeout=30000,
+        )
+        page.click("#open-report")
+        page.click("#pick-on-map")
+        page.wait_for_selector("#pick-hint")
+        box = page.locator("#map").bounding_box()
+        x, y = page.evaluate(
+            f"() => {{ const p = window.fieldMap.project([{component_at[0]}, {component_at[1]}]);"
+            " return [p.x, p.y]; }"
+        )
+        page.mouse.click(box["x"] + x, box["y"] + y)
+        page.wait_for_selector("#sheet:not([hidden])")
+        assert component.code in page.inner_text("#component-chosen")
+        assert page.is_checked("input[name='kind'][value='component']")
+        assert component.category.code in page.inner_text("#category-chosen")
+        page.fill("textarea[name='description']", PICKED)
+        page.click("#send")
+        page.wait_for_selector("#sheet", state="hidden")
+
         # Self-handling: the same form with photos before and after, sent online.
         page.click("#open-self")
         page.fill("#category-search", warned.name)
@@ -219,7 +254,7 @@ def test_an_inspector_reports_offline_and_the_case_arrives_once(servers, two_str
         page.wait_for_selector("#sheet", state="hidden")
         page.click("#tabs button[data-tab='history']")
         page.wait_for_function(
-            "() => document.querySelectorAll('#history-list li.sent').length === 3", timeout=30000
+            "() => document.querySelectorAll('#history-list li.sent').length === 4", timeout=30000
         )
 
         # Clock-in with a photo, from where the phone is.
@@ -258,6 +293,8 @@ def test_an_inspector_reports_offline_and_the_case_arrives_once(servers, two_str
     assert CaseMedia.objects.filter(case_id=asked_case, stage="supplement").count() == 1
     assert Case.objects.get(pk=asked_case).state == "reported"
     assert Fix.objects.filter(tracker=tracker).count() >= 1
+    picked = Case.objects.get(description=PICKED)
+    assert picked.component_code == component.code and picked.category == component.category
     fixed = Case.objects.get(description=SELF_HANDLED)
     assert fixed.self_handled and fixed.state == "to_review"
     stages = sorted(CaseMedia.objects.filter(case=fixed).values_list("stage", flat=True))
