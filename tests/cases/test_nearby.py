@@ -9,14 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import numpy as np
 import pytest
 from django.contrib.gis.geos import Polygon
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from pyproj import Geod
 
 from cases.models import Case, CaseTask
+from spatial.crs import wgs84_to_gcj02_array
 from spatial.models import AdminArea, Component, Layer, RoadEdge, RoadSegment
 from tracking.demo import build_demo_trackers, demo_key
 from tracking.models import Tracker
@@ -261,3 +265,35 @@ def test_nobody_online_is_409_and_writes_nothing(around, as_user):
     )
     assert refused.status_code == 403, refused.content
     assert not CaseTask.objects.filter(case_id=cid).exists()
+
+
+@pytest.fixture
+def one_case(around, as_user):
+    cid = hotline(as_user("acceptor"), around["along"](0.5))["id"]
+    return Case.objects.get(pk=cid), as_user("shiftleader")
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(bearing=st.floats(0, 360), distance=st.floats(0, 300), radius=st.floats(1, 300))
+def test_a_case_is_around_exactly_within_the_radius_in_any_direction(
+    one_case, bearing, distance, radius
+):
+    """Property: asked from a point `distance` metres away (geodesic, WGS84) in any direction,
+    the case is listed exactly when `distance` is at most `radius` (2 cm either side left out),
+    at that distance; and asked in gcj02 (the same point shifted as Chinese maps draw it), the
+    answer is the same."""
+    assume(abs(distance - radius) > 0.02)
+    case, leader = one_case
+    lon, lat, _ = GEOD.fwd(case.geom.x, case.geom.y, bearing, distance)
+    query = {"lon": lon, "lat": lat, "radius": radius, "kinds": "cases", "limit": 100}
+    found = {c["id"]: c["metres"] for c in leader.get("/api/v1/nearby", query).json()["cases"]}
+    assert (case.pk in found) is (distance <= radius)
+    if case.pk in found:
+        assert found[case.pk] == pytest.approx(distance, abs=0.06)
+    glon, glat = wgs84_to_gcj02_array(np.array([lon]), np.array([lat]))
+    shifted = {**query, "lon": float(glon[0]), "lat": float(glat[0]), "crs": "gcj02"}
+    again = {c["id"]: c["metres"] for c in leader.get("/api/v1/nearby", shifted).json()["cases"]}
+    assert set(again) == set(found)
+    assert all(again[k] == pytest.approx(found[k], abs=0.15) for k in found)
