@@ -108,15 +108,30 @@ class CaseExportFileView(APIView):
         responses={XLSX: OpenApiTypes.BINARY, 404: ErrorSerializer, 409: ErrorSerializer, **ERRORS},
     )
     def get(self, request: Request, job_id):
-        scope = reader(request)
-        job = get_job(str(job_id), scope)
-        if job.kind != export.JOB_KIND:
-            raise NotFound(f"no export {job_id}")
-        if job.state != Job.State.SUCCEEDED or not job.result_path:
-            raise Conflict(f"the export is {job.state}, no file yet")
-        return FileResponse(
-            open(job.result_path, "rb"),
+        return job_file(
+            reader(request),
+            job_id,
+            kind=export.JOB_KIND,
+            noun="export",
             content_type=export.CONTENT_TYPE,
-            as_attachment=True,
-            filename=job.params.get("file_name") or f"cases-{job.pk}.xlsx",
+            attachment=True,
+            suffix="xlsx",
         )
+
+
+def job_file(
+    scope, job_id, *, kind: str, noun: str, content_type: str, attachment: bool, suffix: str
+):
+    """Gives the file of the caller's finished job `job_id` of `kind` (an export, a print):
+    404 for a job that is not theirs or not of that kind, 409 while it has no file yet."""
+    job = get_job(str(job_id), scope)
+    if job.kind != kind:
+        raise NotFound(f"no {noun} {job_id}")
+    if job.state != Job.State.SUCCEEDED or not job.result_path:
+        raise Conflict(f"the {noun} is {job.state}, no file yet")
+    return FileResponse(
+        open(job.result_path, "rb"),
+        content_type=content_type,
+        as_attachment=attachment,
+        filename=job.params.get("file_name") or f"cases-{job.pk}.{suffix}",
+    )

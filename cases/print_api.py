@@ -9,7 +9,7 @@ not see), a list through `queries.case_list` with the list's filters; the PDF is
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
@@ -19,14 +19,14 @@ from rest_framework.views import APIView
 from accounts.authentication import client_ip
 from core import params
 from core.context import Origin, origin
-from core.errors import Conflict, ErrorSerializer, NotFound
-from core.jobs import describe_job, get_job
+from core.errors import ErrorSerializer
+from core.jobs import describe_job
 from core.models import Job
 from spatial.layers.api import FileFormatNegotiation
 
 from . import actions, printing, queries, visibility
 from .api import LIST_PARAMETERS, TAG, reader
-from .export_api import ExportJobSerializer
+from .export_api import ExportJobSerializer, job_file
 from .models import Case
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer}
@@ -133,15 +133,12 @@ class CasePrintFileView(APIView):
         responses={PDF: OpenApiTypes.BINARY, 404: ErrorSerializer, 409: ErrorSerializer, **ERRORS},
     )
     def get(self, request: Request, job_id):
-        scope = reader(request)
-        job = get_job(str(job_id), scope)
-        if job.kind != printing.JOB_KIND:
-            raise NotFound(f"no print {job_id}")
-        if job.state != Job.State.SUCCEEDED or not job.result_path:
-            raise Conflict(f"the print is {job.state}, no file yet")
-        return FileResponse(
-            open(job.result_path, "rb"),
+        return job_file(
+            reader(request),
+            job_id,
+            kind=printing.JOB_KIND,
+            noun="print",
             content_type=printing.CONTENT_TYPE,
-            as_attachment=False,
-            filename=job.params.get("file_name") or f"cases-{job.pk}.pdf",
+            attachment=False,
+            suffix="pdf",
         )
