@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from cases.models import Case, CaseTask, Notification
+from cases.models import Case, CaseEvent, CaseTask, Notification
 from tests.cases.test_nearby import around, fix, hotline  # noqa: F401 (around is a fixture)
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +74,37 @@ def test_off_by_default(around, as_user, django_capture_on_commit_callbacks):  #
         accept(acceptor, cid)
     assert Case.objects.get(pk=cid).state == "to_verify"
     assert not CaseTask.objects.filter(case_id=cid).exists()
+
+
+def test_an_inspectors_report_is_checked_by_its_reporter_when_online(
+    around,  # noqa: F811
+    as_user,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    """5.3.2: the check of an inspector's own report goes to that inspector when online."""
+    from tests.cases.test_main_path import act, condition_id, report
+
+    settings.CASES_AUTO_TASKS = ("check",)
+    along, a = around["along"], around["a"]
+    reporter = as_user(f"inspector-{a.code}")
+    made = report(reporter, *along(0.5))
+    assert made.status_code == 201, made.content
+    cid = made.json()["id"]
+    fix(f"inspector-{a.code}", along(0.9))
+    assert act(as_user("acceptor"), cid, "accept", 1).json()["state"] == "to_register"
+    leader = as_user("shiftleader")
+    registered = act(
+        leader, cid, "register", 2, condition=condition_id("event", "0102", "register")
+    )
+    assert registered.status_code == 200, registered.content
+    dispatched = act(as_user("dispatcher"), cid, "dispatch", 3, department="H-huanwei")
+    assert dispatched.status_code == 200, dispatched.content
+    with django_capture_on_commit_callbacks(execute=True):
+        fed = act(as_user("dept-huanwei"), cid, "feedback", 4, opinion="已清理")
+    assert fed.json()["state"] == "to_check"  # the answer before the automatic task
+    task = CaseTask.objects.get(case_id=cid, kind="check")
+    assert task.assignee.get_username() == f"inspector-{a.code}"
+    assert Case.objects.get(pk=cid).state == "checking"
+    last = CaseEvent.objects.filter(case_id=cid).order_by("at", "pk").last()
+    assert last.action == "request_check" and "上报监督员在线" in last.opinion
