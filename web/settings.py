@@ -259,7 +259,7 @@ STATICFILES_DIRS = [
 # they are, so pages and the field app's service worker find the same URLs.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "web.static_storage.ChangedFilesCompressedStorage"},
 }
 # Source maps (36 of the 53 MB collected, MapLibre's and Redoc's) are for a developer's tools,
 # not a phone: left uncompressed, they keep collectstatic's compression from dominating the start.
