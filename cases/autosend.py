@@ -1,8 +1,9 @@
 """Automatic verification and check tasks (自动派发核实/核查, spec 5.3.1-5.3.2).
 
-When a case enters 待核实 (`to_verify`) or 待核查 (`to_check`) and its kind is in
-`CASES_AUTO_TASKS`, the action's after-commit hook (`schedule`, called by every transition)
-sends the task, as the system actor ``cases.autosend``, through the case's own action
+When a case enters 待核实 (`to_verify`) or 待核查 (`to_check`), its kind is in
+`CASES_AUTO_TASKS` and the local time lies in `CASES_AUTO_TASKS_HOURS` (all day when empty), the
+action's after-commit hook (`schedule`, called by every transition) sends the task, as the
+system actor ``cases.autosend``, through the case's own action
 (`request_verify` / `request_check`): to the reporting inspector when they are online (an
 inspector's own report), else to the online inspector nearest by road among those whose areas
 hold the case (its responsibility grid's, `actions.inspectors_covering`). Who is online and
@@ -27,6 +28,7 @@ from accounts.scoping import scope_for_user, system_scope
 from core import presence
 
 from .models import Case, Notification, Source, State
+from .report_rules import in_windows
 
 log = logging.getLogger(__name__)
 TASK_OF_STATE = {
@@ -40,6 +42,8 @@ def schedule(case: Case) -> None:
     task = TASK_OF_STATE.get(case.state)
     if task is None or task[0] not in settings.CASES_AUTO_TASKS:
         return
+    if not in_windows(timezone.localtime().time(), settings.CASES_AUTO_TASKS_HOURS):
+        return  # outside the hours of automatic sending: the centre sends it
     case_id, version = case.pk, case.version
     transaction.on_commit(lambda: send(case_id, version), robust=True)
 

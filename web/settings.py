@@ -318,6 +318,13 @@ CASES_SIMILAR_HOURS = float(os.environ.get("CITYGRID_CASES_SIMILAR_HOURS", 24))
 CASES_AUTO_TASKS = tuple(
     k.strip() for k in os.environ.get("CITYGRID_CASES_AUTO_TASKS", "").split(",") if k.strip()
 )
+# The local hours they are sent in, "HH:MM-HH:MM" comma-separated (past midnight when the end
+# comes first; empty, the default: all day). Outside them the task waits for the centre.
+CASES_AUTO_TASKS_HOURS = [
+    w.strip().split("-", 1)
+    for w in os.environ.get("CITYGRID_CASES_AUTO_TASKS_HOURS", "").split(",")
+    if w.strip()
+]
 # Tracking (tracking/): the alarm rules' parameters and the fix table's partitions. Distances in
 # metres, durations in seconds, speeds in km/h.
 TRACKING_OUT_OF_GRID_TOLERANCE_M = float(os.environ.get("CITYGRID_TRACKING_GRID_TOLERANCE_M", 30))

@@ -108,3 +108,31 @@ def test_an_inspectors_report_is_checked_by_its_reporter_when_online(
     assert Case.objects.get(pk=cid).state == "checking"
     last = CaseEvent.objects.filter(case_id=cid).order_by("at", "pk").last()
     assert last.action == "request_check" and "上报监督员在线" in last.opinion
+
+
+def test_outside_the_hours_the_task_waits_for_the_centre(
+    around,  # noqa: F811
+    as_user,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    from django.utils import timezone
+
+    settings.CASES_AUTO_TASKS = ("verify",)
+    now = timezone.localtime()
+    in_two, in_three = ((now.hour + 2) % 24, (now.hour + 3) % 24)
+    settings.CASES_AUTO_TASKS_HOURS = [[f"{in_two:02d}:00", f"{in_three:02d}:00"]]
+    along, a = around["along"], around["a"]
+    acceptor = as_user("acceptor")
+    fix(f"inspector-{a.code}", along(0.55))
+    first = hotline(acceptor, along(0.5))["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        accept(acceptor, first)
+    assert Case.objects.get(pk=first).state == "to_verify"
+    assert not CaseTask.objects.filter(case_id=first).exists()
+    # A window holding now (across midnight when it must) sends it.
+    settings.CASES_AUTO_TASKS_HOURS = [[f"{(now.hour - 1) % 24:02d}:00", f"{in_two:02d}:00"]]
+    second = hotline(acceptor, along(0.5))["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        accept(acceptor, second)
+    assert CaseTask.objects.get(case_id=second).assignee.get_username() == f"inspector-{a.code}"
