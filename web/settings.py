@@ -2,6 +2,7 @@
 
 import ipaddress
 import os
+from datetime import time as dt_time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -325,6 +326,15 @@ CASES_AUTO_TASKS_HOURS = [
     for w in os.environ.get("CITYGRID_CASES_AUTO_TASKS_HOURS", "").split(",")
     if w.strip()
 ]
+for _window in CASES_AUTO_TASKS_HOURS:  # a bad value stops the start, not every transition
+    try:
+        if len(_window) != 2 or any(len(t) != 5 for t in _window):
+            raise ValueError(_window)
+        [dt_time.fromisoformat(t) for t in _window]
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"CITYGRID_CASES_AUTO_TASKS_HOURS: {'-'.join(_window)!r} is not HH:MM-HH:MM"
+        ) from None
 # Tracking (tracking/): the alarm rules' parameters and the fix table's partitions. Distances in
 # metres, durations in seconds, speeds in km/h.
 TRACKING_OUT_OF_GRID_TOLERANCE_M = float(os.environ.get("CITYGRID_TRACKING_GRID_TOLERANCE_M", 30))
