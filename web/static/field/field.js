@@ -9,6 +9,7 @@
   var cfg = JSON.parse(document.getElementById("field-config").textContent);
   window.FIELD_CSRF = cfg.csrfToken;
   var Outbox = window.FieldOutbox;
+  Outbox.setUser(cfg.user);
   var KIND_NAMES = { report: "上报", self: "自行处置", answer: "任务反馈" };
   var TASK_BOXES = [["my_verify", "verify", "核实"], ["my_check", "check", "核查"], ["my_supplement", "supplement", "补采"]];
   var STATUS = { queued: "待发送", sending: "发送中", sent: "已发送", failed: "发送失败" };

@@ -15,6 +15,9 @@
   "use strict";
   var DB_NAME = "citygrid-field", VERSION = 1;
   var db = null;
+  /* A phone may be shared: each item and fix belongs to the person signed in when it was made,
+     and only theirs is sent or listed while they are signed in. */
+  var user = null;
 
   function open() {
     if (db) { return Promise.resolve(db); }
@@ -49,6 +52,8 @@
         if (cursor) { out.push(cursor.value); cursor.continue(); }
       };
       return out;
+    }).then(function (rows) {
+      return rows.filter(function (r) { return r.user === user; });
     });
   }
 
@@ -68,6 +73,7 @@
   /* Adds an item (kind: report, self, answer) to send; gives it. */
   function add(item) {
     item.key = item.key || uuid();
+    item.user = user;
     item.created = item.created || new Date().toISOString();
     item.status = "queued";
     item.attempts = 0;
@@ -75,7 +81,10 @@
     return put(item).then(function () { flush(); return item; });
   }
 
-  function addFix(fix) { return store("fixes", "readwrite", function (s) { s.put(fix); }).then(changed); }
+  function addFix(fix) {
+    fix.user = user;
+    return store("fixes", "readwrite", function (s) { s.put(fix); }).then(changed);
+  }
 
   /* --- sending ----------------------------------------------------------------------------- */
   function csrf() {
@@ -197,7 +206,9 @@
             return put(item);
           }, function (error) {
             if (waits(error)) {
-              item.status = "queued"; item.error = error.message; stopped = true; counts.waiting += 1;
+              item.status = "queued"; stopped = true; counts.waiting += 1;
+              item.error = error.status === 401 || error.status === 403
+                ? "登录已过期，请重新登录，登录后自动发送" : error.message;
             } else {
               item.status = "failed"; item.error = error.message; item.field = error.field; counts.failed += 1;
             }
@@ -219,7 +230,12 @@
       if (!fixes.length) { return; }
       fixes.sort(function (a, b) { return a.t < b.t ? -1 : 1; });
       var batch = fixes.slice(0, 1000);
-      return call("/api/v1/tracking/fixes", { json: { fixes: batch } }).then(function () {
+      var body = batch.map(function (f) {
+        var copy = {};
+        Object.keys(f).forEach(function (k) { if (k !== "user") { copy[k] = f[k]; } });
+        return copy;
+      });
+      return call("/api/v1/tracking/fixes", { json: { fixes: body } }).then(function () {
         return store("fixes", "readwrite", function (s) { batch.forEach(function (f) { s.delete(f.t); }); });
       }, function (error) {
         if (error.status === 403 || error.status === 404) { noTracker = true; }  /* no phone bound */
@@ -243,6 +259,7 @@
   function remove(key) { return store("items", "readwrite", function (s) { s.delete(key); }).then(changed); }
 
   window.FieldOutbox = {
+    setUser: function (name) { user = name; },
     add: add, addFix: addFix, flush: flush, retry: retry, remove: remove, call: call, uuid: uuid,
     items: function () { return all("items"); }, fixes: function () { return all("fixes"); },
     onChange: function (f) { listeners.push(f); }
