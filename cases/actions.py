@@ -32,7 +32,7 @@ from data.models import Category
 from spatial.locate import Placement, locate
 from spatial.models import Component
 
-from . import deadlines, dispatching, notifications, precheck, visibility, workflows
+from . import deadlines, dispatching, duplicates, notifications, precheck, visibility, workflows
 from .models import (
     Case,
     CaseEvent,
@@ -412,6 +412,86 @@ do_send_to_register_case = _simple(
 )
 
 
+@action("cases.link_duplicate", permission=None, target=_target)
+def do_link_duplicate_case(
+    scope: Scope,
+    case_id,
+    *,
+    version: int | None,
+    duplicate=None,
+    opinion: str = "",
+    at: dt.datetime | None = None,
+) -> Case:
+    """Links a case waiting for registration to the earlier closed case it duplicates
+    (认定重复案件): it is not registered (不予立案, the registering position's transition),
+    `duplicate_of` names the earlier case, and both cases get an event."""
+    at = _now(at)
+    case, definition, transition = _begin(scope, case_id, "not_register", version)
+    try:
+        earlier_id = int(duplicate)
+    except (TypeError, ValueError):
+        raise BadInput("name the earlier closed case it duplicates", field="duplicate") from None
+    if earlier_id not in duplicates.find_duplicates(case):
+        raise BadInput(
+            f"case {earlier_id} is not a suspected duplicate of this case", field="duplicate"
+        )
+    earlier = Case.objects.select_for_update().get(pk=earlier_id)
+    case.duplicate_of = earlier
+    _finish(
+        scope,
+        case,
+        definition,
+        transition,
+        at,
+        opinion or f"重复案件：与 {earlier.number} 重复",
+        {"duplicate_of": earlier.pk, "duplicate_of_number": earlier.number},
+    )
+    _event(
+        scope,
+        earlier,
+        "duplicate_linked",
+        earlier.state,
+        earlier.state,
+        at,
+        opinion,
+        {"duplicate": case.pk, "duplicate_number": case.number},
+    )
+    return case
+
+
+@action("cases.dismiss_duplicate", permission=None, target=_target)
+def do_dismiss_duplicate_case(
+    scope: Scope,
+    case_id,
+    *,
+    version: int | None,
+    opinion: str = "",
+    at: dt.datetime | None = None,
+) -> Case:
+    """Dismisses the suspicion that a case waiting for registration is a duplicate (排除重复),
+    with the reason: registration then proceeds."""
+    at = _now(at)
+    case, _definition, _transition = _begin(scope, case_id, "register", version)
+    _require_opinion(opinion, "dismissing a duplicate")
+    suspected = duplicates.blocking(case)
+    if not suspected:
+        raise _conflict(case, "the case is not a suspected duplicate")
+    case.duplicate_dismissed = True
+    case.version += 1
+    case.save(update_fields=["duplicate_dismissed", "version", "updated_at"])
+    _event(
+        scope,
+        case,
+        "dismiss_duplicate",
+        case.state,
+        case.state,
+        at,
+        opinion,
+        {"duplicates": suspected},
+    )
+    return case
+
+
 def _require_opinion(opinion: str, what: str) -> None:
     if not opinion.strip():
         raise BadInput(f"{what} needs an opinion", field="opinion")
@@ -683,6 +763,16 @@ def do_register_case(
     the handling time limit."""
     at = _now(at)
     case, definition, transition = _begin(scope, case_id, "register", version)
+    suspected = duplicates.blocking(case)
+    if suspected:
+        numbers = list(Case.objects.filter(pk__in=suspected).values_list("number", flat=True))
+        raise Conflict(
+            "suspected duplicate (重复案件) of closed case(s) "
+            + ", ".join(sorted(numbers))
+            + ": link it or dismiss the suspicion first",
+            code="duplicate",
+            current={"state": case.state, "version": case.version, "duplicates": suspected},
+        )
     case.register_condition = _condition(case, condition, Condition.Kind.REGISTER)
     if level:
         if level not in Level.values:
@@ -845,6 +935,8 @@ TRANSITIONS = {
     "archive": do_archive_case,
     "send_to_register": do_send_to_register_case,
     "redispatch": dispatching.do_redispatch_case,
+    "link_duplicate": do_link_duplicate_case,
+    "dismiss_duplicate": do_dismiss_duplicate_case,
 }
 # Actions whose taker must hold the case's open task of a kind.
 _TASK_ACTIONS = {

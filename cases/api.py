@@ -295,6 +295,7 @@ class CaseActionView(APIView):
             "request_verify": {"inspector": data["inspector"]},
             "request_check": {"inspector": data["inspector"]},
             "request_supplement": {"inspector": data["inspector"]},
+            "link_duplicate": {"duplicate": data["duplicate"]},
             "verify": {"result": data["valid"]},
             "check": {"result": data["passed"]},
         }.get(name, {})

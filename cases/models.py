@@ -395,6 +395,19 @@ class Case(models.Model):
         related_name="children",
         help_text="multi-department dispatch: the case this one was split from",
     )
+    duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="duplicates",
+        help_text="linked as a duplicate (重复案件) of this earlier closed case",
+    )
+    duplicate_dismissed = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="the suspicion of duplication was dismissed: registration proceeds",
+    )
 
     stage_started_at = models.DateTimeField()
     stage_limit_amount = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
@@ -447,6 +460,13 @@ class Case(models.Model):
             # 预警 and 超期 (bench/README.md "Deadline notices").
             models.Index(fields=["deadline_state", "deadline"], name="case_state_deadline"),
             models.Index(fields=["deadline_state", "warning_at"], name="case_state_warning"),
+            # Duplicate suspicion (cases.duplicates): the closed cases of a class in a unit grid
+            # closed within a period.
+            models.Index(
+                fields=["category", "unit_grid_code", "closed_at"],
+                condition=models.Q(state="closed"),
+                name="case_closed_class_grid",
+            ),
             GinIndex(
                 name="case_description_trgm",
                 fields=["description"],
@@ -1112,3 +1132,20 @@ class CollectionSuspension(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DuplicateRule(models.Model):
+    """A minor class checked for duplicate cases (重复案件规则, spec 5.2.4.1): a class without an
+    active row is not checked. A case registered after a closed case of the class within `days`
+    (blank: `CASES_DUPLICATE_DAYS`) in the same unit grid, or within `metres` when given, is a
+    suspected duplicate."""
+
+    category = models.OneToOneField("data.Category", on_delete=models.CASCADE, related_name="+")
+    days = models.FloatField(null=True, blank=True)
+    metres = models.FloatField(
+        null=True, blank=True, help_text="within this distance instead of the same unit grid"
+    )
+    active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.category_id}"

@@ -1,5 +1,6 @@
-"""The report's precheck and a case's similar cases: POST /api/v1/cases/precheck and
-GET /api/v1/cases/{id}/similar. Thin views over `cases.precheck` and `cases.similar`."""
+"""The report's precheck and a case's similar and duplicate cases: POST /api/v1/cases/precheck,
+GET /api/v1/cases/{id}/similar and GET /api/v1/cases/{id}/duplicates. Thin views over
+`cases.precheck`, `cases.similar` and `cases.duplicates`."""
 
 from __future__ import annotations
 
@@ -10,16 +11,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import permissions as perms
 from accounts.scoping import scope_for
 from core.errors import BadInput, ErrorSerializer
 from data.models import Category
 from spatial import crs as crs_module
 from spatial.serializers import PlacementSerializer
 
-from . import actions, precheck, similar, visibility
+from . import actions, duplicates, precheck, similar, visibility
 from .api import reader, valid_body
-from .models import Case
-from .serializers import CaseInputSerializer, RuleHitSerializer
+from .models import Case, State
+from .serializers import CaseInputSerializer, RuleHitSerializer, local_time
 
 TAG = "cases"
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer}
@@ -125,3 +127,85 @@ class CaseSimilarView(APIView):
         case = Case.objects.select_related("category").get(pk=case.pk)
         found = similar.similar_to(case)
         return Response({"similar": precheck.similar_json(scope, found)})
+
+
+class DuplicateCaseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    category = serializers.DictField(child=serializers.CharField())
+    description = serializers.CharField()
+    address = serializers.CharField()
+    unit_grid_code = serializers.CharField()
+    closed_at = serializers.DateTimeField()
+
+
+class DuplicatesSerializer(serializers.Serializer):
+    checked = serializers.BooleanField(help_text="the case's class is checked for duplicates")
+    status = serializers.ChoiceField(
+        choices=["none", "suspected", "dismissed", "linked"],
+        help_text="suspected: registration waits for link_duplicate or dismiss_duplicate",
+    )
+    duplicate_of = DuplicateCaseSerializer(allow_null=True, help_text="when linked")
+    duplicates = DuplicateCaseSerializer(many=True, help_text="the suspected earlier cases")
+    may_decide = serializers.BooleanField(help_text="the caller may link or dismiss now")
+
+
+def _duplicate_json(scope, ids: list[int]) -> list[dict]:
+    """The earlier closed cases the caller may see, latest closure first."""
+    rows = (
+        visibility.visible_cases(scope)
+        .filter(pk__in=ids)
+        .select_related("category")
+        .only("id", "number", "description", "address", "unit_grid_code", "closed_at", "category")
+        .order_by("-closed_at", "id")
+    )
+    return [
+        {
+            "id": case.pk,
+            "number": case.number,
+            "category": {"code": case.category.code, "name": case.category.name},
+            "description": case.description[:200],
+            "address": case.address,
+            "unit_grid_code": case.unit_grid_code,
+            "closed_at": local_time(case.closed_at),
+        }
+        for case in rows
+    ]
+
+
+class CaseDuplicatesView(APIView):
+    @extend_schema(
+        operation_id="cases_duplicates",
+        tags=[TAG],
+        summary="A case's suspected duplicates (重复案件): earlier closed cases it repeats",
+        responses={200: DuplicatesSerializer, 404: ErrorSerializer, **ERRORS},
+    )
+    def get(self, request: Request, case_id: int) -> Response:
+        scope = reader(request)
+        case = visibility.get_visible(scope, case_id)
+        checked = duplicates.parameters(case.category_id) is not None
+        found = [] if case.duplicate_of_id else duplicates.find_duplicates(case)
+        if case.duplicate_of_id:
+            status = "linked"
+        elif found and case.duplicate_dismissed:
+            status = "dismissed"
+        elif found:
+            status = "suspected"
+        else:
+            status = "none"
+        linked = _duplicate_json(scope, [case.duplicate_of_id]) if case.duplicate_of_id else []
+        may_decide = (
+            status == "suspected"
+            and case.state == State.TO_REGISTER
+            and case.held_since is None
+            and scope.has_perm(perms.CASES_REGISTER)
+        )
+        return Response(
+            {
+                "checked": checked,
+                "status": status,
+                "duplicate_of": linked[0] if linked else None,
+                "duplicates": _duplicate_json(scope, found),
+                "may_decide": may_decide,
+            }
+        )

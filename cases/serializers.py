@@ -63,7 +63,7 @@ class ActionInputSerializer(JsonTypes, serializers.Serializer):
         allow_blank=True,
         default="",
         help_text="required by not_accept, not_register, feedback, rework, redispatch, "
-        "send_to_register (why), request_supplement (what to collect) and supplement (what "
+        "send_to_register, dismiss_duplicate (why), request_supplement (what to collect) and supplement (what "
         "was found); 400 with field opinion otherwise",
     )
     condition = serializers.IntegerField(
@@ -77,6 +77,12 @@ class ActionInputSerializer(JsonTypes, serializers.Serializer):
         allow_null=True,
         default=None,
         help_text="request_verify / request_check / request_supplement: the inspector's user id",
+    )
+    duplicate = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="link_duplicate: the id of the earlier closed case this one duplicates",
     )
     valid = serializers.BooleanField(required=False, allow_null=True, default=None)
     passed = serializers.BooleanField(required=False, allow_null=True, default=None)

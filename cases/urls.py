@@ -77,6 +77,11 @@ urlpatterns = [
         "cases/<int:case_id>/similar", precheck_api.CaseSimilarView.as_view(), name="case-similar"
     ),
     path(
+        "cases/<int:case_id>/duplicates",
+        precheck_api.CaseDuplicatesView.as_view(),
+        name="case-duplicates",
+    ),
+    path(
         "cases/<int:case_id>/actions/<str:name>",
         api.CaseActionView.as_view(),
         name="case-action",

@@ -314,6 +314,8 @@ CASES_RECOMMEND_AUTO_DISPATCH = float(os.environ.get("CITYGRID_CASES_RECOMMEND_A
 # without its own cases.SimilarRule.
 CASES_SIMILAR_METRES = float(os.environ.get("CITYGRID_CASES_SIMILAR_METRES", 10))
 CASES_SIMILAR_HOURS = float(os.environ.get("CITYGRID_CASES_SIMILAR_HOURS", 24))
+# Duplicate cases (spec 5.2.4, cases.duplicates): the default period after a closure, in days.
+CASES_DUPLICATE_DAYS = float(os.environ.get("CITYGRID_CASES_DUPLICATE_DAYS", 30))
 # Automatic verification and check tasks (spec 5.3.1-5.3.2, cases.autosend): the task kinds
 # sent on entering 待核实 / 待核查 ("verify,check"; empty, the default, none).
 CASES_AUTO_TASKS = tuple(
