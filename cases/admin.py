@@ -8,6 +8,7 @@ from cases.models import (
     CalendarDay,
     CollectionSuspension,
     Condition,
+    DuplicateRule,
     ManualEntry,
     ReportHours,
     RoadReportRule,
@@ -229,6 +230,12 @@ class ReportHoursAdmin(admin.ModelAdmin):
 class SimilarRuleAdmin(admin.ModelAdmin):
     list_display = ("category", "metres", "hours", "related", "refuse")
     list_filter = ("refuse",)
+
+
+@admin.register(DuplicateRule)
+class DuplicateRuleAdmin(admin.ModelAdmin):
+    list_display = ("category", "days", "metres", "active")
+    list_filter = ("active",)
 
 
 @admin.register(CollectionSuspension)

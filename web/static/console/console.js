@@ -17,7 +17,8 @@
     verify: "核实", register: "立案", not_register: "不予立案", dispatch: "派遣", feedback: "处置反馈",
     request_check: "派发核查", check: "核查", close: "结案", rework: "返工", apply: "申请",
     release: "解除挂账", callback: "回访", request_supplement: "派发补采", supplement: "补采上报",
-    archive: "归档", send_to_register: "转立案" };
+    archive: "归档", send_to_register: "转立案", link_duplicate: "认定重复", dismiss_duplicate: "排除重复",
+    duplicate_linked: "被认定重复" };
   var KINDS = { return: "申请回退", extension: "申请延期", hold: "申请挂账", void: "申请作废",
     transfer: "申请转办", assist: "申请协办" };
   var view = { box: null, page: 0, selected: null, cases: [], counts: {}, fresh: {},
@@ -443,6 +444,7 @@
     fieldDetail(c, events, media, detail);
     dispatchProgress(c, detail);
     similarCases(c, detail);
+    duplicateCases(c, detail);
     nearbySection(c, detail);
     var actionBar = el("div", { class: "actions" });
     c.actions.forEach(function (name) {
@@ -480,6 +482,45 @@
       });
       if (!data.similar.length) { list.appendChild(el("li", { text: "相似案件不在您的范围内" })); }
       box.appendChild(list);
+    }).catch(function (error) { toast(error.message); });
+  }
+
+  /* --- duplicate cases (重复案件): earlier closed cases it repeats; link or dismiss ------- */
+  function duplicateCases(c, detail) {
+    if (c.state !== "to_register" && c.state !== "not_registered") { return; }
+    var box = el("section", { class: "duplicate-cases" });
+    detail.appendChild(box);
+    api("/api/v1/cases/" + c.id + "/duplicates").then(function (data) {
+      if (data.status === "none") { return; }
+      var title = { suspected: "疑似重复案件", dismissed: "已排除重复", linked: "已认定重复" }[data.status];
+      box.appendChild(el("h2", {}, [el("span", { class: "similar duplicate", text: "重复" }), document.createTextNode(title)]));
+      var list = el("ul", { class: "small" });
+      (data.duplicate_of ? [data.duplicate_of] : data.duplicates).forEach(function (d) {
+        var item = el("li", {}, [el("a", { href: "#", text: d.number, onclick: function (event) { event.preventDefault(); selectCase(d.id); } }),
+          document.createTextNode(" " + d.category.name + " · 网格 " + d.unit_grid_code + " · 结案 " + when(d.closed_at))]);
+        if (data.may_decide) {
+          item.appendChild(el("button", { type: "button", "data-link-duplicate": String(d.id), text: "认定重复",
+            onclick: function () {
+              api("/api/v1/cases/" + c.id + "/actions/link_duplicate", { body: { version: c.version, duplicate: d.id } })
+                .then(function () { toast("已认定为 " + d.number + " 的重复案件"); selectCase(c.id); })
+                .catch(function (error) { toast(error.message); });
+            } }));
+        }
+        list.appendChild(item);
+      });
+      if (!list.children.length) { list.appendChild(el("li", { text: "重复案件不在您的范围内" })); }
+      box.appendChild(list);
+      if (data.may_decide) {
+        var reason = el("textarea", { id: "dismiss-duplicate-reason", rows: "2", placeholder: "排除理由" });
+        box.appendChild(el("label", { for: "dismiss-duplicate-reason", class: "small", text: "不是重复（排除后可立案）" }));
+        box.appendChild(reason);
+        box.appendChild(el("button", { type: "button", "data-dismiss-duplicate": "1", text: "排除重复",
+          onclick: function () {
+            api("/api/v1/cases/" + c.id + "/actions/dismiss_duplicate", { body: { version: c.version, opinion: reason.value } })
+              .then(function () { toast("已排除重复，可以立案"); selectCase(c.id); })
+              .catch(function (error) { toast(error.message); });
+          } }));
+      }
     }).catch(function (error) { toast(error.message); });
   }
 
