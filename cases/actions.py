@@ -32,7 +32,16 @@ from data.models import Category
 from spatial.locate import Placement, locate
 from spatial.models import Component
 
-from . import deadlines, dispatching, duplicates, notifications, precheck, visibility, workflows
+from . import (
+    deadlines,
+    dispatching,
+    duplicates,
+    merging,
+    notifications,
+    precheck,
+    visibility,
+    workflows,
+)
 from .models import (
     Case,
     CaseEvent,
@@ -937,6 +946,7 @@ TRANSITIONS = {
     "redispatch": dispatching.do_redispatch_case,
     "link_duplicate": do_link_duplicate_case,
     "dismiss_duplicate": do_dismiss_duplicate_case,
+    "unmerge": merging.do_unmerge_case,
 }
 # Actions whose taker must hold the case's open task of a kind.
 _TASK_ACTIONS = {
@@ -960,6 +970,10 @@ def allowed_actions(
     extra = ["apply"] if applicable_kinds(scope, case) else []
     extra += ["release"] if may_release(scope, case) else []
     extra += ["callback"] if may_record(scope, case) else []
+    if case.state == State.MERGED and (
+        scope.has_perm(perms.CASES_ACCEPT) or scope.has_perm(perms.CASES_REGISTER)
+    ):
+        return extra + ["unmerge"]
     if case.held_since is not None or dispatching.is_multi_parent(case):
         return extra
     extra += ["redispatch"] if dispatching.may_redispatch(scope, case) else []
@@ -1054,7 +1068,9 @@ def do_refresh_deadline_states(scope: Scope, now: dt.datetime | None = None) -> 
 
 _EDITABLE = ("description", "address", "level", "urgent", "component_code", "custom_deadline")
 _EDITABLE_STATES = {
-    s for s in State.values if s not in (State.CLOSED, State.INVALID, State.NOT_REGISTERED)
+    s
+    for s in State.values
+    if s not in (State.CLOSED, State.INVALID, State.NOT_REGISTERED, State.MERGED)
 }
 
 

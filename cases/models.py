@@ -66,6 +66,7 @@ class State(models.TextChoices):
     TO_CLOSE = "to_close", "待结案"
     CLOSED = "closed", "已结案"
     VOID = "void", "已作废"
+    MERGED = "merged", "已合并"
 
 
 class DispatchMode(models.TextChoices):
@@ -402,6 +403,14 @@ class Case(models.Model):
         on_delete=models.PROTECT,
         related_name="duplicates",
         help_text="linked as a duplicate (重复案件) of this earlier closed case",
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged",
+        help_text="merged (案件合并) into this earlier similar case; its reporter is listed there",
     )
     duplicate_dismissed = models.BooleanField(
         default=False,

@@ -23,7 +23,9 @@ from .models import BoxVisit, Case, CaseTask, DeadlineState, Source, State
 
 S = State
 OPEN_STATES = [
-    s for s in State.values if s not in (S.NOT_ACCEPTED, S.INVALID, S.NOT_REGISTERED, S.CLOSED)
+    s
+    for s in State.values
+    if s not in (S.NOT_ACCEPTED, S.INVALID, S.NOT_REGISTERED, S.CLOSED, S.MERGED)
 ]
 
 

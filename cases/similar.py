@@ -26,7 +26,8 @@ from .models import SimilarRule, State
 SIMILAR_STATES = [
     state.value
     for state in State
-    if state not in (State.CLOSED, State.NOT_ACCEPTED, State.INVALID, State.NOT_REGISTERED)
+    if state
+    not in (State.CLOSED, State.NOT_ACCEPTED, State.INVALID, State.NOT_REGISTERED, State.MERGED)
 ]
 LIMIT = 50
 

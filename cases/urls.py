@@ -12,6 +12,7 @@ from . import (
     dispatching_api,
     export_api,
     field_api,
+    merging_api,
     notifications_api,
     phrases_api,
     precheck_api,
@@ -75,6 +76,12 @@ urlpatterns = [
     path("cases/<int:case_id>/history", api.CaseHistoryView.as_view(), name="case-history"),
     path(
         "cases/<int:case_id>/similar", precheck_api.CaseSimilarView.as_view(), name="case-similar"
+    ),
+    path("cases/merge", merging_api.CaseMergeView.as_view(), name="case-merge"),
+    path(
+        "cases/<int:case_id>/reporters",
+        merging_api.CaseReportersView.as_view(),
+        name="case-reporters",
     ),
     path(
         "cases/<int:case_id>/duplicates",

@@ -9,7 +9,8 @@
   var STATE_NAMES = { reported: "待受理", not_accepted: "不予受理", to_verify: "待核实",
     verifying: "核实中", invalid: "核实无效", to_register: "待立案", not_registered: "不予立案",
     to_dispatch: "待派遣", handling: "处置中", to_check: "待核查", checking: "核查中",
-    to_close: "待结案", closed: "已结案", supplementing: "补采中", to_review: "待审核" };
+    to_close: "待结案", closed: "已结案", supplementing: "补采中", to_review: "待审核",
+    merged: "已合并" };
   var SOURCES = { inspector: "监督员上报", public: "公众举报", hotline: "12345热线", video: "视频监控",
     leader: "领导交办", survey: "专项普查", media: "媒体曝光" };
   var LEVELS = { routine: "日常", general: "一般", serious: "严重", major: "重大" };
@@ -18,7 +19,8 @@
     request_check: "派发核查", check: "核查", close: "结案", rework: "返工", apply: "申请",
     release: "解除挂账", callback: "回访", request_supplement: "派发补采", supplement: "补采上报",
     archive: "归档", send_to_register: "转立案", link_duplicate: "认定重复", dismiss_duplicate: "排除重复",
-    duplicate_linked: "被认定重复" };
+    duplicate_linked: "被认定重复", merge: "合并案件", merged_into: "并入", unmerge: "撤销合并",
+    unmerged: "撤销合并" };
   var KINDS = { return: "申请回退", extension: "申请延期", hold: "申请挂账", void: "申请作废",
     transfer: "申请转办", assist: "申请协办" };
   var view = { box: null, page: 0, selected: null, cases: [], counts: {}, fresh: {},

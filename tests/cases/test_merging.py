@@ -1,0 +1,175 @@
+"""Merging similar cases (案件合并, spec 5.3.3) over HTTP: three hotline reports of one problem
+metres apart merge into the earliest, which lists every reporter; undoing one merge returns it
+to where it was; every reporter and every event is kept throughout; the refusals (not similar,
+dispatched, stale, a position that may not, one case, undo after dispatch)."""
+
+from __future__ import annotations
+
+import pytest
+from pyproj import Geod
+
+from cases.models import Case, CaseEvent, Condition
+from tests.cases.conftest import inside
+
+pytestmark = pytest.mark.django_db
+GEOD = Geod(ellps="WGS84")
+
+
+def moved(lon, lat, metres):
+    lon2, lat2, _ = GEOD.fwd(lon, lat, 90.0, metres)
+    return lon2, lat2
+
+
+def report(client, point, source="hotline", **extra) -> dict:
+    made = client.post(
+        "/api/v1/cases",
+        {
+            "source": source,
+            "kind": "event",
+            "category": "0102",
+            "description": "路边暴露垃圾",
+            "lon": point[0],
+            "lat": point[1],
+            **extra,
+        },
+        content_type="application/json",
+    )
+    assert made.status_code == 201, made.content
+    return made.json()
+
+
+def hotline(client, point, name, phone) -> dict:
+    return report(client, point, reporter={"name": name, "phone": phone, "callback_wanted": True})
+
+
+def merge(client, cases, opinion="同一处垃圾"):
+    return client.post(
+        "/api/v1/cases/merge",
+        {"cases": [{"id": c["id"], "version": c["version"]} for c in cases], "opinion": opinion},
+        content_type="application/json",
+    )
+
+
+def act(client, case_id, name, version, **body):
+    return client.post(
+        f"/api/v1/cases/{case_id}/actions/{name}",
+        {"version": version, **body},
+        content_type="application/json",
+    )
+
+
+def events_of(case_id) -> list[tuple]:
+    return list(
+        CaseEvent.objects.filter(case_id=case_id).order_by("id").values_list("id", "action")
+    )
+
+
+def test_merge_and_undo_keep_every_reporter_and_event(as_user, two_streets):
+    street, other = two_streets
+    lon, lat = inside(street)
+    acceptor = as_user("acceptor")
+    first = hotline(acceptor, (lon, lat), "王先生", "13800000001")
+    second = hotline(acceptor, moved(lon, lat, 4.0), "李女士", "13800000002")
+    third = hotline(acceptor, moved(lon, lat, 3.0), "张先生", "13800000003")
+    assert second["similar_count"] >= 1 and third["similar_count"] >= 1
+    before = {c["id"]: events_of(c["id"]) for c in (first, second, third)}
+    assert all(before.values())
+
+    merged = merge(acceptor, [third, first, second])
+    assert merged.status_code == 200, merged.content
+    survivor = merged.json()
+    assert survivor["id"] == first["id"] and survivor["state"] == first["state"]
+    for later in (second, third):
+        stored = Case.objects.get(pk=later["id"])
+        assert stored.state == "merged" and stored.merged_into_id == first["id"]
+        assert stored.reporter_name  # the reporter stays on its own case too
+    listed = acceptor.get(f"/api/v1/cases/{first['id']}/reporters").json()["reporters"]
+    assert [(r["name"], r["phone"]) for r in listed] == [
+        ("王先生", "13800000001"),
+        ("李女士", "13800000002"),
+        ("张先生", "13800000003"),
+    ]
+    assert all(r["callback_wanted"] for r in listed)
+    inspector_elsewhere = as_user(f"inspector-{other.code}")
+    assert inspector_elsewhere.get(f"/api/v1/cases/{first['id']}/reporters").status_code == 404
+
+    merge_event = CaseEvent.objects.get(case_id=first["id"], action="merge")
+    assert sorted(merge_event.details["merged"]) == sorted([second["id"], third["id"]])
+    into = CaseEvent.objects.get(case_id=second["id"], action="merged_into")
+    assert into.details["merged_into"] == first["id"] and into.to_state == "merged"
+    for case_id, old in before.items():
+        assert events_of(case_id)[: len(old)] == old  # nothing lost or rewritten
+
+    # The merged case shows 撤销合并 and takes nothing else; undo it.
+    shown = acceptor.get(f"/api/v1/cases/{second['id']}").json()
+    assert shown["actions"] == ["unmerge"] or "unmerge" in shown["actions"]
+    assert act(acceptor, second["id"], "accept", shown["version"]).status_code == 409
+    undone = act(acceptor, second["id"], "unmerge", shown["version"], opinion="不是同一处")
+    assert undone.status_code == 200, undone.content
+    assert undone.json()["state"] == second["state"]
+    assert Case.objects.get(pk=second["id"]).merged_into_id is None
+    assert CaseEvent.objects.filter(case_id=first["id"], action="unmerged").count() == 1
+    listed = acceptor.get(f"/api/v1/cases/{first['id']}/reporters").json()["reporters"]
+    assert [r["name"] for r in listed] == ["王先生", "张先生"]
+    again = acceptor.get(f"/api/v1/cases/{second['id']}/reporters").json()["reporters"]
+    assert [r["name"] for r in again] == ["李女士"]
+    history = [
+        e["action"] for e in acceptor.get(f"/api/v1/cases/{second['id']}/history").json()["events"]
+    ]
+    assert history[-2:] == ["merged_into", "unmerge"]
+    for case_id, old in before.items():
+        assert events_of(case_id)[: len(old)] == old
+    assert act(acceptor, second["id"], "unmerge", undone.json()["version"]).status_code == 409
+
+
+def test_merging_refuses_what_it_must(as_user, two_streets):
+    street, other = two_streets
+    lon, lat = inside(street)
+    acceptor = as_user("acceptor")
+    first = hotline(acceptor, (lon, lat), "王先生", "13800000001")
+    far = hotline(acceptor, moved(lon, lat, 60.0), "李女士", "13800000002")
+    near = hotline(acceptor, moved(lon, lat, 5.0), "张先生", "13800000003")
+
+    not_similar = merge(acceptor, [first, far])
+    assert not_similar.status_code == 400 and not_similar.json()["error"]["field"] == "cases"
+    assert merge(acceptor, [first]).status_code == 400
+    stale = merge(acceptor, [first, {**near, "version": near["version"] + 1}])
+    assert stale.status_code == 409
+    inspector = as_user(f"inspector-{street.code}")
+    assert merge(inspector, [first, near]).status_code == 403
+    assert all(Case.objects.get(pk=c["id"]).state != "merged" for c in (first, far, near))
+
+
+def test_a_merge_is_undone_only_before_the_survivor_is_dispatched(as_user, two_streets):
+    street = two_streets[0]
+    lon, lat = inside(street)
+    inspector = as_user(f"inspector-{street.code}")
+    acceptor, leader, dispatcher = (
+        as_user("acceptor"),
+        as_user("shiftleader"),
+        as_user("dispatcher"),
+    )
+    first = report(inspector, (lon, lat), source="inspector")
+    later = report(inspector, moved(lon, lat, 2.0), source="inspector")
+    first = act(acceptor, first["id"], "accept", first["version"]).json()
+    assert first["state"] == "to_register"
+    merged = merge(acceptor, [first, later])
+    assert merged.status_code == 200, merged.content
+    survivor = merged.json()
+    condition = Condition.objects.filter(
+        category__kind="event", category__code="0102", kind="register"
+    ).first()
+    registered = act(
+        leader, survivor["id"], "register", survivor["version"], condition=condition.pk
+    )
+    assert registered.status_code == 200, registered.content
+    dispatched = act(dispatcher, survivor["id"], "dispatch", registered.json()["version"])
+    assert dispatched.status_code == 200 and dispatched.json()["state"] == "handling"
+
+    merged_case = acceptor.get(f"/api/v1/cases/{later['id']}").json()
+    refused = act(acceptor, later["id"], "unmerge", merged_case["version"])
+    assert refused.status_code == 409 and "dispatch" in refused.json()["error"]["message"]
+    assert Case.objects.get(pk=later["id"]).merged_into_id == survivor["id"]
+    # A dispatched case merges no more.
+    other = report(inspector, moved(lon, lat, 3.0), source="inspector")
+    assert merge(acceptor, [dispatched.json(), other]).status_code == 409
