@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from django.db import connection
 from pyproj import Geod
 
@@ -256,3 +258,27 @@ def test_dismissing_needs_a_reason_and_lets_registration_proceed(place):
     registered = register(place["leader"], case, "0102")
     assert registered.status_code == 200, registered.content
     assert registered.json()["state"] == "to_dispatch"
+
+
+@pytest.fixture
+def new_and_closed(place):
+    """A case waiting for registration and an earlier closed case in its unit grid."""
+    checked("0102")
+    case = report_and_accept(place, place["point"], "0102")
+    earlier = closed_case(place["inspector"], place["point"], "0102", reported_at(case) - DAY)
+    return Case.objects.get(pk=case["id"]), earlier
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(before=st.integers(-3 * 86_400, 33 * 86_400))
+def test_a_closure_counts_exactly_within_the_30_days_before_the_report(new_and_closed, before):
+    """Property: a closure `before` seconds before the report is found exactly when it lies in
+    (report - 30 days, report], counted here in whole seconds."""
+    case, earlier = new_and_closed
+    Case.objects.filter(pk=earlier.pk).update(
+        closed_at=case.reported_at - dt.timedelta(seconds=before)
+    )
+    expected = 0 <= before < 30 * 86_400
+    assert (earlier.pk in duplicates.find_duplicates(case)) is expected
