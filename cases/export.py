@@ -17,22 +17,22 @@ import datetime as dt
 import io
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.drawing.image import Image as SheetImage
-from openpyxl.utils import get_column_letter
 
 from accounts.scoping import Scope
 from core.errors import TooLarge
 from core.jobs import JobRun, dispatch, new_job
 from core.models import Job
 from data.models import Category
+
+if TYPE_CHECKING:  # openpyxl is imported by the export itself, not by every web worker
+    from openpyxl.drawing.image import Image as SheetImage
 
 from . import queries, visibility
 from .models import Case, CaseMedia
@@ -121,6 +121,7 @@ def _values(case: Case, reporter: bool) -> list:
 
 def _thumbnail(media: CaseMedia) -> SheetImage | None:
     """Gives a small JPEG of a photo for the sheet, or None when the file cannot be read."""
+    from openpyxl.drawing.image import Image as SheetImage
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -172,6 +173,10 @@ def write_workbook(
     headers = HEADERS + (REPORTER_HEADERS if reporter else [])
     if photos:
         headers += [f"照片{n + 1}" for n in range(settings.CASES_EXPORT_PHOTOS_PER_CASE)]
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet("案件")
     for n, header in enumerate(headers, 1):
