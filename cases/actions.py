@@ -33,6 +33,7 @@ from spatial.locate import Placement, locate
 from spatial.models import Component
 
 from . import (
+    assignment,
     deadlines,
     dispatching,
     duplicates,
@@ -286,6 +287,7 @@ def create_case(
         case.report_warnings = judgement.warnings
         details.update(_judgement_details(judgement))
     _event(scope, case, "report", "", initial, at, details=details)
+    assignment.after_report(case)  # a round of automatic assignment after the commit
     return case
 
 
@@ -363,6 +365,7 @@ def _finish(
     deadlines.start_stage(case, definition, transition.target, at)
     if transition.target == State.CLOSED:
         case.closed_at = at
+    assignment.after_transition(case, source)  # back to its acceptor, or a seat freed
     case.version += 1
     case.save()
     _event(scope, case, transition.action, source, transition.target, at, opinion, details)

@@ -417,6 +417,19 @@ class Case(models.Model):
         db_default=False,
         help_text="the suspicion of duplication was dismissed: registration proceeds",
     )
+    acceptor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the acceptor it was assigned to (cases.assignment); blank: waiting",
+    )
+    acceptor_returned = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="came back to its acceptor (补采, restore): not counted in their load",
+    )
 
     stage_started_at = models.DateTimeField()
     stage_limit_amount = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
@@ -475,6 +488,22 @@ class Case(models.Model):
                 fields=["category", "unit_grid_code", "closed_at"],
                 condition=models.Q(state="closed"),
                 name="case_closed_class_grid",
+            ),
+            # Automatic assignment (cases.assignment): the cases waiting for an acceptor, and
+            # each acceptor's load.
+            models.Index(
+                fields=["reported_at"],
+                condition=models.Q(
+                    acceptor__isnull=True, state__in=["reported", "to_verify", "to_review"]
+                ),
+                name="case_waiting_acceptor",
+            ),
+            models.Index(
+                fields=["acceptor"],
+                condition=models.Q(
+                    acceptor__isnull=False, state__in=["reported", "to_verify", "to_review"]
+                ),
+                name="case_acceptor_load",
             ),
             GinIndex(
                 name="case_description_trgm",
@@ -746,12 +775,60 @@ class CaseRules(models.Model):
         default=True,
         help_text="the department of a forced dispatch (强制派遣) may not apply for a return",
     )
+    # Automatic assignment to acceptors (cases.assignment, spec 5.2.5).
+    assignment_mode = models.CharField(
+        max_length=16,
+        choices=[("off", "不自动分派"), ("sequential", "顺序分派"), ("balanced", "平均分派")],
+        default="balanced",
+        db_default="balanced",
+    )
+    acceptor_max_load = models.PositiveIntegerField(
+        default=10, db_default=10, help_text="cases an acceptor holds at most; a seat may differ"
+    )
+    returned_to_acceptor = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text="a case coming back (补采, restore) goes to its acceptor, outside their load",
+    )
+    assignment_first = models.ManyToManyField(
+        "data.Category",
+        blank=True,
+        related_name="+",
+        help_text="classes assigned before the others (after urgent cases); a major covers its "
+        "minors",
+    )
+    assignment_cursor = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="sequential mode: the user id of the last seat served"
+    )
 
     class Meta:
         verbose_name_plural = "case rules"
 
     def __str__(self) -> str:
         return "case rules"
+
+
+class AcceptorSeat(models.Model):
+    """An acceptor's seat (受理席位) in automatic assignment (案件智能分配, spec 5.2.5): whether
+    the person takes assigned cases at all, their order in sequential mode, their own maximum
+    load, and whether they are on duty now (上岗; 交班 hands their cases back)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="acceptor_seat"
+    )
+    auto_assign = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0, help_text="order in sequential assignment")
+    max_load = models.PositiveIntegerField(
+        null=True, blank=True, help_text="blank: the rules' acceptor_max_load"
+    )
+    on_duty = models.BooleanField(default=False)
+    on_duty_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "user_id"]
+
+    def __str__(self) -> str:
+        return f"seat of {self.user_id}"
 
 
 class CaseAssist(models.Model):

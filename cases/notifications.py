@@ -97,6 +97,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "request_check": (Rule(Kind.ARRIVAL, "inspector", "核查任务 {number}"),),
     "request_supplement": (Rule(Kind.ARRIVAL, "inspector", "补采任务 {number}"),),
     "supplement": (Rule(Kind.ARRIVAL, "asker", "补采已上报 {number}"),),
+    "assign": (Rule(Kind.ARRIVAL, "acceptor", "分派案件 {number}"),),
     "close": (Rule(Kind.CALLBACK, "reporter", "案件办结 {number}", Channel.SMS),),
     "supervise": (Rule(Kind.SUPERVISION, "department", "督办案件 {number}"),),
 }
@@ -150,7 +151,14 @@ def _assisting(case: Case, event: CaseEvent) -> list[int]:
     return _handlers(case, event, "assisting")
 
 
+def _acceptor(case: Case, event: CaseEvent) -> list[int]:
+    """The acceptor a case was assigned to (cases.assignment)."""
+    user_id = event.details.get("acceptor")
+    return [user_id] if user_id else []
+
+
 RECIPIENTS = {
+    "acceptor": _acceptor,
     "department": _handlers,
     "assisting": _assisting,
     "inspector": _inspector,

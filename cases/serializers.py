@@ -216,6 +216,9 @@ class CaseSerializer(serializers.Serializer):
         allow_null=True, help_text="multi-department dispatch: the case it was split from"
     )
     self_handled = serializers.BooleanField(help_text="reported as fixed on the spot (自行处置)")
+    acceptor = serializers.IntegerField(
+        allow_null=True, help_text="user id of the acceptor it is assigned to (cases.assignment)"
+    )
     closed_at = serializers.DateTimeField(allow_null=True)
     held_since = serializers.DateTimeField(allow_null=True, help_text="on hold (挂账) since")
     hold_until = serializers.DateTimeField(allow_null=True, help_text="released automatically then")
@@ -311,6 +314,7 @@ def case_json(case: Case, *, reporter_visible: bool, actions: list[str]) -> dict
         "parent": case.parent_id,
         "self_handled": case.self_handled,
         "similar_count": case.similar_count,
+        "acceptor": case.acceptor_id,
         "closed_at": local_time(case.closed_at),
         "held_since": local_time(case.held_since),
         "hold_until": local_time(case.hold_until),

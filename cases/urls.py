@@ -5,6 +5,7 @@ from django.urls import path
 from . import (
     api,
     applications_api,
+    assignment_api,
     callbacks_api,
     calendar_api,
     categories_api,
@@ -78,6 +79,19 @@ urlpatterns = [
         "cases/<int:case_id>/similar", precheck_api.CaseSimilarView.as_view(), name="case-similar"
     ),
     path("cases/merge", merging_api.CaseMergeView.as_view(), name="case-merge"),
+    path(
+        "cases/assignment",
+        assignment_api.AssignmentRulesView.as_view(),
+        name="case-assignment-rules",
+    ),
+    path("cases/assignment/seats", assignment_api.SeatsView.as_view(), name="case-seats"),
+    path(
+        "cases/assignment/seats/<int:user_id>",
+        assignment_api.SeatView.as_view(),
+        name="case-seat",
+    ),
+    path("cases/assignment/duty", assignment_api.DutyView.as_view(), name="case-duty"),
+    path("cases/<int:case_id>/assign", assignment_api.CaseAssignView.as_view(), name="case-assign"),
     path(
         "cases/<int:case_id>/reporters",
         merging_api.CaseReportersView.as_view(),

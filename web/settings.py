@@ -190,6 +190,8 @@ CELERY_BEAT_SCHEDULE = {
     "release-case-holds": {"task": "cases.release_holds", "schedule": 60.0},
     # Notifications not yet delivered (cases.notifications): a broker that was down, a retry.
     "deliver-notifications": {"task": "cases.deliver_notifications", "schedule": 30.0},
+    # Cases waiting for an acceptor on duty (cases.assignment), behind the rounds after commits.
+    "assign-waiting-cases": {"task": "cases.assign_waiting", "schedule": 60.0},
     # Timed dispatches (定时派遣, cases.scheduling) whose time has come.
     "run-scheduled-dispatches": {"task": "cases.run_scheduled_dispatches", "schedule": 30.0},
     # The category recommendation's model, trained again on the day's cases (cases.recommend).

@@ -20,7 +20,7 @@
     release: "解除挂账", callback: "回访", request_supplement: "派发补采", supplement: "补采上报",
     archive: "归档", send_to_register: "转立案", link_duplicate: "认定重复", dismiss_duplicate: "排除重复",
     duplicate_linked: "被认定重复", merge: "合并案件", merged_into: "并入", unmerge: "撤销合并",
-    unmerged: "撤销合并" };
+    unmerged: "撤销合并", assign: "分派受理员", hand_over: "交班退回" };
   var KINDS = { return: "申请回退", extension: "申请延期", hold: "申请挂账", void: "申请作废",
     transfer: "申请转办", assist: "申请协办" };
   var view = { box: null, page: 0, selected: null, cases: [], counts: {}, fresh: {},
