@@ -318,6 +318,15 @@ def seat_view(seat: AcceptorSeat, load: int | None = None) -> dict:
     }
 
 
+def my_seat(scope: Scope) -> dict:
+    """The caller's seat with their load; NotFound without one."""
+    seat = AcceptorSeat.objects.select_related("user", "user__person").filter(user_id=scope.user.pk)
+    found = seat.first()
+    if found is None:
+        raise NotFound("you have no acceptor seat (受理席位)", field="seat")
+    return seat_view(found, loads([found.user_id])[found.user_id])
+
+
 def seats() -> list[dict]:
     """Every seat with its person's current load."""
     rows = list(AcceptorSeat.objects.select_related("user", "user__person"))

@@ -151,6 +151,17 @@ class SeatView(APIView):
 
 class DutyView(APIView):
     @extend_schema(
+        operation_id="cases_assignment_my_seat",
+        tags=[TAG],
+        summary="The caller's own seat with their load (404 without a seat)",
+        responses={200: SeatSerializer, 404: ErrorSerializer, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        scope = reader(request)
+        scope.require(perms.CASES_ACCEPT)
+        return Response(assignment.my_seat(scope))
+
+    @extend_schema(
         operation_id="cases_assignment_duty",
         tags=[TAG],
         summary="Go on duty (上岗) or hand over (交班): your cases go back to the waiting ones",

@@ -144,6 +144,47 @@
     return box;
   }
 
+  /* --- automatic assignment (案件智能分配): one's duty, and assigning by hand ---------------- */
+  function showDuty(seat) {
+    var button = $("#duty");
+    button.hidden = !seat || !seat.auto_assign;
+    if (button.hidden) { return; }
+    button.setAttribute("aria-pressed", String(seat.on_duty));
+    button.classList.toggle("on", seat.on_duty);
+    button.textContent = seat.on_duty ? "在岗 · " + seat.load + "件 · 交班" : "未上岗 · 上岗";
+  }
+  function loadDuty() {
+    if (!can("cases.accept")) { return; }
+    api("/api/v1/cases/assignment/duty").then(showDuty).catch(function () { showDuty(null); });
+  }
+  $("#duty").addEventListener("click", function () {
+    var going = $("#duty").getAttribute("aria-pressed") !== "true";
+    api("/api/v1/cases/assignment/duty", { body: { on_duty: going } }).then(function (answer) {
+      toast(going ? "已上岗，开始接收分派的案件" : "已交班，" + answer.handed_over + " 件未办案件退回待分配");
+      loadDuty(); loadBoxes(); loadList();
+    }).catch(function (error) { toast(error.message); });
+  });
+  /* The shift leader's 分派: a case in an acceptor stage, to one of the seats (with its load). */
+  function assignSection(c, detail) {
+    if (!can("cases.register") || ["reported", "to_verify", "to_review"].indexOf(c.state) < 0) { return; }
+    api("/api/v1/cases/assignment/seats").then(function (data) {
+      if (!data.seats.length || view.selected !== c.id) { return; }
+      var select = el("select", { id: "assign-to", "aria-label": "分派给受理员" });
+      data.seats.forEach(function (s) {
+        var option = el("option", { value: String(s.user), text: s.name + "（" + (s.on_duty ? "在岗" : "未上岗") + " · " + s.load + "件）" });
+        option.selected = s.user === c.acceptor;
+        select.appendChild(option);
+      });
+      var go = el("button", { type: "button", text: c.acceptor ? "改分派" : "分派", onclick: function () {
+        api("/api/v1/cases/" + c.id + "/assign", { body: { acceptor: Number(select.value), version: c.version } }).then(function (updated) {
+          toast("已分派：" + updated.number); loadBoxes(); loadList(); selectCase(c.id);
+        }).catch(function (error) { toast(error.message); });
+      } });
+      var holder = $("#assign-section");
+      if (holder) { holder.append(el("label", { text: "受理员 " }, [select]), go); }
+    }).catch(function () { /* no seats to show */ });
+  }
+
   /* --- boxes ---------------------------------------------------------------------------- */
   function loadBoxes() {
     return api("/api/v1/cases/boxes").then(function (data) {
@@ -448,6 +489,11 @@
     similarCases(c, detail);
     duplicateCases(c, detail);
     nearbySection(c, detail);
+    if (can("cases.register") && ["reported", "to_verify", "to_review"].indexOf(c.state) >= 0) {
+      detail.appendChild(el("h2", { text: "分派受理员" }));
+      detail.appendChild(el("div", { id: "assign-section", class: "actions" }));
+      assignSection(c, detail);
+    }
     var actionBar = el("div", { class: "actions" });
     c.actions.forEach(function (name) {
       actionBar.appendChild(el("button", { type: "button", "data-action": name, text: ACTION_NAMES[name] || name,
@@ -1187,6 +1233,7 @@
   setInterval(function () { if (view.cases.length) { loadList(); } loadNotices(); }, 60000);  /* time left moves on */
 
   loadBoxes().then(function () { return loadList(); });
+  loadDuty();
   loadApprovals();
   loadNotices();
   listen();
