@@ -489,6 +489,11 @@ class Case(models.Model):
                 condition=models.Q(state="closed"),
                 name="case_closed_class_grid",
             ),
+            models.Index(
+                fields=["category", "road_name", "closed_at"],
+                condition=models.Q(state="closed"),
+                name="case_closed_class_road",
+            ),
             # Automatic assignment (cases.assignment): the cases waiting for an acceptor, and
             # each acceptor's load.
             models.Index(
@@ -554,8 +559,17 @@ class CaseTask(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="case_tasks"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="case_tasks",
+        help_text="blank while the task waits in its grid's pool (任务池) to be claimed",
     )
+    pool_grid = models.CharField(
+        max_length=32, blank=True, help_text="sent to the pool of this responsibility grid"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -571,7 +585,63 @@ class CaseTask(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["assignee", "done_at"], name="casetask_open")]
+        indexes = [
+            models.Index(fields=["assignee", "done_at"], name="casetask_open"),
+            models.Index(
+                fields=["pool_grid"],
+                condition=models.Q(assignee__isnull=True, done_at__isnull=True),
+                name="casetask_pool_open",
+            ),
+        ]
+
+
+class AutoTaskRule(models.Model):
+    """A rule of automatic verification and check tasks (自动派发规则, spec 5.3.1-5.3.2): for
+    the cases it matches — every filter left empty matches all — entering 待核实 or 待核查 in
+    its hours, the task goes to the reporting inspector when online, else to the nearest
+    online inspector of the case's grid (`target` ``nearest``), or straight to the grid's task
+    pool (任务池, ``pool``) for its inspectors to claim; `none_online` says what happens when
+    nobody is online. The active rule of the kind with the lowest `priority` that matches
+    decides; no match, no automatic task. The filters are typed data compared field by field
+    (`cases.autosend.matches`), never a query written by an administrator."""
+
+    class Target(models.TextChoices):
+        NEAREST = "nearest", "上报人或最近的在线监督员"
+        POOL = "pool", "网格任务池"
+
+    class NoneOnline(models.TextChoices):
+        CENTRE = "centre", "留给中心人工派发"
+        POOL = "pool", "放入网格任务池"
+
+    name = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, choices=[("verify", "核实"), ("check", "核查")])
+    active = models.BooleanField(default=True)
+    priority = models.IntegerField(default=100, help_text="lower decides first")
+    sources = ArrayField(models.CharField(max_length=16), blank=True, default=list)
+    categories = models.ManyToManyField(
+        "data.Category", blank=True, related_name="+", help_text="a major class covers its minors"
+    )
+    levels = ArrayField(models.CharField(max_length=16), blank=True, default=list)
+    urgent_only = models.BooleanField(default=False)
+    area_codes = ArrayField(
+        models.CharField(max_length=12),
+        blank=True,
+        default=list,
+        help_text="district, street or community codes the case lies in",
+    )
+    hours = models.JSONField(
+        default=list, blank=True, help_text='[["HH:MM", "HH:MM"], …] local; empty: all day'
+    )
+    target = models.CharField(max_length=8, choices=Target.choices, default=Target.NEAREST)
+    none_online = models.CharField(
+        max_length=8, choices=NoneOnline.choices, default=NoneOnline.CENTRE
+    )
+
+    class Meta:
+        ordering = ["kind", "priority", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class CaseMedia(models.Model):
@@ -1230,6 +1300,9 @@ class DuplicateRule(models.Model):
     days = models.FloatField(null=True, blank=True)
     metres = models.FloatField(
         null=True, blank=True, help_text="within this distance instead of the same unit grid"
+    )
+    same_road = models.BooleanField(
+        default=False, db_default=False, help_text="on the same named road instead of the unit grid"
     )
     active = models.BooleanField(default=True)
 

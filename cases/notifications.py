@@ -93,8 +93,14 @@ RULES: dict[str, tuple[Rule, ...]] = {
         Rule(Kind.ARRIVAL, "department", "转办案件 {number}"),
         *_ANSWERS["approve_transfer"],
     ),
-    "request_verify": (Rule(Kind.ARRIVAL, "inspector", "核实任务 {number}"),),
-    "request_check": (Rule(Kind.ARRIVAL, "inspector", "核查任务 {number}"),),
+    "request_verify": (
+        Rule(Kind.ARRIVAL, "inspector", "核实任务 {number}"),
+        Rule(Kind.ARRIVAL, "pool", "任务池新核实任务 {number}"),
+    ),
+    "request_check": (
+        Rule(Kind.ARRIVAL, "inspector", "核查任务 {number}"),
+        Rule(Kind.ARRIVAL, "pool", "任务池新核查任务 {number}"),
+    ),
     "request_supplement": (Rule(Kind.ARRIVAL, "inspector", "补采任务 {number}"),),
     "supplement": (Rule(Kind.ARRIVAL, "asker", "补采已上报 {number}"),),
     "assign": (Rule(Kind.ARRIVAL, "acceptor", "分派案件 {number}"),),
@@ -157,8 +163,18 @@ def _acceptor(case: Case, event: CaseEvent) -> list[int]:
     return [user_id] if user_id else []
 
 
+def _pool(case: Case, event: CaseEvent) -> list[int]:
+    """The inspectors of the grid whose task pool (任务池) the event's task went to."""
+    if not event.details.get("pool"):
+        return []
+    from .actions import inspectors_covering
+
+    return [p.user_id for p in inspectors_covering(case)]
+
+
 RECIPIENTS = {
     "acceptor": _acceptor,
+    "pool": _pool,
     "department": _handlers,
     "assisting": _assisting,
     "inspector": _inspector,

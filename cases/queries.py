@@ -58,6 +58,13 @@ class Box:
             "my_check": Q(Exists(open_tasks.filter(kind=CaseTask.Kind.CHECK))),
             "my_supplement": Q(Exists(open_tasks.filter(kind=CaseTask.Kind.SUPPLEMENT))),
             "my_overdue_tasks": Q(Exists(open_tasks.filter(deadline__lte=now))),
+            "my_pool": Q(
+                Exists(
+                    CaseTask.objects.filter(
+                        case=OuterRef("pk"), assignee__isnull=True, done_at__isnull=True
+                    ).exclude(pool_grid="")
+                )
+            ),
             "supplementing": Q(state=S.SUPPLEMENTING),
             "to_review": Q(state=S.TO_REVIEW),
             "my_reports": Q(reported_by_id=user_id, state__in=OPEN_STATES),
@@ -94,6 +101,8 @@ BOXES = [
     Box("my_check", "核查任务", _p(perms.CASES_REPORT), _p(perms.CASES_ACCEPT)),
     Box("my_supplement", "待补采", _p(perms.CASES_REPORT), _p(perms.CASES_ACCEPT)),
     Box("my_overdue_tasks", "超期任务", _p(perms.CASES_REPORT), _p(perms.CASES_ACCEPT)),
+    # Tasks waiting in the pool (任务池) of a grid of the inspector's areas, to be claimed.
+    Box("my_pool", "任务池", _p(perms.CASES_REPORT), _p(perms.CASES_ACCEPT)),
     Box("my_reports", "我的上报", _p(perms.CASES_REPORT)),
     Box("warning", "预警", _p()),
     Box("overdue", "超期", _p()),
@@ -207,7 +216,7 @@ def _arrived(key: str, since: dt.datetime) -> Q:
         return Q(deadline__gt=since)
     if key == "my_reports":
         return Q(reported_at__gt=since)
-    if key == "my_tasks":
+    if key in ("my_tasks", "my_pool"):
         return Q(Exists(CaseTask.objects.filter(case=OuterRef("pk"), created_at__gt=since)))
     return Q(stage_started_at__gt=since)
 

@@ -6,6 +6,7 @@ from . import (
     api,
     applications_api,
     assignment_api,
+    autosend_api,
     callbacks_api,
     calendar_api,
     categories_api,
@@ -80,6 +81,11 @@ urlpatterns = [
     ),
     path("cases/merge", merging_api.CaseMergeView.as_view(), name="case-merge"),
     path(
+        "cases/duplicates/statistics",
+        precheck_api.DuplicateStatisticsView.as_view(),
+        name="case-duplicate-statistics",
+    ),
+    path(
         "cases/assignment",
         assignment_api.AssignmentRulesView.as_view(),
         name="case-assignment-rules",
@@ -91,6 +97,18 @@ urlpatterns = [
         name="case-seat",
     ),
     path("cases/assignment/duty", assignment_api.DutyView.as_view(), name="case-duty"),
+    path("cases/auto-task-rules", autosend_api.RulesView.as_view(), name="case-auto-task-rules"),
+    path(
+        "cases/auto-task-rules/<int:rule_id>",
+        autosend_api.RuleView.as_view(),
+        name="case-auto-task-rule",
+    ),
+    path("cases/task-pool", autosend_api.PoolView.as_view(), name="case-task-pool"),
+    path(
+        "cases/<int:case_id>/tasks/<int:task_id>/claim",
+        autosend_api.ClaimView.as_view(),
+        name="case-task-claim",
+    ),
     path("cases/<int:case_id>/assign", assignment_api.CaseAssignView.as_view(), name="case-assign"),
     path(
         "cases/<int:case_id>/reporters",

@@ -2,7 +2,6 @@
 
 import ipaddress
 import os
-from datetime import time as dt_time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -318,27 +317,8 @@ CASES_SIMILAR_METRES = float(os.environ.get("CITYGRID_CASES_SIMILAR_METRES", 10)
 CASES_SIMILAR_HOURS = float(os.environ.get("CITYGRID_CASES_SIMILAR_HOURS", 24))
 # Duplicate cases (spec 5.2.4, cases.duplicates): the default period after a closure, in days.
 CASES_DUPLICATE_DAYS = float(os.environ.get("CITYGRID_CASES_DUPLICATE_DAYS", 30))
-# Automatic verification and check tasks (spec 5.3.1-5.3.2, cases.autosend): the task kinds
-# sent on entering 待核实 / 待核查 ("verify,check"; empty, the default, none).
-CASES_AUTO_TASKS = tuple(
-    k.strip() for k in os.environ.get("CITYGRID_CASES_AUTO_TASKS", "").split(",") if k.strip()
-)
-# The local hours they are sent in, "HH:MM-HH:MM" comma-separated (past midnight when the end
-# comes first; empty, the default: all day). Outside them the task waits for the centre.
-CASES_AUTO_TASKS_HOURS = [
-    w.strip().split("-", 1)
-    for w in os.environ.get("CITYGRID_CASES_AUTO_TASKS_HOURS", "").split(",")
-    if w.strip()
-]
-for _window in CASES_AUTO_TASKS_HOURS:  # a bad value stops the start, not every transition
-    try:
-        if len(_window) != 2 or any(len(t) != 5 for t in _window):
-            raise ValueError(_window)
-        [dt_time.fromisoformat(t) for t in _window]
-    except ValueError:
-        raise ImproperlyConfigured(
-            f"CITYGRID_CASES_AUTO_TASKS_HOURS: {'-'.join(_window)!r} is not HH:MM-HH:MM"
-        ) from None
+# Automatic verification and check tasks (spec 5.3.1-5.3.2) are rules kept as data:
+# `cases.AutoTaskRule`, edited through /api/v1/cases/auto-task-rules (cases.autosend).
 # Tracking (tracking/): the alarm rules' parameters and the fix table's partitions. Distances in
 # metres, durations in seconds, speeds in km/h.
 TRACKING_OUT_OF_GRID_TOLERANCE_M = float(os.environ.get("CITYGRID_TRACKING_GRID_TOLERANCE_M", 30))

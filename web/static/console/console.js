@@ -19,7 +19,7 @@
     request_check: "派发核查", check: "核查", close: "结案", rework: "返工", apply: "申请",
     release: "解除挂账", callback: "回访", request_supplement: "派发补采", supplement: "补采上报",
     archive: "归档", send_to_register: "转立案", link_duplicate: "认定重复", dismiss_duplicate: "排除重复",
-    duplicate_linked: "被认定重复", merge: "合并案件", merged_into: "并入", unmerge: "撤销合并",
+    duplicate_linked: "被认定重复", unlink_duplicate: "撤销重复认定", merge: "合并案件", merged_into: "并入", unmerge: "撤销合并",
     unmerged: "撤销合并", assign: "分派受理员", hand_over: "交班退回" };
   var KINDS = { return: "申请回退", extension: "申请延期", hold: "申请挂账", void: "申请作废",
     transfer: "申请转办", assist: "申请协办" };
@@ -239,6 +239,7 @@
           el("td", {}, [el("div", { class: "num", text: c.number }), el("div", { class: "small", text: SOURCES[c.source] || c.source })]),
           el("td", {}, [el("div", {}, [c.urgent ? el("span", { class: "urgent", text: "急" }) : null,
             c.similar_count ? el("span", { class: "similar", title: "相似案件 " + c.similar_count + " 件", text: "相似" }) : null,
+            c.duplicate_of ? el("span", { class: "similar duplicate", title: "重复案件（结案后复发）", text: "重复" }) : null,
             document.createTextNode(c.category.name)]),
             el("div", { class: "small clip", text: c.description, title: c.description })]),
           el("td", {}, [el("div", { class: "small", text: c.placement.street ? c.placement.street.name : "" }),
@@ -535,7 +536,7 @@
 
   /* --- duplicate cases (重复案件): earlier closed cases it repeats; link or dismiss ------- */
   function duplicateCases(c, detail) {
-    if (c.state !== "to_register" && c.state !== "not_registered") { return; }
+    if (c.state !== "to_register" && c.state !== "not_registered" && !c.duplicate_of) { return; }
     var box = el("section", { class: "duplicate-cases" });
     detail.appendChild(box);
     api("/api/v1/cases/" + c.id + "/duplicates").then(function (data) {
@@ -550,7 +551,7 @@
           item.appendChild(el("button", { type: "button", "data-link-duplicate": String(d.id), text: "认定重复",
             onclick: function () {
               api("/api/v1/cases/" + c.id + "/actions/link_duplicate", { body: { version: c.version, duplicate: d.id } })
-                .then(function () { toast("已认定为 " + d.number + " 的重复案件"); selectCase(c.id); })
+                .then(function () { toast("已认定为 " + d.number + " 的重复案件，可继续立案"); loadList(); selectCase(c.id); })
                 .catch(function (error) { toast(error.message); });
             } }));
         }
@@ -558,6 +559,23 @@
       });
       if (!list.children.length) { list.appendChild(el("li", { text: "重复案件不在您的范围内" })); }
       box.appendChild(list);
+      if (data.may_decide && c.actions.indexOf("request_supplement") >= 0) {
+        /* 5.2.4.3: the inspector's report was wrong (e.g. the location): back to them as 补采. */
+        box.appendChild(el("button", { type: "button", "data-wrong-report": "1", text: "采集有误，退回补采",
+          onclick: function () { actionForm(c, "request_supplement"); } }));
+      }
+      if (data.may_unlink) {
+        /* 5.2.4.4: a department's appeal upheld (after the location was corrected). */
+        var why = el("textarea", { id: "unlink-duplicate-reason", rows: "2", placeholder: "撤销理由（如：部门申诉成立，位置已更正）" });
+        box.appendChild(el("label", { for: "unlink-duplicate-reason", class: "small", text: "撤销重复认定" }));
+        box.appendChild(why);
+        box.appendChild(el("button", { type: "button", "data-unlink-duplicate": "1", text: "撤销重复认定",
+          onclick: function () {
+            api("/api/v1/cases/" + c.id + "/actions/unlink_duplicate", { body: { version: c.version, opinion: why.value } })
+              .then(function () { toast("已撤销重复认定"); loadList(); selectCase(c.id); })
+              .catch(function (error) { toast(error.message); });
+          } }));
+      }
       if (data.may_decide) {
         var reason = el("textarea", { id: "dismiss-duplicate-reason", rows: "2", placeholder: "排除理由" });
         box.appendChild(el("label", { for: "dismiss-duplicate-reason", class: "small", text: "不是重复（排除后可立案）" }));

@@ -76,7 +76,7 @@
     });
   }
   Outbox.onChange(showNet);
-  window.addEventListener("online", function () { showNet(); Outbox.flush().then(reportFlush); loadTasks(); });
+  window.addEventListener("online", function () { showNet(); Outbox.flush().then(reportFlush); loadTasks(); loadPool(); });
   window.addEventListener("offline", showNet);
   setInterval(function () { if (online()) { Outbox.flush().then(reportFlush); } }, 30000);
   function reportFlush(counts) {
@@ -93,7 +93,7 @@
     });
     $$(".tab").forEach(function (t) { t.classList.toggle("active", t.id === "tab-" + name); });
     if (name === "map" && map) { map.resize(); }
-    if (name === "tasks") { loadTasks(); }
+    if (name === "tasks") { loadTasks(); loadPool(); }
     if (name === "me") { loadClocks(); }
   }
   $$("#tabs button").forEach(function (b) {
@@ -471,7 +471,36 @@
       renderTasks(tasks, false);
     }).catch(function () { renderTasks(recall("tasks") || [], true); });
   }
-  $("#tasks-reload").addEventListener("click", loadTasks);
+  $("#tasks-reload").addEventListener("click", function () { loadTasks(); loadPool(); });
+
+  /* The grid's task pool (任务池): tasks sent to the grid, claimed by the first inspector. */
+  function loadPool() {
+    var list = $("#pool-list");
+    if (!online()) { return Promise.resolve(); }
+    return Outbox.call("/api/v1/cases/task-pool").then(function (d) {
+      list.textContent = "";
+      $("#pool-title").hidden = !d.tasks.length;
+      d.tasks.forEach(function (t) {
+        list.appendChild(el("li", { class: "card task", "data-pool-task": String(t.task) }, [
+          el("div", { class: "card-head" }, [el("span", { class: "chip " + t.kind, text: t.kind_name }), el("b", { text: t.category }),
+            el("span", { class: "chip " + (t.overdue ? "overdue" : ""), text: t.overdue ? "超期" : "" })]),
+          el("p", { class: "note", text: t.number + (t.address ? " · " + t.address : "") + (t.deadline ? " · 时限 " + timeText(t.deadline) : "") }),
+          el("div", { class: "two" }, [
+            el("button", { type: "button", class: "small", text: "在地图上看", onclick: function () {
+              showTab("map");
+              if (map) { map.easeTo({ center: [t.lon, t.lat], zoom: 17 }); }
+            } }),
+            el("button", { type: "button", class: "primary", text: "认领", onclick: function (e) {
+              e.target.disabled = true;
+              Outbox.call("/api/v1/cases/" + t.case + "/tasks/" + t.task + "/claim", { method: "POST" }).then(function () {
+                toast("已认领：" + t.number); loadTasks(); loadPool();
+              }).catch(function (error) { e.target.disabled = false; toast(error.message || "认领失败"); loadPool(); });
+            } })
+          ])
+        ]));
+      });
+    }).catch(function () { /* offline or not an inspector: no pool shown */ });
+  }
 
   function renderTasks(tasks, stale) {
     var list = $("#task-list");
@@ -622,6 +651,7 @@
   resetReport();
   showNet();
   loadTasks();
+  loadPool();
   Outbox.flush().then(reportFlush);
   window.fieldApp = { flush: Outbox.flush, ready: mapReady };
 })();
