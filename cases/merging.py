@@ -1,13 +1,18 @@
 """Merging similar cases (案件合并, spec 5.3.3): chosen similar cases, none dispatched yet, are
-merged into the earliest reported of them, which handles the problem once; the others wait in
+merged into the earliest reported of them — all reported the same local day — which handles
+the problem once (and is checked once); the others wait in
 已合并 (`State.MERGED`) with `merged_into` naming it, and their reporters are listed with it.
 Undoing a merge (撤销合并) returns a merged case to the state it left, while the surviving case
-is still not dispatched. Every step leaves an event on both cases.
+is still not dispatched. Every step leaves an event on both cases. When the surviving case
+closes, every merged case's reporter who asked for it gets the closing text message and waits
+for a call-back (回访) like the survivor's own (`notifications`, `callbacks`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+
+from django.utils import timezone
 
 from accounts import permissions as perms
 from accounts.oplog import action
@@ -77,6 +82,14 @@ def do_merge_cases(
         _check_mergeable(case, versions[case.pk])
     locked.sort(key=lambda case: (case.reported_at, case.pk))
     survivor, others = locked[0], locked[1:]
+    day = timezone.localtime(survivor.reported_at).date()
+    for case in others:  # 5.3.3.1: cases reported on different days are not merged
+        if timezone.localtime(case.reported_at).date() != day:
+            raise BadInput(
+                f"case {case.number} was reported on another day than {survivor.number}: only "
+                "cases of the same day merge",
+                field="cases",
+            )
     for case in others:
         if survivor.pk not in {found for found, _ in similar.similar_to(case)}:
             raise BadInput(

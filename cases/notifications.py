@@ -198,11 +198,18 @@ def _rows(case: Case, event: CaseEvent, rule: Rule) -> Iterator[Notification]:
     title = rule.title.format(number=case.number, label=_label(event))
     common = {"case": case, "event": event, "kind": rule.kind, "channel": rule.channel}
     if rule.to == "reporter":
-        if case.callback_wanted and case.reporter_phone and case.source in CALLBACK_SOURCES:
-            body = CALLBACK_TEXT.format(number=case.number)
-            yield Notification(
-                phone=case.reporter_phone, title=title, body=body, created_at=event.at, **common
-            )
+        # The case's reporter, and those of the cases merged into it (案件合并, spec 5.3.3.6),
+        # each by the number they know.
+        for reported in (case, *Case.objects.filter(merged_into=case).order_by("pk")):
+            wanted = reported.callback_wanted and reported.reporter_phone
+            if wanted and reported.source in CALLBACK_SOURCES:
+                yield Notification(
+                    phone=reported.reporter_phone,
+                    title=rule.title.format(number=reported.number, label=""),
+                    body=CALLBACK_TEXT.format(number=reported.number),
+                    created_at=event.at,
+                    **{**common, "case": reported},
+                )
         return
     body = _body(case, event)
     for user_id in RECIPIENTS[rule.to](case, event):

@@ -56,6 +56,7 @@ class SimilarCaseSerializer(serializers.Serializer):
     address = serializers.CharField()
     reported_at = serializers.DateTimeField()
     distance_m = serializers.FloatField()
+    version = serializers.IntegerField(help_text="to merge it (POST /cases/merge)")
 
 
 class SimilarRuleSerializer(serializers.Serializer):

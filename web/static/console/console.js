@@ -518,6 +518,7 @@
     if (map && map.loaded()) { map.easeTo({ center: [c.lon, c.lat], zoom: Math.max(map.getZoom(), 15) }); }
   }
 
+  var BEFORE_DISPATCH = ["reported", "to_verify", "verifying", "supplementing", "to_review", "to_register", "to_dispatch"];
   /* --- similar cases (相似案件): those found when the case was reported, nearest first ---- */
   function similarCases(c, detail) {
     if (!c.similar_count) { return; }
@@ -525,12 +526,33 @@
     detail.appendChild(box);
     api("/api/v1/cases/" + c.id + "/similar").then(function (data) {
       var list = el("ul", { class: "small" });
+      /* 案件合并 (5.3.3): the accepting or registering position ticks similar cases not yet
+         dispatched and merges them with this one into the earliest reported. */
+      var mayMerge = (can("cases.accept") || can("cases.register")) && BEFORE_DISPATCH.indexOf(c.state) >= 0;
+      var chosen = {};
       data.similar.forEach(function (s) {
-        list.appendChild(el("li", {}, [el("a", { href: "#", text: s.number, onclick: function (event) { event.preventDefault(); selectCase(s.id); } }),
+        var tick = null;
+        if (mayMerge && BEFORE_DISPATCH.indexOf(s.state) >= 0) {
+          tick = el("input", { type: "checkbox", "data-merge": String(s.id), "aria-label": "选择合并 " + s.number,
+            onchange: function (e) { if (e.target.checked) { chosen[s.id] = s.version; } else { delete chosen[s.id]; } } });
+        }
+        list.appendChild(el("li", {}, [tick, el("a", { href: "#", text: s.number, onclick: function (event) { event.preventDefault(); selectCase(s.id); } }),
           document.createTextNode(" " + s.category.name + " · " + s.state_name + " · " + s.distance_m + " 米 · " + when(s.reported_at))]));
       });
       if (!data.similar.length) { list.appendChild(el("li", { text: "相似案件不在您的范围内" })); }
       box.appendChild(list);
+      if (mayMerge && list.querySelector("input[data-merge]")) {
+        var opinion = el("input", { type: "text", id: "merge-opinion", maxlength: "2000", placeholder: "合并说明（可选）", "aria-label": "合并说明" });
+        box.appendChild(el("div", { class: "merge-bar" }, [opinion, el("button", { type: "button", "data-merge-go": "1", text: "合并到最早上报的案件",
+          onclick: function () {
+            var picked = Object.keys(chosen).map(function (id) { return { id: Number(id), version: chosen[id] }; });
+            if (!picked.length) { toast("请先勾选要合并的相似案件"); return; }
+            picked.push({ id: c.id, version: c.version });
+            api("/api/v1/cases/merge", { body: { cases: picked, opinion: opinion.value } }).then(function (survivor) {
+              toast("已合并到 " + survivor.number); loadBoxes(); loadList(); selectCase(survivor.id);
+            }).catch(function (error) { toast(error.message); });
+          } })]));
+      }
     }).catch(function (error) { toast(error.message); });
   }
 
