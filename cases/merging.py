@@ -69,7 +69,7 @@ def do_merge_cases(
 ) -> Case:
     """Merges the chosen cases, given as (id, version) pairs, into the earliest reported of
     them; each other case must be similar to it (`cases.similar`). Gives the surviving case."""
-    from .actions import _event, _now, _set_actor
+    from .actions import _now, _set_actor
 
     at = _now(at)
     _may_merge(scope)
@@ -97,6 +97,17 @@ def do_merge_cases(
                 field="cases",
             )
     _set_actor(scope)
+    return merge_locked(scope, survivor, others, at, opinion)
+
+
+def merge_locked(
+    scope: Scope, survivor: Case, others: list[Case], at: dt.datetime, opinion: str
+) -> Case:
+    """The merge's writes, on cases locked and checked by the caller: the others go to 已合并
+    naming the survivor (their deadlines kept in the event, for an undo), with an event on
+    each case."""
+    from .actions import _event
+
     for case in others:
         source = case.state
         kept = {
@@ -217,3 +228,39 @@ def reporters(scope: Scope, survivor: Case) -> list[dict]:
             }
         )
     return listed
+
+
+def check_department_merge(scope: Scope, case: Case, ids: list[int]) -> list[Case]:
+    """A handling department's application to merge (申请合并, spec 5.3.3.3): the other cases,
+    locked — each visible to the caller, in handling at the same department as `case` under a
+    normal dispatch, not on hold, and each similar to the earliest reported of them all."""
+    others_ids = [i for i in dict.fromkeys(ids) if i != case.pk]
+    if not others_ids:
+        raise BadInput("name the other cases of the same problem", field="cases")
+    others = [visibility.get_visible(scope, i, for_update=True) for i in sorted(others_ids)]
+    chosen = sorted([case, *others], key=lambda c: (c.reported_at, c.pk))
+    for other in chosen:
+        if (
+            other.state != State.HANDLING
+            or other.department_id != case.department_id
+            or other.dispatch_mode != "normal"
+            or other.held_since is not None
+        ):
+            raise BadInput(
+                f"case {other.number} is not in handling at the same department", field="cases"
+            )
+    survivor = chosen[0]
+    for other in chosen[1:]:
+        if survivor.pk not in {found for found, _ in similar.similar_to(other)}:
+            raise BadInput(
+                f"case {other.number} is not similar to {survivor.number}", field="cases"
+            )
+    return others
+
+
+def merge_applied(scope: Scope, case: Case, ids: list[int], at: dt.datetime, opinion: str):
+    """The effect of an approved merge application: the cases, checked again now, merge into
+    the earliest reported of them."""
+    others = check_department_merge(scope, case, ids)
+    chosen = sorted([case, *others], key=lambda c: (c.reported_at, c.pk))
+    return merge_locked(scope, chosen[0], chosen[1:], at, opinion)

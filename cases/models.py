@@ -700,6 +700,7 @@ class ApplicationKind(models.TextChoices):
     VOID = "void", "申请作废"
     TRANSFER = "transfer", "申请转办"
     ASSIST = "assist", "申请协办"
+    MERGE = "merge", "申请合并"
 
 
 class HoldMode(models.TextChoices):
@@ -748,6 +749,12 @@ class Application(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         help_text="transfer / assist: the other department",
+    )
+    merge_cases = ArrayField(
+        models.BigIntegerField(),
+        blank=True,
+        default=list,
+        help_text="merge: the department's other cases of the same problem",
     )
     level = models.PositiveSmallIntegerField(default=1, help_text="the level answering next")
     created_at = models.DateTimeField()

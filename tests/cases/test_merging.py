@@ -246,3 +246,78 @@ def test_closing_the_survivor_texts_and_calls_back_every_reporter(as_user, two_s
     )
     assert recorded.status_code in (200, 201), recorded.content
     assert CaseCallback.objects.filter(case_id=second["id"]).count() == 1
+
+
+def test_a_department_applies_to_merge_its_cases_and_the_centre_approves(as_user, two_streets):
+    """申请合并 / 答复合并 (spec 5.3.3.3-5.3.3.4): two dispatched reports of one problem at the
+    same department; the department applies on the later naming the earlier, the shift leader
+    approves, the later is merged into the earlier and the department's 处置中 holds one."""
+    from accounts.models import Person
+    from cases.models import Application
+    from tests.cases.test_main_path import condition_id
+
+    acceptor, leader = as_user("acceptor"), as_user("shiftleader")
+    department = as_user("dept-huanwei")
+    inspector = f"inspector-{two_streets[0].code}"
+    inspector_id = Person.objects.get(user__username=inspector).user_id
+    point = inside(two_streets[0])
+
+    def dispatched(where, department_code="H-huanwei") -> dict:
+        made = hotline(acceptor, where, "王五", "13800000003")
+        case_id = made["id"]
+
+        def step(client, name, **body):
+            answer = act(client, case_id, name, Case.objects.get(pk=case_id).version, **body)
+            assert answer.status_code == 200, (name, answer.content)
+
+        step(acceptor, "accept")
+        step(acceptor, "request_verify", inspector=inspector_id)
+        step(as_user(inspector), "verify", valid=True, opinion="属实")
+        step(leader, "register", condition=condition_id("event", "0102", "register"))
+        step(as_user("dispatcher"), "dispatch", department=department_code)
+        return made
+
+    earlier = dispatched(point)
+    later = dispatched(moved(*point, 4.0))
+    elsewhere = dispatched(moved(*point, 6.0), "H-shizheng")
+    far = dispatched(moved(*point, 300.0))
+    boxes = {b["key"]: b["count"] for b in department.get("/api/v1/cases/boxes").json()["boxes"]}
+    assert boxes["handling"] == 3
+
+    def apply(case, others):
+        return department.post(
+            f"/api/v1/cases/{case['id']}/applications",
+            {
+                "version": Case.objects.get(pk=case["id"]).version,
+                "kind": "merge",
+                "reason": "同一处垃圾，多位市民反映",
+                "cases": [o["id"] for o in others],
+            },
+            content_type="application/json",
+        )
+
+    assert apply(later, []).json()["error"]["field"] == "cases"
+    assert apply(later, [elsewhere]).status_code == 404  # another department's: unseen
+    not_similar = apply(later, [far])
+    assert not_similar.status_code == 400 and not_similar.json()["error"]["field"] == "cases"
+    applied = apply(later, [earlier])
+    assert applied.status_code == 201, applied.content
+    application = applied.json()
+    assert application["kind"] == "merge" and application["merge_cases"] == [earlier["id"]]
+    assert Case.objects.get(pk=later["id"]).state == "handling"  # nothing merged before approval
+
+    answered = leader.post(
+        f"/api/v1/applications/{application['id']}/answer",
+        {"decision": "approve", "opinion": "同意合并"},
+        content_type="application/json",
+    )
+    assert answered.status_code == 200, answered.content
+    assert Application.objects.get(pk=application["id"]).state == "approved"
+    merged = Case.objects.get(pk=later["id"])
+    assert merged.state == "merged" and merged.merged_into_id == earlier["id"]
+    assert Case.objects.get(pk=earlier["id"]).state == "handling"
+    boxes = {b["key"]: b["count"] for b in department.get("/api/v1/cases/boxes").json()["boxes"]}
+    assert boxes["handling"] == 2  # the earlier and the far one
+    assert CaseEvent.objects.filter(case_id=earlier["id"], action="merge").count() == 1
+    reporters = leader.get(f"/api/v1/cases/{earlier['id']}/reporters").json()["reporters"]
+    assert [r["case"] for r in reporters] == [earlier["id"], later["id"]]

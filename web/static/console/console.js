@@ -22,7 +22,7 @@
     duplicate_linked: "被认定重复", unlink_duplicate: "撤销重复认定", merge: "合并案件", merged_into: "并入", unmerge: "撤销合并",
     unmerged: "撤销合并", assign: "分派受理员", hand_over: "交班退回" };
   var KINDS = { return: "申请回退", extension: "申请延期", hold: "申请挂账", void: "申请作废",
-    transfer: "申请转办", assist: "申请协办" };
+    transfer: "申请转办", assist: "申请协办", merge: "申请合并" };
   var view = { box: null, page: 0, selected: null, cases: [], counts: {}, fresh: {},
     categories: null, departments: null };
 
@@ -529,10 +529,12 @@
       /* 案件合并 (5.3.3): the accepting or registering position ticks similar cases not yet
          dispatched and merges them with this one into the earliest reported. */
       var mayMerge = (can("cases.accept") || can("cases.register")) && BEFORE_DISPATCH.indexOf(c.state) >= 0;
+      /* A handling department applies to merge its own cases of the problem (申请合并). */
+      var mayApply = !mayMerge && can("cases.handle") && c.state === "handling";
       var chosen = {};
       data.similar.forEach(function (s) {
         var tick = null;
-        if (mayMerge && BEFORE_DISPATCH.indexOf(s.state) >= 0) {
+        if ((mayMerge && BEFORE_DISPATCH.indexOf(s.state) >= 0) || (mayApply && s.state === "handling")) {
           tick = el("input", { type: "checkbox", "data-merge": String(s.id), "aria-label": "选择合并 " + s.number,
             onchange: function (e) { if (e.target.checked) { chosen[s.id] = s.version; } else { delete chosen[s.id]; } } });
         }
@@ -541,6 +543,18 @@
       });
       if (!data.similar.length) { list.appendChild(el("li", { text: "相似案件不在您的范围内" })); }
       box.appendChild(list);
+      if (mayApply && list.querySelector("input[data-merge]")) {
+        var reasonInput = el("input", { type: "text", id: "merge-reason", maxlength: "2000", placeholder: "申请理由（必填）", "aria-label": "申请合并理由" });
+        box.appendChild(el("div", { class: "merge-bar" }, [reasonInput, el("button", { type: "button", "data-merge-apply": "1", text: "申请合并",
+          onclick: function () {
+            var ids = Object.keys(chosen).map(Number);
+            if (!ids.length) { toast("请先勾选要合并的相似案件"); return; }
+            if (!reasonInput.value.trim()) { toast("请填写申请理由"); reasonInput.focus(); return; }
+            api("/api/v1/cases/" + c.id + "/applications", { body: { version: c.version, kind: "merge", reason: reasonInput.value, cases: ids } })
+              .then(function () { toast("已申请合并，等待中心答复"); selectCase(c.id); })
+              .catch(function (error) { toast(error.message); });
+          } })]));
+      }
       if (mayMerge && list.querySelector("input[data-merge]")) {
         var opinion = el("input", { type: "text", id: "merge-opinion", maxlength: "2000", placeholder: "合并说明（可选）", "aria-label": "合并说明" });
         box.appendChild(el("div", { class: "merge-bar" }, [opinion, el("button", { type: "button", "data-merge-go": "1", text: "合并到最早上报的案件",
