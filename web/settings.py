@@ -353,6 +353,12 @@ TRACKING_PARTITIONS_AHEAD_DAYS = int(os.environ.get("CITYGRID_TRACKING_PARTITION
 TRACKING_LATE_GRACE_S = 60 * float(os.environ.get("CITYGRID_TRACKING_LATE_GRACE_MIN", 5))
 TRACKING_CLOCK_WINDOW_S = 60 * float(os.environ.get("CITYGRID_TRACKING_CLOCK_WINDOW_MIN", 120))
 TRACKING_CLOCK_PHOTO_MAX_BYTES = 10 * 1024 * 1024
+# A clock made offline (离线打卡) is accepted this long after the phone's time of it; the phone
+# may be ahead of the server by the skew (more: refused).
+TRACKING_OFFLINE_CLOCK_MAX_AGE_S = float(
+    os.environ.get("CITYGRID_TRACKING_OFFLINE_CLOCK_MAX_AGE_S", 12 * 3600)
+)
+TRACKING_OFFLINE_CLOCK_SKEW_S = float(os.environ.get("CITYGRID_TRACKING_OFFLINE_CLOCK_SKEW_S", 120))
 # Layer imports refuse coordinates outside the districts' extent (or CITY_CENTER ± 1°) widened
 # by this many degrees: catches a wrong CRS (metres read as degrees, swapped lat/lon).
 LAYER_IMPORT_MARGIN_DEG = float(os.environ.get("CITYGRID_LAYER_IMPORT_MARGIN_DEG", "1.0"))

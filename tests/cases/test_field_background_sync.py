@@ -64,8 +64,11 @@ def test_the_worker_sends_the_outbox_with_the_app_closed(servers, two_streets): 
                         lon: lon, lat: lat, report_key: window.FieldOutbox.uuid()}})""",
             [lon, lat, DESCRIPTION],
         )
-        queued = page.evaluate("() => window.FieldOutbox.items().then(i => i.map(x => x.status))")
-        assert queued == ["queued"]
+        # The page tries at once, meets no network and keeps the report waiting.
+        page.wait_for_function(
+            "() => window.FieldOutbox.items().then(i => i.length === 1 && i[0].status === 'queued'"
+            " && i[0].attempts >= 1)"
+        )
         tags = page.evaluate("() => navigator.serviceWorker.ready.then(r => r.sync.getTags())")
         assert "citygrid-outbox" in tags  # the page asked the browser for a sync
         page.close()  # the app is closed; its worker stays registered
@@ -101,4 +104,78 @@ def test_the_worker_sends_the_outbox_with_the_app_closed(servers, two_streets): 
         browser.close()
     case = Case.objects.get(description=DESCRIPTION)
     assert case.reported_by.username == username and case.report_key is not None
+    assert errors == []
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
+@pytest.mark.django_db(transaction=True)
+def test_a_clock_in_made_offline_arrives_with_the_phones_time(servers, two_streets, tmp_path):  # noqa: F811
+    """离线打卡 in the app: in a dead zone the clock is queued with the phone's time; when the
+    network returns it is sent and listed as made offline."""
+    import datetime as dt
+
+    from playwright.sync_api import sync_playwright
+
+    from accounts.models import Person
+    from tests.cases.test_field_app import jpeg
+    from tracking.models import Tracker
+
+    base = servers
+    street = two_streets[0]
+    username = f"inspector-{street.code}"
+    Tracker.objects.create(
+        device_id="PHONE-CLOCK", kind="person", person=Person.objects.get(user__username=username)
+    )
+    session = session_of(username)
+    lon, lat = inside(street)
+    picture = tmp_path / "clock.jpg"
+    picture.write_bytes(jpeg((100, 120, 140)))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(
+            viewport=PHONE,
+            is_mobile=True,
+            has_touch=True,
+            locale="zh-CN",
+            geolocation={"longitude": lon, "latitude": lat, "accuracy": 8},
+            permissions=["geolocation"],
+        )
+        context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/m/")
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=30000)
+        page.click("#tabs button[data-tab='me']")
+        context.set_offline(True)
+        before = dt.datetime.now(dt.timezone.utc)
+        page.set_input_files("input[name='photo']", str(picture))
+        page.wait_for_selector(".thumbs[data-for='photo'] img")
+        page.get_by_role("button", name="上班打卡").click()
+        page.wait_for_function(
+            "() => window.FieldOutbox.items().then(i => i.some(x => x.kind === 'clock'"
+            " && x.status === 'queued'))"
+        )
+        page.wait_for_timeout(1500)  # the record keeps the phone's time, not the sending time
+        context.set_offline(False)
+        page.evaluate("() => window.dispatchEvent(new Event('online'))")
+        page.wait_for_function(
+            "() => window.FieldOutbox.items().then(i => i.some(x => x.kind === 'clock'"
+            " && x.status === 'sent'))",
+            timeout=30000,
+        )
+        page.click("#tabs button[data-tab='map']")
+        page.click("#tabs button[data-tab='me']")
+        browser.close()
+    clocks = requests.get(
+        base + "/api/v1/tracking/clocks", cookies={"sessionid": session}, timeout=30
+    ).json()["clocks"]
+    from tracking.models import ClockRecord
+
+    stored = list(ClockRecord.objects.values("tracker__device_id", "at", "received_at"))
+    assert len(clocks) == 1 and clocks[0]["kind"] == "in", (clocks, stored)
+    assert clocks[0]["offline"] is True
+    at = dt.datetime.fromisoformat(clocks[0]["at"])
+    received = dt.datetime.fromisoformat(clocks[0]["received_at"])
+    assert before - dt.timedelta(seconds=5) <= at < received
     assert errors == []

@@ -10,7 +10,7 @@
   window.FIELD_CSRF = cfg.csrfToken;
   var Outbox = window.FieldOutbox;
   Outbox.setUser(cfg.user);
-  var KIND_NAMES = { report: "上报", self: "自行处置", answer: "任务反馈" };
+  var KIND_NAMES = { report: "上报", self: "自行处置", answer: "任务反馈", clock: "离线打卡" };
   var TASK_BOXES = [["my_verify", "verify", "核实"], ["my_check", "check", "核查"], ["my_supplement", "supplement", "补采"]];
   var STATUS = { queued: "待发送", sending: "发送中", sent: "已发送", failed: "发送失败" };
   var MAX_PHOTO_SIDE = 1920;
@@ -605,7 +605,8 @@
     Outbox.flush().then(function (c) { reportFlush(c); if (!c.sent && !c.failed) { toast("没有待发送的记录"); } });
   });
 
-  /* --- clock-in (考勤打卡): needs the network, the server keeps the time -------------------- */
+  /* --- clock-in (考勤打卡): online, the server's time; offline, queued with the phone's time
+     (离线打卡), accepted up to 12 hours later and shown as made offline ------------------- */
   var clockFiles = { photo: [] };
   (function () {
     var form = $("#clock-form"), input = $("input[name='photo']", form);
@@ -622,9 +623,19 @@
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var kind = (e.submitter && e.submitter.value) || "in";
-      if (!online()) { toast("打卡需要联网（以服务器时间为准）"); return; }
       if (!here) { toast("尚未取得定位，无法打卡"); return; }
       if (!clockFiles.photo.length) { toast("请先拍一张打卡照片"); return; }
+      if (!online()) {
+        var label = kind === "out" ? "下班" : "上班";
+        Outbox.add({ kind: "clock", title: label + "打卡 " + timeText(new Date().toISOString()),
+          body: { kind: kind, lon: here.lon, lat: here.lat, crs: "EPSG:4326", accuracy: Math.round(here.accuracy),
+                  taken_at: new Date().toISOString() },
+          photos: clockFiles.photo.slice() }).then(function () {
+          toast(label + "打卡已保存，联网后自动发送（按拍照时间记录）");
+          form.reset(); $(".thumbs[data-for='photo']", form).textContent = ""; clockFiles.photo = [];
+        });
+        return;
+      }
       var data = new FormData();
       data.append("kind", kind); data.append("lon", here.lon); data.append("lat", here.lat);
       data.append("crs", "EPSG:4326"); data.append("accuracy", Math.round(here.accuracy));
@@ -642,7 +653,8 @@
       var list = $("#clock-list");
       list.textContent = "";
       d.clocks.forEach(function (c) {
-        list.appendChild(el("li", { text: c.kind_label + " " + timeText(c.at) + (c.grid ? " · " + c.grid.name : "") + (c.off_grid ? " · 网格外" : "") }));
+        list.appendChild(el("li", { text: c.kind_label + " " + timeText(c.at) + (c.grid ? " · " + c.grid.name : "") + (c.off_grid ? " · 网格外" : "") +
+          (c.offline ? " · 离线打卡" : "") }));
       });
       if (!d.clocks.length) { list.appendChild(el("li", { class: "note", text: "今天还没有打卡" })); }
     }).catch(function () { /* no tracker: nothing to list */ });

@@ -207,6 +207,12 @@
         item.caseId = c.id; item.number = c.number;
       });
     },
+    clock: function (item) {  /* 离线打卡: the phone's time goes as taken_at */
+      var form = new FormData();
+      Object.keys(item.body).forEach(function (k) { form.append(k, item.body[k]); });
+      form.append("photo", item.photos[0], item.key + "." + extension(item.photos[0]));
+      return call("/api/v1/tracking/clock", { form: form }).then(function (c) { item.clockId = c.id; });
+    },
     answer: function (item) {
       return uploadPhotos(item, item.caseId).then(function () {
         return call("/api/v1/cases/" + item.caseId + "/actions/" + item.action, { json: item.body });
