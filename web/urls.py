@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/v1/", include("spatial.layers.urls")),
     path("api/v1/", include("geocoder.urls")),
     path("nominatim/", include("geocoder.nominatim_urls")),
+    path("open311/v2/", include("cases.open311.urls")),  # public service (docs/public-service.md)
     path("ogc", OgcLandingView.as_view(), name="ogc-landing"),
     path("ogc/", include("spatial.ogc.urls")),
     path("api/v1/", include("accounts.urls")),
