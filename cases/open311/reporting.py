@@ -86,8 +86,15 @@ def locate_request(request: PublicRequest) -> tuple[float, float, str]:
         kind, _, ident = request.address_id.partition(":")
         g = gazetteer()
         place = None
-        if ident.isdigit():
-            place = g.doors.get(int(ident)) if kind == "door" else g.entries.get((kind, int(ident)))
+        if ident.isdigit() and kind == "door":
+            place = g.doors.get(int(ident))
+        elif ident.isdigit() and kind == "building":
+            place = next(
+                (b for row in g.buildings_by_number.values() for b in row if b.id == int(ident)),
+                None,
+            )
+        elif ident.isdigit():
+            place = g.entries.get((kind, int(ident)))
         if place is None:
             raise BadInput(f"no address {request.address_id!r}", field="address_id")
         return place.lon, place.lat, request.address_string

@@ -362,4 +362,3 @@ def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
         }
     ]
     return formats.render(fmt, "service_requests", body, status=201)
-

@@ -181,9 +181,7 @@ def test_the_standard_errors(key, two_streets, fmt):
     errors_of(post("o311_nonsense", fmt, lat=lat, long=lon), 403, fmt)
     revoked = make_key("old-app", "city_app")
     call_command("open311_keys", "revoke", "old-app", "--reason", "leaked", stdout=io.StringIO())
-    assert "revoked" in errors_of(post(revoked, fmt, lat=lat, long=lon), 403, fmt)[0][
-        "description"
-    ]
+    assert "revoked" in errors_of(post(revoked, fmt, lat=lat, long=lon), 403, fmt)[0]["description"]
     # 400: a service that does not exist, no place, an address nobody knows, a long text.
     errors_of(post(key, fmt, lat=lat, long=lon, service_code="E9999"), 400, fmt)
     errors_of(post(key, fmt, lat=lat, long=lon, service_code="0102"), 400, fmt)
@@ -207,9 +205,9 @@ def test_the_standard_errors(key, two_streets, fmt):
     # 400: dates without a zone, a span over 90 days, an unknown status.
     errors_of(client.get(f"{ROOT}/requests.{fmt}?start_date=2026-01-01T00:00:00"), 400, fmt)
     span = "start_date=2026-01-01T00:00:00Z&end_date=2026-05-01T00:00:00Z"
-    assert "90" in errors_of(client.get(f"{ROOT}/requests.{fmt}?{span}"), 400, fmt)[0][
-        "description"
-    ]
+    assert (
+        "90" in errors_of(client.get(f"{ROOT}/requests.{fmt}?{span}"), 400, fmt)[0]["description"]
+    )
     errors_of(client.get(f"{ROOT}/requests.{fmt}?status=pending"), 400, fmt)
     # Not a method of the route.
     errors_of(client.delete(f"{ROOT}/requests.{fmt}"), 405, fmt)
