@@ -478,3 +478,11 @@ CITIZEN_TOKEN_DAYS = int(os.environ.get("CITYGRID_CITIZEN_TOKEN_DAYS", 30))
 PUBLIC_REOPEN_DAYS = int(os.environ.get("CITYGRID_PUBLIC_REOPEN_DAYS", 7))
 PUBLIC_CLOSED_DAYS = int(os.environ.get("CITYGRID_PUBLIC_CLOSED_DAYS", 30))
 PUBLIC_NEARBY_RADIUS_M = int(os.environ.get("CITYGRID_PUBLIC_NEARBY_RADIUS_M", 10000))
+# Complaints and questions may come without a place: their case is filed at this point (the
+# operations centre; lon,lat WGS84) and kept off the public map.
+PUBLIC_UNLOCATED_POINT = tuple(
+    float(v)
+    for v in os.environ.get(
+        "CITYGRID_PUBLIC_UNLOCATED_POINT", ",".join(map(str, CITY_CENTER))
+    ).split(",")
+)

@@ -16,7 +16,11 @@ from spatial.models import Component
 from .models import ConveniencePoint
 
 K = ConveniencePoint.Kind
-COMPONENT_KINDS = {"0301": (K.TOILET, "公共厕所"), "0201": (K.PARKING, "停车场"), "0405": (K.PARK, "绿地")}
+COMPONENT_KINDS = {
+    "0301": (K.TOILET, "公共厕所"),
+    "0201": (K.PARKING, "停车场"),
+    "0405": (K.PARK, "绿地"),
+}
 MARKET_WORDS = ("超市", "便利店", "菜市场")
 HOURS = {K.TOILET: "06:00-22:00", K.PARKING: "全天", K.PARK: "全天", K.MARKET: "07:00-22:00"}
 SOURCE_PREFIX = "demo:"

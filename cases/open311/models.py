@@ -112,6 +112,10 @@ class PublicReport(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     media_url = models.URLField(max_length=500, blank=True, help_text="a photo link sent")
     token = models.UUIDField(unique=True)
+    located = models.BooleanField(
+        default=True,
+        help_text="False: a complaint or question sent without a place (filed at the centre)",
+    )
     reopened = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

@@ -51,8 +51,8 @@ PUBLIC_CASE = inline_serializer(
         "status_notes": drf.CharField(),
         "agency": drf.CharField(allow_null=True),
         "address": drf.CharField(),
-        "lon": drf.FloatField(),
-        "lat": drf.FloatField(),
+        "lon": drf.FloatField(allow_null=True),
+        "lat": drf.FloatField(allow_null=True),
         "reported_at": drf.DateTimeField(),
         "updated_at": drf.DateTimeField(),
         "closed_at": drf.DateTimeField(allow_null=True),
@@ -76,8 +76,8 @@ def public_json(item: publication.PublicCase) -> dict:
         "status_notes": item.status_notes,
         "agency": item.agency,
         "address": item.address,
-        "lon": round(case.geom.x, 6),
-        "lat": round(case.geom.y, 6),
+        "lon": round(case.geom.x, 6) if item.located else None,
+        "lat": round(case.geom.y, 6) if item.located else None,
         "reported_at": publication.w3c(case.reported_at),
         "updated_at": publication.w3c(case.updated_at),
         "closed_at": publication.w3c(case.closed_at),
@@ -107,7 +107,8 @@ class PublicCasesView(APIView):
     def get(self, request: Request) -> Response:
         query = request.query_params
         cases = visibility.public_cases().filter(
-            publication.open_or_recent(closed_days=settings.PUBLIC_CLOSED_DAYS)
+            publication.open_or_recent(closed_days=settings.PUBLIC_CLOSED_DAYS),
+            publication.on_the_map(),
         )
         box = params.bbox(query, "bbox", None)
         if box is not None:

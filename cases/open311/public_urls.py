@@ -6,9 +6,7 @@ from . import moderation_api
 from . import public_api as api
 
 urlpatterns = [
-    path(
-        "cases/<int:case_id>/public", moderation_api.CasePublicView.as_view(), name="case-public"
-    ),
+    path("cases/<int:case_id>/public", moderation_api.CasePublicView.as_view(), name="case-public"),
     path("public/cases", api.PublicCasesView.as_view(), name="public-cases"),
     path("public/cases/<str:number>", api.PublicCaseView.as_view(), name="public-case"),
     path("public/media/<int:media_id>", api.public_media, name="public-media"),

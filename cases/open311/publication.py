@@ -165,6 +165,7 @@ class PublicCase:
     history: list[dict]
     report_type: str
     media_url: str
+    located: bool = True
 
     @property
     def status(self) -> str:
@@ -200,7 +201,8 @@ def gather(cases: list[Case], with_history: bool = False) -> list[PublicCase]:
         before = [m for m in media[case.pk] if m.stage in BEFORE_STAGES]
         after = [m for m in media[case.pk] if m.stage in AFTER_STAGES]
         report = reports.get(case.pk)
-        address, address_id = address_of(case)
+        located = report.located if report else True
+        address, address_id = address_of(case) if located else ("", None)
         history = []
         if with_history:
             for event in events[case.pk]:
@@ -229,6 +231,7 @@ def gather(cases: list[Case], with_history: bool = False) -> list[PublicCase]:
                 history=history,
                 report_type=report.report_type if report else "report",
                 media_url=media_path(first) if first else (report.media_url if report else ""),
+                located=located,
             )
         )
     return result
@@ -237,6 +240,11 @@ def gather(cases: list[Case], with_history: bool = False) -> list[PublicCase]:
 def media_path(media: CaseMedia) -> str:
     """The public path of a case photo (served by the public media view)."""
     return f"/api/v1/public/media/{media.pk}"
+
+
+def on_the_map() -> Q:
+    """Cases with a place (a complaint or question sent without one stays off the map)."""
+    return ~Q(public__located=False)
 
 
 def open_or_recent(now: dt.datetime | None = None, closed_days: int = 30) -> Q:

@@ -14,6 +14,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from accounts.oplog import action
@@ -108,6 +109,11 @@ def locate_request(request: PublicRequest) -> tuple[float, float, str]:
     raise BadInput("give lat and long, address_string or address_id", field="lat")
 
 
+def _has_place(request: PublicRequest) -> bool:
+    given = (request.lon, request.lat, request.address_string, request.address_id)
+    return any(value not in (None, "") for value in given)
+
+
 def _reporter_name(request: PublicRequest) -> str:
     return f"{request.last_name}{request.first_name}".strip()[:64]
 
@@ -140,7 +146,12 @@ def do_public_report(
         raise BadInput("describe the problem", field="description")
     if len(request.description) > DESCRIPTION_MAX:
         raise BadInput(f"description has at most {DESCRIPTION_MAX} characters", "description")
-    lon, lat, address = locate_request(request)
+    located = True
+    if request.report_type == ReportType.REPORT or _has_place(request):
+        lon, lat, address = locate_request(request)
+    else:  # a complaint or a question without a place: filed at the centre's point
+        lon, lat = settings.PUBLIC_UNLOCATED_POINT
+        address, located = "", False
     phone = citizen.phone if citizen is not None else request.phone
     source = Source.HOTLINE if channel == Channel.HOTLINE else Source.PUBLIC
     case = actions.do_report_case(
@@ -175,6 +186,7 @@ def do_public_report(
         attributes=request.attributes,
         media_url=request.media_url[:500],
         token=uuid.uuid4(),
+        located=located,
     )
     event = CaseEvent.objects.filter(case=case, action="report").first()
     for upload, content_type in request.photos:

@@ -21,7 +21,7 @@ from tiles import sql as tsql
 from tiles.service import NO_PARALLEL, check_address
 
 from .. import visibility
-from .publication import CLOSED_STATES, open_or_recent
+from .publication import CLOSED_STATES, on_the_map, open_or_recent
 
 LAYER_NAME = "public_cases"
 COLUMNS = [("number", "text"), ("status", "text"), ("category_name", "text"), ("kind", "text")]
@@ -39,7 +39,7 @@ def public_table() -> Part:
     classes = Category.objects.filter(pk=OuterRef("category_id"))
     cases = (
         visibility.public_cases()
-        .filter(open_or_recent(closed_days=settings.PUBLIC_CLOSED_DAYS))
+        .filter(open_or_recent(closed_days=settings.PUBLIC_CLOSED_DAYS), on_the_map())
         .order_by()
         .values("id", "number", "kind")
         .annotate(

@@ -170,8 +170,8 @@ def _request_json(item: publication.PublicCase, request: HttpRequest, extended: 
         "address": item.address or None,
         "address_id": item.address_id,
         "zipcode": None,
-        "lat": round(case.geom.y, 6),
-        "long": round(case.geom.x, 6),
+        "lat": round(case.geom.y, 6) if item.located else None,
+        "long": round(case.geom.x, 6) if item.located else None,
         "media_url": media or item.media_url or None,
     }
     if extended:

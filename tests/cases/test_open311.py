@@ -267,3 +267,21 @@ def test_get_requests_pages_and_dates(key, two_streets):
     assert client.get(f"{ROOT}/requests.json?{old}").json() == []
     discovery = client.get(f"{ROOT}/discovery.json").json()
     assert discovery["endpoints"][0]["url"].endswith("/open311/v2/")
+
+
+def test_a_question_or_complaint_needs_no_place_and_stays_off_the_map(key, settings):
+    for kind in ("consultation", "complaint"):
+        made = post(key, report_type=kind, description="垃圾分类的投放时间是几点？")
+        assert made.status_code == 201, made.content
+        number = made.json()[0]["service_request_id"]
+        case = Case.objects.get(number=number)
+        assert case.public.report_type == kind and case.public.located is False
+        lon, lat = settings.PUBLIC_UNLOCATED_POINT
+        assert abs(case.geom.x - lon) < 1e-9 and abs(case.geom.y - lat) < 1e-9
+        (one,) = Client().get(f"{ROOT}/requests/{number}.json").json()
+        assert one["lat"] is None and one["long"] is None and one["address"] is None
+        on_map = Client().get("/api/v1/public/cases").json()["cases"]
+        assert number not in [c["number"] for c in on_map]
+    refused = post(key, report_type="report")  # a problem report needs its place
+    assert "lat" in errors_of(refused, 400)[0]["description"]
+    errors_of(post(key, report_type="rumour", lat=1, long=1), 400)
