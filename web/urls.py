@@ -17,6 +17,7 @@ from web.pages import (
     field_service_worker,
     inspectors_page,
     map_page,
+    public_page,
 )
 
 urlpatterns = [
@@ -44,6 +45,7 @@ urlpatterns = [
     ),
     path("", include("tiles.urls")),
     path("map", map_page, name="map"),
+    path("public", public_page, name="public"),  # 市民服务 (docs/public-service.md)
     path("console", console_page, name="console"),
     path("inspectors", inspectors_page, name="inspectors"),
     path("m", public(RedirectView.as_view(url="/m/", permanent=False))),

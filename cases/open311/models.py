@@ -175,7 +175,7 @@ class ConveniencePoint(models.Model):
     class Kind(models.TextChoices):
         TOILET = "toilet", "公厕"
         PARKING = "parking", "停车场"
-        MARKET = "market", "菜市场"
+        MARKET = "market", "超市市场"
         SERVICE_HALL = "service_hall", "政务服务大厅"
         BICYCLE = "bicycle", "公共自行车"
         PARK = "park", "公园"

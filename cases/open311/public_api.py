@@ -178,10 +178,12 @@ def _hidden_media():
 @require_safe
 def public_case_tile(request: HttpRequest, z: str, x: str, y: str) -> HttpResponse:
     """The public map's case tile (204 when empty): clusters with `point_count`, `open` and
-    `closed` below the cluster zoom, single cases (number, status, class) from it on."""
+    `closed` below the cluster zoom, single cases (number, status, class) from it on;
+    ``?status=open`` or ``closed`` keeps only those."""
     path = {"z": z, "x": x, "y": y}
     zoom = int(params.zoom(path, "z", whole=True, max_zoom=settings.TILES_MAX_ZOOM))
-    data = public_tile(zoom, params.integer(path, "x"), params.integer(path, "y"))
+    status = params.choice(request.GET, "status", ["open", "closed"], "")
+    data = public_tile(zoom, params.integer(path, "x"), params.integer(path, "y"), status)
     if not data:
         response = HttpResponse(status=204)
     else:

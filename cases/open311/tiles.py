@@ -34,13 +34,19 @@ SUMMARY = tsql.ClusterSummary(
 )
 
 
-def public_table() -> Part:
-    """The derived table of the public map's cases with the tile's columns."""
+def public_table(status: str = "") -> Part:
+    """The derived table of the public map's cases with the tile's columns (`status`: only the
+    open or only the closed ones; both when empty)."""
     classes = Category.objects.filter(pk=OuterRef("category_id"))
+    cases = visibility.public_cases().filter(
+        open_or_recent(closed_days=settings.PUBLIC_CLOSED_DAYS), on_the_map()
+    )
+    if status == "open":
+        cases = cases.exclude(state__in=list(CLOSED_STATES))
+    elif status == "closed":
+        cases = cases.filter(state__in=list(CLOSED_STATES))
     cases = (
-        visibility.public_cases()
-        .filter(open_or_recent(closed_days=settings.PUBLIC_CLOSED_DAYS), on_the_map())
-        .order_by()
+        cases.order_by()
         .values("id", "number", "kind")
         .annotate(
             status=When_(
@@ -60,12 +66,12 @@ def public_table() -> Part:
     )
 
 
-def public_tile(z: int, x: int, y: int) -> bytes:
+def public_tile(z: int, x: int, y: int, status: str = "") -> bytes:
     """The MVT of the public cases in tile z/x/y (b"" when empty)."""
     check_address(z, x, y)
     source = tsql.TileSource(
         name=LAYER_NAME,
-        table=public_table(),
+        table=public_table(status),
         id_column="id",
         columns=COLUMNS,
         where=TRUE,
