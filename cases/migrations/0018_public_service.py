@@ -7,132 +7,345 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0017_case_merge'),
+        ("cases", "0017_case_merge"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApiKey',
+            name="ApiKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, unique=True)),
-                ('channel', models.CharField(choices=[('miniprogram', '微信小程序'), ('city_app', '城市App'), ('hotline', '12345热线'), ('web', '公众服务网页')], max_length=16)),
-                ('digest', models.CharField(help_text='SHA-256 of the key', max_length=64, unique=True)),
-                ('prefix', models.CharField(help_text="the key's first characters, to name it", max_length=8)),
-                ('hourly_quota', models.PositiveIntegerField(default=600)),
-                ('created_at', models.DateTimeField()),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_reason', models.CharField(blank=True, max_length=200)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=64, unique=True)),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("miniprogram", "微信小程序"),
+                            ("city_app", "城市App"),
+                            ("hotline", "12345热线"),
+                            ("web", "公众服务网页"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "digest",
+                    models.CharField(help_text="SHA-256 of the key", max_length=64, unique=True),
+                ),
+                (
+                    "prefix",
+                    models.CharField(
+                        help_text="the key's first characters, to name it", max_length=8
+                    ),
+                ),
+                ("hourly_quota", models.PositiveIntegerField(default=600)),
+                ("created_at", models.DateTimeField()),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_reason", models.CharField(blank=True, max_length=200)),
             ],
             options={
-                'verbose_name': 'Open311 API key',
-                'ordering': ['name'],
+                "verbose_name": "Open311 API key",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Citizen',
+            name="Citizen",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone', models.CharField(max_length=32, unique=True)),
-                ('created_at', models.DateTimeField()),
-                ('last_signed_in_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("phone", models.CharField(max_length=32, unique=True)),
+                ("created_at", models.DateTimeField()),
+                ("last_signed_in_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='CitizenCode',
+            name="CitizenCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone', models.CharField(db_index=True, max_length=32)),
-                ('digest', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("phone", models.CharField(db_index=True, max_length=32)),
+                ("digest", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='CaseRating',
+            name="CaseRating",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stars', models.PositiveSmallIntegerField()),
-                ('comment', models.TextField(blank=True, max_length=1000)),
-                ('rated_at', models.DateTimeField()),
-                ('case', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='rating', to='cases.case')),
-                ('citizen', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ratings', to='cases.citizen')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stars", models.PositiveSmallIntegerField()),
+                ("comment", models.TextField(blank=True, max_length=1000)),
+                ("rated_at", models.DateTimeField()),
+                (
+                    "case",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rating",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "citizen",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ratings",
+                        to="cases.citizen",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CitizenToken',
+            name="CitizenToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('citizen', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tokens', to='cases.citizen')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("digest", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                (
+                    "citizen",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tokens",
+                        to="cases.citizen",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ConveniencePoint',
+            name="ConveniencePoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('toilet', '公厕'), ('parking', '停车场'), ('market', '超市市场'), ('service_hall', '政务服务大厅'), ('bicycle', '公共自行车'), ('park', '公园')], max_length=16)),
-                ('name', models.CharField(max_length=128)),
-                ('address', models.CharField(blank=True, max_length=256)),
-                ('contact', models.CharField(blank=True, max_length=64)),
-                ('opening_hours', models.CharField(blank=True, max_length=128)),
-                ('photo_url', models.CharField(blank=True, max_length=500)),
-                ('geom', django.contrib.gis.db.models.fields.PointField(srid=4326)),
-                ('source', models.CharField(blank=True, help_text='e.g. osm:node/123', max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("toilet", "公厕"),
+                            ("parking", "停车场"),
+                            ("market", "超市市场"),
+                            ("service_hall", "政务服务大厅"),
+                            ("bicycle", "公共自行车"),
+                            ("park", "公园"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("name", models.CharField(max_length=128)),
+                ("address", models.CharField(blank=True, max_length=256)),
+                ("contact", models.CharField(blank=True, max_length=64)),
+                ("opening_hours", models.CharField(blank=True, max_length=128)),
+                ("photo_url", models.CharField(blank=True, max_length=500)),
+                ("geom", django.contrib.gis.db.models.fields.PointField(srid=4326)),
+                (
+                    "source",
+                    models.CharField(blank=True, help_text="e.g. osm:node/123", max_length=64),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['kind'], name='convenience_kind')],
+                "indexes": [models.Index(fields=["kind"], name="convenience_kind")],
             },
         ),
         migrations.CreateModel(
-            name='PublicEdit',
+            name="PublicEdit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('target', models.CharField(choices=[('case', '整个案件'), ('description', '问题描述'), ('opinion', '办理意见'), ('media', '照片')], max_length=16)),
-                ('hidden', models.BooleanField(default=False)),
-                ('text', models.TextField(blank=True, help_text='the public text instead', max_length=4000)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('edited_at', models.DateTimeField()),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='public_edits', to='cases.case')),
-                ('edited_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cases.caseevent')),
-                ('media', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cases.casemedia')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "target",
+                    models.CharField(
+                        choices=[
+                            ("case", "整个案件"),
+                            ("description", "问题描述"),
+                            ("opinion", "办理意见"),
+                            ("media", "照片"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("hidden", models.BooleanField(default=False)),
+                (
+                    "text",
+                    models.TextField(
+                        blank=True, help_text="the public text instead", max_length=4000
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("edited_at", models.DateTimeField()),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="public_edits",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "edited_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="cases.caseevent",
+                    ),
+                ),
+                (
+                    "media",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="cases.casemedia",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('case', 'target', 'event', 'media'), name='publicedit_one_per_target', nulls_distinct=False)],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("case", "target", "event", "media"),
+                        name="publicedit_one_per_target",
+                        nulls_distinct=False,
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PublicReport',
+            name="PublicReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('report_type', models.CharField(choices=[('report', '上报'), ('complaint', '投诉'), ('consultation', '咨询')], default='report', max_length=16)),
-                ('channel', models.CharField(choices=[('miniprogram', '微信小程序'), ('city_app', '城市App'), ('hotline', '12345热线'), ('web', '公众服务网页')], max_length=16)),
-                ('feedback', models.CharField(choices=[('sms', '短信'), ('email', '邮件'), ('public', '公开答复')], default='sms', max_length=8)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('device_id', models.CharField(blank=True, max_length=64)),
-                ('account_id', models.CharField(blank=True, max_length=64)),
-                ('attributes', models.JSONField(blank=True, default=dict)),
-                ('media_url', models.URLField(blank=True, help_text='a photo link sent', max_length=500)),
-                ('token', models.UUIDField(unique=True)),
-                ('located', models.BooleanField(default=True, help_text='False: a complaint or question sent without a place (filed at the centre)')),
-                ('reopened', models.PositiveSmallIntegerField(default=0)),
-                ('api_key', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reports', to='cases.apikey')),
-                ('case', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='public', to='cases.case')),
-                ('citizen', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='reports', to='cases.citizen')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "report_type",
+                    models.CharField(
+                        choices=[
+                            ("report", "上报"),
+                            ("complaint", "投诉"),
+                            ("consultation", "咨询"),
+                        ],
+                        default="report",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("miniprogram", "微信小程序"),
+                            ("city_app", "城市App"),
+                            ("hotline", "12345热线"),
+                            ("web", "公众服务网页"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "feedback",
+                    models.CharField(
+                        choices=[("sms", "短信"), ("email", "邮件"), ("public", "公开答复")],
+                        default="sms",
+                        max_length=8,
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("device_id", models.CharField(blank=True, max_length=64)),
+                ("account_id", models.CharField(blank=True, max_length=64)),
+                ("attributes", models.JSONField(blank=True, default=dict)),
+                (
+                    "media_url",
+                    models.URLField(blank=True, help_text="a photo link sent", max_length=500),
+                ),
+                ("token", models.UUIDField(unique=True)),
+                (
+                    "located",
+                    models.BooleanField(
+                        default=True,
+                        help_text="False: a complaint or question sent without a place (filed at the centre)",
+                    ),
+                ),
+                ("reopened", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "api_key",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reports",
+                        to="cases.apikey",
+                    ),
+                ),
+                (
+                    "case",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="public",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "citizen",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="reports",
+                        to="cases.citizen",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['citizen'], name='publicreport_citizen')],
+                "indexes": [models.Index(fields=["citizen"], name="publicreport_citizen")],
             },
         ),
     ]

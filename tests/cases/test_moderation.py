@@ -19,9 +19,7 @@ ORIGINAL = "路口垃圾成堆，隔壁王建国家门口最严重"
 
 
 def moderate(client, case_id: int, **body):
-    return client.post(
-        f"/api/v1/cases/{case_id}/public", body, content_type="application/json"
-    )
+    return client.post(f"/api/v1/cases/{case_id}/public", body, content_type="application/json")
 
 
 def public_one(number: str) -> dict | None:

@@ -34,7 +34,9 @@ class FileSmsSender:
 def code_sent_to(path: Path, phone: str) -> str:
     import re
 
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith(phone)]
+    lines = [
+        line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith(phone)
+    ]
     assert lines, f"no text to {phone}"
     return re.search(r"验证码是 (\d{6})", lines[-1].split("\t", 1)[1]).group(1)
 
@@ -151,7 +153,10 @@ def test_a_citizen_reports_with_a_photo_and_finds_it_in_my_cases(site, two_stree
         geom=Point(lon + 0.001, lat, srid=4326),
     )  # fmt: skip
     ConveniencePoint.objects.create(
-        kind="parking", name="测试停车场", address="测试街9号", geom=Point(lon, lat + 0.001, srid=4326)
+        kind="parking",
+        name="测试停车场",
+        address="测试街9号",
+        geom=Point(lon, lat + 0.001, srid=4326),
     )
     assert ConveniencePoint.objects.count() == 2
     photo = photo_file(tmp_path)
