@@ -1,16 +1,19 @@
-"""Open311 GeoReport v2 routes, mounted at /open311/v2/: every path ends in .json or .xml."""
+"""Open311 GeoReport v2 routes, mounted at /open311/v2/: every path ends in .json or .xml (the
+format is passed to the view)."""
 
-from django.urls import re_path
+from django.urls import path
 
 from . import views
 
-FMT = r"\.(?P<fmt>json|xml)$"
-
 urlpatterns = [
-    re_path(rf"^discovery{FMT}", views.discovery, name="open311-discovery"),
-    re_path(rf"^services{FMT}", views.services, name="open311-services"),
-    re_path(rf"^services/(?P<code>[^/]{{1,32}}){FMT}", views.service_definition),
-    re_path(rf"^requests{FMT}", views.requests_view, name="open311-requests"),
-    re_path(rf"^requests/(?P<number>[^/]{{1,32}}){FMT}", views.request_view),
-    re_path(rf"^tokens/(?P<token>[^/]{{1,64}}){FMT}", views.token_view),
+    route
+    for fmt in ("json", "xml")
+    for route in (
+        path(f"discovery.{fmt}", views.discovery, {"fmt": fmt}),
+        path(f"services.{fmt}", views.services, {"fmt": fmt}),
+        path(f"services/<str:code>.{fmt}", views.service_definition, {"fmt": fmt}),
+        path(f"requests.{fmt}", views.requests_view, {"fmt": fmt}),
+        path(f"requests/<str:number>.{fmt}", views.request_view, {"fmt": fmt}),
+        path(f"tokens/<str:token>.{fmt}", views.token_view, {"fmt": fmt}),
+    )
 ]

@@ -122,7 +122,6 @@ def test_no_public_route_answers_a_reporters_phone_name_email_or_device(reported
         tile = mercantile.tile(reported["lon"], reported["lat"], zoom)
         tiles.add((str(tile.z), str(tile.x), str(tile.y)))
     values = {
-        "fmt": ["json", "xml"],
         "code": ["E0102", "C0101"],
         "number": [c.number for c in cases],
         "token": [str(t) for t in PublicReport.objects.values_list("token", flat=True)],
