@@ -1,7 +1,7 @@
 """Open311 GeoReport v2 routes, mounted at /open311/v2/: every path ends in .json or .xml (the
 format is passed to the view)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -16,4 +16,4 @@ urlpatterns = [
         path(f"requests/<str:number>.{fmt}", views.request_view, {"fmt": fmt}),
         path(f"tokens/<str:token>.{fmt}", views.token_view, {"fmt": fmt}),
     )
-]
+] + [re_path(r"^.*$", views.unknown)]  # any other path: Open311's 404 in its format

@@ -74,6 +74,14 @@ def _root(request: HttpRequest) -> str:
     return request.build_absolute_uri("/open311/v2/")
 
 
+@public
+@csrf_exempt
+def unknown(request: HttpRequest) -> HttpResponse:
+    """Any other path under /open311/v2/: a 404 in the format its extension names."""
+    fmt = "xml" if request.path.endswith(".xml") else "json"
+    return formats.error(fmt, 404, "no such Open311 resource: paths end in .json or .xml")
+
+
 @open311("GET")
 def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
     """Service discovery: where the endpoint is, its formats and contact."""

@@ -285,3 +285,12 @@ def test_a_question_or_complaint_needs_no_place_and_stays_off_the_map(key, setti
     refused = post(key, report_type="report")  # a problem report needs its place
     assert "lat" in errors_of(refused, 400)[0]["description"]
     errors_of(post(key, report_type="rumour", lat=1, long=1), 400)
+
+
+def test_unknown_paths_and_long_ids_are_open311_404s(db):
+    client = Client()
+    errors_of(client.get(f"{ROOT}/nothing.json"), 404)
+    errors_of(client.get(f"{ROOT}/requests.html"), 404)
+    errors_of(client.get(f"{ROOT}/nothing.xml"), 404, "xml")
+    errors_of(client.get(f"{ROOT}/services/{'E' * 300}.xml"), 404, "xml")
+    errors_of(client.get(f"{ROOT}/requests/{'9' * 300}.json"), 404)
