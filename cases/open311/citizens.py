@@ -24,6 +24,7 @@ import re
 import secrets
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -57,10 +58,28 @@ def checked_phone(phone: str) -> str:
     return phone
 
 
-def send_code(phone: str, now: dt.datetime | None = None) -> CitizenCode:
-    """Sends a one-time code to `phone` (429 past the hourly number of codes)."""
+def _count_ip(ip: str | None, now: dt.datetime) -> None:
+    """Counts a code asked from `ip` this clock hour; 429 past `CITIZEN_CODES_PER_IP_HOUR`
+    (one caller cycling through numbers would otherwise send texts without end). A cache that
+    does not answer lets the request through; the per-number limit still holds."""
+    if not ip:
+        return
+    counter = f"citizen:codes:{ip}:{now:%Y%m%d%H}"
+    try:
+        cache.add(counter, 0, timeout=3700)
+        used = cache.incr(counter)
+    except Exception:  # noqa: BLE001
+        return
+    if used > settings.CITIZEN_CODES_PER_IP_HOUR:
+        raise TooManyCodes("too many codes asked from this address this hour", field="phone")
+
+
+def send_code(phone: str, now: dt.datetime | None = None, ip: str | None = None) -> CitizenCode:
+    """Sends a one-time code to `phone` (429 past the hourly number of codes per number or
+    per caller address)."""
     now = now or timezone.now()
     phone = checked_phone(phone)
+    _count_ip(ip, now)
     recent = CitizenCode.objects.filter(phone=phone, created_at__gte=now - dt.timedelta(hours=1))
     if recent.count() >= settings.CITIZEN_CODES_PER_HOUR:
         raise TooManyCodes("too many codes for this number this hour", field="phone")

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.audit import own_transaction
+from accounts.authentication import client_ip
 from core import params
 from core.access import public
 from core.errors import BadInput, ErrorSerializer, NotFound
@@ -322,7 +323,7 @@ class CodeView(APIView):
     )
     def post(self, request: Request) -> Response:
         body = _valid(PhoneSerializer, request)
-        citizens.send_code(body["phone"])
+        citizens.send_code(body["phone"], ip=client_ip(request._request))
         return Response({"expires_in": settings.CITIZEN_CODE_TTL_S}, status=202)
 
 

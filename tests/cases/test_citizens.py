@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import random
 import re
 from collections import Counter
 
@@ -41,9 +42,14 @@ def last_code(phone: str) -> str:
     return re.search(r"\d{6}", texts[-1]).group(0)
 
 
+def an_address() -> str:
+    """A caller address of its own (the per-address count lives in Redis for an hour)."""
+    return f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
+
 def ask_code(phone: str):
     with override_settings(CITYGRID_SMS_SENDER=SENDER):
-        return Client().post(
+        return Client(REMOTE_ADDR=an_address()).post(
             "/api/v1/public/citizens/code", {"phone": phone}, content_type="application/json"
         )
 
@@ -277,3 +283,21 @@ def test_open311_reports_with_the_same_phone_are_my_cases(org, two_streets):
     token = signed_in(phone)
     assert [c["number"] for c in my_cases(token)] == [made.json()[0]["service_request_id"]]
     assert my_cases(signed_in("13600004445")) == []
+
+
+def test_one_address_asking_codes_for_many_numbers_is_stopped(org, settings):
+    settings.CITIZEN_CODES_PER_IP_HOUR = 3
+    address = an_address()
+
+    def ask(phone: str):
+        with override_settings(CITYGRID_SMS_SENDER=SENDER):
+            return Client(REMOTE_ADDR=address).post(
+                "/api/v1/public/citizens/code", {"phone": phone}, content_type="application/json"
+            )
+
+    sent = [ask(f"1370000{n:04d}").status_code for n in range(3)]
+    assert sent == [202, 202, 202]
+    refused = ask("13700009999")
+    assert refused.status_code == 429 and refused.json()["error"]["field"] == "phone"
+    assert "13700009999" not in KeptSender.texts
+    assert ask_code("13700009999").status_code == 202  # another address goes on
