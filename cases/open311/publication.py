@@ -129,24 +129,36 @@ def _standards(category_ids: set[int]) -> dict[int, str]:
     return {row.category_id: row.standard for row in rows.only("category_id", "standard")}
 
 
-def address_of(case: Case) -> tuple[str, str | None]:
-    """(address, address_id) of a case's point: reverse geocoding, kept a day per point."""
-    lon, lat = round(case.geom.x, 6), round(case.geom.y, 6)
-    key = "public:address:" + hashlib.sha1(f"{lon},{lat}".encode()).hexdigest()[:16]
+def _address_key(case: Case) -> str:
+    point = f"{round(case.geom.x, 6)},{round(case.geom.y, 6)}"
+    return "public:address:" + hashlib.sha1(point.encode()).hexdigest()[:16]
+
+
+def addresses_of(cases: list[Case]) -> dict[int, tuple[str, str | None]]:
+    """(address, address_id) of each case's point: reverse geocoding, kept a day per point in
+    the cache (one round trip for the page: `get_many`, `set_many` for the points missing)."""
+    keys = {case.pk: _address_key(case) for case in cases}
     try:
-        kept = cache.get(key)
+        kept = cache.get_many(list(set(keys.values())))
     except Exception:  # noqa: BLE001 - no cache: ask the geocoder
-        kept = None
-    if kept is None:
-        found = reverse(lon, lat)
-        ref = f"{found.ref[0]}:{found.ref[1]}" if found.ref else None
-        kept = (found.address or "", ref)
+        kept = {}
+    missing = {}
+    for case in cases:
+        if keys[case.pk] not in kept and keys[case.pk] not in missing:
+            found = reverse(round(case.geom.x, 6), round(case.geom.y, 6))
+            ref = f"{found.ref[0]}:{found.ref[1]}" if found.ref else None
+            missing[keys[case.pk]] = (found.address or "", ref)
+    if missing:
         try:
-            cache.set(key, kept, ADDRESS_CACHE_S)
+            cache.set_many(missing, ADDRESS_CACHE_S)
         except Exception:  # noqa: BLE001
             pass
-    address, ref = kept
-    return (case.address or address or case.road_name or case.street_name), ref
+    known = {**kept, **missing}
+    result = {}
+    for case in cases:
+        address, ref = known[keys[case.pk]]
+        result[case.pk] = (case.address or address or case.road_name or case.street_name, ref)
+    return result
 
 
 @dataclass
@@ -179,17 +191,23 @@ def gather(cases: list[Case], with_history: bool = False) -> list[PublicCase]:
     standards = _standards({c.category_id for c in cases})
     reports = {r.case_id: r for r in PublicReport.objects.filter(case_id__in=ids)}
     media: dict[int, list[CaseMedia]] = defaultdict(list)
-    for item in CaseMedia.objects.filter(
-        case_id__in=ids, stage__in=(*BEFORE_STAGES, *AFTER_STAGES)
-    ).filter(content_type__startswith="image/"):
+    for item in (
+        CaseMedia.objects.filter(case_id__in=ids, stage__in=(*BEFORE_STAGES, *AFTER_STAGES))
+        .filter(content_type__startswith="image/")
+        .only("id", "case_id", "stage")
+    ):
         if item.pk not in moderation.hidden_media:
             media[item.case_id].append(item)
     events: dict[int, list[CaseEvent]] = defaultdict(list)
     wanted = Q(action__in=PUBLIC_OPINION_ACTIONS) & ~Q(opinion="")
     if with_history:
         wanted |= Q(action__in=list(PUBLIC_STEP_NAMES))
-    for event in CaseEvent.objects.filter(case_id__in=ids).filter(wanted).order_by("at", "id"):
+    chosen = CaseEvent.objects.filter(case_id__in=ids).filter(wanted).order_by("at", "id")
+    for event in chosen.only("id", "case_id", "action", "opinion", "at"):
         events[event.case_id].append(event)
+    addresses = addresses_of(
+        [c for c in cases if reports.get(c.pk) is None or reports[c.pk].located]
+    )
     result = []
     for case in cases:
         notes = [
@@ -202,7 +220,7 @@ def gather(cases: list[Case], with_history: bool = False) -> list[PublicCase]:
         after = [m for m in media[case.pk] if m.stage in AFTER_STAGES]
         report = reports.get(case.pk)
         located = report.located if report else True
-        address, address_id = address_of(case) if located else ("", None)
+        address, address_id = addresses.get(case.pk, ("", None))
         history = []
         if with_history:
             for event in events[case.pk]:
