@@ -38,6 +38,11 @@ from .tiles import public_tile
 from .views import parse_report
 
 TAG = "public"
+NUMBER = r"-?\d+(\.\d+)?"
+BBOX_SCHEMA = {"type": "string", "pattern": rf"^{NUMBER},{NUMBER},{NUMBER},{NUMBER}$"}
+LIMIT_SCHEMA = {"type": "integer", "minimum": 1, "maximum": 200}
+KINDS = "|".join(ConveniencePoint.Kind.values)
+KINDS_SCHEMA = {"type": "string", "pattern": rf"^({KINDS})(,({KINDS}))*$"}
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 404: ErrorSerializer}
 PUBLIC_CASE = inline_serializer(
     "PublicCase",
@@ -99,9 +104,11 @@ class PublicCasesView(APIView):
         tags=[TAG],
         summary="Public cases open now or closed lately, newest first (public fields only)",
         parameters=[
-            OpenApiParameter("bbox", str, description="minLon,minLat,maxLon,maxLat (WGS84)"),
+            OpenApiParameter(
+                "bbox", BBOX_SCHEMA, description="minLon,minLat,maxLon,maxLat (WGS84)"
+            ),
             OpenApiParameter("status", str, enum=["open", "closed"]),
-            OpenApiParameter("limit", int, description="1–200, default 50"),
+            OpenApiParameter("limit", LIMIT_SCHEMA, description="1–200, default 50"),
         ],
         responses={200: inline_serializer("PublicCases", {"cases": drf.ListField()}), **ERRORS},
     )
@@ -119,7 +126,7 @@ class PublicCasesView(APIView):
             cases = cases.exclude(state__in=publication.CLOSED_STATES)
         elif status == "closed":
             cases = cases.filter(state__in=publication.CLOSED_STATES)
-        limit = params.integer(query, "limit", 50, low=1, high=200, clamp=True)
+        limit = params.integer(query, "limit", 50, low=1, high=200)
         page = list(
             cases.select_related("category", "department").order_by("-reported_at", "-id")[:limit]
         )
@@ -222,12 +229,20 @@ class NearbyPointsView(APIView):
         tags=[TAG],
         summary="Convenience points within a radius (default 10 km), nearest first",
         parameters=[
-            OpenApiParameter("lon", float, required=True),
-            OpenApiParameter("lat", float, required=True),
-            OpenApiParameter("crs", str, description="EPSG:4326 (default), gcj02 or bd09"),
-            OpenApiParameter("radius", int, description="metres, 1–50000"),
-            OpenApiParameter("kinds", str, description="comma list of kinds"),
-            OpenApiParameter("limit", int, description="1–200, default 50"),
+            OpenApiParameter(
+                "lon", {"type": "number", "minimum": -180, "maximum": 180}, required=True
+            ),
+            OpenApiParameter(
+                "lat", {"type": "number", "minimum": -90, "maximum": 90}, required=True
+            ),
+            OpenApiParameter(
+                "crs", crs_module.CRS_PARAMETER_SCHEMA, description="default EPSG:4326"
+            ),
+            OpenApiParameter(
+                "radius", {"type": "integer", "minimum": 1, "maximum": 50000}, description="metres"
+            ),
+            OpenApiParameter("kinds", KINDS_SCHEMA, description="comma list of kinds"),
+            OpenApiParameter("limit", LIMIT_SCHEMA, description="1–200, default 50"),
         ],
         responses={
             200: inline_serializer("NearbyPoints", {"points": drf.ListField(child=POINT)}),
@@ -247,7 +262,7 @@ class NearbyPointsView(APIView):
             raise BadInput(
                 f"kinds are among {', '.join(ConveniencePoint.Kind.values)}", field="kinds"
             )
-        limit = params.integer(query, "limit", 50, low=1, high=200, clamp=True)
+        limit = params.integer(query, "limit", 50, low=1, high=200)
         here = Point(lon, lat, srid=4326)
         # A box of degrees around the point (its GiST index), then the exact spheroid metres.
         dlon, dlat = crs_module.degrees_covering(radius, lat)
@@ -287,13 +302,16 @@ def _citizen(request: Request):
     return citizens.citizen_for(request.headers.get("X-Citizen-Token"))
 
 
+PHONE_PATTERN = r"^1[3-9]\d{9}$"
+
+
 class PhoneSerializer(drf.Serializer):
-    phone = drf.CharField(max_length=32)
+    phone = drf.RegexField(PHONE_PATTERN, help_text="an 11-digit mobile number")
 
 
 class SignInSerializer(drf.Serializer):
-    phone = drf.CharField(max_length=32)
-    code = drf.CharField(max_length=6)
+    phone = drf.RegexField(PHONE_PATTERN)
+    code = drf.RegexField(r"^\d{6}$", help_text="the 6 digits sent by SMS")
 
 
 def _valid(serializer_class, request: Request) -> dict:
