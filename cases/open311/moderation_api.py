@@ -1,5 +1,7 @@
 """The centre's view of what the public sees of a case, and its moderation:
-`GET /api/v1/cases/{id}/public` and `POST /api/v1/cases/{id}/public` (``cases.accept``)."""
+`GET /api/v1/cases/{id}/public` and `POST /api/v1/cases/{id}/public` (``cases.accept``). The
+view also tells the centre how a public report came: its channel (上报渠道), key, type and the
+answer the citizen asked for (null for cases the public did not report)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from core.errors import BadInput, ErrorSerializer
 from .. import visibility
 from ..models import Case
 from . import publication
-from .models import PublicEdit
+from .models import PublicEdit, PublicReport
 from .moderation import do_moderate
 from .public_api import PUBLIC_CASE, public_json
 
@@ -46,10 +48,24 @@ EDIT = inline_serializer(
         "edited_at": drf.DateTimeField(),
     },
 )
+REPORT = inline_serializer(
+    "PublicReportInfo",
+    {
+        "channel": drf.CharField(),
+        "channel_name": drf.CharField(),
+        "report_type": drf.CharField(),
+        "feedback": drf.CharField(),
+        "api_key": drf.CharField(allow_null=True),
+        "located": drf.BooleanField(),
+        "reopened": drf.IntegerField(),
+    },
+    allow_null=True,
+)
 MODERATED = inline_serializer(
     "ModeratedCase",
     {
         "hidden": drf.BooleanField(),
+        "report": REPORT,
         "public": PUBLIC_CASE,
         "edits": drf.ListField(child=EDIT),
     },
@@ -59,8 +75,20 @@ MODERATED = inline_serializer(
 def _answer(case_id: int) -> dict:
     case = Case.objects.select_related("category", "department").get(pk=case_id)
     edits = PublicEdit.objects.filter(case=case).order_by("edited_at", "id")
+    report = PublicReport.objects.filter(case=case).select_related("api_key").first()
     return {
         "hidden": any(e.target == PublicEdit.Target.CASE and e.hidden for e in edits),
+        "report": {
+            "channel": report.channel,
+            "channel_name": report.get_channel_display(),
+            "report_type": report.report_type,
+            "feedback": report.feedback,
+            "api_key": report.api_key.name if report.api_key else None,
+            "located": report.located,
+            "reopened": report.reopened,
+        }
+        if report
+        else None,
         "public": public_json(publication.gather([case], with_history=True)[0]),
         "edits": [
             {

@@ -46,6 +46,11 @@ def test_the_centre_rewrites_and_hides_what_the_public_sees_and_keeps_the_origin
     accept_event = CaseEvent.objects.get(case=case, action="accept")
     photo = CaseMedia.objects.get(case=case)
 
+    staff_view = acceptor.get(f"/api/v1/cases/{case.pk}/public").json()
+    assert staff_view["report"] == {
+        "channel": "miniprogram", "channel_name": "微信小程序", "report_type": "report",
+        "feedback": "sms", "api_key": "app", "located": True, "reopened": 0,
+    }  # fmt: skip
     seen = public_one(case.number)
     assert seen["description"] == ORIGINAL and seen["status_notes"] == "已受理，联系王建国核实"
     assert seen["media_url"].endswith(f"/api/v1/public/media/{photo.pk}")
