@@ -54,8 +54,9 @@ PUBLIC_OPINION_ACTIONS = frozenset(
     }
 )
 # What the public calls each step of a case's history.
+CITIZEN_SOURCES = frozenset({"public", "hotline"})
 PUBLIC_STEP_NAMES = {
-    "report": "市民上报",
+    "report": "问题发现",  # a citizen's report is 市民上报 (`step_name`)
     "accept": "已受理",
     "not_accept": "不予受理",
     "verify": "已核实",
@@ -76,6 +77,13 @@ PUBLIC_STEP_NAMES = {
 BEFORE_STAGES = (CaseMedia.Stage.REPORT,)
 AFTER_STAGES = (CaseMedia.Stage.HANDLING, CaseMedia.Stage.SELF_HANDLED)
 ADDRESS_CACHE_S = 24 * 3600
+
+
+def step_name(action: str, source: str) -> str:
+    """What the public calls a step of a case's history."""
+    if action == "report" and source in CITIZEN_SOURCES:
+        return "市民上报"
+    return PUBLIC_STEP_NAMES.get(action, action)
 
 
 def status_of(state: str) -> str:
@@ -230,7 +238,7 @@ def gather(cases: list[Case], with_history: bool = False) -> list[PublicCase]:
                 history.append(
                     {
                         "at": w3c(event.at),
-                        "step": PUBLIC_STEP_NAMES.get(event.action, event.action),
+                        "step": step_name(event.action, case.source),
                         "opinion": opinion,
                     }
                 )

@@ -177,6 +177,26 @@ def test_a_citizen_reports_with_a_photo_and_finds_it_in_my_cases(site, two_stree
             assert names[:2] == ["公共厕所（测试街）", "测试停车场"], names
             page.screenshot(path=str(ARTIFACTS / f"public-map-{tag}.png"))
             numbers[tag] = report_and_follow(page, base, sms, phone, lon, lat, photo, tag)
+            # From my cases to the map: the case's dot, clicked, opens its public card.
+            card = page.locator(f"#mine-list li[data-number='{numbers[tag]}']")
+            card.get_by_role("button", name="在地图上查看").click()
+            page.wait_for_function(
+                "(n) => window.publicMap.loaded() && window.publicMap.queryRenderedFeatures("
+                "{layers: ['case-points']}).some(f => f.properties.number === n)",
+                arg=numbers[tag],
+                timeout=30000,
+            )
+            x, y = page.evaluate(
+                "(n) => { const f = window.publicMap.queryRenderedFeatures({layers: ['case-points']})"
+                ".find(f => f.properties.number === n); const p = window.publicMap.project("
+                "f.geometry.coordinates); return [p.x, p.y]; }",
+                numbers[tag],
+            )
+            box = page.locator("#map").bounding_box()
+            page.mouse.click(box["x"] + x, box["y"] + y)
+            page.wait_for_selector(f"#case-card:has-text('{numbers[tag]}')")
+            assert "暴露垃圾" in page.locator("#case-card").inner_text()
+            page.screenshot(path=str(ARTIFACTS / f"public-card-{tag}.png"))
             # Keyboard: the tabs are buttons reached by Tab and pressed with Enter.
             page.locator("#tabs button[data-tab='map']").focus()
             page.keyboard.press("Enter")

@@ -362,15 +362,19 @@
   }
   function reopen(c) {
     if (!c.closed_at || (Date.now() - new Date(c.closed_at)) > cfg.reopenDays * 86400000) { return null; }
-    var button = el("button", { type: "button", "class": "small", text: "问题未解决，申请重新处理" });
-    button.addEventListener("click", function () {
-      var reason = window.prompt("请说明仍存在的问题：");
-      if (!reason) { return; }
+    var form = el("form", { "class": "reopen" });
+    var reason = el("input", { name: "reason", placeholder: "问题仍未解决？请说明情况", maxlength: "2000", required: "required",
+      "aria-label": "申请重新处理的理由" });
+    form.appendChild(reason);
+    form.appendChild(el("button", { type: "submit", "class": "small", text: "申请重新处理" }));
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
       call("/api/v1/public/my/cases/" + c.number + "/reopen", { method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ reason: reason }) })
-        .then(loadMine).catch(function (err) { $("#mine-note").textContent = err.message; });
+        body: JSON.stringify({ reason: reason.value }) })
+        .then(function (made) { loadMine(); $("#mine-note").textContent = "已重新提交，新编号 " + made.number; })
+        .catch(function (err) { $("#mine-note").textContent = err.message; });
     });
-    return button;
+    return form;
   }
   function loadMine() {
     var list = $("#mine-list"), note = $("#mine-note");
