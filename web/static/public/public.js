@@ -113,7 +113,7 @@
       map.addLayer({ id: "point-marks", type: "symbol", source: "points", minzoom: 14,
         layout: { "text-field": ["get", "mark"], "text-font": font, "text-size": 11, "text-allow-overlap": true },
         paint: { "text-color": ["get", "colour"] } });
-      map.addLayer({ id: "point-names", type: "symbol", source: "points", minzoom: 15,
+      map.addLayer({ id: "point-names", type: "symbol", source: "points", minzoom: 16,
         layout: { "text-field": ["get", "name"], "text-font": font, "text-size": 11,
           "text-offset": [0, 1.4], "text-anchor": "top", "text-optional": true },
         paint: { "text-color": "#33415c", "text-halo-color": "#fff", "text-halo-width": 1.5 } });
