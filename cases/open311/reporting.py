@@ -168,7 +168,8 @@ def do_public_report(
                 name=_reporter_name(request),
                 phone=phone[:32],
                 private=request.hide_name,
-                callback_wanted=bool(phone),
+                # A text on close and the centre's call-back, unless the answer is to be public.
+                callback_wanted=bool(phone) and request.feedback != Feedback.PUBLIC,
             ),
         ),
         at=at,

@@ -123,7 +123,7 @@ def test_a_citizen_signs_in_reports_with_a_photo_and_follows_it_to_a_rating(
     assert send_report("", lon, lat).status_code == 401
     token = signed_in(phone)
 
-    made = send_report(token, lon, lat, media=jpeg(), report_type="complaint", feedback="public")
+    made = send_report(token, lon, lat, media=jpeg(), report_type="complaint", feedback="sms")
     assert made.status_code == 201, made.content
     answer = made.json()
     assert answer["status"] == "open" and len(answer["before"]) == 1
@@ -131,7 +131,8 @@ def test_a_citizen_signs_in_reports_with_a_photo_and_follows_it_to_a_rating(
     assert case.source == "public" and case.reporter_phone == phone
     public = PublicReport.objects.get(case=case)
     assert public.channel == "web" and public.citizen.phone == phone
-    assert public.report_type == "complaint" and public.feedback == "public"
+    assert public.report_type == "complaint" and public.feedback == "sms"
+    assert case.callback_wanted is True  # a text on close, and the centre's call-back
     photo = Client().get(answer["before"][0])
     assert photo.status_code == 200 and b"".join(photo).startswith(b"\xff\xd8")
 
@@ -301,3 +302,13 @@ def test_one_address_asking_codes_for_many_numbers_is_stopped(org, settings):
     assert refused.status_code == 429 and refused.json()["error"]["field"] == "phone"
     assert "13700009999" not in KeptSender.texts
     assert ask_code("13700009999").status_code == 202  # another address goes on
+
+
+def test_a_public_answer_asks_no_text_and_no_call_back(org, two_streets):
+    token = signed_in("13600007777")
+    made = send_report(token, *inside(two_streets[0]), feedback="public")
+    assert made.status_code == 201, made.content
+    case = Case.objects.get(number=made.json()["number"])
+    assert case.public.feedback == "public" and case.callback_wanted is False
+    refused = send_report(token, *inside(two_streets[0]), feedback="pigeon")
+    assert refused.status_code == 400 and refused.json()["error"]["field"] == "feedback"
