@@ -9,6 +9,7 @@ booleans as ``true``/``false``.
 from __future__ import annotations
 
 import json
+import re
 from xml.etree import ElementTree as ET
 
 from django.http import HttpResponse
@@ -31,12 +32,18 @@ ITEM_NAMES = {
 }
 
 
+# Characters XML 1.0 cannot hold (controls but tab, newline and return; lone surrogates; U+FFFE
+# and U+FFFF): dropped from text, so a description with a stray control character still gives a
+# document every parser reads.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _text(value) -> str:
     if value is True:
         return "true"
     if value is False:
         return "false"
-    return "" if value is None else str(value)
+    return "" if value is None else _NOT_XML.sub("", str(value))
 
 
 def _fill(element: ET.Element, value, name: str) -> None:
