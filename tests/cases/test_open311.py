@@ -294,3 +294,23 @@ def test_unknown_paths_and_long_ids_are_open311_404s(db):
     errors_of(client.get(f"{ROOT}/nothing.xml"), 404, "xml")
     errors_of(client.get(f"{ROOT}/services/{'E' * 300}.xml"), 404, "xml")
     errors_of(client.get(f"{ROOT}/requests/{'9' * 300}.json"), 404)
+
+
+def test_the_admin_lists_and_revokes_keys(org, admin_client, two_streets):
+    from cases.models import ApiKey
+
+    lon, lat = inside(two_streets[0])
+    plain = make_key("leaky-app", "city_app")
+    key = ApiKey.objects.get(name="leaky-app")
+    listed = admin_client.get("/admin/cases/apikey/")
+    assert listed.status_code == 200 and "leaky-app" in listed.content.decode()
+    assert plain not in listed.content.decode()
+    assert admin_client.get("/admin/cases/apikey/add/").status_code == 403
+    done = admin_client.post(
+        "/admin/cases/apikey/", {"action": "revoke", "_selected_action": [key.pk]}
+    )
+    assert done.status_code == 302
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    errors_of(post(plain, lat=lat, long=lon), 403)
+    assert admin_client.get("/admin/cases/conveniencepoint/").status_code == 200
