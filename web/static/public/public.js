@@ -179,7 +179,8 @@
             el("strong", { text: p.name }),
             el("span", { "class": "sub", text: p.kind_name + " · " + metres(p.metres) + (p.opening_hours ? " · " + p.opening_hours : "") }),
             el("span", { "class": "sub", text: p.address + (p.contact ? " · 电话 " + p.contact : "") })
-          ])
+          ]),
+          p.photo_url ? el("img", { "class": "thumb", src: p.photo_url, alt: p.name, loading: "lazy" }) : null
         ]);
         var fly = function () { map.easeTo({ center: [p.lon, p.lat], zoom: Math.max(map.getZoom(), 16) }); };
         li.addEventListener("click", fly);
