@@ -356,7 +356,7 @@ def parse_report(form, files_request: HttpRequest | None = None) -> PublicReques
 
 def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
     key = keys.key_for(request.POST.get("api_key"))
-    keys.spend(key)
+    used = keys.spend(key)
     report = parse_report(request.POST, request)
     case = do_public_report(channel_scope(key), report, channel=key.channel, key=key)
     similar = similar_open_numbers(case)
@@ -369,4 +369,7 @@ def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
             "account_id": report.account_id or None,
         }
     ]
-    return formats.render(fmt, "service_requests", body, status=201)
+    response = formats.render(fmt, "service_requests", body, status=201)
+    response["X-RateLimit-Limit"] = str(key.hourly_quota)
+    response["X-RateLimit-Remaining"] = str(max(key.hourly_quota - used, 0))
+    return response

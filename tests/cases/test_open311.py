@@ -239,8 +239,11 @@ def test_a_keys_quota_per_hour_answers_429_and_other_keys_go_on(org, two_streets
     lon, lat = inside(two_streets[0])
     tight = make_key("tight", "city_app", quota=2)
     other = make_key("roomy", "hotline")
-    assert post(tight, lat=lat, long=lon).status_code == 201
-    assert post(tight, lat=lat, long=lon, description="路灯不亮").status_code == 201
+    first = post(tight, lat=lat, long=lon)
+    assert first.status_code == 201
+    assert (first["X-RateLimit-Limit"], first["X-RateLimit-Remaining"]) == ("2", "1")
+    second = post(tight, lat=lat, long=lon, description="路灯不亮")
+    assert second.status_code == 201 and second["X-RateLimit-Remaining"] == "0"
     refused = post(tight, lat=lat, long=lon, description="又一条")
     errors_of(refused, 429)
     assert refused["Retry-After"] == "3600"
