@@ -1315,3 +1315,20 @@ class DuplicateRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category_id}"
+
+
+# The public service (公众服务): Open311 keys, public reports, citizens, ratings, moderation and
+# convenience points (`cases.open311`).
+from .open311.models import (  # noqa: E402, F401
+    ApiKey,
+    CaseRating,
+    Channel,
+    Citizen,
+    CitizenCode,
+    CitizenToken,
+    ConveniencePoint,
+    Feedback,
+    PublicEdit,
+    PublicReport,
+    ReportType,
+)

@@ -1,6 +1,6 @@
 """Routes of the case API under /api/v1/."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import (
     api,
@@ -26,6 +26,7 @@ from . import (
 )
 
 urlpatterns = [
+    path("", include("cases.open311.public_urls")),  # /api/v1/public/…: the public service
     path("calendar/deadline", calendar_api.DeadlineView.as_view(), name="calendar-deadline"),
     path("categories", categories_api.CategoriesView.as_view(), name="categories"),
     path("cases", api.CasesView.as_view(), name="cases"),

@@ -33,6 +33,8 @@ export CITYGRID_ALLOW_DEMO_USERS="${CITYGRID_ALLOW_DEMO_USERS:-1}"
 "$PY" manage.py demo_accounts --print || true
 # The demo city's case history, through the case actions (the first run only; about a minute).
 "$PY" manage.py demo_cases --if-empty || log "demo cases not generated (see the error above)"
+# The public map's convenience points (toilets, car parks, supermarkets…) from the demo layers.
+"$PY" manage.py demo_convenience --if-empty || log "no convenience points loaded (see the error above)"
 "$PY" manage.py demo_tracking --print || true
 # The category recommendation's model, when there is none yet (a few seconds; beat retrains it
 # nightly): cases.recommend.

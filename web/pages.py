@@ -273,3 +273,26 @@ def field_service_worker(request: HttpRequest) -> HttpResponse:
     response["Cache-Control"] = "no-cache"
     response["Service-Worker-Allowed"] = "/m/"
     return response
+
+
+@public
+@require_safe
+def public_page(request: HttpRequest) -> HttpResponse:
+    """Gives the public service page (/public, 市民服务): the public cases open and recently
+    closed on a calm map, nearby convenience points, a report with photos after signing in by
+    phone, and "my cases" with ratings and reopening. No staff sign-in; it reads only the
+    public API (`cases.open311`)."""
+    from spatial.models import MapConfig
+
+    config = MapConfig.objects.filter(name="default").first()
+    centre = list(config.center) if config and config.center else list(settings.CITY_CENTER)
+    context = {
+        "public_config": {
+            "styleUrl": "/styles/base.json?variant=light",
+            "center": centre,
+            "zoom": (config.zoom if config else 12) + 1,
+            "radius": settings.PUBLIC_NEARBY_RADIUS_M,
+            "reopenDays": settings.PUBLIC_REOPEN_DAYS,
+        }
+    }
+    return render(request, "public.html", context)

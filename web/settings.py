@@ -451,3 +451,27 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("CITYGRID_LOG_LEVEL", "WARNING")},
 }
+
+# The public service (cases.open311, docs/public-service.md): the Open311 jurisdiction id
+# (another one is 404), a new API key's requests per hour, the citizens' one-time codes
+# (lifetime, tries, codes per phone per hour), how long a citizen stays signed in, how long after
+# closing a case may be rated and reopened, how long closed cases stay on the public map, and the
+# radius of nearby convenience points.
+OPEN311_JURISDICTION = os.environ.get("CITYGRID_OPEN311_JURISDICTION", "citygrid")
+OPEN311_DEFAULT_HOURLY_QUOTA = int(os.environ.get("CITYGRID_OPEN311_HOURLY_QUOTA", 600))
+CITIZEN_CODE_TTL_S = int(os.environ.get("CITYGRID_CITIZEN_CODE_TTL_S", 300))
+CITIZEN_CODE_ATTEMPTS = int(os.environ.get("CITYGRID_CITIZEN_CODE_ATTEMPTS", 5))
+CITIZEN_CODES_PER_HOUR = int(os.environ.get("CITYGRID_CITIZEN_CODES_PER_HOUR", 5))
+CITIZEN_CODES_PER_IP_HOUR = int(os.environ.get("CITYGRID_CITIZEN_CODES_PER_IP_HOUR", 30))
+CITIZEN_TOKEN_DAYS = int(os.environ.get("CITYGRID_CITIZEN_TOKEN_DAYS", 30))
+PUBLIC_REOPEN_DAYS = int(os.environ.get("CITYGRID_PUBLIC_REOPEN_DAYS", 7))
+PUBLIC_CLOSED_DAYS = int(os.environ.get("CITYGRID_PUBLIC_CLOSED_DAYS", 30))
+PUBLIC_NEARBY_RADIUS_M = int(os.environ.get("CITYGRID_PUBLIC_NEARBY_RADIUS_M", 10000))
+# Complaints and questions may come without a place: their case is filed at this point (the
+# operations centre; lon,lat WGS84) and kept off the public map.
+PUBLIC_UNLOCATED_POINT = tuple(
+    float(v)
+    for v in os.environ.get(
+        "CITYGRID_PUBLIC_UNLOCATED_POINT", ",".join(map(str, CITY_CENTER))
+    ).split(",")
+)

@@ -17,6 +17,7 @@ from web.pages import (
     field_service_worker,
     inspectors_page,
     map_page,
+    public_page,
 )
 
 urlpatterns = [
@@ -27,6 +28,7 @@ urlpatterns = [
     path("api/v1/", include("spatial.layers.urls")),
     path("api/v1/", include("geocoder.urls")),
     path("nominatim/", include("geocoder.nominatim_urls")),
+    path("open311/v2/", include("cases.open311.urls")),  # public service (docs/public-service.md)
     path("ogc", OgcLandingView.as_view(), name="ogc-landing"),
     path("ogc/", include("spatial.ogc.urls")),
     path("api/v1/", include("accounts.urls")),
@@ -43,6 +45,7 @@ urlpatterns = [
     ),
     path("", include("tiles.urls")),
     path("map", map_page, name="map"),
+    path("public", public_page, name="public"),  # 市民服务 (docs/public-service.md)
     path("console", console_page, name="console"),
     path("inspectors", inspectors_page, name="inspectors"),
     path("m", public(RedirectView.as_view(url="/m/", permanent=False))),
