@@ -1,0 +1,5 @@
+"""Routes of comprehensive evaluation under /api/v1/evaluation/."""
+
+from . import config_api
+
+urlpatterns = [*config_api.urlpatterns]
