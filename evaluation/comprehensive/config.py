@@ -39,6 +39,7 @@ from .models import (
     FieldSamplingRule,
     IntervalRule,
     LogicalRule,
+    SamplePoint,
     SampleType,
 )
 
@@ -120,6 +121,11 @@ def resource(name: str) -> Resource:
 def visible_objects(scope: Scope) -> models.QuerySet:
     """The evaluation objects whose area meets the caller's areas (all for administrators)."""
     return EvaluationObject.objects.visible_to(scope)
+
+
+def visible_samples(scope: Scope) -> models.QuerySet:
+    """The sample points inside the caller's areas (all for administrators)."""
+    return SamplePoint.objects.visible_to(scope)
 
 
 def rows(scope: Scope, name: str, query) -> models.QuerySet:

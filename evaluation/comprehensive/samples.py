@@ -251,11 +251,6 @@ def do_import_layer_samples(
     return write(obj, sample_type, found, Imported(skipped=skipped))
 
 
-def visible_samples(scope: Scope):
-    """The sample points inside the caller's areas (all for administrators)."""
-    return SamplePoint.objects.visible_to(scope)
-
-
 def feature(sample: SamplePoint) -> dict:
     """A sample as a GeoJSON feature."""
     return {

@@ -84,7 +84,7 @@ class SamplesView(APIView):
         scope = scope_for(request)
         config.require_reader(scope)
         query = request.query_params
-        found = samples.visible_samples(scope).order_by("id")
+        found = config.visible_samples(scope).order_by("id")
         for name in ("object", "sample_type", "street"):
             value = params.integer(query, name, None, low=1)
             if value is not None:
