@@ -58,17 +58,23 @@ class Resource:
 RESOURCES: dict[str, Resource] = {
     r.name: r
     for r in [
-        Resource("objects", EvaluationObject, s.ObjectSerializer, "评价对象", ("kind", "parent")),
-        Resource("cycles", EvaluationCycle, s.CycleSerializer, "评价周期", ("year",)),
-        Resource("evaluators", Evaluator, s.EvaluatorSerializer, "评价员", ("active",)),
-        Resource("data-items", BaseDataItem, s.DataItemSerializer, "基础数据项"),
         Resource(
-            "data-values", BaseDataValue, s.DataValueSerializer, "基础数据", ("object", "year")
+            "objects",
+            EvaluationObject,
+            s.EvaluationObjectSerializer,
+            "评价对象",
+            ("kind", "parent"),
+        ),
+        Resource("cycles", EvaluationCycle, s.EvaluationCycleSerializer, "评价周期", ("year",)),
+        Resource("evaluators", Evaluator, s.EvaluatorSerializer, "评价员", ("active",)),
+        Resource("data-items", BaseDataItem, s.BaseDataItemSerializer, "基础数据项"),
+        Resource(
+            "data-values", BaseDataValue, s.BaseDataValueSerializer, "基础数据", ("object", "year")
         ),
         Resource(
             "indicators",
             EvaluationIndicator,
-            s.IndicatorSerializer,
+            s.EvaluationIndicatorSerializer,
             "评价指标",
             ("parent", "level", "method"),
         ),
@@ -94,7 +100,7 @@ RESOURCES: dict[str, Resource] = {
         Resource(
             "sampling-rules",
             FieldSamplingRule,
-            s.SamplingRuleSerializer,
+            s.FieldSamplingRuleSerializer,
             "抽样规则",
             ("object", "sample_type", "year"),
         ),

@@ -73,7 +73,7 @@ FILLING = inline_serializer(
 FILLINGS = inline_serializer("EvaluationFillings", {"tasks": FILLING})
 
 
-class CreateSerializer(JsonTypes, drf.Serializer):
+class FillingCreateSerializer(JsonTypes, drf.Serializer):
     kind = drf.ChoiceField(choices=FillingTask.Kind.choices)
     cycle = drf.IntegerField(min_value=1)
     objects = drf.ListField(child=drf.IntegerField(min_value=1), min_length=1, max_length=1000)
@@ -82,11 +82,11 @@ class CreateSerializer(JsonTypes, drf.Serializer):
     deadline = drf.DateTimeField()
 
 
-class ValuesSerializer(JsonTypes, drf.Serializer):
+class FillingValuesSerializer(JsonTypes, drf.Serializer):
     values = drf.DictField(child=drf.JSONField())
 
 
-class ReviewSerializer(JsonTypes, drf.Serializer):
+class FillingReviewSerializer(JsonTypes, drf.Serializer):
     approve = drf.BooleanField()
     reason = drf.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
@@ -128,11 +128,11 @@ class FillingsView(APIView):
         operation_id="evaluation_fillings_create",
         tags=[TAG],
         summary="Create filling tasks (evaluation.manage): one per object, in batch",
-        request=CreateSerializer,
+        request=FillingCreateSerializer,
         responses={201: FILLINGS, **ERRORS},
     )
     def post(self, request: Request) -> Response:
-        data = valid(CreateSerializer, request)
+        data = valid(FillingCreateSerializer, request)
         tasks = fillings.do_create_fillings(
             scope_for(request),
             kind=data["kind"],
@@ -150,11 +150,11 @@ class DraftView(APIView):
         operation_id="evaluation_filling_draft",
         tags=[TAG],
         summary="Save the caller's values as a draft",
-        request=ValuesSerializer,
+        request=FillingValuesSerializer,
         responses={200: FILLING, **ERRORS},
     )
     def post(self, request: Request, task_id: int) -> Response:
-        data = valid(ValuesSerializer, request)
+        data = valid(FillingValuesSerializer, request)
         task = fillings.do_save_filling(scope_for(request), task_id, values=data["values"])
         return Response(filling_json(task))
 
@@ -176,11 +176,11 @@ class ReviewView(APIView):
         operation_id="evaluation_filling_review",
         tags=[TAG],
         summary="Approve a submitted filling, or return it with a reason",
-        request=ReviewSerializer,
+        request=FillingReviewSerializer,
         responses={200: FILLING, **ERRORS},
     )
     def post(self, request: Request, task_id: int) -> Response:
-        data = valid(ReviewSerializer, request)
+        data = valid(FillingReviewSerializer, request)
         task = fillings.do_review_filling(
             scope_for(request), task_id, approve=data["approve"], reason=data["reason"]
         )

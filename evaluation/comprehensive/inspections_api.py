@@ -102,7 +102,7 @@ TASK = inline_serializer(
 TASKS = inline_serializer("EvaluationInspectionTasks", {"tasks": TASK})
 
 
-class CreateSerializer(JsonTypes, drf.Serializer):
+class InspectionCreateSerializer(JsonTypes, drf.Serializer):
     cycle = drf.IntegerField(min_value=1)
     evaluators = drf.ListField(child=drf.IntegerField(min_value=1), min_length=1, max_length=500)
     rule = drf.IntegerField(min_value=1, required=False, help_text="batch: the rule's draw")
@@ -115,7 +115,7 @@ class CreateSerializer(JsonTypes, drf.Serializer):
     deadline = drf.DateTimeField(required=False)
 
 
-class ReviewSerializer(JsonTypes, drf.Serializer):
+class InspectionReviewSerializer(JsonTypes, drf.Serializer):
     approve = drf.BooleanField()
     reason = drf.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
@@ -148,11 +148,11 @@ class InspectionsView(APIView):
         summary="Create inspection tasks (evaluation.manage): a rule's draw, or given samples",
         description="Tasks go to the evaluators in turn, in drawing order; 409 when a sample "
         "is already tasked in the cycle.",
-        request=CreateSerializer,
+        request=InspectionCreateSerializer,
         responses={201: TASKS, **ERRORS},
     )
     def post(self, request: Request) -> Response:
-        data = valid(CreateSerializer, request)
+        data = valid(InspectionCreateSerializer, request)
         tasks = inspections.do_create_inspections(
             scope_for(request),
             cycle_id=data["cycle"],
@@ -169,11 +169,11 @@ class ReviewView(APIView):
         operation_id="evaluation_inspection_review",
         tags=[TAG],
         summary="Approve a submitted inspection, or return it with a reason",
-        request=ReviewSerializer,
+        request=InspectionReviewSerializer,
         responses={200: TASK, **ERRORS},
     )
     def post(self, request: Request, task_id: int) -> Response:
-        data = valid(ReviewSerializer, request)
+        data = valid(InspectionReviewSerializer, request)
         task = inspections.do_review_inspection(
             scope_for(request), task_id, approve=data["approve"], reason=data["reason"]
         )

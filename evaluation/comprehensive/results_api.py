@@ -56,7 +56,7 @@ RANKINGS = inline_serializer(
 )
 
 
-class ComputeSerializer(JsonTypes, drf.Serializer):
+class ResultsComputeSerializer(JsonTypes, drf.Serializer):
     cycle = drf.IntegerField(min_value=1)
 
 
@@ -76,14 +76,14 @@ class ComputeView(APIView):
         operation_id="evaluation_results_compute",
         tags=[TAG],
         summary="Compute the cycle's results of the objects in the caller's areas",
-        request=ComputeSerializer,
+        request=ResultsComputeSerializer,
         responses={
             200: inline_serializer("EvaluationComputed", {"objects": drf.IntegerField()}),
             **ERRORS,
         },
     )
     def post(self, request: Request) -> Response:
-        data = valid(ComputeSerializer, request)
+        data = valid(ResultsComputeSerializer, request)
         count = results.do_compute_results(scope_for(request), cycle_id=data["cycle"])
         return Response({"objects": count})
 

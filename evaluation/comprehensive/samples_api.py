@@ -43,14 +43,14 @@ IMPORTED = inline_serializer(
 )
 
 
-class ImportSerializer(JsonTypes, drf.Serializer):
+class SampleImportSerializer(JsonTypes, drf.Serializer):
     object = drf.IntegerField(min_value=1)
     sample_type = drf.IntegerField(min_value=1)
     features = drf.ListField(child=drf.JSONField(), help_text="GeoJSON features")
     name_property = drf.CharField(max_length=64, required=False, default="name")
 
 
-class LayerImportSerializer(JsonTypes, drf.Serializer):
+class SampleLayerImportSerializer(JsonTypes, drf.Serializer):
     object = drf.IntegerField(min_value=1)
     sample_type = drf.IntegerField(min_value=1)
     layer = drf.CharField(max_length=63)
@@ -110,11 +110,11 @@ class ImportView(APIView):
         summary="Add or update samples of one type in one object from GeoJSON features",
         description="Features of the wrong shape, invalid, unnamed or outside the object are "
         "left out and listed; a feature's id is its source (imported again, it is updated).",
-        request=ImportSerializer,
+        request=SampleImportSerializer,
         responses={200: IMPORTED, **ERRORS},
     )
     def post(self, request: Request) -> Response:
-        data = _body(ImportSerializer, request)
+        data = _body(SampleImportSerializer, request)
         done = samples.do_import_samples(
             scope_for(request),
             object_id=data["object"],
@@ -130,11 +130,11 @@ class LayerImportView(APIView):
         operation_id="evaluation_samples_import_layer",
         tags=[TAG],
         summary="Add or update samples from a registry layer the caller reads (its areas)",
-        request=LayerImportSerializer,
+        request=SampleLayerImportSerializer,
         responses={200: IMPORTED, **ERRORS},
     )
     def post(self, request: Request) -> Response:
-        data = _body(LayerImportSerializer, request)
+        data = _body(SampleLayerImportSerializer, request)
         done = samples.do_import_layer_samples(
             scope_for(request),
             object_id=data["object"],

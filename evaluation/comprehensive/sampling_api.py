@@ -22,7 +22,7 @@ ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404)}
 MAX_COUNT = 10_000
 
 
-class PreviewSerializer(JsonTypes, drf.Serializer):
+class SamplingPreviewSerializer(JsonTypes, drf.Serializer):
     rule = drf.IntegerField(min_value=1, required=False, help_text="a stored rule; or give:")
     object = drf.IntegerField(min_value=1, required=False)
     sample_type = drf.IntegerField(min_value=1, required=False)
@@ -123,13 +123,13 @@ class PreviewView(APIView):
         description="The same rule and seed give the same draw. Candidates: enabled samples of "
         "the type in the object, within the area and with the attribute values, inside the "
         "caller's areas.",
-        request=PreviewSerializer,
+        request=SamplingPreviewSerializer,
         responses={200: DRAW, **ERRORS},
     )
     def post(self, request: Request) -> Response:
         scope = scope_for(request)
         config.require_reader(scope)
-        body = PreviewSerializer(data=request.data)
+        body = SamplingPreviewSerializer(data=request.data)
         if not body.is_valid():
             raise BadInput.from_serializer_errors(body.errors)
         rule = rule_of_body(scope, dict(body.validated_data))

@@ -35,7 +35,7 @@ def points(**kwargs) -> serializers.FloatField:
     return serializers.FloatField(min_value=0, max_value=MAX_POINTS, **kwargs)
 
 
-class ObjectSerializer(JsonTypes, serializers.ModelSerializer):
+class EvaluationObjectSerializer(JsonTypes, serializers.ModelSerializer):
     class Meta:
         model = EvaluationObject
         fields = [
@@ -66,7 +66,7 @@ class ObjectSerializer(JsonTypes, serializers.ModelSerializer):
         return data
 
 
-class CycleSerializer(JsonTypes, serializers.ModelSerializer):
+class EvaluationCycleSerializer(JsonTypes, serializers.ModelSerializer):
     year = serializers.IntegerField(min_value=2000, max_value=2100)
 
     class Meta:
@@ -87,7 +87,7 @@ class EvaluatorSerializer(JsonTypes, serializers.ModelSerializer):
         fields = ["id", "person", "unit", "objects_bound", "sample_points", "active"]
 
 
-class DataItemSerializer(JsonTypes, serializers.ModelSerializer):
+class BaseDataItemSerializer(JsonTypes, serializers.ModelSerializer):
     class Meta:
         model = BaseDataItem
         fields = ["id", "code", "name", "unit"]
@@ -101,7 +101,7 @@ class DataItemSerializer(JsonTypes, serializers.ModelSerializer):
         return value
 
 
-class DataValueSerializer(JsonTypes, serializers.ModelSerializer):
+class BaseDataValueSerializer(JsonTypes, serializers.ModelSerializer):
     year = serializers.IntegerField(min_value=2000, max_value=2100)
     value = serializers.FloatField(min_value=-1e12, max_value=1e12)
 
@@ -111,7 +111,7 @@ class DataValueSerializer(JsonTypes, serializers.ModelSerializer):
         validators = []  # the unique triple is a 409 from the database
 
 
-class IndicatorSerializer(JsonTypes, serializers.ModelSerializer):
+class EvaluationIndicatorSerializer(JsonTypes, serializers.ModelSerializer):
     full_score = points(required=False)
     level = serializers.IntegerField(read_only=True)
 
@@ -248,7 +248,7 @@ class CheckItemSerializer(JsonTypes, serializers.ModelSerializer):
         return data
 
 
-class SamplingRuleSerializer(JsonTypes, serializers.ModelSerializer):
+class FieldSamplingRuleSerializer(JsonTypes, serializers.ModelSerializer):
     year = serializers.IntegerField(min_value=2000, max_value=2100)
     count = serializers.IntegerField(min_value=1, max_value=10_000)
     min_distance_m = serializers.FloatField(min_value=0, max_value=100_000, required=False)
