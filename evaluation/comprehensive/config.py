@@ -25,6 +25,7 @@ from core.errors import (
     first_code,
     first_error,
 )
+from spatial.models import AdminArea
 
 from . import serializers as s
 from .models import (
@@ -140,6 +141,8 @@ def rows(scope: Scope, name: str, query) -> models.QuerySet:
     found = resource(name)
     queryset = visible_objects(scope) if found.model is EvaluationObject else found.model.objects
     queryset = queryset.all()
+    if found.model in (BaseDataValue, FieldSamplingRule):
+        queryset = queryset.filter(object__in=visible_objects(scope).values("pk"))
     for key in found.filters:
         value = query.get(key)
         if value in (None, ""):
@@ -185,6 +188,7 @@ def do_save_config(scope: Scope, name: str, *, data: dict, pk=None) -> models.Mo
             field, message = first_error(body.errors)
             raise Conflict(message, field=field)
         raise BadInput.from_serializer_errors(body.errors)
+    _within_areas(scope, body.validated_data)
     try:
         with transaction.atomic():
             saved = body.save()
@@ -193,6 +197,25 @@ def do_save_config(scope: Scope, name: str, *, data: dict, pk=None) -> models.Mo
     if isinstance(saved, EvaluationObject):
         _refresh_object_geometry(saved)
     return saved
+
+
+def _within_areas(scope: Scope, data: dict) -> None:
+    """Refuses references to objects, areas or samples outside the caller's areas (as if they
+    did not exist): a manager of one street configures that street only."""
+    if scope.sees_everything:
+        return
+    for field, value in data.items():
+        for ref in value if isinstance(value, list) else [value]:
+            if isinstance(ref, EvaluationObject):
+                visible = visible_objects(scope)
+            elif isinstance(ref, AdminArea):
+                visible = AdminArea.objects.visible_to(scope)
+            elif isinstance(ref, SamplePoint):
+                visible = visible_samples(scope)
+            else:
+                continue
+            if not visible.filter(pk=ref.pk).exists():
+                raise NotFound(f"no {field} {ref.pk} in your areas", field=field)
 
 
 def _refresh_object_geometry(obj: EvaluationObject) -> None:

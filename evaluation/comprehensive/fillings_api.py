@@ -22,6 +22,7 @@ from .inspections_api import valid
 from .models import FillingTask, TaskState
 
 TAG = "evaluation"
+ID_MAX = 2**63 - 1
 ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 409)}
 MAX_SHEET_BYTES = 10 * 1024 * 1024
 
@@ -75,10 +76,14 @@ FILLINGS = inline_serializer("EvaluationFillings", {"tasks": FILLING})
 
 class FillingCreateSerializer(JsonTypes, drf.Serializer):
     kind = drf.ChoiceField(choices=FillingTask.Kind.choices)
-    cycle = drf.IntegerField(min_value=1)
-    objects = drf.ListField(child=drf.IntegerField(min_value=1), min_length=1, max_length=1000)
-    assignee = drf.IntegerField(min_value=1, help_text="person id")
-    reviewer = drf.IntegerField(min_value=1, required=False, help_text="person id")
+    cycle = drf.IntegerField(min_value=1, max_value=ID_MAX)
+    objects = drf.ListField(
+        child=drf.IntegerField(min_value=1, max_value=ID_MAX), min_length=1, max_length=1000
+    )
+    assignee = drf.IntegerField(min_value=1, max_value=ID_MAX, help_text="person id")
+    reviewer = drf.IntegerField(
+        min_value=1, max_value=ID_MAX, required=False, help_text="person id"
+    )
     deadline = drf.DateTimeField()
 
 

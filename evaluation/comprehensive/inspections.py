@@ -94,8 +94,8 @@ def do_create_inspections(
     at: dt.datetime | None = None,
 ) -> list[FieldInspectionTask]:
     """Creates one task per sample — the draw of a stored rule (batch), or the samples given
-    (one by one) — shared among the evaluators in turn, in drawing order. 409 when a sample is
-    already tasked in the cycle."""
+    (one by one): a sample bound to one of the evaluators goes to them, the others to the
+    evaluators in turn, in drawing order. 409 when a sample is already tasked in the cycle."""
     at = at or timezone.now()
     cycle = _cycle(cycle_id)
     evaluators = _evaluators(evaluator_ids)
@@ -118,17 +118,22 @@ def do_create_inspections(
     missing = [i for i in ids if i not in chosen]
     if missing:
         raise NotFound(f"no sample {missing[0]}", field="samples")
+    bound = _bound_evaluators(ids, evaluators)
     tasks = []
+    turn = 0
     try:
         with transaction.atomic():
-            for k, pk in enumerate(ids):
+            for pk in ids:
                 sample = chosen[pk]
+                evaluator = bound.get(pk)
+                if evaluator is None:
+                    evaluator, turn = evaluators[turn % len(evaluators)], turn + 1
                 task = FieldInspectionTask.objects.create(
                     cycle=cycle,
                     object=sample.object,
                     sample=sample,
                     rule=rule,
-                    evaluator=evaluators[k % len(evaluators)],
+                    evaluator=evaluator,
                     deadline=deadline,
                     created_at=at,
                 )
@@ -137,6 +142,20 @@ def do_create_inspections(
     except IntegrityError:
         raise Conflict("a sample is already tasked in this cycle", field="samples") from None
     return tasks
+
+
+def _bound_evaluators(sample_ids: list[int], evaluators: list[Evaluator]) -> dict:
+    """The evaluator bound to each sample (the first of `evaluators` bound to it), if any."""
+    order = {e.pk: k for k, e in enumerate(evaluators)}
+    found: dict[int, Evaluator] = {}
+    through = Evaluator.sample_points.through.objects.filter(
+        samplepoint_id__in=sample_ids, evaluator_id__in=list(order)
+    )
+    for sample_id, evaluator_id in sorted(
+        through.values_list("samplepoint_id", "evaluator_id"), key=lambda r: order[r[1]]
+    ):
+        found.setdefault(sample_id, next(e for e in evaluators if e.pk == evaluator_id))
+    return found
 
 
 def _rule_of(rule: FieldSamplingRule) -> sampling.Rule:

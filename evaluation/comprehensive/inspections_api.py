@@ -23,6 +23,7 @@ from . import inspections, samples
 from .models import CheckItem, FieldInspectionTask, TaskState
 
 TAG = "evaluation"
+ID_MAX = 2**63 - 1
 ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 409)}
 
 
@@ -103,11 +104,15 @@ TASKS = inline_serializer("EvaluationInspectionTasks", {"tasks": TASK})
 
 
 class InspectionCreateSerializer(JsonTypes, drf.Serializer):
-    cycle = drf.IntegerField(min_value=1)
-    evaluators = drf.ListField(child=drf.IntegerField(min_value=1), min_length=1, max_length=500)
-    rule = drf.IntegerField(min_value=1, required=False, help_text="batch: the rule's draw")
+    cycle = drf.IntegerField(min_value=1, max_value=ID_MAX)
+    evaluators = drf.ListField(
+        child=drf.IntegerField(min_value=1, max_value=ID_MAX), min_length=1, max_length=500
+    )
+    rule = drf.IntegerField(
+        min_value=1, max_value=ID_MAX, required=False, help_text="batch: the rule's draw"
+    )
     samples = drf.ListField(
-        child=drf.IntegerField(min_value=1),
+        child=drf.IntegerField(min_value=1, max_value=ID_MAX),
         required=False,
         max_length=10_000,
         help_text="one by one: these samples",

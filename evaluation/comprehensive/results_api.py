@@ -24,6 +24,7 @@ from .inspections_api import valid
 from .models import EvaluationObject
 
 TAG = "evaluation"
+ID_MAX = 2**63 - 1
 ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 409)}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RANKING_FILTERS = [
@@ -57,7 +58,7 @@ RANKINGS = inline_serializer(
 
 
 class ResultsComputeSerializer(JsonTypes, drf.Serializer):
-    cycle = drf.IntegerField(min_value=1)
+    cycle = drf.IntegerField(min_value=1, max_value=ID_MAX)
 
 
 def _ranking_query(request: Request) -> dict:

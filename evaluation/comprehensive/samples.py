@@ -132,7 +132,7 @@ def candidates_from_features(
             }
             if len(attributes) > MAX_ATTRIBUTES:
                 raise ValueError(f"at most {MAX_ATTRIBUTES} attributes")
-            if "\x00" in json.dumps(attributes) + name:
+            if "\x00" in name or any("\x00" in f"{k}{v}" for k, v in attributes.items()):
                 raise ValueError("text may not hold NUL")
             source = feature.get("id")
             source = "" if source is None else str(source)[:64]

@@ -21,6 +21,7 @@ from core.serializers import JsonTypes
 from . import config, samples
 
 TAG = "evaluation"
+ID_MAX = 2**63 - 1
 ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 409)}
 MAX_LIST = 10_000
 
@@ -44,15 +45,15 @@ IMPORTED = inline_serializer(
 
 
 class SampleImportSerializer(JsonTypes, drf.Serializer):
-    object = drf.IntegerField(min_value=1)
-    sample_type = drf.IntegerField(min_value=1)
+    object = drf.IntegerField(min_value=1, max_value=ID_MAX)
+    sample_type = drf.IntegerField(min_value=1, max_value=ID_MAX)
     features = drf.ListField(child=drf.JSONField(), help_text="GeoJSON features")
     name_property = drf.CharField(max_length=64, required=False, default="name")
 
 
 class SampleLayerImportSerializer(JsonTypes, drf.Serializer):
-    object = drf.IntegerField(min_value=1)
-    sample_type = drf.IntegerField(min_value=1)
+    object = drf.IntegerField(min_value=1, max_value=ID_MAX)
+    sample_type = drf.IntegerField(min_value=1, max_value=ID_MAX)
     layer = drf.CharField(max_length=63)
     name_field = drf.CharField(max_length=63, required=False, default="name")
 

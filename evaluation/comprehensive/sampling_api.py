@@ -18,16 +18,19 @@ from . import config, samples, sampling
 from .models import FieldSamplingRule, SamplePoint, SampleType
 
 TAG = "evaluation"
+ID_MAX = 2**63 - 1
 ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404)}
 MAX_COUNT = 10_000
 
 
 class SamplingPreviewSerializer(JsonTypes, drf.Serializer):
-    rule = drf.IntegerField(min_value=1, required=False, help_text="a stored rule; or give:")
-    object = drf.IntegerField(min_value=1, required=False)
-    sample_type = drf.IntegerField(min_value=1, required=False)
+    rule = drf.IntegerField(
+        min_value=1, max_value=ID_MAX, required=False, help_text="a stored rule; or give:"
+    )
+    object = drf.IntegerField(min_value=1, max_value=ID_MAX, required=False)
+    sample_type = drf.IntegerField(min_value=1, max_value=ID_MAX, required=False)
     count = drf.IntegerField(min_value=1, max_value=MAX_COUNT, required=False)
-    area = drf.IntegerField(min_value=1, required=False, allow_null=True)
+    area = drf.IntegerField(min_value=1, max_value=ID_MAX, required=False, allow_null=True)
     attributes = drf.DictField(child=drf.CharField(max_length=128), required=False)
     stratify = drf.BooleanField(required=False, default=True)
     min_distance_m = drf.FloatField(min_value=0, max_value=100_000, required=False, default=0)
