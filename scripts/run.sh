@@ -34,8 +34,9 @@ export CITYGRID_ALLOW_DEMO_USERS="${CITYGRID_ALLOW_DEMO_USERS:-1}"
 # The demo city's case history, through the case actions (the first run only; about a minute).
 "$PY" manage.py demo_cases --if-empty || log "demo cases not generated (see the error above)"
 "$PY" manage.py demo_tracking --print || true
-# The sample library of comprehensive evaluation from the demo city's roads, parks, toilets...
-"$PY" manage.py demo_samples --if-empty -v 0 || log "no demo samples (see the error above)"
+# Comprehensive evaluation: the sample library from the demo city's roads, parks, toilets... and
+# this year's demo round (draws, inspections, fillings, results; a played round is kept).
+"$PY" manage.py demo_evaluation -v 0 || log "no demo evaluation (see the error above)"
 # The category recommendation's model, when there is none yet (a few seconds; beat retrains it
 # nightly): cases.recommend.
 "$PY" manage.py train_recommend --if-missing || log "no recommendation model trained (see the error above)"

@@ -11,7 +11,8 @@ A scored leaf indicator's score, by its method:
   reaching the reference value);
 - **field** (实地考察): the mean, over the cycle's approved inspections of samples whose anchor
   lies in the object's area, of the inspection's score on the indicator (full score less the
-  deductions of its check items, not below zero);
+  deductions of its check items, not below zero); with no such inspection in the object, the
+  mean over its parent object's area (a street with no sampled park: the city's parks);
 - **survey** (问卷调查): the full score × the satisfaction index / 100, the index being the
   approved survey's shares weighted 100, 80, 60, 30 and 0 (非常满意 … 非常不满意);
 - **self** (自评价): the approved self-evaluation's score.
@@ -141,16 +142,25 @@ def platform_leaf(indicator, obj, year, data_now, data_last) -> Leaf:
     return Leaf(value, _clamp(indicator.full_score - lost, indicator.full_score), "platform")
 
 
-def field_leaf(indicator, obj, tasks: list[FieldInspectionTask]) -> Leaf:
+def _field_scores(indicator, tasks: list[FieldInspectionTask]) -> list[float]:
     scores = []
     for task in tasks:
         per_indicator = inspections.inspection_scores(task)
         if indicator.pk in per_indicator:
             scores.append(per_indicator[indicator.pk])
+    return scores
+
+
+def field_leaf(indicator, tasks, parent_tasks=None) -> Leaf:
+    """The mean inspection score in the object; with none there, in its parent object's area
+    (a street without a sampled park is judged by the city's parks: source ``field_parent``)."""
+    scores, source = _field_scores(indicator, tasks), "field"
+    if not scores and parent_tasks:
+        scores, source = _field_scores(indicator, parent_tasks()), "field_parent"
     if not scores:
         return Leaf(None, 0.0, "field")
     value = sum(scores) / len(scores)
-    return Leaf(round(value, 6), _clamp(value, indicator.full_score), "field")
+    return Leaf(round(value, 6), _clamp(value, indicator.full_score), source)
 
 
 def survey_leaf(indicator, fillings: dict) -> Leaf:
@@ -185,6 +195,13 @@ def leaf_scores(cycle: EvaluationCycle, obj: EvaluationObject, indicators) -> di
     """The object's value and score on each scored leaf indicator in the cycle."""
     data_now, data_last = _data(obj.pk, cycle.year), _data(obj.pk, cycle.year - 1)
     tasks = _tasks_in(cycle, obj)
+    parent: list = []
+
+    def parent_tasks() -> list[FieldInspectionTask]:
+        if not parent and obj.parent is not None:
+            parent.append(_tasks_in(cycle, obj.parent))
+        return parent[0] if parent else []
+
     approved = FillingTask.objects.filter(cycle=cycle, object=obj, state=TaskState.APPROVED)
     fillings = {t.kind: t.values for t in approved}
     parents = {i.parent_id for i in indicators}
@@ -196,7 +213,7 @@ def leaf_scores(cycle: EvaluationCycle, obj: EvaluationObject, indicators) -> di
         if method == EvaluationIndicator.Method.PLATFORM:
             found[indicator.pk] = platform_leaf(indicator, obj, cycle.year, data_now, data_last)
         elif method == EvaluationIndicator.Method.FIELD:
-            found[indicator.pk] = field_leaf(indicator, obj, tasks)
+            found[indicator.pk] = field_leaf(indicator, tasks, parent_tasks)
         elif method == EvaluationIndicator.Method.SURVEY:
             found[indicator.pk] = survey_leaf(indicator, fillings)
         elif method == EvaluationIndicator.Method.SELF:

@@ -128,6 +128,13 @@ def test_bound_evaluators_get_their_samples_and_nobody_else_touches_a_task(mini,
     assert send(phone, "post", f"{BASE}/field/tasks/{task}/submit").status_code == 200
     approved = send(manage, "post", review, {"approve": True})
     assert approved.json()["indicator_scores"] == {str(world["item"].indicator_id): 10.0}
+    # Results: 乙's toilet was inspected; 甲 has no approved inspection and takes the city's.
+    assert send(manage, "post", f"{BASE}/results/compute", {"cycle": world["cycle"].pk}).json() \
+        == {"objects": 4}  # fmt: skip
+    for street, source in [(0, "field_parent"), (1, "field")]:
+        found = send(manage, "get", f"{BASE}/results/objects/{world['streets'][street].pk}"
+                     f"?cycle={world['cycle'].pk}").json()["results"]  # fmt: skip
+        assert [(r["indicator"], r["source"], r["score"]) for r in found] == [("T", source, 10)]
     # Samples already tasked in the cycle: 409, nothing added.
     again = send(manage, "post", f"{BASE}/inspections",
                  {"cycle": world["cycle"].pk, "evaluators": [first.pk],

@@ -169,3 +169,31 @@ def test_import_from_a_registry_layer(city):
     assert no_field.status_code == 400 and no_field.json()["error"]["field"] == "name_field"
     assert send(manage, "post", "/api/v1/evaluation/samples/import-layer",
                 {**body, "layer": "nope"}).status_code == 404  # fmt: skip
+
+
+def test_demo_round_on_the_demo_city(city, settings, tmp_path):
+    """`manage.py demo_evaluation`: the library, the demo evaluator's inspections of every
+    drawn sample, fillings for the city and its streets, results; run again, nothing new."""
+    from accounts.demo import build_demo_organization
+    from evaluation.comprehensive.models import (
+        EvaluationResult,
+        FieldInspectionTask,
+        FieldSamplingRule,
+        FillingTask,
+    )
+
+    settings.MEDIA_ROOT = tmp_path
+    build_demo_organization()
+    call_command("demo_evaluation", verbosity=0)
+    city_object = EvaluationObject.objects.get(code="demo-110108")
+    streets = EvaluationObject.objects.filter(parent=city_object).count()
+    rules = FieldSamplingRule.objects.filter(object=city_object)
+    assert rules.count() == 6
+    tasks = FieldInspectionTask.objects.all()
+    assert tasks.exists() and set(tasks.values_list("state", flat=True)) == {"approved"}
+    assert tasks.count() <= sum(r.count for r in rules)
+    assert FillingTask.objects.filter(state="approved").count() == 3 * (streets + 1)
+    assert EvaluationResult.objects.filter(object=city_object, indicator__code="A").exists()
+    before = (tasks.count(), EvaluationResult.objects.count())
+    call_command("demo_evaluation", verbosity=0)
+    assert (FieldInspectionTask.objects.count(), EvaluationResult.objects.count()) == before
