@@ -12,6 +12,7 @@ from django.views.generic.base import RedirectView
 
 from web.pages import (
     console_page,
+    evaluation_page,
     field_manifest,
     field_page,
     field_service_worker,
@@ -45,6 +46,7 @@ urlpatterns = [
     path("map", map_page, name="map"),
     path("console", console_page, name="console"),
     path("inspectors", inspectors_page, name="inspectors"),
+    path("evaluation", evaluation_page, name="evaluation"),
     path("m", public(RedirectView.as_view(url="/m/", permanent=False))),
     path("m/", field_page, name="field"),
     path("m/manifest.webmanifest", field_manifest, name="field-manifest"),

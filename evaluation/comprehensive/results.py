@@ -372,11 +372,24 @@ def rankings(
 
 
 def object_results(scope: Scope, cycle_id, object_id) -> list[dict]:
-    """The stored value, score and source of every indicator for one object, tree order."""
+    """The stored value, score and source of every indicator for one object, depth first in
+    the tree's order."""
     config.require_reader(scope)
     cycle = _cycle(cycle_id)
     obj = config.row(scope, "objects", object_id)
     found = EvaluationResult.objects.filter(cycle=cycle, object=obj).select_related("indicator")
+    by_parent: dict[int | None, list[EvaluationResult]] = {}
+    for r in found:
+        by_parent.setdefault(r.indicator.parent_id, []).append(r)
+    ordered: list[EvaluationResult] = []
+
+    def walk(parent: int | None) -> None:
+        for r in sorted(by_parent.get(parent, []), key=lambda r: (r.indicator.sort_order,
+                                                                 r.indicator.code)):  # fmt: skip
+            ordered.append(r)
+            walk(r.indicator_id)
+
+    walk(None)
     return [
         {
             "indicator": r.indicator.code,
@@ -388,9 +401,7 @@ def object_results(scope: Scope, cycle_id, object_id) -> list[dict]:
             "score": r.score,
             "full_score": r.indicator.full_score,
         }
-        for r in sorted(
-            found, key=lambda r: (r.indicator.level, r.indicator.sort_order, r.indicator.code)
-        )  # fmt: skip
+        for r in ordered
     ]
 
 
