@@ -16,19 +16,20 @@ from rest_framework.views import APIView
 
 from accounts.scoping import scope_for
 from core import params
-from core.errors import ErrorSerializer
+from core.errors import BadInput, ErrorSerializer, NotFound
 from core.serializers import JsonTypes
 
 from . import results
 from .inspections_api import valid
-from .models import EvaluationObject
+from .models import EvaluationCycle, EvaluationObject
 
 TAG = "evaluation"
 ID_MAX = 2**63 - 1
 ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 409)}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RANKING_FILTERS = [
-    OpenApiParameter("cycle", int, required=True),
+    OpenApiParameter("cycle", int, required=False, description="or year"),
+    OpenApiParameter("year", int, required=False, description="its latest cycle"),
     OpenApiParameter("kind", str, required=False, enum=EvaluationObject.Kind.values),
     OpenApiParameter("size", str, required=False, enum=EvaluationObject.Size.values),
     OpenApiParameter("group", str, required=False),
@@ -61,10 +62,24 @@ class ResultsComputeSerializer(JsonTypes, drf.Serializer):
     cycle = drf.IntegerField(min_value=1, max_value=ID_MAX)
 
 
+def _cycle_of(query) -> int:
+    """The cycle named by ``cycle``, or the latest cycle of ``year``."""
+    cycle = params.integer(query, "cycle", None, low=1)
+    if cycle is not None:
+        return cycle
+    year = params.integer(query, "year", None, low=2000, high=2100)
+    if year is None:
+        raise BadInput("give cycle or year", field="cycle")
+    found = EvaluationCycle.objects.filter(year=year).order_by("-ends_on", "-id").first()
+    if found is None:
+        raise NotFound(f"no cycle in {year}", field="year")
+    return found.pk
+
+
 def _ranking_query(request: Request) -> dict:
     query = request.query_params
     return {
-        "cycle_id": params.integer(query, "cycle", low=1),
+        "cycle_id": _cycle_of(query),
         "kind": params.choice(query, "kind", EvaluationObject.Kind.values, None),
         "size": params.choice(query, "size", EvaluationObject.Size.values, None),
         "group": params.text(query, "group", None, max_length=64),

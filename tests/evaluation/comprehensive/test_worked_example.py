@@ -283,6 +283,9 @@ def test_worked_example(mini, manage, manager):
     for code, rows in expected.items():
         got = [(r["name"], r["score"], r["rank"]) for r in found["by_indicator"][code]]
         assert got == [(n, pytest.approx(s), k) for n, s, k in rows], code
+    assert ok(send(manage, "get", f"{BASE}/rankings?year=2026&kind=street")) == found
+    assert send(manage, "get", f"{BASE}/rankings?year=2019").status_code == 404
+    assert send(manage, "get", f"{BASE}/rankings").status_code == 400
     plain = ok(send(manage, "get",
                     f"{BASE}/rankings?cycle={ids['cycle']}&kind=street&advanced=false"))  # fmt: skip
     assert [(r["name"], r["score"]) for r in plain["overall"]] == [
