@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
@@ -165,3 +165,57 @@ def test_preview_over_http_with_filters_strata_and_scope(mini, manage, library):
         assert refused.status_code == 400 and refused.json()["error"]["field"] == field
     assert send(manage, "post", preview, {**base, "count": 3, "object": 10**9}).status_code == 404
     assert send(manage, "post", preview, {"rule": 10**9}).status_code == 404
+
+
+@pytest.fixture
+def scattered(mini):
+    """60 toilets over the three streets at seeded places, each with a `kind` (A, B, C) and a
+    `grade` (1, 2); gives the object, the type and the samples as (id, street, kind, grade)."""
+    import random
+
+    city = EvaluationObject.objects.create(code="C", name="评价市", kind="city",
+                                           area=mini.district, geom=mini.district.geom)  # fmt: skip
+    toilets = SampleType.objects.create(code="toilet", name="公共厕所", shape="point")
+    from django.contrib.gis.geos import Point
+
+    rng = random.Random(3)
+    rows = []
+    for k in range(60):
+        s = rng.randrange(3)
+        here = Point(100.0 + s * 0.01 + rng.uniform(0.0005, 0.0095),
+                     30.0 + rng.uniform(0.0005, 0.0095), srid=4326)  # fmt: skip
+        kind, grade = rng.choice("ABC"), rng.choice("12")
+        sample = SamplePoint.objects.create(sample_type=toilets, object=city,
+                                            street=mini.streets[s], name=f"厕所{k}", geom=here,
+                                            anchor=here, attributes={"kind": kind, "grade": grade})  # fmt: skip
+        rows.append((sample.pk, mini.streets[s].pk, kind, grade))
+    return city, toilets, rows
+
+
+@pytest.mark.django_db
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(
+    street=st.sampled_from([None, 0, 1, 2]),
+    kind=st.sampled_from([None, "A", "B", "C"]),
+    grade=st.sampled_from([None, "1", "2"]),
+    count=st.integers(1, 70),
+    seed=st.integers(0, 2**31),
+)
+def test_the_preview_honours_area_and_attribute_filters(
+    mini, manage, scattered, street, kind, grade, count, seed
+):
+    city, toilets, rows = scattered
+    body = {"object": city.pk, "sample_type": toilets.pk, "count": count, "seed": seed,
+            "attributes": {k: v for k, v in (("kind", kind), ("grade", grade)) if v}}  # fmt: skip
+    if street is not None:
+        body["area"] = mini.streets[street].pk
+    # The candidates counted by hand from the rows the fixture wrote.
+    wanted = {pk for pk, s, k, g in rows
+              if (street is None or s == mini.streets[street].pk)
+              and kind in (None, k) and grade in (None, g)}  # fmt: skip
+    drawn = send(manage, "post", "/api/v1/evaluation/sampling/preview", body).json()
+    ids = [f["id"] for f in drawn["features"]]
+    assert drawn["available"] == len(wanted)
+    assert len(ids) == min(count, len(wanted)) and set(ids) <= wanted
+    assert send(manage, "post", "/api/v1/evaluation/sampling/preview", body).json() == drawn
