@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.gis.geos import Point
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -253,6 +253,7 @@ def do_score_inspection(
         raise BadInput("a finding needs a photo", field="photo")
     if photo is not None:
         uploads.checked_type(photo, uploads.PHOTO_TYPES, "photo", "a JPEG, PNG or WebP photo")
+    here = Point(lon, lat, srid=4326)
     score, _ = FieldInspectionScore.objects.update_or_create(
         task=task,
         check_item=item,
@@ -260,7 +261,8 @@ def do_score_inspection(
             "occurrences": occurrences,
             "deduction": deduction(item, occurrences),
             "note": note,
-            "position": Point(lon, lat, srid=4326),
+            "position": here,
+            "distance_m": _distance_m(task.sample_id, here),
             "recorded_at": at,
             **({"photo": photo} if photo is not None else {"photo": None}),
         },
@@ -270,6 +272,17 @@ def do_score_inspection(
         task.save(update_fields=["state"])
     _event(task, scope, "score", at, note=item.name)
     return score
+
+
+def _distance_m(sample_id: int, here: Point) -> float:
+    """The geodesic distance in metres from `here` to the sample's geometry (0 inside it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ST_Distance(geom::geography, ST_GeomFromEWKT(%s)::geography) "
+            "FROM evaluation_samplepoint WHERE id = %s",
+            [here.ewkt, sample_id],
+        )
+        return round(cursor.fetchone()[0], 1)
 
 
 @action("evaluation.submit_inspection", permission=perms.EVALUATION_SCORE, target=_task_target)

@@ -53,6 +53,7 @@ def task_json(task: FieldInspectionTask, request: Request | None = None) -> dict
             "photo": request.build_absolute_uri(photo) if photo and request else photo,
             "lon": score.position.x if score.position else None,
             "lat": score.position.y if score.position else None,
+            "distance_m": score.distance_m,
             "recorded_at": score.recorded_at.isoformat(),
         }
 

@@ -319,6 +319,9 @@ class FieldInspectionScore(models.Model):
     note = models.TextField(blank=True)
     photo = models.FileField(upload_to="evaluation/%Y/%m/", null=True, blank=True)
     position = models.PointField(srid=4326, null=True, blank=True)
+    distance_m = models.FloatField(
+        null=True, blank=True, help_text="from the position to the sample, metres (geodesic)"
+    )
     recorded_at = models.DateTimeField()
 
     class Meta:

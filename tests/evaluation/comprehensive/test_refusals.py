@@ -120,7 +120,13 @@ def test_bound_evaluators_get_their_samples_and_nobody_else_touches_a_task(mini,
         refused = phone.post(f"{BASE}/field/tasks/{task}/scores", bad)
         assert refused.status_code in (400, 404), (field, refused.content)
         assert refused.json()["error"]["field"] == field
-    assert phone.post(f"{BASE}/field/tasks/{task}/scores", form).status_code == 200
+    # The phone 0.001° east of the toilet (at 30.005°N): 96.5 m by hand on GRS80
+    # (0.001 · π/180 · N(30.005°) · cos 30.005°, N = 6,383,480 m).
+    away = phone.post(f"{BASE}/field/tasks/{task}/scores", {**form, "lon": "100.016"}).json()
+    assert away["check_items"][0]["score"]["distance_m"] == pytest.approx(96.5, abs=0.2)
+    there = phone.post(f"{BASE}/field/tasks/{task}/scores", form)
+    assert there.status_code == 200
+    assert there.json()["check_items"][0]["score"]["distance_m"] == 0
     # A manager cannot approve a draft; an evaluator cannot review at all.
     review = f"{BASE}/inspections/{task}/review"
     assert send(manage, "post", review, {"approve": True}).status_code == 409
