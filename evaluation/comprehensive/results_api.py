@@ -19,7 +19,7 @@ from core import params
 from core.errors import BadInput, ErrorSerializer, NotFound
 from core.serializers import JsonTypes
 
-from . import results
+from . import rankings, results
 from .inspections_api import valid
 from .models import EvaluationCycle, EvaluationObject
 
@@ -119,7 +119,7 @@ class ObjectResultsView(APIView):
     )
     def get(self, request: Request, object_id: int) -> Response:
         cycle = params.integer(request.query_params, "cycle", low=1)
-        found = results.object_results(scope_for(request), cycle, object_id)
+        found = rankings.object_results(scope_for(request), cycle, object_id)
         return Response({"results": found})
 
 
@@ -133,7 +133,7 @@ class RankingsView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = _ranking_query(request)
-        return Response(results.rankings(scope_for(request), query.pop("cycle_id"), **query))
+        return Response(rankings.rankings(scope_for(request), query.pop("cycle_id"), **query))
 
 
 class TrendView(APIView):
@@ -151,7 +151,7 @@ class TrendView(APIView):
     )
     def get(self, request: Request, object_id: int) -> Response:
         code = params.text(request.query_params, "indicator", None, max_length=32)
-        return Response({"trend": results.trend(scope_for(request), object_id, code)})
+        return Response({"trend": rankings.trend(scope_for(request), object_id, code)})
 
 
 def rankings_workbook(found: dict) -> bytes:
@@ -181,7 +181,7 @@ class ExportView(APIView):
     )
     def get(self, request: Request) -> HttpResponse:
         query = _ranking_query(request)
-        found = results.rankings(scope_for(request), query.pop("cycle_id"), **query)
+        found = rankings.rankings(scope_for(request), query.pop("cycle_id"), **query)
         response = HttpResponse(rankings_workbook(found), content_type=XLSX)
         response["Content-Disposition"] = (
             f'attachment; filename="evaluation-{found["year"]}-{found["cycle"]}.xlsx"'
