@@ -33,6 +33,8 @@ By hand:
     A: 甲 25.5, 乙 12.5, 丙 29.5     B: 甲 8, 乙 9, 丙 8 (甲 and 丙 tie: rank 2, 2)
     C: 甲 16.6, 乙 13, 丙 17.6       D: 甲 1, 乙 5, 丙 2
     overall: 丙 57.1 (1), 甲 51.1 (2), 乙 39.5 (3); without D: 丙 55.1, 甲 50.1, 乙 34.5
+
+    2025 (last year's data only): 甲 10, 乙 10, 丙 0 — the trend.
 """
 
 from __future__ import annotations
@@ -296,8 +298,17 @@ def test_worked_example(mini, manage, manager):
         ok(send(manage, "get", f"{BASE}/rankings?cycle={ids['cycle']}&kind=city"))["overall"] == []
     )  # fmt: skip  (the city does not take part)
 
-    trend = ok(send(manage, "get", f"{BASE}/results/objects/{ids['丙']}/trend"))["trend"]
-    assert [(t["year"], t["score"]) for t in trend] == [(2026, pytest.approx(57.1))]
+    # Last year's cycle has only last year's data: A1.1 of 甲 and 乙 at 90 % (the interval
+    # [0, 90) leaves 90 out; no 2024 data for the logical rule) → 10 each; 丙 has nothing → 0.
+    last = create(manage, "cycles", {"name": "2025年度", "year": 2025, "starts_on": "2025-01-01",
+                                     "ends_on": "2025-12-31"})  # fmt: skip
+    ok(send(manage, "post", f"{BASE}/results/compute", {"cycle": last["id"]}))
+    for street, then, now in [("丙", 0, 57.1), ("甲", 10, 51.1), ("乙", 10, 39.5)]:
+        trend = ok(send(manage, "get", f"{BASE}/results/objects/{ids[street]}/trend"))["trend"]
+        assert [(t["year"], t["score"]) for t in trend] == [
+            (2025, pytest.approx(then)), (2026, pytest.approx(now))], street  # fmt: skip
+    clean = ok(send(manage, "get", f"{BASE}/results/objects/{ids['甲']}/trend?indicator=A"))
+    assert [t["score"] for t in clean["trend"]] == [pytest.approx(10), pytest.approx(25.5)]
 
     sheet = send(manage, "get", f"{BASE}/rankings/export?cycle={ids['cycle']}&kind=street")
     assert sheet.status_code == 200
