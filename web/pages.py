@@ -1,6 +1,7 @@
 """Server-rendered pages: the web map (/map, 地图) drawn with MapLibre GL JS from our tiles, the
 dispatcher console (/console, 指挥调度台), the inspector monitor (/inspectors, 监督员监控), the
-comprehensive evaluation page (/evaluation, 综合评价) and the inspectors' field app (/m/, 城管通)."""
+comprehensive evaluation page (/evaluation, 综合评价) with the evaluators' app (/evaluation/app,
+评价员App), and the inspectors' field app (/m/, 城管通)."""
 
 from __future__ import annotations
 
@@ -167,6 +168,38 @@ def evaluation_page(request: HttpRequest) -> HttpResponse:
         }
     }
     return render(request, "evaluation.html", context)
+
+
+@login_required
+@require_safe
+def evaluator_app_page(request: HttpRequest) -> HttpResponse:
+    """Gives the evaluator's app (评价员App, spec 4.2): where the phone is (the evaluation
+    object), the open and finished inspection tasks, and a task's check items scored with
+    photos, saved as drafts and submitted. For active evaluators; others get a 403 page."""
+    from django.middleware.csrf import get_token
+
+    from accounts.scoping import scope_for
+    from core.errors import ApiError
+    from evaluation.comprehensive.inspections import evaluator_of
+
+    try:
+        evaluator = evaluator_of(scope_for(request))
+    except ApiError:
+        return render(
+            request,
+            "forbidden.html",
+            {"title": "实地考察", "message": "只有在岗的评价员才能打开实地考察。"},
+            status=403,
+        )
+    person = evaluator.person
+    context = {
+        "app_config": {
+            "name": person.name or request.user.get_username(),
+            "unit": evaluator.unit,
+            "csrfToken": get_token(request),
+        }
+    }
+    return render(request, "evaluator_app.html", context)
 
 
 # ---- the field app (/m/, 城管通) ---------------------------------------------------------------

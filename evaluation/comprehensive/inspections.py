@@ -41,6 +41,7 @@ OPEN = (TaskState.PENDING, TaskState.DRAFT, TaskState.RETURNED)
 FINISHED = (TaskState.SUBMITTED, TaskState.APPROVED)
 MAX_OCCURRENCES = 1000
 MAX_NOTE = 1000
+POSITION_TOLERANCE_DEG = 0.0003  # about 30 m at the city's latitudes
 
 
 def deduction(item: CheckItem, occurrences: int) -> float:
@@ -193,13 +194,14 @@ def my_tasks(scope: Scope, finished: bool) -> list[FieldInspectionTask]:
 
 
 def objects_at(scope: Scope, lon: float, lat: float) -> list[EvaluationObject]:
-    """The caller's bound evaluation objects covering the position, most specific first
-    (street, district, city)."""
+    """The caller's bound evaluation objects at the position — covering it, or within
+    `POSITION_TOLERANCE_DEG` (about 30 m: a phone's error, a road on a street's border) —
+    nearest first, then most specific (street, district, city)."""
     evaluator = evaluator_of(scope)
     here = Point(lon, lat, srid=4326)
     order = {"street": 0, "district": 1, "city": 2}
-    found = evaluator.objects_bound.filter(geom__covers=here)
-    return sorted(found, key=lambda o: (order[o.kind], o.code))
+    found = evaluator.objects_bound.filter(geom__dwithin=(here, POSITION_TOLERANCE_DEG))
+    return sorted(found, key=lambda o: (round(o.geom.distance(here), 6), order[o.kind], o.code))
 
 
 def _own_task(scope: Scope, task_id) -> FieldInspectionTask:
