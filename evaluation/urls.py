@@ -1,6 +1,6 @@
 """Routes of the evaluation API under /api/v1/."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import api
 
@@ -16,3 +16,4 @@ urlpatterns = [
         name="evaluation-inspector-work",
     ),
 ]
+urlpatterns.append(path("", include("evaluation.comprehensive.urls")))

@@ -434,6 +434,11 @@ SPECTACULAR_SETTINGS = {
         "RuleEffectEnum": "cases.models.RuleEffect",
         "RuleHitKindEnum": ["area", "road", "hours"],
         "CollectionSuspensionStateEnum": "cases.models.CollectionSuspension.State",
+        "EvaluationTaskStateEnum": "evaluation.comprehensive.models.TaskState",
+        "EvaluationMethodEnum": "evaluation.comprehensive.models.EvaluationIndicator.Method",
+        "EvaluationObjectKindEnum": "evaluation.comprehensive.models.EvaluationObject.Kind",
+        "FillingKindEnum": "evaluation.comprehensive.models.FillingTask.Kind",
+        "LogicalRuleKindEnum": "evaluation.comprehensive.models.LogicalRule.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

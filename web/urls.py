@@ -12,6 +12,8 @@ from django.views.generic.base import RedirectView
 
 from web.pages import (
     console_page,
+    evaluation_page,
+    evaluator_app_page,
     field_manifest,
     field_page,
     field_service_worker,
@@ -48,6 +50,8 @@ urlpatterns = [
     path("public", public_page, name="public"),  # 市民服务 (docs/public-service.md)
     path("console", console_page, name="console"),
     path("inspectors", inspectors_page, name="inspectors"),
+    path("evaluation", evaluation_page, name="evaluation"),
+    path("evaluation/app", evaluator_app_page, name="evaluator-app"),
     path("m", public(RedirectView.as_view(url="/m/", permanent=False))),
     path("m/", field_page, name="field"),
     path("m/manifest.webmanifest", field_manifest, name="field-manifest"),
