@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import asdict
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -14,11 +15,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import permissions as perms
 from accounts.scoping import scope_for
 from core import params
 from core.errors import BadInput, ErrorSerializer, NotFound
 
-from . import work
+from . import definitions, indicators, scores, work
 
 TAG = "evaluation"
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
@@ -129,3 +131,115 @@ class InspectorWorkView(APIView):
         if not found:
             raise NotFound(f"no inspector {person_id}")
         return Response(_answer(start, end, found)["inspectors"][0])
+
+
+# ---------------------------------------------------------------------------------------------
+# Indicators (考核指标, spec 5.1.5): the tables and the cases behind each number.
+
+SUBJECT = OpenApiParameter(
+    "subject",
+    str,
+    required=False,
+    enum=list(definitions.SUBJECTS),
+    description="area (default), department, inspector, acceptor, shift_leader, dispatcher",
+)
+LEVEL = OpenApiParameter(
+    "level",
+    str,
+    required=False,
+    enum=list(indicators.LEVELS),
+    description="areas: district, street (default), community or grid (unit grid)",
+)
+INDICATOR_ITEM = inline_serializer(
+    "IndicatorDefinition",
+    {
+        "subject": drf.CharField(),
+        "code": drf.CharField(),
+        "name": drf.CharField(help_text="Chinese name"),
+        "definition": drf.CharField(),
+        "numerator": drf.CharField(help_text="a rate: its numerator's code; blank for a count"),
+        "denominator": drf.CharField(),
+        "lower_is_better": drf.BooleanField(),
+    },
+)
+TABLE_ROW = inline_serializer(
+    "IndicatorRow",
+    {
+        "key": drf.CharField(help_text="area code, department code or person id"),
+        "name": drf.CharField(),
+        "values": drf.DictField(
+            child=drf.FloatField(allow_null=True), help_text="indicator code → count or rate"
+        ),
+        "score": drf.FloatField(allow_null=True, help_text="composite index (综合指标值), 0–100"),
+        "grade": drf.CharField(allow_null=True, help_text="A–E"),
+    },
+)
+
+
+def _subject(query) -> tuple[str, str]:
+    subject = params.choice(query, "subject", definitions.SUBJECTS, definitions.AREA)
+    level = params.choice(query, "level", list(indicators.LEVELS), "street")
+    return subject, level
+
+
+class IndicatorDefinitionsView(APIView):
+    @extend_schema(
+        operation_id="evaluation_indicator_definitions",
+        summary="The indicator definitions (one table: code, name, definition, rate parts)",
+        tags=[TAG],
+        parameters=[SUBJECT],
+        responses={
+            200: inline_serializer("IndicatorDefinitions", {"indicators": INDICATOR_ITEM}),
+            **ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        scope_for(request).require_signed_in()
+        subject = params.choice(request.query_params, "subject", definitions.SUBJECTS, None)
+        found = [asdict(i) for i in definitions.INDICATORS if subject in (None, i.subject)]
+        return Response({"indicators": found})
+
+
+class IndicatorsView(APIView):
+    @extend_schema(
+        operation_id="evaluation_indicators",
+        summary="The indicator table of areas, departments or a position for a period",
+        tags=[TAG],
+        parameters=[SUBJECT, LEVEL, *PERIOD],
+        responses={
+            200: inline_serializer(
+                "IndicatorTable",
+                {
+                    "subject": drf.CharField(),
+                    "level": drf.CharField(),
+                    "from": drf.DateTimeField(),
+                    "to": drf.DateTimeField(),
+                    "indicators": INDICATOR_ITEM,
+                    "rows": TABLE_ROW,
+                    "total": TABLE_ROW,
+                },
+            ),
+            **ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        scope = scope_for(request)
+        scope.require(perms.CASES_READ)
+        subject, level = _subject(request.query_params)
+        start, end = period(request.query_params)
+        found = indicators.table(scope, subject, start, end, level)
+        return Response(table_json(found))
+
+
+def table_json(found: indicators.Table) -> dict:
+    """The JSON of a table, each row with its composite index and grade."""
+    graded = scores.grade_table(found)
+    return {
+        "subject": found.subject,
+        "level": found.level,
+        "from": timezone.localtime(found.start).isoformat(),
+        "to": timezone.localtime(found.end).isoformat(),
+        "indicators": [asdict(i) for i in definitions.BY_SUBJECT[found.subject].values()],
+        "rows": [{**r.as_json(), **graded[r.key]} for r in found.rows],
+        "total": {**found.total.as_json(), **graded[None]},
+    }

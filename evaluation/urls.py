@@ -15,4 +15,14 @@ urlpatterns = [
         api.InspectorWorkView.as_view(),
         name="evaluation-inspector-work",
     ),
+    path(
+        "evaluation/indicators",
+        api.IndicatorsView.as_view(),
+        name="evaluation-indicators",
+    ),
+    path(
+        "evaluation/indicators/definitions",
+        api.IndicatorDefinitionsView.as_view(),
+        name="evaluation-indicator-definitions",
+    ),
 ]

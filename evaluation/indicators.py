@@ -1,0 +1,366 @@
+"""The evaluation indicators (考核指标, `evaluation.definitions`) for any period [start, end),
+counted in SQL from the case events and the case rows, scoped to the caller's cases.
+
+Each subject has one *facts* query: a row per counted thing (a case of the cohort for areas, a
+department's share of a case, an inspector's report, missed report or task, a centre person's
+act) with its case id, its key (area code, department code, person id) and one boolean column
+per count of `definitions`. The table is ``count(*) FILTER (WHERE <column>)`` grouped by key;
+the back-query of a number (`cases_behind`) is the case ids of the rows with that key and that
+column true. Nothing is stored: a number is the same whenever it is asked, because events are
+never updated and each is read only before `end`.
+
+What the facts read (docs/evaluation.md explains each choice):
+
+- the cohort of areas and inspectors: the cases the caller sees (`cases.visibility`) reported in
+  the period, without the department cases a multi-department dispatch splits off;
+- per case, one pass over its events before `end`: found valid (an event into 待立案),
+  registered, dispatched, the start of its last handling round (the last dispatch, re-dispatch
+  or rework), its last feedback into 待核查, reworks, closed, voided;
+- timeliness against the case row's ``handling_deadline``, the deadline of the last handling
+  round after extensions, holds and re-dispatch (a hold's release moves it by the time held).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from accounts.scoping import Scope
+from cases.visibility import visible_cases
+
+from . import definitions as d
+from .rules import rules
+
+LEVELS = {
+    "district": ("district_code", "district_name"),
+    "street": ("street_code", "street_name"),
+    "community": ("community_code", "community_name"),
+    "grid": ("unit_grid_code", "unit_grid_code"),
+}
+PUBLIC_SOURCES = ("public", "hotline")
+# Events that give a department a case, and those that start a handling round.
+RECEIVING = ("dispatch", "redispatch", "approve_transfer")
+ROUND_STARTS = ("dispatch", "redispatch", "rework")
+POSITION_ACTIONS = {
+    d.ACCEPTOR: ("accept", "not_accept", "restore", "request_verify", "request_check"),
+    d.SHIFT_LEADER: ("register", "not_register", "close", "rework", "archive", "send_to_register"),
+    d.DISPATCHER: ("dispatch", "redispatch"),
+}
+
+
+def _visible_sql(scope: Scope) -> str | None:
+    """The SQL of the ids of the cases the caller sees, literal values inlined; None when the
+    caller sees every case (no test needed)."""
+    cases = visible_cases(scope).order_by().values("id")
+    if not cases.query.where:
+        return None
+    sql, params = cases.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # The text is pasted into SQL run with named parameters: a literal % is doubled.
+        return cursor.mogrify(sql, params).decode().replace("%", "%%")
+
+
+def _in_visible(column: str, visible: str | None) -> str:
+    return "TRUE" if visible is None else f"{column} IN ({visible})"
+
+
+# Per case of `cohort` (a CTE of ids): its row and one pass over its events before %(end)s
+# (the index caseevent_case_at (case_id, at) serves the lateral).
+CASE_FACTS = """
+case_facts AS (
+    SELECT c.id, c.source, c.category_id, c.reported_by_id, c.reported_at, c.geom,
+           c.handling_deadline, c.district_code, c.district_name, c.street_code, c.street_name,
+           c.community_code, c.community_name, c.unit_grid_code,
+           f.valid, f.registered, f.dispatched, f.last_start, f.last_feedback, f.reworks,
+           f.closed, f.voided,
+           f.dispatched AND f.last_feedback > f.last_start AS handled,
+           c.handling_deadline IS NULL OR f.last_feedback <= c.handling_deadline AS fed_on_time
+    FROM cohort k JOIN cases_case c ON c.id = k.id
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(bool_or(e.to_state = 'to_register'), FALSE) AS valid,
+               COALESCE(bool_or(e.action = 'register'), FALSE) AS registered,
+               COALESCE(bool_or(e.action = 'dispatch'), FALSE) AS dispatched,
+               max(e.at) FILTER (WHERE e.action IN ('dispatch', 'redispatch', 'rework'))
+                   AS last_start,
+               max(e.at) FILTER (WHERE e.action = 'feedback' AND e.to_state = 'to_check')
+                   AS last_feedback,
+               count(*) FILTER (WHERE e.action = 'rework') AS reworks,
+               COALESCE(bool_or(e.action = 'close'), FALSE) AS closed,
+               COALESCE(bool_or(e.to_state = 'void'), FALSE) AS voided
+        FROM cases_caseevent e WHERE e.case_id = c.id AND e.at < %(end)s
+    ) f
+)"""
+
+
+def _cohort(visible: str | None) -> str:
+    return f"""
+cohort AS MATERIALIZED (
+    SELECT c.id FROM cases_case c
+    WHERE c.reported_at >= %(start)s AND c.reported_at < %(end)s AND c.parent_id IS NULL
+      AND {_in_visible("c.id", visible)}
+)"""
+
+
+def _area_facts(level: str, visible: str | None) -> str:
+    code, name = LEVELS[level]
+    public = "source IN ('public', 'hotline')"
+    return f"""
+WITH {_cohort(visible)}, {CASE_FACTS}
+SELECT id AS case_id, {code} AS key, {name} AS name,
+       TRUE AS reports,
+       source = 'inspector' AS inspector_reports,
+       {public} AS public_reports,
+       {public} AND valid AS public_valid_reports,
+       valid AS valid_reports,
+       registered,
+       dispatched AS due_handling,
+       COALESCE(handled, FALSE) AS handled,
+       COALESCE(handled AND fed_on_time, FALSE) AS handled_on_time,
+       registered AND NOT voided AS due_close,
+       closed,
+       closed AND COALESCE(fed_on_time, TRUE) AS closed_on_time,
+       COALESCE(handled, FALSE) AND reworks > 0 AS reworked
+FROM case_facts"""
+
+
+def _department_facts(visible: str | None) -> str:
+    # A share: a department given the case (its code from the event: the parallel dispatch's
+    # list, else its one department) in the period; the parent of a multi-department dispatch
+    # (details "children") gives none, its department cases do. Its fate is read from the
+    # events before %(end)s.
+    return f"""
+WITH received AS (
+    SELECT e.case_id AS id, r.code, min(e.at) AS received_at
+    FROM cases_caseevent e
+    CROSS JOIN LATERAL jsonb_array_elements_text(
+        CASE WHEN e.action = 'dispatch' AND jsonb_typeof(e.details -> 'departments') = 'array'
+             THEN e.details -> 'departments'
+             ELSE jsonb_build_array(e.details -> 'department') END) AS r(code)
+    WHERE e.action IN ('dispatch', 'redispatch', 'approve_transfer')
+      AND e.at >= %(start)s AND e.at < %(end)s AND NOT e.details ? 'children'
+      AND r.code IS NOT NULL AND {_in_visible("e.case_id", visible)}
+    GROUP BY 1, 2
+),
+cohort AS MATERIALIZED (SELECT DISTINCT id FROM received),
+{CASE_FACTS},
+shares AS (
+    SELECT r.id, r.code, r.received_at, cf.handling_deadline, cf.closed, cf.voided,
+           cf.reworks, GREATEST(cf.last_start, r.received_at) AS round_start,
+           (SELECT max(x.at) FROM cases_caseevent x
+            WHERE x.case_id = r.id AND x.action = 'feedback' AND x.at > r.received_at
+              AND x.at < %(end)s
+              AND (x.details ->> 'department' = r.code
+                   OR (NOT x.details ? 'department' AND x.to_state = 'to_check'))) AS fed_at,
+           EXISTS (SELECT 1 FROM cases_caseevent x
+                   WHERE x.case_id = r.id AND x.at >= r.received_at AND x.at < %(end)s
+                     AND x.action = 'redispatch' AND x.details ->> 'before' = r.code) AS moved,
+           EXISTS (SELECT 1 FROM cases_caseevent x
+                   WHERE x.case_id = r.id AND x.at >= r.received_at AND x.at < %(end)s
+                     AND x.action IN ('return', 'approve_return')
+                     AND x.details ->> 'department' = r.code) AS returned,
+           EXISTS (SELECT 1 FROM cases_caseevent x
+                   WHERE x.case_id = r.id AND x.at >= r.received_at AND x.at < %(end)s
+                     AND x.action = 'approve_transfer'
+                     AND x.details ->> 'before' = r.code) AS transferred
+    FROM received r JOIN case_facts cf ON cf.id = r.id
+),
+judged AS (
+    SELECT s.*, moved OR returned OR transferred AS gone,
+           COALESCE(fed_at > round_start, FALSE) AS done,
+           COALESCE(handling_deadline IS NULL OR fed_at <= handling_deadline, FALSE) AS fed_on_time
+    FROM shares s
+)
+SELECT j.id AS case_id, j.code AS key, COALESCE(dp.name, j.code) AS name,
+       TRUE AS received,
+       NOT gone AND NOT closed AND NOT voided AND NOT done AS in_progress,
+       NOT gone AND NOT closed AND NOT voided AND NOT done
+           AND handling_deadline < %(end)s AS overdue_in_progress,
+       NOT gone AND done AS handled,
+       NOT gone AND done AND fed_on_time AS handled_on_time,
+       NOT gone AND closed AS closed,
+       NOT gone AND closed AND NOT fed_on_time AS closed_overdue,
+       NOT gone AND reworks > 0 AS reworked,
+       moved AS wrong_dispatches,
+       returned
+FROM judged j LEFT JOIN accounts_department dp ON dp.code = j.code"""
+
+
+def _inspector_facts(visible: str | None) -> str:
+    return f"""
+WITH {_cohort(visible)}, {CASE_FACTS},
+people AS (
+    SELECT p.id, p.user_id, COALESCE(NULLIF(p.name, ''), u.username) AS name, COALESCE(
+        (SELECT ST_Union(g.geom) FROM accounts_person_grids pg
+         JOIN spatial_responsibilitygrid g ON g.id = pg.responsibilitygrid_id
+         WHERE pg.person_id = p.id AND g.geom IS NOT NULL),
+        p.area_geom) AS area
+    FROM accounts_person p JOIN auth_user u ON u.id = p.user_id
+    WHERE p.id = ANY(%(people)s)
+),
+facts AS (
+    SELECT cf.id, pe.id AS key, pe.name, TRUE AS reports, cf.valid AS valid_reports,
+           FALSE AS missed_reports, NULL::text AS task, NULL::boolean AS task_on_time
+    FROM case_facts cf JOIN people pe ON pe.user_id = cf.reported_by_id
+    WHERE cf.source = 'inspector'
+    UNION ALL
+    SELECT cf.id, pe.id, pe.name, FALSE, FALSE, TRUE, NULL, NULL
+    FROM case_facts cf JOIN people pe ON ST_Covers(pe.area, cf.geom)
+    WHERE cf.source IN ('public', 'hotline') AND cf.valid
+      AND NOT EXISTS (
+          SELECT 1 FROM cases_case m
+          WHERE m.reported_by_id = pe.user_id AND m.category_id = cf.category_id
+            AND m.reported_at <= cf.reported_at
+            AND m.reported_at >= cf.reported_at - %(missed_hours)s * interval '1 hour'
+            AND ST_DWithin(m.geom::geography, cf.geom::geography, %(missed_m)s))
+    UNION ALL
+    SELECT k.case_id, pe.id, pe.name, FALSE, FALSE, FALSE, k.kind,
+           k.done_at IS NOT NULL AND k.done_at < %(end)s
+               AND (k.deadline IS NULL OR k.done_at <= k.deadline)
+    FROM cases_casetask k JOIN people pe ON pe.user_id = k.assignee_id
+    WHERE k.kind IN ('verify', 'check') AND k.created_at >= %(start)s
+      AND k.created_at < %(end)s AND {_in_visible("k.case_id", visible)}
+)
+SELECT id AS case_id, key, name, reports, valid_reports, missed_reports,
+       valid_reports OR missed_reports AS found,
+       task IS NOT DISTINCT FROM 'verify' AS verify_tasks,
+       task IS NOT DISTINCT FROM 'verify' AND task_on_time AS verified_on_time,
+       task IS NOT DISTINCT FROM 'check' AS check_tasks,
+       task IS NOT DISTINCT FROM 'check' AND task_on_time AS checked_on_time
+FROM facts"""
+
+
+def _position_facts(subject: str, visible: str | None) -> str:
+    # An act ends the stage its case was in (from_state): entered by the case's latest earlier
+    # event into that state; on time when the stage has a limit in natural time and the act came
+    # within it (working-time limits need the calendar: not judged here, on time).
+    actions = ", ".join(f"'{a}'" for a in POSITION_ACTIONS[subject])
+    accurate = "TRUE"
+    if subject == d.DISPATCHER:
+        accurate = """COALESCE((
+            SELECT n.details ->> 'evaluation' FROM cases_caseevent n
+            WHERE n.case_id = e.case_id AND n.id > e.id AND n.at < %(end)s
+              AND n.action IN ('dispatch', 'redispatch', 'return', 'approve_return')
+            ORDER BY n.at, n.id LIMIT 1) NOT IN ('wrong_dispatch', 'returned'), TRUE)"""
+    return f"""
+WITH acts AS (
+    SELECT e.id, e.case_id, e.actor_id, e.at, e.from_state, c.workflow_id,
+           (SELECT max(p.at) FROM cases_caseevent p
+            WHERE p.case_id = e.case_id AND p.to_state = e.from_state AND p.id < e.id)
+               AS stage_start,
+           {accurate} AS accurate
+    FROM cases_caseevent e JOIN cases_case c ON c.id = e.case_id
+    WHERE e.action IN ({actions}) AND e.at >= %(start)s AND e.at < %(end)s
+      AND e.actor_id IS NOT NULL AND {_in_visible("e.case_id", visible)}
+)
+SELECT a.case_id, p.id AS key, COALESCE(NULLIF(p.name, ''), u.username) AS name,
+       TRUE AS acts,
+       a.stage_start IS NULL OR s.id IS NULL OR s.amount IS NULL
+           OR s.unit NOT IN ('natural_hours', 'natural_days')
+           OR a.at <= a.stage_start + s.amount * CASE s.unit WHEN 'natural_days'
+                  THEN interval '1 day' ELSE interval '1 hour' END AS acts_on_time,
+       a.accurate
+FROM acts a JOIN auth_user u ON u.id = a.actor_id
+JOIN accounts_person p ON p.user_id = a.actor_id
+LEFT JOIN cases_workflowstage s ON s.workflow_id = a.workflow_id AND s.state = a.from_state"""
+
+
+@dataclass
+class Row:
+    """One area, department or person: its key, name and the values of its indicators."""
+
+    key: str
+    name: str
+    counts: dict[str, int]
+    values: dict[str, float | int | None] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return {"key": self.key, "name": self.name, "values": self.values}
+
+
+@dataclass
+class Table:
+    subject: str
+    level: str
+    start: dt.datetime
+    end: dt.datetime
+    rows: list[Row]
+    total: Row
+
+
+def _facts(scope: Scope, subject: str, level: str) -> tuple[str, dict]:
+    """The facts SQL of `subject` for the caller and its extra parameters."""
+    visible = _visible_sql(scope)
+    if subject == d.AREA:
+        return _area_facts(level, visible), {}
+    if subject == d.DEPARTMENT:
+        return _department_facts(visible), {}
+    if subject == d.INSPECTOR:
+        from .work import visible_inspectors
+
+        people = [w.person for w in visible_inspectors(scope)]
+        found = rules()
+        return _inspector_facts(visible), {
+            "people": people,
+            "missed_hours": float(found.missed_report_hours),
+            "missed_m": float(found.missed_report_metres),
+        }
+    return _position_facts(subject, visible), {}
+
+
+def _counts_sql(subject: str, facts: str) -> str:
+    counts = d.counts_of(subject)
+    columns = ",\n       ".join(f"count(*) FILTER (WHERE f.{c})" for c in counts)
+    return f"SELECT f.key::text, max(f.name), {columns}\nFROM ({facts}) f GROUP BY f.key"
+
+
+def table(
+    scope: Scope, subject: str, start: dt.datetime, end: dt.datetime, level: str = "street"
+) -> Table:
+    """Gives the indicator table of `subject` (per area of `level` for areas) for [start, end),
+    rows by key, with the total over all rows."""
+    facts, extra = _facts(scope, subject, level)
+    counts = d.counts_of(subject)
+    with connection.cursor() as cursor:
+        cursor.execute(_counts_sql(subject, facts), {"start": start, "end": end, **extra})
+        fetched = cursor.fetchall()
+    rows = []
+    for key, name, *numbers in fetched:
+        row = Row(key or "", name or key or "", dict(zip(counts, numbers)))
+        rows.append(row)
+    rows.sort(key=lambda r: r.key)
+    total = Row("", "合计", {c: sum(r.counts[c] for r in rows) for c in counts})
+    for row in [*rows, total]:
+        row.values = {**row.counts, **d.rates(subject, row.counts)}
+        row.values = {code: row.values[code] for code in d.BY_SUBJECT[subject]}
+    return Table(subject, level if subject == d.AREA else "", start, end, rows, total)
+
+
+def cases_behind(
+    scope: Scope,
+    subject: str,
+    indicator: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    level: str = "street",
+    key: str | None = None,
+    part: str = "numerator",
+) -> list[int]:
+    """Gives the ids of the cases behind one number (反查): the rows of the subject's facts with
+    that key (any, when None) whose count column is true; a rate gives its numerator's cases (or
+    its denominator's, `part`)."""
+    found = d.BY_SUBJECT[subject][indicator]
+    column = found.code
+    if found.is_rate:
+        column = found.denominator if part == "denominator" else found.numerator
+    facts, extra = _facts(scope, subject, level)
+    sql = f"SELECT DISTINCT f.case_id FROM ({facts}) f WHERE f.{column}"
+    params = {"start": start, "end": end, **extra}
+    if key is not None:
+        sql += " AND f.key::text = %(key)s"
+        params["key"] = key
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY 1", params)
+        return [r[0] for r in cursor.fetchall()]
