@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import asdict
+from urllib.parse import quote
 
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -20,7 +22,14 @@ from accounts.scoping import scope_for
 from core import params
 from core.errors import BadInput, ErrorSerializer, NotFound
 
-from . import definitions, indicators, scores, work
+from cases import api as cases_api
+from cases.export_api import job_file
+from cases.models import Case
+from core.jobs import describe_job
+from core.models import Job
+from spatial.layers.api import FileFormatNegotiation
+
+from . import definitions, indicators, reports, scores, sheets, work
 
 TAG = "evaluation"
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
@@ -243,3 +252,168 @@ def table_json(found: indicators.Table) -> dict:
         "rows": [{**r.as_json(), **graded[r.key]} for r in found.rows],
         "total": {**found.total.as_json(), **graded[None]},
     }
+
+
+INDICATOR = OpenApiParameter("indicator", str, required=True, description="an indicator code")
+KEY = OpenApiParameter(
+    "key", str, required=False, description="area code, department code or person id; none: all"
+)
+PART = OpenApiParameter(
+    "part",
+    str,
+    required=False,
+    enum=["numerator", "denominator"],
+    description="a rate: the cases of its numerator (default) or denominator",
+)
+
+
+class IndicatorCasesView(APIView):
+    @extend_schema(
+        operation_id="evaluation_indicator_cases",
+        summary="The cases behind one number of a table (反查), as GeoJSON for the list and map",
+        tags=[TAG],
+        parameters=[
+            SUBJECT,
+            LEVEL,
+            *PERIOD,
+            INDICATOR,
+            KEY,
+            PART,
+            OpenApiParameter("limit", int, required=False, description="1–1000, default 200"),
+            OpenApiParameter("offset", int, required=False),
+        ],
+        responses={200: cases_api.FEATURES, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        scope = scope_for(request)
+        scope.require(perms.CASES_READ)
+        query = request.query_params
+        subject, level = _subject(query)
+        code = params.choice(query, "indicator", list(definitions.BY_SUBJECT[subject]))
+        key = params.text(query, "key", None, max_length=64) if "key" in query else None
+        part = params.choice(query, "part", ["numerator", "denominator"], "numerator")
+        limit = params.integer(query, "limit", 200, low=1, high=1000, clamp=True)
+        offset = params.integer(query, "offset", 0, low=0, high=10_000_000)
+        start, end = period(query)
+        ids = indicators.cases_behind(
+            scope, subject, code, start, end, level=level, key=key, part=part
+        )
+        page = ids[offset : offset + limit]
+        cases = Case.objects.filter(pk__in=page).select_related(
+            "category__parent", "department", "register_condition"
+        )
+        by_id = {c.pk: c for c in cases}
+        features = []
+        for pk in page:
+            properties = cases_api.render_case(scope, by_id[pk])
+            lon, lat = properties.pop("lon"), properties.pop("lat")
+            features.append(
+                {
+                    "type": "Feature",
+                    "id": pk,
+                    "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                    "properties": properties,
+                }
+            )
+        return Response(
+            {
+                "type": "FeatureCollection",
+                "features": features,
+                "numberMatched": len(ids),
+                "numberReturned": len(features),
+            }
+        )
+
+
+class IndicatorsExportView(APIView):
+    content_negotiation_class = FileFormatNegotiation
+
+    @extend_schema(
+        operation_id="evaluation_indicators_export",
+        summary="The indicator table as an Excel file, with its definitions",
+        tags=[TAG],
+        parameters=[SUBJECT, LEVEL, *PERIOD],
+        responses={(200, sheets.CONTENT_TYPE): OpenApiTypes.BINARY, **ERRORS},
+    )
+    def get(self, request: Request):
+        scope = scope_for(request)
+        scope.require(perms.CASES_READ)
+        subject, level = _subject(request.query_params)
+        start, end = period(request.query_params)
+        found = indicators.table(scope, subject, start, end, level)
+        response = HttpResponse(sheets.workbook_bytes([found]), content_type=sheets.CONTENT_TYPE)
+        name = f"{sheets.sheet_title(found)}-{timezone.localtime(start):%Y%m%d}.xlsx"
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+        return response
+
+
+REPORT_JOB = inline_serializer(
+    "EvaluationReportJob",
+    {
+        "id": drf.CharField(),
+        "state": drf.CharField(),
+        "status_url": drf.CharField(),
+        "result_url": drf.CharField(allow_null=True, help_text="the workbook, once written"),
+    },
+)
+
+
+def _report_json(job) -> dict:
+    done = job.state == Job.State.SUCCEEDED and bool(job.result_path)
+    return {
+        **describe_job(job),
+        "status_url": f"/api/v1/jobs/{job.pk}",
+        "result_url": f"/api/v1/evaluation/reports/{job.pk}" if done else None,
+    }
+
+
+class ReportsView(APIView):
+    @extend_schema(
+        operation_id="evaluation_report_start",
+        summary="Start the weekly, monthly or yearly report (周报/月报/年报) of the period holding a date",
+        tags=[TAG],
+        request=inline_serializer(
+            "EvaluationReportRequest",
+            {
+                "kind": drf.ChoiceField(choices=list(reports.KINDS)),
+                "date": drf.DateField(required=False, help_text="default: today"),
+            },
+        ),
+        responses={202: REPORT_JOB, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        scope = scope_for(request)
+        scope.require(perms.CASES_READ)
+        body = request.data if isinstance(request.data, dict) else {}
+        kind = body.get("kind")
+        if kind not in reports.KINDS:
+            raise BadInput(f"kind is one of {', '.join(reports.KINDS)}", field="kind")
+        day = timezone.localdate()
+        if body.get("date") not in (None, ""):
+            try:
+                day = dt.date.fromisoformat(str(body["date"]))
+            except ValueError:
+                raise BadInput("date is YYYY-MM-DD", field="date") from None
+        job = reports.start_report(scope, kind, day)
+        return Response(_report_json(job), status=202)
+
+
+class ReportFileView(APIView):
+    content_negotiation_class = FileFormatNegotiation
+
+    @extend_schema(
+        operation_id="evaluation_report_file",
+        summary="Download the workbook of a finished report job (its owner only)",
+        tags=[TAG],
+        responses={(200, sheets.CONTENT_TYPE): OpenApiTypes.BINARY, 409: ErrorSerializer, **ERRORS},
+    )
+    def get(self, request: Request, job_id):
+        return job_file(
+            scope_for(request),
+            job_id,
+            kind=reports.JOB_KIND,
+            noun="report",
+            content_type=sheets.CONTENT_TYPE,
+            attachment=True,
+            suffix="xlsx",
+        )

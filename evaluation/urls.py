@@ -25,4 +25,20 @@ urlpatterns = [
         api.IndicatorDefinitionsView.as_view(),
         name="evaluation-indicator-definitions",
     ),
+    path(
+        "evaluation/indicators/cases",
+        api.IndicatorCasesView.as_view(),
+        name="evaluation-indicator-cases",
+    ),
+    path(
+        "evaluation/indicators.xlsx",
+        api.IndicatorsExportView.as_view(),
+        name="evaluation-indicators-export",
+    ),
+    path("evaluation/reports", api.ReportsView.as_view(), name="evaluation-reports"),
+    path(
+        "evaluation/reports/<uuid:job_id>",
+        api.ReportFileView.as_view(),
+        name="evaluation-report-file",
+    ),
 ]
