@@ -5,6 +5,7 @@ subject without rows; docs/evaluation.md lists them."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -63,3 +64,117 @@ class GradeBand(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} {self.grade} ≥ {self.min_score}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Closed-case quality sampling (案件质检, spec 5.3.7): see `evaluation.sampling`.
+
+
+class DeductionItem(models.Model):
+    """A deduction a quality score may take (扣分项, the spec's tc_dic_check_score): points off
+    the 100 a sampled case starts with."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=64)
+    points = models.DecimalField(max_digits=5, decimal_places=2)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(points__gt=0), name="deduction_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} −{self.points}"
+
+
+class SamplingTask(models.Model):
+    """A sampling of closed cases (抽查任务): `total` cases drawn from the handling departments'
+    cases closed (or reported, `basis`) in [start, end), spread over the departments by `mode`;
+    then issued to other departments (`QualityAssignment`), who score them."""
+
+    class Basis(models.TextChoices):
+        CLOSED = "closed", "按结案时间"
+        REPORTED = "reported", "按上报时间"
+
+    class Mode(models.TextChoices):
+        PROPORTIONAL = "proportional", "比例方式"
+        AVERAGE = "average", "平均方式"
+        FLOOR = "floor", "保底方式"
+
+    name = models.CharField(max_length=128)
+    basis = models.CharField(max_length=16, choices=Basis.choices, default=Basis.CLOSED)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    total = models.PositiveIntegerField()
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    floor = models.PositiveIntegerField(default=5, help_text="floor mode: first from each")
+    seed = models.CharField(
+        max_length=32, help_text="the draw's seed: the same seed, the same draw"
+    )
+    departments = models.ManyToManyField("accounts.Department", related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    issued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SampledCase(models.Model):
+    """A case a sampling drew, with the handling department it was drawn for."""
+
+    task = models.ForeignKey(SamplingTask, on_delete=models.CASCADE, related_name="cases")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["task", "department", "case"]
+        constraints = [models.UniqueConstraint(fields=["task", "case"], name="sampledcase_unique")]
+
+
+class QualityAssignment(models.Model):
+    """A sampling issued to an evaluating department (评价任务): its people score the sampled
+    cases of the other departments."""
+
+    task = models.ForeignKey(SamplingTask, on_delete=models.CASCADE, related_name="assignments")
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, related_name="+"
+    )
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "department"], name="assignment_unique")
+        ]
+
+
+class QualityScore(models.Model):
+    """An evaluating department's score of a sampled case (案件评价): 100 less its deductions;
+    editable until submitted (待提交 → 已提交)."""
+
+    sampled = models.ForeignKey(SampledCase, on_delete=models.CASCADE, related_name="scores")
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, related_name="+"
+    )
+    deductions = models.JSONField(default=list, help_text="codes of DeductionItem")
+    score = models.DecimalField(max_digits=6, decimal_places=2)
+    note = models.TextField(max_length=2000, blank=True)
+    scored_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    scored_at = models.DateTimeField()
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sampled", "department"], name="qualityscore_unique")
+        ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api
+from . import api, sampling_api
 
 urlpatterns = [
     path(
@@ -40,5 +40,21 @@ urlpatterns = [
         "evaluation/reports/<uuid:job_id>",
         api.ReportFileView.as_view(),
         name="evaluation-report-file",
+    ),
+    path("evaluation/samplings", sampling_api.SamplingsView.as_view(), name="evaluation-samplings"),
+    path(
+        "evaluation/samplings/<int:task_id>/issue",
+        sampling_api.SamplingIssueView.as_view(),
+        name="evaluation-sampling-issue",
+    ),
+    path(
+        "evaluation/sampled-cases/<int:sampled_id>/score",
+        sampling_api.SampledCaseScoreView.as_view(),
+        name="evaluation-sampled-case-score",
+    ),
+    path(
+        "evaluation/deduction-items",
+        sampling_api.DeductionItemsView.as_view(),
+        name="evaluation-deduction-items",
     ),
 ]
