@@ -182,3 +182,23 @@ def test_the_definitions_are_one_table(week):
         "missed_reports",
         "found",
     )
+
+
+def test_the_documented_table_is_the_table_in_code():
+    """docs/evaluation.md prints `evaluation.definitions.INDICATORS` row for row."""
+    from pathlib import Path
+
+    from evaluation.definitions import INDICATORS
+
+    text = Path(__file__).resolve().parents[2].joinpath("docs/evaluation.md").read_text()
+    documented = [line for line in text.splitlines() if line.startswith("| ") and "` |" in line]
+    rows = [r for r in documented if r.split("|")[1].strip() in {i.subject for i in INDICATORS}]
+    assert len(rows) == len(INDICATORS)
+    for row, indicator in zip(rows, INDICATORS):
+        cells = [c.strip() for c in row.split("|")[1:-1]]
+        assert cells[:4] == [
+            indicator.subject,
+            f"`{indicator.code}`",
+            indicator.name,
+            indicator.definition,
+        ], row
