@@ -75,7 +75,7 @@ CROSS JOIN LATERAL (VALUES
      c.reach = 9)
 ) v(action, from_state, to_state, at, actor, actor_name, details, wanted)
 WHERE v.wanted
-ORDER BY c.id, v.at;
+ORDER BY v.at, c.id;  -- appended in time order, as the actions append them
 
 DO $$ DECLARE r record; BEGIN
   FOR r IN SELECT indexdef FROM fill_idx LOOP EXECUTE r.indexdef; END LOOP;

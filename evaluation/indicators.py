@@ -66,38 +66,61 @@ def _in_visible(column: str, visible: str | None) -> str:
     return "TRUE" if visible is None else f"{column} IN ({visible})"
 
 
-# Per case of `cohort` (a CTE of ids): its row and one pass over its events before %(end)s
-# (the index caseevent_case_at (case_id, at) serves the lateral).
-CASE_FACTS = """
+# The facts of one case from its events before %(end)s (one pass; bool_or of no rows is NULL).
+EVENT_FACTS = """
+COALESCE(bool_or(e.to_state = 'to_register'), FALSE) AS valid,
+COALESCE(bool_or(e.action = 'register'), FALSE) AS registered,
+COALESCE(bool_or(e.action = 'dispatch'), FALSE) AS dispatched,
+max(e.at) FILTER (WHERE e.action IN ('dispatch', 'redispatch', 'rework')) AS last_start,
+max(e.at) FILTER (WHERE e.action = 'feedback' AND e.to_state = 'to_check') AS last_feedback,
+count(*) FILTER (WHERE e.action = 'rework') AS reworks,
+COALESCE(bool_or(e.action = 'close'), FALSE) AS closed,
+COALESCE(bool_or(e.to_state = 'void'), FALSE) AS voided"""
+
+
+def _case_facts(reported_cohort: bool) -> str:
+    """Per case of `cohort` (a CTE of case rows): its columns and the facts of its events
+    before %(end)s, aggregated in one grouped pass over a range of events by time (the index
+    on ``at``; events are appended in time order). A case reported in the period has no event
+    before %(start)s, so a report cohort reads the period's events only, with no reference to
+    the cohort (the planner may run it in parallel), and the join keeps the cohort's; a
+    department's cases may be older: theirs are the events of the cohort's cases from the
+    oldest report among them."""
+    if reported_cohort:
+        events = "cases_caseevent e WHERE e.at >= %(start)s AND e.at < %(end)s"
+    else:
+        events = """cases_caseevent e JOIN cohort k ON k.id = e.case_id
+    WHERE e.at >= (SELECT min(reported_at) FROM cohort) AND e.at < %(end)s"""
+    return f"""
+event_facts AS (
+    SELECT e.case_id AS id, {EVENT_FACTS}
+    FROM {events}
+    GROUP BY e.case_id
+),
 case_facts AS (
-    SELECT c.id, c.source, c.category_id, c.reported_by_id, c.reported_at, c.geom,
-           c.handling_deadline, c.district_code, c.district_name, c.street_code, c.street_name,
-           c.community_code, c.community_name, c.unit_grid_code,
-           f.valid, f.registered, f.dispatched, f.last_start, f.last_feedback, f.reworks,
-           f.closed, f.voided,
-           f.dispatched AND f.last_feedback > f.last_start AS handled,
+    SELECT c.*,
+           COALESCE(f.valid, FALSE) AS valid, COALESCE(f.registered, FALSE) AS registered,
+           COALESCE(f.dispatched, FALSE) AS dispatched, f.last_start, f.last_feedback,
+           COALESCE(f.reworks, 0) AS reworks, COALESCE(f.closed, FALSE) AS closed,
+           COALESCE(f.voided, FALSE) AS voided,
+           COALESCE(f.dispatched AND f.last_feedback > f.last_start, FALSE) AS handled,
            c.handling_deadline IS NULL OR f.last_feedback <= c.handling_deadline AS fed_on_time
-    FROM cohort k JOIN cases_case c ON c.id = k.id
-    CROSS JOIN LATERAL (
-        SELECT COALESCE(bool_or(e.to_state = 'to_register'), FALSE) AS valid,
-               COALESCE(bool_or(e.action = 'register'), FALSE) AS registered,
-               COALESCE(bool_or(e.action = 'dispatch'), FALSE) AS dispatched,
-               max(e.at) FILTER (WHERE e.action IN ('dispatch', 'redispatch', 'rework'))
-                   AS last_start,
-               max(e.at) FILTER (WHERE e.action = 'feedback' AND e.to_state = 'to_check')
-                   AS last_feedback,
-               count(*) FILTER (WHERE e.action = 'rework') AS reworks,
-               COALESCE(bool_or(e.action = 'close'), FALSE) AS closed,
-               COALESCE(bool_or(e.to_state = 'void'), FALSE) AS voided
-        FROM cases_caseevent e WHERE e.case_id = c.id AND e.at < %(end)s
-    ) f
+    FROM cohort c LEFT JOIN event_facts f ON f.id = c.id
 )"""
 
 
+# What the facts read of a case row (carried by the cohort, so the row is read once).
+COHORT_COLUMNS = """c.id, c.source, c.category_id, c.reported_by_id, c.reported_at,
+       c.handling_deadline, c.district_code, c.district_name, c.street_code, c.street_name,
+       c.community_code, c.community_name, c.unit_grid_code"""
+
+
 def _cohort(visible: str | None) -> str:
+    # Materialized: inlined, the planner merges the cases with the events grouped per case in
+    # each parallel worker, every worker reading all the events (bench/README.md).
     return f"""
 cohort AS MATERIALIZED (
-    SELECT c.id FROM cases_case c
+    SELECT {COHORT_COLUMNS} FROM cases_case c
     WHERE c.reported_at >= %(start)s AND c.reported_at < %(end)s AND c.parent_id IS NULL
       AND {_in_visible("c.id", visible)}
 )"""
@@ -107,7 +130,7 @@ def _area_facts(level: str, visible: str | None) -> str:
     code, name = LEVELS[level]
     public = "source IN ('public', 'hotline')"
     return f"""
-WITH {_cohort(visible)}, {CASE_FACTS}
+WITH {_cohort(visible)}, {_case_facts(True)}
 SELECT id AS case_id, {code} AS key, {name} AS name,
        TRUE AS reports,
        source = 'inspector' AS inspector_reports,
@@ -128,10 +151,11 @@ FROM case_facts"""
 def _department_facts(visible: str | None) -> str:
     # A share: a department given the case (its code from the event: the parallel dispatch's
     # list, else its one department) in the period; the parent of a multi-department dispatch
-    # (details "children") gives none, its department cases do. Its fate is read from the
-    # events before %(end)s.
+    # (details "children") gives none, its department cases do. The case's facts and the
+    # share's fate come from one grouped pass over the events of the shares' cases before
+    # %(end)s (from the oldest report among them), joined by hash.
     return f"""
-WITH received AS (
+WITH received AS MATERIALIZED (
     SELECT e.case_id AS id, r.code, min(e.at) AS received_at
     FROM cases_caseevent e
     CROSS JOIN LATERAL jsonb_array_elements_text(
@@ -143,34 +167,33 @@ WITH received AS (
       AND r.code IS NOT NULL AND {_in_visible("e.case_id", visible)}
     GROUP BY 1, 2
 ),
-cohort AS MATERIALIZED (SELECT DISTINCT id FROM received),
-{CASE_FACTS},
+cohort AS MATERIALIZED (
+    SELECT c.id, c.reported_at, c.handling_deadline FROM cases_case c
+    WHERE c.id IN (SELECT id FROM received)
+),
 shares AS (
-    SELECT r.id, r.code, r.received_at, cf.handling_deadline, cf.closed, cf.voided,
-           cf.reworks, GREATEST(cf.last_start, r.received_at) AS round_start,
-           (SELECT max(x.at) FROM cases_caseevent x
-            WHERE x.case_id = r.id AND x.action = 'feedback' AND x.at > r.received_at
-              AND x.at < %(end)s
-              AND (x.details ->> 'department' = r.code
-                   OR (NOT x.details ? 'department' AND x.to_state = 'to_check'))) AS fed_at,
-           EXISTS (SELECT 1 FROM cases_caseevent x
-                   WHERE x.case_id = r.id AND x.at >= r.received_at AND x.at < %(end)s
-                     AND x.action = 'redispatch' AND x.details ->> 'before' = r.code) AS moved,
-           EXISTS (SELECT 1 FROM cases_caseevent x
-                   WHERE x.case_id = r.id AND x.at >= r.received_at AND x.at < %(end)s
-                     AND x.action IN ('return', 'approve_return')
-                     AND x.details ->> 'department' = r.code) AS returned,
-           EXISTS (SELECT 1 FROM cases_caseevent x
-                   WHERE x.case_id = r.id AND x.at >= r.received_at AND x.at < %(end)s
-                     AND x.action = 'approve_transfer'
-                     AND x.details ->> 'before' = r.code) AS transferred
-    FROM received r JOIN case_facts cf ON cf.id = r.id
+    SELECT r.id, r.code, r.received_at, {EVENT_FACTS},
+           max(e.at) FILTER (
+               WHERE e.action = 'feedback' AND e.at > r.received_at
+                 AND (e.details ->> 'department' = r.code
+                      OR (NOT e.details ? 'department' AND e.to_state = 'to_check'))) AS fed_at,
+           COALESCE(bool_or(e.action = 'redispatch' AND e.at >= r.received_at
+                            AND e.details ->> 'before' = r.code), FALSE) AS moved,
+           COALESCE(bool_or(e.action IN ('return', 'approve_return') AND e.at >= r.received_at
+                            AND e.details ->> 'department' = r.code), FALSE) AS returned,
+           COALESCE(bool_or(e.action = 'approve_transfer' AND e.at >= r.received_at
+                            AND e.details ->> 'before' = r.code), FALSE) AS transferred
+    FROM received r JOIN cases_caseevent e ON e.case_id = r.id
+    WHERE e.at >= (SELECT min(reported_at) FROM cohort) AND e.at < %(end)s
+    GROUP BY r.id, r.code, r.received_at
 ),
 judged AS (
-    SELECT s.*, moved OR returned OR transferred AS gone,
-           COALESCE(fed_at > round_start, FALSE) AS done,
-           COALESCE(handling_deadline IS NULL OR fed_at <= handling_deadline, FALSE) AS fed_on_time
-    FROM shares s
+    SELECT s.id, s.code, s.closed, s.voided, s.reworks, s.moved, s.returned, c.handling_deadline,
+           s.moved OR s.returned OR s.transferred AS gone,
+           COALESCE(s.fed_at > GREATEST(s.last_start, s.received_at), FALSE) AS done,
+           COALESCE(c.handling_deadline IS NULL OR s.fed_at <= c.handling_deadline, FALSE)
+               AS fed_on_time
+    FROM shares s JOIN cohort c ON c.id = s.id
 )
 SELECT j.id AS case_id, j.code AS key, COALESCE(dp.name, j.code) AS name,
        TRUE AS received,
@@ -189,7 +212,7 @@ FROM judged j LEFT JOIN accounts_department dp ON dp.code = j.code"""
 
 def _inspector_facts(visible: str | None) -> str:
     return f"""
-WITH {_cohort(visible)}, {CASE_FACTS},
+WITH {_cohort(visible)}, {_case_facts(True)},
 people AS (
     SELECT p.id, p.user_id, COALESCE(NULLIF(p.name, ''), u.username) AS name, COALESCE(
         (SELECT ST_Union(g.geom) FROM accounts_person_grids pg
@@ -206,14 +229,15 @@ facts AS (
     WHERE cf.source = 'inspector'
     UNION ALL
     SELECT cf.id, pe.id, pe.name, FALSE, FALSE, TRUE, NULL, NULL
-    FROM case_facts cf JOIN people pe ON ST_Covers(pe.area, cf.geom)
+    FROM case_facts cf JOIN cases_case pc ON pc.id = cf.id
+    JOIN people pe ON ST_Covers(pe.area, pc.geom)
     WHERE cf.source IN ('public', 'hotline') AND cf.valid
       AND NOT EXISTS (
           SELECT 1 FROM cases_case m
           WHERE m.reported_by_id = pe.user_id AND m.category_id = cf.category_id
             AND m.reported_at <= cf.reported_at
             AND m.reported_at >= cf.reported_at - %(missed_hours)s * interval '1 hour'
-            AND ST_DWithin(m.geom::geography, cf.geom::geography, %(missed_m)s))
+            AND ST_DWithin(m.geom::geography, pc.geom::geography, %(missed_m)s))
     UNION ALL
     SELECT k.case_id, pe.id, pe.name, FALSE, FALSE, FALSE, k.kind,
            k.done_at IS NOT NULL AND k.done_at < %(end)s
