@@ -295,10 +295,10 @@ class IndicatorCasesView(APIView):
         limit = params.integer(query, "limit", 200, low=1, high=1000, clamp=True)
         offset = params.integer(query, "offset", 0, low=0, high=10_000_000)
         start, end = period(query)
-        ids = indicators.cases_behind(
-            scope, subject, code, start, end, level=level, key=key, part=part
-        )
-        page = ids[offset : offset + limit]
+        matched, page = indicators.cases_behind(
+            scope, subject, code, start, end, level=level, key=key, part=part, limit=limit,
+            offset=offset,
+        )  # fmt: skip
         cases = Case.objects.filter(pk__in=page).select_related(
             "category__parent", "department", "register_condition"
         )
@@ -319,7 +319,7 @@ class IndicatorCasesView(APIView):
             {
                 "type": "FeatureCollection",
                 "features": features,
-                "numberMatched": len(ids),
+                "numberMatched": matched,
                 "numberReturned": len(features),
             }
         )

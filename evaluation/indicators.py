@@ -371,20 +371,27 @@ def cases_behind(
     level: str = "street",
     key: str | None = None,
     part: str = "numerator",
-) -> list[int]:
-    """Gives the ids of the cases behind one number (反查): the rows of the subject's facts with
-    that key (any, when None) whose count column is true; a rate gives its numerator's cases (or
-    its denominator's, `part`)."""
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[int, list[int]]:
+    """Gives how many cases lie behind one number (反查) and the ids of a page of them, by id:
+    the rows of the subject's facts with that key (any, when None) whose count column is
+    true; a rate gives its numerator's cases (or its denominator's, `part`)."""
     found = d.BY_SUBJECT[subject][indicator]
     column = found.code
     if found.is_rate:
         column = found.denominator if part == "denominator" else found.numerator
     facts, extra = _facts(scope, subject, level)
-    sql = f"SELECT DISTINCT f.case_id FROM ({facts}) f WHERE f.{column}"
-    params = {"start": start, "end": end, **extra}
+    where = f"f.{column}"
+    params = {"start": start, "end": end, **extra, "limit": limit, "offset": offset}
     if key is not None:
-        sql += " AND f.key::text = %(key)s"
+        where += " AND f.key::text = %(key)s"
         params["key"] = key
+    sql = f"""
+WITH behind AS MATERIALIZED (SELECT DISTINCT f.case_id FROM ({facts}) f WHERE {where})
+SELECT (SELECT count(*) FROM behind),
+       ARRAY(SELECT case_id FROM behind ORDER BY 1 LIMIT %(limit)s OFFSET %(offset)s)"""
     with connection.cursor() as cursor:
-        cursor.execute(sql + " ORDER BY 1", params)
-        return [r[0] for r in cursor.fetchall()]
+        cursor.execute(sql, params)
+        total, ids = cursor.fetchone()
+    return total, list(ids)

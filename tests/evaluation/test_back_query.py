@@ -33,6 +33,10 @@ def test_a_count_and_a_rate_list_their_cases(week):
     feature = on_time["features"][0]
     assert feature["geometry"]["type"] == "Point" and len(feature["geometry"]["coordinates"]) == 2
     assert feature["properties"]["number"]
+    page = behind("leader", f"subject=area&indicator=handled_on_time&key={a}&limit=2&offset=1")
+    ids = sorted(week.cases[n] for n in ("C1", "C3", "C4", "C7"))
+    assert [f["id"] for f in page["features"]] == ids[1:3]
+    assert (page["numberMatched"], page["numberReturned"]) == (4, 2)
     rate = behind("leader", f"subject=area&indicator=on_time_handle_rate&key={a}")
     assert names(rate, week) == {"C1", "C3", "C4", "C7"}
     below = behind("leader", f"subject=area&indicator=on_time_handle_rate&key={a}&part=denominator")
