@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from accounts import permissions as perms
 from accounts.scoping import Scope
 from cases.visibility import visible_cases
 
@@ -313,8 +314,27 @@ class Table:
     total: Row
 
 
+# Who sees the position tables of other people: leaders and supervisors, evaluators, system
+# admins. Anyone else who reads cases sees their own row only.
+JUDGES = (perms.CASES_SUPERVISE, perms.EVALUATION_MANAGE, perms.EVALUATION_SCORE)
+
+
+def judges_people(scope: Scope) -> bool:
+    """Whether the caller sees other people's position indicators."""
+    return scope.sees_everything or any(scope.has_perm(p) for p in JUDGES)
+
+
 def _facts(scope: Scope, subject: str, level: str) -> tuple[str, dict]:
-    """The facts SQL of `subject` for the caller and its extra parameters."""
+    """The facts SQL of `subject` for the caller and its extra parameters; a position's facts
+    only of the caller themself unless they judge people (`judges_people`)."""
+    facts, extra = _subject_facts(scope, subject, level)
+    if subject in d.POSITIONS and not judges_people(scope):
+        facts = f"SELECT * FROM ({facts}) own WHERE own.key = %(own_person)s"
+        extra["own_person"] = scope.person_id or 0
+    return facts, extra
+
+
+def _subject_facts(scope: Scope, subject: str, level: str) -> tuple[str, dict]:
     visible = _visible_sql(scope)
     if subject == d.AREA:
         return _area_facts(level, visible), {}

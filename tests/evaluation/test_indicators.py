@@ -146,6 +146,21 @@ def test_numbers_follow_the_callers_scope(week):
     assert Client().get(f"/api/v1/evaluation/indicators?{PERIOD}").status_code in (401, 403)
 
 
+def test_people_see_their_own_position_row_unless_they_judge_people(week):
+    b = week.street_b.code
+    # Inspector B sees the inspectors of their street (one: themself) and nobody's acts.
+    assert list(rows(table(f"inspector-{b}", "subject=inspector"))) == [str(week.inspector_b.pk)]
+    assert rows(table(f"inspector-{b}", "subject=dispatcher")) == {}
+    acceptor = Person.objects.get(user__username="acceptor")
+    assert list(rows(table("acceptor", "subject=acceptor"))) == [str(acceptor.pk)]
+    assert rows(table("acceptor", "subject=dispatcher")) == {}
+    assert len(rows(table("evaluator", "subject=dispatcher"))) == 1  # an evaluator judges people
+    got = client_of("acceptor").get(
+        f"/api/v1/evaluation/indicators/cases?subject=dispatcher&indicator=acts&{PERIOD}"
+    )
+    assert got.status_code == 200 and got.json()["numberMatched"] == 0
+
+
 def test_a_period_reads_only_the_events_before_its_end(week):
     """Monday only: C1 C2 C3 C7 reported; C3 fed back again on Tuesday, C7 closed Tuesday."""
     got = client_of("leader").get(
