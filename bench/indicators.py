@@ -11,7 +11,9 @@ peer (a count per street of the period's cases, no events), in the same run.
 
 Each case runs `indicators.table` in process (as a system scope: every case; and as one
 street's inspector: the scope's filter), `--repeat` times after a warm run, p50; then the SQL it
-sent (captured) through plain psycopg2, p50; then the peer.
+sent (captured) through plain psycopg2, p50; then the peers: a count per street of the
+period's cases (no events), and the period's events grouped by case (the scan any answer from
+the events needs).
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ PEER_SQL = """
 SELECT street_code, count(*) FROM cases_case
 WHERE reported_at >= %(start)s AND reported_at < %(end)s AND parent_id IS NULL
 GROUP BY street_code
+"""
+# The scan any answer from the events needs: the period's events grouped by case.
+EVENTS_PEER_SQL = """
+SELECT count(*) FROM (
+    SELECT case_id, count(*) FROM cases_caseevent
+    WHERE at >= %(start)s AND at < %(end)s GROUP BY case_id
+) g
 """
 
 
@@ -81,13 +90,16 @@ def main() -> None:
         ("department month", system, "department", "", month_start, month_end),
         ("department year", system, "department", "", year_start, year_end),
         ("dispatcher month", system, "dispatcher", "", month_start, month_end),
-        ("area street month, one street's inspector", street, "area", "street", month_start,
+        ("area street month (one street's inspector)", street, "area", "street", month_start,
          month_end),
     ]  # fmt: skip
     chosen = {c.strip() for c in args.only.split(",") if c.strip()}
     print(f"{args.db}: {events:,d} events; load average {os.getloadavg()}")
-    print("| case | period | rows | cases counted | p50 ms | raw SQL p50 ms | peer p50 ms |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| case | period | rows | counted | p50 ms | raw SQL p50 ms | peer: cases per street "
+        "ms | peer: events per case ms | p50 / events peer |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, scope, subject, level, start, end in cases:
         if chosen and name not in chosen:
             continue
@@ -113,11 +125,18 @@ def main() -> None:
                 cursor.fetchall()
 
         peer_ms = p50(peer, args.repeat)
+
+        def events_peer():
+            with connection.cursor() as cursor:
+                cursor.execute(EVENTS_PEER_SQL, {"start": start, "end": end})
+                cursor.fetchall()
+
+        events_ms = p50(events_peer, args.repeat)
         counted = next(iter(found.total.counts.values()), 0)
         days = (end - start).days
         print(
             f"| {name} | {days} d | {len(found.rows)} | {counted:,d} | {took:.0f} | "
-            f"{raw_ms:.0f} | {peer_ms:.0f} |"
+            f"{raw_ms:.0f} | {peer_ms:.0f} | {events_ms:.0f} | {took / events_ms:.1f} |"
         )
     print(f"load average after: {os.getloadavg()}")
 

@@ -79,15 +79,19 @@ COALESCE(bool_or(e.action = 'close'), FALSE) AS closed,
 COALESCE(bool_or(e.to_state = 'void'), FALSE) AS voided"""
 
 
-def _case_facts(reported_cohort: bool) -> str:
+def _case_facts(reported_cohort: bool, scoped: bool = False) -> str:
     """Per case of `cohort` (a CTE of case rows): its columns and the facts of its events
     before %(end)s, aggregated in one grouped pass over a range of events by time (the index
     on ``at``; events are appended in time order). A case reported in the period has no event
     before %(start)s, so a report cohort reads the period's events only, with no reference to
     the cohort (the planner may run it in parallel), and the join keeps the cohort's; a
     department's cases may be older: theirs are the events of the cohort's cases from the
-    oldest report among them."""
-    if reported_cohort:
+    oldest report among them. A caller who sees part of the city (`scoped`) reads the events
+    of their cohort's cases only (by case, index caseevent_case_at)."""
+    if reported_cohort and scoped:
+        events = """cases_caseevent e JOIN cohort k ON k.id = e.case_id
+    WHERE e.at >= %(start)s AND e.at < %(end)s"""
+    elif reported_cohort:
         events = "cases_caseevent e WHERE e.at >= %(start)s AND e.at < %(end)s"
     else:
         events = """cases_caseevent e JOIN cohort k ON k.id = e.case_id
@@ -131,7 +135,7 @@ def _area_facts(level: str, visible: str | None) -> str:
     code, name = LEVELS[level]
     public = "source IN ('public', 'hotline')"
     return f"""
-WITH {_cohort(visible)}, {_case_facts(True)}
+WITH {_cohort(visible)}, {_case_facts(True, visible is not None)}
 SELECT id AS case_id, {code} AS key, {name} AS name,
        TRUE AS reports,
        source = 'inspector' AS inspector_reports,
@@ -213,7 +217,7 @@ FROM judged j LEFT JOIN accounts_department dp ON dp.code = j.code"""
 
 def _inspector_facts(visible: str | None) -> str:
     return f"""
-WITH {_cohort(visible)}, {_case_facts(True)},
+WITH {_cohort(visible)}, {_case_facts(True, visible is not None)},
 people AS (
     SELECT p.id, p.user_id, COALESCE(NULLIF(p.name, ''), u.username) AS name, COALESCE(
         (SELECT ST_Union(g.geom) FROM accounts_person_grids pg
