@@ -156,9 +156,9 @@ FROM case_facts"""
 def _department_facts(visible: str | None) -> str:
     # A share: a department given the case (its code from the event: the parallel dispatch's
     # list, else its one department) in the period; the parent of a multi-department dispatch
-    # (details "children") gives none, its department cases do. The case's facts and the
-    # share's fate come from one grouped pass over the events of the shares' cases before
-    # %(end)s (from the oldest report among them), joined by hash.
+    # (details "children") gives none, its department cases do. The case's facts come from
+    # the grouped pass of `_case_facts`; the share's fate from the few events that decide it
+    # (feedback, re-dispatch, return, transfer) after its receipt, by case.
     return f"""
 WITH received AS MATERIALIZED (
     SELECT e.case_id AS id, r.code, min(e.at) AS received_at
@@ -173,11 +173,11 @@ WITH received AS MATERIALIZED (
     GROUP BY 1, 2
 ),
 cohort AS MATERIALIZED (
-    SELECT c.id, c.reported_at, c.handling_deadline FROM cases_case c
-    WHERE c.id IN (SELECT id FROM received)
+    SELECT {COHORT_COLUMNS} FROM cases_case c WHERE c.id IN (SELECT id FROM received)
 ),
-shares AS (
-    SELECT r.id, r.code, r.received_at, {EVENT_FACTS},
+{_case_facts(False)},
+fates AS (
+    SELECT r.id, r.code, r.received_at,
            max(e.at) FILTER (
                WHERE e.action = 'feedback' AND e.at > r.received_at
                  AND (e.details ->> 'department' = r.code
@@ -188,17 +188,22 @@ shares AS (
                             AND e.details ->> 'department' = r.code), FALSE) AS returned,
            COALESCE(bool_or(e.action = 'approve_transfer' AND e.at >= r.received_at
                             AND e.details ->> 'before' = r.code), FALSE) AS transferred
-    FROM received r JOIN cases_caseevent e ON e.case_id = r.id
-    WHERE e.at >= (SELECT min(reported_at) FROM cohort) AND e.at < %(end)s
+    FROM received r LEFT JOIN cases_caseevent e  -- received in the period: its fate too
+      ON e.case_id = r.id AND e.at >= r.received_at AND e.at >= %(start)s AND e.at < %(end)s
+     AND e.action IN ('feedback', 'redispatch', 'return', 'approve_return', 'approve_transfer')
     GROUP BY r.id, r.code, r.received_at
 ),
+shares AS (
+    SELECT f.*, cf.closed, cf.voided, cf.reworks, cf.last_start, cf.handling_deadline
+    FROM fates f JOIN case_facts cf ON cf.id = f.id
+),
 judged AS (
-    SELECT s.id, s.code, s.closed, s.voided, s.reworks, s.moved, s.returned, c.handling_deadline,
+    SELECT s.id, s.code, s.closed, s.voided, s.reworks, s.moved, s.returned, s.handling_deadline,
            s.moved OR s.returned OR s.transferred AS gone,
            COALESCE(s.fed_at > GREATEST(s.last_start, s.received_at), FALSE) AS done,
-           COALESCE(c.handling_deadline IS NULL OR s.fed_at <= c.handling_deadline, FALSE)
+           COALESCE(s.handling_deadline IS NULL OR s.fed_at <= s.handling_deadline, FALSE)
                AS fed_on_time
-    FROM shares s JOIN cohort c ON c.id = s.id
+    FROM shares s
 )
 SELECT j.id AS case_id, j.code AS key, COALESCE(dp.name, j.code) AS name,
        TRUE AS received,
