@@ -182,6 +182,10 @@ fates AS (
                WHERE e.action = 'feedback' AND e.at > r.received_at
                  AND (e.details ->> 'department' = r.code
                       OR (NOT e.details ? 'department' AND e.to_state = 'to_check'))) AS fed_at,
+           -- a parallel share's feedback says whether it beat its own clock (CaseDispatch)
+           bool_or((e.details ->> 'overdue')::boolean) FILTER (
+               WHERE e.action = 'feedback' AND e.at > r.received_at
+                 AND e.details ->> 'department' = r.code AND e.details ? 'overdue') AS fed_late,
            COALESCE(bool_or(e.action = 'redispatch' AND e.at >= r.received_at
                             AND e.details ->> 'before' = r.code), FALSE) AS moved,
            COALESCE(bool_or(e.action IN ('return', 'approve_return') AND e.at >= r.received_at
@@ -201,8 +205,9 @@ judged AS (
     SELECT s.id, s.code, s.closed, s.voided, s.reworks, s.moved, s.returned, s.handling_deadline,
            s.moved OR s.returned OR s.transferred AS gone,
            COALESCE(s.fed_at > GREATEST(s.last_start, s.received_at), FALSE) AS done,
-           COALESCE(s.handling_deadline IS NULL OR s.fed_at <= s.handling_deadline, FALSE)
-               AS fed_on_time
+           COALESCE(CASE WHEN s.fed_late IS NOT NULL THEN NOT s.fed_late
+                         ELSE s.handling_deadline IS NULL OR s.fed_at <= s.handling_deadline
+                    END, FALSE) AS fed_on_time
     FROM shares s
 )
 SELECT j.id AS case_id, j.code AS key, COALESCE(dp.name, j.code) AS name,

@@ -221,3 +221,30 @@ def _point(p):
     from django.contrib.gis.geos import Point
 
     return Point(p[0], p[1], srid=4326)
+
+
+def one_parallel_case(street: AdminArea, at: dt.datetime) -> int:
+    """Reports, accepts and registers one case at `at` + 0/5/10 min, dispatches it in parallel
+    to 环卫 and 市政 at +12 min; 环卫 feeds back at +2 h. Gives its id."""
+    who = Actors(street.code, street.code)
+    here = street.geom.point_on_surface
+    garbage = Category.objects.get(code="0102", kind="event")
+    register = Condition.objects.get(category=garbage, kind="register", code="01").pk
+    new = NewCase(
+        source="inspector", category=garbage, description="并行派遣 暴露垃圾",
+        lon=here.x, lat=here.y,
+    )  # fmt: skip
+    cid = actions.do_report_case(who.scope("inspector_a"), new, at=at).pk
+    minutes = dt.timedelta(minutes=1)
+
+    def do(actor, name, when, **kwargs):
+        run = actions.TRANSITIONS[name]
+        run(who.scope(actor), cid, version=_version(cid), at=when, **kwargs)
+
+    do("acceptor", "accept", at + 5 * minutes)
+    do("leader", "register", at + 10 * minutes, condition=register)
+    do("dispatcher", "dispatch", at + 12 * minutes, mode="parallel",
+       departments=["H-huanwei", "H-shizheng"])  # fmt: skip
+    do("huanwei", "feedback", at + 120 * minutes, opinion="环卫部分已清理")
+    assert Case.objects.get(pk=cid).state == "handling"
+    return cid

@@ -217,3 +217,38 @@ def test_the_documented_table_is_the_table_in_code():
             indicator.name,
             indicator.definition,
         ], row
+
+
+def test_a_parallel_dispatch_gives_each_department_its_share(city, db):
+    """One case dispatched in parallel (并行派遣) to 环卫 and 市政 on Monday 2025-03-03: 环卫 feeds
+    back at 11:00 (the case waits for 市政), 市政 never: 环卫 handled its share, 市政's is in
+    progress; the case itself is not handled (its last round has no feedback into 待核查)."""
+    import datetime as dt
+
+    from accounts.demo import build_demo_organization
+    from cases.categories import load_demo_manual
+    from spatial.models import AdminArea
+    from tests.evaluation.scenario import one_parallel_case
+
+    build_demo_organization()
+    load_demo_manual()
+    street = AdminArea.objects.filter(level=AdminArea.Level.STREET).order_by("code").first()
+    case_id = one_parallel_case(street, dt.datetime(2025, 3, 3, 9, 0, tzinfo=_shanghai()))
+    found = rows(table("leader", "subject=department"))
+    assert set(found) == {"H-huanwei", "H-shizheng"}
+    huanwei, shizheng = found["H-huanwei"]["values"], found["H-shizheng"]["values"]
+    assert (huanwei["received"], huanwei["handled"], huanwei["in_progress"]) == (1, 1, 0)
+    assert (shizheng["received"], shizheng["handled"], shizheng["in_progress"]) == (1, 0, 1)
+    area = rows(table("leader", "subject=area"))[street.code]["values"]
+    assert (area["due_handling"], area["handled"]) == (1, 0)
+    got = client_of("leader").get(
+        "/api/v1/evaluation/indicators/cases?subject=department&indicator=in_progress"
+        f"&key=H-shizheng&{PERIOD}"
+    )
+    assert [f["id"] for f in got.json()["features"]] == [case_id]
+
+
+def _shanghai():
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Asia/Shanghai")
