@@ -394,7 +394,7 @@ class ReportsView(APIView):
                 day = dt.date.fromisoformat(str(body["date"]))
             except ValueError:
                 raise BadInput("date is YYYY-MM-DD", field="date") from None
-        job = reports.start_report(scope, kind, day)
+        job = reports.do_start_report(scope, kind, day)
         return Response(_report_json(job), status=202)
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from accounts import permissions as perms
+from accounts.oplog import action
 from accounts.scoping import Scope
 from core.errors import BadInput
 from core.jobs import JobRun, dispatch, new_job
@@ -59,8 +61,15 @@ def file_name(kind: str, start: dt.datetime) -> str:
     return f"绩效评价{KINDS[kind]}-{timezone.localtime(start):%Y%m%d}.xlsx"
 
 
-def start_report(scope: Scope, kind: str, day: dt.date, sync: bool = False) -> Job:
-    """Gives the job writing the report of `kind` for the period holding `day`."""
+@action(
+    "evaluation.report",
+    permission=perms.CASES_READ,
+    target=lambda kind, day, **_: kind,
+    details=lambda kind, day, **_: {"kind": kind, "day": day.isoformat()},
+)
+def do_start_report(scope: Scope, kind: str, day: dt.date, *, sync: bool = False) -> Job:
+    """Gives the job writing the report of `kind` (周报, 月报, 年报) for the period holding
+    `day`, as the caller sees the cases; queued after commit, or run now when `sync`."""
     start, end = period_of(kind, day)
     job = new_job(
         JOB_KIND,
