@@ -45,6 +45,17 @@ def test_area_numbers_per_street_equal_the_hand_count(week):
     assert found[b]["values"]["registered"] == 0 and found[b]["values"]["handle_rate"] is None
     assert body["total"]["values"]["reports"] == 10 and body["total"]["values"]["valid_rate"] == 0.8
 
+    from cases.models import Case
+
+    reported = [week.cases[n] for n in week.cases if n not in ("C0", "C13")]
+    for level, column in [("community", "community_code"), ("grid", "unit_grid_code")]:
+        snapshot = list(Case.objects.filter(pk__in=reported).values_list(column, flat=True))
+        assert len(snapshot) == 10 and all(snapshot)
+        found = rows(table("leader", f"subject=area&level={level}"))
+        assert {k: v["values"]["reports"] for k, v in found.items()} == {
+            code: snapshot.count(code) for code in set(snapshot)
+        }
+
     district = rows(table("leader", "subject=area&level=district"))
     assert list(district) == [week.street_a.parent.code]
     assert district[week.street_a.parent.code]["values"]["reports"] == 10
