@@ -270,7 +270,8 @@ def position_facts(subject: str, visible: str | None) -> str:
 WITH acts AS (
     SELECT e.id, e.case_id, e.actor_id, e.at, e.from_state, c.workflow_id,
            (SELECT max(p.at) FROM cases_caseevent p
-            WHERE p.case_id = e.case_id AND p.to_state = e.from_state AND p.id < e.id)
+            WHERE p.case_id = e.case_id AND p.to_state = e.from_state AND p.id < e.id
+              AND p.from_state IS DISTINCT FROM p.to_state)
                AS stage_start,
            {accurate} AS accurate
     FROM cases_caseevent e JOIN cases_case c ON c.id = e.case_id

@@ -28,7 +28,8 @@ at point ``pa`` unless said, each with a custom handling deadline (the handling 
   (inspector A reported C8 there Wed 09:00: not missed).
 - C13: Mon 03-10 09:00 (after the period).
 
-Street B: C9: inspector B, Wed 09:00, accepted 10:00 (late).
+Street B: C9: inspector B, Wed 09:00, a shift leader's note 09:50, accepted 10:00 (late: the
+note is no stage).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 from accounts.models import Person
 from accounts.scoping import scope_for_user
-from cases import actions, applications, dispatching
+from cases import actions, annotations, applications, dispatching
 from cases.actions import NewCase
 from cases.models import Case, Condition
 from data.models import Category
@@ -200,6 +201,8 @@ def build_week(street_a: AdminArea, street_b: AdminArea) -> Week:
     do("dispatcher", c, "dispatch", t(5, 10, 10), department="H-shizheng")
 
     c = cases["C9"] = report("C9", "inspector_b", t(5, 9), point=pb)
+    # A note while it waits does not restart its clock: the accept stays late.
+    annotations.do_annotate_case(who.scope("leader"), c, note="请尽快受理", at=t(5, 9, 50))
     do("acceptor", c, "accept", t(5, 10))
 
     c = cases["C12"] = report("C12", "acceptor", t(6, 9), source="public")
