@@ -8,6 +8,7 @@ import re
 from dataclasses import asdict
 from urllib.parse import quote
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -20,7 +21,7 @@ from rest_framework.views import APIView
 from accounts import permissions as perms
 from accounts.scoping import scope_for
 from core import params
-from core.errors import BadInput, ErrorSerializer, NotFound
+from core.errors import BadInput, ErrorSerializer, NotFound, TooLarge
 
 from cases import api as cases_api
 from cases.export_api import job_file
@@ -343,6 +344,49 @@ class IndicatorsExportView(APIView):
         found = indicators.table(scope, subject, start, end, level)
         response = HttpResponse(sheets.workbook_bytes([found]), content_type=sheets.CONTENT_TYPE)
         name = f"{sheets.sheet_title(found)}-{timezone.localtime(start):%Y%m%d}.xlsx"
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+        return response
+
+
+class IndicatorCasesExportView(APIView):
+    content_negotiation_class = FileFormatNegotiation
+
+    @extend_schema(
+        operation_id="evaluation_indicator_cases_export",
+        summary="The cases behind one number as an Excel file (the case export's columns)",
+        description="At most `CITYGRID_CASES_EXPORT_DIRECT` cases (default 1,000); more: 413.",
+        tags=[TAG],
+        parameters=[SUBJECT, LEVEL, *PERIOD, INDICATOR, KEY, PART],
+        responses={(200, sheets.CONTENT_TYPE): OpenApiTypes.BINARY, 413: ErrorSerializer, **ERRORS},
+    )
+    def get(self, request: Request):
+        from cases import export
+
+        scope = scope_for(request)
+        scope.require(perms.CASES_READ)
+        query = request.query_params
+        subject, level = _subject(query)
+        code = params.choice(query, "indicator", list(definitions.BY_SUBJECT[subject]))
+        key = params.text(query, "key", None, max_length=64) if "key" in query else None
+        part = params.choice(query, "part", ["numerator", "denominator"], "numerator")
+        start, end = period(query)
+        most = settings.CASES_EXPORT_DIRECT
+        matched, ids = indicators.cases_behind(
+            scope, subject, code, start, end, level=level, key=key, part=part, limit=most
+        )
+        if matched > most:
+            raise TooLarge(f"{matched} cases: at most {most} in a file; narrow the period or key")
+        cases = (
+            Case.objects.filter(pk__in=ids)
+            .select_related("category__parent", "department")
+            .order_by("pk")
+        )
+        response = HttpResponse(
+            export.export_bytes(scope, cases, photos=False), content_type=sheets.CONTENT_TYPE
+        )
+        name = (
+            f"{definitions.BY_SUBJECT[subject][code].name}-{timezone.localtime(start):%Y%m%d}.xlsx"
+        )
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
         return response
 

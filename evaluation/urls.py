@@ -31,6 +31,11 @@ urlpatterns = [
         name="evaluation-indicator-cases",
     ),
     path(
+        "evaluation/indicators/cases.xlsx",
+        api.IndicatorCasesExportView.as_view(),
+        name="evaluation-indicator-cases-export",
+    ),
+    path(
         "evaluation/indicators.xlsx",
         api.IndicatorsExportView.as_view(),
         name="evaluation-indicators-export",

@@ -126,3 +126,27 @@ def test_a_monthly_report_is_a_celery_job_a_leader_opens(week, celery_worker):
     assert client_of("acceptor").get(f"/api/v1/evaluation/reports/{job['id']}").status_code == 404
     bad = leader.post("/api/v1/evaluation/reports", {"kind": "decade"}, "application/json")
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "kind"
+
+
+def test_the_cases_behind_a_number_export_to_excel(week, settings):
+    a = week.street_a.code
+    got = client_of("leader").get(
+        f"/api/v1/evaluation/indicators/cases.xlsx?indicator=closed&key={a}&{PERIOD}"
+    )
+    assert got.status_code == 200, got.content
+    sheet = list(load_workbook(io.BytesIO(got.content))["案件"].values)
+    numbers = {r[0] for r in sheet[1:]}
+    by_name = {n: c for n, c in week.cases.items()}
+    from cases.models import Case
+
+    expected = set(
+        Case.objects.filter(pk__in=[by_name[n] for n in ("C1", "C2", "C7")]).values_list(
+            "number", flat=True
+        )
+    )
+    assert sheet[0][0] == "任务号" and numbers == expected
+    settings.CASES_EXPORT_DIRECT = 2
+    too_many = client_of("leader").get(
+        f"/api/v1/evaluation/indicators/cases.xlsx?indicator=closed&key={a}&{PERIOD}"
+    )
+    assert too_many.status_code == 413
