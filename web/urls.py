@@ -10,6 +10,7 @@ from core.access import public
 from web.live_tiles import live_tile
 from django.views.generic.base import RedirectView
 
+from web import gisadmin
 from web.pages import (
     console_page,
     field_manifest,
@@ -20,6 +21,12 @@ from web.pages import (
 )
 
 urlpatterns = [
+    # The GIS admin pages (web/gisadmin.py) before the Django admin, which takes admin/ whole.
+    path("admin/gis", gisadmin.gis_home, name="gis-admin"),
+    path("admin/gis/", gisadmin.gis_home),
+    path("admin/gis/layers", gisadmin.layers_page, name="gis-admin-layers"),
+    path("admin/gis/grids", gisadmin.grids_page, name="gis-admin-grids"),
+    path("admin/gis/areas", gisadmin.areas_page, name="gis-admin-areas"),
     path("admin/", admin.site.urls),
     path("api/v1/openapi.json", public(SpectacularJSONAPIView.as_view()), name="openapi"),
     path("api/v1/docs", public(SpectacularRedocView.as_view(url_name="openapi")), name="api-docs"),
