@@ -211,8 +211,11 @@ def do_import_calendar_days(scope: Scope, row: WorkCalendar, content: bytes) -> 
 def workflows_json() -> list[dict]:
     """Gives every workflow definition (流程定义) as a readable table: its stages with their
     limits and its transitions with the permission each needs."""
+    from .printing import EVENT_NAMES  # the actions' Chinese names (imported where used)
+
     state_names = dict(State.choices)
     unit_names = dict(LimitUnit.choices)
+    outcomes = {"yes": "通过", "no": "不通过", **state_names}
     out = []
     for flow in Workflow.objects.prefetch_related("stages", "transitions"):
         out.append(
@@ -236,7 +239,9 @@ def workflows_json() -> list[dict]:
                 "transitions": [
                     {
                         "action": t.action,
+                        "action_name": EVENT_NAMES.get(t.action, t.action),
                         "outcome": t.outcome,
+                        "outcome_name": outcomes.get(t.outcome, t.outcome),
                         "source": t.source,
                         "source_name": state_names.get(t.source, t.source),
                         "target": t.target,

@@ -76,7 +76,9 @@ class StageSerializer(serializers.Serializer):
 
 class TransitionSerializer(serializers.Serializer):
     action = serializers.CharField()
+    action_name = serializers.CharField()
     outcome = serializers.CharField(allow_blank=True)
+    outcome_name = serializers.CharField(allow_blank=True)
     source = serializers.CharField()
     source_name = serializers.CharField()
     target = serializers.CharField()

@@ -1,6 +1,7 @@
 """The GIS admin pages (GIS管理, /admin/gis/…): layers (upload with the import job's progress,
 the layer list, style editing live on the map), responsibility grids built from unit grids,
-and controlled areas drawn on the map. Each page only calls the JSON API; who may open which
+controlled areas drawn on the map, and the configuration tables (calendars, workflows,
+categories). Each page only calls the JSON API; who may open which
 page is the permission its writes need."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "layers": ("图层管理", (perms.LAYERS_IMPORT, perms.LAYERS_EDIT, perms.STYLES_EDIT)),
     "grids": ("责任网格", (perms.LAYERS_EDIT,)),
     "areas": ("管控区域", (perms.CASES_REGISTER,)),
+    "config": ("业务配置", (perms.CONFIG_EDIT,)),
 }
 
 
@@ -101,3 +103,12 @@ def areas_page(request: HttpRequest) -> HttpResponse:
     """Gives the controlled area page (管控区域): draw an area on the map (terra-draw), its
     effect, classes, validity and daily windows, saved through the controlled-areas API."""
     return _page(request, "areas")
+
+
+@login_required
+@require_safe
+def config_page(request: HttpRequest) -> HttpResponse:
+    """Gives the configuration page (业务配置): work calendars with their holidays and make-up
+    days (edited one by one or from a spreadsheet), the workflow definitions and the category
+    tree with its conditions, limits and departments as tables."""
+    return _page(request, "config")

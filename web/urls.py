@@ -27,6 +27,7 @@ urlpatterns = [
     path("admin/gis/layers", gisadmin.layers_page, name="gis-admin-layers"),
     path("admin/gis/grids", gisadmin.grids_page, name="gis-admin-grids"),
     path("admin/gis/areas", gisadmin.areas_page, name="gis-admin-areas"),
+    path("admin/gis/config", gisadmin.config_page, name="gis-admin-config"),
     path("admin/", admin.site.urls),
     path("api/v1/openapi.json", public(SpectacularJSONAPIView.as_view()), name="openapi"),
     path("api/v1/docs", public(SpectacularRedocView.as_view(url_name="openapi")), name="api-docs"),
