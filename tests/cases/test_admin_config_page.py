@@ -5,7 +5,6 @@ tables. Only holders of config.edit open it."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
