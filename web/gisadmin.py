@@ -20,6 +20,7 @@ PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "grids": ("责任网格", (perms.LAYERS_EDIT,)),
     "areas": ("管控区域", (perms.CASES_REGISTER,)),
     "config": ("业务配置", (perms.CONFIG_EDIT,)),
+    "system": ("系统检查", (perms.SYSTEM_ADMIN,)),
 }
 
 
@@ -112,3 +113,11 @@ def config_page(request: HttpRequest) -> HttpResponse:
     days (edited one by one or from a spreadsheet), the workflow definitions and the category
     tree with its conditions, limits and departments as tables."""
     return _page(request, "config")
+
+
+@login_required
+@require_safe
+def system_page(request: HttpRequest) -> HttpResponse:
+    """Gives the system check page (系统检查, system admins): services, versions, disks, the
+    task queue and the latest background jobs with their errors (`web.system`)."""
+    return _page(request, "system")
