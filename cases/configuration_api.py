@@ -8,7 +8,7 @@ import datetime as dt
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -16,11 +16,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.scoping import scope_for
+from core import params
 from core.errors import BadInput, ErrorSerializer
 from core.serializers import JsonTypes
 from spatial.layers.api import FileFormatNegotiation
 
 from . import configuration as config
+from . import manual
 from .api import TAG, valid_body
 from .export import CONTENT_TYPE
 
@@ -200,3 +202,103 @@ class WorkflowsView(APIView):
     def get(self, request: Request) -> Response:
         scope_for(request).require_signed_in()
         return Response({"workflows": config.workflows_json()})
+
+
+class ManualDepartmentSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ManualSerializer(serializers.Serializer):
+    category = serializers.DictField()
+    citywide = ManualDepartmentSerializer(allow_null=True)
+    areas = serializers.JSONField(help_text="GeoJSON FeatureCollection: each area's own entry")
+    departments = ManualDepartmentSerializer(many=True, help_text="active handling departments")
+
+
+class ManualEntryInputSerializer(JsonTypes, serializers.Serializer):
+    department = serializers.CharField(max_length=32, help_text="the department's code")
+    standard = serializers.CharField(
+        max_length=4000, required=False, allow_blank=True, default="", help_text="处置标准"
+    )
+
+
+class ManualEntrySerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    category = serializers.CharField()
+    area = serializers.CharField(help_text="area code, or city for the citywide entry")
+    department = ManualDepartmentSerializer()
+    standard = serializers.CharField(allow_blank=True)
+
+
+class ManualView(APIView):
+    @extend_schema(
+        operation_id="manual_read",
+        tags=[TAG],
+        summary="A minor class's responsibility manual (事项指挥手册): citywide and by area",
+        parameters=[
+            OpenApiParameter("kind", str, required=True, enum=["component", "event"]),
+            OpenApiParameter("category", str, required=True, description="minor class code"),
+        ],
+        responses={200: ManualSerializer, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        scope_for(request).require_signed_in()
+        query = request.query_params
+        kind = params.choice(query, "kind", ["component", "event"])
+        code = params.text(query, "category")
+        return Response(manual.manual_for(manual.get_minor(kind, code)))
+
+
+class ManualEntryView(APIView):
+    @extend_schema(
+        operation_id="manual_entry_set",
+        tags=[TAG],
+        summary="Set who handles a minor class in an area (`city`: citywide)",
+        request=ManualEntryInputSerializer,
+        responses={200: ManualEntrySerializer, **ERRORS},
+    )
+    def put(self, request: Request, kind: str, category: str, area: str) -> Response:
+        scope = scope_for(request)
+        manual.do_set_manual_entry.require(scope)
+        minor = manual.get_minor(kind, category)
+        data = valid_body(ManualEntryInputSerializer, request)
+        entry = manual.do_set_manual_entry(scope, minor, area, data)
+        return Response(
+            {
+                "kind": minor.kind,
+                "category": minor.code,
+                "area": entry.area.code if entry.area_id else manual.CITYWIDE,
+                "department": {"code": entry.department.code, "name": entry.department.name},
+                "standard": entry.standard,
+            }
+        )
+
+    @extend_schema(
+        operation_id="manual_entry_delete",
+        tags=[TAG],
+        summary="Drop an area's own manual entry (the larger area's or the citywide applies)",
+        responses={204: None, **ERRORS},
+    )
+    def delete(self, request: Request, kind: str, category: str, area: str) -> Response:
+        scope = scope_for(request)
+        manual.do_delete_manual_entry.require(scope)
+        manual.do_delete_manual_entry(scope, manual.get_minor(kind, category), area)
+        return Response(status=204)
+
+
+class ManualSheetView(APIView):
+    content_negotiation_class = FileFormatNegotiation
+
+    @extend_schema(
+        operation_id="manual_export",
+        tags=[TAG],
+        summary="Download the whole responsibility manual as .xlsx",
+        responses={(200, CONTENT_TYPE): OpenApiTypes.BINARY, **ERRORS},
+    )
+    def get(self, request: Request):
+        scope_for(request).require_signed_in()
+        response = HttpResponse(manual.export_manual(), content_type=CONTENT_TYPE)
+        response["Content-Disposition"] = 'attachment; filename="manual.xlsx"'
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -39,6 +39,13 @@ urlpatterns = [
         name="calendar-day",
     ),
     path("workflows", configuration_api.WorkflowsView.as_view(), name="workflows"),
+    path("manual", configuration_api.ManualView.as_view(), name="manual"),
+    path("manual.xlsx", configuration_api.ManualSheetView.as_view(), name="manual-sheet"),
+    path(
+        "manual/<slug:kind>/<str:category>/<str:area>",
+        configuration_api.ManualEntryView.as_view(),
+        name="manual-entry",
+    ),
     path("cases", api.CasesView.as_view(), name="cases"),
     path("controlled-areas", controlled_areas_api.AreasView.as_view(), name="controlled-areas"),
     path(
