@@ -49,6 +49,24 @@ def test_set_holidays_by_hand_and_by_sheet_and_read_the_tables(servers, tmp_path
 
     base = servers
     session = session_of("admin")
+    from accounts.models import Department
+    from cases.models import ManualEntry
+    from spatial.models import AdminArea
+
+    street = AdminArea.objects.filter(level="street").order_by("code").first()
+    street_code = street.code
+    inside = (street.geom.point_on_surface.x, street.geom.point_on_surface.y)
+    entry = ManualEntry.objects.select_related("department").get(
+        category__kind="event", category__code="0102", area__isnull=True
+    )
+    citywide = entry.department.name
+    other_code = (
+        Department.objects.filter(active=True, kind="handling")
+        .exclude(pk=entry.department_id)
+        .order_by("code")
+        .first()
+        .code
+    )
     good = _sheet(
         tmp_path / "good.xlsx",
         [["2026-10-08", "否", "", "国庆节"], ["2026-10-10", "是", "", "调休"]],
@@ -104,9 +122,36 @@ def test_set_holidays_by_hand_and_by_sheet_and_read_the_tables(servers, tmp_path
         text = page.locator("#tab-categories").inner_text()
         assert "0102" in text and "立案条件" in text
         page.screenshot(path=str(ARTIFACTS / "gis-admin-config-categories.png"))
+
+        # The manual: a street of its own for event 0102, set by clicking the map.
+        page.get_by_role("tab", name="事项指挥手册").click()
+        page.wait_for_function("() => window.manualReady === true", timeout=60000)
+        page.select_option("#manual-category", "event:0102")
+        page.wait_for_function(
+            "(name) => document.querySelector('#manual-citywide').textContent.includes(name)",
+            arg=citywide,
+            timeout=30000,
+        )
+        page.evaluate(
+            f"() => window.manualMap.jumpTo({{center: [{inside[0]}, {inside[1]}], zoom: 13}})"
+        )
+        page.wait_for_function("() => window.manualMap.loaded()", timeout=60000)
+        page.wait_for_timeout(500)
+        box = page.locator("#manual-map").bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_selector("#manual-entry:not([hidden])")
+        page.select_option("#manual-entry select[name='area']", street_code)
+        page.select_option("#manual-entry select[name='department']", other_code)
+        page.fill("#manual-entry textarea[name='standard']", "两小时内清理完毕")
+        page.get_by_role("button", name="保存", exact=True).last.click()
+        page.wait_for_selector(f"#manual-legend li[data-area='{street_code}']")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "gis-admin-config-manual.png"))
         assert errors == []
         browser.close()
 
+    own = ManualEntry.objects.get(category__kind="event", category__code="0102", area=street)
+    assert own.department.code == other_code and own.standard == "两小时内清理完毕"
     days = {d.date.isoformat(): (d.working, d.note) for d in CalendarDay.objects.all()}
     assert days == {
         "2026-12-07": (False, "测试假日"),

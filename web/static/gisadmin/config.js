@@ -42,6 +42,7 @@
     var panel = tab.getAttribute("aria-controls");
     if (panel === "tab-workflows" && !loaded.workflows) { loaded.workflows = loadWorkflows(); }
     if (panel === "tab-categories" && !loaded.categories) { loaded.categories = loadCategories(); }
+    if (panel === "tab-manual" && !loaded.manual) { loaded.manual = startManual(); }
   }
 
   /* ---- calendars ---- */
@@ -170,6 +171,116 @@
       panel.appendChild(t);
     });
   }
+
+  /* ---- the responsibility manual: who handles a class where ---- */
+  var manualMap = null, manual = null, PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4"];
+  var entryForm = document.getElementById("manual-entry"), entryErrors = document.getElementById("manual-errors");
+
+  function startManual() {
+    return G.api("GET", "/api/v1/categories").then(function (answer) {
+      var pick = document.getElementById("manual-category"), KIND = { component: "部件", event: "事件" };
+      answer.categories.forEach(function (major) {
+        var group = el("optgroup", { label: KIND[major.kind] + " " + major.code + " " + major.name });
+        major.children.forEach(function (m) { group.appendChild(el("option", { value: major.kind + ":" + m.code, text: m.code + " " + m.name })); });
+        pick.appendChild(group);
+      });
+      pick.addEventListener("change", loadManual);
+      return fetch(G.cfg.styleUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); });
+    }).then(function (style) {
+      style = G.quiet(style);
+      style.layers.forEach(function (l) {
+        var key = l.metadata && l.metadata["citygrid:layer"];
+        if (l.type === "fill" && key !== "streets" && key !== "communities") { l.layout = l.layout || {}; l.layout.visibility = "none"; }
+        if (l.type === "fill" && key === "communities") { l.paint["fill-opacity"] = 0.01; }  /* clickable */
+        if (key === "unit_grids" || key === "responsibility_grids" || key === "controlled_areas") { l.layout = l.layout || {}; l.layout.visibility = "none"; }
+      });
+      manualMap = new maplibregl.Map({ container: "manual-map", style: style, center: G.cfg.center, zoom: G.cfg.zoom - 2,
+        localIdeographFontFamily: "'WenQuanYi Micro Hei', 'Noto Sans CJK SC', sans-serif" });
+      manualMap.addControl(new maplibregl.NavigationControl(), "top-right");
+      window.manualMap = manualMap;
+      return new Promise(function (resolve) { manualMap.on("load", resolve); });
+    }).then(function () {
+      manualMap.addSource("manual", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+      manualMap.addLayer({ id: "manual-fill", type: "fill", source: "manual", paint: { "fill-color": ["get", "colour"], "fill-opacity": 0.45 } });
+      manualMap.addLayer({ id: "manual-line", type: "line", source: "manual", paint: { "line-color": ["get", "colour"], "line-width": 2 } });
+      manualMap.on("click", pickArea);
+      return loadManual();
+    });
+  }
+
+  function chosen() { var v = document.getElementById("manual-category").value.split(":"); return { kind: v[0], code: v[1] }; }
+
+  function loadManual() {
+    var c = chosen();
+    return G.api("GET", "/api/v1/manual?kind=" + c.kind + "&category=" + encodeURIComponent(c.code)).then(function (m) {
+      manual = m;
+      var colours = {}, n = 0;
+      m.areas.features.forEach(function (f) {
+        var d = f.properties.department;
+        if (!colours[d]) { colours[d] = PALETTE[n++ % PALETTE.length]; }
+        f.properties.colour = colours[d];
+      });
+      manualMap.getSource("manual").setData(m.areas);
+      document.getElementById("manual-citywide").textContent = "全市：" + (m.citywide ? m.citywide.name : "未设置");
+      var legend = document.getElementById("manual-legend");
+      legend.innerHTML = "";
+      if (!m.areas.features.length) { legend.appendChild(el("li", { class: "meta", text: "该小类没有按区域单独设置的责任部门。" })); }
+      m.areas.features.forEach(function (f) {
+        var p = f.properties;
+        legend.appendChild(el("li", { "data-area": p.area }, [el("span", { class: "swatch", style: "background:" + p.colour }),
+          p.area_name + "（" + p.area + "）→ " + p.department_name]));
+      });
+      var select = entryForm.elements.department;
+      select.innerHTML = "";
+      m.departments.forEach(function (d) { select.appendChild(el("option", { value: d.code, text: d.name })); });
+      window.manualReady = true;
+    }, function (err) { G.toast(err.message, true); });
+  }
+
+  function pickArea(e) {
+    var found = manualMap.queryRenderedFeatures(e.point).filter(function (f) {
+      return f.sourceLayer === "streets" || f.sourceLayer === "communities";
+    });
+    if (!found.length) { G.toast("请点击街道或社区范围内", true); return; }
+    var select = entryForm.elements.area, seen = {};
+    select.innerHTML = "";
+    found.forEach(function (f) {
+      var code = f.properties.code;
+      if (seen[code]) { return; }
+      seen[code] = true;
+      select.appendChild(el("option", { value: code, text: (f.sourceLayer === "streets" ? "街道 " : "社区 ") + f.properties.name + "（" + code + "）" }));
+    });
+    entryForm.hidden = false;
+    clear(entryErrors);
+    showEntry();
+  }
+
+  function showEntry() {
+    var code = entryForm.elements.area.value;
+    var own = manual.areas.features.filter(function (f) { return f.properties.area === code; })[0];
+    document.getElementById("manual-area-title").textContent = own ? "已单独设置" : "按上级设置：" + (manual.citywide ? manual.citywide.name : "未设置");
+    entryForm.elements.department.value = own ? own.properties.department : (manual.citywide ? manual.citywide.code : "");
+    entryForm.elements.standard.value = own ? own.properties.standard : "";
+    document.getElementById("manual-drop").disabled = !own;
+  }
+  entryForm.elements.area.addEventListener("change", showEntry);
+
+  entryForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    clear(entryErrors);
+    var c = chosen(), area = entryForm.elements.area.value;
+    var body = { department: entryForm.elements.department.value, standard: entryForm.elements.standard.value };
+    G.api("PUT", "/api/v1/manual/" + c.kind + "/" + c.code + "/" + area, body).then(function () {
+      G.toast("已设置 " + area); return loadManual().then(showEntry);
+    }, function (err) { showError(entryErrors, err); });
+  });
+
+  document.getElementById("manual-drop").addEventListener("click", function () {
+    var c = chosen(), area = entryForm.elements.area.value;
+    G.api("DELETE", "/api/v1/manual/" + c.kind + "/" + c.code + "/" + area).then(function () {
+      G.toast("已恢复为上级设置"); return loadManual().then(showEntry);
+    }, function (err) { showError(entryErrors, err); });
+  });
 
   loadCalendars().then(function () { window.gisReady = true; });
 })();
