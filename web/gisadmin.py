@@ -19,6 +19,7 @@ PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "layers": ("图层管理", (perms.LAYERS_IMPORT, perms.LAYERS_EDIT, perms.STYLES_EDIT)),
     "grids": ("责任网格", (perms.LAYERS_EDIT,)),
     "areas": ("管控区域", (perms.CASES_REGISTER,)),
+    "routes": ("巡查路线", (perms.TRACKING_MONITOR,)),
     "config": ("业务配置", (perms.CONFIG_EDIT,)),
     "system": ("系统检查", (perms.SYSTEM_ADMIN,)),
 }
@@ -121,3 +122,11 @@ def system_page(request: HttpRequest) -> HttpResponse:
     """Gives the system check page (系统检查, system admins): services, versions, disks, the
     task queue and the latest background jobs with their errors (`web.system`)."""
     return _page(request, "system")
+
+
+@login_required
+@require_safe
+def routes_page(request: HttpRequest) -> HttpResponse:
+    """Gives the patrol route page (巡查路线): draw a route and its checkpoints (巡查点) with
+    terra-draw, their radius, time windows and visits, saved through the tracking routes API."""
+    return _page(request, "routes")

@@ -28,6 +28,7 @@ urlpatterns = [
     path("admin/gis/layers", gisadmin.layers_page, name="gis-admin-layers"),
     path("admin/gis/grids", gisadmin.grids_page, name="gis-admin-grids"),
     path("admin/gis/areas", gisadmin.areas_page, name="gis-admin-areas"),
+    path("admin/gis/routes", gisadmin.routes_page, name="gis-admin-routes"),
     path("admin/gis/config", gisadmin.config_page, name="gis-admin-config"),
     path("admin/gis/system", gisadmin.system_page, name="gis-admin-system"),
     path("admin/", admin.site.urls),
