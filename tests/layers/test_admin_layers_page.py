@@ -200,3 +200,79 @@ def test_upload_a_gauss_kruger_shapefile_follow_it_restyle_and_keep_the_style(
     ids = {x["id"]: x for x in style["layers"]}
     assert ids["parks-label"]["layout"]["text-field"] == ["to-string", ["get", "name"]]
     assert ids["parks-line"]["minzoom"] == 10
+
+
+def _gcj02_geojson(folder: Path, grids: list[UnitGrid]) -> Path:
+    """Gives a GeoJSON of `grids` whose coordinates are GCJ-02 (as a Chinese web map gives
+    them) while the file, as GeoJSON does, declares WGS84."""
+    import numpy as np
+
+    from spatial.crs import from_wgs84_array
+
+    def shifted(rings):
+        out = []
+        for ring in rings:
+            lon, lat = from_wgs84_array(
+                np.array([p[0] for p in ring]), np.array([p[1] for p in ring]), "gcj02"
+            )
+            out.append([[float(x), float(y)] for x, y in zip(lon, lat)])
+        return out
+
+    features = []
+    for n, g in enumerate(grids):
+        geometry = json.loads(g.geom.geojson)
+        geometry["coordinates"] = [shifted(poly) for poly in geometry["coordinates"]]
+        features.append(
+            {"type": "Feature", "properties": {"name": f"偏移{n + 1}号"}, "geometry": geometry}
+        )
+    path = folder / "amap.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
+@pytest.mark.django_db(transaction=True)
+def test_gcj02_declared_as_wgs84_is_refused_next_to_the_crs_and_converted_with_auto(
+    servers,  # noqa: F811
+    tmp_path,
+):
+    from playwright.sync_api import sync_playwright
+
+    base = servers
+    grids = list(UnitGrid.objects.order_by("code")[:6])
+    assert len(grids) == 6
+    centres = [(g.geom.point_on_surface.x, g.geom.point_on_surface.y) for g in grids]
+    path = _gcj02_geojson(tmp_path, grids)
+    session = session_of("gisadmin")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+        context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/admin/gis/layers")
+        page.wait_for_selector("#layer-list li")
+        page.set_input_files("input[name='file']", str(path))
+        page.fill("input[name='key']", "amap_parks")
+        page.check("#upload input[name='public']")
+        page.get_by_role("button", name="上传并导入").click()
+        page.wait_for_selector("#job-state.failed", timeout=60000)
+        said = page.locator(".error[data-for='crs']").inner_text()
+        assert "坐标疑似偏移" in said and "gcj02" in said.lower(), said
+        assert page.get_attribute("select[name='crs']", "aria-invalid") == "true"
+        assert page.locator("#layer-list li[data-key='amap_parks']").count() == 0
+
+        page.select_option("select[name='crs']", "auto")
+        page.get_by_role("button", name="上传并导入").click()
+        page.wait_for_selector("#job-state.succeeded", timeout=60000)
+        notes = page.locator("#job-notes").inner_text()
+        assert "坐标按 GCJ-02 纠偏后导入" in notes, notes
+        page.wait_for_selector("#layer-list li.selected[data-key='amap_parks']")
+        _idle(page)
+        on_layer = ON_LAYER_JS.replace("'parks'", "'amap_parks'")
+        for centre in centres:
+            assert page.evaluate(on_layer, list(centre)) != [], centre
+        page.screenshot(path=str(ARTIFACTS / "gis-admin-layers-gcj02.png"))
+        assert errors == []
+        browser.close()
