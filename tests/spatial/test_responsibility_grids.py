@@ -152,6 +152,11 @@ def test_bad_sets_are_refused_next_to_the_field_and_change_nothing(
         ({"name": "", "unit_grids": []}, "name"),
         ({"name": 5, "unit_grids": []}, "name"),
         ({"unit_grids": []}, "name"),
+        ({"name": "x", "unit_grids": [1]}, "unit_grids"),
+        ({"name": "x", "unit_grids": [None]}, "unit_grids"),
+        ({"name": "x", "unit_grids": [f"3101040010{n:04d}" for n in range(501)]}, "unit_grids"),
+        ({"name": "x" * 65, "unit_grids": ["31010400100101"]}, "name"),
+        ({"name": "x", "unit_grids": ["31010400100101"], "move": "yes"}, "move"),
     ],
 )
 def test_malformed_bodies_name_their_field(small_city, gis, body, field):
@@ -219,3 +224,18 @@ def test_moving_any_part_of_a_grid_keeps_the_whole(small_city, gis, picked):
 
 class _Undo(Exception):
     """Rolls one hypothesis example back."""
+
+
+def test_reading_a_grid_names_bad_dates_and_unknown_codes(small_city, gis):
+    code = small_city.resp["C1"].code
+    bad = gis.get(f"{URL}/{code}", {"on": "yesterday"})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "on"
+    assert gis.get(f"{URL}/no-such-grid").status_code == 404
+    assert gis.get(f"{URL}/no-such-grid/history").status_code == 404
+    missing = gis.patch(f"{URL}/no-such-grid", "{}", content_type="application/json")
+    assert missing.status_code == 404
+    assert gis.get(URL).status_code == 400  # neither street nor unit_grid
+    listed = gis.get(URL, {"street": small_city.streets["S1"].code}).json()["grids"]
+    assert sorted(g["code"] for g in listed) == sorted(
+        small_city.resp[k].code for k in ("C1", "C2")
+    )
