@@ -95,6 +95,7 @@ class GridsView(APIView):
     )
     def get(self, request: Request) -> Response:
         scope = scope_for(request)
+        scope.require_signed_in()
         query = request.query_params
         street = params.text(query, "street", None)
         unit = params.text(query, "unit_grid", None)
@@ -134,6 +135,7 @@ class GridView(APIView):
     )
     def get(self, request: Request, code: str) -> Response:
         scope = scope_for(request)
+        scope.require_signed_in()
         grid = grids.get_grid(scope, code)
         on = params.instant(request.query_params, "on", None)
         return Response(grids.grid_on(grid, on) if on else grids.grid_json(grid))
@@ -160,5 +162,7 @@ class GridHistoryView(APIView):
         responses={200: GridHistorySerializer, **ERRORS},
     )
     def get(self, request: Request, code: str) -> Response:
-        grid = grids.get_grid(scope_for(request), code)
+        scope = scope_for(request)
+        scope.require_signed_in()
+        grid = grids.get_grid(scope, code)
         return Response({"code": grid.code, "versions": grids.history(grid)})
