@@ -21,6 +21,7 @@ from spatial.models import Layer, Theme
 from tiles.tilejson import OSM_ATTRIBUTION, uses_osm_data
 
 VARIANTS = ("dark", "light")
+ALL_LAYERS = "all"  # the style of every readable layer, whatever the themes hold
 SOURCE = "citygrid"
 
 BACKGROUND = {"light": "#f2efe9", "dark": "#0b1622"}
@@ -76,7 +77,8 @@ LABEL_HALO = {"light": "#ffffff", "dark": "#0b1622"}
 def theme_layers(theme_key: str, scope) -> tuple[str, list[tuple[Layer, bool]]]:
     """Gives the theme's title and its (layer, visible) entries the caller may read.
 
-    `base` without a Theme row is every readable layer of the registry, all visible.
+    `base` without a Theme row, and `all` (the GIS admin's preview: whatever themes hold) without
+    one, are every readable layer of the registry, all visible.
     """
     from core.errors import NotFound
 
@@ -85,7 +87,7 @@ def theme_layers(theme_key: str, scope) -> tuple[str, list[tuple[Layer, bool]]]:
         entries = theme.entries.select_related("layer").order_by("order")
         pairs = [(e.layer, e.visible) for e in entries]
         title = theme.title
-    elif theme_key == "base":
+    elif theme_key in ("base", ALL_LAYERS):
         pairs = [(layer, True) for layer in Layer.objects.select_related("tiling")]
         title = "基础底图"
     else:

@@ -64,7 +64,8 @@ def _page(request: HttpRequest, name: str) -> HttpResponse:
             "permissions": sorted(scope.permissions),
             "systemAdmin": scope.sees_everything,
             "csrfToken": get_token(request),
-            "styleUrl": "/styles/base.json?variant=light",
+            # every layer the caller reads, also those no theme holds yet (a new import)
+            "styleUrl": "/styles/all.json?variant=light",
             "center": centre,
             "zoom": (config.zoom if config else 12) + 1,
             "maxUploadBytes": settings.MAX_UPLOAD_BYTES,

@@ -166,7 +166,8 @@ def test_upload_a_gauss_kruger_shapefile_follow_it_restyle_and_keep_the_style(
         page.fill("#style input[name='max_zoom']", "10")
         page.get_by_role("button", name="保存样式").click()
         assert (
-            page.locator(".error[data-for='min_zoom']").inner_text() == "最小级别不能大于最大级别"
+            page.locator("#style .error[data-for='min_zoom']").inner_text()
+            == "最小级别不能大于最大级别"
         )
         page.fill("#style input[name='min_zoom']", "10")
         page.fill("#style input[name='max_zoom']", "20")
@@ -194,7 +195,7 @@ def test_upload_a_gauss_kruger_shapefile_follow_it_restyle_and_keep_the_style(
         browser.close()
 
     style = requests.get(
-        base + "/styles/base.json?variant=light", cookies={"sessionid": session}, timeout=30
+        base + "/styles/all.json?variant=light", cookies={"sessionid": session}, timeout=30
     ).json()
     assert style_check(style, tmp_path).startswith("OK")
     ids = {x["id"]: x for x in style["layers"]}
@@ -276,3 +277,51 @@ def test_gcj02_declared_as_wgs84_is_refused_next_to_the_crs_and_converted_with_a
         page.screenshot(path=str(ARTIFACTS / "gis-admin-layers-gcj02.png"))
         assert errors == []
         browser.close()
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed")
+@pytest.mark.django_db(transaction=True)
+def test_the_map_configuration_takes_the_current_view(servers):  # noqa: F811
+    from playwright.sync_api import sync_playwright
+
+    base = servers
+    grid = UnitGrid.objects.order_by("code").first()
+    here = (round(grid.geom.point_on_surface.x, 6), round(grid.geom.point_on_surface.y, 6))
+    session = session_of("gisadmin")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+        context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/admin/gis/layers")
+        page.wait_for_selector("#layer-list li")
+        page.wait_for_function(
+            "() => document.querySelector('#map-config [name=zoom]').value !== ''"
+        )
+        page.click("#map-config-box summary")
+        page.evaluate(f"() => window.gisMap.jumpTo({{center: [{here[0]}, {here[1]}], zoom: 15.2}})")
+        page.get_by_role("button", name="用当前地图视图").click()
+        assert page.input_value("#map-config [name=zoom]") == "15"
+        page.fill("#map-config [name=min_zoom]", "16")
+        page.fill("#map-config [name=max_zoom]", "12")
+        page.get_by_role("button", name="保存地图配置").click()
+        said = page.locator("#map-config .error[data-for='min_zoom']").inner_text()
+        assert said == "最小级别不能大于最大级别"
+        page.fill("#map-config [name=max_zoom]", "19")
+        page.get_by_role("button", name="保存地图配置").click()  # the default zoom 15 < 16
+        assert "默认级别" in page.locator("#map-config .error[data-for='zoom']").inner_text()
+        page.fill("#map-config [name=min_zoom]", "10")
+        page.fill("#map-config [name=max_zoom]", "19")
+        page.fill("#map-config [name=title]", "测试城市地图")
+        with page.expect_response(lambda r: r.url.endswith("/api/v1/map-config")) as saved:
+            page.get_by_role("button", name="保存地图配置").click()
+        assert saved.value.status == 200, saved.value.text()
+        assert errors == []
+        browser.close()
+    config = requests.get(base + "/api/v1/map-config", cookies={"sessionid": session}, timeout=30)
+    body = config.json()
+    assert body["title"] == "测试城市地图"
+    assert body["center"] == pytest.approx(list(here), abs=1e-6)
+    assert (body["zoom"], body["min_zoom"], body["max_zoom"]) == (15, 10, 19)

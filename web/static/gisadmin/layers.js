@@ -316,6 +316,42 @@
     });
   }
 
+  /* ---- the map configuration (地图配置): the default view and theme of every map page ---- */
+  var configForm = document.getElementById("map-config");
+
+  function loadMapConfig() {
+    return Promise.all([G.api("GET", "/api/v1/map-config"), G.api("GET", "/api/v1/themes")]).then(function (answers) {
+      var c = answers[0], f = configForm.elements, select = f.default_theme;
+      select.innerHTML = "";
+      select.appendChild(el("option", { value: "", text: "基础底图（base）" }));
+      (answers[1].themes || []).forEach(function (t) { if (t.key !== "base") { select.appendChild(el("option", { value: t.key, text: t.title })); } });
+      f.title.value = c.title || "";
+      if (c.center) { f.lon.value = c.center[0].toFixed(6); f.lat.value = c.center[1].toFixed(6); }
+      f.zoom.value = c.zoom; f.min_zoom.value = c.min_zoom; f.max_zoom.value = c.max_zoom;
+      select.value = c.default_theme && c.default_theme !== "base" ? c.default_theme : "";
+    });
+  }
+
+  document.getElementById("use-view").addEventListener("click", function () {
+    var centre = map.getCenter(), f = configForm.elements;
+    f.lon.value = centre.lng.toFixed(6); f.lat.value = centre.lat.toFixed(6);
+    f.zoom.value = Math.round(map.getZoom() * 2) / 2;
+  });
+
+  configForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    G.clearErrors(configForm);
+    var f = configForm.elements, lon = parseFloat(f.lon.value), lat = parseFloat(f.lat.value);
+    var body = { title: f.title.value, zoom: parseFloat(f.zoom.value), min_zoom: parseFloat(f.min_zoom.value),
+      max_zoom: parseFloat(f.max_zoom.value), default_theme: f.default_theme.value || null };
+    if (isNaN(lon) || isNaN(lat)) { G.showError(configForm, { field: "center", message: "请填写中心经纬度，或点“用当前地图视图”" }); return; }
+    body.center = [lon, lat];
+    if (body.min_zoom > body.max_zoom) { G.showError(configForm, { field: "min_zoom", message: "最小级别不能大于最大级别" }); return; }
+    if (body.zoom < body.min_zoom || body.zoom > body.max_zoom) { G.showError(configForm, { field: "zoom", message: "默认级别应在最小与最大级别之间" }); return; }
+    G.api("PUT", "/api/v1/map-config", body).then(function () { G.toast("地图配置已保存"); return loadMapConfig(); },
+      function (err) { G.showError(configForm, err); });
+  });
+
   document.getElementById("refresh-all").addEventListener("click", function () {
     G.api("POST", "/api/v1/layers/all/refresh").then(function () { G.toast("已刷新统计"); return loadLayers(); },
       function (err) { G.toast(err.message, true); });
@@ -323,6 +359,6 @@
 
   G.makeMap(function (style) { return G.quiet(style); }).then(function (m) {
     map = m;
-    return loadLayers();
+    return Promise.all([loadLayers(), loadMapConfig()]);
   });
 })();
