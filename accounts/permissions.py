@@ -22,6 +22,7 @@ EVALUATION_MANAGE = "evaluation.manage"
 EVALUATION_SCORE = "evaluation.score"
 TRACKING_MONITOR = "tracking.monitor"
 TRACKING_ACKNOWLEDGE = "tracking.acknowledge"
+CONFIG_EDIT = "config.edit"
 SYSTEM_ADMIN = "system.admin"
 
 ALL_PERMISSIONS: dict[str, str] = {
@@ -44,6 +45,7 @@ ALL_PERMISSIONS: dict[str, str] = {
     EVALUATION_SCORE: "评价打分",
     TRACKING_MONITOR: "监督员监控（实时位置、报警、轨迹）",
     TRACKING_ACKNOWLEDGE: "处理报警",
+    CONFIG_EDIT: "业务配置（工作日历等）",
     SYSTEM_ADMIN: "系统管理员（全部权限、全部区域）",
 }
 

@@ -24,12 +24,14 @@ from core.errors import BadInput, Conflict, Forbidden, NotFound
 from data.models import Category
 from spatial import crs as crs_module
 from spatial.models import ControlledArea, Layer
+from spatial.services import share_outside_city
 
 from . import report_rules
 from .models import CollectionSuspension, RuleEffect
 from .serializers import local_time
 
 LAYER = "controlled_areas"
+OUTSIDE_CITY_TOLERANCE = 0.001  # of the area: a drawn edge may run a little past the border
 PERMIT_WHAT = "a photo (JPEG, PNG, WebP) or a PDF"
 
 
@@ -113,6 +115,11 @@ def _apply(area: ControlledArea, data: dict) -> None:
             setattr(area, name, data[name])
     if "geometry" in data:
         area.geom = area_geometry(data["geometry"], data.get("crs") or "EPSG:4326")
+        outside = share_outside_city(area.geom)
+        if outside > OUTSIDE_CITY_TOLERANCE:
+            raise BadInput(
+                f"{outside:.0%} of the area lies outside the city's districts", field="geometry"
+            )
     if "daily_windows" in data:
         area.daily_windows = report_rules.parse_windows(data["daily_windows"])
     if "categories" in data:

@@ -10,6 +10,7 @@ from . import (
     callbacks_api,
     calendar_api,
     categories_api,
+    configuration_api,
     controlled_areas_api,
     dispatching_api,
     export_api,
@@ -29,6 +30,25 @@ urlpatterns = [
     path("", include("cases.open311.public_urls")),  # /api/v1/public/…: the public service
     path("calendar/deadline", calendar_api.DeadlineView.as_view(), name="calendar-deadline"),
     path("categories", categories_api.CategoriesView.as_view(), name="categories"),
+    path("calendars", configuration_api.CalendarsView.as_view(), name="calendars"),
+    path(
+        "calendars/<slug:key>/days.xlsx",
+        configuration_api.CalendarSheetView.as_view(),
+        name="calendar-sheet",
+    ),
+    path(
+        "calendars/<slug:key>/days/<str:date>",
+        configuration_api.CalendarDayView.as_view(),
+        name="calendar-day",
+    ),
+    path("workflows", configuration_api.WorkflowsView.as_view(), name="workflows"),
+    path("manual", configuration_api.ManualView.as_view(), name="manual"),
+    path("manual.xlsx", configuration_api.ManualSheetView.as_view(), name="manual-sheet"),
+    path(
+        "manual/<slug:kind>/<str:category>/<str:area>",
+        configuration_api.ManualEntryView.as_view(),
+        name="manual-entry",
+    ),
     path("cases", api.CasesView.as_view(), name="cases"),
     path("controlled-areas", controlled_areas_api.AreasView.as_view(), name="controlled-areas"),
     path(

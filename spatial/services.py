@@ -32,3 +32,27 @@ def refresh_responsibility_grid(grid: ResponsibilityGrid | int) -> Responsibilit
     if isinstance(grid, ResponsibilityGrid):
         grid.geom = fresh.geom
     return fresh
+
+
+# Whether a shape lies in the city: the share of its area outside the districts' union (served
+# by the admin area GiST index through `&&`). No districts at all: nothing to check against.
+OUTSIDE_CITY_SQL = """
+SELECT ST_Area(ST_Difference(g.geom, ST_Union(a.geom))) / NULLIF(ST_Area(g.geom), 0)
+FROM (SELECT ST_GeomFromEWKB(%(shape)s) AS geom) g
+LEFT JOIN spatial_adminarea a ON a.level = 'district' AND a.geom && g.geom
+GROUP BY g.geom
+"""
+
+
+def share_outside_city(geom) -> float:
+    """Gives the share (0..1) of a polygon's area outside the city's districts (1 when it meets
+    none); 0 when no district is stored."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM spatial_adminarea WHERE level = 'district'")
+        if cursor.fetchone()[0] == 0:
+            return 0.0
+        cursor.execute(OUTSIDE_CITY_SQL, {"shape": bytes(geom.ewkb)})
+        row = cursor.fetchone()
+    if row is None or row[0] is None:
+        return 1.0
+    return float(row[0])

@@ -21,6 +21,7 @@ from spatial.models import Layer, Theme
 from tiles.tilejson import OSM_ATTRIBUTION, uses_osm_data
 
 VARIANTS = ("dark", "light")
+ALL_LAYERS = "all"  # the style of every readable layer, whatever the themes hold
 SOURCE = "citygrid"
 
 BACKGROUND = {"light": "#f2efe9", "dark": "#0b1622"}
@@ -76,7 +77,8 @@ LABEL_HALO = {"light": "#ffffff", "dark": "#0b1622"}
 def theme_layers(theme_key: str, scope) -> tuple[str, list[tuple[Layer, bool]]]:
     """Gives the theme's title and its (layer, visible) entries the caller may read.
 
-    `base` without a Theme row is every readable layer of the registry, all visible.
+    `base` without a Theme row, and `all` (the GIS admin's preview: whatever themes hold) without
+    one, are every readable layer of the registry, all visible.
     """
     from core.errors import NotFound
 
@@ -85,7 +87,7 @@ def theme_layers(theme_key: str, scope) -> tuple[str, list[tuple[Layer, bool]]]:
         entries = theme.entries.select_related("layer").order_by("order")
         pairs = [(e.layer, e.visible) for e in entries]
         title = theme.title
-    elif theme_key == "base":
+    elif theme_key in ("base", ALL_LAYERS):
         pairs = [(layer, True) for layer in Layer.objects.select_related("tiling")]
         title = "基础底图"
     else:
@@ -96,6 +98,24 @@ def theme_layers(theme_key: str, scope) -> tuple[str, list[tuple[Layer, bool]]]:
 def _colour(layer: Layer, variant: str, index: int) -> str:
     custom = layer.style.get(f"color_{variant}") or layer.style.get("color")
     return custom or COLOURS[variant].get(layer.key) or PALETTE[index % len(PALETTE)]
+
+
+def _paint_colour(layer: Layer, colour: str) -> str | list:
+    """Gives the layer's colour, or a `match` on `style.by_field` giving each category's
+    colour (other values: the layer's colour)."""
+    field, categories = layer.style.get("by_field"), layer.style.get("categories") or []
+    if not field or not categories:
+        return colour
+    pairs = [item for c in categories for item in (str(c["value"]), c["color"])]
+    return ["match", ["to-string", ["get", field]], *pairs, colour]
+
+
+def _width(layer: Layer, default: float) -> float:
+    return float(layer.style.get("width", default))
+
+
+def _opacity(layer: Layer, default: float) -> float:
+    return float(layer.style.get("opacity", default))
 
 
 def _geometry_kind(layer: Layer) -> str:
@@ -119,19 +139,26 @@ def _vector_style_layers(layer: Layer, visible: bool, colour: str, variant: str)
     }
     kind = _geometry_kind(layer)
     halo = "#ffffff" if variant == "light" else "#0b1622"
+    paint_colour = _paint_colour(layer, colour)
     if kind == "polygon":
         return [
             {
                 **common,
                 "id": f"{layer.key}-fill",
                 "type": "fill",
-                "paint": {"fill-color": colour, "fill-opacity": FILL_OPACITY.get(layer.key, 0.12)},
+                "paint": {
+                    "fill-color": paint_colour,
+                    "fill-opacity": _opacity(layer, FILL_OPACITY.get(layer.key, 0.12)),
+                },
             },
             {
                 **common,
                 "id": f"{layer.key}-line",
                 "type": "line",
-                "paint": {"line-color": colour, "line-width": LINE_WIDTH.get(layer.key, 1.0)},
+                "paint": {
+                    "line-color": paint_colour,
+                    "line-width": _width(layer, LINE_WIDTH.get(layer.key, 1.0)),
+                },
             },
         ]
     if kind == "line":
@@ -142,16 +169,8 @@ def _vector_style_layers(layer: Layer, visible: bool, colour: str, variant: str)
                 "type": "line",
                 "layout": {**common["layout"], "line-cap": "round", "line-join": "round"},
                 "paint": {
-                    "line-color": colour,
-                    "line-width": [
-                        "interpolate",
-                        ["linear"],
-                        ["zoom"],
-                        10,
-                        0.8,
-                        18,
-                        LINE_WIDTH.get(layer.key, 1.0) * 4,
-                    ],
+                    "line-color": paint_colour,
+                    "line-width": _line_width(layer),
                 },
             },
         ]
@@ -170,8 +189,9 @@ def _vector_style_layers(layer: Layer, visible: bool, colour: str, variant: str)
             "type": "circle",
             "filter": ["all", ["!", ["has", "point_count"]], ["==", ["geometry-type"], "Point"]],
             "paint": {
-                "circle-color": colour,
-                "circle-radius": 4,
+                "circle-color": paint_colour,
+                "circle-radius": _width(layer, 4),
+                "circle-opacity": _opacity(layer, 1.0),
                 "circle-stroke-width": 1,
                 "circle-stroke-color": halo,
             },
@@ -207,6 +227,13 @@ def _vector_style_layers(layer: Layer, visible: bool, colour: str, variant: str)
     return out
 
 
+def _line_width(layer: Layer) -> float | list:
+    """Gives a line layer's width: the style's, else growing with the zoom."""
+    if "width" in layer.style:
+        return _width(layer, 1.0)
+    return ["interpolate", ["linear"], ["zoom"], 10, 0.8, 18, LINE_WIDTH.get(layer.key, 1.0) * 4]
+
+
 def _label_field(layer: Layer) -> str | None:
     """Gives the field a layer's labels show (`style.label_field`, else `name`), if visible."""
     wanted = layer.style.get("label_field") or LABEL_FIELD
@@ -228,7 +255,8 @@ def label_font() -> str | None:
 
 def area_label_layer(layer: Layer) -> str | None:
     """Gives the tile layer of a layer's area-name label points, if its names are labelled."""
-    if layer.key in AREA_LABELS and _geometry_kind(layer) == "polygon" and _label_field(layer):
+    named = layer.key in AREA_LABELS or layer.style.get("label_field")
+    if named and _geometry_kind(layer) == "polygon" and _label_field(layer):
         return f"{layer.key}_labels"
     return None
 
@@ -267,8 +295,8 @@ def _label_layers(layer: Layer, visible: bool, colour: str, variant: str, font: 
             }
         ]
     source_layer = area_label_layer(layer)
-    if not source_layer:
-        return []
+    if layer.key not in AREA_LABELS:
+        return _chosen_label_layers(layer, visible, colour, variant, font) if field else []
     low, high, size = AREA_LABELS[layer.key]
     return [
         {
@@ -287,6 +315,39 @@ def _label_layers(layer: Layer, visible: bool, colour: str, variant: str, font: 
                 "text-padding": 6,
             },
             "paint": {"text-color": colour, "text-halo-width": 2, **halo},
+        }
+    ]
+
+
+def _chosen_label_layers(layer: Layer, visible: bool, colour: str, variant: str, font: str):
+    """Gives the labels of a point or area layer whose style names a `label_field`: under each
+    point, or at each area's one label point (the `{key}_labels` tile layer)."""
+    if not layer.style.get("label_field"):
+        return []
+    kind = _geometry_kind(layer)
+    source_layer = area_label_layer(layer) if kind == "polygon" else layer.key
+    halo = {"text-halo-color": LABEL_HALO[variant], "text-halo-blur": 0.5}
+    layout = {
+        "visibility": "visible" if visible else "none",
+        "text-field": ["to-string", ["get", layer.style["label_field"]]],
+        "text-font": [font],
+        "text-size": 12,
+        "text-max-width": 8,
+        "text-padding": 4,
+    }
+    if kind == "point":
+        layout |= {"text-anchor": "top", "text-offset": [0, 0.6], "text-optional": True}
+    return [
+        {
+            "type": "symbol",
+            "source": SOURCE,
+            "source-layer": source_layer,
+            "id": f"{layer.key}-label",
+            "minzoom": layer.min_zoom,
+            "maxzoom": min(layer.max_zoom + 1, 24),
+            "metadata": {"citygrid:layer": layer.key, "citygrid:title": layer.title},
+            "layout": layout,
+            "paint": {"text-color": colour, "text-halo-width": 1.6, **halo},
         }
     ]
 

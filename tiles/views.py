@@ -158,7 +158,7 @@ class StyleView(APIView):
 
     @extend_schema(
         operation_id="map_style",
-        summary="MapLibre style v8 of a theme (专题), or `base` for every readable layer",
+        summary="MapLibre style v8 of a theme (专题); `base` or `all` for every readable layer",
         parameters=[
             OpenApiParameter("theme", OpenApiTypes.STR, OpenApiParameter.PATH),
             OpenApiParameter("variant", OpenApiTypes.STR, enum=["dark", "light"]),

@@ -255,6 +255,9 @@ STATICFILES_DIRS = [
     BASE_DIR / "web" / "static",
     # MapLibre GL JS from npm (package.json; scripts/install.sh runs npm ci): /static/maplibre-gl/
     ("maplibre-gl", BASE_DIR / "node_modules" / "maplibre-gl" / "dist"),
+    # terra-draw and its MapLibre adapter (UMD builds) for the GIS admin's drawing tools
+    ("terra-draw", BASE_DIR / "node_modules" / "terra-draw" / "dist"),
+    ("terra-draw-adapter", BASE_DIR / "node_modules" / "terra-draw-maplibre-gl-adapter" / "dist"),
 ]
 # collectstatic (scripts/run.sh) writes a gzip and a Brotli copy beside each file, which WhiteNoise
 # serves to browsers that accept them (maplibre-gl.js: 1.06 MB, 0.28 MB gzipped): names stay as

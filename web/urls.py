@@ -10,6 +10,8 @@ from core.access import public
 from web.live_tiles import live_tile
 from django.views.generic.base import RedirectView
 
+from web import gisadmin
+from web.system import SystemStatusView
 from web.pages import (
     console_page,
     evaluation_page,
@@ -23,6 +25,15 @@ from web.pages import (
 )
 
 urlpatterns = [
+    # The GIS admin pages (web/gisadmin.py) before the Django admin, which takes admin/ whole.
+    path("admin/gis", gisadmin.gis_home, name="gis-admin"),
+    path("admin/gis/", gisadmin.gis_home),
+    path("admin/gis/layers", gisadmin.layers_page, name="gis-admin-layers"),
+    path("admin/gis/grids", gisadmin.grids_page, name="gis-admin-grids"),
+    path("admin/gis/areas", gisadmin.areas_page, name="gis-admin-areas"),
+    path("admin/gis/routes", gisadmin.routes_page, name="gis-admin-routes"),
+    path("admin/gis/config", gisadmin.config_page, name="gis-admin-config"),
+    path("admin/gis/system", gisadmin.system_page, name="gis-admin-system"),
     path("admin/", admin.site.urls),
     path("api/v1/openapi.json", public(SpectacularJSONAPIView.as_view()), name="openapi"),
     path("api/v1/docs", public(SpectacularRedocView.as_view(url_name="openapi")), name="api-docs"),
@@ -38,6 +49,7 @@ urlpatterns = [
     path("api/v1/", include("tracking.urls")),
     path("api/v1/", include("evaluation.urls")),
     path("api/v1/", include("web.nearby_urls")),  # search around: cases and tracking joined
+    path("api/v1/system/status", SystemStatusView.as_view(), name="system-status"),
     path("accounts/", include("accounts.urls_pages")),
     path("", include("cases.tile_urls")),  # /tiles/cases/…, before the registry layers
     re_path(  # /tiles/tracking/…: live positions (web/live_tiles.py), before the registry layers

@@ -108,6 +108,8 @@ def edit_layer(layer: Layer, changes: dict) -> Layer:
     high = changes.get("max_zoom", layer.max_zoom)
     if low > high:
         raise BadInput("min_zoom must not exceed max_zoom", field="min_zoom")
+    if "style" in changes:
+        changes["style"] = _checked_style(layer, changes["style"])
     if changes.get("datetime_column"):
         column = changes["datetime_column"]
         types = column_types(layer)
@@ -117,6 +119,19 @@ def edit_layer(layer: Layer, changes: dict) -> Layer:
         setattr(layer, name, value)
     layer.save(update_fields=[*changes, "updated_at"])
     return layer
+
+
+def _checked_style(layer: Layer, style: dict) -> dict:
+    """Gives the validated style as plain JSON; the fields it labels or colours by must be
+    fields of the layer (`BadInput`, field `style`)."""
+    style = {k: v for k, v in style.items() if v not in ("", None)}
+    if "categories" in style:
+        style["categories"] = [dict(c) for c in style["categories"]]
+    names = {f.get("name") for f in layer.fields or [] if isinstance(f, dict)}
+    for setting in ("label_field", "by_field"):
+        if setting in style and style[setting] not in names:
+            raise BadInput(f"{setting}: the layer has no field {style[setting]!r}", field="style")
+    return style
 
 
 def _merge_fields(current: list[dict], edits: list[dict]) -> list[dict]:

@@ -60,6 +60,47 @@ class LayerFieldEditSerializer(JsonTypes, serializers.Serializer):
     visible = StrictBooleanField(required=False)
 
 
+HEX_COLOUR = r"^#[0-9a-fA-F]{6}$"
+
+
+class StyleCategorySerializer(JsonTypes, serializers.Serializer):
+    value = serializers.CharField(max_length=128, allow_blank=True)
+    color = serializers.RegexField(HEX_COLOUR)
+
+
+class LayerStyleSerializer(JsonTypes, serializers.Serializer):
+    """A layer's style settings (样式), turned into MapLibre style layers by `tiles.styles`:
+    colour (one, or per variant), line width in pixels, fill or circle opacity, the field its
+    labels show, and colours by the value of one field (`by_field` + `categories`; other
+    values keep `color`)."""
+
+    color = serializers.RegexField(HEX_COLOUR, required=False)
+    color_light = serializers.RegexField(HEX_COLOUR, required=False)
+    color_dark = serializers.RegexField(HEX_COLOUR, required=False)
+    width = serializers.FloatField(required=False, min_value=0, max_value=20)
+    opacity = serializers.FloatField(required=False, min_value=0, max_value=1)
+    label_field = serializers.CharField(required=False, allow_blank=True, max_length=63)
+    by_field = serializers.CharField(required=False, allow_blank=True, max_length=63)
+    categories = StyleCategorySerializer(many=True, required=False, max_length=64)
+    attribution = serializers.CharField(required=False, allow_blank=True, max_length=32)
+
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        if unknown:
+            raise serializers.ValidationError(
+                f"unknown style setting {unknown[0]!r}; settings: {', '.join(self.fields)}"
+            )
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        values = [c["value"] for c in attrs.get("categories", [])]
+        if len(set(values)) < len(values):
+            raise serializers.ValidationError("each category value appears once")
+        if values and not attrs.get("by_field"):
+            raise serializers.ValidationError("categories need by_field, the field they colour by")
+        return attrs
+
+
 class LayerPatchSerializer(JsonTypes, serializers.Serializer):
     """A layer's presentation edits; every caller of `registry.edit_layer` is validated by it."""
 
@@ -72,7 +113,7 @@ class LayerPatchSerializer(JsonTypes, serializers.Serializer):
     min_zoom = serializers.IntegerField(required=False, min_value=0, max_value=24)
     max_zoom = serializers.IntegerField(required=False, min_value=0, max_value=24)
     public = StrictBooleanField(required=False)
-    style = serializers.DictField(required=False)
+    style = LayerStyleSerializer(required=False)
     sort_order = serializers.IntegerField(required=False, min_value=-32768, max_value=32767)
     datetime_column = serializers.CharField(required=False, allow_blank=True, max_length=63)
     fields = LayerFieldEditSerializer(many=True, required=False)

@@ -120,6 +120,28 @@ class ResponsibilityGrid(models.Model):
         return f"{self.name} ({self.code})"
 
 
+class ResponsibilityGridVersion(models.Model):
+    """A responsibility grid as it was (责任网格版本) from `valid_from` until `valid_to` (NULL:
+    still so): its name, street, unit grid codes and shape, written by every edit through
+    `spatial.responsibility`, so old cases and audits can ask for the grid on a date. A grid
+    edited for the first time gets a row of how it was before (`valid_from` NULL: since ever)."""
+
+    grid = models.ForeignKey(ResponsibilityGrid, on_delete=models.CASCADE, related_name="versions")
+    code = models.CharField(max_length=32)
+    name = models.CharField(max_length=64)
+    street_code = models.CharField(max_length=12, blank=True)
+    unit_grid_codes = ArrayField(models.CharField(max_length=14), default=list)
+    geom = models.MultiPolygonField(srid=4326, null=True)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+    changed_by = models.CharField(max_length=150, blank=True)
+    change = models.CharField(max_length=16, help_text="created, edited, lost (unit grids moved)")
+
+    class Meta:
+        indexes = [models.Index(fields=["grid", "valid_from"], name="respgridver_grid_from")]
+        ordering = ["grid", "valid_from"]
+
+
 class TimingZone(models.Model):
     """A timing zone (计时区域): core, general or outer; deadlines differ per zone."""
 

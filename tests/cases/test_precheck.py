@@ -524,7 +524,14 @@ def test_bad_input_is_refused_naming_the_field(place, as_user):
         },
         "action": {**area, "action": "block"},
     }
+    beyond = {"name": "市外", "geometry": square(100.0, 20.0, 0.001)}  # far from the city
+    straddling = {"name": "跨界", "geometry": square(place["lon"], place["lat"], 5.0)}
     before = ControlledArea.objects.count()
+    for data in (beyond, straddling):
+        refused = post(leader, "/api/v1/controlled-areas", data)
+        assert refused.status_code == 400, refused.content
+        error = refused.json()["error"]
+        assert error["field"] == "geometry" and "outside the city" in error["message"], error
     for field, data in cases.items():
         refused = post(leader, "/api/v1/controlled-areas", data)
         assert refused.status_code == 400, (field, refused.content)
