@@ -16,3 +16,18 @@ urlpatterns = [
         name="evaluation-inspector-work",
     ),
 ]
+
+# The wall screen (大屏): evaluation/screen_api.py, docs/screen.md.
+from . import screen_api  # noqa: E402
+
+urlpatterns += [
+    path("screen/census", screen_api.ScreenCensusView.as_view(), name="screen-census"),
+    path("screen/cases", screen_api.ScreenCasesView.as_view(), name="screen-cases"),
+    path("screen/index", screen_api.ScreenIndexView.as_view(), name="screen-index"),
+    path("screen/sources", screen_api.ScreenSourcesView.as_view(), name="screen-sources"),
+    path("screen/hot", screen_api.ScreenHotSummaryView.as_view(), name="screen-hot"),
+    path("screen/hotspots", screen_api.ScreenHotSpotsView.as_view(), name="screen-hotspots"),
+    path("screen/flows", screen_api.ScreenFlowsView.as_view(), name="screen-flows"),
+    path("screen/components", screen_api.ScreenComponentsView.as_view(), name="screen-components"),
+    path("screen/inspectors", screen_api.ScreenInspectorsView.as_view(), name="screen-inspectors"),
+]

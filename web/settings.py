@@ -254,6 +254,8 @@ STATICFILES_DIRS = [
     BASE_DIR / "web" / "static",
     # MapLibre GL JS from npm (package.json; scripts/install.sh runs npm ci): /static/maplibre-gl/
     ("maplibre-gl", BASE_DIR / "node_modules" / "maplibre-gl" / "dist"),
+    # ECharts from npm, for the charts of the wall screen (/screen): /static/echarts/
+    ("echarts", BASE_DIR / "node_modules" / "echarts" / "dist"),
 ]
 # collectstatic (scripts/run.sh) writes a gzip and a Brotli copy beside each file, which WhiteNoise
 # serves to browsers that accept them (maplibre-gl.js: 1.06 MB, 0.28 MB gzipped): names stay as
