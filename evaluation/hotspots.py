@@ -18,7 +18,7 @@ categories follow ArcGIS's Emerging Hot Spot Analysis (`CATEGORIES`). Unlike Arc
 neighbourhood is spatial only (no neighbouring time slices), so a slice's z depends on that
 slice's counts alone.
 
-The study area is the unit grids the caller sees (the ``unit_grids`` layer's scope); cases are
+The study area is the unit grids of the caller's areas (`Scope.area_condition`); cases are
 the caller's cases of the screen's `Selection`, counted by the unit grid of their placement
 snapshot. Neighbours come from PostGIS (ST_Intersects over the grids' GiST index) and become a
 `libpysal` weights object; the statistic is computed for every slice at once with its sparse
@@ -40,7 +40,6 @@ from psycopg2 import sql
 from scipy import sparse, stats
 
 from accounts.scoping import Scope
-from spatial.models import Layer
 
 from .statistics import Selection, slice_index, slice_starts
 
@@ -168,16 +167,15 @@ _weights_cache: dict[str, sparse.csr_matrix] = {}
 
 
 def cells(scope: Scope) -> tuple[list[int], list[str]]:
-    """Gives the ids and codes of the unit grids the caller sees, by code."""
-    layer = Layer.objects.filter(key="unit_grids").first()
-    values: dict = {}
+    """Gives the ids and codes of the unit grids of the caller's areas (the whole city for
+    those who see everything), by code. The unit grid layer may be public, but the study area
+    is where the caller's cases can be: a street's inspector compares the street's grids with
+    each other, not with the rest of the city, where they see no case."""
+    condition = scope.area_condition(sql.Identifier("u", "geom"))
+    if condition.empty:
+        return [], []
     with connection.cursor() as cursor:
-        visible = "TRUE"
-        if layer is not None:
-            condition = scope.layer_condition(layer, sql.Identifier("u", "geom"))
-            if condition.empty:
-                return [], []
-            visible, values = condition.named("scope", cursor.connection)
+        visible, values = condition.named("scope", cursor.connection)
         cursor.execute(CELLS_SQL.format(visible=visible), values)
         rows = cursor.fetchall()
     return [r[0] for r in rows], [r[1] for r in rows]
