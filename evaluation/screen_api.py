@@ -17,13 +17,13 @@ from rest_framework.views import APIView
 
 from accounts import permissions as perms
 from accounts.scoping import scope_for
-from cases.models import Source
+from cases.models import Source, State
 from core import params
 from core.errors import BadInput, ErrorSerializer
 from spatial.census import census as area_census
 from spatial.census import resolve_area
 
-from . import panels, statistics
+from . import panels, process, statistics
 
 TAG = "screen"
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer}
@@ -92,9 +92,12 @@ CASE_ROW = inline_serializer(
         "urgent": drf.BooleanField(),
         "thumbnail": drf.CharField(allow_null=True, help_text="URL of the first report photo"),
     },
+    many=True,
 )
 AREA_ROW = inline_serializer(
-    "ScreenAreaCounts", {"code": drf.CharField(), "name": drf.CharField(), **MEASURE_FIELDS}
+    "ScreenAreaCounts",
+    {"code": drf.CharField(), "name": drf.CharField(), **MEASURE_FIELDS},
+    many=True,
 )
 FREE = drf.DictField(help_text="see docs/screen.md")
 
@@ -316,3 +319,129 @@ class ScreenInspectorsView(APIView):
         scope = scope_for(request)
         scope.require_signed_in()
         return Response(panels.inspectors(scope))
+
+
+# ---- process supervision (流程监督) ---------------------------------------------------------
+
+STAGE_ITEM = inline_serializer(
+    "SupervisionStage",
+    {
+        "state": drf.CharField(),
+        "name": drf.CharField(),
+        "count": drf.IntegerField(),
+        "overdue": drf.IntegerField(),
+        "warning": drf.IntegerField(),
+    },
+    many=True,
+)
+PHOTO = inline_serializer(
+    "SupervisionPhoto",
+    {
+        "id": drf.IntegerField(),
+        "stage": drf.CharField(),
+        "stage_name": drf.CharField(),
+        "url": drf.CharField(),
+        "uploaded_at": drf.DateTimeField(),
+    },
+    many=True,
+)
+STEP = inline_serializer(
+    "SupervisionStep",
+    {
+        "stage": drf.CharField(),
+        "stage_name": drf.CharField(),
+        "action": drf.CharField(allow_null=True),
+        "handler": drf.CharField(allow_null=True),
+        "position": drf.CharField(allow_null=True),
+        "department": drf.CharField(allow_null=True),
+        "start": drf.DateTimeField(),
+        "end": drf.DateTimeField(allow_null=True),
+        "opinion": drf.CharField(),
+    },
+    many=True,
+)
+
+
+class SupervisionStagesView(APIView):
+    @extend_schema(
+        operation_id="supervision_stages",
+        summary="The workflow stages with the caller's cases waiting in each (流程监督)",
+        tags=[TAG],
+        parameters=SELECTION,
+        responses={
+            200: inline_serializer("SupervisionStages", {**PERIOD_FIELDS, "stages": STAGE_ITEM}),
+            **ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        scope = reader(request)
+        chosen = statistics.Selection.from_query(request.query_params)
+        return Response(process.stages(scope, chosen))
+
+
+class SupervisionCasesView(APIView):
+    @extend_schema(
+        operation_id="supervision_cases",
+        summary="The caller's cases of one stage, overdue first",
+        tags=[TAG],
+        parameters=[
+            *SELECTION,
+            OpenApiParameter("state", str, enum=State.values),
+            OpenApiParameter("number", str, required=False, description="task number prefix"),
+            OpenApiParameter("reporter", str, required=False, description="inspector username"),
+            OpenApiParameter("limit", int, required=False, description=f"1-{MAX_CASES}, 50"),
+            OpenApiParameter("offset", int, required=False),
+        ],
+        responses={
+            200: inline_serializer(
+                "SupervisionCases",
+                {**PERIOD_FIELDS, "count": drf.IntegerField(), "cases": CASE_ROW},
+            ),
+            **ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        scope = reader(request)
+        query = request.query_params
+        chosen = statistics.Selection.from_query(query)
+        state = params.choice(query, "state", State.values)
+        limit = params.integer(query, "limit", 50, low=1, high=MAX_CASES)
+        offset = params.integer(query, "offset", 0, low=0, high=1_000_000)
+        cases = process.stage_cases(
+            scope,
+            chosen,
+            state,
+            params.text(query, "number", None),
+            params.text(query, "reporter", None),
+        )
+        rows = statistics.case_rows(list(cases[offset : offset + limit]))
+        return Response({**chosen.period.as_json(), "count": cases.count(), "cases": rows})
+
+
+class SupervisionStepsView(APIView):
+    @extend_schema(
+        operation_id="supervision_steps",
+        summary="A case's steps (handler, department, start, end, opinion) and its photos "
+        "before and after handling",
+        tags=[TAG],
+        responses={
+            200: inline_serializer(
+                "SupervisionSteps",
+                {
+                    "case": drf.IntegerField(),
+                    "number": drf.CharField(),
+                    "state": drf.CharField(),
+                    "deadline": drf.DateTimeField(allow_null=True),
+                    "deadline_state": drf.CharField(),
+                    "steps": STEP,
+                    "before": PHOTO,
+                    "after": PHOTO,
+                },
+            ),
+            404: ErrorSerializer,
+            **ERRORS,
+        },
+    )
+    def get(self, request: Request, case_id: int) -> Response:
+        scope = reader(request)
+        return Response(process.steps(scope, case_id))

@@ -38,7 +38,8 @@ S = State
 DAY = dt.timedelta(days=1)
 MAX_DAYS = 3 * 366
 DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-PERIODS = ("today", "week", "month", "year", "custom")
+PERIODS = ("today", "week", "month", "year", "custom", "all")
+EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 # Measures: a case condition each; the census's columns and the cell list's `measure`.
 _REGISTERED = Exists(CaseEvent.objects.filter(case=OuterRef("pk"), action="register"))
@@ -125,8 +126,8 @@ class Period:
 
 def period_of(query, now: dt.datetime | None = None) -> Period:
     """Gives the period of ``period`` (today, week, month, year: the calendar one holding now;
-    custom: ``from`` and ``to``, RFC 3339 instants or dates, ``to`` a date including its day).
-    Default: today."""
+    custom: ``from`` and ``to``, RFC 3339 instants or dates, ``to`` a date including its day;
+    all: since 2000). Default: today."""
     kind = params.choice(query, "period", PERIODS, "today")
     local = timezone.localtime(now or timezone.now())
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -141,6 +142,8 @@ def period_of(query, now: dt.datetime | None = None) -> Period:
     if kind == "year":
         first = midnight.replace(month=1, day=1)
         return Period(kind, first, first.replace(year=first.year + 1))
+    if kind == "all":  # process supervision's lists: whenever reported
+        return Period(kind, EPOCH, midnight + DAY)
     start = params.instant(query, "from")
     end = params.instant(query, "to")
     if DATE_ONLY.match(str(query.get("to", "")).strip()):

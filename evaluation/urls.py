@@ -30,4 +30,15 @@ urlpatterns += [
     path("screen/flows", screen_api.ScreenFlowsView.as_view(), name="screen-flows"),
     path("screen/components", screen_api.ScreenComponentsView.as_view(), name="screen-components"),
     path("screen/inspectors", screen_api.ScreenInspectorsView.as_view(), name="screen-inspectors"),
+    path(
+        "supervision/stages",
+        screen_api.SupervisionStagesView.as_view(),
+        name="supervision-stages",
+    ),
+    path("supervision/cases", screen_api.SupervisionCasesView.as_view(), name="supervision-cases"),
+    path(
+        "supervision/cases/<int:case_id>/steps",
+        screen_api.SupervisionStepsView.as_view(),
+        name="supervision-steps",
+    ),
 ]

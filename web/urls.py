@@ -17,6 +17,8 @@ from web.pages import (
     field_service_worker,
     inspectors_page,
     map_page,
+    screen_page,
+    supervision_page,
 )
 
 urlpatterns = [
@@ -45,6 +47,8 @@ urlpatterns = [
     path("map", map_page, name="map"),
     path("console", console_page, name="console"),
     path("inspectors", inspectors_page, name="inspectors"),
+    path("screen", screen_page, name="screen"),
+    path("supervision", supervision_page, name="supervision"),
     path("m", public(RedirectView.as_view(url="/m/", permanent=False))),
     path("m/", field_page, name="field"),
     path("m/manifest.webmanifest", field_manifest, name="field-manifest"),
