@@ -1,0 +1,105 @@
+"""Process supervision over HTTP (/api/v1/supervision/…) on the hand-counted scenario of
+test_screen_stats: stage counts from the workflow definitions, overdue first, a case's steps
+with handler, department, start, end and opinion, photos before and after, scope and bad
+input."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from cases.models import Case
+from tests.evaluation import test_screen_stats as stats_tests
+
+pytestmark = pytest.mark.django_db
+org, as_user, two_streets = stats_tests.org, stats_tests.as_user, stats_tests.two_streets
+scenario = stats_tests.scenario
+get = stats_tests.get
+
+
+def test_stages_count_the_cases_waiting_in_each(scenario, as_user):
+    Case.objects.filter(pk=scenario["y1"]).update(deadline_state="warning")
+    stages = get(as_user("leader"), "/api/v1/supervision/stages?period=all")["stages"]
+    counts = {s["state"]: (s["count"], s["overdue"], s["warning"]) for s in stages if s["count"]}
+    assert counts == {
+        "reported": (1, 0, 0),
+        "to_verify": (1, 0, 0),
+        "to_register": (2, 0, 1),
+        "to_dispatch": (1, 0, 0),
+        "handling": (1, 1, 0),
+    }
+    names = [s["state"] for s in stages]
+    assert names.index("reported") < names.index("handling") < names.index("to_close")
+    assert names[-1] == "closed"
+    mine = get(as_user(f"inspector-{scenario['b'].code}"), "/api/v1/supervision/stages?period=all")
+    assert {s["state"]: s["count"] for s in mine["stages"] if s["count"]} == {"to_dispatch": 1}
+
+
+def test_a_stage_lists_the_late_first_and_filters(scenario, as_user):
+    Case.objects.filter(pk=scenario["y1"]).update(deadline_state="overdue")
+    leader = as_user("leader")
+    found = get(leader, "/api/v1/supervision/cases?period=all&state=to_register")
+    assert [c["id"] for c in found["cases"]] == [scenario["y1"], scenario["a4"]]
+    number = Case.objects.get(pk=scenario["a4"]).number
+    one = get(leader, f"/api/v1/supervision/cases?period=all&state=to_register&number={number}")
+    assert [c["id"] for c in one["cases"]] == [scenario["a4"]]
+    this_year = "period=custom&from=2026-01-01&to=2026-12-31"
+    recent = get(leader, f"/api/v1/supervision/cases?{this_year}&state=to_register")
+    assert [c["id"] for c in recent["cases"]] == [scenario["a4"]]
+    by_acceptor = get(
+        leader, "/api/v1/supervision/cases?period=all&state=to_register&reporter=acceptor"
+    )
+    assert by_acceptor["count"] == 2
+    nobody = get(leader, "/api/v1/supervision/cases?period=all&state=to_register&reporter=nobody")
+    assert nobody["count"] == 0
+    area = scenario["b"].code
+    in_b = get(leader, f"/api/v1/supervision/cases?period=all&state=to_register&area={area}")
+    assert in_b["count"] == 0
+
+
+def png() -> io.BytesIO:
+    data = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(data, format="PNG")
+    data.seek(0)
+    data.name = "scene.png"
+    return data
+
+
+def test_steps_of_a_case_and_its_photos_before_and_after(scenario, as_user):
+    a1 = scenario["a1"]
+    uploaded = as_user("dept-huanwei").post(f"/api/v1/cases/{a1}/media", {"file": png()})
+    assert uploaded.status_code == 201, uploaded.content
+    answer = get(as_user("leader"), f"/api/v1/supervision/cases/{a1}/steps")
+    rows = [
+        (s["stage"], s["handler"], s["department"], s["start"][:16], (s["end"] or "")[:16])
+        for s in answer["steps"]
+    ]
+    assert rows == [
+        ("reported", "acceptor", rows[0][2], "2026-03-10T09:30", "2026-03-10T09:40"),
+        ("to_register", "shiftleader", rows[1][2], "2026-03-10T09:40", "2026-03-10T10:00"),
+        ("to_dispatch", "dispatcher", rows[2][2], "2026-03-10T10:00", "2026-03-10T10:10"),
+        ("handling", None, "环境卫生服务中心", "2026-03-10T10:10", ""),
+    ]
+    assert answer["before"] == []
+    assert [p["stage"] for p in answer["after"]] == ["handling"]
+    assert answer["after"][0]["url"].startswith(f"/api/v1/cases/{a1}/media/")
+    # The list's thumbnail is the report photo: a1 has none.
+    listed = get(as_user("leader"), "/api/v1/supervision/cases?period=all&state=handling")
+    assert listed["cases"][0]["thumbnail"] is None
+
+
+def test_steps_outside_the_scope_are_not_found(scenario, as_user):
+    other = as_user(f"inspector-{scenario['b'].code}")
+    assert other.get(f"/api/v1/supervision/cases/{scenario['a1']}/steps").status_code == 404
+    assert other.get("/api/v1/supervision/cases/999999999/steps").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [("", "state"), ("state=nowhere", "state"), ("state=handling&offset=-1", "offset")],
+)
+def test_bad_list_input_names_its_field(org, as_user, query, field):
+    answer = as_user("leader").get(f"/api/v1/supervision/cases?{query}")
+    assert answer.status_code == 400 and answer.json()["error"]["field"] == field
