@@ -140,10 +140,19 @@ def _screen_config(request: HttpRequest, scope) -> dict:
     from core.streams import stream_origin
     from spatial.models import MapConfig
 
+    from spatial.models import AdminArea
+
     config = MapConfig.objects.filter(name="default").first()
     centre = list(config.center) if config and config.center else list(settings.CITY_CENTER)
     person = getattr(request.user, "person", None)
+    if person is not None and person.area_geom is not None and not scope.sees_everything:
+        bounds = list(person.area_geom.extent)
+    else:  # the whole city: the top-level areas
+        from django.contrib.gis.db.models import Extent
+
+        bounds = AdminArea.objects.filter(parent__isnull=True).aggregate(b=Extent("geom"))["b"]
     return {
+        "bounds": list(bounds) if bounds else None,
         "user": request.user.get_username(),
         "name": (person.name if person else "") or request.user.get_username(),
         "positions": list(scope.position_names),

@@ -156,8 +156,18 @@
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
     map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
     window.screenMap = map;
+    fitArea(0);
     return new Promise(function (resolve) { map.on("load", function () { addLayers(); resolve(map); }); });
   });
+
+  /* The caller's area fills the map between the two columns of panels. */
+  function fitArea(duration) {
+    if (!cfg.bounds) { return; }
+    var side = document.getElementById("left").getBoundingClientRect().width + 30;
+    var top = document.getElementById("topbar").getBoundingClientRect().height + 20;
+    map.fitBounds([[cfg.bounds[0], cfg.bounds[1]], [cfg.bounds[2], cfg.bounds[3]]],
+      { padding: { left: side, right: side, top: top, bottom: 60 }, duration: duration || 0 });
+  }
 
   function caseTiles() {
     var info = state.periodInfo;
@@ -194,7 +204,7 @@
       "fill-color": ["match", ["get", "confidence"], 99, "#d7191c", 95, "#f46d43", 90, "#fdae61", -90, "#abd9e9", -95, "#74add1", -99, "#2c7bb6", "rgba(0,0,0,0)"],
       "fill-opacity": 0.62 } });
     map.addLayer({ id: "hotspot-lines", type: "line", source: "hotspots", paint: {
-      "line-color": ["match", ["get", "category"], "new", "#ffffff", "intensifying", "#fde047", "persistent", "#fb923c", "consecutive", "#f0abfc", dark() ? "#0b1a30" : "#ffffff"],
+      "line-color": ["match", ["get", "category"], "new", dark() ? "#ffffff" : "#111827", "intensifying", "#fde047", "persistent", "#fb923c", "consecutive", "#f0abfc", dark() ? "#0b1a30" : "#ffffff"],
       "line-width": ["match", ["get", "category"], ["new", "intensifying", "persistent", "consecutive"], 2.2, 0.4] } });
     map.addSource("flows", { type: "geojson", data: empty(), lineMetrics: true });
     map.addSource("flow-ends", { type: "geojson", data: empty() });
@@ -267,7 +277,7 @@
       [["#d7191c", "热点 99%"], ["#f46d43", "95%"], ["#fdae61", "90%"], ["#abd9e9", "冷点 90%"], ["#74add1", "95%"], ["#2c7bb6", "99%"]].forEach(function (r) {
         row.appendChild(el("span", {}, [el("i", { style: "background:" + r[0] }), r[1]]));
       });
-      [["#ffffff", "新热点"], ["#fde047", "加强热点"], ["#fb923c", "持续热点"], ["#f0abfc", "连续热点"]].forEach(function (r) {
+      [[dark() ? "#ffffff" : "#111827", "新热点"], ["#fde047", "加强热点"], ["#fb923c", "持续热点"], ["#f0abfc", "连续热点"]].forEach(function (r) {
         row.appendChild(el("span", {}, [el("i", { style: "border:2px solid " + r[0] + ";background:transparent" }), r[1]]));
       });
       box.appendChild(row);
@@ -325,6 +335,7 @@
       renderCrumbs();
       renderCensusTable(answer);
       renderCensusChart(answer);
+      if (state.charts["census-chart"]) { state.charts["census-chart"].resize(); }
       return answer;
     });
   }
@@ -366,7 +377,7 @@
     $("#census-table").appendChild(table);
   }
   function renderCensusChart(answer) {
-    if ($("#census-chart").hidden) { state.pendingCensus = answer; return; }
+    if ($("#census-chart").hidden) { return; }
     var p = palette(), rows = answer.areas.slice(0, 14);
     var c = chart("census-chart");
     c.off("click");
@@ -376,13 +387,18 @@
       series: MEASURES.slice(0, 3).map(function (m) { return { name: m[1], type: "bar", barMaxWidth: 18, data: rows.map(function (r) { return r[m[0]]; }) }; }) }), true);
     c.on("click", function (e) { drill(answer, rows[e.dataIndex]); });
   }
+  /* 图表 / 表格: both (the table above its chart), the chart alone, the table alone. */
+  var CENSUS_MODES = [["both", "仅图表"], ["chart", "仅表格"], ["table", "图表+表格"]];
+  var censusMode = 0;
   $("#census-switch").addEventListener("click", function (e) {
-    var toChart = $("#census-chart").hidden;
-    $("#census-chart").hidden = !toChart;
-    $("#census-table").hidden = toChart;
-    e.target.textContent = toChart ? "表格" : "图表";
-    e.target.setAttribute("aria-pressed", String(toChart));
-    if (toChart) { loadCensus(); }
+    censusMode = (censusMode + 1) % CENSUS_MODES.length;
+    var mode = CENSUS_MODES[censusMode][0];
+    $("#census-chart").hidden = mode === "table";
+    $("#census-table").hidden = mode === "chart";
+    $("#census-table").style.maxHeight = mode === "both" ? "" : "none";
+    e.target.textContent = CENSUS_MODES[censusMode][1];
+    if (state.charts["census-chart"]) { state.charts["census-chart"].resize(); }
+    if (mode !== "table") { loadCensus(); }
   });
 
   function loadIndex() {
@@ -449,6 +465,7 @@
       var head = el("tr", {}, [el("th", { text: "来源" })].concat(MEASURES.map(function (m) { return el("th", { text: m[1] }); })));
       $("#sources-table").innerHTML = "";
       $("#sources-table").appendChild(el("table", {}, [el("thead", {}, [head]), body]));
+      c.resize();  /* the table took its height: the chart has the rest */
     });
   }
   function fillSourceFilter() {
@@ -489,9 +506,12 @@
       c.off("click");
       if (!census) { $("#components-total").textContent = "无权查看部件"; return; }
       $("#components-total").textContent = "共 " + fmt(census.count) + " 个";
-      c.setOption(base({ tooltip: { trigger: "item", confine: true }, color: [p.a, p.b, p.c, p.d, p.e, "#60a5fa", "#f472b6", "#2dd4bf"],
-        series: [{ type: "pie", radius: ["42%", "72%"], center: ["50%", "54%"], minAngle: 3,
-          label: { color: p.ink, fontSize: 11, formatter: "{b}\n{c}" }, labelLine: { length: 4, length2: 4 },
+      c.setOption(base({ tooltip: { trigger: "item", confine: true, formatter: "{b}<br>{c} 个（{d}%）" },
+        color: [p.a, p.b, p.c, p.d, p.e, "#60a5fa", "#f472b6", "#2dd4bf"],
+        legend: { type: "scroll", orient: "vertical", right: 0, top: "middle", itemWidth: 10, itemHeight: 8,
+          textStyle: { color: p.ink, fontSize: 11, width: 70, overflow: "truncate" }, pageTextStyle: { color: p.muted } },
+        series: [{ type: "pie", radius: ["38%", "68%"], center: ["30%", "52%"], minAngle: 3,
+          label: { show: false }, emphasis: { label: { show: true, color: p.ink, fontSize: 12, formatter: "{c}" } },
           data: census.by_major.map(function (m) { return { name: m.name, value: m.count, code: m.code }; }) }] }), true);
       c.on("click", function (e) { showMinors(census, e.data.code, e.data.name); });
     });

@@ -1,0 +1,254 @@
+"""The wall screen (/screen) with many cases: frames per second while panning the map and the
+browser's memory, per case view, in headless Chromium.
+
+    # once: a city (scale 1: `make run`'s), migrated, the demo organization, then N cases by
+    # SQL (bench/cases_fill.sql, the fill of bench/cases.py: reported over the last year)
+    CITYGRID_PG_DB=bench_screen .venv/bin/python manage.py migrate
+    CITYGRID_PG_DB=bench_screen .venv/bin/python manage.py demo_city --scale 1
+    CITYGRID_PG_DB=bench_screen .venv/bin/python manage.py demo_accounts
+    .venv/bin/python bench/screen.py --db bench_screen --fill 100000   # --fill only once
+    .venv/bin/python bench/screen.py --db bench_screen [--seconds 8] [--width 1920]
+
+Starts gunicorn (web/gunicorn.conf.py, DEBUG off) and the stream server on free ports, signs in
+the demo leader (the whole city), and opens /screen?period=year (every filled case) in a new
+context per view. Once the panels and the map are drawn, the page pans the map by a few pixels
+on every animation frame for `--seconds` (map.panBy in a requestAnimationFrame loop) and counts
+the frames: frames per second, and the 95th percentile frame interval. Memory: the page's JS
+heap (performance.memory with --enable-precise-memory-info, and the CDP Performance metrics),
+and the resident memory of every Chromium process of the run (/proc, after the views). The peer
+in the same run is the same page over a period without cases (2001): what the cases cost.
+Chromium draws with SwiftShader (software WebGL; no GPU on the machine): a wall's GPU does
+better.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.console import ARGS, CHROMIUM, start  # noqa: E402
+from bench.tiles import django_setup, free_port  # noqa: E402
+
+SECRET = "bench-screen-" + "k" * 40
+PAN = """
+async (seconds) => {
+  const map = window.screenMap;
+  const times = [];
+  let last = performance.now(), step = 0;
+  const ends = last + seconds * 1000;
+  await new Promise((done) => {
+    const frame = (now) => {
+      times.push(now - last); last = now; step += 1;
+      map.panBy([6 * Math.cos(step / 90), 4 * Math.sin(step / 70)], { duration: 0 });
+      if (now < ends) { requestAnimationFrame(frame); } else { done(); }
+    };
+    requestAnimationFrame(frame);
+  });
+  times.shift();
+  const sorted = times.slice().sort((a, b) => a - b);
+  const heap = performance.memory ? performance.memory.usedJSHeapSize : null;
+  return { frames: times.length, fps: times.length / seconds,
+           p95_ms: sorted[Math.floor(sorted.length * 0.95)], heap_mb: heap && heap / 1048576 };
+}
+"""
+VIEWS = ["heat", "glow", "clusters", "hotspots", "flows"]
+
+
+def fill(db: str, n: int) -> float:
+    """Adds `n` cases by bench/cases_fill.sql; gives the seconds it took."""
+    var = Path(os.environ.get("CITYGRID_VAR", ROOT / "var"))
+    env = {**os.environ, "PGHOST": str(var / "postgres/run"), "PGPORT": "54329"}
+    started = time.monotonic()
+    subprocess.run(
+        [
+            "psql",
+            "-U",
+            "citygrid",
+            "-d",
+            db,
+            "-q",
+            "-1",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-v",
+            f"n={n}",
+            "-f",
+            str(ROOT / "bench" / "cases_fill.sql"),
+        ],  # fmt: skip
+        env=env,
+        check=True,
+    )
+    return time.monotonic() - started
+
+
+def chromium_rss_mb() -> float:
+    """The resident memory of every Chromium process now running (this run's browser)."""
+    total = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        if "\nName:\tchromium" in "\n" + text or "Name:\tchrome" in text:
+            for line in text.splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total / 1024
+
+
+def one_view(browser, base: str, session: str, view: str, query: str, args) -> dict:
+    context = browser.new_context(viewport={"width": args.width, "height": 1080}, locale="zh-CN")
+    context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    started = time.monotonic()
+    page.goto(f"{base}/screen?{query}&view={view}")
+    page.wait_for_function("() => document.body.dataset.loaded === 'yes'", timeout=120000)
+    page.wait_for_function("() => window.screenMap && window.screenMap.loaded()", timeout=120000)
+    page.wait_for_timeout(1500)
+    ready_s = time.monotonic() - started
+    result = page.evaluate(PAN, args.seconds)
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    result.update(
+        view=view,
+        ready_s=round(ready_s, 2),
+        cdp_heap_mb=round(metrics.get("JSHeapUsedSize", 0) / 1048576, 1),
+        nodes=int(metrics.get("Nodes", 0)),
+        rss_mb=round(chromium_rss_mb(), 1),
+    )
+    page.screenshot(path=str(ROOT / "bench" / "out" / f"screen-{view}.png"))
+    context.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="bench_screen")
+    parser.add_argument("--fill", type=int, default=0, help="add this many cases first")
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--width", type=int, default=1920)
+    parser.add_argument("--views", default=",".join(VIEWS))
+    args = parser.parse_args()
+    if args.fill:
+        print(f"filled {args.fill} cases in {fill(args.db, args.fill):.0f} s", flush=True)
+    load_before = os.getloadavg()
+    os.environ.setdefault("CITYGRID_SECRET_KEY", SECRET)
+    django_setup(args.db)
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+
+    from accounts.models import Person
+
+    client = Client()
+    client.force_login(Person.objects.get(user__username="leader").user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*), count(*) FILTER (WHERE reported_at > now() - '366 days'::interval) FROM cases_case"
+        )
+        total, in_year = cur.fetchone()
+    connection.close()
+    port, stream_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "CITYGRID_PG_DB": args.db,
+        "CITYGRID_DEBUG": "0",
+        "CITYGRID_ALLOW_DEMO_USERS": "1",
+        "CITYGRID_ALLOWED_HOSTS": "127.0.0.1",
+        "CITYGRID_LOG_LEVEL": "ERROR",
+        "CITYGRID_PORT": str(port),
+        "CITYGRID_STREAM_PORT": str(stream_port),
+        "CITYGRID_CACHE_PREFIX": f"bench-screen-{os.getpid()}",
+        "CITYGRID_EVENTS_PREFIX": f"bench-screen-{os.getpid()}",
+    }
+    python = Path(sys.executable).parent
+    subprocess.run(
+        [str(python / "python"), "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    web = start(
+        [
+            str(python / "gunicorn"),
+            "web.wsgi:application",
+            "-c",
+            str(ROOT / "web/gunicorn.conf.py"),
+            "--access-logfile",
+            "/dev/null",
+        ],  # fmt: skip
+        env,
+        f"http://127.0.0.1:{port}/api/v1/health",
+    )
+    streams = start(
+        [
+            str(python / "uvicorn"),
+            "web.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(stream_port),
+            "--log-level",
+            "warning",
+        ],  # fmt: skip
+        env,
+        f"http://127.0.0.1:{stream_port}/api/v1/health",
+    )
+    base = f"http://127.0.0.1:{port}"
+    (ROOT / "bench" / "out").mkdir(exist_ok=True)
+    results: dict = {"db": args.db, "cases": total, "cases_in_period": in_year, "views": []}
+    from playwright.sync_api import sync_playwright
+
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM, args=[*ARGS, "--enable-precise-memory-info"]
+            )
+            one_view(browser, base, session, "heat", "period=year", args)  # warms the server
+            empty = "period=custom&from=2001-01-01&to=2001-01-02"
+            results["peer"] = one_view(browser, base, session, "heat", empty, args)
+            print("peer (no cases)", json.dumps(results["peer"]), flush=True)
+            for view in args.views.split(","):
+                found = one_view(browser, base, session, view, "period=year", args)
+                results["views"].append(found)
+                print(view, json.dumps(found), flush=True)
+            browser.close()
+    finally:
+        for proc in (web, streams):
+            proc.terminate()
+            proc.wait(timeout=30)
+    results["load_before"] = load_before
+    results["load_after"] = os.getloadavg()
+    (ROOT / "bench" / "out" / "screen.json").write_text(json.dumps(results, indent=1))
+    report(results)
+
+
+def report(results: dict) -> None:
+    print(
+        f"{results['cases']} cases ({results['cases_in_period']} in the period); load average "
+        f"before {results['load_before']}, after {results['load_after']}"
+    )
+    print(
+        "| view | fps | p95 frame (ms) | fps / peer | JS heap (MB) | Chromium RSS (MB) | ready (s) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    peer = results["peer"]
+    for row in [dict(peer, view="peer: no cases"), *results["views"]]:
+        print(
+            f"| {row['view']} | {row['fps']:.1f} | {row['p95_ms']:.0f} | "
+            f"{row['fps'] / peer['fps']:.2f} | {row['cdp_heap_mb']:.0f} | {row['rss_mb']:.0f} | "
+            f"{row['ready_s']:.1f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
