@@ -23,9 +23,26 @@ pytestmark = [
 ]
 
 
+def photo(seed: int):
+    """A made-up scene photo (a road, a heap in a colour of `seed`) as an upload."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("RGB", (320, 240), (150, 170, 150))
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle((0, 150, 320, 240), fill=(90, 90, 95))
+    colour = ((180, 120, 60), (60, 120, 180), (170, 60, 60))[seed % 3]
+    draw.ellipse((90 + 7 * (seed % 9), 110, 220, 190), fill=colour)
+    data = io.BytesIO()
+    picture.save(data, format="JPEG")
+    return SimpleUploadedFile(f"scene{seed}.jpg", data.getvalue(), content_type="image/jpeg")
+
+
 def scatter(org, streets, per_street: list[int]) -> dict[str, list[int]]:
-    """Reports cases today in each street (as the acceptor), some registered and dispatched;
-    gives the ids per street code."""
+    """Reports cases today in each street (as the acceptor), every other one with a photo, some
+    registered and dispatched; gives the ids per street code."""
     import datetime as dt
 
     from django.utils import timezone
@@ -39,6 +56,7 @@ def scatter(org, streets, per_street: list[int]) -> dict[str, list[int]]:
     acceptor = scope_for_user(org["acceptor"].user)
     leader = scope_for_user(org["shiftleader"].user)
     dispatcher = scope_for_user(org["dispatcher"].user)
+    handler = scope_for_user(org["dept-huanwei"].user)
     classes = [Category.objects.get(kind="event", code=c) for c in ("0102", "0101", "0103")]
     made: dict[str, list[int]] = {}
     start = timezone.localtime().replace(hour=0, minute=5, second=0, microsecond=0)
@@ -51,13 +69,18 @@ def scatter(org, streets, per_street: list[int]) -> dict[str, list[int]]:
             at = min(start + dt.timedelta(minutes=13 * k + 7 * s), timezone.now())
             case = actions.do_report_case(acceptor, new, at=at)
             made.setdefault(street.code, []).append(case.pk)
+            if k % 2 == 0:
+                actions.do_attach_media(acceptor, case, "report", photo(k), "image/jpeg", at=at)
             if source == "inspector" and k % 2 == 0:
                 condition = Condition.objects.filter(category=category, kind="register").first()
                 if condition is None:
                     continue
                 actions.do_accept_case(acceptor, case.pk, version=1, at=at)
                 actions.do_register_case(leader, case.pk, version=2, condition=condition.pk, at=at)
-                actions.do_dispatch_case(dispatcher, case.pk, version=3, at=at)
+                case = actions.do_dispatch_case(dispatcher, case.pk, version=3, at=at)
+                if case.department_id and case.department.code == "H-huanwei":  # after the work
+                    after = photo(k + 5)
+                    actions.do_attach_media(handler, case, "handling", after, "image/jpeg", at=at)
     return made
 
 
@@ -85,10 +108,15 @@ def test_a_new_case_appears_and_a_census_number_lists_its_cases(servers, org, tw
     streets = list(AdminArea.objects.filter(level=AdminArea.Level.STREET).order_by("code"))
     assert len(streets) == 2  # the test city
     made = scatter(org, streets, [9, 5])
-    district = streets[0].parent
+    from cases.models import Case
+
     street = streets[0]
     expected = set(made[street.code])
     assert len(expected) == 9
+    communities: dict[str, set[int]] = {}
+    for pk, code in Case.objects.filter(pk__in=expected).values_list("pk", "community_code"):
+        communities.setdefault(code, set()).add(pk)
+    community, in_community = max(communities.items(), key=lambda kv: len(kv[1]))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     sessions = {name: console.session_of(name) for name in ("leader", "acceptor")}
     lon, lat = street.geom.point_on_surface.coords
@@ -96,8 +124,8 @@ def test_a_new_case_appears_and_a_census_number_lists_its_cases(servers, org, tw
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page, errors = open_screen(browser, base, sessions["leader"], 1920)
 
-        # Drill down: the district → its streets; the street's 上报 lists exactly its cases.
-        page.click(f"#census-table tr[data-code='{district.code}'] button.area")
+        # The test city has one district: the census opens on its streets. A street's 上报
+        # lists exactly its cases.
         row = f"#census-table tr[data-code='{street.code}']"
         page.wait_for_selector(row)
         number = page.locator(f"{row} td:nth-child(2) button")
@@ -115,6 +143,26 @@ def test_a_new_case_appears_and_a_census_number_lists_its_cases(servers, org, tw
         }
         assert listed == expected
         assert "9 件" in page.inner_text("#drawer-title")
+        page.click("#drawer-close")
+
+        # Drill into the street: its communities; one community's 上报 lists its cases.
+        page.click(f"{row} button.area")
+        cell = f"#census-table tr[data-code='{community}'] td:nth-child(2) button"
+        page.wait_for_selector(cell)
+        assert int(page.get_attribute(cell, "data-count")) == len(in_community)
+        page.click(cell)
+        page.wait_for_function(
+            "n => document.querySelectorAll('#drawer-list .case-row').length === n",
+            arg=len(in_community),
+            timeout=15000,
+        )
+        listed = page.eval_on_selector_all(
+            "#drawer-list .case-row", "rows => rows.map(r => Number(r.dataset.case))"
+        )
+        assert set(listed) == in_community
+        page.click(f"#drawer-list .case-row[data-case='{listed[0]}']")
+        page.wait_for_selector("#drawer-detail ol li")
+        page.wait_for_timeout(1200)
         page.screenshot(path=str(ARTIFACTS / "screen-drilldown.png"))
         page.click("#drawer-close")
 
@@ -184,7 +232,8 @@ def test_supervision_lists_a_stage_and_shows_a_cases_steps(servers, org, two_str
         cells = page.locator("#detail table.steps tbody tr").all_inner_texts()
         assert any("dispatcher" in c for c in cells) and "进行中" in cells[-1]
         page.wait_for_selector("#detail .beforeafter")
-        page.wait_for_timeout(800)
+        page.wait_for_function("() => window.supervisionMap.loaded()", timeout=30000)
+        page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / "supervision.png"))
         browser.close()
     assert errors == []

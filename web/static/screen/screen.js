@@ -6,6 +6,12 @@
   var cfg = JSON.parse(document.getElementById("screen-config").textContent);
   var $ = function (s) { return document.querySelector(s); };
   var MEASURES = [["reported", "上报"], ["registered", "立案"], ["closed", "结案"], ["open", "在办"], ["overdue", "超期"]];
+  var ACTIONS = { report: "上报", accept: "受理", not_accept: "不予受理", register: "立案", not_register: "不予立案",
+    dispatch: "派遣", redispatch: "重新派遣", feedback: "处置反馈", request_check: "派发核查", check: "核查", close: "结案",
+    rework: "返工", request_verify: "派发核实", verify: "核实", supervise: "督办", reply_supervision: "督办回复",
+    request_supplement: "补采", supplement: "补采回复", edit: "修改", annotate: "批注", archive: "归档" };
+  var SOURCE_LABELS = { inspector: "监督员上报", public: "公众举报", hotline: "12345热线", video: "视频监控",
+    leader: "领导交办", survey: "专项普查", media: "媒体曝光" };
   var LEVEL_NAMES = { district: "区", street: "街道", community: "社区", grid: "单元网格" };
   var state = { period: "today", from: null, to: null, view: "heat", theme: "dark", crumbs: [], answered: null,
     latestIds: {}, charts: {}, periodInfo: null };
@@ -43,6 +49,14 @@
   function fmt(n) { return n === null || n === undefined ? "–" : Number(n).toLocaleString("zh-CN"); }
   function pct(n) { return n === null || n === undefined ? "–" : (n > 0 ? "+" : "") + n.toFixed(1) + "%"; }
   function hhmm(iso) { return iso ? iso.slice(5, 16).replace("T", " ") : ""; }
+  /* The period as dates (its last day, the end being exclusive), or as times within a day. */
+  function periodText(from, to) {
+    var last = new Date(new Date(to).getTime() - 1);
+    var day = function (d) { return d.getFullYear() + "-" + ("0" + (d.getMonth() + 1)).slice(-2) + "-" + ("0" + d.getDate()).slice(-2); };
+    var first = new Date(from);
+    if (day(first) === day(last)) { return day(first) + (state.period === "today" ? " 今日" : ""); }
+    return day(first) + " 至 " + day(last);
+  }
   function dark() { return state.theme === "dark"; }
   function palette() {
     return dark() ? { ink: "#e6f0ff", muted: "#8fa6c4", line: "rgba(84,160,255,.18)", a: "#38bdf8", b: "#f59e0b", c: "#34d399", d: "#a78bfa", e: "#f87171" }
@@ -106,7 +120,7 @@
         box.innerHTML = "";
         box.appendChild(el("h3", { text: c.number + " " + c.category.name }));
         var dl = el("dl");
-        [["状态", c.state_name], ["来源", c.source], ["位置", [p.district && p.district.name, p.street && p.street.name, p.community && p.community.name].filter(Boolean).join(" · ")],
+        [["状态", c.state_name], ["来源", SOURCE_LABELS[c.source] || c.source], ["位置", [p.district && p.district.name, p.street && p.street.name, p.community && p.community.name].filter(Boolean).join(" · ")],
           ["地址", c.address], ["描述", c.description], ["部门", c.department && c.department.name], ["上报", hhmm(c.reported_at)], ["时限", hhmm(c.deadline)]]
           .forEach(function (r) { if (r[1]) { dl.appendChild(el("dt", { text: r[0] })); dl.appendChild(el("dd", { text: r[1] })); } });
         box.appendChild(dl);
@@ -116,7 +130,7 @@
         });
         if (photos.children.length) { box.appendChild(photos); }
         box.appendChild(el("ol", {}, events.map(function (e) {
-          return el("li", { text: hhmm(e.at) + " " + e.actor + (e.department ? "（" + e.department + "）" : "") + " " + e.action + (e.opinion ? "：" + e.opinion : "") });
+          return el("li", { text: hhmm(e.at) + " " + e.actor + (e.department ? "（" + e.department + "）" : "") + " " + (ACTIONS[e.action] || e.action) + (e.opinion ? "：" + e.opinion : "") });
         })));
         flyTo([c.lon, c.lat]);
       }).catch(function (e) { box.textContent = e.message; });
@@ -181,15 +195,20 @@
     var p = palette();
     map.addSource("cases", { type: "vector", tiles: caseTiles(), minzoom: 0, maxzoom: 16 });
     map.addLayer({ id: "heat", type: "heatmap", source: "cases", "source-layer": "cases", paint: {
-      "heatmap-weight": ["interpolate", ["linear"], ["ln", ["+", 1, COUNT]], 0, 0.15, 6, 1],
-      "heatmap-intensity": ["interpolate", ["linear"], ["zoom"], 9, 0.8, 15, 2],
-      "heatmap-radius": ["interpolate", ["linear"], ["zoom"], 9, 14, 13, 26, 16, 34],
+      "heatmap-weight": ["interpolate", ["linear"], ["ln", ["+", 1, COUNT]], 0, 0, 3.5, 1],
+      "heatmap-intensity": ["interpolate", ["linear"], ["zoom"], 9, 0.7, 12, 1, 15, 1.6],
+      /* Below z15 the tiles hold grid clusters (cells of ~24 px): a radius of about two cells
+         merges them into one surface instead of a lattice of dots. */
+      "heatmap-radius": ["interpolate", ["linear"], ["zoom"], 9, 50, 12, 75, 14.9, 70, 15, 34, 17, 30],
       "heatmap-opacity": dark() ? 0.85 : 0.75,
       "heatmap-color": ["interpolate", ["linear"], ["heatmap-density"], 0, "rgba(0,0,0,0)", 0.15, "rgba(37,99,235,.55)",
         0.35, "#22d3ee", 0.55, "#a3e635", 0.75, "#facc15", 0.9, "#f97316", 1, "#ef4444"] } });
     map.addLayer({ id: "glow-halo", type: "circle", source: "cases", "source-layer": "cases", paint: {
-      "circle-radius": ["+", 5, ["*", 2.4, ["sqrt", COUNT]]], "circle-blur": 1,
-      "circle-color": dark() ? "#22d3ee" : "#2563eb", "circle-opacity": dark() ? 0.45 : 0.3 } });
+      "circle-radius": ["+", 9, ["*", 4.5, ["sqrt", COUNT]]], "circle-blur": 1,
+      "circle-color": dark() ? "#22d3ee" : "#2563eb", "circle-opacity": dark() ? 0.6 : 0.35 } });
+    map.addLayer({ id: "glow-mid", type: "circle", source: "cases", "source-layer": "cases", paint: {
+      "circle-radius": ["+", 3, ["*", 1.4, ["sqrt", COUNT]]], "circle-blur": 0.8,
+      "circle-color": dark() ? "#67e8f9" : "#3b82f6", "circle-opacity": 0.8 } });
     map.addLayer({ id: "glow-core", type: "circle", source: "cases", "source-layer": "cases", paint: {
       "circle-radius": ["+", 1.5, ["*", 0.5, ["sqrt", COUNT]]], "circle-color": dark() ? "#e0fbff" : "#1e40af", "circle-blur": 0.3 } });
     map.addLayer({ id: "clusters", type: "circle", source: "cases", "source-layer": "cases", paint: {
@@ -254,9 +273,9 @@
       }) });
     });
   }
-  var VIEW_LAYERS = { heat: ["heat"], glow: ["glow-halo", "glow-core"], clusters: ["clusters", "cluster-count"],
+  var VIEW_LAYERS = { heat: ["heat"], glow: ["glow-halo", "glow-mid", "glow-core"], clusters: ["clusters", "cluster-count"],
     flows: ["flows", "flow-ends", "flow-labels", "glow-core"], hotspots: ["hotspots", "hotspot-lines"] };
-  var ALL_VIEW_LAYERS = ["heat", "glow-halo", "glow-core", "clusters", "cluster-count", "flows", "flow-ends", "flow-labels", "hotspots", "hotspot-lines"];
+  var ALL_VIEW_LAYERS = ["heat", "glow-halo", "glow-mid", "glow-core", "clusters", "cluster-count", "flows", "flow-ends", "flow-labels", "hotspots", "hotspot-lines"];
   function setView(view) {
     state.view = view;
     document.querySelectorAll("#views button").forEach(function (b) { b.classList.toggle("on", b.dataset.view === view); });
@@ -331,7 +350,12 @@
     var q = withSelection(top ? { level: top.level, parent: top.parent } : { level: "district" });
     return api("/api/v1/screen/census?" + q).then(function (answer) {
       state.periodInfo = { from: answer.from, to: answer.to };
-      $("#period-label").textContent = hhmm(answer.from) + " 至 " + hhmm(answer.to);
+      if (!top && !state.crumbsTouched && answer.areas.length === 1 && answer.next_level) {
+        /* a city of one district: open its streets at once */
+        state.crumbs.push({ level: answer.next_level, parent: answer.areas[0].code, name: answer.areas[0].name, parentLevel: answer.level });
+        return loadCensus();
+      }
+      $("#period-label").textContent = periodText(answer.from, answer.to);
       renderCrumbs();
       renderCensusTable(answer);
       renderCensusChart(answer);
@@ -342,7 +366,7 @@
   function renderCrumbs() {
     var nav = $("#crumbs");
     nav.innerHTML = "";
-    nav.appendChild(el("button", { type: "button", text: "全市", onclick: function () { state.crumbs = []; loadCensus(); } }));
+    nav.appendChild(el("button", { type: "button", text: "全市", onclick: function () { state.crumbs = []; state.crumbsTouched = true; loadCensus(); } }));
     state.crumbs.forEach(function (c, i) {
       nav.appendChild(el("span", { text: "›" }));
       nav.appendChild(el("button", { type: "button", text: c.name, onclick: function () { state.crumbs = state.crumbs.slice(0, i + 1); loadCensus(); } }));
@@ -435,6 +459,14 @@
     });
   }
 
+  $("#sources-switch").addEventListener("click", function (e) {
+    var toTable = $("#sources-table").hidden;
+    $("#sources-table").hidden = !toTable;
+    $("#sources-chart").hidden = toTable;
+    e.target.textContent = toTable ? "图表" : "表格";
+    e.target.setAttribute("aria-pressed", String(toTable));
+    if (!toTable) { state.charts["sources-chart"].resize(); }
+  });
   var SOURCE_NAMES = {};
   function loadSources() {
     return api("/api/v1/screen/sources?" + selection()).then(function (answer) {
@@ -465,7 +497,7 @@
       var head = el("tr", {}, [el("th", { text: "来源" })].concat(MEASURES.map(function (m) { return el("th", { text: m[1] }); })));
       $("#sources-table").innerHTML = "";
       $("#sources-table").appendChild(el("table", {}, [el("thead", {}, [head]), body]));
-      c.resize();  /* the table took its height: the chart has the rest */
+      if (!$("#sources-chart").hidden) { c.resize(); }
     });
   }
   function fillSourceFilter() {
