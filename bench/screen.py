@@ -1,11 +1,9 @@
 """The wall screen (/screen) with many cases: frames per second while panning the map and the
 browser's memory, per case view, in headless Chromium.
 
-    # once: a city (scale 1: `make run`'s), migrated, the demo organization, then N cases by
-    # SQL (bench/cases_fill.sql, the fill of bench/cases.py: reported over the last year)
-    CITYGRID_PG_DB=bench_screen .venv/bin/python manage.py migrate
-    CITYGRID_PG_DB=bench_screen .venv/bin/python manage.py demo_city --scale 1
-    CITYGRID_PG_DB=bench_screen .venv/bin/python manage.py demo_accounts
+    # once: `make run`'s database (scale-1 city, demo people, 3,000 demo cases, trackers), then
+    # N more cases copied from the demo cases by SQL (moved a little, reported over the year)
+    createdb -T citygrid bench_screen    # (-h var/postgres/run -p 54329 -U citygrid)
     .venv/bin/python bench/screen.py --db bench_screen --fill 100000   # --fill only once
     .venv/bin/python bench/screen.py --db bench_screen [--seconds 8] [--width 1920]
 
@@ -15,7 +13,8 @@ context per view. Once the panels and the map are drawn, the page pans the map b
 on every animation frame for `--seconds` (map.panBy in a requestAnimationFrame loop) and counts
 the frames: frames per second, and the 95th percentile frame interval. Memory: the page's JS
 heap (performance.memory with --enable-precise-memory-info, and the CDP Performance metrics),
-and the resident memory of every Chromium process of the run (/proc, after the views). The peer
+and the resident memory of this run's Chromium processes (/proc: the browser, its GPU,
+renderer and utility processes; the contexts of the views before are closed). The peer
 in the same run is the same page over a period without cases (2001): what the cases cost.
 Chromium draws with SwiftShader (software WebGL; no GPU on the machine): a wall's GPU does
 better.
@@ -61,45 +60,69 @@ async (seconds) => {
 VIEWS = ["heat", "glow", "clusters", "hotspots", "flows"]
 
 
+FILL_SQL = """
+INSERT INTO cases_case ({columns}, number, geom, reported_at)
+SELECT {copied}, 'B' || lpad(g::text, 9, '0'),
+       ST_Translate(c.geom, (random() - 0.5) * 0.004, (random() - 0.5) * 0.003),
+       now() - random() * interval '360 days'
+FROM generate_series(1, %(n)s) g
+JOIN LATERAL (SELECT * FROM cases_case WHERE id = (SELECT min(id) FROM cases_case)
+              + (g * 7919) %% %(templates)s OFFSET 0) c ON true
+"""
+
+
 def fill(db: str, n: int) -> float:
-    """Adds `n` cases by bench/cases_fill.sql; gives the seconds it took."""
-    var = Path(os.environ.get("CITYGRID_VAR", ROOT / "var"))
-    env = {**os.environ, "PGHOST": str(var / "postgres/run"), "PGPORT": "54329"}
+    """Adds `n` cases copied from the database's demo cases (demo_cases: made by the actions),
+    each moved by up to ~200 m and reported at a random time of the last 360 days; their
+    placement snapshot is the copied case's. Gives the seconds it took."""
+    from django.db import connection
+
     started = time.monotonic()
-    subprocess.run(
-        [
-            "psql",
-            "-U",
-            "citygrid",
-            "-d",
-            db,
-            "-q",
-            "-1",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-v",
-            f"n={n}",
-            "-f",
-            str(ROOT / "bench" / "cases_fill.sql"),
-        ],  # fmt: skip
-        env=env,
-        check=True,
-    )
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'cases_case'"
+            " AND is_generated = 'NEVER' AND column_name NOT IN"
+            " ('id', 'number', 'geom', 'reported_at', 'report_key') ORDER BY ordinal_position"
+        )
+        columns = [r[0] for r in cur.fetchall()]
+        cur.execute("SELECT count(*) FROM cases_case")
+        templates = cur.fetchone()[0]
+        cur.execute(
+            FILL_SQL.format(
+                columns=", ".join(columns), copied=", ".join(f"c.{c}" for c in columns)
+            ),
+            {"n": n, "templates": templates},
+        )
+        cur.execute("ANALYZE cases_case")
     return time.monotonic() - started
 
 
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def chromium_rss_mb() -> float:
-    """The resident memory of every Chromium process now running (this run's browser)."""
-    total = 0
+    """The resident memory of the Chromium processes of this run: those descending from this
+    process (through Playwright's driver), not other people's browsers on the machine."""
+    me, total = os.getpid(), 0
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
             text = status.read_text()
         except OSError:
             continue
-        if "\nName:\tchromium" in "\n" + text or "Name:\tchrome" in text:
-            for line in text.splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+        if "Name:\tchrom" not in text:
+            continue
+        pid, seen = int(status.parent.name), 0
+        while pid > 1 and pid != me and seen < 20:
+            pid, seen = _parent(pid), seen + 1
+        if pid == me:
+            total += next(
+                (int(line.split()[1]) for line in text.splitlines() if line.startswith("VmRSS:")),
+                0,
+            )
     return total / 1024
 
 
@@ -137,11 +160,11 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1920)
     parser.add_argument("--views", default=",".join(VIEWS))
     args = parser.parse_args()
+    os.environ.setdefault("CITYGRID_SECRET_KEY", SECRET)
+    django_setup(args.db)
     if args.fill:
         print(f"filled {args.fill} cases in {fill(args.db, args.fill):.0f} s", flush=True)
     load_before = os.getloadavg()
-    os.environ.setdefault("CITYGRID_SECRET_KEY", SECRET)
-    django_setup(args.db)
     from django.conf import settings
     from django.db import connection
     from django.test import Client

@@ -8,6 +8,7 @@ worker never asked for hot spots does not carry them (tests/web/test_lean_import
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers as drf
@@ -23,7 +24,7 @@ from core.errors import BadInput, ErrorSerializer
 from spatial.census import census as area_census
 from spatial.census import resolve_area
 
-from . import panels, process, statistics
+from . import panels, process, statistics, thumbnails
 
 TAG = "screen"
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer}
@@ -445,3 +446,19 @@ class SupervisionStepsView(APIView):
     def get(self, request: Request, case_id: int) -> Response:
         scope = reader(request)
         return Response(process.steps(scope, case_id))
+
+
+class CaseThumbnailView(APIView):
+    @extend_schema(
+        operation_id="screen_case_thumbnail",
+        summary="A case photo's thumbnail (JPEG, at most 240×180)",
+        tags=[TAG],
+        responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 404: ErrorSerializer, **ERRORS},
+    )
+    def get(self, request: Request, case_id: int, media_id: int) -> HttpResponse:
+        scope = reader(request)
+        response = HttpResponse(
+            thumbnails.thumbnail(scope, case_id, media_id), content_type="image/jpeg"
+        )
+        response["Cache-Control"] = "private, max-age=86400"
+        return response

@@ -293,7 +293,7 @@ def selected_cases(scope: Scope, chosen: Selection, cell: Cell) -> QuerySet:
 
 
 def thumbnails(case_ids: list[int]) -> dict[int, str]:
-    """The URL of each case's first report photo (one query for a page of cases)."""
+    """The thumbnail URL of each case's first report photo (one query for a page of cases)."""
     rows = (
         CaseMedia.objects.filter(
             case_id__in=case_ids,
@@ -305,7 +305,7 @@ def thumbnails(case_ids: list[int]) -> dict[int, str]:
     )
     found: dict[int, str] = {}
     for case_id, media_id in rows:
-        found.setdefault(case_id, f"/api/v1/cases/{case_id}/media/{media_id}")
+        found.setdefault(case_id, f"/api/v1/screen/cases/{case_id}/media/{media_id}/thumbnail")
     return found
 
 

@@ -37,6 +37,11 @@ urlpatterns += [
     ),
     path("supervision/cases", screen_api.SupervisionCasesView.as_view(), name="supervision-cases"),
     path(
+        "screen/cases/<int:case_id>/media/<int:media_id>/thumbnail",
+        screen_api.CaseThumbnailView.as_view(),
+        name="screen-case-thumbnail",
+    ),
+    path(
         "supervision/cases/<int:case_id>/steps",
         screen_api.SupervisionStepsView.as_view(),
         name="supervision-steps",

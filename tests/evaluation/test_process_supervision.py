@@ -103,3 +103,26 @@ def test_steps_outside_the_scope_are_not_found(scenario, as_user):
 def test_bad_list_input_names_its_field(org, as_user, query, field):
     answer = as_user("leader").get(f"/api/v1/supervision/cases?{query}")
     assert answer.status_code == 400 and answer.json()["error"]["field"] == field
+
+
+def test_list_thumbnails_are_small_jpegs_of_the_report_photo(scenario, as_user):
+    a3 = scenario["a3"]  # reported: the acceptor attaches its report photo
+    big = io.BytesIO()
+    Image.new("RGB", (1600, 1200), (30, 120, 200)).save(big, format="PNG")
+    big.seek(0)
+    big.name = "big.png"
+    uploaded = as_user("acceptor").post(f"/api/v1/cases/{a3}/media", {"file": big})
+    assert uploaded.status_code == 201, uploaded.content
+    listed = get(as_user("leader"), "/api/v1/supervision/cases?period=all&state=reported")
+    assert [c["id"] for c in listed["cases"]] == [a3]
+    url = listed["cases"][0]["thumbnail"]
+    assert url == f"/api/v1/screen/cases/{a3}/media/{uploaded.json()['id']}/thumbnail"
+    for attempt in range(2):  # made, then read from its file
+        answer = as_user("leader").get(url)
+        assert answer.status_code == 200 and answer["Content-Type"] == "image/jpeg"
+        picture = Image.open(io.BytesIO(answer.content))
+        assert picture.size == (240, 180)
+    other = as_user(f"inspector-{scenario['b'].code}")
+    assert other.get(url).status_code == 404
+    missing = f"/api/v1/screen/cases/{a3}/media/999999/thumbnail"
+    assert as_user("leader").get(missing).status_code == 404
