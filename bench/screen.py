@@ -5,7 +5,7 @@ browser's memory, per case view, in headless Chromium.
     # N more cases copied from the demo cases by SQL (moved a little, reported over the year)
     createdb -T citygrid bench_screen    # (-h var/postgres/run -p 54329 -U citygrid)
     .venv/bin/python bench/screen.py --db bench_screen --fill 100000   # --fill only once
-    .venv/bin/python bench/screen.py --db bench_screen [--seconds 8] [--width 1920]
+    .venv/bin/python bench/screen.py --db bench_screen [--seconds 8] [--width 1920 --height 1080]
 
 Starts gunicorn (web/gunicorn.conf.py, DEBUG off) and the stream server on free ports, signs in
 the demo leader (the whole city), and opens /screen?period=year (every filled case) in a new
@@ -13,9 +13,10 @@ context per view. Once the panels and the map are drawn, the page pans the map b
 on every animation frame for `--seconds` (map.panBy in a requestAnimationFrame loop) and counts
 the frames: frames per second, and the 95th percentile frame interval. Memory: the page's JS
 heap (performance.memory with --enable-precise-memory-info, and the CDP Performance metrics),
-and the resident memory of this run's Chromium processes (/proc: the browser, its GPU,
-renderer and utility processes; the contexts of the views before are closed). The peer
-in the same run is the same page over a period without cases (2001): what the cases cost.
+and the proportional resident memory (PSS) of this run's Chromium processes (/proc: the
+browser, its GPU, renderer and utility processes; the contexts of the views before are
+closed). The peer in the same run is the same page over a period without cases (2001): what
+the cases cost.
 Chromium draws with SwiftShader (software WebGL; no GPU on the machine): a wall's GPU does
 better.
 """
@@ -105,8 +106,9 @@ def _parent(pid: int) -> int:
 
 
 def chromium_rss_mb() -> float:
-    """The resident memory of the Chromium processes of this run: those descending from this
-    process (through Playwright's driver), not other people's browsers on the machine."""
+    """The proportional resident memory (PSS: a shared page counted once, split among its
+    sharers) of the Chromium processes of this run: those descending from this process
+    (through Playwright's driver), not other people's browsers on the machine."""
     me, total = os.getpid(), 0
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
@@ -119,15 +121,21 @@ def chromium_rss_mb() -> float:
         while pid > 1 and pid != me and seen < 20:
             pid, seen = _parent(pid), seen + 1
         if pid == me:
+            try:
+                rollup = (status.parent / "smaps_rollup").read_text()
+            except OSError:
+                continue
             total += next(
-                (int(line.split()[1]) for line in text.splitlines() if line.startswith("VmRSS:")),
+                (int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")),
                 0,
             )
     return total / 1024
 
 
 def one_view(browser, base: str, session: str, view: str, query: str, args) -> dict:
-    context = browser.new_context(viewport={"width": args.width, "height": 1080}, locale="zh-CN")
+    context = browser.new_context(
+        viewport={"width": args.width, "height": args.height}, locale="zh-CN"
+    )
     context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
     page = context.new_page()
     cdp = context.new_cdp_session(page)
@@ -158,6 +166,7 @@ def main() -> None:
     parser.add_argument("--fill", type=int, default=0, help="add this many cases first")
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--width", type=int, default=1920)
+    parser.add_argument("--height", type=int, default=1080)
     parser.add_argument("--views", default=",".join(VIEWS))
     args = parser.parse_args()
     os.environ.setdefault("CITYGRID_SECRET_KEY", SECRET)
@@ -228,7 +237,13 @@ def main() -> None:
     )
     base = f"http://127.0.0.1:{port}"
     (ROOT / "bench" / "out").mkdir(exist_ok=True)
-    results: dict = {"db": args.db, "cases": total, "cases_in_period": in_year, "views": []}
+    results: dict = {
+        "db": args.db,
+        "cases": total,
+        "cases_in_period": in_year,
+        "viewport": [args.width, args.height],
+        "views": [],
+    }
     from playwright.sync_api import sync_playwright
 
     try:
@@ -251,17 +266,19 @@ def main() -> None:
             proc.wait(timeout=30)
     results["load_before"] = load_before
     results["load_after"] = os.getloadavg()
-    (ROOT / "bench" / "out" / "screen.json").write_text(json.dumps(results, indent=1))
+    name = f"screen-{args.width}x{args.height}.json"
+    (ROOT / "bench" / "out" / name).write_text(json.dumps(results, indent=1))
     report(results)
 
 
 def report(results: dict) -> None:
     print(
-        f"{results['cases']} cases ({results['cases_in_period']} in the period); load average "
+        f"{results['cases']} cases ({results['cases_in_period']} in the period), viewport "
+        f"{results['viewport']}; load average "
         f"before {results['load_before']}, after {results['load_after']}"
     )
     print(
-        "| view | fps | p95 frame (ms) | fps / peer | JS heap (MB) | Chromium RSS (MB) | ready (s) |"
+        "| view | fps | p95 frame (ms) | fps / peer | JS heap (MB) | Chromium PSS (MB) | ready (s) |"
     )
     print("|---|---|---|---|---|---|---|")
     peer = results["peer"]
