@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 
 import numpy as np
 from django.db import connection
@@ -103,17 +102,29 @@ def confidence(z: float) -> int:
 
 def mann_kendall(series) -> tuple[float, float]:
     """Gives the Mann-Kendall trend test's z and two-sided p of `series` (ties corrected)."""
-    x = np.asarray(series, dtype=float)
-    n = len(x)
+    z, p = mann_kendall_rows(np.asarray(series, dtype=float)[None, :])
+    return float(z[0]), float(p[0])
+
+
+def mann_kendall_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gives the Mann-Kendall z and two-sided p of each row of `x` (cells × slices) at once: S
+    sums sign(x_j − x_i) over the pairs i < j, one vector operation per pair of slices."""
+    rows, n = x.shape
     if n < 3:
-        return 0.0, 1.0
-    s = sum(np.sign(x[j] - x[i]) for i in range(n - 1) for j in range(i + 1, n))
-    _, ties = np.unique(x, return_counts=True)
-    variance = (n * (n - 1) * (2 * n + 5) - sum(t * (t - 1) * (2 * t + 5) for t in ties)) / 18
-    if variance <= 0 or s == 0:
-        return 0.0, 1.0
-    z = (s - 1) / math.sqrt(variance) if s > 0 else (s + 1) / math.sqrt(variance)
-    return float(z), float(2 * stats.norm.sf(abs(z)))
+        return np.zeros(rows), np.ones(rows)
+    s = np.zeros(rows)
+    for i in range(n - 1):
+        s += np.sign(x[:, i + 1 :] - x[:, i : i + 1]).sum(axis=1)
+    variance = np.full(rows, n * (n - 1) * (2 * n + 5) / 18.0)
+    ordered = np.sort(x, axis=1)
+    for row in np.flatnonzero((np.diff(ordered, axis=1) == 0).any(axis=1)):  # rows with ties
+        _, ties = np.unique(ordered[row], return_counts=True)
+        variance[row] -= float((ties * (ties - 1) * (2 * ties + 5)).sum()) / 18.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(
+            (variance > 0) & (s != 0), (s - np.sign(s)) / np.sqrt(np.maximum(variance, 1e-12)), 0.0
+        )
+    return z, 2 * stats.norm.sf(np.abs(z))
 
 
 def _hot_category(hot: np.ndarray, cold: np.ndarray, trend_z: float, trend_p: float) -> str:
@@ -142,9 +153,9 @@ def _hot_category(hot: np.ndarray, cold: np.ndarray, trend_z: float, trend_p: fl
 def emerging(z: np.ndarray) -> list[str]:
     """Gives the emerging hot-spot category of each row of `z` (cells × slices)."""
     found = []
-    for row in z:
+    trends, trend_ps = mann_kendall_rows(z)
+    for row, trend_z, trend_p in zip(z, trends, trend_ps):
         hot, cold = row >= CONFIDENCE[-1][0], row <= -CONFIDENCE[-1][0]
-        trend_z, trend_p = mann_kendall(row)
         category = _hot_category(hot, cold, trend_z, trend_p)
         if category == "none":
             mirrored = _hot_category(cold, hot, -trend_z, trend_p)

@@ -175,3 +175,29 @@ def test_a_planted_cluster_is_a_hot_spot_and_every_z_equals_esda(org, two_street
     assert mine.status_code == 200
     codes = {f["properties"]["code"] for f in mine.json()["features"]}
     assert codes and centre.code not in codes and len(codes) < len(grids)
+
+
+def naive_mann_kendall(x) -> float:
+    """The textbook Mann-Kendall z, pair by pair (the test's own reference)."""
+    n = len(x)
+    s = sum(int(x[j] > x[i]) - int(x[j] < x[i]) for i in range(n - 1) for j in range(i + 1, n))
+    groups: dict = {}
+    for v in x:
+        groups[v] = groups.get(v, 0) + 1
+    var = (n * (n - 1) * (2 * n + 5) - sum(t * (t - 1) * (2 * t + 5) for t in groups.values())) / 18
+    if s == 0 or var <= 0:
+        return 0.0
+    return (s - 1) / math.sqrt(var) if s > 0 else (s + 1) / math.sqrt(var)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    arrays(np.int64, st.tuples(st.integers(1, 6), st.integers(3, 14)), elements=st.integers(0, 4))
+)
+def test_mann_kendall_of_many_rows_equals_the_textbook_one_by_one(table):
+    from evaluation.hotspots import mann_kendall_rows
+
+    z, p = mann_kendall_rows(table.astype(float))
+    for row, found in zip(table, z):
+        assert math.isclose(found, naive_mann_kendall(list(row)), abs_tol=1e-9)
+    assert ((p >= 0) & (p <= 1)).all()
