@@ -126,3 +126,18 @@ def test_list_thumbnails_are_small_jpegs_of_the_report_photo(scenario, as_user):
     assert other.get(url).status_code == 404
     missing = f"/api/v1/screen/cases/{a3}/media/999999/thumbnail"
     assert as_user("leader").get(missing).status_code == 404
+
+
+def test_the_pages_are_for_those_who_read_cases(org, client, as_user):
+    from tests.factories import make_person
+
+    for path, title in (("/screen", "运行监督大屏"), ("/supervision", "流程监督")):
+        assert client.get(path).status_code == 302  # anonymous: to the sign-in page
+        page = as_user("leader").get(path)
+        assert page.status_code == 200 and title in page.content.decode()
+        assert ":" in page["Content-Security-Policy"].split("connect-src 'self' ")[1]
+        nobody = make_person(f"nobody{len(path)}", permissions=[])
+        client.force_login(nobody.user)
+        refused = client.get(path)
+        assert refused.status_code == 403 and "查看案件" in refused.content.decode()
+        client.logout()
