@@ -40,7 +40,8 @@ from scipy import sparse, stats
 
 from accounts.scoping import Scope
 
-from .statistics import Selection, slice_index, slice_starts
+from .statistics import Selection
+from .trend import slice_index, slice_starts
 
 # |z| thresholds of the confidence levels, highest first.
 CONFIDENCE = ((2.576, 99), (1.960, 95), (1.645, 90))

@@ -18,7 +18,7 @@ urlpatterns = [
 ]
 
 # The wall screen (大屏): evaluation/screen_api.py, docs/screen.md.
-from . import screen_api  # noqa: E402
+from . import process_api, screen_api  # noqa: E402
 
 urlpatterns += [
     path("screen/census", screen_api.ScreenCensusView.as_view(), name="screen-census"),
@@ -32,18 +32,18 @@ urlpatterns += [
     path("screen/inspectors", screen_api.ScreenInspectorsView.as_view(), name="screen-inspectors"),
     path(
         "supervision/stages",
-        screen_api.SupervisionStagesView.as_view(),
+        process_api.SupervisionStagesView.as_view(),
         name="supervision-stages",
     ),
-    path("supervision/cases", screen_api.SupervisionCasesView.as_view(), name="supervision-cases"),
+    path("supervision/cases", process_api.SupervisionCasesView.as_view(), name="supervision-cases"),
     path(
         "screen/cases/<int:case_id>/media/<int:media_id>/thumbnail",
-        screen_api.CaseThumbnailView.as_view(),
+        process_api.CaseThumbnailView.as_view(),
         name="screen-case-thumbnail",
     ),
     path(
         "supervision/cases/<int:case_id>/steps",
-        screen_api.SupervisionStepsView.as_view(),
+        process_api.SupervisionStepsView.as_view(),
         name="supervision-steps",
     ),
 ]
