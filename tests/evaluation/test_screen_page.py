@@ -232,7 +232,9 @@ def test_supervision_lists_a_stage_and_shows_a_cases_steps(servers, org, two_str
         cells = page.locator("#detail table.steps tbody tr").all_inner_texts()
         assert any("dispatcher" in c for c in cells) and "进行中" in cells[-1]
         page.wait_for_selector("#detail .beforeafter")
-        page.wait_for_function("() => window.supervisionMap.loaded()", timeout=30000)
+        page.wait_for_function(
+            "() => window.supervisionMap && window.supervisionMap.loaded()", timeout=30000
+        )
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / "supervision.png"))
         browser.close()
