@@ -19,7 +19,9 @@ SELECT substr(username, 11) AS street_code, id FROM auth_user WHERE username LIK
 
 CREATE TEMP TABLE fill_idx AS
 SELECT indexname, indexdef FROM pg_indexes
-WHERE tablename = 'cases_case' AND indexname NOT IN ('cases_case_pkey', 'cases_case_number_key');
+WHERE tablename = 'cases_case'
+  -- Indexes behind constraints (primary key, unique number, unique report key) stay.
+  AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'cases_case'::regclass);
 DO $$ DECLARE r record; BEGIN
   FOR r IN SELECT indexname FROM fill_idx LOOP EXECUTE format('DROP INDEX %I', r.indexname); END LOOP;
 END $$;
@@ -71,7 +73,7 @@ INSERT INTO cases_case (
   state, check_passed, rework_count, stage_started_at, stage_limit_amount, stage_limit_unit,
   deadline, warning_at, deadline_state, custom_deadline, handling_deadline, closed_at,
   updated_at, version, category_id, department_id, reported_by_id, close_condition_id,
-  register_condition_id, workflow_id)
+  register_condition_id, workflow_id, self_handled, dispatch_mode)
 SELECT
   to_char(t.reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD')
     || lpad(row_number() OVER (PARTITION BY (t.reported_at AT TIME ZONE 'Asia/Shanghai')::date
@@ -109,7 +111,7 @@ SELECT
   CASE WHEN t.state IN ('handling', 'to_check', 'checking', 'to_close', 'closed') THEN t.dept_id END,
   CASE WHEN t.source = 'inspector' THEN ins.id END,
   NULL, NULL,
-  w.id
+  w.id, false, 'normal'
 FROM fill_timed t
 LEFT JOIN LATERAL (SELECT u.id, u.code, u.community_id FROM spatial_unitgrid u
                    WHERE ST_Intersects(u.geom, t.geom) LIMIT 1) ug ON true

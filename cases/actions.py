@@ -33,6 +33,7 @@ from spatial.locate import Placement, locate
 from spatial.models import Component
 
 from . import (
+    assignment,
     deadlines,
     dispatching,
     duplicates,
@@ -286,6 +287,7 @@ def create_case(
         case.report_warnings = judgement.warnings
         details.update(_judgement_details(judgement))
     _event(scope, case, "report", "", initial, at, details=details)
+    assignment.after_report(case)  # a round of automatic assignment after the commit
     return case
 
 
@@ -363,6 +365,7 @@ def _finish(
     deadlines.start_stage(case, definition, transition.target, at)
     if transition.target == State.CLOSED:
         case.closed_at = at
+    assignment.after_transition(case, source)  # back to its acceptor, or a seat freed
     case.version += 1
     case.save()
     _event(scope, case, transition.action, source, transition.target, at, opinion, details)
@@ -431,26 +434,33 @@ def do_link_duplicate_case(
     opinion: str = "",
     at: dt.datetime | None = None,
 ) -> Case:
-    """Links a case waiting for registration to the earlier closed case it duplicates
-    (认定重复案件): it is not registered (不予立案, the registering position's transition),
-    `duplicate_of` names the earlier case, and both cases get an event."""
+    """Links a case waiting for registration to the earlier closed case it repeats (认定重复案件,
+    spec 5.2.4.2): `duplicate_of` names the earlier case, both cases get an event, and the
+    case goes on to registration and dispatch like any other — the problem came back and is
+    handled again, and the repeat is counted against the earlier closure (statistics,
+    evaluation)."""
     at = _now(at)
-    case, definition, transition = _begin(scope, case_id, "not_register", version)
+    case, _definition, _transition = _begin(scope, case_id, "register", version)
     try:
         earlier_id = int(duplicate)
     except (TypeError, ValueError):
         raise BadInput("name the earlier closed case it duplicates", field="duplicate") from None
+    if case.duplicate_of_id is not None:
+        raise _conflict(case, "the case is already linked as a duplicate")
     if earlier_id not in duplicates.find_duplicates(case):
         raise BadInput(
             f"case {earlier_id} is not a suspected duplicate of this case", field="duplicate"
         )
     earlier = Case.objects.select_for_update().get(pk=earlier_id)
     case.duplicate_of = earlier
-    _finish(
+    case.version += 1
+    case.save(update_fields=["duplicate_of", "version", "updated_at"])
+    _event(
         scope,
         case,
-        definition,
-        transition,
+        "link_duplicate",
+        case.state,
+        case.state,
         at,
         opinion or f"重复案件：与 {earlier.number} 重复",
         {"duplicate_of": earlier.pk, "duplicate_of_number": earlier.number},
@@ -465,6 +475,38 @@ def do_link_duplicate_case(
         opinion,
         {"duplicate": case.pk, "duplicate_number": case.number},
     )
+    return case
+
+
+@action("cases.unlink_duplicate", permission=perms.CASES_REGISTER, target=_target)
+def do_unlink_duplicate_case(
+    scope: Scope,
+    case_id,
+    *,
+    version: int | None,
+    opinion: str = "",
+    at: dt.datetime | None = None,
+) -> Case:
+    """Takes back a duplicate link (撤销重复认定), with the reason: a department's appeal upheld
+    (处置部门申诉, spec 5.2.4.4) — usually after the centre corrected the case's location.
+    The case is no longer counted as a repeat and is not held up as a suspect again."""
+    at = _now(at)
+    case = visibility.get_visible(scope, case_id, for_update=True)
+    if version is None:
+        raise BadInput("give the version of the case you acted on", field="version")
+    if version != case.version:
+        raise _conflict(case, f"the case changed meanwhile: it is now version {case.version}")
+    if case.duplicate_of_id is None:
+        raise _conflict(case, "the case is not linked as a duplicate")
+    _require_opinion(opinion, "taking back a duplicate link")
+    _set_actor(scope)
+    earlier_id = case.duplicate_of_id
+    case.duplicate_of = None
+    case.duplicate_dismissed = True
+    case.version += 1
+    case.save(update_fields=["duplicate_of", "duplicate_dismissed", "version", "updated_at"])
+    _event(scope, case, "unlink_duplicate", case.state, case.state, at, opinion,
+           {"duplicate_of": earlier_id})  # fmt: skip
     return case
 
 
@@ -586,6 +628,7 @@ def _request_task(kind: str, name: str, verb: str, doc: str):
         *,
         version: int | None,
         inspector=None,
+        pool: bool = False,
         opinion: str = "",
         at: dt.datetime | None = None,
     ) -> Case:
@@ -593,30 +636,35 @@ def _request_task(kind: str, name: str, verb: str, doc: str):
         case, definition, transition = _begin(scope, case_id, name, version)
         if kind == CaseTask.Kind.SUPPLEMENT:
             _require_opinion(opinion, "a supplementary collection (say what to collect)")
-        user = (
-            _default_inspector(case, kind)
-            if inspector in (None, "")
-            else _inspector(inspector, "inspector")
-        )
+        if pool:  # into the grid's task pool (任务池): its inspectors claim it
+            if inspector not in (None, ""):
+                raise BadInput("send to an inspector or to the pool, not both", field="pool")
+            if not case.grid_code:
+                raise BadInput("the case lies in no responsibility grid: no pool", field="pool")
+            user = None
+        else:
+            user = (
+                _default_inspector(case, kind)
+                if inspector in (None, "")
+                else _inspector(inspector, "inspector")
+            )
         asked_from = case.state
         task = CaseTask.objects.create(
             case=case,
             kind=kind,
             assignee=user,
+            pool_grid=case.grid_code if pool else "",
             requested_by=scope.user,
             note=opinion,
             created_at=at,
             return_state=asked_from if kind == CaseTask.Kind.SUPPLEMENT else "",
         )
-        case = _finish(
-            scope,
-            case,
-            definition,
-            transition,
-            at,
-            opinion,
-            {"inspector": user.get_username(), "inspector_id": user.pk, "task": task.pk},
+        details = (
+            {"pool": case.grid_code, "task": task.pk}
+            if pool
+            else {"inspector": user.get_username(), "inspector_id": user.pk, "task": task.pk}
         )
+        case = _finish(scope, case, definition, transition, at, opinion, details)
         # The task's deadline is the clock of the stage the case now waits in.
         task.deadline = case.deadline
         task.save(update_fields=["deadline"])
@@ -946,6 +994,7 @@ TRANSITIONS = {
     "redispatch": dispatching.do_redispatch_case,
     "link_duplicate": do_link_duplicate_case,
     "dismiss_duplicate": do_dismiss_duplicate_case,
+    "unlink_duplicate": do_unlink_duplicate_case,
     "unmerge": merging.do_unmerge_case,
 }
 # Actions whose taker must hold the case's open task of a kind.

@@ -2,12 +2,15 @@
 
 from django import forms
 from django.contrib import admin
+from django.contrib.gis.admin import GISModelAdmin
 
 from cases.calendar import Season, parse_periods
 from cases.models import (
+    ApiKey,
     CalendarDay,
     CollectionSuspension,
     Condition,
+    ConveniencePoint,
     DuplicateRule,
     ManualEntry,
     ReportHours,
@@ -243,3 +246,39 @@ class CollectionSuspensionAdmin(admin.ModelAdmin):
     list_display = ("name", "department", "state", "valid_from", "valid_to", "applied_at")
     list_filter = ("state",)
     readonly_fields = ("state", "answered_by", "answered_at", "opinion", "area")
+
+
+# --- the public service (公众服务, cases.open311) ----------------------------------------------
+
+
+@admin.register(ConveniencePoint)
+class ConveniencePointAdmin(GISModelAdmin):
+    """Convenience points (便民设施) the public map shows near the citizen."""
+
+    list_display = ("name", "kind", "address", "contact", "opening_hours", "source")
+    list_filter = ("kind",)
+    search_fields = ("name", "address")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Open311 API keys: made by `manage.py open311_keys create` (the key is shown once);
+    here they are listed, their quota changed and revoked."""
+
+    list_display = ("name", "channel", "prefix", "hourly_quota", "created_at", "revoked_at")
+    list_filter = ("channel",)
+    readonly_fields = ("name", "channel", "digest", "prefix", "created_at", "revoked_at")
+    fields = (*readonly_fields, "hourly_quota", "revoked_reason")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a key is made where it can be shown once: open311_keys create
+
+    @admin.action(description="Revoke the chosen keys (they answer 403 from now on)")
+    def revoke(self, request, queryset) -> None:
+        from accounts.scoping import scope_for
+        from cases.open311.keys import do_revoke_api_key
+
+        scope = scope_for(request)
+        for key in queryset:
+            do_revoke_api_key(scope, name=key.name, reason=key.revoked_reason or "admin")

@@ -30,7 +30,7 @@ from accounts.oplog import action
 from accounts.scoping import Scope
 from core.errors import BadInput, Conflict, Forbidden, NotFound
 
-from . import deadlines, visibility, workflows
+from . import deadlines, merging, visibility, workflows
 from .actions import _conflict, _event, _set_actor
 from .calendars import default_calendar
 from .dispatching import follow_parent
@@ -65,6 +65,7 @@ KIND_STATES = {
     K.HOLD: (State.HANDLING,),
     K.TRANSFER: (State.HANDLING,),
     K.ASSIST: (State.HANDLING,),
+    K.MERGE: (State.HANDLING,),
     K.VOID: AFTER_REGISTRATION,
 }
 REGISTER, SUPERVISE, HANDLE = perms.CASES_REGISTER, perms.CASES_SUPERVISE, perms.CASES_HANDLE
@@ -77,6 +78,7 @@ DEFAULT_RULES = {
     K.VOID: [(1, REGISTER, False, True, None)],
     K.TRANSFER: [(1, HANDLE, True, False, None)],
     K.ASSIST: [(1, REGISTER, False, False, None)],
+    K.MERGE: [(1, REGISTER, False, False, None)],
 }
 _HOURS_PER = {
     LimitUnit.WORKING_HOURS: 1,
@@ -325,10 +327,12 @@ def do_apply(
     hold_hours: Decimal | None = None,
     hold_until: dt.datetime | None = None,
     department=None,
+    cases: list[int] | None = None,
     at: dt.datetime | None = None,
 ) -> Application:
     """Applies for `kind` on a case (申请): checked against the case's state, the rules and a
-    forbidden re-application; a return no restriction applies to is taken at once."""
+    forbidden re-application; a return no restriction applies to is taken at once. A merge
+    (申请合并) names the department's other `cases` of the same problem."""
     at = at or timezone.now()
     scope.require(perms.CASES_READ)
     case = visibility.get_visible(scope, case_id, for_update=True)
@@ -369,6 +373,9 @@ def do_apply(
     _check_time(kind, values, at)
     if kind == K.EXTENSION:
         _check_extension(case, scope.department_id)
+    merge_cases: list[int] = []
+    if kind == K.MERGE:
+        merge_cases = [c.pk for c in merging.check_department_merge(scope, case, cases or [])]
     target = None
     if kind in (K.TRANSFER, K.ASSIST):
         target = _other_department(case, department)
@@ -383,6 +390,7 @@ def do_apply(
         department_id=scope.department_id,
         reason=reason,
         target_department=target,
+        merge_cases=merge_cases,
         created_at=at,
         **values,
     )
@@ -396,6 +404,8 @@ def do_apply(
     details = {"application": app.pk, "kind": kind}
     if target:
         details["department"] = target.code
+    if merge_cases:
+        details["cases"] = merge_cases
     _event(scope, case, f"apply_{kind}", case.state, case.state, at, reason, details)
     return app
 
@@ -568,6 +578,9 @@ def _take_effect(
     elif app.kind == K.TRANSFER:
         details.update(before=case.department.code, department=app.target_department.code)
         case.department = app.target_department
+    elif app.kind == K.MERGE:
+        survivor = merging.merge_applied(scope, case, app.merge_cases, at, opinion)
+        details.update(cases=app.merge_cases, survivor=survivor.pk)
     elif app.kind == K.ASSIST:
         CaseAssist.objects.create(
             case=case, department=app.target_department, application=app, at=at

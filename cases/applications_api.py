@@ -51,6 +51,13 @@ class ApplyInputSerializer(JsonTypes, serializers.Serializer):
     department = serializers.CharField(
         max_length=32, required=False, allow_null=True, default=None, help_text="transfer / assist"
     )
+    cases = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        max_length=50,
+        help_text="merge: the department's other cases of the same problem (ids)",
+    )
 
 
 class AnswerInputSerializer(JsonTypes, serializers.Serializer):
@@ -109,6 +116,9 @@ class ApplicationSerializer(serializers.Serializer):
     department = serializers.CharField(allow_null=True)
     requested = serializers.DictField()
     target_department = serializers.CharField(allow_null=True)
+    merge_cases = serializers.ListField(
+        child=serializers.IntegerField(), help_text="merge: the other cases named"
+    )
     next = NextLevelSerializer(allow_null=True)
     may_answer = serializers.BooleanField()
     forbid_reapply = serializers.BooleanField()
@@ -148,6 +158,7 @@ def application_json(scope: Scope, app: Application) -> dict:
             "hold_until": local_time(app.hold_until),
         },
         "target_department": app.target_department.code if app.target_department_id else None,
+        "merge_cases": list(app.merge_cases),
         "next": (
             {
                 "level": rule.level,

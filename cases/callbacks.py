@@ -29,17 +29,29 @@ R = CaseCallback.Result
 
 def waiting() -> Q:
     """The cases waiting for a call-back (待回访): closed public or hotline cases whose reporter
-    asked for one and that have none yet."""
-    return Q(
-        state=State.CLOSED,
-        callback_wanted=True,
-        source__in=CALLBACK_SOURCES,
-    ) & ~Q(Exists(CaseCallback.objects.filter(case=OuterRef("pk"))))
+    asked for one and that have none yet — and those merged into a closed case (案件合并: every
+    reporter is called back, spec 5.3.3.6)."""
+    closed = Q(state=State.CLOSED) | Q(state=State.MERGED, merged_into__state=State.CLOSED)
+    return (
+        closed
+        & Q(callback_wanted=True, source__in=CALLBACK_SOURCES)
+        & ~Q(Exists(CaseCallback.objects.filter(case=OuterRef("pk"))))
+    )
+
+
+def _closed(case: Case) -> bool:
+    if case.state == State.CLOSED:
+        return True
+    return (
+        case.state == State.MERGED
+        and case.merged_into_id is not None
+        and Case.objects.filter(pk=case.merged_into_id, state=State.CLOSED).exists()
+    )
 
 
 def _waits(case: Case) -> bool:
     return (
-        case.state == State.CLOSED
+        _closed(case)
         and case.callback_wanted
         and case.source in CALLBACK_SOURCES
         and not CaseCallback.objects.filter(case=case).exists()

@@ -1,14 +1,16 @@
 """Duplicate cases (重复案件, spec 5.2.4): a case reported within a period after a closed case of
-the same minor class in the same unit grid (or within a distance) is a suspected duplicate of
-it: the problem came back after it was closed.
+the same minor class in the same unit grid (or within a distance, or on the same named road)
+is a suspected duplicate of it: the problem came back after it was closed.
 
 Which classes are checked is data: a class is checked when it has an active `DuplicateRule`
-row, which may give its own period (`days`, default `CASES_DUPLICATE_DAYS`, 30) and a distance
-in metres that replaces the unit grid. The earlier case's closure lies in
-(reported_at - period, reported_at]. Registration (`do_register_case`) is refused (409 naming
-the suspected duplicates) until the shift leader links the case to one of them (it is then not
-registered, `duplicate_of` set, counted by `linked_count`) or dismisses the suspicion with a
-reason (`duplicate_dismissed`); both leave an event.
+row, which may give its own period (`days`, default `CASES_DUPLICATE_DAYS`, 30) and either a
+distance in metres or `same_road`, which replace the unit grid. The earlier case's closure lies
+in (reported_at - period, reported_at]. Registration (`do_register_case`) is refused (409
+naming the suspected duplicates) until the shift leader links the case to one of them
+(`duplicate_of` set; the case then goes on to registration and dispatch — the problem is handled
+again — and counts as a repeat of the earlier closure in `statistics`) or dismisses the
+suspicion with a reason (`duplicate_dismissed`); both leave an event. A department's appeal
+upheld takes the link back (`unlink_duplicate`).
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count, Q
 
 from spatial.crs import degrees_covering
 
-from .models import Case, DuplicateRule, State
+from .models import Case, DuplicateRule
 
 LIMIT = 20
 
@@ -32,6 +35,7 @@ class DuplicateParameters:
 
     days: float
     metres: float | None
+    same_road: bool = False
 
 
 def parameters(category_id: int) -> DuplicateParameters | None:
@@ -40,7 +44,7 @@ def parameters(category_id: int) -> DuplicateParameters | None:
     if rule is None:
         return None
     days = rule.days if rule.days is not None else settings.CASES_DUPLICATE_DAYS
-    return DuplicateParameters(days, rule.metres)
+    return DuplicateParameters(days, rule.metres, rule.same_road)
 
 
 # Same unit grid: an index range scan on case_closed_class_grid (partial on closed cases:
@@ -48,6 +52,15 @@ def parameters(category_id: int) -> DuplicateParameters | None:
 BY_GRID_SQL = """
 SELECT c.id FROM cases_case c
 WHERE c.state = 'closed' AND c.category_id = %(category)s AND c.unit_grid_code = %(grid)s
+  AND c.closed_at > %(since)s AND c.closed_at <= %(at)s AND c.id <> %(exclude)s
+ORDER BY c.closed_at DESC, c.id
+LIMIT %(limit)s
+"""
+
+# On the same named road: an index range scan on case_closed_class_road.
+BY_ROAD_SQL = """
+SELECT c.id FROM cases_case c
+WHERE c.state = 'closed' AND c.category_id = %(category)s AND c.road_name = %(road)s
   AND c.closed_at > %(since)s AND c.closed_at <= %(at)s AND c.id <> %(exclude)s
 ORDER BY c.closed_at DESC, c.id
 LIMIT %(limit)s
@@ -91,6 +104,10 @@ def find_duplicates(case: Case) -> list[int]:
             "dlat": dlat,
             "metres": rule.metres,
         }
+    elif rule.same_road:
+        if not case.road_name:
+            return []
+        sql, values["road"] = BY_ROAD_SQL, case.road_name
     else:
         if not case.unit_grid_code:
             return []
@@ -109,8 +126,40 @@ def blocking(case: Case) -> list[int]:
 
 def linked_count(**filters) -> int:
     """How many cases were linked as duplicates (重复案件统计, spec 5.2.4.5)."""
-    return (
-        Case.objects.filter(duplicate_of__isnull=False, state=State.NOT_REGISTERED)
-        .filter(**filters)
-        .count()
+    return Case.objects.filter(duplicate_of__isnull=False).filter(**filters).count()
+
+
+# Statistics (重复案件统计, spec 5.2.4.5): by what the rows are grouped — for a department, the
+# handling department of the earlier case whose closure did not last.
+STATISTICS_BY = {
+    "category": ("category__code", "category__name"),
+    "district": ("district_code", "district_name"),
+    "street": ("street_code", "street_name"),
+    "department": ("duplicate_of__department__code", "duplicate_of__department__name"),
+}
+
+
+def statistics(cases, by: str) -> list[dict]:
+    """Per group of `cases` (already scoped and limited to a period by the caller): the cases
+    linked as duplicates and those whose suspicion was dismissed (or an appeal upheld), most
+    linked first."""
+    code, name = STATISTICS_BY[by]
+    rows = (
+        cases.filter(Q(duplicate_of__isnull=False) | Q(duplicate_dismissed=True))
+        .order_by()
+        .values(code, name)
+        .annotate(
+            linked=Count("pk", filter=Q(duplicate_of__isnull=False)),
+            dismissed=Count("pk", filter=Q(duplicate_of__isnull=True, duplicate_dismissed=True)),
+        )
     )
+    found = [
+        {
+            "code": r[code] or "",
+            "name": r[name] or "",
+            "linked": r["linked"],
+            "dismissed": r["dismissed"],
+        }  # fmt: skip
+        for r in rows
+    ]
+    return sorted(found, key=lambda r: (-r["linked"], -r["dismissed"], r["code"]))

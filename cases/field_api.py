@@ -145,8 +145,13 @@ class TaskSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=CaseTask.Kind.choices)
     kind_name = serializers.CharField()
-    inspector = serializers.CharField(help_text="the assignee's name")
-    inspector_id = serializers.IntegerField()
+    inspector = serializers.CharField(
+        allow_null=True, help_text="the assignee's name; null while in a pool"
+    )
+    inspector_id = serializers.IntegerField(allow_null=True)
+    pool = serializers.CharField(
+        allow_null=True, help_text="the grid whose task pool (任务池) it was sent to"
+    )
     requested_by = serializers.CharField(allow_null=True)
     note = serializers.CharField(help_text="what the inspector is asked")
     created_at = serializers.DateTimeField()
@@ -170,8 +175,9 @@ def task_json(task: CaseTask, now) -> dict:
         "id": task.pk,
         "kind": task.kind,
         "kind_name": task.get_kind_display(),
-        "inspector": _name(task.assignee),
+        "inspector": _name(task.assignee) if task.assignee_id else None,
         "inspector_id": task.assignee_id,
+        "pool": task.pool_grid or None,
         "requested_by": _name(task.requested_by) if task.requested_by_id else None,
         "note": task.note,
         "created_at": local_time(task.created_at),

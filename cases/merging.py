@@ -1,13 +1,18 @@
 """Merging similar cases (案件合并, spec 5.3.3): chosen similar cases, none dispatched yet, are
-merged into the earliest reported of them, which handles the problem once; the others wait in
+merged into the earliest reported of them — all reported the same local day — which handles
+the problem once (and is checked once); the others wait in
 已合并 (`State.MERGED`) with `merged_into` naming it, and their reporters are listed with it.
 Undoing a merge (撤销合并) returns a merged case to the state it left, while the surviving case
-is still not dispatched. Every step leaves an event on both cases.
+is still not dispatched. Every step leaves an event on both cases. When the surviving case
+closes, every merged case's reporter who asked for it gets the closing text message and waits
+for a call-back (回访) like the survivor's own (`notifications`, `callbacks`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+
+from django.utils import timezone
 
 from accounts import permissions as perms
 from accounts.oplog import action
@@ -64,7 +69,7 @@ def do_merge_cases(
 ) -> Case:
     """Merges the chosen cases, given as (id, version) pairs, into the earliest reported of
     them; each other case must be similar to it (`cases.similar`). Gives the surviving case."""
-    from .actions import _event, _now, _set_actor
+    from .actions import _now, _set_actor
 
     at = _now(at)
     _may_merge(scope)
@@ -77,6 +82,14 @@ def do_merge_cases(
         _check_mergeable(case, versions[case.pk])
     locked.sort(key=lambda case: (case.reported_at, case.pk))
     survivor, others = locked[0], locked[1:]
+    day = timezone.localtime(survivor.reported_at).date()
+    for case in others:  # 5.3.3.1: cases reported on different days are not merged
+        if timezone.localtime(case.reported_at).date() != day:
+            raise BadInput(
+                f"case {case.number} was reported on another day than {survivor.number}: only "
+                "cases of the same day merge",
+                field="cases",
+            )
     for case in others:
         if survivor.pk not in {found for found, _ in similar.similar_to(case)}:
             raise BadInput(
@@ -84,6 +97,17 @@ def do_merge_cases(
                 field="cases",
             )
     _set_actor(scope)
+    return merge_locked(scope, survivor, others, at, opinion)
+
+
+def merge_locked(
+    scope: Scope, survivor: Case, others: list[Case], at: dt.datetime, opinion: str
+) -> Case:
+    """The merge's writes, on cases locked and checked by the caller: the others go to 已合并
+    naming the survivor (their deadlines kept in the event, for an undo), with an event on
+    each case."""
+    from .actions import _event
+
     for case in others:
         source = case.state
         kept = {
@@ -204,3 +228,39 @@ def reporters(scope: Scope, survivor: Case) -> list[dict]:
             }
         )
     return listed
+
+
+def check_department_merge(scope: Scope, case: Case, ids: list[int]) -> list[Case]:
+    """A handling department's application to merge (申请合并, spec 5.3.3.3): the other cases,
+    locked — each visible to the caller, in handling at the same department as `case` under a
+    normal dispatch, not on hold, and each similar to the earliest reported of them all."""
+    others_ids = [i for i in dict.fromkeys(ids) if i != case.pk]
+    if not others_ids:
+        raise BadInput("name the other cases of the same problem", field="cases")
+    others = [visibility.get_visible(scope, i, for_update=True) for i in sorted(others_ids)]
+    chosen = sorted([case, *others], key=lambda c: (c.reported_at, c.pk))
+    for other in chosen:
+        if (
+            other.state != State.HANDLING
+            or other.department_id != case.department_id
+            or other.dispatch_mode != "normal"
+            or other.held_since is not None
+        ):
+            raise BadInput(
+                f"case {other.number} is not in handling at the same department", field="cases"
+            )
+    survivor = chosen[0]
+    for other in chosen[1:]:
+        if survivor.pk not in {found for found, _ in similar.similar_to(other)}:
+            raise BadInput(
+                f"case {other.number} is not similar to {survivor.number}", field="cases"
+            )
+    return others
+
+
+def merge_applied(scope: Scope, case: Case, ids: list[int], at: dt.datetime, opinion: str):
+    """The effect of an approved merge application: the cases, checked again now, merge into
+    the earliest reported of them."""
+    others = check_department_merge(scope, case, ids)
+    chosen = sorted([case, *others], key=lambda c: (c.reported_at, c.pk))
+    return merge_locked(scope, chosen[0], chosen[1:], at, opinion)

@@ -417,6 +417,19 @@ class Case(models.Model):
         db_default=False,
         help_text="the suspicion of duplication was dismissed: registration proceeds",
     )
+    acceptor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the acceptor it was assigned to (cases.assignment); blank: waiting",
+    )
+    acceptor_returned = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="came back to its acceptor (补采, restore): not counted in their load",
+    )
 
     stage_started_at = models.DateTimeField()
     stage_limit_amount = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
@@ -476,6 +489,27 @@ class Case(models.Model):
                 condition=models.Q(state="closed"),
                 name="case_closed_class_grid",
             ),
+            models.Index(
+                fields=["category", "road_name", "closed_at"],
+                condition=models.Q(state="closed"),
+                name="case_closed_class_road",
+            ),
+            # Automatic assignment (cases.assignment): the cases waiting for an acceptor, and
+            # each acceptor's load.
+            models.Index(
+                fields=["reported_at"],
+                condition=models.Q(
+                    acceptor__isnull=True, state__in=["reported", "to_verify", "to_review"]
+                ),
+                name="case_waiting_acceptor",
+            ),
+            models.Index(
+                fields=["acceptor"],
+                condition=models.Q(
+                    acceptor__isnull=False, state__in=["reported", "to_verify", "to_review"]
+                ),
+                name="case_acceptor_load",
+            ),
             GinIndex(
                 name="case_description_trgm",
                 fields=["description"],
@@ -525,8 +559,17 @@ class CaseTask(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="case_tasks"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="case_tasks",
+        help_text="blank while the task waits in its grid's pool (任务池) to be claimed",
     )
+    pool_grid = models.CharField(
+        max_length=32, blank=True, help_text="sent to the pool of this responsibility grid"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -542,7 +585,63 @@ class CaseTask(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["assignee", "done_at"], name="casetask_open")]
+        indexes = [
+            models.Index(fields=["assignee", "done_at"], name="casetask_open"),
+            models.Index(
+                fields=["pool_grid"],
+                condition=models.Q(assignee__isnull=True, done_at__isnull=True),
+                name="casetask_pool_open",
+            ),
+        ]
+
+
+class AutoTaskRule(models.Model):
+    """A rule of automatic verification and check tasks (自动派发规则, spec 5.3.1-5.3.2): for
+    the cases it matches — every filter left empty matches all — entering 待核实 or 待核查 in
+    its hours, the task goes to the reporting inspector when online, else to the nearest
+    online inspector of the case's grid (`target` ``nearest``), or straight to the grid's task
+    pool (任务池, ``pool``) for its inspectors to claim; `none_online` says what happens when
+    nobody is online. The active rule of the kind with the lowest `priority` that matches
+    decides; no match, no automatic task. The filters are typed data compared field by field
+    (`cases.autosend.matches`), never a query written by an administrator."""
+
+    class Target(models.TextChoices):
+        NEAREST = "nearest", "上报人或最近的在线监督员"
+        POOL = "pool", "网格任务池"
+
+    class NoneOnline(models.TextChoices):
+        CENTRE = "centre", "留给中心人工派发"
+        POOL = "pool", "放入网格任务池"
+
+    name = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, choices=[("verify", "核实"), ("check", "核查")])
+    active = models.BooleanField(default=True)
+    priority = models.IntegerField(default=100, help_text="lower decides first")
+    sources = ArrayField(models.CharField(max_length=16), blank=True, default=list)
+    categories = models.ManyToManyField(
+        "data.Category", blank=True, related_name="+", help_text="a major class covers its minors"
+    )
+    levels = ArrayField(models.CharField(max_length=16), blank=True, default=list)
+    urgent_only = models.BooleanField(default=False)
+    area_codes = ArrayField(
+        models.CharField(max_length=12),
+        blank=True,
+        default=list,
+        help_text="district, street or community codes the case lies in",
+    )
+    hours = models.JSONField(
+        default=list, blank=True, help_text='[["HH:MM", "HH:MM"], …] local; empty: all day'
+    )
+    target = models.CharField(max_length=8, choices=Target.choices, default=Target.NEAREST)
+    none_online = models.CharField(
+        max_length=8, choices=NoneOnline.choices, default=NoneOnline.CENTRE
+    )
+
+    class Meta:
+        ordering = ["kind", "priority", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class CaseMedia(models.Model):
@@ -601,6 +700,7 @@ class ApplicationKind(models.TextChoices):
     VOID = "void", "申请作废"
     TRANSFER = "transfer", "申请转办"
     ASSIST = "assist", "申请协办"
+    MERGE = "merge", "申请合并"
 
 
 class HoldMode(models.TextChoices):
@@ -649,6 +749,12 @@ class Application(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         help_text="transfer / assist: the other department",
+    )
+    merge_cases = ArrayField(
+        models.BigIntegerField(),
+        blank=True,
+        default=list,
+        help_text="merge: the department's other cases of the same problem",
     )
     level = models.PositiveSmallIntegerField(default=1, help_text="the level answering next")
     created_at = models.DateTimeField()
@@ -746,12 +852,60 @@ class CaseRules(models.Model):
         default=True,
         help_text="the department of a forced dispatch (强制派遣) may not apply for a return",
     )
+    # Automatic assignment to acceptors (cases.assignment, spec 5.2.5).
+    assignment_mode = models.CharField(
+        max_length=16,
+        choices=[("off", "不自动分派"), ("sequential", "顺序分派"), ("balanced", "平均分派")],
+        default="balanced",
+        db_default="balanced",
+    )
+    acceptor_max_load = models.PositiveIntegerField(
+        default=10, db_default=10, help_text="cases an acceptor holds at most; a seat may differ"
+    )
+    returned_to_acceptor = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text="a case coming back (补采, restore) goes to its acceptor, outside their load",
+    )
+    assignment_first = models.ManyToManyField(
+        "data.Category",
+        blank=True,
+        related_name="+",
+        help_text="classes assigned before the others (after urgent cases); a major covers its "
+        "minors",
+    )
+    assignment_cursor = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="sequential mode: the user id of the last seat served"
+    )
 
     class Meta:
         verbose_name_plural = "case rules"
 
     def __str__(self) -> str:
         return "case rules"
+
+
+class AcceptorSeat(models.Model):
+    """An acceptor's seat (受理席位) in automatic assignment (案件智能分配, spec 5.2.5): whether
+    the person takes assigned cases at all, their order in sequential mode, their own maximum
+    load, and whether they are on duty now (上岗; 交班 hands their cases back)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="acceptor_seat"
+    )
+    auto_assign = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0, help_text="order in sequential assignment")
+    max_load = models.PositiveIntegerField(
+        null=True, blank=True, help_text="blank: the rules' acceptor_max_load"
+    )
+    on_duty = models.BooleanField(default=False)
+    on_duty_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "user_id"]
+
+    def __str__(self) -> str:
+        return f"seat of {self.user_id}"
 
 
 class CaseAssist(models.Model):
@@ -1154,7 +1308,27 @@ class DuplicateRule(models.Model):
     metres = models.FloatField(
         null=True, blank=True, help_text="within this distance instead of the same unit grid"
     )
+    same_road = models.BooleanField(
+        default=False, db_default=False, help_text="on the same named road instead of the unit grid"
+    )
     active = models.BooleanField(default=True)
 
     def __str__(self) -> str:
         return f"{self.category_id}"
+
+
+# The public service (公众服务): Open311 keys, public reports, citizens, ratings, moderation and
+# convenience points (`cases.open311`).
+from .open311.models import (  # noqa: E402, F401
+    ApiKey,
+    CaseRating,
+    Channel,
+    Citizen,
+    CitizenCode,
+    CitizenToken,
+    ConveniencePoint,
+    Feedback,
+    PublicEdit,
+    PublicReport,
+    ReportType,
+)

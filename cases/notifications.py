@@ -93,10 +93,17 @@ RULES: dict[str, tuple[Rule, ...]] = {
         Rule(Kind.ARRIVAL, "department", "转办案件 {number}"),
         *_ANSWERS["approve_transfer"],
     ),
-    "request_verify": (Rule(Kind.ARRIVAL, "inspector", "核实任务 {number}"),),
-    "request_check": (Rule(Kind.ARRIVAL, "inspector", "核查任务 {number}"),),
+    "request_verify": (
+        Rule(Kind.ARRIVAL, "inspector", "核实任务 {number}"),
+        Rule(Kind.ARRIVAL, "pool", "任务池新核实任务 {number}"),
+    ),
+    "request_check": (
+        Rule(Kind.ARRIVAL, "inspector", "核查任务 {number}"),
+        Rule(Kind.ARRIVAL, "pool", "任务池新核查任务 {number}"),
+    ),
     "request_supplement": (Rule(Kind.ARRIVAL, "inspector", "补采任务 {number}"),),
     "supplement": (Rule(Kind.ARRIVAL, "asker", "补采已上报 {number}"),),
+    "assign": (Rule(Kind.ARRIVAL, "acceptor", "分派案件 {number}"),),
     "close": (Rule(Kind.CALLBACK, "reporter", "案件办结 {number}", Channel.SMS),),
     "supervise": (Rule(Kind.SUPERVISION, "department", "督办案件 {number}"),),
 }
@@ -150,7 +157,24 @@ def _assisting(case: Case, event: CaseEvent) -> list[int]:
     return _handlers(case, event, "assisting")
 
 
+def _acceptor(case: Case, event: CaseEvent) -> list[int]:
+    """The acceptor a case was assigned to (cases.assignment)."""
+    user_id = event.details.get("acceptor")
+    return [user_id] if user_id else []
+
+
+def _pool(case: Case, event: CaseEvent) -> list[int]:
+    """The inspectors of the grid whose task pool (任务池) the event's task went to."""
+    if not event.details.get("pool"):
+        return []
+    from .actions import inspectors_covering
+
+    return [p.user_id for p in inspectors_covering(case)]
+
+
 RECIPIENTS = {
+    "acceptor": _acceptor,
+    "pool": _pool,
     "department": _handlers,
     "assisting": _assisting,
     "inspector": _inspector,
@@ -174,11 +198,18 @@ def _rows(case: Case, event: CaseEvent, rule: Rule) -> Iterator[Notification]:
     title = rule.title.format(number=case.number, label=_label(event))
     common = {"case": case, "event": event, "kind": rule.kind, "channel": rule.channel}
     if rule.to == "reporter":
-        if case.callback_wanted and case.reporter_phone and case.source in CALLBACK_SOURCES:
-            body = CALLBACK_TEXT.format(number=case.number)
-            yield Notification(
-                phone=case.reporter_phone, title=title, body=body, created_at=event.at, **common
-            )
+        # The case's reporter, and those of the cases merged into it (案件合并, spec 5.3.3.6),
+        # each by the number they know.
+        for reported in (case, *Case.objects.filter(merged_into=case).order_by("pk")):
+            wanted = reported.callback_wanted and reported.reporter_phone
+            if wanted and reported.source in CALLBACK_SOURCES:
+                yield Notification(
+                    phone=reported.reporter_phone,
+                    title=rule.title.format(number=reported.number, label=""),
+                    body=CALLBACK_TEXT.format(number=reported.number),
+                    created_at=event.at,
+                    **{**common, "case": reported},
+                )
         return
     body = _body(case, event)
     for user_id in RECIPIENTS[rule.to](case, event):

@@ -99,7 +99,9 @@ def similar_json(scope: Scope, found: list[tuple[int, float]]) -> list[dict]:
         visibility.visible_cases(scope)
         .filter(pk__in=list(metres))
         .select_related("category")
-        .only("id", "number", "state", "reported_at", "description", "address", "category")
+        .only(
+            "id", "number", "state", "reported_at", "description", "address", "category", "version"
+        )
     )
     items = [
         {
@@ -112,6 +114,7 @@ def similar_json(scope: Scope, found: list[tuple[int, float]]) -> list[dict]:
             "address": case.address,
             "reported_at": local_time(case.reported_at),
             "distance_m": metres[case.pk],
+            "version": case.version,
         }
         for case in rows
     ]

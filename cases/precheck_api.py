@@ -4,8 +4,11 @@ GET /api/v1/cases/{id}/similar and GET /api/v1/cases/{id}/duplicates. Thin views
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,6 +16,7 @@ from rest_framework.views import APIView
 
 from accounts import permissions as perms
 from accounts.scoping import scope_for
+from core import params
 from core.errors import BadInput, ErrorSerializer
 from data.models import Category
 from spatial import crs as crs_module
@@ -52,6 +56,7 @@ class SimilarCaseSerializer(serializers.Serializer):
     address = serializers.CharField()
     reported_at = serializers.DateTimeField()
     distance_m = serializers.FloatField()
+    version = serializers.IntegerField(help_text="to merge it (POST /cases/merge)")
 
 
 class SimilarRuleSerializer(serializers.Serializer):
@@ -148,6 +153,9 @@ class DuplicatesSerializer(serializers.Serializer):
     duplicate_of = DuplicateCaseSerializer(allow_null=True, help_text="when linked")
     duplicates = DuplicateCaseSerializer(many=True, help_text="the suspected earlier cases")
     may_decide = serializers.BooleanField(help_text="the caller may link or dismiss now")
+    may_unlink = serializers.BooleanField(
+        help_text="the caller may take the link back (an appeal upheld: unlink_duplicate)"
+    )
 
 
 def _duplicate_json(scope, ids: list[int]) -> list[dict]:
@@ -194,6 +202,11 @@ class CaseDuplicatesView(APIView):
         else:
             status = "none"
         linked = _duplicate_json(scope, [case.duplicate_of_id]) if case.duplicate_of_id else []
+        may_unlink = (
+            status == "linked"
+            and case.state not in (State.CLOSED, State.VOID, State.MERGED)
+            and scope.has_perm(perms.CASES_REGISTER)
+        )
         may_decide = (
             status == "suspected"
             and case.state == State.TO_REGISTER
@@ -207,5 +220,62 @@ class CaseDuplicatesView(APIView):
                 "duplicate_of": linked[0] if linked else None,
                 "duplicates": _duplicate_json(scope, found),
                 "may_decide": may_decide,
+                "may_unlink": may_unlink,
             }
+        )
+
+
+class DuplicateRowSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    linked = serializers.IntegerField(help_text="linked as duplicates (认定重复)")
+    dismissed = serializers.IntegerField(help_text="suspicion dismissed, or an appeal upheld")
+
+
+class DuplicateStatisticsSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    by = serializers.CharField()
+    total = DuplicateRowSerializer()
+    rows = DuplicateRowSerializer(many=True)
+
+
+class DuplicateStatisticsView(APIView):
+    @extend_schema(
+        operation_id="cases_duplicate_statistics",
+        tags=[TAG],
+        summary="Duplicate cases counted (重复案件统计) by class, area or handling department",
+        parameters=[
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="reported at or after"),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="reported before"),
+            OpenApiParameter("by", str, enum=list(duplicates.STATISTICS_BY)),
+        ],
+        responses={200: DuplicateStatisticsSerializer, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        scope = reader(request)
+        now = timezone.now()
+        until = params.instant(request.query_params, "until", now)
+        since = params.instant(request.query_params, "since", until - dt.timedelta(days=30))
+        if since >= until:
+            raise BadInput("since must come before until", field="since")
+        by = params.choice(request.query_params, "by", list(duplicates.STATISTICS_BY), "category")
+        cases = visibility.visible_cases(scope).filter(
+            reported_at__gte=since, reported_at__lt=until
+        )
+        rows = duplicates.statistics(cases, by)
+        total = {
+            "code": "",
+            "name": "合计",
+            "linked": sum(r["linked"] for r in rows),
+            "dismissed": sum(r["dismissed"] for r in rows),
+        }
+        return Response(
+            {
+                "since": local_time(since),
+                "until": local_time(until),
+                "by": by,
+                "total": total,
+                "rows": rows,
+            }  # fmt: skip
         )

@@ -18,7 +18,7 @@ from accounts.scoping import Scope
 from core import params
 from core.errors import BadInput
 
-from . import callbacks, dispatching, visibility
+from . import assignment, callbacks, dispatching, visibility
 from .models import BoxVisit, Case, CaseTask, DeadlineState, Source, State
 
 S = State
@@ -58,6 +58,13 @@ class Box:
             "my_check": Q(Exists(open_tasks.filter(kind=CaseTask.Kind.CHECK))),
             "my_supplement": Q(Exists(open_tasks.filter(kind=CaseTask.Kind.SUPPLEMENT))),
             "my_overdue_tasks": Q(Exists(open_tasks.filter(deadline__lte=now))),
+            "my_pool": Q(
+                Exists(
+                    CaseTask.objects.filter(
+                        case=OuterRef("pk"), assignee__isnull=True, done_at__isnull=True
+                    ).exclude(pool_grid="")
+                )
+            ),
             "supplementing": Q(state=S.SUPPLEMENTING),
             "to_review": Q(state=S.TO_REVIEW),
             "my_reports": Q(reported_by_id=user_id, state__in=OPEN_STATES),
@@ -67,7 +74,10 @@ class Box:
             & dispatching.open_shares(scope),
             "closed_today": Q(state=S.CLOSED, closed_at__gte=start_of_day),
             "to_callback": callbacks.waiting(),
+            "to_assign": assignment.waiting(),
         }
+        if self.key in ACCEPTOR_BOXES and assignment.own_only(scope):
+            return rules[self.key] & Q(acceptor_id=user_id)  # assigned to them (cases.assignment)
         return rules[self.key]
 
 
@@ -91,25 +101,35 @@ BOXES = [
     Box("my_check", "核查任务", _p(perms.CASES_REPORT), _p(perms.CASES_ACCEPT)),
     Box("my_supplement", "待补采", _p(perms.CASES_REPORT), _p(perms.CASES_ACCEPT)),
     Box("my_overdue_tasks", "超期任务", _p(perms.CASES_REPORT), _p(perms.CASES_ACCEPT)),
+    # Tasks waiting in the pool (任务池) of a grid of the inspector's areas, to be claimed.
+    Box("my_pool", "任务池", _p(perms.CASES_REPORT), _p(perms.CASES_ACCEPT)),
     Box("my_reports", "我的上报", _p(perms.CASES_REPORT)),
     Box("warning", "预警", _p()),
     Box("overdue", "超期", _p()),
     Box("closed_today", "今日结案", _p()),
     Box("to_callback", "待回访", _p(perms.CASES_ACCEPT)),
+    # The cases waiting for an acceptor while automatic assignment is on (cases.assignment).
+    Box("to_assign", "待分配", _p(perms.CASES_REGISTER)),
 ]
+# The acceptor's boxes that hold only their own cases when automatic assignment gives them some.
+ACCEPTOR_BOXES = {"to_accept", "to_verify", "to_review"}
 BOX_KEYS = {b.key: b for b in BOXES}
 
 
 def boxes_for(scope: Scope) -> list[Box]:
-    """The boxes the caller's positions show."""
+    """The boxes the caller's positions show (待分配 only while assignment is on)."""
     if scope.sees_everything:
-        return [b for b in BOXES if not b.key.startswith("my_")]
-    return [
-        b
-        for b in BOXES
-        if (not b.permissions or b.permissions & scope.permissions)
-        and not b.unless & scope.permissions
-    ]
+        shown = [b for b in BOXES if not b.key.startswith("my_")]
+    else:
+        shown = [
+            b
+            for b in BOXES
+            if (not b.permissions or b.permissions & scope.permissions)
+            and not b.unless & scope.permissions
+        ]
+    if any(b.key == "to_assign" for b in shown) and assignment.rules().assignment_mode == "off":
+        shown = [b for b in shown if b.key != "to_assign"]
+    return shown
 
 
 # Which states (and, for the deadline boxes, which deadline states of open cases) each box
@@ -162,9 +182,10 @@ def box_counts(scope: Scope, now: dt.datetime | None = None) -> list[dict]:
             if not done:
                 open_deadline[deadline_state] = open_deadline.get(deadline_state, 0) + n
     counts = {}
+    own = assignment.own_only(scope)
     for box in boxes:
         shared = box.key in dispatching.SHARE_BOXES
-        if box.key in _BOX_STATES:
+        if box.key in _BOX_STATES and not (own and box.key in ACCEPTOR_BOXES):
             states = open_state if shared else by_state
             counts[box.key] = sum(states.get(s, 0) for s in _BOX_STATES[box.key])
         elif box.key in _BOX_DEADLINES:
@@ -195,7 +216,7 @@ def _arrived(key: str, since: dt.datetime) -> Q:
         return Q(deadline__gt=since)
     if key == "my_reports":
         return Q(reported_at__gt=since)
-    if key == "my_tasks":
+    if key in ("my_tasks", "my_pool"):
         return Q(Exists(CaseTask.objects.filter(case=OuterRef("pk"), created_at__gt=since)))
     return Q(stage_started_at__gt=since)
 

@@ -78,6 +78,11 @@ class ActionInputSerializer(JsonTypes, serializers.Serializer):
         default=None,
         help_text="request_verify / request_check / request_supplement: the inspector's user id",
     )
+    pool = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="request_verify / request_check: into the grid's task pool (任务池) instead",
+    )
     duplicate = serializers.IntegerField(
         required=False,
         allow_null=True,
@@ -216,6 +221,12 @@ class CaseSerializer(serializers.Serializer):
         allow_null=True, help_text="multi-department dispatch: the case it was split from"
     )
     self_handled = serializers.BooleanField(help_text="reported as fixed on the spot (自行处置)")
+    acceptor = serializers.IntegerField(
+        allow_null=True, help_text="user id of the acceptor it is assigned to (cases.assignment)"
+    )
+    duplicate_of = serializers.IntegerField(
+        allow_null=True, help_text="linked as a repeat (重复案件) of this earlier closed case"
+    )
     closed_at = serializers.DateTimeField(allow_null=True)
     held_since = serializers.DateTimeField(allow_null=True, help_text="on hold (挂账) since")
     hold_until = serializers.DateTimeField(allow_null=True, help_text="released automatically then")
@@ -311,6 +322,8 @@ def case_json(case: Case, *, reporter_visible: bool, actions: list[str]) -> dict
         "parent": case.parent_id,
         "self_handled": case.self_handled,
         "similar_count": case.similar_count,
+        "acceptor": case.acceptor_id,
+        "duplicate_of": case.duplicate_of_id,
         "closed_at": local_time(case.closed_at),
         "held_since": local_time(case.held_since),
         "hold_until": local_time(case.hold_until),

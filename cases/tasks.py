@@ -116,3 +116,14 @@ def train_recommend_model() -> dict:
 
     meta = train()
     return {k: meta[k] for k in ("version", "source", "samples", "classes", "seconds")}
+
+
+@shared_task(name="cases.assign_waiting")
+def assign_waiting() -> dict:
+    """A round of automatic assignment to acceptors (cases.assignment) as the safety net behind
+    the rounds after each commit; a minute with nothing waiting or nobody on duty writes
+    nothing."""
+    from .assignment import run_round
+
+    with origin(Origin(via="task")):
+        return {"assigned": run_round()}

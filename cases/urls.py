@@ -1,10 +1,12 @@
 """Routes of the case API under /api/v1/."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import (
     api,
     applications_api,
+    assignment_api,
+    autosend_api,
     callbacks_api,
     calendar_api,
     categories_api,
@@ -24,6 +26,7 @@ from . import (
 )
 
 urlpatterns = [
+    path("", include("cases.open311.public_urls")),  # /api/v1/public/…: the public service
     path("calendar/deadline", calendar_api.DeadlineView.as_view(), name="calendar-deadline"),
     path("categories", categories_api.CategoriesView.as_view(), name="categories"),
     path("cases", api.CasesView.as_view(), name="cases"),
@@ -78,6 +81,36 @@ urlpatterns = [
         "cases/<int:case_id>/similar", precheck_api.CaseSimilarView.as_view(), name="case-similar"
     ),
     path("cases/merge", merging_api.CaseMergeView.as_view(), name="case-merge"),
+    path(
+        "cases/duplicates/statistics",
+        precheck_api.DuplicateStatisticsView.as_view(),
+        name="case-duplicate-statistics",
+    ),
+    path(
+        "cases/assignment",
+        assignment_api.AssignmentRulesView.as_view(),
+        name="case-assignment-rules",
+    ),
+    path("cases/assignment/seats", assignment_api.SeatsView.as_view(), name="case-seats"),
+    path(
+        "cases/assignment/seats/<int:user_id>",
+        assignment_api.SeatView.as_view(),
+        name="case-seat",
+    ),
+    path("cases/assignment/duty", assignment_api.DutyView.as_view(), name="case-duty"),
+    path("cases/auto-task-rules", autosend_api.RulesView.as_view(), name="case-auto-task-rules"),
+    path(
+        "cases/auto-task-rules/<int:rule_id>",
+        autosend_api.RuleView.as_view(),
+        name="case-auto-task-rule",
+    ),
+    path("cases/task-pool", autosend_api.PoolView.as_view(), name="case-task-pool"),
+    path(
+        "cases/<int:case_id>/tasks/<int:task_id>/claim",
+        autosend_api.ClaimView.as_view(),
+        name="case-task-claim",
+    ),
+    path("cases/<int:case_id>/assign", assignment_api.CaseAssignView.as_view(), name="case-assign"),
     path(
         "cases/<int:case_id>/reporters",
         merging_api.CaseReportersView.as_view(),

@@ -10,6 +10,8 @@
   cases (并行派遣) it has a share of; read-only
   positions (GIS admins, evaluators) see their areas.
 - Whoever reported a case, or holds a verification or check task on it, sees it wherever it is.
+- The public (anyone, signed in or not: Open311, the public map) sees every case a moderator
+  has not hidden (`public_cases`), and only its public fields (`cases.open311.publication`).
 
 Reporters' names and phones are shown to the centre (acceptors, shift leaders, supervisors,
 system admins) and to the person who reported the case; never to handling departments or other
@@ -29,7 +31,7 @@ from accounts.scoping import Scope
 from core.errors import NotFound
 from spatial.models import AdminArea
 
-from .models import Case, CaseTask
+from .models import Case, CaseTask, PublicEdit
 
 # Permissions that make a caller part of the centre or the field rather than a handling
 # department: they see every case in their areas.
@@ -43,6 +45,13 @@ _AREA_WIDE = frozenset(
     }
 )
 _SEES_REPORTER = frozenset({perms.CASES_ACCEPT, perms.CASES_REGISTER, perms.CASES_SUPERVISE})
+
+
+def public_cases(queryset: QuerySet | None = None) -> QuerySet:
+    """The cases the public sees (公开案件): all but those a moderator hid whole."""
+    cases = Case.objects.all() if queryset is None else queryset
+    hidden = PublicEdit.objects.filter(target=PublicEdit.Target.CASE, hidden=True)
+    return cases.exclude(pk__in=hidden.values("case_id"))
 
 
 def department_only(scope: Scope) -> bool:

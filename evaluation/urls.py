@@ -1,6 +1,6 @@
 """Routes of the evaluation API under /api/v1/."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import api
 
@@ -47,3 +47,4 @@ urlpatterns += [
         name="supervision-steps",
     ),
 ]
+urlpatterns.append(path("", include("evaluation.comprehensive.urls")))

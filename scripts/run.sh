@@ -33,7 +33,12 @@ export CITYGRID_ALLOW_DEMO_USERS="${CITYGRID_ALLOW_DEMO_USERS:-1}"
 "$PY" manage.py demo_accounts --print || true
 # The demo city's case history, through the case actions (the first run only; about a minute).
 "$PY" manage.py demo_cases --if-empty || log "demo cases not generated (see the error above)"
+# The public map's convenience points (toilets, car parks, supermarkets…) from the demo layers.
+"$PY" manage.py demo_convenience --if-empty || log "no convenience points loaded (see the error above)"
 "$PY" manage.py demo_tracking --print || true
+# Comprehensive evaluation: the sample library from the demo city's roads, parks, toilets... and
+# this year's demo round (draws, inspections, fillings, results; a played round is kept).
+"$PY" manage.py demo_evaluation -v 0 || log "no demo evaluation (see the error above)"
 # The category recommendation's model, when there is none yet (a few seconds; beat retrains it
 # nightly): cases.recommend.
 "$PY" manage.py train_recommend --if-missing || log "no recommendation model trained (see the error above)"

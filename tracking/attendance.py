@@ -224,21 +224,41 @@ def do_clock(
     photo_type: str,
     *,
     accuracy: float | None = None,
+    taken_at: dt.datetime | None = None,
     at: dt.datetime | None = None,
 ) -> ClockRecord:
     """Gives the caller's clock-in or clock-out (打卡) at (`lon`, `lat`) WGS84 with the photo
     (its type checked by the caller, `core.uploads`); flagged off-grid outside the person's
     grids beyond the out-of-grid tolerance. `at` is the server's now but for the demo and
-    tests."""
+    tests. A clock made on the phone in a dead zone (离线打卡) gives `taken_at`, the phone's
+    time of it: accepted up to `TRACKING_OFFLINE_CLOCK_MAX_AGE_S` back and never ahead of the
+    server (a phone's clock may drift a little ahead: `TRACKING_OFFLINE_CLOCK_SKEW_S`, and is
+    then taken as the server's now); the record keeps both times, `at` the phone's and
+    `received_at` the server's, and is shown as made offline so its time can be judged."""
     at = at or timezone.now()
+    received_at = None
+    if taken_at is not None:
+        if taken_at > at + dt.timedelta(seconds=settings.TRACKING_OFFLINE_CLOCK_SKEW_S):
+            raise BadInput("taken_at lies in the future", field="taken_at")
+        if at - taken_at > dt.timedelta(seconds=settings.TRACKING_OFFLINE_CLOCK_MAX_AGE_S):
+            hours = settings.TRACKING_OFFLINE_CLOCK_MAX_AGE_S / 3600
+            raise BadInput(
+                f"an offline clock is accepted up to {hours:g} hours later", field="taken_at"
+            )
+        received_at, at = at, min(taken_at, at)
     tracker = own_tracker(scope, at)
     if kind not in ClockRecord.Kind.values:
         raise BadInput("kind must be in or out", field="kind")
+    if received_at is not None:  # sent again (its answer lost): the first one stands
+        sent = ClockRecord.objects.filter(tracker=tracker, kind=kind, at=at).first()
+        if sent is not None:
+            return sent
     off_m = off_grid_metres(tracker.person_id, lon, lat)
     record = ClockRecord(
         tracker=tracker,
         kind=kind,
         at=at,
+        received_at=received_at,
         geom=Point(lon, lat, srid=4326),
         accuracy=accuracy,
         grid_id=grid_at(tracker.person_id, lon, lat),

@@ -64,6 +64,8 @@ def clock_json(record: ClockRecord) -> dict:
         ),
         "off_grid": record.off_grid,
         "off_grid_m": record.off_grid_m,
+        "offline": record.received_at is not None,
+        "received_at": _local(record.received_at) if record.received_at else None,
         "photo": {
             "url": f"/api/v1/tracking/clocks/{record.pk}/photo",
             "content_type": record.photo_type,
@@ -103,6 +105,8 @@ CLOCK_ITEM = inline_serializer(
         "grid": drf.JSONField(allow_null=True, help_text="{id, code, name} or null"),
         "off_grid": drf.BooleanField(),
         "off_grid_m": drf.FloatField(),
+        "offline": drf.BooleanField(help_text="made offline (离线打卡): `at` is the phone's time"),
+        "received_at": drf.DateTimeField(allow_null=True, help_text="offline: the server's time"),
         "photo": drf.JSONField(help_text="{url, content_type, size}"),
     },
 )
@@ -124,6 +128,10 @@ class ClockView(APIView):
                     "lat": drf.FloatField(),
                     "crs": drf.CharField(required=False, help_text="EPSG:4326, gcj02, bd09, …"),
                     "accuracy": drf.FloatField(required=False, min_value=0),
+                    "taken_at": drf.DateTimeField(
+                        required=False,
+                        help_text="a clock made offline: the phone's time of it (with zone)",
+                    ),
                     "photo": drf.FileField(help_text="JPEG, PNG or WebP"),
                 },
             )
@@ -143,7 +151,10 @@ class ClockView(APIView):
         if photo.size > settings.TRACKING_CLOCK_PHOTO_MAX_BYTES:
             raise TooLarge("the photo is too large", field="photo")
         photo_type = uploads.checked_type(photo, uploads.PHOTO_TYPES, "photo", PHOTO_TYPES_TEXT)
-        record = attendance.do_clock(scope, kind, lon, lat, photo, photo_type, accuracy=accuracy)
+        taken_at = params.instant(form, "taken_at", None)
+        record = attendance.do_clock(
+            scope, kind, lon, lat, photo, photo_type, accuracy=accuracy, taken_at=taken_at
+        )
         return Response(clock_json(record), status=201)
 
 

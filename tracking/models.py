@@ -215,7 +215,12 @@ class ClockRecord(models.Model):
 
     tracker = models.ForeignKey(Tracker, on_delete=models.CASCADE, related_name="clocks")
     kind = models.CharField(max_length=4, choices=Kind.choices)
-    at = models.DateTimeField(help_text="server time of the clock")
+    at = models.DateTimeField(
+        help_text="server time of the clock; a clock made offline: the phone's time of it"
+    )
+    received_at = models.DateTimeField(
+        null=True, blank=True, help_text="made offline (离线打卡): when the server received it"
+    )
     geom = models.PointField(srid=4326)
     accuracy = models.FloatField(null=True, blank=True, help_text="metres")
     grid = models.ForeignKey(

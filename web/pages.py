@@ -1,7 +1,8 @@
 """Server-rendered pages: the web map (/map, 地图) drawn with MapLibre GL JS from our tiles, the
-dispatcher console (/console, 指挥调度台), the inspector monitor (/inspectors, 监督员监控) and
-the inspectors' field app (/m/, 城管通), the wall screen (/screen, 运行监督大屏) and process
-supervision (/supervision, 流程监督)."""
+dispatcher console (/console, 指挥调度台), the inspector monitor (/inspectors, 监督员监控), the
+comprehensive evaluation page (/evaluation, 综合评价) with the evaluators' app (/evaluation/app,
+评价员App), the inspectors' field app (/m/, 城管通), the wall screen (/screen, 运行监督大屏) and
+process supervision (/supervision, 流程监督)."""
 
 from __future__ import annotations
 
@@ -130,6 +131,76 @@ def inspectors_page(request: HttpRequest) -> HttpResponse:
         "connect-src 'self'", f"connect-src 'self' {stream}"
     )
     return response
+
+
+@login_required
+@require_safe
+def evaluation_page(request: HttpRequest) -> HttpResponse:
+    """Gives the comprehensive evaluation page (综合评价): rankings per cycle with filters, an
+    object's scores per indicator, the sample library on the map and a sampling preview. For
+    holders of ``evaluation.manage`` or ``evaluation.score``; others get a 403 page."""
+    from django.middleware.csrf import get_token
+
+    from accounts.scoping import scope_for
+    from core.errors import ApiError
+    from evaluation.comprehensive.config import require_reader
+    from spatial.models import MapConfig
+
+    scope = scope_for(request)
+    try:
+        require_reader(scope)
+    except ApiError:
+        return render(
+            request,
+            "forbidden.html",
+            {"title": "综合评价", "message": "需要“绩效评价配置”或“评价打分”权限才能打开此页面。"},
+            status=403,
+        )
+    config = MapConfig.objects.filter(name="default").first()
+    centre = list(config.center) if config and config.center else list(settings.CITY_CENTER)
+    person = getattr(request.user, "person", None)
+    context = {
+        "evaluation_config": {
+            "name": (person.name if person else "") or request.user.get_username(),
+            "csrfToken": get_token(request),
+            "styleUrl": "/styles/base.json?variant=light",
+            "center": centre,
+            "zoom": config.zoom if config else 12,
+        }
+    }
+    return render(request, "evaluation.html", context)
+
+
+@login_required
+@require_safe
+def evaluator_app_page(request: HttpRequest) -> HttpResponse:
+    """Gives the evaluator's app (评价员App, spec 4.2): where the phone is (the evaluation
+    object), the open and finished inspection tasks, and a task's check items scored with
+    photos, saved as drafts and submitted. For active evaluators; others get a 403 page."""
+    from django.middleware.csrf import get_token
+
+    from accounts.scoping import scope_for
+    from core.errors import ApiError
+    from evaluation.comprehensive.inspections import evaluator_of
+
+    try:
+        evaluator = evaluator_of(scope_for(request))
+    except ApiError:
+        return render(
+            request,
+            "forbidden.html",
+            {"title": "实地考察", "message": "只有在岗的评价员才能打开实地考察。"},
+            status=403,
+        )
+    person = evaluator.person
+    context = {
+        "app_config": {
+            "name": person.name or request.user.get_username(),
+            "unit": evaluator.unit,
+            "csrfToken": get_token(request),
+        }
+    }
+    return render(request, "evaluator_app.html", context)
 
 
 def _screen_config(request: HttpRequest, scope) -> dict:
@@ -349,3 +420,26 @@ def field_service_worker(request: HttpRequest) -> HttpResponse:
     response["Cache-Control"] = "no-cache"
     response["Service-Worker-Allowed"] = "/m/"
     return response
+
+
+@public
+@require_safe
+def public_page(request: HttpRequest) -> HttpResponse:
+    """Gives the public service page (/public, 市民服务): the public cases open and recently
+    closed on a calm map, nearby convenience points, a report with photos after signing in by
+    phone, and "my cases" with ratings and reopening. No staff sign-in; it reads only the
+    public API (`cases.open311`)."""
+    from spatial.models import MapConfig
+
+    config = MapConfig.objects.filter(name="default").first()
+    centre = list(config.center) if config and config.center else list(settings.CITY_CENTER)
+    context = {
+        "public_config": {
+            "styleUrl": "/styles/base.json?variant=light",
+            "center": centre,
+            "zoom": (config.zoom if config else 12) + 1,
+            "radius": settings.PUBLIC_NEARBY_RADIUS_M,
+            "reopenDays": settings.PUBLIC_REOPEN_DAYS,
+        }
+    }
+    return render(request, "public.html", context)

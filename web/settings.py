@@ -2,7 +2,6 @@
 
 import ipaddress
 import os
-from datetime import time as dt_time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -190,6 +189,8 @@ CELERY_BEAT_SCHEDULE = {
     "release-case-holds": {"task": "cases.release_holds", "schedule": 60.0},
     # Notifications not yet delivered (cases.notifications): a broker that was down, a retry.
     "deliver-notifications": {"task": "cases.deliver_notifications", "schedule": 30.0},
+    # Cases waiting for an acceptor on duty (cases.assignment), behind the rounds after commits.
+    "assign-waiting-cases": {"task": "cases.assign_waiting", "schedule": 60.0},
     # Timed dispatches (定时派遣, cases.scheduling) whose time has come.
     "run-scheduled-dispatches": {"task": "cases.run_scheduled_dispatches", "schedule": 30.0},
     # The category recommendation's model, trained again on the day's cases (cases.recommend).
@@ -318,27 +319,8 @@ CASES_SIMILAR_METRES = float(os.environ.get("CITYGRID_CASES_SIMILAR_METRES", 10)
 CASES_SIMILAR_HOURS = float(os.environ.get("CITYGRID_CASES_SIMILAR_HOURS", 24))
 # Duplicate cases (spec 5.2.4, cases.duplicates): the default period after a closure, in days.
 CASES_DUPLICATE_DAYS = float(os.environ.get("CITYGRID_CASES_DUPLICATE_DAYS", 30))
-# Automatic verification and check tasks (spec 5.3.1-5.3.2, cases.autosend): the task kinds
-# sent on entering 待核实 / 待核查 ("verify,check"; empty, the default, none).
-CASES_AUTO_TASKS = tuple(
-    k.strip() for k in os.environ.get("CITYGRID_CASES_AUTO_TASKS", "").split(",") if k.strip()
-)
-# The local hours they are sent in, "HH:MM-HH:MM" comma-separated (past midnight when the end
-# comes first; empty, the default: all day). Outside them the task waits for the centre.
-CASES_AUTO_TASKS_HOURS = [
-    w.strip().split("-", 1)
-    for w in os.environ.get("CITYGRID_CASES_AUTO_TASKS_HOURS", "").split(",")
-    if w.strip()
-]
-for _window in CASES_AUTO_TASKS_HOURS:  # a bad value stops the start, not every transition
-    try:
-        if len(_window) != 2 or any(len(t) != 5 for t in _window):
-            raise ValueError(_window)
-        [dt_time.fromisoformat(t) for t in _window]
-    except ValueError:
-        raise ImproperlyConfigured(
-            f"CITYGRID_CASES_AUTO_TASKS_HOURS: {'-'.join(_window)!r} is not HH:MM-HH:MM"
-        ) from None
+# Automatic verification and check tasks (spec 5.3.1-5.3.2) are rules kept as data:
+# `cases.AutoTaskRule`, edited through /api/v1/cases/auto-task-rules (cases.autosend).
 # Tracking (tracking/): the alarm rules' parameters and the fix table's partitions. Distances in
 # metres, durations in seconds, speeds in km/h.
 TRACKING_OUT_OF_GRID_TOLERANCE_M = float(os.environ.get("CITYGRID_TRACKING_GRID_TOLERANCE_M", 30))
@@ -373,6 +355,12 @@ TRACKING_PARTITIONS_AHEAD_DAYS = int(os.environ.get("CITYGRID_TRACKING_PARTITION
 TRACKING_LATE_GRACE_S = 60 * float(os.environ.get("CITYGRID_TRACKING_LATE_GRACE_MIN", 5))
 TRACKING_CLOCK_WINDOW_S = 60 * float(os.environ.get("CITYGRID_TRACKING_CLOCK_WINDOW_MIN", 120))
 TRACKING_CLOCK_PHOTO_MAX_BYTES = 10 * 1024 * 1024
+# A clock made offline (离线打卡) is accepted this long after the phone's time of it; the phone
+# may be ahead of the server by the skew (more: refused).
+TRACKING_OFFLINE_CLOCK_MAX_AGE_S = float(
+    os.environ.get("CITYGRID_TRACKING_OFFLINE_CLOCK_MAX_AGE_S", 12 * 3600)
+)
+TRACKING_OFFLINE_CLOCK_SKEW_S = float(os.environ.get("CITYGRID_TRACKING_OFFLINE_CLOCK_SKEW_S", 120))
 # Layer imports refuse coordinates outside the districts' extent (or CITY_CENTER ± 1°) widened
 # by this many degrees: catches a wrong CRS (metres read as degrees, swapped lat/lon).
 LAYER_IMPORT_MARGIN_DEG = float(os.environ.get("CITYGRID_LAYER_IMPORT_MARGIN_DEG", "1.0"))
@@ -448,6 +436,11 @@ SPECTACULAR_SETTINGS = {
         "RuleEffectEnum": "cases.models.RuleEffect",
         "RuleHitKindEnum": ["area", "road", "hours"],
         "CollectionSuspensionStateEnum": "cases.models.CollectionSuspension.State",
+        "EvaluationTaskStateEnum": "evaluation.comprehensive.models.TaskState",
+        "EvaluationMethodEnum": "evaluation.comprehensive.models.EvaluationIndicator.Method",
+        "EvaluationObjectKindEnum": "evaluation.comprehensive.models.EvaluationObject.Kind",
+        "FillingKindEnum": "evaluation.comprehensive.models.FillingTask.Kind",
+        "LogicalRuleKindEnum": "evaluation.comprehensive.models.LogicalRule.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -465,3 +458,27 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("CITYGRID_LOG_LEVEL", "WARNING")},
 }
+
+# The public service (cases.open311, docs/public-service.md): the Open311 jurisdiction id
+# (another one is 404), a new API key's requests per hour, the citizens' one-time codes
+# (lifetime, tries, codes per phone per hour), how long a citizen stays signed in, how long after
+# closing a case may be rated and reopened, how long closed cases stay on the public map, and the
+# radius of nearby convenience points.
+OPEN311_JURISDICTION = os.environ.get("CITYGRID_OPEN311_JURISDICTION", "citygrid")
+OPEN311_DEFAULT_HOURLY_QUOTA = int(os.environ.get("CITYGRID_OPEN311_HOURLY_QUOTA", 600))
+CITIZEN_CODE_TTL_S = int(os.environ.get("CITYGRID_CITIZEN_CODE_TTL_S", 300))
+CITIZEN_CODE_ATTEMPTS = int(os.environ.get("CITYGRID_CITIZEN_CODE_ATTEMPTS", 5))
+CITIZEN_CODES_PER_HOUR = int(os.environ.get("CITYGRID_CITIZEN_CODES_PER_HOUR", 5))
+CITIZEN_CODES_PER_IP_HOUR = int(os.environ.get("CITYGRID_CITIZEN_CODES_PER_IP_HOUR", 30))
+CITIZEN_TOKEN_DAYS = int(os.environ.get("CITYGRID_CITIZEN_TOKEN_DAYS", 30))
+PUBLIC_REOPEN_DAYS = int(os.environ.get("CITYGRID_PUBLIC_REOPEN_DAYS", 7))
+PUBLIC_CLOSED_DAYS = int(os.environ.get("CITYGRID_PUBLIC_CLOSED_DAYS", 30))
+PUBLIC_NEARBY_RADIUS_M = int(os.environ.get("CITYGRID_PUBLIC_NEARBY_RADIUS_M", 10000))
+# Complaints and questions may come without a place: their case is filed at this point (the
+# operations centre; lon,lat WGS84) and kept off the public map.
+PUBLIC_UNLOCATED_POINT = tuple(
+    float(v)
+    for v in os.environ.get(
+        "CITYGRID_PUBLIC_UNLOCATED_POINT", ",".join(map(str, CITY_CENTER))
+    ).split(",")
+)

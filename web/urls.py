@@ -12,6 +12,8 @@ from django.views.generic.base import RedirectView
 
 from web.pages import (
     console_page,
+    evaluation_page,
+    evaluator_app_page,
     field_manifest,
     field_page,
     field_service_worker,
@@ -19,6 +21,7 @@ from web.pages import (
     map_page,
     screen_page,
     supervision_page,
+    public_page,
 )
 
 urlpatterns = [
@@ -29,6 +32,7 @@ urlpatterns = [
     path("api/v1/", include("spatial.layers.urls")),
     path("api/v1/", include("geocoder.urls")),
     path("nominatim/", include("geocoder.nominatim_urls")),
+    path("open311/v2/", include("cases.open311.urls")),  # public service (docs/public-service.md)
     path("ogc", OgcLandingView.as_view(), name="ogc-landing"),
     path("ogc/", include("spatial.ogc.urls")),
     path("api/v1/", include("accounts.urls")),
@@ -45,10 +49,13 @@ urlpatterns = [
     ),
     path("", include("tiles.urls")),
     path("map", map_page, name="map"),
+    path("public", public_page, name="public"),  # 市民服务 (docs/public-service.md)
     path("console", console_page, name="console"),
     path("inspectors", inspectors_page, name="inspectors"),
     path("screen", screen_page, name="screen"),
     path("supervision", supervision_page, name="supervision"),
+    path("evaluation", evaluation_page, name="evaluation"),
+    path("evaluation/app", evaluator_app_page, name="evaluator-app"),
     path("m", public(RedirectView.as_view(url="/m/", permanent=False))),
     path("m/", field_page, name="field"),
     path("m/manifest.webmanifest", field_manifest, name="field-manifest"),

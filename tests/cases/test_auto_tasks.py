@@ -1,8 +1,8 @@
-"""Automatic verification tasks (自动派发核实, spec 5.3.1; cases.autosend) over HTTP: with
-CASES_AUTO_TASKS on, accepting a hotline case sends its verification to the online inspector
+"""Automatic verification tasks (自动派发核实, spec 5.3.1; cases.autosend) over HTTP: with a
+rule of automatic tasks (`AutoTaskRule`) on, accepting a hotline case sends its verification to the online inspector
 nearest by road among those of its grid (the street's inspector online, not a nearer one of
 another street), as the system actor after the commit; nobody online leaves it to the centre
-with a notice; off by default."""
+with a notice; off without a rule."""
 
 from __future__ import annotations
 
@@ -12,6 +12,26 @@ from cases.models import Case, CaseEvent, CaseTask, Notification
 from tests.cases.test_nearby import around, fix, hotline  # noqa: F401 (around is a fixture)
 
 pytestmark = pytest.mark.django_db
+
+
+def add_rule(as_user, kind: str, **fields) -> dict:
+    """A rule of automatic tasks, added by the shift leader through the API."""
+    made = as_user("shiftleader").post(
+        "/api/v1/cases/auto-task-rules",
+        {"name": f"自动{kind}", "kind": kind, **fields},
+        content_type="application/json",
+    )
+    assert made.status_code == 201, made.content
+    return made.json()
+
+
+def change_rule(as_user, rule: dict, **fields) -> dict:
+    body = {k: v for k, v in {**rule, **fields}.items() if k != "id"}
+    changed = as_user("shiftleader").put(
+        f"/api/v1/cases/auto-task-rules/{rule['id']}", body, content_type="application/json"
+    )
+    assert changed.status_code == 200, changed.content
+    return changed.json()
 
 
 def accept(client, cid):
@@ -25,10 +45,9 @@ def accept(client, cid):
 def test_the_grids_online_inspector_gets_the_verification(
     around,  # noqa: F811
     as_user,
-    settings,
     django_capture_on_commit_callbacks,
 ):
-    settings.CASES_AUTO_TASKS = ("verify",)
+    add_rule(as_user, "verify")
     along, a, b = around["along"], around["a"], around["b"]
     acceptor = as_user("acceptor")
     cid = hotline(acceptor, along(0.5))["id"]
@@ -49,10 +68,10 @@ def test_the_grids_online_inspector_gets_the_verification(
 def test_nobody_online_leaves_it_to_the_centre_with_a_notice(
     around,  # noqa: F811
     as_user,
-    settings,
     django_capture_on_commit_callbacks,
 ):
-    settings.CASES_AUTO_TASKS = ("verify", "check")
+    add_rule(as_user, "verify")
+    add_rule(as_user, "check")
     along, a = around["along"], around["a"]
     acceptor = as_user("acceptor")
     cid = hotline(acceptor, along(0.5))["id"]
@@ -65,7 +84,7 @@ def test_nobody_online_leaves_it_to_the_centre_with_a_notice(
     assert "acceptor" in {n.recipient.get_username() for n in told}
 
 
-def test_off_by_default(around, as_user, django_capture_on_commit_callbacks):  # noqa: F811
+def test_off_without_a_rule(around, as_user, django_capture_on_commit_callbacks):  # noqa: F811
     along, a = around["along"], around["a"]
     acceptor = as_user("acceptor")
     cid = hotline(acceptor, along(0.5))["id"]
@@ -79,13 +98,12 @@ def test_off_by_default(around, as_user, django_capture_on_commit_callbacks):  #
 def test_an_inspectors_report_is_checked_by_its_reporter_when_online(
     around,  # noqa: F811
     as_user,
-    settings,
     django_capture_on_commit_callbacks,
 ):
     """5.3.2: the check of an inspector's own report goes to that inspector when online."""
     from tests.cases.test_main_path import act, condition_id, report
 
-    settings.CASES_AUTO_TASKS = ("check",)
+    add_rule(as_user, "check")
     along, a = around["along"], around["a"]
     reporter = as_user(f"inspector-{a.code}")
     made = report(reporter, *along(0.5))
@@ -113,15 +131,13 @@ def test_an_inspectors_report_is_checked_by_its_reporter_when_online(
 def test_outside_the_hours_the_task_waits_for_the_centre(
     around,  # noqa: F811
     as_user,
-    settings,
     django_capture_on_commit_callbacks,
 ):
     from django.utils import timezone
 
-    settings.CASES_AUTO_TASKS = ("verify",)
     now = timezone.localtime()
     in_two, in_three = ((now.hour + 2) % 24, (now.hour + 3) % 24)
-    settings.CASES_AUTO_TASKS_HOURS = [[f"{in_two:02d}:00", f"{in_three:02d}:00"]]
+    rule = add_rule(as_user, "verify", hours=[[f"{in_two:02d}:00", f"{in_three:02d}:00"]])
     along, a = around["along"], around["a"]
     acceptor = as_user("acceptor")
     fix(f"inspector-{a.code}", along(0.55))
@@ -131,7 +147,7 @@ def test_outside_the_hours_the_task_waits_for_the_centre(
     assert Case.objects.get(pk=first).state == "to_verify"
     assert not CaseTask.objects.filter(case_id=first).exists()
     # A window holding now (across midnight when it must) sends it.
-    settings.CASES_AUTO_TASKS_HOURS = [[f"{(now.hour - 1) % 24:02d}:00", f"{in_two:02d}:00"]]
+    change_rule(as_user, rule, hours=[[f"{(now.hour - 1) % 24:02d}:00", f"{in_two:02d}:00"]])
     second = hotline(acceptor, along(0.5))["id"]
     with django_capture_on_commit_callbacks(execute=True):
         accept(acceptor, second)

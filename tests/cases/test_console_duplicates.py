@@ -67,9 +67,12 @@ def test_the_console_marks_a_duplicate_and_the_shift_leader_links_it(servers, tw
         assert section.locator("button[data-dismiss-duplicate]").count() == 1
         page.screenshot(path=str(ARTIFACTS / "console-duplicates.png"))
         section.locator(f"button[data-link-duplicate='{earlier['id']}']").click()
-        page.wait_for_selector("#detail h3:has-text('不予立案')")
+        # 5.2.4.2: linked, the case stays in 待立案 and registration comes back.
         page.wait_for_selector("#detail .duplicate-cases h2:has-text('已认定重复')")
-        assert page.locator("#detail .duplicate-cases button").count() == 0
+        page.wait_for_selector("#detail h3:has-text('待立案')")
+        page.wait_for_selector("#detail button[data-action='register']")
+        assert page.locator("#detail .duplicate-cases button[data-link-duplicate]").count() == 0
+        assert page.locator(f"#cases tr[data-id='{again['id']}'] .duplicate").count() == 1
         assert (
             f"重复案件：与 {earlier['number']} 重复"
             in page.locator("#detail .timeline").inner_text()

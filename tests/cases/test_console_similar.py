@@ -53,5 +53,18 @@ def test_the_console_marks_a_similar_case_and_lists_its_similar_cases(servers, t
         page.screenshot(path=str(ARTIFACTS / "console-similar.png"))
         listed.get_by_role("link", name=first["number"]).click()
         page.wait_for_selector(f"#detail .num:has-text('{first['number']}')")
+
+        # 案件合并 from the list: tick the similar case, merge; the earliest survives.
+        page.locator(f"#cases tr[data-id='{second['id']}']").click()
+        tick = page.locator(f"#detail .similar-cases input[data-merge='{first['id']}']")
+        tick.wait_for()
+        tick.check()
+        page.fill("#merge-opinion", "同一处垃圾")
+        page.click("#detail button[data-merge-go]")
+        page.wait_for_selector(f"#detail .num:has-text('{first['number']}')")
+        page.wait_for_selector("#detail .timeline :text('合并案件')")
         assert errors == []
         browser.close()
+    from cases.models import Case
+
+    assert Case.objects.get(pk=second["id"]).merged_into_id == first["id"]

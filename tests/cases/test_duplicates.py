@@ -1,8 +1,9 @@
 """Duplicate cases (重复案件, spec 5.2.4) over HTTP: a case reported within 30 days after a closed
 case of the same class in the same unit grid (or within a class's distance) cannot be
-registered until the shift leader links it to the earlier case or dismisses the suspicion; day
-30 against day 31, the same grid against the neighbouring one, a class not checked, link and
-dismiss with their events, and the count of linked duplicates."""
+registered until the shift leader links it to the earlier case (it then goes on to registration:
+the problem is handled again) or dismisses the suspicion; day 30 against day 31, the same grid
+against the neighbouring one, the same road, a class not checked, link, dismiss and a
+department's appeal upheld (unlink) with their events, and the statistics."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from django.db import connection
 from pyproj import Geod
 
-from accounts.models import Person
+from accounts.models import Department, Person
 from accounts.scoping import scope_for_user
 from cases import actions, duplicates
 from cases.models import Case, CaseEvent, Condition, DuplicateRule
@@ -191,6 +192,7 @@ def test_a_neighbouring_grid_and_a_class_not_checked_do_not_block(place):
         "duplicate_of": None,
         "duplicates": [],
         "may_decide": False,
+        "may_unlink": False,
     }
     assert register(place["leader"], unchecked, "0101").status_code == 200
 
@@ -204,7 +206,7 @@ def test_a_neighbouring_grid_and_a_class_not_checked_do_not_block(place):
     assert register(place["leader"], across, "0101").status_code == 409
 
 
-def test_linking_closes_the_case_as_a_duplicate_with_events_on_both(place):
+def test_linking_marks_the_case_a_repeat_and_registration_proceeds(place):
     checked("0102")
     case = report_and_accept(place, place["point"], "0102")
     earlier = closed_case(place["inspector"], place["point"], "0102", reported_at(case) - 3 * DAY)
@@ -222,18 +224,95 @@ def test_linking_closes_the_case_as_a_duplicate_with_events_on_both(place):
     linked = act(place["leader"], case["id"], "link_duplicate", case["version"],
                  duplicate=earlier.pk)  # fmt: skip
     assert linked.status_code == 200, linked.content
-    assert linked.json()["state"] == "not_registered"
+    assert linked.json()["state"] == "to_register"
+    assert linked.json()["duplicate_of"] == earlier.pk
     stored = Case.objects.get(pk=case["id"])
     assert stored.duplicate_of_id == earlier.pk
     assert duplicates.linked_count() == before + 1
 
-    mine = CaseEvent.objects.get(case_id=case["id"], action="not_register")
+    mine = CaseEvent.objects.get(case_id=case["id"], action="link_duplicate")
     assert mine.details["duplicate_of"] == earlier.pk and earlier.number in mine.opinion
     theirs = CaseEvent.objects.get(case=earlier, action="duplicate_linked")
     assert theirs.details["duplicate"] == case["id"]
     seen = place["leader"].get(f"/api/v1/cases/{case['id']}/duplicates").json()
     assert seen["status"] == "linked" and seen["duplicate_of"]["number"] == earlier.number
-    assert not seen["may_decide"]
+    assert not seen["may_decide"] and seen["may_unlink"]
+    again = act(place["leader"], case["id"], "link_duplicate", linked.json()["version"],
+                duplicate=earlier.pk)  # fmt: skip
+    assert again.status_code == 409
+    # The repeat is registered (the link lifted the block) and goes to dispatch.
+    registered = register(place["leader"], linked.json(), "0102")
+    assert registered.status_code == 200, registered.content
+    assert registered.json()["state"] == "to_dispatch"
+
+
+def test_an_appeal_upheld_takes_the_link_back(place):
+    checked("0102")
+    case = report_and_accept(place, place["point"], "0102")
+    earlier = closed_case(place["inspector"], place["point"], "0102", reported_at(case) - DAY)
+    linked = act(place["leader"], case["id"], "link_duplicate", case["version"],
+                 duplicate=earlier.pk).json()  # fmt: skip
+    assert linked["duplicate_of"] == earlier.pk
+    no_reason = act(place["leader"], case["id"], "unlink_duplicate", linked["version"])
+    assert no_reason.status_code == 400 and no_reason.json()["error"]["field"] == "opinion"
+    assert act(place["acceptor"], case["id"], "unlink_duplicate", linked["version"],
+               opinion="x").status_code == 403  # fmt: skip
+    assert act(place["leader"], case["id"], "unlink_duplicate", 1,
+               opinion="x").status_code == 409  # fmt: skip
+    undone = act(place["leader"], case["id"], "unlink_duplicate", linked["version"],
+                 opinion="部门申诉成立：位置已更正")  # fmt: skip
+    assert undone.status_code == 200, undone.content
+    assert undone.json()["duplicate_of"] is None
+    stored = Case.objects.get(pk=case["id"])
+    assert stored.duplicate_of_id is None and stored.duplicate_dismissed is True
+    event = CaseEvent.objects.get(case_id=case["id"], action="unlink_duplicate")
+    assert event.details["duplicate_of"] == earlier.pk and event.opinion.startswith("部门申诉")
+    seen = place["leader"].get(f"/api/v1/cases/{case['id']}/duplicates").json()
+    assert seen["status"] == "dismissed" and not seen["may_unlink"]
+    assert act(place["leader"], case["id"], "unlink_duplicate", undone.json()["version"],
+               opinion="再次").status_code == 409  # fmt: skip
+
+
+def test_the_same_road_replaces_the_unit_grid_when_the_rule_says_so(place):
+    checked("0102", same_road=True)
+    case = report_and_accept(place, place["point"], "0102")
+    road_name = Case.objects.get(pk=case["id"]).road_name
+    assert road_name  # the placement names the nearest road
+    # An earlier closed case on the same road, far along it: a suspect; on another road: not.
+    earlier = closed_case(place["inspector"], place["neighbour_point"], "0102",
+                          reported_at(case) - DAY)  # fmt: skip
+    Case.objects.filter(pk=earlier.pk).update(road_name=road_name, unit_grid_code="elsewhere")
+    other = closed_case(place["inspector"], place["point"], "0102", reported_at(case) - DAY)
+    Case.objects.filter(pk=other.pk).update(road_name=road_name + "辅路")
+    found = place["leader"].get(f"/api/v1/cases/{case['id']}/duplicates").json()
+    assert [d["id"] for d in found["duplicates"]] == [earlier.pk]
+
+
+def test_the_statistics_count_links_and_dismissals_by_class_and_department(place):
+    checked("0102")
+    checked("0103")
+    first = report_and_accept(place, place["point"], "0102")
+    earlier = closed_case(place["inspector"], place["point"], "0102", reported_at(first) - DAY)
+    Case.objects.filter(pk=earlier.pk).update(department=Department.objects.get(code="H-huanwei"))
+    act(place["leader"], first["id"], "link_duplicate", first["version"], duplicate=earlier.pk)
+    second = report_and_accept(place, place["neighbour_point"], "0103")
+    closed_case(place["inspector"], place["neighbour_point"], "0103", reported_at(second) - DAY)
+    act(place["leader"], second["id"], "dismiss_duplicate", second["version"], opinion="不是复发")
+    report_and_accept(place, place["point"], "0104")  # never suspected: not counted
+
+    by_class = place["leader"].get("/api/v1/cases/duplicates/statistics?by=category").json()
+    rows = {r["code"]: (r["linked"], r["dismissed"]) for r in by_class["rows"]}
+    assert rows == {"0102": (1, 0), "0103": (0, 1)}
+    assert (by_class["total"]["linked"], by_class["total"]["dismissed"]) == (1, 1)
+    by_dept = place["leader"].get("/api/v1/cases/duplicates/statistics?by=department").json()
+    assert {r["code"]: r["linked"] for r in by_dept["rows"]} == {"H-huanwei": 1, "": 0}
+    bad = place["leader"].get("/api/v1/cases/duplicates/statistics?by=weather")
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "by"
+    backwards = place["leader"].get(
+        "/api/v1/cases/duplicates/statistics?since=2026-01-02T00:00:00%2B08:00"
+        "&until=2026-01-01T00:00:00%2B08:00"
+    )
+    assert backwards.status_code == 400
 
 
 def test_dismissing_needs_a_reason_and_lets_registration_proceed(place):

@@ -173,3 +173,151 @@ def test_a_merge_is_undone_only_before_the_survivor_is_dispatched(as_user, two_s
     # A dispatched case merges no more.
     other = report(inspector, moved(lon, lat, 3.0), source="inspector")
     assert merge(acceptor, [dispatched.json(), other]).status_code == 409
+
+
+def test_cases_of_different_days_do_not_merge(as_user, two_streets):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    acceptor = as_user("acceptor")
+    point = inside(two_streets[0])
+    first = hotline(acceptor, point, "张三", "13800000001")
+    second = hotline(acceptor, moved(*point, 3.0), "李四", "13800000002")
+    # Setup: the first was reported yesterday evening (similar still: within the 1-day window).
+    yesterday = timezone.localtime(Case.objects.get(pk=second["id"]).reported_at)
+    yesterday = yesterday.replace(hour=23, minute=50) - dt.timedelta(days=1)
+    Case.objects.filter(pk=first["id"]).update(reported_at=yesterday)
+    refused = merge(acceptor, [first, second])
+    assert refused.status_code == 400, refused.content
+    error = refused.json()["error"]
+    assert error["field"] == "cases" and "same day" in error["message"]
+    assert Case.objects.get(pk=second["id"]).state == "reported"
+
+
+def test_closing_the_survivor_texts_and_calls_back_every_reporter(as_user, two_streets):
+    from accounts.models import Person
+    from cases.models import CaseCallback, Notification
+    from tests.cases.test_main_path import condition_id
+
+    acceptor, leader = as_user("acceptor"), as_user("shiftleader")
+    point = inside(two_streets[0])
+    first = hotline(acceptor, point, "张三", "13800000001")
+    second = hotline(acceptor, moved(*point, 3.0), "李四", "13800000002")
+    merged = merge(acceptor, [first, second])
+    assert merged.status_code == 200, merged.content
+    survivor = merged.json()
+    # The survivor through its workflow to closed (hotline: verify first).
+    case_id = survivor["id"]
+
+    def step(client, name, **body):
+        answer = act(client, case_id, name, Case.objects.get(pk=case_id).version, **body)
+        assert answer.status_code == 200, (name, answer.content)
+
+    inspector = f"inspector-{two_streets[0].code}"
+    inspector_id = Person.objects.get(user__username=inspector).user_id
+    step(acceptor, "accept")
+    step(acceptor, "request_verify", inspector=inspector_id)
+    step(as_user(inspector), "verify", valid=True, opinion="属实")
+    step(leader, "register", condition=condition_id("event", "0102", "register"))
+    step(as_user("dispatcher"), "dispatch", department="H-huanwei")
+    step(as_user("dept-huanwei"), "feedback", opinion="已清理")
+    step(acceptor, "request_check", inspector=inspector_id)
+    step(as_user(inspector), "check", passed=True, opinion="已清理干净")
+    step(leader, "close", condition=condition_id("event", "0102", "close"))
+    assert Case.objects.get(pk=case_id).state == "closed"
+
+    texts = Notification.objects.filter(event__case_id=case_id, channel="sms")
+    assert sorted(texts.values_list("phone", flat=True)) == ["13800000001", "13800000002"]
+    assert texts.get(phone="13800000002").case_id == second["id"]
+    assert second["number"] in texts.get(phone="13800000002").body
+    # Both wait for a call-back; the merged one is recorded on its own case.
+    waiting = acceptor.get("/api/v1/cases?box=to_callback").json()["features"]
+    assert {f["id"] for f in waiting} == {first["id"], second["id"]}
+    recorded = acceptor.post(
+        f"/api/v1/cases/{second['id']}/callback",
+        {
+            "result": "reached",
+            "satisfaction": "satisfied",
+            "opinion": "已解决",
+            "version": Case.objects.get(pk=second["id"]).version,
+        },
+        content_type="application/json",
+    )
+    assert recorded.status_code in (200, 201), recorded.content
+    assert CaseCallback.objects.filter(case_id=second["id"]).count() == 1
+
+
+def test_a_department_applies_to_merge_its_cases_and_the_centre_approves(as_user, two_streets):
+    """申请合并 / 答复合并 (spec 5.3.3.3-5.3.3.4): two dispatched reports of one problem at the
+    same department; the department applies on the later naming the earlier, the shift leader
+    approves, the later is merged into the earlier and the department's 处置中 holds one."""
+    from accounts.models import Person
+    from cases.models import Application
+    from tests.cases.test_main_path import condition_id
+
+    acceptor, leader = as_user("acceptor"), as_user("shiftleader")
+    department = as_user("dept-huanwei")
+    inspector = f"inspector-{two_streets[0].code}"
+    inspector_id = Person.objects.get(user__username=inspector).user_id
+    point = inside(two_streets[0])
+
+    def dispatched(where, department_code="H-huanwei") -> dict:
+        made = hotline(acceptor, where, "王五", "13800000003")
+        case_id = made["id"]
+
+        def step(client, name, **body):
+            answer = act(client, case_id, name, Case.objects.get(pk=case_id).version, **body)
+            assert answer.status_code == 200, (name, answer.content)
+
+        step(acceptor, "accept")
+        step(acceptor, "request_verify", inspector=inspector_id)
+        step(as_user(inspector), "verify", valid=True, opinion="属实")
+        step(leader, "register", condition=condition_id("event", "0102", "register"))
+        step(as_user("dispatcher"), "dispatch", department=department_code)
+        return made
+
+    earlier = dispatched(point)
+    later = dispatched(moved(*point, 4.0))
+    elsewhere = dispatched(moved(*point, 6.0), "H-shizheng")
+    far = dispatched(moved(*point, 300.0))
+    boxes = {b["key"]: b["count"] for b in department.get("/api/v1/cases/boxes").json()["boxes"]}
+    assert boxes["handling"] == 3
+
+    def apply(case, others):
+        return department.post(
+            f"/api/v1/cases/{case['id']}/applications",
+            {
+                "version": Case.objects.get(pk=case["id"]).version,
+                "kind": "merge",
+                "reason": "同一处垃圾，多位市民反映",
+                "cases": [o["id"] for o in others],
+            },
+            content_type="application/json",
+        )
+
+    assert apply(later, []).json()["error"]["field"] == "cases"
+    assert apply(later, [elsewhere]).status_code == 404  # another department's: unseen
+    not_similar = apply(later, [far])
+    assert not_similar.status_code == 400 and not_similar.json()["error"]["field"] == "cases"
+    applied = apply(later, [earlier])
+    assert applied.status_code == 201, applied.content
+    application = applied.json()
+    assert application["kind"] == "merge" and application["merge_cases"] == [earlier["id"]]
+    assert Case.objects.get(pk=later["id"]).state == "handling"  # nothing merged before approval
+
+    answered = leader.post(
+        f"/api/v1/applications/{application['id']}/answer",
+        {"decision": "approve", "opinion": "同意合并"},
+        content_type="application/json",
+    )
+    assert answered.status_code == 200, answered.content
+    assert Application.objects.get(pk=application["id"]).state == "approved"
+    merged = Case.objects.get(pk=later["id"])
+    assert merged.state == "merged" and merged.merged_into_id == earlier["id"]
+    assert Case.objects.get(pk=earlier["id"]).state == "handling"
+    boxes = {b["key"]: b["count"] for b in department.get("/api/v1/cases/boxes").json()["boxes"]}
+    assert boxes["handling"] == 2  # the earlier and the far one
+    assert CaseEvent.objects.filter(case_id=earlier["id"], action="merge").count() == 1
+    reporters = leader.get(f"/api/v1/cases/{earlier['id']}/reporters").json()["reporters"]
+    assert [r["case"] for r in reporters] == [earlier["id"], later["id"]]

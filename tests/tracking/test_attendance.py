@@ -85,6 +85,48 @@ def test_a_clock_in_inside_the_grid_records_the_grid_and_the_photo(setup):
     assert OperationLog.objects.filter(action="tracking.clock", username="tracked-inspector")
 
 
+def test_a_clock_made_offline_keeps_the_phones_time_and_is_flagged(setup):
+    """离线打卡: the phone's time within 12 hours is the record's, the server's time kept
+    beside it; sent again it answers the first; too old, ahead of the server or not a time: 400;
+    a little ahead (the skew) it takes the server's time; without taken_at a clock is online."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tracking.models import ClockRecord
+
+    now = timezone.now().replace(microsecond=0)
+    taken = now - dt.timedelta(minutes=47)
+    first = clock(setup.client, "in", INSIDE, taken_at=taken.isoformat())
+    assert first.status_code == 201, first.content
+    body = first.json()
+    assert body["offline"] is True
+    assert dt.datetime.fromisoformat(body["at"]) == taken
+    received = dt.datetime.fromisoformat(body["received_at"])
+    assert abs((received - now).total_seconds()) < 60
+    again = clock(setup.client, "in", INSIDE, taken_at=taken.isoformat())
+    assert again.status_code == 201 and again.json()["id"] == body["id"]
+    assert ClockRecord.objects.filter(tracker=setup.tracker).count() == 1
+
+    for value in [
+        (now - dt.timedelta(hours=12, minutes=5)).isoformat(),
+        (now + dt.timedelta(minutes=10)).isoformat(),
+        "yesterday",
+    ]:
+        refused = clock(setup.client, "out", INSIDE, taken_at=value)
+        assert refused.status_code == 400, (value, refused.content)
+        assert refused.json()["error"]["field"] == "taken_at"
+    assert ClockRecord.objects.filter(tracker=setup.tracker).count() == 1
+
+    ahead = clock(
+        setup.client, "out", INSIDE, taken_at=(now + dt.timedelta(seconds=30)).isoformat()
+    )
+    assert ahead.status_code == 201, ahead.content  # a phone a little ahead: the server's now
+    assert dt.datetime.fromisoformat(ahead.json()["at"]) <= timezone.now()
+    online = clock(setup.client, "out", INSIDE)
+    assert online.json()["offline"] is False and online.json()["received_at"] is None
+
+
 def test_a_clock_out_off_the_grid_is_allowed_and_flagged(setup):
     away = shifted(EAST_EDGE_MID, 200)  # in the next street's grid, 200 m outside one's own
     response = clock(setup.client, "out", away)

@@ -19,10 +19,10 @@
     request_check: "派发核查", check: "核查", close: "结案", rework: "返工", apply: "申请",
     release: "解除挂账", callback: "回访", request_supplement: "派发补采", supplement: "补采上报",
     archive: "归档", send_to_register: "转立案", link_duplicate: "认定重复", dismiss_duplicate: "排除重复",
-    duplicate_linked: "被认定重复", merge: "合并案件", merged_into: "并入", unmerge: "撤销合并",
-    unmerged: "撤销合并" };
+    duplicate_linked: "被认定重复", unlink_duplicate: "撤销重复认定", merge: "合并案件", merged_into: "并入", unmerge: "撤销合并",
+    unmerged: "撤销合并", assign: "分派受理员", hand_over: "交班退回" };
   var KINDS = { return: "申请回退", extension: "申请延期", hold: "申请挂账", void: "申请作废",
-    transfer: "申请转办", assist: "申请协办" };
+    transfer: "申请转办", assist: "申请协办", merge: "申请合并" };
   var view = { box: null, page: 0, selected: null, cases: [], counts: {}, fresh: {},
     categories: null, departments: null };
 
@@ -144,6 +144,47 @@
     return box;
   }
 
+  /* --- automatic assignment (案件智能分配): one's duty, and assigning by hand ---------------- */
+  function showDuty(seat) {
+    var button = $("#duty");
+    button.hidden = !seat || !seat.auto_assign;
+    if (button.hidden) { return; }
+    button.setAttribute("aria-pressed", String(seat.on_duty));
+    button.classList.toggle("on", seat.on_duty);
+    button.textContent = seat.on_duty ? "在岗 · " + seat.load + "件 · 交班" : "未上岗 · 上岗";
+  }
+  function loadDuty() {
+    if (!can("cases.accept")) { return; }
+    api("/api/v1/cases/assignment/duty").then(showDuty).catch(function () { showDuty(null); });
+  }
+  $("#duty").addEventListener("click", function () {
+    var going = $("#duty").getAttribute("aria-pressed") !== "true";
+    api("/api/v1/cases/assignment/duty", { body: { on_duty: going } }).then(function (answer) {
+      toast(going ? "已上岗，开始接收分派的案件" : "已交班，" + answer.handed_over + " 件未办案件退回待分配");
+      loadDuty(); loadBoxes(); loadList();
+    }).catch(function (error) { toast(error.message); });
+  });
+  /* The shift leader's 分派: a case in an acceptor stage, to one of the seats (with its load). */
+  function assignSection(c, detail) {
+    if (!can("cases.register") || ["reported", "to_verify", "to_review"].indexOf(c.state) < 0) { return; }
+    api("/api/v1/cases/assignment/seats").then(function (data) {
+      if (!data.seats.length || view.selected !== c.id) { return; }
+      var select = el("select", { id: "assign-to", "aria-label": "分派给受理员" });
+      data.seats.forEach(function (s) {
+        var option = el("option", { value: String(s.user), text: s.name + "（" + (s.on_duty ? "在岗" : "未上岗") + " · " + s.load + "件）" });
+        option.selected = s.user === c.acceptor;
+        select.appendChild(option);
+      });
+      var go = el("button", { type: "button", text: c.acceptor ? "改分派" : "分派", onclick: function () {
+        api("/api/v1/cases/" + c.id + "/assign", { body: { acceptor: Number(select.value), version: c.version } }).then(function (updated) {
+          toast("已分派：" + updated.number); loadBoxes(); loadList(); selectCase(c.id);
+        }).catch(function (error) { toast(error.message); });
+      } });
+      var holder = $("#assign-section");
+      if (holder) { holder.append(el("label", { text: "受理员 " }, [select]), go); }
+    }).catch(function () { /* no seats to show */ });
+  }
+
   /* --- boxes ---------------------------------------------------------------------------- */
   function loadBoxes() {
     return api("/api/v1/cases/boxes").then(function (data) {
@@ -198,6 +239,7 @@
           el("td", {}, [el("div", { class: "num", text: c.number }), el("div", { class: "small", text: SOURCES[c.source] || c.source })]),
           el("td", {}, [el("div", {}, [c.urgent ? el("span", { class: "urgent", text: "急" }) : null,
             c.similar_count ? el("span", { class: "similar", title: "相似案件 " + c.similar_count + " 件", text: "相似" }) : null,
+            c.duplicate_of ? el("span", { class: "similar duplicate", title: "重复案件（结案后复发）", text: "重复" }) : null,
             document.createTextNode(c.category.name)]),
             el("div", { class: "small clip", text: c.description, title: c.description })]),
           el("td", {}, [el("div", { class: "small", text: c.placement.street ? c.placement.street.name : "" }),
@@ -448,6 +490,11 @@
     similarCases(c, detail);
     duplicateCases(c, detail);
     nearbySection(c, detail);
+    if (can("cases.register") && ["reported", "to_verify", "to_review"].indexOf(c.state) >= 0) {
+      detail.appendChild(el("h2", { text: "分派受理员" }));
+      detail.appendChild(el("div", { id: "assign-section", class: "actions" }));
+      assignSection(c, detail);
+    }
     var actionBar = el("div", { class: "actions" });
     c.actions.forEach(function (name) {
       actionBar.appendChild(el("button", { type: "button", "data-action": name, text: ACTION_NAMES[name] || name,
@@ -471,6 +518,7 @@
     if (map && map.loaded()) { map.easeTo({ center: [c.lon, c.lat], zoom: Math.max(map.getZoom(), 15) }); }
   }
 
+  var BEFORE_DISPATCH = ["reported", "to_verify", "verifying", "supplementing", "to_review", "to_register", "to_dispatch"];
   /* --- similar cases (相似案件): those found when the case was reported, nearest first ---- */
   function similarCases(c, detail) {
     if (!c.similar_count) { return; }
@@ -478,18 +526,53 @@
     detail.appendChild(box);
     api("/api/v1/cases/" + c.id + "/similar").then(function (data) {
       var list = el("ul", { class: "small" });
+      /* 案件合并 (5.3.3): the accepting or registering position ticks similar cases not yet
+         dispatched and merges them with this one into the earliest reported. */
+      var mayMerge = (can("cases.accept") || can("cases.register")) && BEFORE_DISPATCH.indexOf(c.state) >= 0;
+      /* A handling department applies to merge its own cases of the problem (申请合并). */
+      var mayApply = !mayMerge && can("cases.handle") && c.state === "handling";
+      var chosen = {};
       data.similar.forEach(function (s) {
-        list.appendChild(el("li", {}, [el("a", { href: "#", text: s.number, onclick: function (event) { event.preventDefault(); selectCase(s.id); } }),
+        var tick = null;
+        if ((mayMerge && BEFORE_DISPATCH.indexOf(s.state) >= 0) || (mayApply && s.state === "handling")) {
+          tick = el("input", { type: "checkbox", "data-merge": String(s.id), "aria-label": "选择合并 " + s.number,
+            onchange: function (e) { if (e.target.checked) { chosen[s.id] = s.version; } else { delete chosen[s.id]; } } });
+        }
+        list.appendChild(el("li", {}, [tick, el("a", { href: "#", text: s.number, onclick: function (event) { event.preventDefault(); selectCase(s.id); } }),
           document.createTextNode(" " + s.category.name + " · " + s.state_name + " · " + s.distance_m + " 米 · " + when(s.reported_at))]));
       });
       if (!data.similar.length) { list.appendChild(el("li", { text: "相似案件不在您的范围内" })); }
       box.appendChild(list);
+      if (mayApply && list.querySelector("input[data-merge]")) {
+        var reasonInput = el("input", { type: "text", id: "merge-reason", maxlength: "2000", placeholder: "申请理由（必填）", "aria-label": "申请合并理由" });
+        box.appendChild(el("div", { class: "merge-bar" }, [reasonInput, el("button", { type: "button", "data-merge-apply": "1", text: "申请合并",
+          onclick: function () {
+            var ids = Object.keys(chosen).map(Number);
+            if (!ids.length) { toast("请先勾选要合并的相似案件"); return; }
+            if (!reasonInput.value.trim()) { toast("请填写申请理由"); reasonInput.focus(); return; }
+            api("/api/v1/cases/" + c.id + "/applications", { body: { version: c.version, kind: "merge", reason: reasonInput.value, cases: ids } })
+              .then(function () { toast("已申请合并，等待中心答复"); selectCase(c.id); })
+              .catch(function (error) { toast(error.message); });
+          } })]));
+      }
+      if (mayMerge && list.querySelector("input[data-merge]")) {
+        var opinion = el("input", { type: "text", id: "merge-opinion", maxlength: "2000", placeholder: "合并说明（可选）", "aria-label": "合并说明" });
+        box.appendChild(el("div", { class: "merge-bar" }, [opinion, el("button", { type: "button", "data-merge-go": "1", text: "合并到最早上报的案件",
+          onclick: function () {
+            var picked = Object.keys(chosen).map(function (id) { return { id: Number(id), version: chosen[id] }; });
+            if (!picked.length) { toast("请先勾选要合并的相似案件"); return; }
+            picked.push({ id: c.id, version: c.version });
+            api("/api/v1/cases/merge", { body: { cases: picked, opinion: opinion.value } }).then(function (survivor) {
+              toast("已合并到 " + survivor.number); loadBoxes(); loadList(); selectCase(survivor.id);
+            }).catch(function (error) { toast(error.message); });
+          } })]));
+      }
     }).catch(function (error) { toast(error.message); });
   }
 
   /* --- duplicate cases (重复案件): earlier closed cases it repeats; link or dismiss ------- */
   function duplicateCases(c, detail) {
-    if (c.state !== "to_register" && c.state !== "not_registered") { return; }
+    if (c.state !== "to_register" && c.state !== "not_registered" && !c.duplicate_of) { return; }
     var box = el("section", { class: "duplicate-cases" });
     detail.appendChild(box);
     api("/api/v1/cases/" + c.id + "/duplicates").then(function (data) {
@@ -504,7 +587,7 @@
           item.appendChild(el("button", { type: "button", "data-link-duplicate": String(d.id), text: "认定重复",
             onclick: function () {
               api("/api/v1/cases/" + c.id + "/actions/link_duplicate", { body: { version: c.version, duplicate: d.id } })
-                .then(function () { toast("已认定为 " + d.number + " 的重复案件"); selectCase(c.id); })
+                .then(function () { toast("已认定为 " + d.number + " 的重复案件，可继续立案"); loadList(); selectCase(c.id); })
                 .catch(function (error) { toast(error.message); });
             } }));
         }
@@ -512,6 +595,23 @@
       });
       if (!list.children.length) { list.appendChild(el("li", { text: "重复案件不在您的范围内" })); }
       box.appendChild(list);
+      if (data.may_decide && c.actions.indexOf("request_supplement") >= 0) {
+        /* 5.2.4.3: the inspector's report was wrong (e.g. the location): back to them as 补采. */
+        box.appendChild(el("button", { type: "button", "data-wrong-report": "1", text: "采集有误，退回补采",
+          onclick: function () { actionForm(c, "request_supplement"); } }));
+      }
+      if (data.may_unlink) {
+        /* 5.2.4.4: a department's appeal upheld (after the location was corrected). */
+        var why = el("textarea", { id: "unlink-duplicate-reason", rows: "2", placeholder: "撤销理由（如：部门申诉成立，位置已更正）" });
+        box.appendChild(el("label", { for: "unlink-duplicate-reason", class: "small", text: "撤销重复认定" }));
+        box.appendChild(why);
+        box.appendChild(el("button", { type: "button", "data-unlink-duplicate": "1", text: "撤销重复认定",
+          onclick: function () {
+            api("/api/v1/cases/" + c.id + "/actions/unlink_duplicate", { body: { version: c.version, opinion: why.value } })
+              .then(function () { toast("已撤销重复认定"); loadList(); selectCase(c.id); })
+              .catch(function (error) { toast(error.message); });
+          } }));
+      }
       if (data.may_decide) {
         var reason = el("textarea", { id: "dismiss-duplicate-reason", rows: "2", placeholder: "排除理由" });
         box.appendChild(el("label", { for: "dismiss-duplicate-reason", class: "small", text: "不是重复（排除后可立案）" }));
@@ -1187,6 +1287,7 @@
   setInterval(function () { if (view.cases.length) { loadList(); } loadNotices(); }, 60000);  /* time left moves on */
 
   loadBoxes().then(function () { return loadList(); });
+  loadDuty();
   loadApprovals();
   loadNotices();
   listen();

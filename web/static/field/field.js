@@ -10,7 +10,7 @@
   window.FIELD_CSRF = cfg.csrfToken;
   var Outbox = window.FieldOutbox;
   Outbox.setUser(cfg.user);
-  var KIND_NAMES = { report: "上报", self: "自行处置", answer: "任务反馈" };
+  var KIND_NAMES = { report: "上报", self: "自行处置", answer: "任务反馈", clock: "离线打卡" };
   var TASK_BOXES = [["my_verify", "verify", "核实"], ["my_check", "check", "核查"], ["my_supplement", "supplement", "补采"]];
   var STATUS = { queued: "待发送", sending: "发送中", sent: "已发送", failed: "发送失败" };
   var MAX_PHOTO_SIDE = 1920;
@@ -76,7 +76,7 @@
     });
   }
   Outbox.onChange(showNet);
-  window.addEventListener("online", function () { showNet(); Outbox.flush().then(reportFlush); loadTasks(); });
+  window.addEventListener("online", function () { showNet(); Outbox.flush().then(reportFlush); loadTasks(); loadPool(); });
   window.addEventListener("offline", showNet);
   setInterval(function () { if (online()) { Outbox.flush().then(reportFlush); } }, 30000);
   function reportFlush(counts) {
@@ -93,7 +93,7 @@
     });
     $$(".tab").forEach(function (t) { t.classList.toggle("active", t.id === "tab-" + name); });
     if (name === "map" && map) { map.resize(); }
-    if (name === "tasks") { loadTasks(); }
+    if (name === "tasks") { loadTasks(); loadPool(); }
     if (name === "me") { loadClocks(); }
   }
   $$("#tabs button").forEach(function (b) {
@@ -471,7 +471,36 @@
       renderTasks(tasks, false);
     }).catch(function () { renderTasks(recall("tasks") || [], true); });
   }
-  $("#tasks-reload").addEventListener("click", loadTasks);
+  $("#tasks-reload").addEventListener("click", function () { loadTasks(); loadPool(); });
+
+  /* The grid's task pool (任务池): tasks sent to the grid, claimed by the first inspector. */
+  function loadPool() {
+    var list = $("#pool-list");
+    if (!online()) { return Promise.resolve(); }
+    return Outbox.call("/api/v1/cases/task-pool").then(function (d) {
+      list.textContent = "";
+      $("#pool-title").hidden = !d.tasks.length;
+      d.tasks.forEach(function (t) {
+        list.appendChild(el("li", { class: "card task", "data-pool-task": String(t.task) }, [
+          el("div", { class: "card-head" }, [el("span", { class: "chip " + t.kind, text: t.kind_name }), el("b", { text: t.category }),
+            el("span", { class: "chip " + (t.overdue ? "overdue" : ""), text: t.overdue ? "超期" : "" })]),
+          el("p", { class: "note", text: t.number + (t.address ? " · " + t.address : "") + (t.deadline ? " · 时限 " + timeText(t.deadline) : "") }),
+          el("div", { class: "two" }, [
+            el("button", { type: "button", class: "small", text: "在地图上看", onclick: function () {
+              showTab("map");
+              if (map) { map.easeTo({ center: [t.lon, t.lat], zoom: 17 }); }
+            } }),
+            el("button", { type: "button", class: "primary", text: "认领", onclick: function (e) {
+              e.target.disabled = true;
+              Outbox.call("/api/v1/cases/" + t.case + "/tasks/" + t.task + "/claim", { method: "POST" }).then(function () {
+                toast("已认领：" + t.number); loadTasks(); loadPool();
+              }).catch(function (error) { e.target.disabled = false; toast(error.message || "认领失败"); loadPool(); });
+            } })
+          ])
+        ]));
+      });
+    }).catch(function () { /* offline or not an inspector: no pool shown */ });
+  }
 
   function renderTasks(tasks, stale) {
     var list = $("#task-list");
@@ -576,7 +605,8 @@
     Outbox.flush().then(function (c) { reportFlush(c); if (!c.sent && !c.failed) { toast("没有待发送的记录"); } });
   });
 
-  /* --- clock-in (考勤打卡): needs the network, the server keeps the time -------------------- */
+  /* --- clock-in (考勤打卡): online, the server's time; offline, queued with the phone's time
+     (离线打卡), accepted up to 12 hours later and shown as made offline ------------------- */
   var clockFiles = { photo: [] };
   (function () {
     var form = $("#clock-form"), input = $("input[name='photo']", form);
@@ -593,9 +623,19 @@
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var kind = (e.submitter && e.submitter.value) || "in";
-      if (!online()) { toast("打卡需要联网（以服务器时间为准）"); return; }
       if (!here) { toast("尚未取得定位，无法打卡"); return; }
       if (!clockFiles.photo.length) { toast("请先拍一张打卡照片"); return; }
+      if (!online()) {
+        var label = kind === "out" ? "下班" : "上班";
+        Outbox.add({ kind: "clock", title: label + "打卡 " + timeText(new Date().toISOString()),
+          body: { kind: kind, lon: here.lon, lat: here.lat, crs: "EPSG:4326", accuracy: Math.round(here.accuracy),
+                  taken_at: new Date().toISOString() },
+          photos: clockFiles.photo.slice() }).then(function () {
+          toast(label + "打卡已保存，联网后自动发送（按拍照时间记录）");
+          form.reset(); $(".thumbs[data-for='photo']", form).textContent = ""; clockFiles.photo = [];
+        });
+        return;
+      }
       var data = new FormData();
       data.append("kind", kind); data.append("lon", here.lon); data.append("lat", here.lat);
       data.append("crs", "EPSG:4326"); data.append("accuracy", Math.round(here.accuracy));
@@ -613,7 +653,8 @@
       var list = $("#clock-list");
       list.textContent = "";
       d.clocks.forEach(function (c) {
-        list.appendChild(el("li", { text: c.kind_label + " " + timeText(c.at) + (c.grid ? " · " + c.grid.name : "") + (c.off_grid ? " · 网格外" : "") }));
+        list.appendChild(el("li", { text: c.kind_label + " " + timeText(c.at) + (c.grid ? " · " + c.grid.name : "") + (c.off_grid ? " · 网格外" : "") +
+          (c.offline ? " · 离线打卡" : "") }));
       });
       if (!d.clocks.length) { list.appendChild(el("li", { class: "note", text: "今天还没有打卡" })); }
     }).catch(function () { /* no tracker: nothing to list */ });
@@ -622,6 +663,7 @@
   resetReport();
   showNet();
   loadTasks();
+  loadPool();
   Outbox.flush().then(reportFlush);
   window.fieldApp = { flush: Outbox.flush, ready: mapReady };
 })();

@@ -10,10 +10,16 @@
    - fixes are keyed by their time on the server (tracker, t), so a batch sent twice is all
      duplicates.
    Network errors, 5xx and a lost session keep an item waiting; any other refusal marks it
-   failed with the server's reason, to be corrected or resent by hand. */
+   failed with the server's reason, to be corrected or resent by hand.
+   The same file runs in the service worker (sw.js imports it): when the browser fires the
+   Background Sync event `citygrid-outbox` — the network is back, the app may be closed — the
+   worker sends what waits as the person signed in last, with the CSRF token the page stored
+   (`session` in the `meta` store). The server's keys make a send from both at once harmless. */
 (function () {
   "use strict";
-  var DB_NAME = "citygrid-field", VERSION = 1;
+  var root = typeof window !== "undefined" ? window : self;
+  var DB_NAME = "citygrid-field", VERSION = 2;
+  var SYNC_TAG = "citygrid-outbox";
   var db = null;
   /* A phone may be shared: each item and fix belongs to the person signed in when it was made,
      and only theirs is sent or listed while they are signed in. */
@@ -27,6 +33,7 @@
         var d = request.result;
         if (!d.objectStoreNames.contains("items")) { d.createObjectStore("items", { keyPath: "key" }); }
         if (!d.objectStoreNames.contains("fixes")) { d.createObjectStore("fixes", { keyPath: "t" }); }
+        if (!d.objectStoreNames.contains("meta")) { d.createObjectStore("meta", { keyPath: "key" }); }
       };
       request.onsuccess = function () { db = request.result; resolve(db); };
       request.onerror = function () { reject(request.error); };
@@ -78,7 +85,37 @@
     item.status = "queued";
     item.attempts = 0;
     item.uploaded = item.uploaded || [];
-    return put(item).then(function () { flush(); return item; });
+    return put(item).then(function () { askSync(); flush(); return item; });
+  }
+
+  /* Asks the browser for a Background Sync (page only): it wakes the worker to send what waits
+     once the network is back, even with the app closed. Browsers without it: the page sends. */
+  function askSync() {
+    if (typeof window === "undefined" || !navigator.serviceWorker) { return; }
+    navigator.serviceWorker.ready.then(function (registration) {
+      return registration.sync ? registration.sync.register(SYNC_TAG) : null;
+    }).catch(function () { /* no worker (http), or sync refused: the page sends */ });
+  }
+
+  /* The page records who is signed in and its CSRF token for the worker's sends. */
+  function setUser(name) {
+    user = name;
+    if (typeof window === "undefined") { return Promise.resolve(); }
+    var session = { key: "session", user: name, csrf: csrf() };
+    return store("meta", "readwrite", function (s) { s.put(session); }).catch(function () {});
+  }
+
+  /* The worker takes the person and token the page stored last. */
+  function loadSession() {
+    return store("meta", "readonly", function (s) {
+      var found = {};
+      s.get("session").onsuccess = function (e) { found.value = e.target.result; };
+      return found;
+    }).then(function (found) {
+      var session = found.value;
+      if (session) { user = session.user; root.FIELD_CSRF = session.csrf; }
+      return session || null;
+    });
   }
 
   function addFix(fix) {
@@ -88,8 +125,8 @@
 
   /* --- sending ----------------------------------------------------------------------------- */
   function csrf() {
-    var m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return m ? decodeURIComponent(m[1]) : (window.FIELD_CSRF || "");
+    var m = typeof document !== "undefined" && document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : (root.FIELD_CSRF || "");
   }
 
   /* fetch with the session; gives the JSON, throws {status, message, field, network}. */
@@ -170,6 +207,12 @@
         item.caseId = c.id; item.number = c.number;
       });
     },
+    clock: function (item) {  /* 离线打卡: the phone's time goes as taken_at */
+      var form = new FormData();
+      Object.keys(item.body).forEach(function (k) { form.append(k, item.body[k]); });
+      form.append("photo", item.photos[0], item.key + "." + extension(item.photos[0]));
+      return call("/api/v1/tracking/clock", { form: form }).then(function (c) { item.clockId = c.id; });
+    },
     answer: function (item) {
       return uploadPhotos(item, item.caseId).then(function () {
         return call("/api/v1/cases/" + item.caseId + "/actions/" + item.action, { json: item.body });
@@ -217,7 +260,9 @@
         });
       }, Promise.resolve());
     }).then(function () { return counts; }, function () { return counts; }).then(function (c) {
-      flushing = null; changed(); return c;
+      flushing = null; changed();
+      if (c.waiting) { askSync(); }
+      return c;
     });
     return flushing;
   }
@@ -258,8 +303,8 @@
 
   function remove(key) { return store("items", "readwrite", function (s) { s.delete(key); }).then(changed); }
 
-  window.FieldOutbox = {
-    setUser: function (name) { user = name; },
+  root.FieldOutbox = {
+    setUser: setUser, loadSession: loadSession, SYNC_TAG: SYNC_TAG,
     add: add, addFix: addFix, flush: flush, retry: retry, remove: remove, call: call, uuid: uuid,
     items: function () { return all("items"); }, fixes: function () { return all("fixes"); },
     onChange: function (f) { listeners.push(f); }

@@ -6,13 +6,27 @@
    - Map tiles, glyphs and styles are cached as they are viewed (the inspector's grid, where they
      work all day), answered from the cache at once and refreshed behind, at most TILE_LIMIT.
    - The API is never answered by the worker: the page's own outbox (outbox.js) queues what it
-     could not send, so nothing is sent twice by two layers. */
+     could not send. The worker imports the same outbox and sends it when the browser fires the
+     Background Sync event (the network back, the app perhaps closed); a run that leaves items
+     waiting fails the event, so the browser tries again later. */
 /* global SHELL_VERSION, SHELL */
 "use strict";
 var SHELL_CACHE = "citygrid-field-shell-" + SHELL_VERSION;
 var TILE_CACHE = "citygrid-field-tiles";
 var TILE_LIMIT = 3000;
 var CACHED_MAP = /^\/(tiles\/(?!cases\/|tracking\/)|fonts\/|styles\/)/;
+var OUTBOX_URL = SHELL.filter(function (url) { return /\/field\/outbox\.js$/.test(url); })[0];
+if (OUTBOX_URL) { importScripts(OUTBOX_URL); }
+
+self.addEventListener("sync", function (event) {
+  if (!self.FieldOutbox || event.tag !== self.FieldOutbox.SYNC_TAG) { return; }
+  event.waitUntil(self.FieldOutbox.loadSession().then(function (session) {
+    if (!session) { return null; }
+    return self.FieldOutbox.flush();
+  }).then(function (counts) {
+    if (counts && counts.waiting) { throw new Error("outbox: " + counts.waiting + " still waiting"); }
+  }));
+});
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(SHELL_CACHE).then(function (cache) {
