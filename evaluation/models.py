@@ -1,4 +1,185 @@
-"""The evaluation app's models: comprehensive evaluation (综合评价) in
-`evaluation.comprehensive.models`."""
+"""The evaluation app's models. Performance evaluation (绩效评价) here: the rules of the spatial
+indicators and sampling (`EvaluationRules`), the weights of the composite index
+(`IndicatorWeight`) and the grade bands (`GradeBand`) — the defaults
+(`evaluation.scores.DEFAULT_WEIGHTS`, `DEFAULT_BANDS`) apply to a subject without rows;
+docs/evaluation.md lists them — and the quality sampling. Comprehensive evaluation (综合评价)
+lives in `evaluation.comprehensive.models`, imported at the end."""
 
-from evaluation.comprehensive.models import *  # noqa: F403
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class EvaluationRules(models.Model):
+    """The evaluation rules (one row; none: the defaults): when a public report counts as
+    missed by an inspector (漏报), and the floor of the sampling's floor mode (保底方式)."""
+
+    missed_report_metres = models.FloatField(
+        default=50.0, help_text="an inspector's report of the class this near covers it"
+    )
+    missed_report_hours = models.FloatField(
+        default=72.0, help_text="… when reported at most this long before the public report"
+    )
+    sample_floor = models.PositiveIntegerField(
+        default=5, help_text="floor mode: cases drawn from each department first"
+    )
+
+    class Meta:
+        verbose_name_plural = "evaluation rules"
+
+    def __str__(self) -> str:
+        return "evaluation rules"
+
+
+class IndicatorWeight(models.Model):
+    """The weight of a rate in the composite index (综合指标值) of a subject."""
+
+    subject = models.CharField(max_length=16)
+    indicator = models.CharField(max_length=32)
+    weight = models.DecimalField(max_digits=6, decimal_places=2)
+
+    class Meta:
+        ordering = ["subject", "indicator"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "indicator"], name="weight_unique"),
+            models.CheckConstraint(condition=models.Q(weight__gt=0), name="weight_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.indicator} {self.weight}"
+
+
+class GradeBand(models.Model):
+    """A grade (等级 A–E) of a subject's composite index: from `min_score` (inclusive) up to
+    the next band's."""
+
+    subject = models.CharField(max_length=16)
+    grade = models.CharField(max_length=1)
+    min_score = models.DecimalField(max_digits=6, decimal_places=2)
+
+    class Meta:
+        ordering = ["subject", "-min_score"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "grade"], name="gradeband_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.grade} ≥ {self.min_score}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Closed-case quality sampling (案件质检, spec 5.3.7): see `evaluation.sampling`.
+
+
+class DeductionItem(models.Model):
+    """A deduction a quality score may take (扣分项, the spec's tc_dic_check_score): points off
+    the 100 a sampled case starts with."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=64)
+    points = models.DecimalField(max_digits=5, decimal_places=2)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(points__gt=0), name="deduction_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} −{self.points}"
+
+
+class SamplingTask(models.Model):
+    """A sampling of closed cases (抽查任务): `total` cases drawn from the handling departments'
+    cases closed (or reported, `basis`) in [start, end), spread over the departments by `mode`;
+    then issued to other departments (`QualityAssignment`), who score them."""
+
+    class Basis(models.TextChoices):
+        CLOSED = "closed", "按结案时间"
+        REPORTED = "reported", "按上报时间"
+
+    class Mode(models.TextChoices):
+        PROPORTIONAL = "proportional", "比例方式"
+        AVERAGE = "average", "平均方式"
+        FLOOR = "floor", "保底方式"
+
+    name = models.CharField(max_length=128)
+    basis = models.CharField(max_length=16, choices=Basis.choices, default=Basis.CLOSED)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    total = models.PositiveIntegerField()
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    floor = models.PositiveIntegerField(default=5, help_text="floor mode: first from each")
+    seed = models.CharField(
+        max_length=32, help_text="the draw's seed: the same seed, the same draw"
+    )
+    departments = models.ManyToManyField("accounts.Department", related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    issued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SampledCase(models.Model):
+    """A case a sampling drew, with the handling department it was drawn for."""
+
+    task = models.ForeignKey(SamplingTask, on_delete=models.CASCADE, related_name="cases")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["task", "department", "case"]
+        constraints = [models.UniqueConstraint(fields=["task", "case"], name="sampledcase_unique")]
+
+
+class QualityAssignment(models.Model):
+    """A sampling issued to an evaluating department (评价任务): its people score the sampled
+    cases of the other departments."""
+
+    task = models.ForeignKey(SamplingTask, on_delete=models.CASCADE, related_name="assignments")
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, related_name="+"
+    )
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "department"], name="assignment_unique")
+        ]
+
+
+class QualityScore(models.Model):
+    """An evaluating department's score of a sampled case (案件评价): 100 less its deductions;
+    editable until submitted (待提交 → 已提交)."""
+
+    sampled = models.ForeignKey(SampledCase, on_delete=models.CASCADE, related_name="scores")
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, related_name="+"
+    )
+    deductions = models.JSONField(default=list, help_text="codes of DeductionItem")
+    score = models.DecimalField(max_digits=6, decimal_places=2)
+    note = models.TextField(max_length=2000, blank=True)
+    scored_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    scored_at = models.DateTimeField()
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sampled", "department"], name="qualityscore_unique")
+        ]
+
+
+from evaluation.comprehensive.models import *  # noqa: E402, F403

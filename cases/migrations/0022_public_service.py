@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0017_case_merge"),
+        ("cases", "0021_merge_application"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.scoping import scope_for
 from core.errors import ErrorSerializer
 
+from .http import SignedInView
 from . import config
 from .models import EvaluationIndicator
 
@@ -34,7 +35,7 @@ def list_view(resource: config.Resource) -> type[APIView]:
         {"items": resource.serializer(many=True), "count": drf.IntegerField()},
     )
 
-    class View(APIView):
+    class View(SignedInView):
         @extend_schema(
             operation_id=f"evaluation_config_{_snake(resource.name)}",
             tags=[TAG],
@@ -67,7 +68,7 @@ def list_view(resource: config.Resource) -> type[APIView]:
 def detail_view(resource: config.Resource) -> type[APIView]:
     """The read, change and delete view of one row of a resource."""
 
-    class View(APIView):
+    class View(SignedInView):
         @extend_schema(
             operation_id=f"evaluation_config_{_snake(resource.name)}_read",
             tags=[TAG],
@@ -144,7 +145,7 @@ def indicator_tree() -> list[dict]:
     return roots
 
 
-class IndicatorTreeView(APIView):
+class IndicatorTreeView(SignedInView):
     @extend_schema(
         operation_id="evaluation_indicator_tree",
         tags=[TAG],

@@ -3,6 +3,7 @@ Thin views over `fillings`."""
 
 from __future__ import annotations
 
+
 from django.urls import path
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -10,13 +11,13 @@ from rest_framework import serializers as drf
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.scoping import scope_for
 from core import params
-from core.errors import BadInput, ErrorSerializer
+from core.errors import BadInput, ErrorSerializer, Forbidden
 from core.serializers import JsonTypes
 
+from .http import SignedInView
 from . import fillings
 from .inspections_api import valid
 from .models import FillingTask, TaskState
@@ -96,7 +97,7 @@ class FillingReviewSerializer(JsonTypes, drf.Serializer):
     reason = drf.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
-class FillingsView(APIView):
+class FillingsView(SignedInView):
     @extend_schema(
         operation_id="evaluation_fillings",
         tags=[TAG],
@@ -150,7 +151,7 @@ class FillingsView(APIView):
         return Response({"tasks": [filling_json(t) for t in tasks]}, status=201)
 
 
-class DraftView(APIView):
+class DraftView(SignedInView):
     @extend_schema(
         operation_id="evaluation_filling_draft",
         tags=[TAG],
@@ -164,7 +165,7 @@ class DraftView(APIView):
         return Response(filling_json(task))
 
 
-class SubmitView(APIView):
+class SubmitView(SignedInView):
     @extend_schema(
         operation_id="evaluation_filling_submit",
         tags=[TAG],
@@ -176,7 +177,7 @@ class SubmitView(APIView):
         return Response(filling_json(fillings.do_submit_filling(scope_for(request), task_id)))
 
 
-class ReviewView(APIView):
+class ReviewView(SignedInView):
     @extend_schema(
         operation_id="evaluation_filling_review",
         tags=[TAG],
@@ -195,7 +196,7 @@ class ReviewView(APIView):
 FILE_FORM = {"multipart/form-data": inline_serializer("EvaluationFile", {"file": drf.FileField()})}
 
 
-class AttachmentView(APIView):
+class AttachmentView(SignedInView):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
@@ -212,7 +213,14 @@ class AttachmentView(APIView):
         return Response(filling_json(attachment.task), status=201)
 
 
-class ImportView(APIView):
+class ImportView(SignedInView):
+    def initial(self, request, *args, **kwargs):
+        # Only someone with filling tasks imports a sheet into them: 403 before the file is read.
+        super().initial(request, *args, **kwargs)
+        user = scope_for(request).user
+        if not FillingTask.objects.filter(assignee=user).exists():
+            raise Forbidden("you have no filling tasks (填报任务) to import into")
+
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(

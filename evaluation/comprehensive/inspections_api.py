@@ -12,13 +12,13 @@ from rest_framework import serializers as drf
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.scoping import scope_for
 from core import params
 from core.errors import BadInput, ErrorSerializer
 from core.serializers import JsonTypes
 
+from .http import SignedInView
 from . import inspections, samples
 from .models import CheckItem, FieldInspectionTask, TaskState
 
@@ -126,7 +126,7 @@ class InspectionReviewSerializer(JsonTypes, drf.Serializer):
     reason = drf.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
-class InspectionsView(APIView):
+class InspectionsView(SignedInView):
     @extend_schema(
         operation_id="evaluation_inspections",
         tags=[TAG],
@@ -170,7 +170,7 @@ class InspectionsView(APIView):
         return Response({"tasks": [task_json(t, request) for t in tasks]}, status=201)
 
 
-class ReviewView(APIView):
+class ReviewView(SignedInView):
     @extend_schema(
         operation_id="evaluation_inspection_review",
         tags=[TAG],
@@ -186,7 +186,7 @@ class ReviewView(APIView):
         return Response(task_json(task, request))
 
 
-class FieldObjectsView(APIView):
+class FieldObjectsView(SignedInView):
     @extend_schema(
         operation_id="evaluation_field_objects",
         tags=[TAG],
@@ -216,7 +216,7 @@ class FieldObjectsView(APIView):
         )
 
 
-class FieldTasksView(APIView):
+class FieldTasksView(SignedInView):
     @extend_schema(
         operation_id="evaluation_field_tasks",
         tags=[TAG],
@@ -230,7 +230,7 @@ class FieldTasksView(APIView):
         return Response({"tasks": [task_json(t, request) for t in tasks]})
 
 
-class FieldScoreView(APIView):
+class FieldScoreView(SignedInView):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
@@ -273,7 +273,7 @@ class FieldScoreView(APIView):
         return Response(task_json(task, request))
 
 
-class FieldSubmitView(APIView):
+class FieldSubmitView(SignedInView):
     @extend_schema(
         operation_id="evaluation_field_submit",
         tags=[TAG],

@@ -12,13 +12,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers as drf
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.scoping import scope_for
 from core import params
 from core.errors import BadInput, ErrorSerializer, NotFound
 from core.serializers import JsonTypes
 
+from .http import SignedInView
 from . import rankings, results
 from .inspections_api import valid
 from .models import EvaluationCycle, EvaluationObject
@@ -87,7 +87,7 @@ def _ranking_query(request: Request) -> dict:
     }
 
 
-class ComputeView(APIView):
+class ComputeView(SignedInView):
     @extend_schema(
         operation_id="evaluation_results_compute",
         tags=[TAG],
@@ -104,7 +104,7 @@ class ComputeView(APIView):
         return Response({"objects": count})
 
 
-class ObjectResultsView(APIView):
+class ObjectResultsView(SignedInView):
     @extend_schema(
         operation_id="evaluation_object_results",
         tags=[TAG],
@@ -123,7 +123,7 @@ class ObjectResultsView(APIView):
         return Response({"results": found})
 
 
-class RankingsView(APIView):
+class RankingsView(SignedInView):
     @extend_schema(
         operation_id="evaluation_rankings",
         tags=[TAG],
@@ -136,7 +136,7 @@ class RankingsView(APIView):
         return Response(rankings.rankings(scope_for(request), query.pop("cycle_id"), **query))
 
 
-class TrendView(APIView):
+class TrendView(SignedInView):
     @extend_schema(
         operation_id="evaluation_trend",
         tags=[TAG],
@@ -171,7 +171,7 @@ def rankings_workbook(found: dict) -> bytes:
     return data.getvalue()
 
 
-class ExportView(APIView):
+class ExportView(SignedInView):
     @extend_schema(
         operation_id="evaluation_rankings_export",
         tags=[TAG],

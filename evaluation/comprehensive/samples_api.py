@@ -5,19 +5,21 @@ caller's areas), ``POST /api/v1/evaluation/samples/import`` (GeoJSON features) a
 
 from __future__ import annotations
 
+from accounts import permissions as perms
+
 from django.contrib.gis.geos import Polygon
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers as drf
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.scoping import scope_for
 from core import params
 from core.errors import BadInput, ErrorSerializer
 from core.serializers import JsonTypes
 
+from .http import SignedInView
 from . import config, samples
 
 TAG = "evaluation"
@@ -65,7 +67,7 @@ def _body(serializer_class, request) -> dict:
     return dict(body.validated_data)
 
 
-class SamplesView(APIView):
+class SamplesView(SignedInView):
     @extend_schema(
         operation_id="evaluation_samples",
         tags=[TAG],
@@ -104,7 +106,9 @@ class SamplesView(APIView):
         )
 
 
-class ImportView(APIView):
+class ImportView(SignedInView):
+    permissions = (perms.EVALUATION_MANAGE,)
+
     @extend_schema(
         operation_id="evaluation_samples_import",
         tags=[TAG],
@@ -126,7 +130,9 @@ class ImportView(APIView):
         return Response(done.as_json())
 
 
-class LayerImportView(APIView):
+class LayerImportView(SignedInView):
+    permissions = (perms.EVALUATION_MANAGE,)
+
     @extend_schema(
         operation_id="evaluation_samples_import_layer",
         tags=[TAG],

@@ -8,12 +8,12 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers as drf
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.scoping import Scope, scope_for
 from core.errors import BadInput, ErrorSerializer, NotFound
 from core.serializers import JsonTypes
 
+from .http import SignedInView
 from . import config, samples, sampling
 from .models import FieldSamplingRule, SamplePoint, SampleType
 
@@ -118,7 +118,7 @@ DRAW = inline_serializer(
 )
 
 
-class PreviewView(APIView):
+class PreviewView(SignedInView):
     @extend_schema(
         operation_id="evaluation_sampling_preview",
         tags=[TAG],

@@ -11,6 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("accounts", "0005_login_throttle"),
+        ("evaluation", "0003_default_deductions"),
         ("spatial", "0004_controlledarea_requirement"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

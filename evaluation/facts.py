@@ -1,0 +1,290 @@
+"""The SQL of each subject's facts (`evaluation.indicators`): one row per counted thing with
+its case id, its key and one boolean column per count of `evaluation.definitions`.
+
+What the facts read (docs/evaluation.md explains each choice):
+
+- the cohort of areas and inspectors: the cases the caller sees (`cases.visibility`) reported in
+  the period, without the department cases a multi-department dispatch splits off;
+- per case, one grouped pass over its events before `end`: found valid (an event into 待立案),
+  registered, dispatched, the start of its last handling round (the last dispatch, re-dispatch
+  or rework), its last feedback into 待核查, reworks, closed, voided;
+- timeliness against the case row's ``handling_deadline``, the deadline of the last handling
+  round after extensions, holds and re-dispatch (a hold's release moves it by the time held);
+  a parallel share's by the flag its feedback carries.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from accounts.scoping import Scope
+from cases.visibility import visible_cases
+
+from . import definitions as d
+
+LEVELS = {
+    "district": ("district_code", "district_name"),
+    "street": ("street_code", "street_name"),
+    "community": ("community_code", "community_name"),
+    "grid": ("unit_grid_code", "unit_grid_code"),
+}
+POSITION_ACTIONS = {
+    d.ACCEPTOR: ("accept", "not_accept", "restore", "request_verify", "request_check"),
+    d.SHIFT_LEADER: ("register", "not_register", "close", "rework", "archive", "send_to_register"),
+    d.DISPATCHER: ("dispatch", "redispatch"),
+}
+
+
+def visible_sql(scope: Scope) -> str | None:
+    """The SQL of the ids of the cases the caller sees, literal values inlined; None when the
+    caller sees every case (no test needed)."""
+    cases = visible_cases(scope).order_by().values("id")
+    if not cases.query.where:
+        return None
+    sql, params = cases.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # The text is pasted into SQL run with named parameters: a literal % is doubled.
+        return cursor.mogrify(sql, params).decode().replace("%", "%%")
+
+
+def _in_visible(column: str, visible: str | None) -> str:
+    return "TRUE" if visible is None else f"{column} IN ({visible})"
+
+
+# The facts of one case from its events before %(end)s (one pass; bool_or of no rows is NULL).
+EVENT_FACTS = """
+COALESCE(bool_or(e.to_state = 'to_register'), FALSE) AS valid,
+COALESCE(bool_or(e.action = 'register'), FALSE) AS registered,
+COALESCE(bool_or(e.action = 'dispatch'), FALSE) AS dispatched,
+max(e.at) FILTER (WHERE e.action IN ('dispatch', 'redispatch', 'rework')) AS last_start,
+max(e.at) FILTER (WHERE e.action = 'feedback' AND e.to_state = 'to_check') AS last_feedback,
+count(*) FILTER (WHERE e.action = 'rework') AS reworks,
+COALESCE(bool_or(e.action = 'close'), FALSE) AS closed,
+COALESCE(bool_or(e.to_state = 'void'), FALSE) AS voided"""
+
+
+def _case_facts(reported_cohort: bool, scoped: bool = False) -> str:
+    """Per case of `cohort` (a CTE of case rows): its columns and the facts of its events
+    before %(end)s, aggregated in one grouped pass over a range of events by time (the index
+    on ``at``; events are appended in time order). A case reported in the period has no event
+    before %(start)s, so a report cohort reads the period's events only, with no reference to
+    the cohort (the planner may run it in parallel), and the join keeps the cohort's; a
+    department's cases may be older: theirs are the events of the cohort's cases from the
+    oldest report among them. A caller who sees part of the city (`scoped`) reads the events
+    of their cohort's cases only (by case, index caseevent_case_at)."""
+    if reported_cohort and scoped:
+        events = """cases_caseevent e JOIN cohort k ON k.id = e.case_id
+    WHERE e.at >= %(start)s AND e.at < %(end)s"""
+    elif reported_cohort:
+        events = "cases_caseevent e WHERE e.at >= %(start)s AND e.at < %(end)s"
+    else:
+        events = """cases_caseevent e JOIN cohort k ON k.id = e.case_id
+    WHERE e.at >= (SELECT min(reported_at) FROM cohort) AND e.at < %(end)s"""
+    return f"""
+event_facts AS (
+    SELECT e.case_id AS id, {EVENT_FACTS}
+    FROM {events}
+    GROUP BY e.case_id
+),
+case_facts AS (
+    SELECT c.*,
+           COALESCE(f.valid, FALSE) AS valid, COALESCE(f.registered, FALSE) AS registered,
+           COALESCE(f.dispatched, FALSE) AS dispatched, f.last_start, f.last_feedback,
+           COALESCE(f.reworks, 0) AS reworks, COALESCE(f.closed, FALSE) AS closed,
+           COALESCE(f.voided, FALSE) AS voided,
+           COALESCE(f.dispatched AND f.last_feedback > f.last_start, FALSE) AS handled,
+           c.handling_deadline IS NULL OR f.last_feedback <= c.handling_deadline AS fed_on_time
+    FROM cohort c LEFT JOIN event_facts f ON f.id = c.id
+)"""
+
+
+# What the facts read of a case row (carried by the cohort, so the row is read once).
+COHORT_COLUMNS = """c.id, c.source, c.category_id, c.reported_by_id, c.reported_at,
+       c.handling_deadline, c.district_code, c.district_name, c.street_code, c.street_name,
+       c.community_code, c.community_name, c.unit_grid_code"""
+
+
+def _cohort(visible: str | None) -> str:
+    # Materialized: inlined, the planner merges the cases with the events grouped per case in
+    # each parallel worker, every worker reading all the events (bench/README.md).
+    return f"""
+cohort AS MATERIALIZED (
+    SELECT {COHORT_COLUMNS} FROM cases_case c
+    WHERE c.reported_at >= %(start)s AND c.reported_at < %(end)s AND c.parent_id IS NULL
+      AND {_in_visible("c.id", visible)}
+)"""
+
+
+def area_facts(level: str, visible: str | None) -> str:
+    code, name = LEVELS[level]
+    public = "source IN ('public', 'hotline')"
+    return f"""
+WITH {_cohort(visible)}, {_case_facts(True, visible is not None)}
+SELECT id AS case_id, {code} AS key, {name} AS name,
+       TRUE AS reports,
+       source = 'inspector' AS inspector_reports,
+       {public} AS public_reports,
+       {public} AND valid AS public_valid_reports,
+       valid AS valid_reports,
+       registered,
+       dispatched AS due_handling,
+       COALESCE(handled, FALSE) AS handled,
+       COALESCE(handled AND fed_on_time, FALSE) AS handled_on_time,
+       registered AND NOT voided AS due_close,
+       closed,
+       closed AND COALESCE(fed_on_time, TRUE) AS closed_on_time,
+       COALESCE(handled, FALSE) AND reworks > 0 AS reworked
+FROM case_facts"""
+
+
+def department_facts(visible: str | None) -> str:
+    # A share: a department given the case (its code from the event: the parallel dispatch's
+    # list, else its one department) in the period; the parent of a multi-department dispatch
+    # (details "children") gives none, its department cases do. The case's facts come from
+    # the grouped pass of `_case_facts`; the share's fate from the few events that decide it
+    # (feedback, re-dispatch, return, transfer) after its receipt, by case.
+    return f"""
+WITH received AS MATERIALIZED (
+    SELECT e.case_id AS id, r.code, min(e.at) AS received_at
+    FROM cases_caseevent e
+    CROSS JOIN LATERAL jsonb_array_elements_text(
+        CASE WHEN e.action = 'dispatch' AND jsonb_typeof(e.details -> 'departments') = 'array'
+             THEN e.details -> 'departments'
+             ELSE jsonb_build_array(e.details -> 'department') END) AS r(code)
+    WHERE e.action IN ('dispatch', 'redispatch', 'approve_transfer')
+      AND e.at >= %(start)s AND e.at < %(end)s AND NOT e.details ? 'children'
+      AND r.code IS NOT NULL AND {_in_visible("e.case_id", visible)}
+    GROUP BY 1, 2
+),
+cohort AS MATERIALIZED (
+    SELECT {COHORT_COLUMNS} FROM cases_case c WHERE c.id IN (SELECT id FROM received)
+),
+{_case_facts(False)},
+fates AS (
+    SELECT r.id, r.code, r.received_at,
+           max(e.at) FILTER (
+               WHERE e.action = 'feedback' AND e.at > r.received_at
+                 AND (e.details ->> 'department' = r.code
+                      OR (NOT e.details ? 'department' AND e.to_state = 'to_check'))) AS fed_at,
+           -- a parallel share's feedback says whether it beat its own clock (CaseDispatch)
+           bool_or((e.details ->> 'overdue')::boolean) FILTER (
+               WHERE e.action = 'feedback' AND e.at > r.received_at
+                 AND e.details ->> 'department' = r.code AND e.details ? 'overdue') AS fed_late,
+           COALESCE(bool_or(e.action = 'redispatch' AND e.at >= r.received_at
+                            AND e.details ->> 'before' = r.code), FALSE) AS moved,
+           COALESCE(bool_or(e.action IN ('return', 'approve_return') AND e.at >= r.received_at
+                            AND e.details ->> 'department' = r.code), FALSE) AS returned,
+           COALESCE(bool_or(e.action = 'approve_transfer' AND e.at >= r.received_at
+                            AND e.details ->> 'before' = r.code), FALSE) AS transferred
+    FROM received r LEFT JOIN cases_caseevent e  -- received in the period: its fate too
+      ON e.case_id = r.id AND e.at >= r.received_at AND e.at >= %(start)s AND e.at < %(end)s
+     AND e.action IN ('feedback', 'redispatch', 'return', 'approve_return', 'approve_transfer')
+    GROUP BY r.id, r.code, r.received_at
+),
+shares AS (
+    SELECT f.*, cf.closed, cf.voided, cf.reworks, cf.last_start, cf.handling_deadline
+    FROM fates f JOIN case_facts cf ON cf.id = f.id
+),
+judged AS (
+    SELECT s.id, s.code, s.closed, s.voided, s.reworks, s.moved, s.returned, s.handling_deadline,
+           s.moved OR s.returned OR s.transferred AS gone,
+           COALESCE(s.fed_at > GREATEST(s.last_start, s.received_at), FALSE) AS done,
+           COALESCE(CASE WHEN s.fed_late IS NOT NULL THEN NOT s.fed_late
+                         ELSE s.handling_deadline IS NULL OR s.fed_at <= s.handling_deadline
+                    END, FALSE) AS fed_on_time
+    FROM shares s
+)
+SELECT j.id AS case_id, j.code AS key, COALESCE(dp.name, j.code) AS name,
+       TRUE AS received,
+       NOT gone AND NOT closed AND NOT voided AND NOT done AS in_progress,
+       NOT gone AND NOT closed AND NOT voided AND NOT done
+           AND handling_deadline < %(end)s AS overdue_in_progress,
+       NOT gone AND done AS handled,
+       NOT gone AND done AND fed_on_time AS handled_on_time,
+       NOT gone AND closed AS closed,
+       NOT gone AND closed AND NOT fed_on_time AS closed_overdue,
+       NOT gone AND reworks > 0 AS reworked,
+       moved AS wrong_dispatches,
+       returned
+FROM judged j LEFT JOIN accounts_department dp ON dp.code = j.code"""
+
+
+def inspector_facts(visible: str | None) -> str:
+    return f"""
+WITH {_cohort(visible)}, {_case_facts(True, visible is not None)},
+people AS (
+    SELECT p.id, p.user_id, COALESCE(NULLIF(p.name, ''), u.username) AS name, COALESCE(
+        (SELECT ST_Union(g.geom) FROM accounts_person_grids pg
+         JOIN spatial_responsibilitygrid g ON g.id = pg.responsibilitygrid_id
+         WHERE pg.person_id = p.id AND g.geom IS NOT NULL),
+        p.area_geom) AS area
+    FROM accounts_person p JOIN auth_user u ON u.id = p.user_id
+    WHERE p.id = ANY(%(people)s)
+),
+facts AS (
+    SELECT cf.id, pe.id AS key, pe.name, TRUE AS reports, cf.valid AS valid_reports,
+           FALSE AS missed_reports, NULL::text AS task, NULL::boolean AS task_on_time
+    FROM case_facts cf JOIN people pe ON pe.user_id = cf.reported_by_id
+    WHERE cf.source = 'inspector'
+    UNION ALL
+    SELECT cf.id, pe.id, pe.name, FALSE, FALSE, TRUE, NULL, NULL
+    FROM case_facts cf JOIN cases_case pc ON pc.id = cf.id
+    JOIN people pe ON ST_Covers(pe.area, pc.geom)
+    WHERE cf.source IN ('public', 'hotline') AND cf.valid
+      AND NOT EXISTS (
+          SELECT 1 FROM cases_case m
+          WHERE m.reported_by_id = pe.user_id AND m.category_id = cf.category_id
+            AND m.reported_at <= cf.reported_at
+            AND m.reported_at >= cf.reported_at - %(missed_hours)s * interval '1 hour'
+            AND ST_DWithin(m.geom::geography, pc.geom::geography, %(missed_m)s))
+    UNION ALL
+    SELECT k.case_id, pe.id, pe.name, FALSE, FALSE, FALSE, k.kind,
+           k.done_at IS NOT NULL AND k.done_at < %(end)s
+               AND (k.deadline IS NULL OR k.done_at <= k.deadline)
+    FROM cases_casetask k JOIN people pe ON pe.user_id = k.assignee_id
+    WHERE k.kind IN ('verify', 'check') AND k.created_at >= %(start)s
+      AND k.created_at < %(end)s AND {_in_visible("k.case_id", visible)}
+)
+SELECT id AS case_id, key, name, reports, valid_reports, missed_reports,
+       valid_reports OR missed_reports AS found,
+       task IS NOT DISTINCT FROM 'verify' AS verify_tasks,
+       task IS NOT DISTINCT FROM 'verify' AND task_on_time AS verified_on_time,
+       task IS NOT DISTINCT FROM 'check' AS check_tasks,
+       task IS NOT DISTINCT FROM 'check' AND task_on_time AS checked_on_time
+FROM facts"""
+
+
+def position_facts(subject: str, visible: str | None) -> str:
+    # An act ends the stage its case was in (from_state): entered by the case's latest earlier
+    # event into that state; on time when the stage has a limit in natural time and the act came
+    # within it (working-time limits need the calendar: not judged here, on time).
+    actions = ", ".join(f"'{a}'" for a in POSITION_ACTIONS[subject])
+    accurate = "TRUE"
+    if subject == d.DISPATCHER:
+        accurate = """COALESCE((
+            SELECT n.details ->> 'evaluation' FROM cases_caseevent n
+            WHERE n.case_id = e.case_id AND n.id > e.id AND n.at < %(end)s
+              AND n.action IN ('dispatch', 'redispatch', 'return', 'approve_return')
+            ORDER BY n.at, n.id LIMIT 1) NOT IN ('wrong_dispatch', 'returned'), TRUE)"""
+    return f"""
+WITH acts AS (
+    SELECT e.id, e.case_id, e.actor_id, e.at, e.from_state, c.workflow_id,
+           (SELECT max(p.at) FROM cases_caseevent p
+            WHERE p.case_id = e.case_id AND p.to_state = e.from_state AND p.id < e.id
+              AND p.from_state IS DISTINCT FROM p.to_state)
+               AS stage_start,
+           {accurate} AS accurate
+    FROM cases_caseevent e JOIN cases_case c ON c.id = e.case_id
+    WHERE e.action IN ({actions}) AND e.at >= %(start)s AND e.at < %(end)s
+      AND e.actor_id IS NOT NULL AND {_in_visible("e.case_id", visible)}
+)
+SELECT a.case_id, p.id AS key, COALESCE(NULLIF(p.name, ''), u.username) AS name,
+       TRUE AS acts,
+       a.stage_start IS NULL OR s.id IS NULL OR s.amount IS NULL
+           OR s.unit NOT IN ('natural_hours', 'natural_days')
+           OR a.at <= a.stage_start + s.amount * CASE s.unit WHEN 'natural_days'
+                  THEN interval '1 day' ELSE interval '1 hour' END AS acts_on_time,
+       a.accurate
+FROM acts a JOIN auth_user u ON u.id = a.actor_id
+JOIN accounts_person p ON p.user_id = a.actor_id
+LEFT JOIN cases_workflowstage s ON s.workflow_id = a.workflow_id AND s.state = a.from_state"""
