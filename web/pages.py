@@ -1,7 +1,8 @@
 """Server-rendered pages: the web map (/map, 地图) drawn with MapLibre GL JS from our tiles, the
 dispatcher console (/console, 指挥调度台), the inspector monitor (/inspectors, 监督员监控), the
 comprehensive evaluation page (/evaluation, 综合评价) with the evaluators' app (/evaluation/app,
-评价员App), and the inspectors' field app (/m/, 城管通)."""
+评价员App), the inspectors' field app (/m/, 城管通), the wall screen (/screen, 运行监督大屏) and
+process supervision (/supervision, 流程监督)."""
 
 from __future__ import annotations
 
@@ -200,6 +201,81 @@ def evaluator_app_page(request: HttpRequest) -> HttpResponse:
         }
     }
     return render(request, "evaluator_app.html", context)
+
+
+def _screen_config(request: HttpRequest, scope) -> dict:
+    """The settings the wall screen and the supervision page share."""
+    from django.middleware.csrf import get_token
+
+    from accounts import permissions as perms
+    from core.streams import stream_origin
+    from spatial.models import MapConfig
+
+    from spatial.models import AdminArea
+
+    config = MapConfig.objects.filter(name="default").first()
+    centre = list(config.center) if config and config.center else list(settings.CITY_CENTER)
+    person = getattr(request.user, "person", None)
+    if person is not None and person.area_geom is not None and not scope.sees_everything:
+        bounds = list(person.area_geom.extent)
+    else:  # the whole city: the top-level areas
+        from django.contrib.gis.db.models import Extent
+
+        bounds = AdminArea.objects.filter(parent__isnull=True).aggregate(b=Extent("geom"))["b"]
+    return {
+        "bounds": list(bounds) if bounds else None,
+        "user": request.user.get_username(),
+        "name": (person.name if person else "") or request.user.get_username(),
+        "positions": list(scope.position_names),
+        "permissions": sorted(scope.permissions),
+        "monitor": scope.sees_everything or scope.has_perm(perms.TRACKING_MONITOR),
+        "csrfToken": get_token(request),
+        "streamUrl": f"{stream_origin(request)}/api/v1/cases/stream",
+        "styleUrl": "/styles/base.json?variant={variant}",
+        "center": centre,
+        "zoom": config.zoom if config else 12,
+    }
+
+
+def _case_reader_page(request: HttpRequest, template: str, title: str, key: str):
+    """Renders a page for those who read cases (others get the 403 page), with the stream
+    server allowed in its connect-src."""
+    from accounts import permissions as perms
+    from accounts.scoping import scope_for
+    from core.streams import stream_origin
+
+    scope = scope_for(request)
+    if not (scope.sees_everything or scope.has_perm(perms.CASES_READ)):
+        return render(
+            request,
+            "forbidden.html",
+            {"title": title, "message": "需要“查看案件”权限才能打开此页面。"},
+            status=403,
+        )
+    response = render(request, template, {key: _screen_config(request, scope)})
+    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "connect-src 'self'", f"connect-src 'self' {stream_origin(request)}"
+    )
+    return response
+
+
+@login_required
+@require_safe
+def screen_page(request: HttpRequest) -> HttpResponse:
+    """Gives the wall screen (大屏, 运行监督): the city map with switchable case views (heat,
+    glow, migration lines, clusters, hot spots) and side panels (latest cases, census, case
+    index and trend, sources, hot spots, components, inspectors and alarms) live over the
+    case stream; every count opens the cases behind it."""
+    return _case_reader_page(request, "screen.html", "运行监督大屏", "screen_config")
+
+
+@login_required
+@require_safe
+def supervision_page(request: HttpRequest) -> HttpResponse:
+    """Gives process supervision (流程监督): stage navigation with live counts, filtered case
+    lists with thumbnails and pins, nearby cases, before/after photos and each step's
+    handler, department, start, end and opinion, overdue first."""
+    return _case_reader_page(request, "supervision.html", "流程监督", "supervision_config")
 
 
 # ---- the field app (/m/, 城管通) ---------------------------------------------------------------

@@ -258,6 +258,8 @@ STATICFILES_DIRS = [
     # terra-draw and its MapLibre adapter (UMD builds) for the GIS admin's drawing tools
     ("terra-draw", BASE_DIR / "node_modules" / "terra-draw" / "dist"),
     ("terra-draw-adapter", BASE_DIR / "node_modules" / "terra-draw-maplibre-gl-adapter" / "dist"),
+    # ECharts from npm, for the charts of the wall screen (/screen): /static/echarts/
+    ("echarts", BASE_DIR / "node_modules" / "echarts" / "dist"),
 ]
 # collectstatic (scripts/run.sh) writes a gzip and a Brotli copy beside each file, which WhiteNoise
 # serves to browsers that accept them (maplibre-gl.js: 1.06 MB, 0.28 MB gzipped): names stay as

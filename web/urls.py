@@ -21,6 +21,8 @@ from web.pages import (
     field_service_worker,
     inspectors_page,
     map_page,
+    screen_page,
+    supervision_page,
     public_page,
 )
 
@@ -62,6 +64,8 @@ urlpatterns = [
     path("public", public_page, name="public"),  # 市民服务 (docs/public-service.md)
     path("console", console_page, name="console"),
     path("inspectors", inspectors_page, name="inspectors"),
+    path("screen", screen_page, name="screen"),
+    path("supervision", supervision_page, name="supervision"),
     path("evaluation", evaluation_page, name="evaluation"),
     path("evaluation/app", evaluator_app_page, name="evaluator-app"),
     path("m", public(RedirectView.as_view(url="/m/", permanent=False))),
