@@ -8,6 +8,7 @@ lives in `evaluation.comprehensive.models`, imported at the end."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -180,6 +181,41 @@ class QualityScore(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["sampled", "department"], name="qualityscore_unique")
         ]
+
+
+class CaseEventFacts(models.Model):
+    """Per case, the facts of its events that the indicators read (`evaluation.facts`): the
+    first time of each milestone and the times of the handling rounds, feedbacks and reworks.
+    A projection of the events, never written by Python: the trigger of migration 0005 folds
+    each appended event into its case's row in the same transaction (events are never updated
+    or deleted), and `manage.py case_event_facts --check` / `--rebuild` compare it with the
+    events or write it again from them. Times, not counts: the facts "as of" any moment are
+    the times before it."""
+
+    case = models.OneToOneField(
+        "cases.Case", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    last_event_at = models.DateTimeField()
+    valid_at = models.DateTimeField(null=True, help_text="first event into 待立案")
+    registered_at = models.DateTimeField(null=True)
+    dispatched_at = models.DateTimeField(null=True, help_text="first dispatch")
+    closed_at = models.DateTimeField(null=True)
+    voided_at = models.DateTimeField(null=True)
+    last_start = models.DateTimeField(null=True, help_text="latest of start_times")
+    last_feedback = models.DateTimeField(null=True, help_text="latest of feedback_times")
+    start_times = ArrayField(
+        models.DateTimeField(), default=list, help_text="dispatches, re-dispatches, reworks"
+    )
+    feedback_times = ArrayField(
+        models.DateTimeField(), default=list, help_text="feedbacks into 待核查"
+    )
+    rework_times = ArrayField(models.DateTimeField(), default=list)
+
+    class Meta:
+        verbose_name_plural = "case event facts"
+
+    def __str__(self) -> str:
+        return f"facts of case {self.case_id}"
 
 
 from evaluation.comprehensive.models import *  # noqa: E402, F403
