@@ -29,7 +29,8 @@ SELECT e.case_id, max(e.at) AS last_event_at,
                 FILTER (WHERE e.action = 'feedback' AND e.to_state = 'to_check'), '{}')
            AS feedback_times,
        COALESCE(array_agg(e.at ORDER BY e.id) FILTER (WHERE e.action = 'rework'), '{}')
-           AS rework_times
+           AS rework_times,
+       count(*) FILTER (WHERE e.action = 'rework') AS reworks
 FROM cases_caseevent e GROUP BY e.case_id"""
 
 COLUMNS = (
@@ -44,6 +45,7 @@ COLUMNS = (
     "start_times",
     "feedback_times",
     "rework_times",
+    "reworks",
 )
 LISTS = ("start_times", "feedback_times", "rework_times")
 

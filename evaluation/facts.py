@@ -23,11 +23,12 @@ from cases.visibility import visible_cases
 
 from . import definitions as d
 
+# The column of each area level's code (names come from `spatial`, `indicators.table`).
 LEVELS = {
-    "district": ("district_code", "district_name"),
-    "street": ("street_code", "street_name"),
-    "community": ("community_code", "community_name"),
-    "grid": ("unit_grid_code", "unit_grid_code"),
+    "district": "district_code",
+    "street": "street_code",
+    "community": "community_code",
+    "grid": "unit_grid_code",
 }
 POSITION_ACTIONS = {
     d.ACCEPTOR: ("accept", "not_accept", "restore", "request_verify", "request_check"),
@@ -52,14 +53,11 @@ def _in_visible(column: str, visible: str | None) -> str:
     return "TRUE" if visible is None else f"{column} IN ({visible})"
 
 
-def _before_end(times: str, latest: str, count: bool = False) -> str:
-    """The latest of a fact's times before %(end)s (their number, `count`): the row's latest
-    when its case has no event from %(end)s on (nearly always), else from the list."""
-    if count:
-        return f"""CASE WHEN p.last_event_at < %(end)s THEN cardinality(p.{times})
-     ELSE (SELECT count(*) FROM unnest(p.{times}) t WHERE t < %(end)s) END"""
+def _before_end(latest: str, list_name: str) -> str:
+    """The latest of a fact's times before %(end)s: the row's latest when its case has no
+    event from %(end)s on (nearly always), else from the row's list (migration 0005)."""
     return f"""CASE WHEN p.last_event_at < %(end)s THEN p.{latest}
-     ELSE (SELECT max(t) FROM unnest(p.{times}) t WHERE t < %(end)s) END"""
+     ELSE evaluation_latest_before(p.case_id, '{list_name}', %(end)s) END"""
 
 
 def _case_facts() -> str:
@@ -75,9 +73,10 @@ event_facts AS (
            COALESCE(p.valid_at < %(end)s, FALSE) AS valid,
            COALESCE(p.registered_at < %(end)s, FALSE) AS registered,
            COALESCE(p.dispatched_at < %(end)s, FALSE) AS dispatched,
-           {_before_end("start_times", "last_start")} AS last_start,
-           {_before_end("feedback_times", "last_feedback")} AS last_feedback,
-           COALESCE({_before_end("rework_times", "", count=True)}, 0) AS reworks,
+           {_before_end("last_start", "start")} AS last_start,
+           {_before_end("last_feedback", "feedback")} AS last_feedback,
+           COALESCE(CASE WHEN p.last_event_at < %(end)s THEN p.reworks
+                         ELSE evaluation_reworks_before(p.case_id, %(end)s) END, 0) AS reworks,
            COALESCE(p.closed_at < %(end)s, FALSE) AS closed,
            COALESCE(p.voided_at < %(end)s, FALSE) AS voided
     FROM cohort c LEFT JOIN evaluation_caseeventfacts p ON p.case_id = c.id
@@ -90,17 +89,15 @@ case_facts AS (
 )"""
 
 
-# What the facts read of a case row (carried by the cohort, so the row is read once).
+# What the facts read of a case row: the columns the report-time index carries
+# (cases: case_reported_cover), so a period's cohort is an index-only scan of narrow entries.
 COHORT_COLUMNS = """c.id, c.source, c.category_id, c.reported_by_id, c.reported_at,
-       c.handling_deadline, c.district_code, c.district_name, c.street_code, c.street_name,
-       c.community_code, c.community_name, c.unit_grid_code"""
+       c.handling_deadline, c.district_code, c.street_code, c.community_code, c.unit_grid_code"""
 
 
 def _cohort(visible: str | None) -> str:
-    # Materialized: inlined, the planner merges the cases with the events grouped per case in
-    # each parallel worker, every worker reading all the events (bench/README.md).
     return f"""
-cohort AS MATERIALIZED (
+cohort AS (
     SELECT {COHORT_COLUMNS} FROM cases_case c
     WHERE c.reported_at >= %(start)s AND c.reported_at < %(end)s AND c.parent_id IS NULL
       AND {_in_visible("c.id", visible)}
@@ -108,11 +105,11 @@ cohort AS MATERIALIZED (
 
 
 def area_facts(level: str, visible: str | None) -> str:
-    code, name = LEVELS[level]
+    code = LEVELS[level]
     public = "source IN ('public', 'hotline')"
     return f"""
 WITH {_cohort(visible)}, {_case_facts()}
-SELECT id AS case_id, {code} AS key, {name} AS name,
+SELECT id AS case_id, {code} AS key, NULL::text AS name,
        TRUE AS reports,
        source = 'inspector' AS inspector_reports,
        {public} AS public_reports,

@@ -19,6 +19,7 @@ from django.db import connection
 
 from accounts import permissions as perms
 from accounts.scoping import Scope
+from spatial.models import AdminArea
 
 from . import definitions as d
 from .facts import (
@@ -102,6 +103,14 @@ def _counts_sql(subject: str, facts: str) -> str:
     return f"SELECT f.key::text, max(f.name), {columns}\nFROM ({facts}) f GROUP BY f.key"
 
 
+def _area_names(level: str, codes: list[str]) -> dict[str, str]:
+    """The names of administrative areas by code (a unit grid is named by its code)."""
+    if level == "grid":
+        return {}
+    found = AdminArea.objects.filter(code__in=[c for c in codes if c])
+    return dict(found.values_list("code", "name"))
+
+
 def table(
     scope: Scope, subject: str, start: dt.datetime, end: dt.datetime, level: str = "street"
 ) -> Table:
@@ -112,9 +121,11 @@ def table(
     with connection.cursor() as cursor:
         cursor.execute(_counts_sql(subject, facts), {"start": start, "end": end, **extra})
         fetched = cursor.fetchall()
+    names = _area_names(level, [key for key, *_ in fetched]) if subject == d.AREA else {}
     rows = []
     for key, name, *numbers in fetched:
-        row = Row(key or "", name or key or "", dict(zip(counts, numbers)))
+        name = names.get(key) or name or key or ""
+        row = Row(key or "", name, dict(zip(counts, numbers)))
         rows.append(row)
     rows.sort(key=lambda r: r.key)
     total = Row("", "合计", {c: sum(r.counts[c] for r in rows) for c in counts})

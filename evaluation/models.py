@@ -210,6 +210,7 @@ class CaseEventFacts(models.Model):
         models.DateTimeField(), default=list, help_text="feedbacks into 待核查"
     )
     rework_times = ArrayField(models.DateTimeField(), default=list)
+    reworks = models.PositiveIntegerField(default=0, help_text="length of rework_times")
 
     class Meta:
         verbose_name_plural = "case event facts"

@@ -15,7 +15,7 @@ DECLARE
 BEGIN
     INSERT INTO evaluation_caseeventfacts AS f (
         case_id, last_event_at, valid_at, registered_at, dispatched_at, closed_at, voided_at,
-        last_start, last_feedback, start_times, feedback_times, rework_times)
+        last_start, last_feedback, start_times, feedback_times, rework_times, reworks)
     VALUES (
         NEW.case_id, NEW.at,
         CASE WHEN NEW.to_state = 'to_register' THEN NEW.at END,
@@ -27,7 +27,8 @@ BEGIN
         CASE WHEN fed THEN NEW.at END,
         CASE WHEN starts THEN ARRAY[NEW.at] ELSE '{}' END,
         CASE WHEN fed THEN ARRAY[NEW.at] ELSE '{}' END,
-        CASE WHEN NEW.action = 'rework' THEN ARRAY[NEW.at] ELSE '{}' END)
+        CASE WHEN NEW.action = 'rework' THEN ARRAY[NEW.at] ELSE '{}' END,
+        CASE WHEN NEW.action = 'rework' THEN 1 ELSE 0 END)
     ON CONFLICT (case_id) DO UPDATE SET
         last_event_at = GREATEST(f.last_event_at, EXCLUDED.last_event_at),
         valid_at = LEAST(f.valid_at, EXCLUDED.valid_at),
@@ -39,14 +40,29 @@ BEGIN
         last_feedback = GREATEST(f.last_feedback, EXCLUDED.last_feedback),
         start_times = f.start_times || EXCLUDED.start_times,
         feedback_times = f.feedback_times || EXCLUDED.feedback_times,
-        rework_times = f.rework_times || EXCLUDED.rework_times;
+        rework_times = f.rework_times || EXCLUDED.rework_times,
+        reworks = f.reworks + EXCLUDED.reworks;
     RETURN NULL;
 END $$;
 CREATE TRIGGER evaluation_fold_case_event AFTER INSERT ON cases_caseevent
     FOR EACH ROW EXECUTE FUNCTION evaluation_fold_case_event();
+
+-- The facts of a case as of a moment its case has events after: from its lists, read by case
+-- (functions, not subqueries, so a query calling them may still run in parallel).
+CREATE FUNCTION evaluation_latest_before(wanted bigint, list text, bound timestamptz)
+    RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT max(t) FROM evaluation_caseeventfacts f,
+        unnest(CASE list WHEN 'start' THEN f.start_times ELSE f.feedback_times END) t
+    WHERE f.case_id = wanted AND t < bound $$;
+CREATE FUNCTION evaluation_reworks_before(wanted bigint, bound timestamptz)
+    RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT count(*)::integer FROM evaluation_caseeventfacts f, unnest(f.rework_times) t
+    WHERE f.case_id = wanted AND t < bound $$;
 """
 
 UNDO = """
+DROP FUNCTION evaluation_latest_before(bigint, text, timestamptz);
+DROP FUNCTION evaluation_reworks_before(bigint, timestamptz);
 DROP TRIGGER evaluation_fold_case_event ON cases_caseevent;
 DROP FUNCTION evaluation_fold_case_event();
 """
@@ -66,14 +82,15 @@ SELECT e.case_id, max(e.at),
                 FILTER (WHERE e.action IN ('dispatch', 'redispatch', 'rework')), '{}'),
        COALESCE(array_agg(e.at ORDER BY e.id)
                 FILTER (WHERE e.action = 'feedback' AND e.to_state = 'to_check'), '{}'),
-       COALESCE(array_agg(e.at ORDER BY e.id) FILTER (WHERE e.action = 'rework'), '{}')
+       COALESCE(array_agg(e.at ORDER BY e.id) FILTER (WHERE e.action = 'rework'), '{}'),
+       count(*) FILTER (WHERE e.action = 'rework')
 FROM cases_caseevent e GROUP BY e.case_id;
 """
 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0022_public_service"),
+        ("cases", "0023_reported_cover"),
         ("evaluation", "0004_comprehensive"),
     ]
 
@@ -131,6 +148,10 @@ class Migration(migrations.Migration):
                     django.contrib.postgres.fields.ArrayField(
                         base_field=models.DateTimeField(), default=list, size=None
                     ),
+                ),
+                (
+                    "reworks",
+                    models.PositiveIntegerField(default=0, help_text="length of rework_times"),
                 ),
             ],
             options={"verbose_name_plural": "case event facts"},
