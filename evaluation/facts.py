@@ -145,7 +145,7 @@ WITH received AS MATERIALIZED (
       AND r.code IS NOT NULL AND {_in_visible("e.case_id", visible)}
     GROUP BY 1, 2
 ),
-cohort AS MATERIALIZED (
+cohort AS (
     SELECT {COHORT_COLUMNS} FROM cases_case c WHERE c.id IN (SELECT id FROM received)
 ),
 {_case_facts()},
