@@ -471,8 +471,16 @@ class Case(models.Model):
             models.Index(
                 fields=["reported_at"],
                 include=[
-                    "id", "parent", "source", "handling_deadline", "category", "reported_by",
-                    "district_code", "street_code", "community_code", "unit_grid_code",
+                    "id",
+                    "parent",
+                    "source",
+                    "handling_deadline",
+                    "category",
+                    "reported_by",
+                    "district_code",
+                    "street_code",
+                    "community_code",
+                    "unit_grid_code",
                 ],
                 name="case_reported_cover",
             ),  # fmt: skip

@@ -60,9 +60,7 @@ def _sorted(table: str, column: str) -> str:
 def differences(limit: int = 20) -> tuple[int, list[int]]:
     """Gives how many cases' rows differ from their events (missing, extra or another value)
     and the ids of up to `limit` of them."""
-    differs = " OR ".join(
-        f"{_sorted('p', c)} IS DISTINCT FROM {_sorted('e', c)}" for c in COLUMNS
-    )
+    differs = " OR ".join(f"{_sorted('p', c)} IS DISTINCT FROM {_sorted('e', c)}" for c in COLUMNS)
     sql = f"""
 WITH e AS MATERIALIZED ({FACTS_FROM_EVENTS}),
 bad AS MATERIALIZED (

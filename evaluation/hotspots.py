@@ -27,6 +27,8 @@ matrix.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import hashlib
 import json
 
@@ -236,8 +238,21 @@ def counts(scope: Scope, chosen: Selection, codes: list[str]) -> np.ndarray:
     )
     position = {code: n for n, code in enumerate(codes)}
     table = np.zeros((len(codes), max(len(starts), 1)))
-    for code, at, n in rows:
-        row, column = position.get(code), slice_index(period.start, at, unit)
+    # A year's rows are ~350k (grid, slice) pairs over a dozen slices: the rows are read
+    # through a plain cursor (the ORM makes each slice an aware datetime) and each distinct
+    # slice is placed once (the SQL gives local wall-clock times; 0.6 s of 4 s before).
+    sql, values = rows.query.sql_with_params()
+    columns: dict[dt.datetime, int] = {}
+    local = timezone.get_current_timezone()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        fetched = cursor.fetchall()
+    for code, at, n in fetched:
+        column = columns.get(at)
+        if column is None:
+            aware = at if at.tzinfo else at.replace(tzinfo=local)
+            column = columns[at] = slice_index(period.start, aware, unit)
+        row = position.get(code)
         if row is not None and 0 <= column < table.shape[1]:
             table[row, column] += n
     return table
