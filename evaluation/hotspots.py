@@ -33,14 +33,17 @@ import hashlib
 import json
 
 import numpy as np
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count
 from django.db.models.functions import Trunc
 from django.utils import timezone
 from psycopg2 import sql
+from redis.exceptions import RedisError
 from scipy import sparse, stats
 
 from accounts.scoping import Scope
+from spatial.models import Layer
 
 from .statistics import Selection
 from .trend import slice_index, slice_starts
@@ -178,6 +181,7 @@ GEOMETRY_SQL = (
     "SELECT code, ST_AsGeoJSON(geom, 6) FROM spatial_unitgrid WHERE code = ANY(%(codes)s)"
 )
 _weights_cache: dict[str, sparse.csr_matrix] = {}
+WEIGHTS_KEPT_S = 7 * 24 * 3600
 
 
 def cells(scope: Scope) -> tuple[list[int], list[str]]:
@@ -209,19 +213,63 @@ def weights(ids: list[int]):
     return W(neighbours, id_order=ids, silence_warnings=True)
 
 
+def grids_version() -> str:
+    """The unit grids' version: their layer's counter and time, bumped by a statement trigger
+    on every write to the table (spatial.layers_core); the time tells apart two databases
+    whose counters happen to agree."""
+    found = (
+        Layer.objects.filter(table_name="spatial_unitgrid")
+        .order_by("pk")
+        .values_list("version", "updated_at")
+        .first()
+    )
+    return f"{found[0]}:{found[1].timestamp():.6f}" if found else "none"
+
+
 def star_matrix(ids: list[int]) -> sparse.csr_matrix:
-    """The weights of `ids` with each cell its own neighbour, kept per process by the set of
-    cells (the grids rarely change; a changed set is a new key)."""
-    key = hashlib.sha1(np.asarray(ids, dtype=np.int64).tobytes()).hexdigest()
+    """The weights of `ids` with each cell its own neighbour. Building them is a spatial
+    self-join (8–10 s over the 38,802 grids of a large city, bench/README.md), so they are
+    kept by the set of cells and the grids' version: in the process, and in the shared cache
+    for the other workers and the next start (`warm_weights` builds the city's ahead)."""
+    digest = hashlib.sha1(np.asarray(ids, dtype=np.int64).tobytes()).hexdigest()
+    key = f"hotspots:weights:{digest}:{grids_version()}"
     found = _weights_cache.get(key)
+    if found is None:
+        found = _shared_get(key)
     if found is None:
         matrix = weights(ids).sparse.tocsr().astype(float)
         found = (matrix + sparse.identity(len(ids), format="csr")).tocsr()
         found.data[:] = 1.0
-        if len(_weights_cache) > 32:
-            _weights_cache.clear()
-        _weights_cache[key] = found
+        _shared_set(key, found)
+    if len(_weights_cache) > 32:
+        _weights_cache.clear()
+    _weights_cache[key] = found
     return found
+
+
+def _shared_get(key: str):
+    try:
+        return cache.get(key)
+    except RedisError:  # a cache that does not answer: build them here
+        return None
+
+
+def _shared_set(key: str, matrix: sparse.csr_matrix) -> None:
+    try:
+        cache.set(key, matrix, WEIGHTS_KEPT_S)
+    except RedisError:
+        pass
+
+
+def warm_weights() -> int:
+    """Builds (or finds) the weights of the whole city's unit grids, the study area of those
+    who see everything; gives the number of cells."""
+    from accounts.scoping import system_scope
+
+    ids, _ = cells(system_scope("evaluation:hot spot weights"))
+    if len(ids) >= 3:
+        star_matrix(ids)
+    return len(ids)
 
 
 def counts(scope: Scope, chosen: Selection, codes: list[str]) -> np.ndarray:

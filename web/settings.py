@@ -210,6 +210,9 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Signal-lost and absent alarms of trackers on duty (tracking.alarms, tracking.roster).
     "tracking-signal-lost": {"task": "tracking.signal_lost", "schedule": 60.0},
+    # The hot spots' weights of the city's unit grids, built again after the grids changed
+    # (evaluation.hotspots: 8–10 s for a large city, then kept in the shared cache).
+    "warm-hot-spot-weights": {"task": "evaluation.warm_hot_spot_weights", "schedule": 600.0},
     # Patrol checkpoints missed at the end of their window (tracking.patrol).
     "tracking-checkpoints": {"task": "tracking.checkpoints", "schedule": 60.0},
 }

@@ -201,3 +201,33 @@ def test_mann_kendall_of_many_rows_equals_the_textbook_one_by_one(table):
     for row, found in zip(table, z):
         assert math.isclose(found, naive_mann_kendall(list(row)), abs_tol=1e-9)
     assert ((p >= 0) & (p <= 1)).all()
+
+
+@pytest.mark.django_db
+def test_the_weights_are_shared_by_workers_and_built_again_when_the_grids_change(org, two_streets):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from evaluation import hotspots
+    from evaluation.tasks import warm_hot_spot_weights
+    from spatial.models import UnitGrid
+
+    def warm() -> tuple[int, int]:
+        """The cells warmed and how many neighbour joins it ran."""
+        with CaptureQueriesContext(connection) as seen:
+            cells = warm_hot_spot_weights()
+        return cells, sum("ST_Intersects" in q["sql"] for q in seen.captured_queries)
+
+    def edit_a_grid() -> None:  # any write to the grids: a new version, new weights
+        first = UnitGrid.objects.order_by("code").first()
+        UnitGrid.objects.filter(pk=first.pk).update(area_m2=first.area_m2 + 1)
+
+    grids = UnitGrid.objects.count()
+    assert grids > 20
+    edit_a_grid()  # weights no run of this test database has built before
+    assert warm() == (grids, 1)
+    assert warm() == (grids, 0)  # kept in the process
+    hotspots._weights_cache.clear()  # another worker, or the next start: the shared cache
+    assert warm() == (grids, 0)
+    edit_a_grid()
+    assert warm() == (grids, 1)
