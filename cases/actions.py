@@ -85,11 +85,12 @@ class NewCase:
     report_key: uuid.UUID | None = None  # made by the reporting device (the field app's outbox)
 
 
-def _now(at: dt.datetime | None) -> dt.datetime:
+def action_time(at: dt.datetime | None) -> dt.datetime:
+    """The time an action happens: the given one (imports, tests, offline sends) or now."""
     return at or timezone.now()
 
 
-def _set_actor(scope: Scope) -> None:
+def set_history_actor(scope: Scope) -> None:
     """Names the actor for the field-history trigger for the rest of this transaction."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('citygrid.actor', %s, true)", [scope.actor_name])
@@ -142,7 +143,7 @@ def _check_component(new: NewCase) -> None:
         )
 
 
-def _event(
+def record_event(
     scope: Scope,
     case: Case,
     name: str,
@@ -152,6 +153,9 @@ def _event(
     opinion: str = "",
     details: dict | None = None,
 ) -> CaseEvent:
+    """Appends one step to a case's history (the one way it grows, for every module of
+    `cases` that writes a case), tells the live streams and sends the notices it implies, in
+    the action's transaction."""
     events.publish(
         "case-events",
         {
@@ -191,7 +195,7 @@ def do_report_case(scope: Scope, new: NewCase, *, at: dt.datetime | None = None)
     (`cases.precheck`) run first: a forbidding no-report rule, or a similar case of a class
     that refuses them, refuses the report (409 naming it); the warnings come back on the case
     (`report_warnings`) and in the report event, with the similar cases' count."""
-    at = _now(at)
+    at = action_time(at)
     _check_new(new)
     repeated = reported_before(scope, new.report_key)
     if repeated is not None:
@@ -251,7 +255,7 @@ def create_case(
     if definition is None:
         raise Conflict(f"no active workflow for {new.category.kind} cases from {new.source}")
     initial = definition.initial
-    _set_actor(scope)
+    set_history_actor(scope)
     local_day = timezone.localtime(at).date()
     case = Case(
         number=next_number(local_day),
@@ -286,7 +290,7 @@ def create_case(
     if judgement is not None:
         case.report_warnings = judgement.warnings
         details.update(_judgement_details(judgement))
-    _event(scope, case, "report", "", initial, at, details=details)
+    record_event(scope, case, "report", "", initial, at, details=details)
     assignment.after_report(case)  # a round of automatic assignment after the commit
     return case
 
@@ -307,7 +311,8 @@ def _judgement_details(judgement: precheck.Judgement) -> dict:
 # Transitions
 
 
-def _conflict(case: Case, message: str) -> Conflict:
+def state_conflict(case: Case, message: str) -> Conflict:
+    """A 409 for an action the case's state no longer allows, with its state and version."""
     return Conflict(
         message,
         current={"state": case.state, "version": case.version},
@@ -328,30 +333,30 @@ def _begin(
     if version is None:
         raise BadInput("give the version of the case you acted on", field="version")
     if version != case.version:
-        raise _conflict(
+        raise state_conflict(
             case,
             f"the case changed meanwhile: it is now version {case.version}, "
             f"{State(case.state).label}",
         )
     if case.held_since is not None:
-        raise _conflict(case, f"the case is on hold (挂账): release it before {name}")
+        raise state_conflict(case, f"the case is on hold (挂账): release it before {name}")
     if dispatching.is_multi_parent(case):
-        raise _conflict(
+        raise state_conflict(
             case, "a multi-department case (多部门派遣) moves with its department cases"
         )
     try:
         transition = definition.machine.step(case.state, name, outcome)
     except NoTransition:
-        raise _conflict(
+        raise state_conflict(
             case, f"{name} cannot be taken while the case is {State(case.state).label}"
         ) from None
     if not scope.has_perm(transition.permission):
         raise Forbidden(f"your position may not {name} cases")
-    _set_actor(scope)
+    set_history_actor(scope)
     return case, definition, transition
 
 
-def _finish(
+def finish_transition(
     scope: Scope,
     case: Case,
     definition,
@@ -360,6 +365,8 @@ def _finish(
     opinion: str,
     details: dict | None = None,
 ) -> Case:
+    """Moves the case along `transition` of its workflow at `at`: the new stage's clock, the
+    saved row and the event (the end of every transition action)."""
     source = case.state
     case.state = transition.target
     deadlines.start_stage(case, definition, transition.target, at)
@@ -368,21 +375,22 @@ def _finish(
     assignment.after_transition(case, source)  # back to its acceptor, or a seat freed
     case.version += 1
     case.save()
-    _event(scope, case, transition.action, source, transition.target, at, opinion, details)
+    record_event(scope, case, transition.action, source, transition.target, at, opinion, details)
     from .autosend import schedule
 
     schedule(case)  # automatic verification and check tasks, after the commit (cases.autosend)
     return case
 
 
-def _target(case_id, *args, **kwargs) -> str:
+def case_target(case_id, *args, **kwargs) -> str:
+    """The audit target of an action whose first argument is the case id."""
     return str(case_id)
 
 
 def _simple(name: str, verb: str, doc: str, needs_opinion: bool = False):
     """Makes the action for a transition that needs only an opinion (a reason, for refusals)."""
 
-    @action(verb, permission=None, target=_target)
+    @action(verb, permission=None, target=case_target)
     def run(
         scope: Scope,
         case_id,
@@ -391,11 +399,11 @@ def _simple(name: str, verb: str, doc: str, needs_opinion: bool = False):
         opinion: str = "",
         at: dt.datetime | None = None,
     ) -> Case:
-        at = _now(at)
+        at = action_time(at)
         case, definition, transition = _begin(scope, case_id, name, version)
         if needs_opinion:
-            _require_opinion(opinion, name.replace("_", " "))
-        return _finish(scope, case, definition, transition, at, opinion)
+            require_opinion(opinion, name.replace("_", " "))
+        return finish_transition(scope, case, definition, transition, at, opinion)
 
     run.__doc__ = doc
     run.__name__ = f"do_{name}_case"
@@ -424,7 +432,7 @@ do_send_to_register_case = _simple(
 )
 
 
-@action("cases.link_duplicate", permission=None, target=_target)
+@action("cases.link_duplicate", permission=None, target=case_target)
 def do_link_duplicate_case(
     scope: Scope,
     case_id,
@@ -439,14 +447,14 @@ def do_link_duplicate_case(
     case goes on to registration and dispatch like any other — the problem came back and is
     handled again, and the repeat is counted against the earlier closure (statistics,
     evaluation)."""
-    at = _now(at)
+    at = action_time(at)
     case, _definition, _transition = _begin(scope, case_id, "register", version)
     try:
         earlier_id = int(duplicate)
     except (TypeError, ValueError):
         raise BadInput("name the earlier closed case it duplicates", field="duplicate") from None
     if case.duplicate_of_id is not None:
-        raise _conflict(case, "the case is already linked as a duplicate")
+        raise state_conflict(case, "the case is already linked as a duplicate")
     if earlier_id not in duplicates.find_duplicates(case):
         raise BadInput(
             f"case {earlier_id} is not a suspected duplicate of this case", field="duplicate"
@@ -455,7 +463,7 @@ def do_link_duplicate_case(
     case.duplicate_of = earlier
     case.version += 1
     case.save(update_fields=["duplicate_of", "version", "updated_at"])
-    _event(
+    record_event(
         scope,
         case,
         "link_duplicate",
@@ -465,7 +473,7 @@ def do_link_duplicate_case(
         opinion or f"重复案件：与 {earlier.number} 重复",
         {"duplicate_of": earlier.pk, "duplicate_of_number": earlier.number},
     )
-    _event(
+    record_event(
         scope,
         earlier,
         "duplicate_linked",
@@ -478,7 +486,7 @@ def do_link_duplicate_case(
     return case
 
 
-@action("cases.unlink_duplicate", permission=perms.CASES_REGISTER, target=_target)
+@action("cases.unlink_duplicate", permission=perms.CASES_REGISTER, target=case_target)
 def do_unlink_duplicate_case(
     scope: Scope,
     case_id,
@@ -490,27 +498,27 @@ def do_unlink_duplicate_case(
     """Takes back a duplicate link (撤销重复认定), with the reason: a department's appeal upheld
     (处置部门申诉, spec 5.2.4.4) — usually after the centre corrected the case's location.
     The case is no longer counted as a repeat and is not held up as a suspect again."""
-    at = _now(at)
+    at = action_time(at)
     case = visibility.get_visible(scope, case_id, for_update=True)
     if version is None:
         raise BadInput("give the version of the case you acted on", field="version")
     if version != case.version:
-        raise _conflict(case, f"the case changed meanwhile: it is now version {case.version}")
+        raise state_conflict(case, f"the case changed meanwhile: it is now version {case.version}")
     if case.duplicate_of_id is None:
-        raise _conflict(case, "the case is not linked as a duplicate")
-    _require_opinion(opinion, "taking back a duplicate link")
-    _set_actor(scope)
+        raise state_conflict(case, "the case is not linked as a duplicate")
+    require_opinion(opinion, "taking back a duplicate link")
+    set_history_actor(scope)
     earlier_id = case.duplicate_of_id
     case.duplicate_of = None
     case.duplicate_dismissed = True
     case.version += 1
     case.save(update_fields=["duplicate_of", "duplicate_dismissed", "version", "updated_at"])
-    _event(scope, case, "unlink_duplicate", case.state, case.state, at, opinion,
+    record_event(scope, case, "unlink_duplicate", case.state, case.state, at, opinion,
            {"duplicate_of": earlier_id})  # fmt: skip
     return case
 
 
-@action("cases.dismiss_duplicate", permission=None, target=_target)
+@action("cases.dismiss_duplicate", permission=None, target=case_target)
 def do_dismiss_duplicate_case(
     scope: Scope,
     case_id,
@@ -521,16 +529,16 @@ def do_dismiss_duplicate_case(
 ) -> Case:
     """Dismisses the suspicion that a case waiting for registration is a duplicate (排除重复),
     with the reason: registration then proceeds."""
-    at = _now(at)
+    at = action_time(at)
     case, _definition, _transition = _begin(scope, case_id, "register", version)
-    _require_opinion(opinion, "dismissing a duplicate")
+    require_opinion(opinion, "dismissing a duplicate")
     suspected = duplicates.blocking(case)
     if not suspected:
-        raise _conflict(case, "the case is not a suspected duplicate")
+        raise state_conflict(case, "the case is not a suspected duplicate")
     case.duplicate_dismissed = True
     case.version += 1
     case.save(update_fields=["duplicate_dismissed", "version", "updated_at"])
-    _event(
+    record_event(
         scope,
         case,
         "dismiss_duplicate",
@@ -543,7 +551,8 @@ def do_dismiss_duplicate_case(
     return case
 
 
-def _require_opinion(opinion: str, what: str) -> None:
+def require_opinion(opinion: str, what: str) -> None:
+    """Refuses a blank opinion where the step needs one (a reason for a refusal)."""
     if not opinion.strip():
         raise BadInput(f"{what} needs an opinion", field="opinion")
 
@@ -621,7 +630,7 @@ def _default_inspector(case: Case, kind: str):
 
 
 def _request_task(kind: str, name: str, verb: str, doc: str):
-    @action(verb, permission=None, target=_target)
+    @action(verb, permission=None, target=case_target)
     def run(
         scope: Scope,
         case_id,
@@ -632,10 +641,10 @@ def _request_task(kind: str, name: str, verb: str, doc: str):
         opinion: str = "",
         at: dt.datetime | None = None,
     ) -> Case:
-        at = _now(at)
+        at = action_time(at)
         case, definition, transition = _begin(scope, case_id, name, version)
         if kind == CaseTask.Kind.SUPPLEMENT:
-            _require_opinion(opinion, "a supplementary collection (say what to collect)")
+            require_opinion(opinion, "a supplementary collection (say what to collect)")
         if pool:  # into the grid's task pool (任务池): its inspectors claim it
             if inspector not in (None, ""):
                 raise BadInput("send to an inspector or to the pool, not both", field="pool")
@@ -664,7 +673,7 @@ def _request_task(kind: str, name: str, verb: str, doc: str):
             if pool
             else {"inspector": user.get_username(), "inspector_id": user.pk, "task": task.pk}
         )
-        case = _finish(scope, case, definition, transition, at, opinion, details)
+        case = finish_transition(scope, case, definition, transition, at, opinion, details)
         # The task's deadline is the clock of the stage the case now waits in.
         task.deadline = case.deadline
         task.save(update_fields=["deadline"])
@@ -698,7 +707,7 @@ do_request_supplement_case = _request_task(
 
 
 def _answer_task(kind: str, name: str, verb: str, doc: str):
-    @action(verb, permission=None, target=_target)
+    @action(verb, permission=None, target=case_target)
     def run(
         scope: Scope,
         case_id,
@@ -708,7 +717,7 @@ def _answer_task(kind: str, name: str, verb: str, doc: str):
         opinion: str = "",
         at: dt.datetime | None = None,
     ) -> Case:
-        at = _now(at)
+        at = action_time(at)
         if result is None:
             field = "valid" if kind == CaseTask.Kind.VERIFY else "passed"
             raise BadInput(f"say whether the case is {field} (true or false)", field=field)
@@ -728,7 +737,7 @@ def _answer_task(kind: str, name: str, verb: str, doc: str):
             details.update(task=task.pk, late=bool(task.deadline and at > task.deadline))
         if kind == CaseTask.Kind.CHECK:
             case.check_passed = result
-        return _finish(scope, case, definition, transition, at, opinion, details)
+        return finish_transition(scope, case, definition, transition, at, opinion, details)
 
     run.__doc__ = doc
     run.__name__ = f"do_{name}_case"
@@ -743,7 +752,7 @@ do_check_case = _answer_task(
 )
 
 
-@action("cases.supplement", permission=None, target=_target)
+@action("cases.supplement", permission=None, target=case_target)
 def do_supplement_case(
     scope: Scope,
     case_id,
@@ -755,7 +764,7 @@ def do_supplement_case(
     """Answers a supplementary collection task (补采上报) as its inspector: what was found (the
     opinion) and the files uploaded to the supplement stage since the task was sent, which the
     answer's event keeps; the case returns to the state it was asked from (the asker's box)."""
-    at = _now(at)
+    at = action_time(at)
     from .models import CaseMedia
 
     peek = (
@@ -774,10 +783,10 @@ def do_supplement_case(
         .first()
     )
     if task is None or task.return_state != transition.outcome:
-        raise _conflict(case, "the case has no open supplementary collection task")
+        raise state_conflict(case, "the case has no open supplementary collection task")
     if not scope.sees_everything and (scope.user is None or task.assignee_id != scope.user.pk):
         raise Forbidden("the supplementary collection task of this case is someone else's")
-    _require_opinion(opinion, "a supplementary collection")
+    require_opinion(opinion, "a supplementary collection")
     files = CaseMedia.objects.filter(
         case=case,
         stage=CaseMedia.Stage.SUPPLEMENT,
@@ -799,13 +808,13 @@ def do_supplement_case(
         "late": bool(task.deadline and at > task.deadline),
         "asker_id": task.requested_by_id,
     }
-    case = _finish(scope, case, definition, transition, at, opinion, details)
+    case = finish_transition(scope, case, definition, transition, at, opinion, details)
     event = CaseEvent.objects.filter(case=case, action="supplement").order_by("-pk").first()
     CaseMedia.objects.filter(pk__in=media).update(event=event)
     return case
 
 
-@action("cases.register", permission=None, target=_target)
+@action("cases.register", permission=None, target=case_target)
 def do_register_case(
     scope: Scope,
     case_id,
@@ -818,7 +827,7 @@ def do_register_case(
 ) -> Case:
     """Registers a case (立案) under one of its class's registration conditions, which sets
     the handling time limit."""
-    at = _now(at)
+    at = action_time(at)
     case, definition, transition = _begin(scope, case_id, "register", version)
     suspected = duplicates.blocking(case)
     if suspected:
@@ -835,13 +844,13 @@ def do_register_case(
         if level not in Level.values:
             raise BadInput(f"unknown level {level!r}", field="level")
         case.level = level
-    _finish(
+    finish_transition(
         scope, case, definition, transition, at, opinion, {"condition": case.register_condition_id}
     )
     return dispatching.auto_dispatch(scope, case, definition, at)
 
 
-@action("cases.dispatch", permission=None, target=_target)
+@action("cases.dispatch", permission=None, target=case_target)
 def do_dispatch_case(
     scope: Scope,
     case_id,
@@ -861,7 +870,7 @@ def do_dispatch_case(
     dispatch (cases.scheduling) that runs it, kept in the event. `mode` (forced, parallel with
     `departments`, multi with `departments`), `assisting` and `one_click`: see
     `cases.dispatching`."""
-    at = _now(at)
+    at = action_time(at)
     case, definition, transition = _begin(scope, case_id, "dispatch", version)
     details = {} if scheduled is None else {"scheduled_dispatch": scheduled}
     return dispatching.dispatch(
@@ -899,7 +908,7 @@ def handling_department(case: Case, department=None) -> Department:
     return chosen
 
 
-@action("cases.feedback", permission=None, target=_target)
+@action("cases.feedback", permission=None, target=case_target)
 def do_feedback_case(
     scope: Scope,
     case_id,
@@ -910,17 +919,17 @@ def do_feedback_case(
 ) -> Case:
     """Reports the handling done (处置反馈): the department's opinion, with the photos
     uploaded to the handling stage."""
-    at = _now(at)
+    at = action_time(at)
     case, definition, transition = _begin(scope, case_id, "feedback", version)
-    _require_opinion(opinion, "handling feedback")
+    require_opinion(opinion, "handling feedback")
     if case.dispatch_mode == DispatchMode.PARALLEL:  # each department its own (并行派遣)
         return dispatching.parallel_feedback(scope, case, definition, transition, at, opinion)
     if not scope.sees_everything and scope.department_id != case.department_id:
         raise Forbidden("the case is dispatched to another department")
-    return _finish(scope, case, definition, transition, at, opinion)
+    return finish_transition(scope, case, definition, transition, at, opinion)
 
 
-@action("cases.close", permission=None, target=_target)
+@action("cases.close", permission=None, target=case_target)
 def do_close_case(
     scope: Scope,
     case_id,
@@ -932,21 +941,21 @@ def do_close_case(
 ) -> Case:
     """Closes a case (结案) whose check passed, under one of its class's closure conditions
     (optional when the class has none)."""
-    at = _now(at)
+    at = action_time(at)
     case, definition, transition = _begin(scope, case_id, "close", version)
     if case.check_passed is not True:
-        raise _conflict(case, "the check failed: send the case back for rework")
+        raise state_conflict(case, "the check failed: send the case back for rework")
     has_conditions = Condition.objects.filter(
         category_id=case.category_id, kind=Condition.Kind.CLOSE, active=True
     ).exists()
     if has_conditions or condition not in (None, ""):
         case.close_condition = _condition(case, condition, Condition.Kind.CLOSE)
-    _finish(scope, case, definition, transition, at, opinion)
+    finish_transition(scope, case, definition, transition, at, opinion)
     dispatching.follow_parent(scope, case, at)  # a multi-department parent closes with its last
     return case
 
 
-@action("cases.rework", permission=None, target=_target)
+@action("cases.rework", permission=None, target=case_target)
 def do_rework_case(
     scope: Scope,
     case_id,
@@ -959,9 +968,9 @@ def do_rework_case(
     """Sends a case back to the same department for rework (返工) with the reason; the failed
     check's inspector and opinion go into the event beside it. A parallel case goes back to
     the `departments` named (default: all of them), each clock anew."""
-    at = _now(at)
+    at = action_time(at)
     case, definition, transition = _begin(scope, case_id, "rework", version)
-    _require_opinion(opinion, "rework")
+    require_opinion(opinion, "rework")
     case.rework_count += 1
     case.check_passed = None
     details = {"rework": case.rework_count}
@@ -970,7 +979,7 @@ def do_rework_case(
         details.update(check_opinion=check.opinion, checked_by=check.actor_name)
     if case.dispatch_mode == DispatchMode.PARALLEL:
         details["departments"] = dispatching.parallel_rework(case, definition, at, departments)
-    return _finish(scope, case, definition, transition, at, opinion, details)
+    return finish_transition(scope, case, definition, transition, at, opinion, details)
 
 
 TRANSITIONS = {
@@ -1064,7 +1073,7 @@ def allowed_actions(
 def do_attach_media(scope: Scope, case: Case, stage: str, upload, content_type: str, *, at=None):
     """Stores an uploaded photo, video or recording on a case's stage (the API has checked the
     type, the size and that the caller may attach to this stage)."""
-    return store_media(scope, case, stage, upload, content_type, _now(at))
+    return store_media(scope, case, stage, upload, content_type, action_time(at))
 
 
 def store_media(scope: Scope, case: Case, stage: str, upload, content_type: str, at, event=None):
@@ -1098,7 +1107,7 @@ def do_refresh_deadline_states(scope: Scope, now: dt.datetime | None = None) -> 
     """Moves the cases whose warning or deadline time has come to ``warning`` or ``overdue``
     (run by beat every minute, as the system actor), notifies who acts on each (one INSERT …
     SELECT, `notifications.notify_deadlines`) and publishes the changes on ``cases``."""
-    now = _now(now)
+    now = action_time(now)
     changed = deadlines.refresh_deadline_states(now)
     notifications.notify_deadlines(changed, now)  # the outbox rows, in this transaction
     if changed:
@@ -1128,22 +1137,22 @@ def _begin_edit(scope: Scope, case_id, version: int | None, what: str) -> Case:
     if version is None:
         raise BadInput("give the version of the case you edited", field="version")
     if version != case.version:
-        raise _conflict(case, f"the case changed meanwhile: it is now version {case.version}")
+        raise state_conflict(case, f"the case changed meanwhile: it is now version {case.version}")
     if case.state not in _EDITABLE_STATES:
-        raise _conflict(case, f"a {case.get_state_display()} case is not edited")
+        raise state_conflict(case, f"a {case.get_state_display()} case is not edited")
     if not (scope.has_perm(perms.CASES_ACCEPT) or scope.has_perm(perms.CASES_REGISTER)):
         raise Forbidden(f"your position may not {what}")
-    _set_actor(scope)
+    set_history_actor(scope)
     return case
 
 
-@action("cases.edit", permission=None, target=_target, details=lambda *a, changes, **k: changes)
+@action("cases.edit", permission=None, target=case_target, details=lambda *a, changes, **k: changes)
 def do_edit_case(
     scope: Scope, case_id, *, version: int | None, changes: dict, at: dt.datetime | None = None
 ) -> Case:
     """Edits a case's fields (description, address, level, urgency, component, custom
     deadline) outside a transition; the trigger records each old and new value."""
-    at = _now(at)
+    at = action_time(at)
     case = _begin_edit(scope, case_id, version, "edit cases")
     unknown = set(changes) - set(_EDITABLE)
     if unknown:
@@ -1157,11 +1166,13 @@ def do_edit_case(
         case.deadline_state = deadlines.state_at(case, at)
     case.version += 1
     case.save()
-    _event(scope, case, "edit", case.state, case.state, at, details={"fields": sorted(changes)})
+    record_event(
+        scope, case, "edit", case.state, case.state, at, details={"fields": sorted(changes)}
+    )
     return case
 
 
-@action("cases.correct_placement", permission=None, target=_target)
+@action("cases.correct_placement", permission=None, target=case_target)
 def do_correct_placement(
     scope: Scope,
     case_id,
@@ -1174,9 +1185,9 @@ def do_correct_placement(
 ) -> Case:
     """Moves a case to its right point and takes a new placement snapshot (立案修正): the
     responsible district, street, community and grids follow; old and new are in the event."""
-    at = _now(at)
+    at = action_time(at)
     case = _begin_edit(scope, case_id, version, "correct a case's placement")
-    _require_opinion(opinion, "a placement correction")
+    require_opinion(opinion, "a placement correction")
     placement = locate(lon, lat, at)
     if placement.district is None:
         raise BadInput("the point is outside the city", field="point")
@@ -1191,7 +1202,7 @@ def do_correct_placement(
     case.version += 1
     case.save()
     after = {"street": case.street_code, "grid": case.unit_grid_code, "lon": lon, "lat": lat}
-    _event(
+    record_event(
         scope,
         case,
         "correct_placement",

@@ -18,7 +18,7 @@ from accounts.scoping import Scope
 from core.errors import BadInput, Forbidden
 
 from . import visibility
-from .actions import _event, _set_actor, _target
+from .actions import record_event, set_history_actor, case_target
 from .models import CaseEvent
 
 # The centre's permissions: acceptors, shift leaders, dispatchers and leaders annotate.
@@ -30,7 +30,7 @@ def may_annotate(scope: Scope) -> bool:
     return any(scope.has_perm(p) for p in CENTRE)
 
 
-@action("cases.annotate", permission=None, target=_target)
+@action("cases.annotate", permission=None, target=case_target)
 def do_annotate_case(
     scope: Scope, case_id, *, note: str, at: dt.datetime | None = None
 ) -> CaseEvent:
@@ -44,5 +44,5 @@ def do_annotate_case(
         raise BadInput("give the note", field="note")
     if len(note) > MAX_NOTE:
         raise BadInput(f"a note is at most {MAX_NOTE} characters", field="note")
-    _set_actor(scope)
-    return _event(scope, case, "annotate", case.state, case.state, at, note, {})
+    set_history_actor(scope)
+    return record_event(scope, case, "annotate", case.state, case.state, at, note, {})

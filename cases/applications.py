@@ -31,7 +31,7 @@ from accounts.scoping import Scope
 from core.errors import BadInput, Conflict, Forbidden, NotFound
 
 from . import deadlines, merging, visibility, workflows
-from .actions import _conflict, _event, _set_actor
+from .actions import case_target, record_event, set_history_actor, state_conflict
 from .calendars import default_calendar
 from .dispatching import follow_parent
 from .models import (
@@ -194,7 +194,7 @@ def _check_extension(case: Case, department_id: int | None) -> None:
         Q(pk=case.category_id) | Q(pk=case.category.parent_id or -1)
     )
     if blocked.exists():
-        raise _conflict(case, f"cases of class {case.category.code} may not be extended")
+        raise state_conflict(case, f"cases of class {case.category.code} may not be extended")
     if rules.extension_cap is None or department_id is None:
         return
     share = extension_share(department_id)
@@ -202,7 +202,7 @@ def _check_extension(case: Case, department_id: int | None) -> None:
         kind=K.EXTENSION, state=Application.State.APPROVED, case=case, department_id=department_id
     ).exists()
     if not already and share["extended"] + 1 > share["allowed"]:
-        raise _conflict(
+        raise state_conflict(
             case,
             f"the department has extended {share['extended']} of its {share['cases']} cases; "
             f"the cap of {rules.extension_cap:.0%} allows {share['allowed']}",
@@ -303,14 +303,10 @@ def _check_time(kind: str, values: dict, at: dt.datetime) -> None:
             raise BadInput("a hold until a time needs a future hold_until", field="hold_until")
 
 
-def _target(case_id, *args, **kwargs) -> str:
-    return str(case_id)
-
-
 @action(
     "cases.apply",
     permission=None,
-    target=_target,
+    target=case_target,
     details=lambda case_id, *, kind, **_: {"kind": kind},
 )
 def do_apply(
@@ -341,19 +337,19 @@ def do_apply(
     if version is None:
         raise BadInput("give the version of the case you acted on", field="version")
     if version != case.version:
-        raise _conflict(case, f"the case changed meanwhile: it is now version {case.version}")
+        raise state_conflict(case, f"the case changed meanwhile: it is now version {case.version}")
     if not _may_apply(scope, case):
         raise Forbidden("only the handling department or the centre applies for a case")
     if case.state not in KIND_STATES[kind] or case.held_since:
         held = " and on hold" if case.held_since else ""
-        raise _conflict(case, f"no {kind} application while the case is {case.state}{held}")
+        raise state_conflict(case, f"no {kind} application while the case is {case.state}{held}")
     if not reason.strip():
         raise BadInput("an application needs a reason", field="reason")
     refused = _refusal(scope, case, kind)
     if refused:
-        raise _conflict(case, refused)
+        raise state_conflict(case, refused)
     if Application.objects.filter(case=case, state=Application.State.PENDING).exists():
-        raise _conflict(case, "the case has a pending application: withdraw it or await it")
+        raise state_conflict(case, "the case has a pending application: withdraw it or await it")
     if Application.objects.filter(
         case=case,
         kind=kind,
@@ -361,7 +357,7 @@ def do_apply(
         state=Application.State.DENIED,
         forbid_reapply=True,
     ).exists():
-        raise _conflict(case, f"a new {kind} application on this case was forbidden")
+        raise state_conflict(case, f"a new {kind} application on this case was forbidden")
     values = {
         "amount": amount,
         "unit": unit or (LimitUnit.WORKING_HOURS if amount is not None else ""),
@@ -380,8 +376,8 @@ def do_apply(
     if kind in (K.TRANSFER, K.ASSIST):
         target = _other_department(case, department)
         if kind == K.ASSIST and CaseAssist.objects.filter(case=case, department=target).exists():
-            raise _conflict(case, f"{target.name} already assists with the case")
-    _set_actor(scope)
+            raise state_conflict(case, f"{target.name} already assists with the case")
+    set_history_actor(scope)
     app = Application.objects.create(
         case=case,
         kind=kind,
@@ -406,7 +402,7 @@ def do_apply(
         details["department"] = target.code
     if merge_cases:
         details["cases"] = merge_cases
-    _event(scope, case, f"apply_{kind}", case.state, case.state, at, reason, details)
+    record_event(scope, case, f"apply_{kind}", case.state, case.state, at, reason, details)
     return app
 
 
@@ -491,7 +487,7 @@ def do_answer_application(
         if app.kind == K.HOLD:
             app.hold_mode = HoldMode.UNTIL if hold_until else HoldMode.HOURS
         _check_time(app.kind, {f: getattr(app, f) for f in _TIME_FIELDS}, at)
-    _set_actor(scope)
+    set_history_actor(scope)
     ApplicationStep.objects.create(
         application=app,
         level=rule.level,
@@ -513,14 +509,16 @@ def do_answer_application(
         app.save()
         case.save()
         details["forbid_reapply"] = forbid_reapply
-        _event(scope, case, f"deny_{app.kind}", case.state, case.state, at, opinion, details)
+        record_event(scope, case, f"deny_{app.kind}", case.state, case.state, at, opinion, details)
         return app
     following = next((r for r in chain(app, at) if r.level > rule.level), None)
     if following is not None:
         app.level = following.level
         app.save()
         case.save()
-        _event(scope, case, f"answer_{app.kind}", case.state, case.state, at, opinion, details)
+        record_event(
+            scope, case, f"answer_{app.kind}", case.state, case.state, at, opinion, details
+        )
         return app
     app.state, app.answered_at = Application.State.APPROVED, at
     app.save()
@@ -539,13 +537,15 @@ def _take_effect(
     details = {"application": app.pk, **(details or {})}
     source = case.state
     if case.state not in KIND_STATES[app.kind]:
-        raise _conflict(case, f"the case is {case.state} now: the {app.kind} no longer applies")
+        raise state_conflict(
+            case, f"the case is {case.state} now: the {app.kind} no longer applies"
+        )
     if app.kind in (K.RETURN, K.VOID):
         definition = workflows.definition(case.workflow_id)
         try:
             transition = definition.machine.step(case.state, app.kind)
         except NoTransition:
-            raise _conflict(
+            raise state_conflict(
                 case, f"the case's workflow has no {app.kind} from {case.state}"
             ) from None
         if app.kind == K.RETURN:
@@ -588,7 +588,7 @@ def _take_effect(
         details.update(department=app.target_department.code)
     case.save()
     name = "return" if app.kind == K.RETURN and app.level == 0 else f"approve_{app.kind}"
-    _event(scope, case, name, source, case.state, at, opinion, details)
+    record_event(scope, case, name, source, case.state, at, opinion, details)
     if app.kind == K.VOID:
         follow_parent(scope, case, at)  # a multi-department parent follows its last case
 
@@ -622,13 +622,13 @@ def do_withdraw_application(
     same_department = app.department_id is not None and app.department_id == scope.department_id
     if not (mine or same_department or scope.sees_everything):
         raise Forbidden("only the applicant's department withdraws an application")
-    _set_actor(scope)
+    set_history_actor(scope)
     app.state, app.answered_at = Application.State.WITHDRAWN, at
     app.save()
     case.version += 1
     case.save()
     details = {"application": app.pk}
-    _event(scope, case, f"withdraw_{app.kind}", case.state, case.state, at, opinion, details)
+    record_event(scope, case, f"withdraw_{app.kind}", case.state, case.state, at, opinion, details)
     return app
 
 
@@ -673,7 +673,7 @@ def may_release(scope: Scope, case: Case) -> bool:
     return case.held_since is not None and _may_apply(scope, case)
 
 
-@action("cases.release_hold", permission=None, target=_target)
+@action("cases.release_hold", permission=None, target=case_target)
 def do_release_hold(
     scope: Scope, case_id, *, version: int | None, opinion: str = "", at: dt.datetime | None = None
 ) -> Case:
@@ -684,16 +684,16 @@ def do_release_hold(
     if version is None:
         raise BadInput("give the version of the case you acted on", field="version")
     if version != case.version:
-        raise _conflict(case, f"the case changed meanwhile: it is now version {case.version}")
+        raise state_conflict(case, f"the case changed meanwhile: it is now version {case.version}")
     if case.held_since is None:
-        raise _conflict(case, "the case is not on hold")
+        raise state_conflict(case, "the case is not on hold")
     if not _may_apply(scope, case):
         raise Forbidden("only the handling department or the centre releases a hold")
-    _set_actor(scope)
+    set_history_actor(scope)
     details = release(case, at)
     case.version += 1
     case.save()
-    _event(scope, case, "release_hold", case.state, case.state, at, opinion, details)
+    record_event(scope, case, "release_hold", case.state, case.state, at, opinion, details)
     return case
 
 
@@ -709,13 +709,13 @@ def do_release_due_holds(scope: Scope, now: dt.datetime | None = None) -> list[i
     due = Case.objects.select_for_update(skip_locked=True).filter(
         held_since__isnull=False, hold_until__isnull=False, hold_until__lte=now
     )
-    _set_actor(scope)
+    set_history_actor(scope)
     released = []
     for case in due.order_by("pk"):
         at = case.hold_until
         details = {**release(case, at), "automatic": True}
         case.version += 1
         case.save()
-        _event(scope, case, "release_hold", case.state, case.state, at, "", details)
+        record_event(scope, case, "release_hold", case.state, case.state, at, "", details)
         released.append(case.pk)
     return released

@@ -98,7 +98,7 @@ def _first(first_ids: set[int]) -> Conditional:
 
 
 def _event(scope: Scope, case: Case, name: str, at: dt.datetime, details: dict) -> None:
-    from .actions import _event as case_event
+    from .actions import record_event as case_event
 
     case_event(scope, case, name, case.state, case.state, at, details=details)
 

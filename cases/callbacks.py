@@ -20,7 +20,7 @@ from accounts.scoping import Scope
 from core.errors import BadInput, Forbidden
 
 from . import visibility
-from .actions import _conflict, _event, _set_actor, _target
+from .actions import state_conflict, record_event, set_history_actor, case_target
 from .models import Case, CaseCallback, State
 from .notifications import CALLBACK_SOURCES
 
@@ -79,7 +79,7 @@ def _checked(result: str, satisfaction: str) -> str:
     return ""
 
 
-@action("cases.callback", permission=None, target=_target)
+@action("cases.callback", permission=None, target=case_target)
 def do_record_callback(
     scope: Scope,
     case_id,
@@ -97,13 +97,13 @@ def do_record_callback(
     if version is None:
         raise BadInput("give the version of the case you acted on", field="version")
     if version != case.version:
-        raise _conflict(case, f"the case changed meanwhile: it is now version {case.version}")
+        raise state_conflict(case, f"the case changed meanwhile: it is now version {case.version}")
     if not scope.has_perm(perms.CASES_ACCEPT):
         raise Forbidden("your position may not call reporters back")
     if not _waits(case):
-        raise _conflict(case, "the case waits for no call-back (closed, asked, none recorded)")
+        raise state_conflict(case, "the case waits for no call-back (closed, asked, none recorded)")
     satisfaction = _checked(result, satisfaction or "")
-    _set_actor(scope)
+    set_history_actor(scope)
     row = CaseCallback.objects.create(
         case=case,
         result=result,
@@ -115,5 +115,5 @@ def do_record_callback(
     case.version += 1
     case.save()
     details = {"callback": row.pk, "result": result, "satisfaction": satisfaction}
-    _event(scope, case, "callback", case.state, case.state, at, opinion, details)
+    record_event(scope, case, "callback", case.state, case.state, at, opinion, details)
     return row

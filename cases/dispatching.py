@@ -148,7 +148,7 @@ def dispatch(
     opinion: str,
     details: dict,
 ) -> Case:
-    from .actions import _finish, handling_department
+    from .actions import finish_transition, handling_department
 
     mode = mode or Mode.NORMAL
     if mode not in Mode.values:
@@ -209,13 +209,13 @@ def dispatch(
         details["assisting"] = [h.code for h in helpers]
         for helper in helpers:
             CaseAssist.objects.get_or_create(case=case, department=helper, defaults={"at": at})
-    return _finish(scope, case, definition, transition, at, opinion, details)
+    return finish_transition(scope, case, definition, transition, at, opinion, details)
 
 
 def _split(scope, case, definition, transition, at, chosen, opinion, details) -> Case:
     """Multi-department dispatch: a child case per department, each dispatched to it; the
     parent waits in handling without a clock."""
-    from .actions import _event
+    from .actions import record_event
 
     media = list(CaseMedia.objects.filter(case=case, stage=CaseMedia.Stage.REPORT))
     children = []
@@ -248,7 +248,7 @@ def _split(scope, case, definition, transition, at, chosen, opinion, details) ->
             )
             for m in media
         )
-        _event(
+        record_event(
             scope,
             child,
             "dispatch",
@@ -271,7 +271,7 @@ def _split(scope, case, definition, transition, at, chosen, opinion, details) ->
     case.save()
     # No "departments" here: each child's own dispatch event tells its department.
     details.update(mode=Mode.MULTI, children=[c.number for c in children])
-    _event(scope, case, "dispatch", source, case.state, at, opinion, details)
+    record_event(scope, case, "dispatch", source, case.state, at, opinion, details)
     return case
 
 
@@ -280,7 +280,7 @@ def auto_dispatch(scope: Scope, case: Case, definition, at: dt.datetime) -> Case
     or when the category recommendation gives the case's own class from its description with
     at least `CASES_RECOMMEND_AUTO_DISPATCH` (`cases.recommend.confident`), as the registering
     person. The manual authorizes it, not their position."""
-    from .actions import _finish
+    from .actions import finish_transition
 
     entry = manual_entry(case)
     if entry is None or case.state != State.TO_DISPATCH:
@@ -304,7 +304,7 @@ def auto_dispatch(scope: Scope, case: Case, definition, at: dt.datetime) -> Case
         details["assisting"] = [h.code for h in helpers]
         for helper in helpers:
             CaseAssist.objects.get_or_create(case=case, department=helper, defaults={"at": at})
-    return _finish(scope, case, definition, transition, at, opinion, details)
+    return finish_transition(scope, case, definition, transition, at, opinion, details)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,7 +314,7 @@ def auto_dispatch(scope: Scope, case: Case, definition, at: dt.datetime) -> Case
 def parallel_feedback(scope: Scope, case: Case, definition, transition, at, opinion) -> Case:
     """One department's feedback of a parallel case: its row closes; the case moves to check
     only with the last one."""
-    from .actions import _event, _finish
+    from .actions import record_event, finish_transition
 
     rows = CaseDispatch.objects.select_for_update().filter(case=case).select_related("department")
     mine = next((r for r in rows if r.department_id == scope.department_id), None)
@@ -334,9 +334,9 @@ def parallel_feedback(scope: Scope, case: Case, definition, transition, at, opin
         details["waiting"] = waiting
         case.version += 1
         case.save()
-        _event(scope, case, "feedback", case.state, case.state, at, opinion, details)
+        record_event(scope, case, "feedback", case.state, case.state, at, opinion, details)
         return case
-    return _finish(scope, case, definition, transition, at, opinion, details)
+    return finish_transition(scope, case, definition, transition, at, opinion, details)
 
 
 def parallel_rework(case: Case, definition, at: dt.datetime, codes) -> list[str]:
@@ -368,7 +368,7 @@ def follow_parent(scope: Scope, child: Case, at: dt.datetime) -> None:
     """After a child closed or was voided: closes the parent once every child is closed or void
     (void when none closed). Locks the parent after the child, so the last of two children
     finishing at once sees the other's."""
-    from .actions import _event
+    from .actions import record_event
 
     if child.parent_id is None:
         return
@@ -386,7 +386,7 @@ def follow_parent(scope: Scope, child: Case, at: dt.datetime) -> None:
     parent.version += 1
     parent.save()
     numbers = list(parent.children.order_by("pk").values_list("number", flat=True))
-    _event(
+    record_event(
         scope,
         parent,
         "close" if closed else "void",
@@ -431,18 +431,24 @@ def do_redispatch_case(
     first one wrong. The event counts as a wrong dispatch (错派) for evaluation; the new
     department's handling clock starts anew. On a parallel case it moves the share of the
     department `replace` names (one still handling) to the new one."""
-    from .actions import _conflict, _event, _require_opinion, _set_actor, handling_department
+    from .actions import (
+        state_conflict,
+        record_event,
+        require_opinion,
+        set_history_actor,
+        handling_department,
+    )
 
     at = at or timezone.now()
     case = visibility.get_visible(scope, case_id, for_update=True)
     if version is None:
         raise BadInput("give the version of the case you acted on", field="version")
     if version != case.version:
-        raise _conflict(case, f"the case changed meanwhile: it is now version {case.version}")
+        raise state_conflict(case, f"the case changed meanwhile: it is now version {case.version}")
     if case.state != State.HANDLING or case.held_since is not None:
-        raise _conflict(case, "only a case in handling, not on hold, is re-dispatched")
+        raise state_conflict(case, "only a case in handling, not on hold, is re-dispatched")
     if case.dispatch_mode == Mode.MULTI:
-        raise _conflict(case, "re-dispatch a multi-department case's department cases")
+        raise state_conflict(case, "re-dispatch a multi-department case's department cases")
     if not scope.has_perm(perms.CASES_DISPATCH):
         raise Forbidden("your position may not re-dispatch cases")
     if department in (None, ""):
@@ -451,13 +457,13 @@ def do_redispatch_case(
         mode = Mode.PARALLEL
     elif mode not in (Mode.NORMAL, Mode.FORCED):
         raise BadInput("a re-dispatch is normal or forced", field="mode")
-    _require_opinion(opinion, "a re-dispatch")
+    require_opinion(opinion, "a re-dispatch")
     chosen = handling_department(case, department)
     if mode == Mode.PARALLEL:
         return _redispatch_share(scope, case, chosen, replace, at, opinion)
     if chosen.pk == case.department_id:
         raise BadInput("the case is with that department already", field="department")
-    _set_actor(scope)
+    set_history_actor(scope)
     before = case.department.code if case.department_id else None
     case.department, case.dispatch_mode = chosen, mode
     CaseAssist.objects.filter(case=case, department=chosen).delete()
@@ -467,14 +473,14 @@ def do_redispatch_case(
     details = {"before": before, "department": chosen.code, "evaluation": "wrong_dispatch"}
     if mode != Mode.NORMAL:
         details["mode"] = mode
-    _event(scope, case, "redispatch", State.HANDLING, State.HANDLING, at, opinion, details)
+    record_event(scope, case, "redispatch", State.HANDLING, State.HANDLING, at, opinion, details)
     return case
 
 
 def _redispatch_share(scope, case, chosen, replace, at, opinion) -> Case:
     """Moves one department's share of a parallel case to `chosen`, with a clock of its own
     from now; the lead follows when it was the lead's."""
-    from .actions import _event, _set_actor
+    from .actions import record_event, set_history_actor
 
     if replace in (None, ""):
         raise BadInput("name the department whose share is re-dispatched", field="replace")
@@ -491,7 +497,7 @@ def _redispatch_share(scope, case, chosen, replace, at, opinion) -> Case:
         )
     if any(r.department_id == chosen.pk for r in rows):
         raise BadInput(f"{chosen.name} has a share already", field="department")
-    _set_actor(scope)
+    set_history_actor(scope)
     before = row.department
     row.department, row.dispatched_at = chosen, at
     row.deadline, row.warning_at = _clock(case, workflows.definition(case.workflow_id), at)
@@ -508,7 +514,7 @@ def _redispatch_share(scope, case, chosen, replace, at, opinion) -> Case:
         "evaluation": "wrong_dispatch",
         "mode": Mode.PARALLEL,
     }
-    _event(scope, case, "redispatch", State.HANDLING, State.HANDLING, at, opinion, details)
+    record_event(scope, case, "redispatch", State.HANDLING, State.HANDLING, at, opinion, details)
     return case
 
 

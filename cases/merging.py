@@ -69,9 +69,9 @@ def do_merge_cases(
 ) -> Case:
     """Merges the chosen cases, given as (id, version) pairs, into the earliest reported of
     them; each other case must be similar to it (`cases.similar`). Gives the surviving case."""
-    from .actions import _now, _set_actor
+    from .actions import action_time, set_history_actor
 
-    at = _now(at)
+    at = action_time(at)
     _may_merge(scope)
     ids = [case_id for case_id, _ in cases]
     if len(ids) < 2 or len(set(ids)) != len(ids):
@@ -96,7 +96,7 @@ def do_merge_cases(
                 f"case {case.number} is not similar to {survivor.number}: only similar cases merge",
                 field="cases",
             )
-    _set_actor(scope)
+    set_history_actor(scope)
     return merge_locked(scope, survivor, others, at, opinion)
 
 
@@ -106,7 +106,7 @@ def merge_locked(
     """The merge's writes, on cases locked and checked by the caller: the others go to 已合并
     naming the survivor (their deadlines kept in the event, for an undo), with an event on
     each case."""
-    from .actions import _event
+    from .actions import record_event
 
     for case in others:
         source = case.state
@@ -123,10 +123,10 @@ def merge_locked(
         case.deadline_state = DeadlineState.NONE
         case.version += 1
         case.save()
-        _event(scope, case, "merged_into", source, State.MERGED, at, opinion, kept)
+        record_event(scope, case, "merged_into", source, State.MERGED, at, opinion, kept)
     survivor.version += 1
     survivor.save(update_fields=["version", "updated_at"])
-    _event(
+    record_event(
         scope,
         survivor,
         "merge",
@@ -150,9 +150,9 @@ def do_unmerge_case(
 ) -> Case:
     """Undoes the merge of a merged case (撤销合并) while the case it was merged into is not yet
     dispatched: it returns to the state it left, with its deadline."""
-    from .actions import _event, _now, _set_actor
+    from .actions import record_event, action_time, set_history_actor
 
-    at = _now(at)
+    at = action_time(at)
     _may_merge(scope)
     case = visibility.get_visible(scope, case_id, for_update=True)
     if version is None:
@@ -171,7 +171,7 @@ def do_unmerge_case(
             current=current,
         )
     merge = case.events.filter(action="merged_into").order_by("-at", "-id").first()
-    _set_actor(scope)
+    set_history_actor(scope)
     case.state = merge.from_state
     case.merged_into = None
     details = merge.details
@@ -184,7 +184,7 @@ def do_unmerge_case(
         case.deadline_state = deadlines.state_at(case, at)
     case.version += 1
     case.save()
-    _event(
+    record_event(
         scope,
         case,
         "unmerge",
@@ -196,7 +196,7 @@ def do_unmerge_case(
     )
     survivor.version += 1
     survivor.save(update_fields=["version", "updated_at"])
-    _event(
+    record_event(
         scope,
         survivor,
         "unmerged",

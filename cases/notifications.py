@@ -1,6 +1,6 @@
 """Notifications (通知) of case events: who hears of which event, the outbox rows, their delivery.
 
-`notify` runs inside `cases.actions._event`, so a notice is written in the transaction of the
+`notify` runs inside `cases.actions.record_event`, so a notice is written in the transaction of the
 `CaseEvent` that causes it (a rolled-back action writes none) and the worker is woken once that
 transaction commits. `RULES` says who hears of what: the handling department's handlers (处置
 人员) of a dispatch, a rework or an approved transfer; the task's inspector of a verification,

@@ -27,10 +27,10 @@ from core.errors import ApiError, BadInput, Forbidden, NotFound
 from . import visibility
 from .actions import (
     _begin,
-    _conflict,
-    _event,
-    _set_actor,
-    _target,
+    state_conflict,
+    record_event,
+    set_history_actor,
+    case_target,
     do_dispatch_case,
     handling_department,
 )
@@ -68,7 +68,7 @@ def _details(row: ScheduledDispatch) -> dict:
     }
 
 
-@action("cases.schedule_dispatch", permission=None, target=_target)
+@action("cases.schedule_dispatch", permission=None, target=case_target)
 def do_schedule_dispatch(
     scope: Scope,
     case_id,
@@ -86,7 +86,7 @@ def do_schedule_dispatch(
     run_at = _future(run_at, at)
     chosen = handling_department(case, department)
     if ScheduledDispatch.objects.filter(case=case, state=S.SCHEDULED).exists():
-        raise _conflict(case, "the case already has a timed dispatch: edit or cancel it")
+        raise state_conflict(case, "the case already has a timed dispatch: edit or cancel it")
     row = ScheduledDispatch.objects.create(
         case=case,
         department=chosen,
@@ -97,7 +97,9 @@ def do_schedule_dispatch(
     )
     case.version += 1
     case.save()
-    _event(scope, case, "schedule_dispatch", case.state, case.state, at, opinion, _details(row))
+    record_event(
+        scope, case, "schedule_dispatch", case.state, case.state, at, opinion, _details(row)
+    )
     return row
 
 
@@ -112,11 +114,11 @@ def _scheduled(case: Case) -> ScheduledDispatch:
     if row is None:
         last = latest(case)
         what = f"is {last.get_state_display()} ({last.state})" if last else "does not exist"
-        raise _conflict(case, f"the case's timed dispatch {what}")
+        raise state_conflict(case, f"the case's timed dispatch {what}")
     return row
 
 
-@action("cases.edit_scheduled_dispatch", permission=None, target=_target)
+@action("cases.edit_scheduled_dispatch", permission=None, target=case_target)
 def do_edit_scheduled_dispatch(
     scope: Scope,
     case_id,
@@ -145,11 +147,11 @@ def do_edit_scheduled_dispatch(
     case.version += 1
     case.save()
     details = {**_details(row), "before": before}
-    _event(scope, case, "edit_scheduled_dispatch", case.state, case.state, at, "", details)
+    record_event(scope, case, "edit_scheduled_dispatch", case.state, case.state, at, "", details)
     return row
 
 
-@action("cases.cancel_scheduled_dispatch", permission=None, target=_target)
+@action("cases.cancel_scheduled_dispatch", permission=None, target=case_target)
 def do_cancel_scheduled_dispatch(
     scope: Scope,
     case_id,
@@ -165,16 +167,16 @@ def do_cancel_scheduled_dispatch(
     if version is None:
         raise BadInput("give the version of the case you acted on", field="version")
     if version != case.version:
-        raise _conflict(case, f"the case changed meanwhile: it is now version {case.version}")
+        raise state_conflict(case, f"the case changed meanwhile: it is now version {case.version}")
     if not scope.has_perm(perms.CASES_DISPATCH):
         raise Forbidden("your position may not dispatch cases")
     row = _scheduled(case)
-    _set_actor(scope)
+    set_history_actor(scope)
     row.state, row.done_at = S.CANCELLED, at
     row.save(update_fields=["state", "done_at"])
     case.version += 1
     case.save()
-    _event(
+    record_event(
         scope, case, "cancel_scheduled_dispatch", case.state, case.state, at, opinion, _details(row)
     )
     return row

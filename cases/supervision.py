@@ -20,7 +20,7 @@ from accounts.scoping import Scope
 from core.errors import BadInput, Forbidden, NotFound
 
 from . import visibility
-from .actions import _conflict, _event, _set_actor, _target
+from .actions import state_conflict, record_event, set_history_actor, case_target
 from .models import Case, CaseSupervision, State
 
 
@@ -32,7 +32,7 @@ def _details(row: CaseSupervision) -> dict:
     }
 
 
-@action("cases.supervise", permission=None, target=_target)
+@action("cases.supervise", permission=None, target=case_target)
 def do_supervise(
     scope: Scope,
     case_id,
@@ -48,7 +48,7 @@ def do_supervise(
     if not scope.has_perm(perms.CASES_SUPERVISE):
         raise Forbidden("your position may not supervise cases")
     if case.state != State.HANDLING or case.department_id is None:
-        raise _conflict(case, f"only a case in handling is supervised, not a {case.state} one")
+        raise state_conflict(case, f"only a case in handling is supervised, not a {case.state} one")
     if not (note or "").strip():
         raise BadInput("say what the department is pressed for", field="note")
     if deadline is None:
@@ -57,7 +57,7 @@ def do_supervise(
         deadline = timezone.make_aware(deadline)
     if deadline <= at:
         raise BadInput("the time to reply by lies in the future", field="deadline")
-    _set_actor(scope)
+    set_history_actor(scope)
     row = CaseSupervision.objects.create(
         case=case,
         by=scope.user,
@@ -66,7 +66,7 @@ def do_supervise(
         deadline=deadline,
         created_at=at,
     )
-    _event(scope, case, "supervise", case.state, case.state, at, note, _details(row))
+    record_event(scope, case, "supervise", case.state, case.state, at, note, _details(row))
     return row
 
 
@@ -92,13 +92,13 @@ def do_reply_supervision(
     if not scope.has_perm(perms.CASES_HANDLE) or scope.department_id != row.department_id:
         raise Forbidden("only the supervised department replies")
     if row.replied_at is not None:
-        raise _conflict(case, "the supervision is already answered")
+        raise state_conflict(case, "the supervision is already answered")
     if not (reply or "").strip():
         raise BadInput("give the reply", field="reply")
-    _set_actor(scope)
+    set_history_actor(scope)
     row.reply, row.replied_by, row.replied_at = reply, scope.user, at
     row.save(update_fields=["reply", "replied_by", "replied_at"])
-    _event(scope, case, "reply_supervision", case.state, case.state, at, reply, _details(row))
+    record_event(scope, case, "reply_supervision", case.state, case.state, at, reply, _details(row))
     return row
 
 

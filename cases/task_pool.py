@@ -68,7 +68,7 @@ def pool_tasks(scope: Scope, limit: int = 200) -> list[dict]:
 def do_claim_task(scope: Scope, case_id, task_id: int, *, at: dt.datetime | None = None):
     """Claims a pooled task (认领): it becomes the caller's; a second claim gets 409 naming
     who was first."""
-    from .actions import _event, inspectors_covering
+    from .actions import record_event, inspectors_covering
 
     at = at or timezone.now()
     case = visibility.get_visible(scope, case_id, for_update=True)
@@ -93,5 +93,5 @@ def do_claim_task(scope: Scope, case_id, task_id: int, *, at: dt.datetime | None
         "inspector": scope.user.get_username(),
         "inspector_id": scope.user.pk,
     }
-    _event(scope, case, "claim_task", case.state, case.state, at, details=details)
+    record_event(scope, case, "claim_task", case.state, case.state, at, details=details)
     return task

@@ -269,8 +269,8 @@ def do_reopen_case(
     if public is not None:
         public.reopened += 1
         public.save(update_fields=["reopened"])
-    actions._set_actor(scope)
-    actions._event(
+    actions.set_history_actor(scope)
+    actions.record_event(
         scope, case, "reopen", case.state, case.state, at, reason, {"new_case": new.number}
     )
     return new
@@ -281,7 +281,7 @@ def do_hide_name(scope: Scope, citizen: Citizen, number: str, *, hidden: bool) -
     """The reporter hides (or shows again) their name on a case: the centre sees it marked
     private; the public never sees a reporter field."""
     case = case_of(citizen, number, for_update=True)
-    actions._set_actor(scope)
+    actions.set_history_actor(scope)
     case.reporter_private = bool(hidden)
     case.save(update_fields=["reporter_private", "updated_at"])
     return case

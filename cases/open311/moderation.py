@@ -16,7 +16,7 @@ from accounts.scoping import Scope
 from core.errors import BadInput
 
 from .. import visibility
-from ..actions import _event, _set_actor, _target
+from ..actions import record_event, set_history_actor, case_target
 from ..models import CaseEvent, CaseMedia
 from .models import PublicEdit
 
@@ -26,7 +26,7 @@ T = PublicEdit.Target
 @action(
     "cases.public_edit",
     permission=perms.CASES_ACCEPT,
-    target=_target,
+    target=case_target,
     details=lambda case_id, *, target, **kw: {"target": target, "restore": kw.get("restore")},
 )
 def do_moderate(
@@ -63,7 +63,7 @@ def do_moderate(
         raise BadInput("hide it, or give the public text instead", field="text")
     if len(text) > 4000 or len(reason) > 200:
         raise BadInput("text has at most 4000 characters, reason 200", field="text")
-    _set_actor(scope)
+    set_history_actor(scope)
     existing = PublicEdit.objects.filter(case=case, target=target, event=event, media=media)
     if restore:
         existing.delete()
@@ -89,5 +89,5 @@ def do_moderate(
         "hidden": hidden,
         "restored": restore,
     }
-    _event(scope, case, "public_edit", case.state, case.state, at, reason.strip(), details)
+    record_event(scope, case, "public_edit", case.state, case.state, at, reason.strip(), details)
     return edit
