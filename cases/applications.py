@@ -111,10 +111,6 @@ def load_default_approval_rules(sender=None, using="default", **kwargs) -> int:
     return created
 
 
-def case_rules() -> CaseRules:
-    return CaseRules.objects.get_or_create(pk=1)[0]
-
-
 # ---------------------------------------------------------------------------------------------
 # Reading the rules
 
@@ -183,13 +179,13 @@ def extension_share(department_id: int | None) -> dict:
         .distinct()
         .count()
     )
-    cap = case_rules().extension_cap
+    cap = CaseRules.current().extension_cap
     allowed = math.ceil(cases * cap) if cap is not None else None
     return {"extended": extended, "cases": cases, "cap": cap, "allowed": allowed}
 
 
 def _check_extension(case: Case, department_id: int | None) -> None:
-    rules = case_rules()
+    rules = CaseRules.current()
     blocked = rules.non_extendable.filter(
         Q(pk=case.category_id) | Q(pk=case.category.parent_id or -1)
     )
@@ -211,7 +207,7 @@ def _check_extension(case: Case, department_id: int | None) -> None:
 
 def return_restrictions(case: Case, at: dt.datetime) -> list[str]:
     """Why a case may not be returned without an approved application (the case rules)."""
-    rules, found = case_rules(), []
+    rules, found = CaseRules.current(), []
     if rules.no_return_overdue and case.deadline and at >= case.deadline:
         found.append("overdue")
     if rules.no_return_rework and case.rework_count:
@@ -253,7 +249,7 @@ def _refusal(scope: Scope, case: Case, kind: str) -> str | None:
         and case.dispatch_mode == DispatchMode.FORCED
         and scope.department_id is not None
         and scope.department_id == case.department_id
-        and case_rules().no_return_forced  # the one query, last
+        and CaseRules.current().no_return_forced  # the one query, last
     ):
         return "the case was dispatched by force (强制派遣): its department may not return it"
     return None
@@ -391,7 +387,7 @@ def do_apply(
         **values,
     )
     case.version += 1
-    if kind == K.RETURN and case_rules().free_return and not return_restrictions(case, at):
+    if kind == K.RETURN and CaseRules.current().free_return and not return_restrictions(case, at):
         app.state, app.answered_at, app.level = Application.State.APPROVED, at, 0
         app.save(update_fields=["state", "answered_at", "level"])
         _take_effect(scope, app, case, at, reason)

@@ -55,10 +55,6 @@ ROUND_LIMIT = 500  # cases one round assigns at most; the next round takes the r
 _LOCK = "cases.assignment"
 
 
-def rules() -> CaseRules:
-    return CaseRules.objects.get_or_create(pk=1)[0]
-
-
 def own_only(scope: Scope) -> bool:
     """Whether the caller's acceptor boxes hold only the cases assigned to them: assignment
     is on and they have a seat taking assigned cases."""
@@ -66,7 +62,7 @@ def own_only(scope: Scope) -> bool:
         return False
     if not AcceptorSeat.objects.filter(user_id=scope.user.pk, auto_assign=True).exists():
         return False
-    return rules().assignment_mode != "off"
+    return CaseRules.current().assignment_mode != "off"
 
 
 def waiting() -> Q:
@@ -222,7 +218,7 @@ def after_transition(case: Case, source: str) -> None:
     if entering:
         keep = (
             case.acceptor_id is not None
-            and rules().returned_to_acceptor
+            and CaseRules.current().returned_to_acceptor
             and AcceptorSeat.objects.filter(user_id=case.acceptor_id, on_duty=True).exists()
         )
         if keep:
@@ -299,7 +295,7 @@ def do_assign_case(
         raise BadInput("that person's position does not accept cases", field="acceptor")
     if not visibility.visible_cases(theirs).filter(pk=case.pk).exists():
         raise BadInput("the case lies outside that acceptor's areas", field="acceptor")
-    _give(scope, case, user, rules().assignment_mode, at, manual=True)
+    _give(scope, case, user, CaseRules.current().assignment_mode, at, manual=True)
     return case
 
 

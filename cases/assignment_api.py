@@ -21,6 +21,7 @@ from core.errors import BadInput, ErrorSerializer
 from data.models import Category
 
 from . import assignment
+from .models import CaseRules
 from .api import _fresh, reader, render_case, valid_body
 from .serializers import CaseSerializer
 
@@ -93,7 +94,7 @@ class AssignmentRulesView(APIView):
     )
     def get(self, request: Request) -> Response:
         reader(request).require(perms.CASES_ACCEPT)
-        return Response(assignment.rules_view(assignment.rules()))
+        return Response(assignment.rules_view(CaseRules.current()))
 
     @extend_schema(
         operation_id="cases_assignment_rules_set",

@@ -901,6 +901,11 @@ class CaseRules(models.Model):
     def __str__(self) -> str:
         return "case rules"
 
+    @classmethod
+    def current(cls) -> CaseRules:
+        """The rules in force (the one row, made with the defaults when missing)."""
+        return cls.objects.get_or_create(pk=1)[0]
+
 
 class AcceptorSeat(models.Model):
     """An acceptor's seat (受理席位) in automatic assignment (案件智能分配, spec 5.2.5): whether

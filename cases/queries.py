@@ -19,7 +19,7 @@ from core import params
 from core.errors import BadInput
 
 from . import assignment, callbacks, dispatching, visibility
-from .models import BoxVisit, Case, CaseTask, DeadlineState, Source, State
+from .models import BoxVisit, Case, CaseRules, CaseTask, DeadlineState, Source, State
 
 S = State
 OPEN_STATES = [
@@ -39,7 +39,9 @@ class Box:
     permissions: frozenset[str]
     unless: frozenset[str] = frozenset()
 
-    def condition(self, scope: Scope, now: dt.datetime) -> Q:
+    def condition(self, scope: Scope, now: dt.datetime, own: bool | None = None) -> Q:
+        """The box's cases for the caller; `own`: `assignment.own_only(scope)` when the caller
+        asks for several boxes (two queries, once), else asked here."""
         user_id = scope.user.pk if scope.user is not None else None
         open_tasks = CaseTask.objects.filter(
             case=OuterRef("pk"), assignee_id=user_id, done_at__isnull=True
@@ -76,7 +78,9 @@ class Box:
             "to_callback": callbacks.waiting(),
             "to_assign": assignment.waiting(),
         }
-        if self.key in ACCEPTOR_BOXES and assignment.own_only(scope):
+        if own is None and self.key in ACCEPTOR_BOXES:
+            own = assignment.own_only(scope)
+        if self.key in ACCEPTOR_BOXES and own:
             return rules[self.key] & Q(acceptor_id=user_id)  # assigned to them (cases.assignment)
         return rules[self.key]
 
@@ -127,7 +131,7 @@ def boxes_for(scope: Scope) -> list[Box]:
             if (not b.permissions or b.permissions & scope.permissions)
             and not b.unless & scope.permissions
         ]
-    if any(b.key == "to_assign" for b in shown) and assignment.rules().assignment_mode == "off":
+    if any(b.key == "to_assign" for b in shown) and CaseRules.current().assignment_mode == "off":
         shown = [b for b in shown if b.key != "to_assign"]
     return shown
 
@@ -192,8 +196,8 @@ def box_counts(scope: Scope, now: dt.datetime | None = None) -> list[dict]:
             deadline_states = open_deadline if shared else by_deadline
             counts[box.key] = deadline_states.get(_BOX_DEADLINES[box.key], 0)
         else:  # the caller's own, and 待回访 (closed cases, not in the grouped count)
-            counts[box.key] = visible.filter(box.condition(scope, now)).count()
-    fresh = arrivals(scope, boxes, now)
+            counts[box.key] = visible.filter(box.condition(scope, now, own)).count()
+    fresh = arrivals(scope, boxes, now, own)
     return [
         {"key": b.key, "title": b.title, "count": counts[b.key], "new": fresh[b.key]} for b in boxes
     ]
@@ -221,13 +225,17 @@ def _arrived(key: str, since: dt.datetime) -> Q:
     return Q(stage_started_at__gt=since)
 
 
-def arrivals(scope: Scope, boxes: list[Box], now: dt.datetime) -> dict[str, int]:
+def arrivals(
+    scope: Scope, boxes: list[Box], now: dt.datetime, own: bool | None = None
+) -> dict[str, int]:
     """The "new arrival" count of each box: its cases that came into it since the caller last
     opened it (`BoxVisit`, written by `mark_box_seen`), at most `ARRIVALS_LOOKBACK` back. One
     aggregate over the cases that entered a stage, or reached their warning time or deadline,
     since the earliest of those times (`case_stage_started`, and `case_state_warning` /
     `case_state_deadline` for the warning and overdue ones): the whole box is not read again."""
     floor = now - ARRIVALS_LOOKBACK
+    if own is None:
+        own = assignment.own_only(scope)
     seen = dict(
         BoxVisit.objects.filter(user_id=scope.user.pk, box__in=[b.key for b in boxes]).values_list(
             "box", "seen_at"
@@ -242,7 +250,7 @@ def arrivals(scope: Scope, boxes: list[Box], now: dt.datetime) -> dict[str, int]
     )
     counted = recent.aggregate(
         **{
-            b.key: Count("pk", filter=b.condition(scope, now) & _arrived(b.key, since[b.key]))
+            b.key: Count("pk", filter=b.condition(scope, now, own) & _arrived(b.key, since[b.key]))
             for b in boxes
         }
     )
