@@ -1,8 +1,9 @@
-"""The per-case projection of the event facts (`evaluation.models.CaseEventFacts`): how to
-write it again from the events and how to find where it differs from them.
+"""The projections of the case events the indicators read — per case (`CaseEventFacts`) and
+per department's share (`ShareEvent`): how to write them again from the events and how to
+find where they differ from them.
 
-The trigger of migration 0005 keeps it; nothing in Python writes a row in normal work. These
-two functions are for an operator (`manage.py case_event_facts`): after restoring a dump taken
+The triggers of migrations 0005 and 0006 keep them; nothing in Python writes a row in normal
+work. These two functions are for an operator (`manage.py case_event_facts`): after restoring a dump taken
 without the trigger, or to prove the projection right. Neither is a domain write (no actor, no
 event): they derive data from the events, which they never change.
 """
@@ -49,6 +50,15 @@ COLUMNS = (
 )
 LISTS = ("start_times", "feedback_times", "rework_times")
 
+# The share events of every event, by the function the trigger uses (migration 0006).
+SHARE_COLUMNS = "case_id, event_id, at, kind, code, any_share, late"
+SHARES_FROM_EVENTS = """
+SELECT e.case_id, e.id AS event_id, e.at, r.kind, r.code, r.any_share, r.late
+FROM cases_caseevent e CROSS JOIN LATERAL evaluation_share_rows(e) r
+WHERE e.action IN ('dispatch', 'redispatch', 'approve_transfer', 'feedback', 'return',
+                   'approve_return')"""
+STORED_SHARES = f"SELECT {SHARE_COLUMNS} FROM evaluation_shareevent"
+
 
 def _sorted(table: str, column: str) -> str:
     # Concurrent appends to one case may land out of id order: lists compare as sets in order.
@@ -58,8 +68,8 @@ def _sorted(table: str, column: str) -> str:
 
 
 def differences(limit: int = 20) -> tuple[int, list[int]]:
-    """Gives how many cases' rows differ from their events (missing, extra or another value)
-    and the ids of up to `limit` of them."""
+    """Gives how many cases' rows differ from their events (a case row or a share event
+    missing, extra or with another value) and the ids of up to `limit` of them."""
     differs = " OR ".join(f"{_sorted('p', c)} IS DISTINCT FROM {_sorted('e', c)}" for c in COLUMNS)
     sql = f"""
 WITH e AS MATERIALIZED ({FACTS_FROM_EVENTS}),
@@ -67,6 +77,12 @@ bad AS MATERIALIZED (
     SELECT COALESCE(p.case_id, e.case_id) AS case_id
     FROM evaluation_caseeventfacts p FULL JOIN e ON e.case_id = p.case_id
     WHERE p.case_id IS NULL OR e.case_id IS NULL OR {differs}
+    UNION
+    SELECT case_id FROM (
+        (({STORED_SHARES}) EXCEPT ALL ({SHARES_FROM_EVENTS}))
+        UNION ALL
+        (({SHARES_FROM_EVENTS}) EXCEPT ALL ({STORED_SHARES}))
+    ) shares
 )
 SELECT (SELECT count(*) FROM bad), ARRAY(SELECT case_id FROM bad ORDER BY 1 LIMIT %s)"""
     with connection.cursor() as cursor:
@@ -76,8 +92,9 @@ SELECT (SELECT count(*) FROM bad), ARRAY(SELECT case_id FROM bad ORDER BY 1 LIMI
 
 
 def rebuild() -> int:
-    """Writes every case's row again from its events, in one transaction that holds off new
-    events meanwhile (they wait, then fold in); gives the number of rows."""
+    """Writes every case's row and share events again from the events, in one transaction
+    that holds off new events meanwhile (they wait, then fold in); gives the number of case
+    rows."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("LOCK TABLE cases_caseevent IN SHARE MODE")
         cursor.execute("DELETE FROM evaluation_caseeventfacts")
@@ -85,4 +102,9 @@ def rebuild() -> int:
             f"INSERT INTO evaluation_caseeventfacts (case_id, {', '.join(COLUMNS)}) "
             f"SELECT case_id, {', '.join(COLUMNS)} FROM ({FACTS_FROM_EVENTS}) e"
         )
-        return cursor.rowcount
+        rows = cursor.rowcount
+        cursor.execute("DELETE FROM evaluation_shareevent")
+        cursor.execute(
+            f"INSERT INTO evaluation_shareevent ({SHARE_COLUMNS}) {SHARES_FROM_EVENTS} ORDER BY e.id"
+        )
+        return rows

@@ -127,53 +127,53 @@ FROM case_facts"""
 
 
 def department_facts(visible: str | None) -> str:
-    # A share: a department given the case (its code from the event: the parallel dispatch's
-    # list, else its one department) in the period; the parent of a multi-department dispatch
-    # (details "children") gives none, its department cases do. The case's facts come from
-    # projection (`_case_facts`); the share's fate from the few events that decide it
-    # (feedback, re-dispatch, return, transfer) after its receipt, by case.
+    # A share: a department given the case in the period (its receipts in `ShareEvent`: a
+    # parallel dispatch's list, else its one department; the parent of a multi-department
+    # dispatch gives none, its department cases do). The case's facts come from the projection
+    # (`_case_facts`). The share's fate from its share events in the period after its first
+    # receipt in it, in the same grouped pass: each fate is a latest time (the latest of the
+    # share's feedbacks is after the receipt exactly when one of them is), and a feedback that
+    # names no department counts for every share of its case.
     return f"""
-WITH received AS MATERIALIZED (
-    SELECT e.case_id AS id, r.code, min(e.at) AS received_at
-    FROM cases_caseevent e
-    CROSS JOIN LATERAL jsonb_array_elements_text(
-        CASE WHEN e.action = 'dispatch' AND jsonb_typeof(e.details -> 'departments') = 'array'
-             THEN e.details -> 'departments'
-             ELSE jsonb_build_array(e.details -> 'department') END) AS r(code)
-    WHERE e.action IN ('dispatch', 'redispatch', 'approve_transfer')
-      AND e.at >= %(start)s AND e.at < %(end)s AND NOT e.details ? 'children'
-      AND r.code IS NOT NULL AND {_in_visible("e.case_id", visible)}
+WITH by_share AS (
+    SELECT s.case_id AS id, s.code,
+           min(s.at) FILTER (WHERE s.kind = 'received') AS received_at,
+           max(s.at) FILTER (WHERE s.kind = 'fed') AS fed_own,
+           max(s.at) FILTER (WHERE s.kind = 'fed' AND s.late IS NOT NULL) AS flagged_at,
+           max(s.at) FILTER (WHERE s.kind = 'fed' AND s.late) AS late_at,
+           max(s.at) FILTER (WHERE s.kind = 'moved') AS moved_at,
+           max(s.at) FILTER (WHERE s.kind = 'returned') AS returned_at,
+           max(s.at) FILTER (WHERE s.kind = 'transferred') AS transferred_at
+    FROM evaluation_shareevent s
+    WHERE s.at >= %(start)s AND s.at < %(end)s AND NOT s.any_share
+      AND {_in_visible("s.case_id", visible)}
     GROUP BY 1, 2
 ),
-cohort AS (
-    SELECT {COHORT_COLUMNS} FROM cases_case c WHERE c.id IN (SELECT id FROM received)
+fed_any AS (
+    SELECT s.case_id AS id, max(s.at) AS at FROM evaluation_shareevent s
+    WHERE s.any_share AND s.at >= %(start)s AND s.at < %(end)s
+      AND {_in_visible("s.case_id", visible)}
+    GROUP BY 1
+),
+fates AS (
+    SELECT b.id, b.code, b.received_at,
+           CASE WHEN GREATEST(b.fed_own, a.at) > b.received_at
+                THEN GREATEST(b.fed_own, a.at) END AS fed_at,
+           -- a parallel share's feedback says whether it beat its own clock (CaseDispatch)
+           CASE WHEN b.flagged_at > b.received_at
+                THEN COALESCE(b.late_at > b.received_at, FALSE) END AS fed_late,
+           COALESCE(b.moved_at >= b.received_at, FALSE) AS moved,
+           COALESCE(b.returned_at >= b.received_at, FALSE) AS returned,
+           COALESCE(b.transferred_at >= b.received_at, FALSE) AS transferred
+    FROM by_share b LEFT JOIN fed_any a ON a.id = b.id
+    WHERE b.received_at IS NOT NULL
+),
+cohort AS (  -- a row per share, with its case's columns
+    SELECT {COHORT_COLUMNS}, f.code, f.received_at, f.fed_at, f.fed_late, f.moved, f.returned,
+           f.transferred
+    FROM fates f JOIN cases_case c ON c.id = f.id
 ),
 {_case_facts()},
-fates AS (
-    SELECT r.id, r.code, r.received_at,
-           max(e.at) FILTER (
-               WHERE e.action = 'feedback' AND e.at > r.received_at
-                 AND (e.details ->> 'department' = r.code
-                      OR (NOT e.details ? 'department' AND e.to_state = 'to_check'))) AS fed_at,
-           -- a parallel share's feedback says whether it beat its own clock (CaseDispatch)
-           bool_or((e.details ->> 'overdue')::boolean) FILTER (
-               WHERE e.action = 'feedback' AND e.at > r.received_at
-                 AND e.details ->> 'department' = r.code AND e.details ? 'overdue') AS fed_late,
-           COALESCE(bool_or(e.action = 'redispatch' AND e.at >= r.received_at
-                            AND e.details ->> 'before' = r.code), FALSE) AS moved,
-           COALESCE(bool_or(e.action IN ('return', 'approve_return') AND e.at >= r.received_at
-                            AND e.details ->> 'department' = r.code), FALSE) AS returned,
-           COALESCE(bool_or(e.action = 'approve_transfer' AND e.at >= r.received_at
-                            AND e.details ->> 'before' = r.code), FALSE) AS transferred
-    FROM received r LEFT JOIN cases_caseevent e  -- received in the period: its fate too
-      ON e.case_id = r.id AND e.at >= r.received_at AND e.at >= %(start)s AND e.at < %(end)s
-     AND e.action IN ('feedback', 'redispatch', 'return', 'approve_return', 'approve_transfer')
-    GROUP BY r.id, r.code, r.received_at
-),
-shares AS (
-    SELECT f.*, cf.closed, cf.voided, cf.reworks, cf.last_start, cf.handling_deadline
-    FROM fates f JOIN case_facts cf ON cf.id = f.id
-),
 judged AS (
     SELECT s.id, s.code, s.closed, s.voided, s.reworks, s.moved, s.returned, s.handling_deadline,
            s.moved OR s.returned OR s.transferred AS gone,
@@ -181,7 +181,7 @@ judged AS (
            COALESCE(CASE WHEN s.fed_late IS NOT NULL THEN NOT s.fed_late
                          ELSE s.handling_deadline IS NULL OR s.fed_at <= s.handling_deadline
                     END, FALSE) AS fed_on_time
-    FROM shares s
+    FROM case_facts s
 )
 SELECT j.id AS case_id, j.code AS key, COALESCE(dp.name, j.code) AS name,
        TRUE AS received,

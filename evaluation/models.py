@@ -219,4 +219,44 @@ class CaseEventFacts(models.Model):
         return f"facts of case {self.case_id}"
 
 
+class ShareEvent(models.Model):
+    """A case event as it concerns one handling department's share of the case: the
+    department received it (dispatch, re-dispatch, approved transfer), fed back, was moved off
+    it by a re-dispatch, returned it or transferred it away; the department's code taken out
+    of the event's details once. A feedback that names no department and sends the case to
+    待核查 concerns every share (`any_share`). A projection of the events like
+    `CaseEventFacts`: the trigger of migration 0006 writes the rows of each appended event
+    (one SQL function gives them, `evaluation_share_rows`), and `manage.py case_event_facts`
+    checks and rebuilds them. The department indicators read these narrow rows instead of
+    every event's JSON (`evaluation.facts.department_facts`)."""
+
+    class Kind(models.TextChoices):
+        RECEIVED = "received"
+        FED = "fed"
+        MOVED = "moved"
+        RETURNED = "returned"
+        TRANSFERRED = "transferred"
+
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    event = models.ForeignKey(
+        "cases.CaseEvent", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    code = models.CharField(max_length=64, blank=True, help_text="the department's code")
+    any_share = models.BooleanField(default=False)
+    late = models.BooleanField(null=True, help_text="a share's feedback: past its own clock")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["kind", "at"], name="shareevent_kind_at"),
+            models.Index(fields=["case", "at"], name="shareevent_case_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.code or '*'} of case {self.case_id}"
+
+
 from evaluation.comprehensive.models import *  # noqa: E402, F403

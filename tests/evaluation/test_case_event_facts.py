@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from evaluation.models import CaseEventFacts
+from evaluation.models import CaseEventFacts, ShareEvent
 from tests.evaluation.scenario import t
 
 pytestmark = pytest.mark.django_db
@@ -53,3 +53,35 @@ def test_the_check_finds_a_row_that_differs_and_the_rebuild_mends_it(week, capsy
     call_command("case_event_facts", "--check")
     assert _c3(week).feedback_times == [t(3, 15), t(4, 10)]
     assert CaseEventFacts.objects.get(case_id=c7).closed_at == t(4, 16, 40)
+
+
+def test_the_share_events_of_a_returned_and_a_re_dispatched_case(week):
+    """C8: dispatched Wed 09:42 to 环卫, returned 10:00 by 环卫, dispatched 10:10 to 市政.
+    C4: dispatched Tue 09:45 to 环卫, re-dispatched 10:00 to 市政, 市政 fed back 11:00."""
+    c8 = ShareEvent.objects.filter(case_id=week.cases["C8"]).order_by("at", "kind")
+    assert [(s.kind, s.code, s.at) for s in c8] == [
+        ("received", "H-huanwei", t(5, 9, 42)),
+        ("returned", "H-huanwei", t(5, 10)),
+        ("received", "H-shizheng", t(5, 10, 10)),
+    ]
+    c4 = ShareEvent.objects.filter(case_id=week.cases["C4"]).order_by("at", "kind")
+    rows = [(s.kind, s.code, s.any_share, s.at) for s in c4]
+    assert rows[:3] == [
+        ("received", "H-huanwei", False, t(4, 9, 45)),
+        ("moved", "H-huanwei", False, t(4, 10)),
+        ("received", "H-shizheng", False, t(4, 10)),
+    ]
+    # 市政's feedback names no department (one handling department): it concerns every share
+    assert rows[3] == ("fed", "", True, t(4, 11)) and len(rows) == 4
+
+
+def test_the_check_finds_a_lost_share_event_and_the_rebuild_mends_it(week):
+    c8 = week.cases["C8"]
+    returned = ShareEvent.objects.get(case_id=c8, kind="returned")
+    returned.delete()
+    with pytest.raises(CommandError) as refused:
+        call_command("case_event_facts", "--check")
+    assert str(refused.value) == f"1 cases differ from their events (e.g. {c8})"
+    call_command("case_event_facts", "--rebuild")
+    call_command("case_event_facts", "--check")
+    assert ShareEvent.objects.get(case_id=c8, kind="returned").at == t(5, 10)
