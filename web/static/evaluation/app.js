@@ -11,35 +11,8 @@
   var view = { finished: false, position: null, tasks: [] };
   $("#who").textContent = cfg.name + (cfg.unit ? " · " + cfg.unit : "");
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") { node.textContent = attrs[k]; }
-      else if (k.slice(0, 2) === "on") { node.addEventListener(k.slice(2), attrs[k]); }
-      else if (attrs[k] !== null && attrs[k] !== undefined) { node.setAttribute(k, attrs[k]); }
-    });
-    (children || []).forEach(function (c) { if (c !== null && c !== undefined) { node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); } });
-    return node;
-  }
-  function request(path, init) {
-    init = init || {};
-    init.credentials = "same-origin";
-    init.headers = Object.assign({ Accept: "application/json" }, init.headers || {});
-    if (init.method === "POST") { init.headers["X-CSRFToken"] = cfg.csrfToken; }
-    return fetch(path, init).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) { throw (data && data.error) || { message: "请求失败 (" + response.status + ")" }; }
-        return data;
-      });
-    });
-  }
-  function toast(text) {
-    var box = $("#toast");
-    box.textContent = text;
-    box.classList.add("show");
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(function () { box.classList.remove("show"); }, 3000);
-  }
+  var dom = window.CityGridDom, el = dom.el, toast = dom.toast;
+  function request(path, init) { return dom.request(path, init, cfg.csrfToken); }
   function failed(e) { toast((e && e.message) || "请求失败"); }
 
   /* --- where the phone is ------------------------------------------------------------------ */

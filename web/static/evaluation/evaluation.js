@@ -14,38 +14,9 @@
   var SOURCES = { platform: "平台上报", field: "实地考察", field_parent: "实地（上级）", survey: "问卷调查", self: "自评价" };
   var view = { types: {}, city: null, selected: null, ranking: null };
 
-  function api(path, body) {
-    var init = { credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (body !== undefined) {
-      init.method = "POST";
-      init.headers["Content-Type"] = "application/json";
-      init.headers["X-CSRFToken"] = cfg.csrfToken;
-      init.body = JSON.stringify(body);
-    }
-    return fetch(path, init).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) { throw (data && data.error) || { message: "请求失败 (" + response.status + ")" }; }
-        return data;
-      });
-    });
-  }
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") { node.textContent = attrs[k]; }
-      else if (k.slice(0, 2) === "on") { node.addEventListener(k.slice(2), attrs[k]); }
-      else if (attrs[k] !== null && attrs[k] !== undefined) { node.setAttribute(k, attrs[k]); }
-    });
-    (children || []).forEach(function (c) { if (c !== null && c !== undefined) { node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); } });
-    return node;
-  }
-  function toast(text) {
-    var box = $("#toast");
-    box.textContent = text;
-    box.classList.add("show");
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(function () { box.classList.remove("show"); }, 3500);
-  }
+  var dom = window.CityGridDom, el = dom.el;
+  function api(path, body) { return dom.json(path, body, cfg.csrfToken); }
+  function toast(text) { dom.toast(text, 3500); }
   function fixed(n) { return n === null || n === undefined ? "—" : (Math.round(n * 10) / 10).toFixed(1); }
   function failed(e) { toast((e && e.message) || "请求失败"); }
   $("#who").textContent = cfg.name;

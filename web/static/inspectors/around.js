@@ -15,35 +15,10 @@
   var TZ = "Asia/Shanghai";
   var state = { on: false, map: null, panel: null, button: null };
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") { node.textContent = attrs[k]; }
-      else if (k.slice(0, 2) === "on") { node.addEventListener(k.slice(2), attrs[k]); }
-      else if (attrs[k] !== null && attrs[k] !== undefined) { node.setAttribute(k, attrs[k]); }
-    });
-    (children || []).forEach(function (c) { if (c) { node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); } });
-    return node;
-  }
+  var dom = window.CityGridDom, el = dom.el;
   var cfg = JSON.parse(document.getElementById("monitor-config").textContent);
-  function post(path, body) {
-    return fetch(path, { method: "POST", credentials: "same-origin", body: JSON.stringify(body),
-      headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": cfg.csrfToken } })
-      .then(function (r) {
-        return r.json().catch(function () { return {}; }).then(function (data) {
-          if (!r.ok) { throw (data && data.error) || { message: "请求失败 (" + r.status + ")" }; }
-          return data;
-        });
-      });
-  }
-  function get(path) {
-    return fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) { throw (data && data.error) || { message: "请求失败 (" + r.status + ")" }; }
-        return data;
-      });
-    });
-  }
+  function post(path, body) { return dom.json(path, body, cfg.csrfToken); }
+  function get(path) { return dom.json(path); }
   function distance(m) {
     if (m === null || m === undefined) { return "—"; }
     return m < 1000 ? Math.round(m) + " 米" : (m / 1000).toFixed(2) + " 公里";

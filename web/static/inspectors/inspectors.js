@@ -20,38 +20,8 @@
     follow: loadFollow(), play: null, routes: {} };
 
   /* --- helpers --------------------------------------------------------------------------- */
-  function api(path, body) {
-    var init = { credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (body !== undefined) {
-      init.method = "POST";
-      init.headers["Content-Type"] = "application/json";
-      init.headers["X-CSRFToken"] = cfg.csrfToken;
-      init.body = JSON.stringify(body);
-    }
-    return fetch(path, init).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) { throw (data && data.error) || { message: "请求失败 (" + response.status + ")" }; }
-        return data;
-      });
-    });
-  }
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") { node.textContent = attrs[k]; }
-      else if (k.slice(0, 2) === "on") { node.addEventListener(k.slice(2), attrs[k]); }
-      else if (attrs[k] !== null && attrs[k] !== undefined) { node.setAttribute(k, attrs[k]); }
-    });
-    (children || []).forEach(function (c) { if (c) { node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); } });
-    return node;
-  }
-  function toast(text) {
-    var box = $("#toast");
-    box.textContent = text;
-    box.classList.add("show");
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(function () { box.classList.remove("show"); }, 3000);
-  }
+  var dom = window.CityGridDom, el = dom.el, toast = dom.toast;
+  function api(path, body) { return dom.json(path, body, cfg.csrfToken); }
   var TZ = "Asia/Shanghai";
   function clock(iso) {
     return new Date(iso).toLocaleTimeString("zh-CN", { timeZone: TZ, hour12: false });
