@@ -20,22 +20,8 @@
   if (params.get("view")) { state.view = params.get("view"); }
   if (params.get("period")) { state.period = params.get("period"); state.from = params.get("from"); state.to = params.get("to"); }
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") { node.textContent = attrs[k]; }
-      else if (k.indexOf("on") === 0) { node.addEventListener(k.slice(2), attrs[k]); }
-      else { node.setAttribute(k, attrs[k]); }
-    });
-    (children || []).forEach(function (c) { if (c) { node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); } });
-    return node;
-  }
-  function api(path) {
-    return fetch(path, { credentials: "same-origin" }).then(function (r) {
-      if (!r.ok) { return r.json().then(function (b) { throw new Error((b.error && b.error.message) || r.statusText); }); }
-      return r.json();
-    });
-  }
+  var dom = window.CityGridDom, el = dom.el;
+  function api(path) { return dom.json(path); }
   function selection() {
     var q = new URLSearchParams({ period: state.period });
     if (state.period === "custom") { q.set("from", state.from); q.set("to", state.to); }

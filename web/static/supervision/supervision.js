@@ -9,22 +9,8 @@
   var SOURCES = { inspector: "监督员上报", public: "公众举报", hotline: "12345热线", video: "视频监控", leader: "领导交办", survey: "专项普查", media: "媒体曝光" };
   var LATE = { overdue: "超期", warning: "预警", normal: "正常", none: "无时限" };
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") { node.textContent = attrs[k]; }
-      else if (k.indexOf("on") === 0) { node.addEventListener(k.slice(2), attrs[k]); }
-      else { node.setAttribute(k, attrs[k]); }
-    });
-    (children || []).forEach(function (c) { if (c) { node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); } });
-    return node;
-  }
-  function api(path) {
-    return fetch(path, { credentials: "same-origin" }).then(function (r) {
-      if (!r.ok) { return r.json().then(function (b) { throw new Error((b.error && b.error.message) || r.statusText); }); }
-      return r.json();
-    });
-  }
+  var dom = window.CityGridDom, el = dom.el;
+  function api(path) { return dom.json(path); }
   function hhmm(iso) { return iso ? iso.slice(5, 16).replace("T", " ") : ""; }
   function filters() {
     var f = $("#filters"), q = new URLSearchParams({ period: f.period.value });
