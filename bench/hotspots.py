@@ -10,22 +10,12 @@ script's first version (git history; bench/README.md).
 from __future__ import annotations
 
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.indicators import p50  # noqa: E402  (a warm run, then the median)
 from bench.tiles import django_setup  # noqa: E402
-
-
-def p50(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -57,7 +47,7 @@ def main() -> None:
         ("counts", lambda: hotspots.counts(scope, chosen, codes)),
         ("the whole answer", lambda: hotspots.hot_spots(scope, chosen)),
     ]:
-        print(f"| {name} | {p50(fn):.0f} |")
+        print(f"| {name} | {p50(fn, 3):.0f} |")
     print(f"load average after {os.getloadavg()}")
 
 
