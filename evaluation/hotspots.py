@@ -28,7 +28,6 @@ matrix.
 from __future__ import annotations
 
 import datetime as dt
-
 import hashlib
 import json
 
@@ -250,14 +249,14 @@ def star_matrix(ids: list[int]) -> sparse.csr_matrix:
 def _shared_get(key: str):
     try:
         return cache.get(key)
-    except RedisError:  # a cache that does not answer: build them here
+    except (RedisError, OSError):  # a cache that does not answer (as tiles.cache): build here
         return None
 
 
 def _shared_set(key: str, matrix: sparse.csr_matrix) -> None:
     try:
         cache.set(key, matrix, WEIGHTS_KEPT_S)
-    except RedisError:
+    except (RedisError, OSError):
         pass
 
 
