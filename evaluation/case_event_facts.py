@@ -3,8 +3,10 @@ per department's share (`ShareEvent`): how to write them again from the events a
 find where they differ from them.
 
 The triggers of migrations 0005 and 0006 keep them; nothing in Python writes a row in normal
-work. These two functions are for an operator (`manage.py case_event_facts`): after restoring a dump taken
-without the trigger, or to prove the projection right. Neither is a domain write (no actor, no
+work. These two functions are for an operator (`manage.py case_event_facts`): after restoring
+a dump taken without the triggers, or to prove the projections right. The per-case rows have
+two forms of the same facts, the trigger's fold of one event and the grouped query below;
+`differences` is what holds them equal. Neither is a domain write (no actor, no
 event): they derive data from the events, which they never change.
 """
 
