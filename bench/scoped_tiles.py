@@ -71,7 +71,7 @@ def main() -> None:
                 )
         with connection.cursor() as cur:
             return {
-                k: service.NO_PARALLEL + tsql.combine([q]).sql.as_string(cur.cursor)
+                k: tsql.combine([q]).sql.as_string(cur.cursor)
                 for k, q in out.items()
             } | {"_params": {k: tsql.combine([q]).params for k, q in out.items()}}
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import os
 import random
@@ -115,9 +116,20 @@ def wrk(base: str, urls: list[str], clients: int, seconds: float, headers=()) ->
     return json.loads(line[-1][5:])
 
 
+def fetch(cur, query: str) -> bytes:
+    """Runs a tile query as the server does (tiles.service.fetch): the bytea by binary COPY."""
+    from tiles.service import copy_bytea
+
+    buffer = io.BytesIO()
+    cur.copy_expert(f"COPY ({query}) TO STDOUT (FORMAT binary)", buffer)
+    return copy_bytea(buffer.getbuffer())
+
+
 def raw_tile_sql(keys, tiles_by_zoom: dict, dsn: dict, user) -> dict:
     """Gives {(layer, z): p50 ms} of our tile SQL (as the server builds it for `user`) run through
-    plain psycopg2, bytes fetched; one untimed pass first (the same warm buffers as HTTP)."""
+    plain psycopg2, bytes fetched as the server fetches them (binary COPY; before 2026-11-29
+    23:00 a plain SELECT, whose hex transfer cost the large tiles up to 2 ms); one untimed pass
+    first (the same warm buffers as HTTP)."""
     from django.db import connection
 
     from accounts.scoping import scope_for_user
@@ -141,16 +153,14 @@ def raw_tile_sql(keys, tiles_by_zoom: dict, dsn: dict, user) -> dict:
     with conn.cursor() as cur:
         for case, queries in texts.items():
             for q in queries:  # warm
-                cur.execute(q)
-                cur.fetchone()
+                fetch(cur, q)
             times, sizes = [], []
             for _ in range(3):
                 for q in queries:
                     t0 = time.perf_counter()
-                    cur.execute(q)
-                    data = cur.fetchone()[0]
+                    data = fetch(cur, q)
                     times.append((time.perf_counter() - t0) * 1000)
-                    sizes.append(len(data) if data else 0)
+                    sizes.append(len(data))
             out[case] = {"p50": statistics.median(times), "bytes": statistics.mean(sizes)}
     conn.close()
     return out

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import ExpressionWrapper, F, Field, OuterRef, Subquery
 from psycopg2 import sql
 
@@ -30,7 +29,7 @@ from accounts.scoping import Scope
 from core.sqlparts import TRUE, Part, bind
 from data.models import Category
 from tiles import sql as tsql
-from tiles.service import NO_PARALLEL, check_address
+from tiles.service import check_address, fetch
 
 from . import visibility
 from .queries import CaseFilter
@@ -118,8 +117,4 @@ def case_tile(scope: Scope, chosen: CaseFilter, z: int, x: int, y: int) -> bytes
     query = tile_query(scope, chosen, z, x, y)
     if query is None:
         return b""
-    text, values = tsql.combine([query])
-    with connection.cursor() as cursor:
-        cursor.execute(NO_PARALLEL + text.as_string(cursor.cursor), values)
-        data = cursor.fetchone()[0]
-    return bytes(data) if data else b""
+    return fetch(tsql.combine([query]))

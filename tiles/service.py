@@ -6,6 +6,7 @@ call the same functions, so there is one path from a layer key to tile bytes.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 
@@ -232,13 +233,6 @@ def layer_query(item: TileLayer, source: tsql.TileSource, z: int, x: int, y: int
     return tsql.features_query(source, z, x, y, settings.TILES_SIMPLIFY_PX)
 
 
-# A tile is small work PostgreSQL sometimes plans in parallel: starting workers and merging
-# their partial MVTs cost a dense z15 components tile 12 ms of its 17 (scale 20; 5.5 ms serial,
-# other zooms unchanged; bench/README.md "Serving path vs tipg"). SET LOCAL in the same simple
-# query holds for that statement's implicit transaction only.
-NO_PARALLEL = "SET LOCAL max_parallel_workers_per_gather = 0; "
-
-
 def build(items: list[TileLayer], scope, per_layer: dict, z: int, x: int, y: int) -> bytes:
     """Gives the encoded tile (b"" when empty) in one query over every layer."""
     parts = []
@@ -249,11 +243,45 @@ def build(items: list[TileLayer], scope, per_layer: dict, z: int, x: int, y: int
             parts.append(query)
     if not parts:
         return b""
-    query, params = tsql.combine(parts)
+    return fetch(tsql.combine(parts))
+
+
+# The binary COPY stream: signature, flags, header extension length (then the extension).
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_COPY_HEADER = len(_COPY_SIGNATURE) + 8
+
+
+def fetch(query: Part) -> bytes:
+    """Runs a tile query (`tiles.sql.combine`: one row, one bytea) and gives its bytes, b""
+    when the tile is empty.
+
+    The bytea comes back as it is stored, through `COPY (query) TO STDOUT (FORMAT binary)`: a
+    SELECT through psycopg2 sends a bytea as hex text, twice its size, that the driver then
+    decodes, which cost a 360 KB z12 unit grid tile 2 ms of its 30 (bench/README.md "Serving
+    path vs tipg"). One statement, one round trip, as a SELECT would be.
+    """
+    text, params = query
+    buffer = io.BytesIO()
     with connection.cursor() as cur:
-        cur.execute(NO_PARALLEL + query.as_string(cur.cursor), params)
-        data = cur.fetchone()[0]
-    return bytes(data) if data else b""
+        select = cur.cursor.mogrify(text.as_string(cur.cursor), params).decode()
+        # Django's errors, as for `execute` (a lost connection is its OperationalError).
+        with connection.wrap_database_errors:
+            cur.copy_expert(f"COPY ({select}) TO STDOUT (FORMAT binary)", buffer)
+    return copy_bytea(buffer.getbuffer())
+
+
+def copy_bytea(stream: memoryview | bytes) -> bytes:
+    """Gives the bytea of the one row of one column in a binary COPY stream (b"" for NULL or
+    empty); raises ValueError for any other stream."""
+    if bytes(stream[: len(_COPY_SIGNATURE)]) != _COPY_SIGNATURE:
+        raise ValueError("not a binary COPY stream")
+    at = _COPY_HEADER + int.from_bytes(stream[_COPY_HEADER - 4 : _COPY_HEADER], "big")
+    if int.from_bytes(stream[at : at + 2], "big", signed=True) != 1:
+        raise ValueError("a tile query gives one row of one column")
+    size = int.from_bytes(stream[at + 2 : at + 6], "big", signed=True)
+    if size > len(stream) - at - 6:
+        raise ValueError("binary COPY stream cut short")
+    return bytes(stream[at + 6 : at + 6 + size]) if size > 0 else b""
 
 
 def tile_etag(items: list[TileLayer], scope, z: int, x: int, y: int, fmt: str, canon: dict) -> str:

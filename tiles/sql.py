@@ -452,6 +452,11 @@ def label_points_query(src: TileSource, z: int, x: int, y: int, cell_px: int = 0
 
 
 def combine(parts: list[Part]) -> Part:
-    """Gives one query whose bytea is the concatenation of every part's layer (one tile)."""
+    """Gives one query whose bytea is the concatenation of every part's layer (one tile).
+
+    The bytea is wrapped in `tiles_serial()` (tiles migration 0003), which keeps the statement
+    out of parallel plans: a tile is small work, and starting parallel workers and merging
+    their partial MVTs costs more than it saves.
+    """
     pieces = [bind("COALESCE(({q}), ''::bytea)", q=q) for q in parts]
-    return bind("SELECT {tile}", tile=join(pieces, " || ", wrap=False))
+    return bind("SELECT tiles_serial({tile})", tile=join(pieces, " || ", wrap=False))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
@@ -20,7 +19,7 @@ from accounts.scoping import scope_for
 from core import params
 from core.sqlparts import TRUE
 from tiles import sql as tsql
-from tiles.service import NO_PARALLEL, check_address
+from tiles.service import check_address, fetch
 from tracking import live_tiles
 
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
@@ -37,11 +36,7 @@ def tile_bytes(scope, z: int, x: int, y: int) -> bytes:
         where=TRUE,
         simplify=False,
     )
-    text, values = tsql.combine([tsql.features_query(source, z, x, y)])
-    with connection.cursor() as cursor:
-        cursor.execute(NO_PARALLEL + text.as_string(cursor.cursor), values)
-        data = cursor.fetchone()[0]
-    return bytes(data) if data else b""
+    return fetch(tsql.combine([tsql.features_query(source, z, x, y)]))
 
 
 @require_safe

@@ -122,7 +122,8 @@ TEMPLATES = [
 ]
 
 
-GIS_ENGINE = "django.contrib.gis.db.backends.postgis"
+# Django's PostGIS backend with a health check that needs no round trip (core/postgis).
+GIS_ENGINE = "core.postgis"
 
 
 def database_from_env(environ: Mapping[str, str] = os.environ) -> dict:
@@ -160,7 +161,7 @@ REDIS_URL = os.environ.get(
 )
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "core.cache.RedisCache",  # one Redis client per server (core/cache.py)
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CITYGRID_CACHE_PREFIX", "citygrid"),
         # A Redis that stops answering fails a cache call within this time instead of holding

@@ -27,6 +27,14 @@ from web.pages import (
 )
 
 urlpatterns = [
+    # Tiles first: the most frequent requests by far, so they are matched before the rest.
+    path("", include("cases.tile_urls")),  # /tiles/cases/…, before the registry layers
+    re_path(  # /tiles/tracking/…: live positions (web/live_tiles.py), before the registry layers
+        r"^tiles/tracking/(?P<z>-?\d+)/(?P<x>-?\d+)/(?P<y>-?\d+)\.(?:mvt|pbf)$",
+        live_tile,
+        name="tracking-tile",
+    ),
+    path("", include("tiles.urls")),
     # The GIS admin pages (web/gisadmin.py) before the Django admin, which takes admin/ whole.
     path("admin/gis", gisadmin.gis_home, name="gis-admin"),
     path("admin/gis/", gisadmin.gis_home),
@@ -53,13 +61,6 @@ urlpatterns = [
     path("api/v1/", include("web.nearby_urls")),  # search around: cases and tracking joined
     path("api/v1/system/status", SystemStatusView.as_view(), name="system-status"),
     path("accounts/", include("accounts.urls_pages")),
-    path("", include("cases.tile_urls")),  # /tiles/cases/…, before the registry layers
-    re_path(  # /tiles/tracking/…: live positions (web/live_tiles.py), before the registry layers
-        r"^tiles/tracking/(?P<z>-?\d+)/(?P<x>-?\d+)/(?P<y>-?\d+)\.(?:mvt|pbf)$",
-        live_tile,
-        name="tracking-tile",
-    ),
-    path("", include("tiles.urls")),
     path("map", map_page, name="map"),
     path("public", public_page, name="public"),  # 市民服务 (docs/public-service.md)
     path("console", console_page, name="console"),

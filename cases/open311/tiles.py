@@ -10,7 +10,6 @@ the GiST index ``case_merc_gist``. No reporter, description or opinion is in a t
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Case as When_, CharField, ExpressionWrapper, F, Field, OuterRef
 from django.db.models import Subquery, Value, When
 from psycopg2 import sql
@@ -18,7 +17,7 @@ from psycopg2 import sql
 from core.sqlparts import TRUE, Part, bind
 from data.models import Category
 from tiles import sql as tsql
-from tiles.service import NO_PARALLEL, check_address
+from tiles.service import check_address, fetch
 
 from .. import visibility
 from .publication import CLOSED_STATES, on_the_map, open_or_recent
@@ -81,8 +80,4 @@ def public_tile(z: int, x: int, y: int, status: str = "") -> bytes:
         query = tsql.clusters_query(source, z, x, y, settings.CASES_TILE_CLUSTER_CELL_PX, SUMMARY)
     else:
         query = tsql.features_query(source, z, x, y)
-    text, values = tsql.combine([query])
-    with connection.cursor() as cursor:
-        cursor.execute(NO_PARALLEL + text.as_string(cursor.cursor), values)
-        data = cursor.fetchone()[0]
-    return bytes(data) if data else b""
+    return fetch(tsql.combine([query]))

@@ -4,7 +4,7 @@ CITYGRID_TEST_DB."""
 
 from web.settings import VAR_DIR, database_from_env
 
-POSTGIS = "django.contrib.gis.db.backends.postgis"
+POSTGIS = "core.postgis"
 POOLING = {"CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}
 
 

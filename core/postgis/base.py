@@ -1,0 +1,28 @@
+"""Django's PostGIS backend, with a connection health check that asks the socket first.
+
+`CONN_HEALTH_CHECKS` keeps a reused connection from failing a request after PostgreSQL
+restarted. Django checks with a `SELECT 1` at the start of every request that uses the
+database: a round trip on every tile, `locate` and page, for an answer that is nearly always
+yes. A connection the server has closed, or written to while no query was running (the
+FATAL message of a shutdown or a terminated backend), has something to read on its socket; an
+idle, well connection has nothing. So: nothing to read, the connection is usable without
+asking; anything to read, Django's `SELECT 1` decides, as before.
+"""
+
+from __future__ import annotations
+
+import select
+
+from django.contrib.gis.db.backends.postgis.base import DatabaseWrapper as PostGISWrapper
+
+
+class DatabaseWrapper(PostGISWrapper):
+    def is_usable(self) -> bool:
+        connection = self.connection
+        if connection is None or connection.closed:
+            return False
+        try:
+            waiting, _, _ = select.select([connection.fileno()], [], [], 0)
+        except (OSError, ValueError):  # the socket is gone
+            return False
+        return not waiting or super().is_usable()

@@ -1,0 +1,56 @@
+"""The backends of core: the database health check that asks the socket first
+(core/postgis/base.py) and the cache client made once per server (core/cache.py)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.contrib.gis.db.backends.postgis.base import DatabaseWrapper as PostGISWrapper
+from django.db import connection, connections
+
+
+@pytest.fixture
+def second_connection(db):
+    """A connection of its own to the test database, outside the test's transaction."""
+    other = connections.create_connection("default")
+    other.ensure_connection()
+    yield other
+    other.close()
+
+
+def test_an_idle_well_connection_is_usable_without_a_query(second_connection, monkeypatch):
+    def asked(self):
+        raise AssertionError("the SELECT 1 check ran for an idle, well connection")
+
+    monkeypatch.setattr(PostGISWrapper, "is_usable", asked)
+    assert second_connection.is_usable()
+
+
+def test_a_connection_the_server_ended_is_not_usable_and_is_replaced(second_connection):
+    with second_connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    assert second_connection.is_usable()
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(%s)", [pid])
+        assert cur.fetchone()[0] is True
+    deadline = time.monotonic() + 5
+    while second_connection.is_usable():
+        assert time.monotonic() < deadline, "the ended connection still looked usable"
+        time.sleep(0.05)
+    second_connection.close()
+    with second_connection.cursor() as cur:  # a new connection
+        cur.execute("SELECT pg_backend_pid()")
+        assert cur.fetchone()[0] != pid
+
+
+def test_the_cache_keeps_one_client_per_server():
+    from django.core.cache import cache
+
+    client = cache._cache.get_client()
+    assert cache._cache.get_client() is client
+    assert cache._cache.get_client(write=True) is client  # one server: reads and writes
+    cache.set("backend-probe", b"\x00\x01", 30)
+    assert cache.get("backend-probe") == b"\x00\x01"
+    cache.delete("backend-probe")
