@@ -32,16 +32,15 @@ import hashlib
 import json
 
 import numpy as np
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count
 from django.db.models.functions import Trunc
 from django.utils import timezone
 from psycopg2 import sql
-from redis.exceptions import RedisError
 from scipy import sparse, stats
 
 from accounts.scoping import Scope
+from core import cache as shared_cache
 from spatial.models import Layer
 
 from .statistics import Selection
@@ -234,30 +233,16 @@ def star_matrix(ids: list[int]) -> sparse.csr_matrix:
     key = f"hotspots:weights:{digest}:{grids_version()}"
     found = _weights_cache.get(key)
     if found is None:
-        found = _shared_get(key)
+        found = shared_cache.read(key)
     if found is None:
         matrix = weights(ids).sparse.tocsr().astype(float)
         found = (matrix + sparse.identity(len(ids), format="csr")).tocsr()
         found.data[:] = 1.0
-        _shared_set(key, found)
+        shared_cache.write(key, found, WEIGHTS_KEPT_S)
     if len(_weights_cache) > 32:
         _weights_cache.clear()
     _weights_cache[key] = found
     return found
-
-
-def _shared_get(key: str):
-    try:
-        return cache.get(key)
-    except (RedisError, OSError):  # a cache that does not answer (as tiles.cache): build here
-        return None
-
-
-def _shared_set(key: str, matrix: sparse.csr_matrix) -> None:
-    try:
-        cache.set(key, matrix, WEIGHTS_KEPT_S)
-    except (RedisError, OSError):
-        pass
 
 
 def warm_weights() -> int:

@@ -7,33 +7,19 @@ canonical filter values. The same string, hashed, is the HTTP `ETag`, so a condi
 is answered 304 without building or reading the tile. Tiles live in the Django cache (Redis);
 an empty tile is stored as an empty bytes value.
 
-The cache only saves work: when Redis fails, tiles are built and served without it. The
-failure is logged once per outage, and the cache is not tried again for
-`TILES_CACHE_RETRY_SECONDS`, so a Redis that does not answer costs one wait, not one per tile.
+The cache only saves work: when Redis fails, tiles are built and served without it
+(`core.cache.read` and `write`: logged once per outage, Redis tried again after
+`CACHE_RETRY_SECONDS`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import time
-from collections.abc import Callable
-from typing import TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
-from redis.exceptions import RedisError
 
-log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-class _Outage:
-    """Whether Redis failed the cache, and when to try it again (monotonic seconds)."""
-
-    down = False
-    retry_at = 0.0
+from core.cache import read, write
 
 
 def tile_key(
@@ -63,31 +49,3 @@ def put(key: str, data: bytes) -> None:
     """Stores a built tile under its key."""
     if enabled():
         write("tile:" + key, data, settings.TILES_CACHE_SECONDS)
-
-
-def read(name: str):
-    """Gives the value cached under `name`, or None when there is none or Redis fails."""
-    return _fail_soft(lambda: cache.get(name), None)
-
-
-def write(name: str, value, timeout: float) -> None:
-    """Caches `value` under `name` for `timeout` seconds, or nothing when Redis fails."""
-    _fail_soft(lambda: cache.set(name, value, timeout=timeout), None)
-
-
-def _fail_soft(operation: Callable[[], T], fallback: T) -> T:
-    """Gives the operation's result, or `fallback` while Redis fails (logged once an outage)."""
-    now = time.monotonic()
-    if _Outage.down and now < _Outage.retry_at:
-        return fallback
-    try:
-        result = operation()
-    except (RedisError, OSError) as exc:
-        if not _Outage.down:
-            log.error("tile cache unavailable, serving tiles without it: %s", exc)
-        _Outage.down, _Outage.retry_at = True, now + settings.TILES_CACHE_RETRY_SECONDS
-        return fallback
-    if _Outage.down:
-        _Outage.down = False
-        log.warning("tile cache available again")
-    return result

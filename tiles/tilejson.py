@@ -6,7 +6,8 @@ from django.db import connection
 from psycopg2 import sql
 
 from spatial.models import Layer
-from tiles import cache, raster
+from core import cache
+from tiles import raster
 from spatial.layers.source import visible_fields
 from tiles.service import TileLayer
 

@@ -393,9 +393,14 @@ GEOCODER_CITY_NAMES = [
 # the highest zoom served and the simplification tolerance in tile units (1/4096 of a tile).
 TILES_CACHE_ENABLED = _env_bool("CITYGRID_TILES_CACHE", True)
 TILES_CACHE_SECONDS = int(os.environ.get("CITYGRID_TILES_CACHE_SECONDS", 7 * 24 * 3600))
-# After Redis fails a tile cache call, tiles are served without the cache this long before
-# the cache is tried again.
-TILES_CACHE_RETRY_SECONDS = float(os.environ.get("CITYGRID_TILES_CACHE_RETRY_SECONDS", 10))
+# After Redis fails a cache call, tiles (and the other users of the cache) are served without
+# it this long before it is tried again (core/cache.py). The earlier name of the variable,
+# CITYGRID_TILES_CACHE_RETRY_SECONDS, is still read.
+CACHE_RETRY_SECONDS = float(
+    os.environ.get(
+        "CITYGRID_CACHE_RETRY_SECONDS", os.environ.get("CITYGRID_TILES_CACHE_RETRY_SECONDS", 10)
+    )
+)
 TILES_MAX_AGE = int(os.environ.get("CITYGRID_TILES_MAX_AGE", 0))
 TILES_MAX_ZOOM = int(os.environ.get("CITYGRID_TILES_MAX_ZOOM", 24))
 TILES_SIMPLIFY_PX = float(os.environ.get("CITYGRID_TILES_SIMPLIFY_PX", 1.0))

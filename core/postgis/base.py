@@ -6,7 +6,8 @@ database: a round trip on every tile, `locate` and page, for an answer that is n
 yes. A connection the server has closed, or written to while no query was running (the
 FATAL message of a shutdown or a terminated backend), has something to read on its socket; an
 idle, well connection has nothing. So: nothing to read, the connection is usable without
-asking; anything to read, Django's `SELECT 1` decides, as before.
+asking; anything to read, or a connection that is not idle (a failed transaction), Django's
+`SELECT 1` decides, as before.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from __future__ import annotations
 import select
 
 from django.contrib.gis.db.backends.postgis.base import DatabaseWrapper as PostGISWrapper
+from psycopg2 import extensions
+
+# Idle, or idle in a transaction that has not failed: what the socket can vouch for. In any
+# other state (a failed transaction, a query under way) Django's SELECT 1 answers, as before.
+QUIET = (extensions.TRANSACTION_STATUS_IDLE, extensions.TRANSACTION_STATUS_INTRANS)
 
 
 class DatabaseWrapper(PostGISWrapper):
@@ -21,6 +27,8 @@ class DatabaseWrapper(PostGISWrapper):
         connection = self.connection
         if connection is None or connection.closed:
             return False
+        if connection.info.transaction_status not in QUIET:  # e.g. a failed transaction
+            return super().is_usable()
         try:
             waiting, _, _ = select.select([connection.fileno()], [], [], 0)
         except (OSError, ValueError):  # the socket is gone

@@ -54,3 +54,18 @@ def test_the_cache_keeps_one_client_per_server():
     cache.set("backend-probe", b"\x00\x01", 30)
     assert cache.get("backend-probe") == b"\x00\x01"
     cache.delete("backend-probe")
+
+
+def test_a_failed_transaction_is_not_usable_as_before(second_connection):
+    """In a failed transaction Django's SELECT 1 fails, so the connection is not usable: the
+    socket (quiet) is not asked."""
+    from django.db import DatabaseError
+
+    second_connection.set_autocommit(False)
+    with pytest.raises(DatabaseError):
+        with second_connection.cursor() as cur:
+            cur.execute("SELECT 1 / 0")
+    assert not second_connection.is_usable()
+    second_connection.rollback()
+    assert second_connection.is_usable()
+    second_connection.set_autocommit(True)

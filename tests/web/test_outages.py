@@ -24,6 +24,7 @@ import mercantile
 import pytest
 from django.conf import settings as django_settings
 
+from core import cache as shared_cache
 from tiles import cache as tile_cache
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,9 +50,9 @@ def cache_at(settings):
             "default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}
         }
 
-    tile_cache._Outage.down, tile_cache._Outage.retry_at = False, 0.0
+    shared_cache.Outage.down, shared_cache.Outage.retry_at = False, 0.0
     yield use
-    tile_cache._Outage.down, tile_cache._Outage.retry_at = False, 0.0
+    shared_cache.Outage.down, shared_cache.Outage.retry_at = False, 0.0
 
 
 def districts_in(response) -> int:
@@ -60,7 +61,7 @@ def districts_in(response) -> int:
 
 
 def outage_logs(caplog) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "tiles.cache" and r.levelno >= logging.ERROR]
+    return [r for r in caplog.records if r.name == "core.cache" and r.levelno >= logging.ERROR]
 
 
 @pytest.mark.django_db
@@ -116,7 +117,7 @@ class ThrowawayRedis:
 def test_the_tile_cache_survives_redis_going_away_and_fills_again_when_it_is_back(
     client, city, cache_at, caplog, settings, tmp_path
 ):
-    settings.TILES_CACHE_RETRY_SECONDS = 0  # try Redis again on the next tile
+    settings.CACHE_RETRY_SECONDS = 0  # try Redis again on the next tile
     redis_server = ThrowawayRedis(tmp_path)
     redis_server.start()
     try:
