@@ -57,6 +57,7 @@ from bench.tiles import LAYERS, django_setup, free_port, session_tiles  # noqa: 
 
 OUT = ROOT / "bench" / "out"
 ZOOMS = (12, 14, 15, 16)
+MIX_ZOOMS = (14, 15, 16)
 SERVE_LAYERS = ("components", "unit_grids")
 USER, PASSWORD = "bench-serve", "bench-serve-" + "p" * 20
 SECRET = "bench-serve-" + "k" * 40
@@ -374,6 +375,21 @@ def main() -> None:
                     res["warm"] = wrk(base["warm"], ours_urls(key, tl), c, args.seconds, auth)
                     results[f"{key} z{z} c{c}"] = res
                     print(key, z, c, json.dumps(res), flush=True)
+        # The mix: every z14-z16 address of a layer in one list, as a screen zooming in.
+        mix = [t for z in MIX_ZOOMS for t in by_zoom[z]]
+        for key in SERVE_LAYERS:
+            for c in args.clients:
+                jobs = [
+                    ("ours", lambda: wrk(base["cold"], ours_urls(key, mix), c, args.seconds, auth)),
+                    ("tipg", lambda: wrk(base["tipg"], tipg_urls(key, mix), c, args.seconds)),
+                ]
+                if flip:
+                    jobs.reverse()
+                flip = not flip
+                res = {n: f() for n, f in jobs}
+                res["warm"] = wrk(base["warm"], ours_urls(key, mix), c, args.seconds, auth)
+                results[f"{key} mix c{c}"] = res
+                print(key, "mix", c, json.dumps(res), flush=True)
         for label, urls in (("locate", locates), ("geocode", geocodes)):
             for c in args.clients:
                 results[f"{label} c{c}"] = wrk(base["cold"], urls, c, args.seconds, auth)
@@ -452,6 +468,14 @@ def make_table(results: dict, raw: dict, raw_loc: float, clients: list[int]) -> 
                     f"| tiles/s (cache hits/s) | {key} | {z} | {c} | {o['rps']:.0f} "
                     f"({w['rps']:.0f}) | {t['rps']:.0f} | {o['rps'] / t['rps']:.2f} |"
                 )
+    for key in SERVE_LAYERS:
+        for c in clients:
+            res = results[f"{key} mix c{c}"]
+            o, t, w = res["ours"], res["tipg"], res["warm"]
+            lines.append(
+                f"| tiles/s, z14-16 mix (cache hits/s) | {key} | 14-16 | {c} | {o['rps']:.0f} "
+                f"({w['rps']:.0f}) | {t['rps']:.0f} | {o['rps'] / t['rps']:.2f} |"
+            )
     for key in SERVE_LAYERS:
         for z in ZOOMS:
             res = results[f"{key} z{z} c{c1}"]
