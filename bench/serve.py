@@ -356,40 +356,32 @@ def main() -> None:
             wrk(base["warm"], ours_urls(key, tiles), 6, 2, auth)  # fills the cache
         wrk(base["cold"], locates + geocodes, 6, 2, auth)
 
-        flip = False
+        order = {"flip": False}
+
+        def side_by_side(name: str, key: str, tl: list, c: int) -> None:
+            """ours-cold and tipg one after the other (the order swapped every case), then
+            ours-warm, over the tiles `tl` with `c` clients; kept as results[name]."""
+            jobs = [
+                ("ours", lambda: wrk(base["cold"], ours_urls(key, tl), c, args.seconds, auth)),
+                ("tipg", lambda: wrk(base["tipg"], tipg_urls(key, tl), c, args.seconds)),
+            ]
+            if order["flip"]:
+                jobs.reverse()
+            order["flip"] = not order["flip"]
+            res = {n: f() for n, f in jobs}
+            res["warm"] = wrk(base["warm"], ours_urls(key, tl), c, args.seconds, auth)
+            results[name] = res
+            print(name, json.dumps(res), flush=True)
+
         for key in SERVE_LAYERS:
             for z in ZOOMS:
-                tl = by_zoom[z]
                 for c in args.clients:
-                    jobs = [
-                        (
-                            "ours",
-                            lambda: wrk(base["cold"], ours_urls(key, tl), c, args.seconds, auth),
-                        ),
-                        ("tipg", lambda: wrk(base["tipg"], tipg_urls(key, tl), c, args.seconds)),
-                    ]
-                    if flip:
-                        jobs.reverse()
-                    flip = not flip
-                    res = {n: f() for n, f in jobs}
-                    res["warm"] = wrk(base["warm"], ours_urls(key, tl), c, args.seconds, auth)
-                    results[f"{key} z{z} c{c}"] = res
-                    print(key, z, c, json.dumps(res), flush=True)
+                    side_by_side(f"{key} z{z} c{c}", key, by_zoom[z], c)
         # The issue's mix: every z14-z16 address of a layer in one list, as a screen zooming in.
         mix = [t for z in MIX_ZOOMS for t in by_zoom[z]]
         for key in SERVE_LAYERS:
             for c in args.clients:
-                jobs = [
-                    ("ours", lambda: wrk(base["cold"], ours_urls(key, mix), c, args.seconds, auth)),
-                    ("tipg", lambda: wrk(base["tipg"], tipg_urls(key, mix), c, args.seconds)),
-                ]
-                if flip:
-                    jobs.reverse()
-                flip = not flip
-                res = {n: f() for n, f in jobs}
-                res["warm"] = wrk(base["warm"], ours_urls(key, mix), c, args.seconds, auth)
-                results[f"{key} mix c{c}"] = res
-                print(key, "mix", c, json.dumps(res), flush=True)
+                side_by_side(f"{key} mix c{c}", key, mix, c)
         for label, urls in (("locate", locates), ("geocode", geocodes)):
             for c in args.clients:
                 results[f"{label} c{c}"] = wrk(base["cold"], urls, c, args.seconds, auth)
