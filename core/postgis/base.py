@@ -30,7 +30,16 @@ class DatabaseWrapper(PostGISWrapper):
         if connection.info.transaction_status not in QUIET:  # e.g. a failed transaction
             return super().is_usable()
         try:
-            waiting, _, _ = select.select([connection.fileno()], [], [], 0)
+            waiting = has_something_to_read(connection.fileno())
         except (OSError, ValueError):  # the socket is gone
             return False
         return not waiting or super().is_usable()
+
+
+def has_something_to_read(fd: int) -> bool:
+    """Tells, without waiting, whether the socket `fd` has data or an end of stream to read.
+
+    `poll`, not `select`: select refuses descriptors past 1023, which a busy server reaches."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))

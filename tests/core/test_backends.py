@@ -69,3 +69,28 @@ def test_a_failed_transaction_is_not_usable_as_before(second_connection):
     second_connection.rollback()
     assert second_connection.is_usable()
     second_connection.set_autocommit(True)
+
+
+@pytest.mark.parametrize("fd", [None, 1500], ids=["as-opened", "past-1023"])
+def test_the_socket_test_sees_data_and_a_closed_peer(fd):
+    """The socket test on a socket pair: quiet, written to, closed by the peer; also on a
+    descriptor past select()'s limit of 1023, which a busy server reaches."""
+    import os
+    import socket
+
+    from core.postgis.base import has_something_to_read
+
+    ours, peer = socket.socketpair()
+    number = ours.fileno() if fd is None else os.dup2(ours.fileno(), fd)
+    try:
+        assert not has_something_to_read(number)
+        peer.send(b"E")
+        assert has_something_to_read(number)
+        ours.recv(1)
+        assert not has_something_to_read(number)
+        peer.close()
+        assert has_something_to_read(number)
+    finally:
+        if fd is not None:
+            os.close(number)
+        ours.close()
