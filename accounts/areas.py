@@ -34,3 +34,20 @@ def set_person_areas(person: Person, admin_areas: Iterable = (), grids: Iterable
     refresh_person_area(person.pk)
     person.refresh_from_db(fields=["area_geom", "area_digest"])
     return person
+
+
+def area_digests_in_use() -> set[str]:
+    """Gives the area digests (`Person.area_digest`) of the active people who have an area:
+    the areas a scoped query may be asked for."""
+    people = Person.objects.filter(user__is_active=True, area_geom__isnull=False)
+    return set(people.exclude(area_digest="").values_list("area_digest", flat=True).distinct())
+
+
+def area_of_digest(digest: str, srid: int = 3857):
+    """Gives the area (a GEOS geometry in EPSG `srid`: 3857 or 4326) whose digest is `digest`,
+    or None when no person holds it any more."""
+    column = {3857: "area_geom_mercator", 4326: "area_geom"}[srid]
+    found = Person.objects.filter(area_digest=digest, area_geom__isnull=False).values_list(
+        column, flat=True
+    )
+    return found.first()

@@ -27,10 +27,11 @@ def install_default_tiling(sender=None, **kwargs) -> None:
 
 def install_cells() -> None:
     """Installs point cells (tiles.cells) for every point layer whose table has a
-    geom_mercator column, and marks them ready."""
+    geom_mercator column, and marks them ready; then builds the area cells of the areas in use
+    that have none yet."""
     from django.db import connection
 
-    from tiles.cells import install_point_cells
+    from tiles.cells import install_point_cells, sync_area_cells
     from tiles.models import LayerTiling
 
     for tiling in LayerTiling.objects.filter(points=True).select_related("layer"):
@@ -45,3 +46,4 @@ def install_cells() -> None:
         if has_column and not layer.filter_sql:
             install_point_cells(layer.schema_name, layer.table_name)
             LayerTiling.objects.filter(pk=tiling.pk).update(cells_ready=True)
+    sync_area_cells()

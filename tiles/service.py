@@ -20,6 +20,7 @@ from spatial.layers.source import MERCATOR_COLUMN, WEB_MERCATOR, Filters, LayerS
 from spatial.models import Layer
 from tiles import cache, filters
 from tiles import sql as tsql
+from tiles.models import AreaCellSet
 
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 MAX_LAYERS = 16
@@ -103,9 +104,32 @@ def registry_rows(keys: set[str]) -> dict[str, Layer]:
     found = {k: _registry.get(k) for k in digests}
     stale = [k for k, d in digests.items() if (found[k] or ("",))[0] != d]
     if stale:  # building an ORM query costs more than the digest query itself
-        for layer in Layer.objects.filter(key__in=stale).select_related("tiling"):
+        layers = list(Layer.objects.filter(key__in=stale).select_related("tiling"))
+        _load_kept_areas(layers)
+        for layer in layers:
             found[layer.key] = _registry[layer.key] = (digests[layer.key], layer)
     return {k: entry[1] for k, entry in found.items() if entry is not None}
+
+
+def _load_kept_areas(layers: list[Layer]) -> None:
+    """Sets `tiling.kept_areas` of each point layer with cells: the area digests whose area
+    cells are kept (tiles.models.AreaCellSet). Read with the tiling row, whose
+    `area_cells_version` changes with the sets, so the registry's digest says when to read
+    them again."""
+    sources = {}
+    for layer in layers:
+        tiling = getattr(layer, "tiling", None)
+        if tiling is not None and tiling.cells_ready:
+            tiling.kept_areas = frozenset()
+            sources[f"{layer.schema_name}.{layer.table_name}"] = tiling
+    if not sources:
+        return
+    kept = AreaCellSet.objects.filter(source__in=list(sources)).values_list("source", "digest")
+    by_source: dict[str, set[str]] = {}
+    for source, digest in kept:
+        by_source.setdefault(source, set()).add(digest)
+    for source, tiling in sources.items():
+        tiling.kept_areas = frozenset(by_source.get(source, ()))
 
 
 def resolve(names: list[str], scope, kinds: tuple[str, ...] | None = None) -> list[TileLayer]:
@@ -176,6 +200,7 @@ def tile_source(item: TileLayer, scope, conditions: tuple[Part, ...] = ()) -> ts
         raise NotFound(f"layer {item.name} has no {MERCATOR_COLUMN} column", field="layers")
     request = Filters(conditions=tuple(conditions))
     gtype = (layer.geometry_type or "").lower()
+    area = source.area_only(request)
     return tsql.TileSource(
         name=item.name,
         table=source.table,
@@ -184,7 +209,8 @@ def tile_source(item: TileLayer, scope, conditions: tuple[Part, ...] = ()) -> ts
         where=source.where(request, srid=WEB_MERCATOR),
         simplify="point" not in gtype and not (item.tiling and item.tiling.points),
         unrestricted=source.unrestricted(request),
-        area=source.area_only(request),
+        area=area,
+        area_digest=scope.area_digest if area is not None else "",
     )
 
 
@@ -218,6 +244,11 @@ def layer_query(item: TileLayer, source: tsql.TileSource, z: int, x: int, y: int
         return AGGREGATES[item.aggregate](source, z, x, y, tiling.bin_cell_px if tiling else 0)
     if tiling is not None and tiling.points and z < tiling.cluster_below_zoom:
         if tiling.cells_ready and (source.unrestricted or source.area is not None):
+            within = None
+            if not source.unrestricted:
+                # The area's own cells when this process's registry knows them kept.
+                kept = source.area_digest in getattr(tiling, "kept_areas", ())
+                within = (source.table, source.area, source.area_digest if kept else "")
             fast = tsql.cell_clusters_query(
                 item.name,
                 f"{layer.schema_name}.{layer.table_name}",
@@ -225,7 +256,7 @@ def layer_query(item: TileLayer, source: tsql.TileSource, z: int, x: int, y: int
                 x,
                 y,
                 tiling.cluster_cell_px,
-                within=None if source.unrestricted else (source.table, source.area),
+                within=within,
             )
             if fast is not None:
                 return fast

@@ -64,6 +64,7 @@ class TileSource:
     simplify: bool = True
     unrestricted: bool = False  # every row of the table: no fixed filter, scope or filters
     area: Part | None = None  # the caller's area (3857) when it is the only restriction
+    area_digest: str = ""  # that area's digest (accounts.Person.area_digest), with `area`
 
 
 def _envelope(bounds: tuple[float, float, float, float]) -> Part:
@@ -223,7 +224,7 @@ def cell_clusters_query(
     x: int,
     y: int,
     cell_px: int,
-    within: tuple[sql.Composable, Part] | None = None,
+    within: tuple[sql.Composable, Part, str] | None = None,
 ) -> Part | None:
     """Gives the query for clusters of the points of table `source` in tile z/x/y read from
     its point cells (tiles.cells), or None when the zoom is too deep for the cells.
@@ -232,12 +233,11 @@ def cell_clusters_query(
     2^(18 - z) cells a side. Totals equal the points in the tile; a cluster sits at the mean
     of its members, like `clusters_query`.
 
-    `within` = (the table, an area geometry in 3857) keeps only the points in that area (a
-    caller's scope): cells whose square the area covers count as they are; each cell across
-    the area's border is recounted from its own points (GiST on the cell's square, the exact
-    point test, then the cell formula of tiles.cells so a point on a cell edge is counted in
-    its own cell only); cells outside it are dropped. A street seen at z12 reads its cells
-    and the points of its border cells instead of every point in the street.
+    `within` = (the table, an area geometry in 3857, the digest of the area's kept cells or "")
+    keeps only the rows in that area (a caller's scope), see `_cells_within`: the area's own
+    cells when they are kept (tiles.models.AreaCell), else the point cells with those across
+    the area's border recounted. A street seen at z12 reads one index range, as an admin's tile
+    does, instead of every point in the street.
     """
     per_tile = cluster_cells_per_tile(cell_px)
     shift = CELL_LEVEL - z - int(math.log2(per_tile))
@@ -286,25 +286,39 @@ def _cells_within(
     source: str,
     table: sql.Composable,
     area: Part,
+    digest: str,
     bounds: tuple[float, float, float, float],
     ranges: dict[str, int],
 ) -> Part:
     """Gives the cells (ix, iy, n, sx, sy rows) of `source` in the tile of `bounds` (cell
-    index `ranges`) cut to `area`, exactly as
-    `clusters_query` counts the rows that meet the area, each at the centre of its bounding box:
+    index `ranges`) cut to `area`, exactly as `clusters_query` counts the rows in the area, each
+    at the centre of its bounding box.
 
-    - cells whose square the area covers: every point in them is in the area, so the cell counts
-      as it is, less the lines and polygons centred in it (a line centred inside may not meet
-      the area);
-    - cells across the area's border: their points recounted (GiST on the cell's square, the
-      point test, the cell formula of tiles.cells so a point on a cell edge stays in its cell);
-    - lines and polygons centred anywhere in the tile that meet the area, each in its cell (a
-      long road centred outside the area may cross it). Found through the partial GiST index
-      of non-point rows that `tiles.cells.install_point_cells` creates, so the points of the
-      tile are not read.
+    `digest` names the area's kept cells (tiles.models.AreaCellSet), "" when they are not kept:
+    then they are one index range, as an admin's tile reads the point cells, and of exactly the
+    area the digest (in the tile's cache key) names. Else, from the point cells:
 
-    Cells outside the area are dropped.
+    - cells whose square the area covers count as they are, less the lines and polygons centred
+      in them (a line centred inside may not meet the area);
+    - cells across the area's border have their points recounted (GiST on the cell's square,
+      the point test, the cell formula of tiles.cells so a point on a cell edge stays in its
+      cell);
+    - cells outside the area are dropped;
+    - lines and polygons centred anywhere in the tile that are in the area (sharing a point
+      with it, not only its border, as the scope condition says) are added, each in its cell: a
+      long road centred outside the area may cross it. They are found through the partial GiST
+      index of non-point rows that `tiles.cells.install_point_cells` creates, so the points of
+      the tile are not read.
     """
+    if digest:
+        return bind(
+            "SELECT ix, iy, n, sx, sy FROM tiles_areacell WHERE cellset_id ="
+            " (SELECT id FROM tiles_areacellset WHERE digest = {digest} AND source = {source})"
+            " AND ix BETWEEN {ix0} AND {ix1} AND iy BETWEEN {iy0} AND {iy1}",
+            digest=digest,
+            source=source,
+            **ranges,
+        )
     cx = sql.SQL("(ST_XMin(p.{g}) + ST_XMax(p.{g})) / 2").format(g=MERCATOR)
     cy = sql.SQL("(ST_YMin(p.{g}) + ST_YMax(p.{g})) / 2").format(g=MERCATOR)
     ix = sql.SQL("floor(({x} + {w}) / {c})::bigint")
@@ -321,7 +335,8 @@ def _cells_within(
         " m AS MATERIALIZED (SELECT k.*, ST_Covers(a.g, k.square) AS inside FROM k, a"
         "  WHERE ST_Intersects(a.g, k.square)),"
         " s AS MATERIALIZED (SELECT {ix} AS ix, {iy} AS iy, x, y, meets FROM ("
-        "  SELECT {cx} AS x, {cy} AS y, ST_Intersects(p.{g}, a.g) AS meets FROM {table} AS p, a"
+        "  SELECT {cx} AS x, {cy} AS y,"
+        "  ST_Intersects(p.{g}, a.g) AND NOT ST_Touches(p.{g}, a.g) AS meets FROM {table} AS p, a"
         "  WHERE p.{g} && {box} AND p.{g} && a.g AND ST_Dimension(p.{g}) > 0) AS q)"
         " SELECT ix, iy, n, sx, sy FROM m WHERE inside"
         " UNION ALL"

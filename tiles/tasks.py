@@ -1,8 +1,10 @@
-"""Tile seeding (预生成切片): build a zoom range of a layer's tiles into the cache, as a Job."""
+"""Tile seeding (预生成切片): build a zoom range of a layer's tiles into the cache, as a Job; and
+the beat that keeps the area cells of scoped cluster tiles (tiles.cells.sync_area_cells)."""
 
 from __future__ import annotations
 
 import mercantile
+from celery import shared_task
 
 from tiles import cache, service
 from core.jobs import JobRun, dispatch, job_task, new_job
@@ -89,3 +91,11 @@ def run_seed(run: JobRun) -> dict:
 
 
 seed_tiles = job_task("tiles.seed_tiles", run_seed)
+
+
+@shared_task(name="tiles.sync_area_cells", ignore_result=True)
+def sync_area_cells() -> dict:
+    """Builds the area cell sets of areas that came into use and drops those nobody holds."""
+    from tiles.cells import sync_area_cells as sync
+
+    return sync()

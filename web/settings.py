@@ -214,6 +214,9 @@ CELERY_BEAT_SCHEDULE = {
     # The hot spots' weights of the city's unit grids, built again after the grids changed
     # (evaluation.hotspots: 8–10 s for a large city, then kept in the shared cache).
     "warm-hot-spot-weights": {"task": "evaluation.warm_hot_spot_weights", "schedule": 600.0},
+    # Area cells of the people's areas (tiles.cells.sync_area_cells): a new area's scoped cluster
+    # tiles read index ranges within a minute, and areas nobody holds any more are dropped.
+    "sync-area-cells": {"task": "tiles.sync_area_cells", "schedule": 60.0},
     # Patrol checkpoints missed at the end of their window (tracking.patrol).
     "tracking-checkpoints": {"task": "tracking.checkpoints", "schedule": 60.0},
 }

@@ -22,7 +22,11 @@ WIDTH, HEIGHT = 0.04, 0.02
 
 @pytest.fixture(autouse=True)
 def _fresh_tile_cache():
-    """Drops this test database's tile keys: rolled-back tests reuse layer version numbers."""
+    """Drops this test database's tile keys and this process's tile registry: rolled-back tests
+    reuse layer version numbers (and area cell versions)."""
+    from tiles import service
+
+    service._registry.clear()
     client = cache._cache.get_client()  # django's RedisCache
     assert settings.CACHES["default"]["KEY_PREFIX"] in cache.make_key("tile:*")
     for pattern in ("tile:*", "tiles:*"):
