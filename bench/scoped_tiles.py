@@ -132,7 +132,53 @@ def main() -> None:
             f" | {p('inspector, recount', 0.99) / p('admin', 0.99):.2f}"
             f" | {p('inspector', 0.99) / p('admin', 0.99):.2f} |"
         )
+    write_costs(inspector.area_digest, args.rounds)
     print("load average", os.getloadavg())
+
+
+def write_costs(digest: str, rounds: int) -> None:
+    """What the area cells cost: building the inspector's set, and a write of 1,000 and 10,000
+    components in the street with the set kept against without (the set deleted first in the
+    same transaction), alternating; every write is rolled back."""
+    from django.db import connection, transaction
+
+    from accounts.areas import area_of_digest
+    from tiles.cells import build_area_cells
+
+    source = "public.spatial_component"
+    area = area_of_digest(digest)
+    started = time.perf_counter()
+    cells = build_area_cells(digest, source, area)
+    print(f"\nbuilding the street's set: {cells} cells in {time.perf_counter() - started:.2f} s")
+    print("| rows updated | with the area's set, median ms | without | with / without |")
+    print("|---:|---:|---:|---:|")
+    for rows in (1_000, 10_000):
+        times = {"with": [], "without": []}
+        for _ in range(max(3, rounds // 5)):
+            for label in times:
+                with transaction.atomic(), connection.cursor() as cur:
+                    if label == "without":
+                        cur.execute(
+                            "DELETE FROM tiles_areacell WHERE cellset_id IN (SELECT id FROM"
+                            " tiles_areacellset WHERE source = %s); DELETE FROM tiles_areacellset"
+                            " WHERE source = %s",
+                            [source, source],
+                        )
+                    started = time.perf_counter()
+                    cur.execute(
+                        "UPDATE spatial_component SET geom = ST_Translate(geom, 0.0002, 0)"
+                        " WHERE id IN (SELECT c.id FROM spatial_component c, tiles_areacellset s"
+                        " WHERE s.digest = %s AND c.geom_mercator && s.area LIMIT %s)"
+                        if label == "with"
+                        else "UPDATE spatial_component SET geom = ST_Translate(geom, 0.0002, 0)"
+                        " WHERE id IN (SELECT c.id FROM spatial_component c WHERE"
+                        " c.geom_mercator && ST_GeomFromEWKB(%s) LIMIT %s)",
+                        [digest if label == "with" else area.ewkb, rows],
+                    )
+                    times[label].append((time.perf_counter() - started) * 1000)
+                    transaction.set_rollback(True)
+        with_ms, without_ms = (sorted(times[k])[len(times[k]) // 2] for k in times)
+        print(f"| {rows:,} | {with_ms:.0f} | {without_ms:.0f} | {with_ms / without_ms:.2f} |")
 
 
 if __name__ == "__main__":
