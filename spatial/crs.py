@@ -332,6 +332,8 @@ def to_wgs84(
             raise BadInput(f"{fields[0]} must be within -180..180", field=fields[0])
         if abs(y) > 90.0:
             raise BadInput(f"{fields[1]} must be within -90..90", field=fields[1])
+        if parsed.kind == "wgs84":  # checked above: nothing to convert
+            return x, y
     lon, lat = to_wgs84_array(np.array([x]), np.array([y]), parsed)
     if not (math.isfinite(lon[0]) and math.isfinite(lat[0])):
         raise BadInput(
