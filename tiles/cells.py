@@ -92,6 +92,16 @@ BEGIN
   RETURN NULL;
 END $$;
 
+-- Named by a scoped tile that reads an area cell set its process believes kept
+-- (tiles.sql._cells_within): when the set is gone, the tile fails instead of coming out empty,
+-- and tiles.service.build takes the recount path. VOLATILE, so the planner never runs it to
+-- estimate a condition; the query names it in a sub-select, whose value the index still takes.
+CREATE OR REPLACE FUNCTION tiles_area_cells_missing(digest text, source text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $f$
+BEGIN
+  RAISE EXCEPTION 'no area cells of % for area %', source, digest USING ERRCODE = 'CGA01';
+END $f$;
+
 CREATE OR REPLACE FUNCTION citygrid_pointcells_truncate() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE

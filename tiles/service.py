@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import io
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from cachetools import LRUCache
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from core.errors import BadInput, NotFound
 from core.sqlparts import Part
@@ -235,8 +236,12 @@ def parse_request_filters(
     return per_layer, canonical
 
 
-def layer_query(item: TileLayer, source: tsql.TileSource, z: int, x: int, y: int):
-    """Gives the query (a `Part`) of one tile layer at z/x/y, or None outside its zooms."""
+def layer_query(
+    item: TileLayer, source: tsql.TileSource, z: int, x: int, y: int, area_cells: bool = True
+):
+    """Gives the query (a `Part`) of one tile layer at z/x/y, or None outside its zooms.
+    `area_cells=False` keeps a scoped cluster tile off its area's cells even if this process
+    believes them kept."""
     layer, tiling = item.layer, item.tiling
     if z < layer.min_zoom or z > layer.max_zoom:
         return None
@@ -247,7 +252,7 @@ def layer_query(item: TileLayer, source: tsql.TileSource, z: int, x: int, y: int
             within = None
             if not source.unrestricted:
                 # The area's own cells when this process's registry knows them kept.
-                kept = source.area_digest in getattr(tiling, "kept_areas", ())
+                kept = area_cells and _area_cells_kept(item, source)
                 within = (source.table, source.area, source.area_digest if kept else "")
             fast = tsql.cell_clusters_query(
                 item.name,
@@ -264,17 +269,40 @@ def layer_query(item: TileLayer, source: tsql.TileSource, z: int, x: int, y: int
     return tsql.features_query(source, z, x, y, settings.TILES_SIMPLIFY_PX)
 
 
+def _area_cells_kept(item: TileLayer, source: tsql.TileSource) -> bool:
+    """Whether this process's registry knows the caller's area cells of the layer kept."""
+    return bool(source.area_digest) and source.area_digest in getattr(item.tiling, "kept_areas", ())
+
+
 def build(items: list[TileLayer], scope, per_layer: dict, z: int, x: int, y: int) -> bytes:
-    """Gives the encoded tile (b"" when empty) in one query over every layer."""
-    parts = []
-    for item in items:
-        source = tile_source(item, scope, per_layer.get(item.name, ()))
-        query = layer_query(item, source, z, x, y)
-        if query is not None:
-            parts.append(query)
-    if not parts:
+    """Gives the encoded tile (b"" when empty) in one query over every layer.
+
+    A scoped cluster tile whose area cell set was dropped after this process read which are
+    kept (tiles.sql.AREA_CELLS_MISSING) is built again without them, and the registry entries
+    of its layers are forgotten so the next request reads the sets again.
+    """
+    sources = [tile_source(item, scope, per_layer.get(item.name, ())) for item in items]
+
+    def query(area_cells: bool):
+        parts = [layer_query(i, s, z, x, y, area_cells) for i, s in zip(items, sources)]
+        parts = [part for part in parts if part is not None]
+        return tsql.combine(parts) if parts else None
+
+    first = query(area_cells=True)
+    if first is None:
         return b""
-    return fetch(tsql.combine(parts))
+    if not any(_area_cells_kept(i, s) for i, s in zip(items, sources)):
+        return fetch(first)
+    try:
+        # A savepoint inside a transaction, so that the failure does not end it.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            return fetch(first)
+    except DatabaseError as error:
+        if getattr(error.__cause__, "pgcode", None) != tsql.AREA_CELLS_MISSING:
+            raise
+    for item in items:
+        _registry.pop(item.layer.key, None)
+    return fetch(query(area_cells=False))
 
 
 # The binary COPY stream: signature, flags, header extension length (then the extension).

@@ -275,6 +275,9 @@ def cell_clusters_query(
 
 
 CELL = 2 * WORLD / (1 << CELL_LEVEL)  # a point cell's side, Web Mercator metres
+# The SQLSTATE of `tiles_area_cells_missing` (tiles.cells): a tile read an area cell set that is
+# not there.
+AREA_CELLS_MISSING = "CGA01"
 # A cell's square from its indexes (ix from the west, iy from the north, as in tiles.cells).
 _CELL_SQUARE = sql.SQL(
     "ST_MakeEnvelope(c.ix * {c} - {w}, {w} - (c.iy + 1) * {c}, (c.ix + 1) * {c} - {w},"
@@ -296,7 +299,9 @@ def _cells_within(
 
     `digest` names the area's kept cells (tiles.models.AreaCellSet), "" when they are not kept:
     then they are one index range, as an admin's tile reads the point cells, and of exactly the
-    area the digest (in the tile's cache key) names. Else, from the point cells:
+    area the digest (in the tile's cache key) names; should the set be gone (dropped since the
+    caller's process read which are kept), the query fails with SQLSTATE `AREA_CELLS_MISSING`
+    rather than give an empty tile. Else, from the point cells:
 
     - cells whose square the area covers count as they are, less the lines and polygons centred
       in them (a line centred inside may not meet the area);
@@ -312,8 +317,9 @@ def _cells_within(
     """
     if digest:
         return bind(
-            "SELECT ix, iy, n, sx, sy FROM tiles_areacell WHERE cellset_id ="
-            " (SELECT id FROM tiles_areacellset WHERE digest = {digest} AND source = {source})"
+            "SELECT ix, iy, n, sx, sy FROM tiles_areacell WHERE cellset_id = (SELECT coalesce("
+            " (SELECT id FROM tiles_areacellset WHERE digest = {digest} AND source = {source}),"
+            " tiles_area_cells_missing({digest}, {source})))"
             " AND ix BETWEEN {ix0} AND {ix1} AND iy BETWEEN {iy0} AND {iy1}",
             digest=digest,
             source=source,

@@ -351,3 +351,39 @@ def test_a_table_that_lost_its_triggers_has_its_sets_built_again(town, inspector
     install_cells()  # what migrate runs; it syncs at its end
     assert (digest, SOURCE) in sets()
     assert_same_cells(kept_cells(digest), expected_cells(area))
+
+
+def test_a_set_dropped_behind_a_process_back_gives_the_recount_not_an_empty_tile(
+    client, town, inspector
+):
+    """A process that believes a set kept after it was dropped (another process's sync) builds
+    the tile without it: the same clusters, never an empty tile."""
+    from django.core.cache import cache
+
+    from tiles import service
+    from tiles.cells import sync_area_cells
+
+    sync_area_cells()
+    client.force_login(inspector.user)
+    z, x, y = tile_of(*TOWN_CENTRE, 12)
+    url = f"/tiles/components/{z}/{x}/{y}.mvt"
+
+    def clusters():
+        cache.clear()
+        response = client.get(url)
+        assert response.status_code == 200
+        return sorted(
+            (f["properties"]["point_count"], f["geometry"]["coordinates"])
+            for f in decode(response.content)["components"]
+        )
+
+    kept = clusters()
+    assert sum(c for c, _ in kept) > 100
+    assert service._registry["components"][1].tiling.kept_areas == {inspector.area_digest}
+    with connection.cursor() as cur:  # dropped, and this process not told
+        cur.execute("DELETE FROM tiles_areacell")
+        cur.execute("DELETE FROM tiles_areacellset")
+    assert service._registry["components"][1].tiling.kept_areas == {inspector.area_digest}
+    assert clusters() == kept
+    assert "components" not in service._registry  # forgotten: read again next time
+    assert clusters() == kept
