@@ -31,6 +31,7 @@ def install_cells() -> None:
     that have none yet."""
     from django.db import connection
 
+    from accounts.models import Person
     from tiles.cells import install_point_cells, sync_area_cells
     from tiles.models import LayerTiling
 
@@ -46,4 +47,6 @@ def install_cells() -> None:
         if has_column and not layer.filter_sql:
             install_point_cells(layer.schema_name, layer.table_name)
             LayerTiling.objects.filter(pk=tiling.pk).update(cells_ready=True)
-    sync_area_cells()
+    # Not after `migrate tiles` alone on a new database, which has no people yet.
+    if Person._meta.db_table in connection.introspection.table_names():
+        sync_area_cells()
