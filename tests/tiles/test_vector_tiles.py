@@ -7,9 +7,11 @@ import subprocess
 import pytest
 
 from tests.tiles.conftest import (
+    HEIGHT,
     LAT0,
     LON0,
     TOWN_CENTRE,
+    WIDTH,
     count_in_tile,
     decode,
     make_user,
@@ -224,6 +226,68 @@ def test_a_street_inspector_sees_only_components_of_that_street(client, town):
     assert not Component.objects.filter(
         id__in=ids, geom__intersects=street_b.geom.difference(street_a.geom)
     ).exists()
+
+
+def test_a_street_inspectors_feature_tiles_hold_exactly_the_streets_features(client, town):
+    """Every z16 tile over the town, those inside street A (whose points skip the per-row test)
+    and those across its border alike: the features of street A in the tile's buffered box,
+    lines crossing into it included, a line only touching its border left out."""
+    from django.contrib.gis.geos import LineString
+    from django.db import connection
+    from django.test import Client
+
+    from spatial.models import Component, Layer
+
+    street_a = town["streets"][0]
+    template = Component.objects.filter(code__startswith="110199").first()
+    border_x = street_a.geom.extent[2]
+    for n, points in enumerate(
+        [
+            [(LON0 + 0.015, LAT0 + 0.01), (LON0 + 0.035, LAT0 + 0.01)],  # crossing into A
+            [(border_x, LAT0 + 0.004), (border_x + 0.01, LAT0 + 0.004)],  # touching A only
+        ]
+    ):
+        Component.objects.create(
+            code=f"1101999907{n:06d}", category=template.category, geom=LineString(points)
+        )
+    user = make_user(
+        "inspector-z16", layers=[Layer.objects.get(key="components")], areas=[street_a]
+    )
+    client.force_login(user)
+    admin = Client()
+    admin.force_login(make_user("tiles-admin-z16", superuser=True))
+    z = 16
+    _, x0, y0 = tile_of(LON0, LAT0 + HEIGHT, z)
+    _, x1, y1 = tile_of(LON0 + WIDTH, LAT0, z)
+    inside, seen = 0, set()
+    for x in range(x0, x1 + 1):
+        for y in range(y0, y1 + 1):
+            with connection.cursor() as cur:
+                box = "ST_MakeEnvelope(%s, %s, %s, %s, 3857)"
+                cur.execute(
+                    f"SELECT ST_Covers(ST_Transform(geom, 3857), {box}) FROM spatial_adminarea"
+                    " WHERE id = %s",
+                    [*buffered_envelope(z, x, y), street_a.id],
+                )
+                inside += cur.fetchone()[0]
+                cur.execute(
+                    f"SELECT id FROM spatial_component WHERE geom_mercator && {box}"
+                    " AND ST_Intersects(geom, (SELECT geom FROM spatial_adminarea WHERE id = %s))"
+                    " AND (ST_Dimension(geom) = 0 OR NOT ST_Touches(geom,"
+                    " (SELECT geom FROM spatial_adminarea WHERE id = %s)))",
+                    [*buffered_envelope(z, x, y), street_a.id, street_a.id],
+                )
+                expected = {row[0] for row in cur.fetchall()}
+            url = f"/tiles/components/{z}/{x}/{y}.mvt"
+            got = {f["id"] for f in decode(client.get(url).content).get("components", [])}
+            everything = {f["id"] for f in decode(admin.get(url).content).get("components", [])}
+            # What the tile shows of the town (a point just past the buffer's edge may round
+            # out of it), less what lies outside street A.
+            assert got == everything & expected, (x, y)
+            seen |= got
+    assert inside >= 2  # tiles the street covers were among them
+    crossing, touching = (Component.objects.get(code=f"110199990700000{n}").id for n in (0, 1))
+    assert crossing in seen and touching not in seen
 
 
 def test_gdal_reads_a_tile(admin, tmp_path):
