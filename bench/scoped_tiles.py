@@ -132,8 +132,79 @@ def main() -> None:
             f" | {p('inspector, recount', 0.99) / p('admin', 0.99):.2f}"
             f" | {p('inspector', 0.99) / p('admin', 0.99):.2f} |"
         )
+    feature_tiles(admin, inspector, args.layer, args.rounds)
     write_costs(inspector.area_digest, args.rounds)
     print("load average", os.getloadavg())
+
+
+def feature_tiles(admin, inspector, layer: str, rounds: int) -> None:
+    """Feature tiles (z15, z16) at 12 random places in the inspector's area's bounding box
+    (inside the street, across its border, outside it): an admin's, the inspector's with every
+    point tested against the area, and the inspector's with the points of a box the area covers
+    taken as they are (`tiles.sql._where`), alternating; checks both scoped forms agree."""
+    import random
+
+    import mapbox_vector_tile
+    import mercantile
+    from django.db import connection
+
+    from tiles import service
+    from tiles import sql as tsql
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT area_geom::box2d"
+            " AS b FROM accounts_person WHERE id = %s) AS q",
+            [inspector.person_id],
+        )
+        west, south, east, north = cur.fetchone()
+    rng = random.Random(3)
+    print(
+        "\n| zoom | tiles | admin p50 / p99 ms | inspector, every point tested p50 / p99"
+        " | inspector, covered boxes p50 / p99 | tested / admin (p99) | covered / admin (p99) |"
+    )
+    print("|---:|---:|---|---|---|---:|---:|")
+    for z in (15, 16):
+        times = {"admin": [], "tested": [], "covered": []}
+        for _ in range(12):
+            tile = mercantile.tile(rng.uniform(west, east), rng.uniform(south, north), z)
+            queries = {}
+            for label, scope in (("admin", admin), ("tested", inspector), ("covered", inspector)):
+                items, _ = service.resolve_lazily([layer], lambda s=scope: s, kinds=("core",))
+                src = service.tile_source(items[0], scope)
+                if label == "tested":
+                    src = dataclasses.replace(src, area=None)
+                queries[label] = tsql.combine(
+                    [service.layer_query(items[0], src, z, tile.x, tile.y)]
+                )
+            with connection.cursor() as cur:
+                texts = {
+                    k: (q.sql.as_string(cur.cursor), list(q.params)) for k, q in queries.items()
+                }
+                answers = {}
+                for label, (text, params) in texts.items():
+                    cur.execute(text, params)
+                    data = bytes(cur.fetchone()[0] or b"")
+                    features = mapbox_vector_tile.decode(data).get(layer, {}).get("features", [])
+                    answers[label] = sorted(f["id"] for f in features)
+                if answers["tested"] != answers["covered"]:
+                    raise SystemExit(f"{tile}: the two scoped forms differ")
+                for _ in range(rounds):
+                    for label, (text, params) in texts.items():
+                        started = time.perf_counter()
+                        cur.execute(text, params)
+                        cur.fetchone()
+                        times[label].append((time.perf_counter() - started) * 1000)
+
+        def p(label, share):
+            values = sorted(times[label])
+            return values[min(len(values) - 1, int(share * len(values)))]
+
+        cells = " | ".join(f"{p(k, 0.5):.2f} / {p(k, 0.99):.2f}" for k in times)
+        print(
+            f"| {z} | 12 | {cells} | {p('tested', 0.99) / p('admin', 0.99):.2f}"
+            f" | {p('covered', 0.99) / p('admin', 0.99):.2f} |"
+        )
 
 
 def write_costs(digest: str, rounds: int) -> None:

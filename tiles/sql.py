@@ -91,9 +91,10 @@ def _where(src: TileSource, box_bounds) -> Part:
     box = _envelope(box_bounds)
     if src.area is None:
         return bind("{g} && {box} AND {where}", g=MERCATOR, box=box, where=src.where)
+    # `&& area` kept apart from the OR, so the GiST scan still reads only the rows near both.
     return bind(
-        "{g} && {box} AND ((ST_Dimension({g}) = 0 AND (SELECT ST_Covers({area}, {box})))"
-        " OR {where})",
+        "{g} && {box} AND {g} && {area}"
+        " AND ((ST_Dimension({g}) = 0 AND (SELECT ST_Covers({area}, {box}))) OR {where})",
         g=MERCATOR,
         box=box,
         area=src.area,
