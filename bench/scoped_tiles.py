@@ -115,26 +115,40 @@ def main() -> None:
                         raise SystemExit(
                             f"{tile}: {label} {answers[label]} != scan {answers['inspector, scan']}"
                         )
-                for _ in range(args.rounds):
-                    for label in times:
-                        started = time.perf_counter()
-                        cur.execute(q[label], list(params[label]))
-                        cur.fetchone()
-                        times[label].append((time.perf_counter() - started) * 1000)
-
-        def p(label, share):
-            values = sorted(times[label])
-            return values[min(len(values) - 1, int(share * len(values)))]
-
-        cells = " | ".join(f"{p(label, 0.5):.2f} / {p(label, 0.99):.2f}" for label in times)
-        print(
-            f"| {z} | {len(tiles)} | {cells}"
-            f" | {p('inspector, recount', 0.99) / p('admin', 0.99):.2f}"
-            f" | {p('inspector', 0.99) / p('admin', 0.99):.2f} |"
-        )
+                texts = {label: (q[label], list(params[label])) for label in times}
+                alternate(cur, texts, args.rounds, times)
+        print_row(z, len(tiles), times, ("inspector, recount", "inspector"))
     feature_tiles(admin, inspector, args.layer, args.rounds)
     write_costs(inspector.area_digest, args.rounds)
     print("load average", os.getloadavg())
+
+
+def alternate(cur, texts: dict, rounds: int, times: dict) -> None:
+    """Runs each labelled (SQL, params) of `texts` in turn, `rounds` times, adding each one's
+    milliseconds to `times[label]`."""
+    for _ in range(rounds):
+        for label, (text, params) in texts.items():
+            started = time.perf_counter()
+            cur.execute(text, params)
+            cur.fetchone()
+            times[label].append((time.perf_counter() - started) * 1000)
+
+
+def print_row(z: int, tiles: int, times: dict, against_admin: tuple[str, ...]) -> None:
+    """Prints a table row: p50 / p99 of every label, then each of `against_admin`'s p99 over
+    the admin's."""
+    cells = " | ".join(
+        f"{percentile(v, 0.5):.2f} / {percentile(v, 0.99):.2f}" for v in times.values()
+    )
+    admin = percentile(times["admin"], 0.99)
+    ratios = " | ".join(f"{percentile(times[k], 0.99) / admin:.2f}" for k in against_admin)
+    print(f"| {z} | {tiles} | {cells} | {ratios} |")
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Gives the value below which `share` of `values` lie (the nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def feature_tiles(admin, inspector, layer: str, rounds: int) -> None:
@@ -189,22 +203,8 @@ def feature_tiles(admin, inspector, layer: str, rounds: int) -> None:
                     answers[label] = sorted(f["id"] for f in features)
                 if answers["tested"] != answers["covered"]:
                     raise SystemExit(f"{tile}: the two scoped forms differ")
-                for _ in range(rounds):
-                    for label, (text, params) in texts.items():
-                        started = time.perf_counter()
-                        cur.execute(text, params)
-                        cur.fetchone()
-                        times[label].append((time.perf_counter() - started) * 1000)
-
-        def p(label, share):
-            values = sorted(times[label])
-            return values[min(len(values) - 1, int(share * len(values)))]
-
-        cells = " | ".join(f"{p(k, 0.5):.2f} / {p(k, 0.99):.2f}" for k in times)
-        print(
-            f"| {z} | 12 | {cells} | {p('tested', 0.99) / p('admin', 0.99):.2f}"
-            f" | {p('covered', 0.99) / p('admin', 0.99):.2f} |"
-        )
+                alternate(cur, texts, rounds, times)
+        print_row(z, 12, times, ("tested", "covered"))
 
 
 def write_costs(digest: str, rounds: int) -> None:

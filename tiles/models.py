@@ -47,7 +47,21 @@ class LayerTiling(models.Model):
         return f"tiling of {self.layer_id}"
 
 
-class PointCell(models.Model):
+class CellCounts(models.Model):
+    """The counts of one cell of the 2^18 x 2^18 Web Mercator grid: `ix`/`iy` from the top-left
+    like XYZ tiles, `n` rows, `sx`/`sy` the sums of their bounding-box centres."""
+
+    ix = models.BigIntegerField()
+    iy = models.BigIntegerField()
+    n = models.BigIntegerField()
+    sx = models.FloatField()
+    sy = models.FloatField()
+
+    class Meta:
+        abstract = True
+
+
+class PointCell(CellCounts):
     """Point counts per fine grid cell (聚合格网) of a point table, kept by triggers.
 
     Cells are the 2^18 × 2^18 Web Mercator grid (about 150 m at the equator), indexed from the
@@ -58,11 +72,6 @@ class PointCell(models.Model):
     """
 
     source = models.CharField(max_length=130, help_text="schema.table")
-    ix = models.BigIntegerField()
-    iy = models.BigIntegerField()
-    n = models.BigIntegerField()
-    sx = models.FloatField()
-    sy = models.FloatField()
 
     class Meta:
         constraints = [
@@ -100,7 +109,7 @@ class AreaCellSet(models.Model):
         return f"cells of {self.source} in area {self.digest}"
 
 
-class AreaCell(models.Model):
+class AreaCell(CellCounts):
     """A point cell (`PointCell`) counting only the rows in one area (辖区格网): what a person
     scoped to that area sees of the cell.
 
@@ -116,11 +125,6 @@ class AreaCell(models.Model):
     cellset = models.ForeignKey(
         AreaCellSet, on_delete=models.CASCADE, related_name="cells", db_index=False
     )
-    ix = models.BigIntegerField()
-    iy = models.BigIntegerField()
-    n = models.BigIntegerField()
-    sx = models.FloatField()
-    sy = models.FloatField()
 
     class Meta:
         constraints = [
