@@ -43,11 +43,8 @@ def area_digests_in_use() -> set[str]:
     return set(people.exclude(area_digest="").values_list("area_digest", flat=True).distinct())
 
 
-def area_of_digest(digest: str, srid: int = 3857):
-    """Gives the area (a GEOS geometry in EPSG `srid`: 3857 or 4326) whose digest is `digest`,
-    or None when no person holds it any more."""
-    column = {3857: "area_geom_mercator", 4326: "area_geom"}[srid]
-    found = Person.objects.filter(area_digest=digest, area_geom__isnull=False).values_list(
-        column, flat=True
-    )
-    return found.first()
+def area_of_digest(digest: str):
+    """Gives the area whose digest is `digest` (a GEOS geometry in Web Mercator), or None when
+    no person holds it any more."""
+    found = Person.objects.filter(area_digest=digest, area_geom__isnull=False)
+    return found.values_list("area_geom_mercator", flat=True).first()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.db import connection, transaction
 from psycopg2 import sql
 
-from tiles.sql import CELL, MERCATOR_COLUMN, WORLD
+from tiles.sql import AREA_CELLS_MISSING, CELL, MERCATOR_COLUMN, WORLD
 
 
 # (ix, iy, x, y) of each point row of `rows`; ix/iy count from the top-left like XYZ tiles.
@@ -99,7 +99,7 @@ END $$;
 CREATE OR REPLACE FUNCTION tiles_area_cells_missing(digest text, source text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $f$
 BEGIN
-  RAISE EXCEPTION 'no area cells of % for area %', source, digest USING ERRCODE = 'CGA01';
+  RAISE EXCEPTION 'no area cells of % for area %', source, digest USING ERRCODE = '%(missing)s';
 END $f$;
 
 CREATE OR REPLACE FUNCTION citygrid_pointcells_truncate() RETURNS trigger
@@ -134,9 +134,9 @@ def install_point_cells(schema: str, table: str) -> int:
         cells = _cells_select("{rows}")
         area_cells = _area_cells_select("{rows}")
         cur.execute(
-            FUNCTION_SQL.replace("%(cells)s", "$q$" + cells + "$q$").replace(
-                "%(area_cells)s", "$q$" + area_cells + "$q$"
-            )
+            FUNCTION_SQL.replace("%(cells)s", "$q$" + cells + "$q$")
+            .replace("%(area_cells)s", "$q$" + area_cells + "$q$")
+            .replace("%(missing)s", AREA_CELLS_MISSING)
         )
         # Area cell sets stay exact only while the triggers run: a table that had none (new,
         # or dropped and created again) has its sets built afresh by `sync_area_cells`.
